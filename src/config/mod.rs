@@ -1,0 +1,99 @@
+//! Configuration: the YAML file → a validated [`Config`], with every problem reported as
+//! `file:line:column: key: message`.
+
+mod env;
+mod error;
+mod model;
+mod positions;
+mod raw;
+mod tls_files;
+mod validate;
+
+pub use error::{ConfigError, ConfigErrors};
+pub use model::*;
+pub use validate::{parse_duration, parse_host_pattern};
+
+use positions::Positions;
+use std::path::Path;
+
+/// Reads, substitutes, parses and validates `path`, using the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError::at(
+            path,
+            0,
+            0,
+            "",
+            format!("cannot read the configuration file: {e}"),
+        )])
+    })?;
+    load_str(&text, path, |name| std::env::var(name).ok())
+}
+
+/// Like [`load`] with the file's text and the variable lookup given, for tests.
+pub fn load_str(
+    text: &str,
+    path: &Path,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    let text = env::substitute(text, path, lookup).map_err(ConfigErrors)?;
+    let positions = Positions::index(&text);
+    let raw: raw::RawConfig = parse(&text, path, &positions).map_err(|e| ConfigErrors(vec![e]))?;
+    validate::validate(raw, path, &positions).map_err(ConfigErrors)
+}
+
+fn parse(text: &str, path: &Path, positions: &Positions) -> Result<raw::RawConfig, ConfigError> {
+    let deserializer = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { String::new() } else { key };
+        let inner = e.into_inner();
+        let (line, column) = match inner.location() {
+            Some(l) => (l.line(), l.column()),
+            None => positions.find(&key),
+        };
+        ConfigError::at(
+            path,
+            line,
+            column,
+            key,
+            explain_serde_error(&inner.to_string()),
+        )
+    })
+}
+
+/// serde's wording with its trailing position removed (we print our own) and, for an unknown
+/// key, the closest known key as a hint.
+fn explain_serde_error(message: &str) -> String {
+    let message = match message.rfind(" at line ") {
+        Some(cut) => &message[..cut],
+        None => message,
+    };
+    // serde_yaml starts some messages with the key path, which we print ourselves.
+    let message = match message.split_once(": ") {
+        Some((path, rest)) if !path.contains(' ') && !path.contains('`') => rest,
+        _ => message,
+    };
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_string();
+    };
+    let Some((unknown, expected)) = rest.split_once('`') else {
+        return message.to_string();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    let hint = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(unknown, k), *k))
+        .filter(|(distance, k)| *distance <= 2.max(k.len() / 3))
+        .min_by_key(|(distance, _)| *distance);
+    match hint {
+        Some((_, k)) => format!("unknown key `{unknown}` (did you mean `{k}`?)"),
+        None => format!(
+            "unknown key `{unknown}`; known keys here: {}",
+            known.join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

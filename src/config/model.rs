@@ -1,0 +1,150 @@
+//! The validated configuration the gateway runs on. Every value here has been checked; nothing
+//! downstream needs to re-validate or handle a missing default.
+
+use ipnet::IpNet;
+use rustls::sign::CertifiedKey;
+use rustls::RootCertStore;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was loaded from; SIGHUP reads it again.
+    pub source: PathBuf,
+    pub listeners: Vec<Listener>,
+    /// `None` when the admin listener is switched off.
+    pub admin: Option<SocketAddr>,
+    pub data_dir: PathBuf,
+    /// Always starts and ends with `/`, e.g. `/.mfa/`.
+    pub reserved_prefix: String,
+    pub workers: usize,
+    pub trusted_proxies: Vec<IpNet>,
+    /// The pseudonym this gateway writes into `Via`.
+    pub via_name: String,
+    pub limits: Limits,
+    pub logging: Logging,
+    pub apps: Vec<App>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub address: SocketAddr,
+    pub tls: Option<ListenerTls>,
+}
+
+#[derive(Clone)]
+pub struct ListenerTls {
+    /// Loaded key pairs in file order; the first one answers clients that send no matching SNI.
+    pub certificates: Vec<Arc<CertifiedKey>>,
+    pub http2: bool,
+}
+
+impl fmt::Debug for ListenerTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ListenerTls")
+            .field("certificates", &self.certificates.len())
+            .field("http2", &self.http2)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_header_bytes: usize,
+    pub max_headers: usize,
+    pub max_body_bytes: u64,
+    pub header_read_timeout: Duration,
+    pub handshake_timeout: Duration,
+    pub max_connections: usize,
+    pub shutdown_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Logging {
+    pub format: LogFormat,
+    /// A `tracing` filter directive such as `info` or `mfa_gateway=debug`.
+    pub level: String,
+    pub access_log: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum HostPattern {
+    /// Lower-case host name without port.
+    Exact(String),
+    /// `*.example.com`, stored as `.example.com`: matches any name ending in it.
+    Suffix(String),
+    /// `*`: any host not claimed by another app.
+    Any,
+}
+
+#[derive(Debug, Clone)]
+pub struct App {
+    pub name: String,
+    pub display_name: String,
+    pub hosts: Vec<HostPattern>,
+    /// Starts with `/`; `/` for the whole host.
+    pub path_prefix: String,
+    pub upstream: Upstream,
+}
+
+#[derive(Debug, Clone)]
+pub struct Upstream {
+    pub url: http::Uri,
+    pub scheme_is_https: bool,
+    pub authority: http::uri::Authority,
+    pub tls: UpstreamTls,
+    pub host_header: HostHeader,
+    pub connect_timeout: Duration,
+    pub response_header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub add_headers: Vec<(http::HeaderName, SecretHeaderValue)>,
+}
+
+#[derive(Clone)]
+pub enum UpstreamTls {
+    /// The operating system's trust store.
+    SystemRoots,
+    /// Only the CAs in the configured file.
+    CaFile(Arc<RootCertStore>),
+    /// No verification at all; the operator opted in explicitly and a warning is logged.
+    Insecure,
+}
+
+impl fmt::Debug for UpstreamTls {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            UpstreamTls::SystemRoots => "SystemRoots",
+            UpstreamTls::CaFile(_) => "CaFile",
+            UpstreamTls::Insecure => "Insecure",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostHeader {
+    /// Forward the client's `Host` unchanged (the default: apps build links from it).
+    Pass,
+    /// Send the upstream URL's authority.
+    Upstream,
+    /// Send this value.
+    Fixed(http::HeaderValue),
+}
+
+/// A header value that may be a secret; `Debug` never shows it.
+#[derive(Clone)]
+pub struct SecretHeaderValue(pub http::HeaderValue);
+
+impl fmt::Debug for SecretHeaderValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}

@@ -1,0 +1,156 @@
+//! Validation tests: each error class names file, line, column and key.
+
+use super::*;
+use std::path::Path;
+
+const GOOD: &str = r#"listeners:
+  - address: "127.0.0.1:8080"
+admin:
+  address: "127.0.0.1:9090"
+gateway:
+  trusted_proxies: ["10.0.0.0/8", "::1"]
+apps:
+  - name: django
+    hosts: ["admin.example.com", "*.example.org"]
+    upstream:
+      url: "http://127.0.0.1:8000"
+      timeouts:
+        connect: 2s
+"#;
+
+fn load(text: &str) -> Result<Config, ConfigErrors> {
+    load_str(text, Path::new("gateway.yaml"), |_| None)
+}
+
+fn errors(text: &str) -> Vec<String> {
+    match load(text) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.0.iter().map(ToString::to_string).collect(),
+    }
+}
+
+#[test]
+fn good_file_loads_with_defaults() {
+    let c = load(GOOD).unwrap();
+    assert_eq!(c.reserved_prefix, "/.mfa/");
+    assert_eq!(c.apps[0].upstream.connect_timeout.as_secs(), 2);
+    assert_eq!(c.apps[0].upstream.response_header_timeout.as_secs(), 60);
+    assert_eq!(c.apps[0].path_prefix, "/");
+    assert_eq!(c.trusted_proxies.len(), 2);
+    assert!(c.admin.is_some());
+}
+
+#[test]
+fn bad_upstream_url_names_line_column_and_key() {
+    let text = GOOD.replace("http://127.0.0.1:8000", "htp://x");
+    assert_eq!(
+        errors(&text),
+        vec![r#"gateway.yaml:11:7: apps[0].upstream.url: "htp://x" is not an http(s) URL"#]
+    );
+}
+
+#[test]
+fn unknown_key_gets_a_hint() {
+    let text = GOOD.replace("    upstream:", "    upsteam: {}\n    upstream:");
+    let e = errors(&text);
+    assert_eq!(e.len(), 1);
+    assert!(e[0].starts_with("gateway.yaml:10:"), "{}", e[0]);
+    assert!(e[0].contains("apps[0]"), "{}", e[0]);
+    assert!(e[0].contains("did you mean `upstream`?"), "{}", e[0]);
+}
+
+#[test]
+fn wrong_type_is_reported_with_place() {
+    let text = GOOD.replace("address: \"127.0.0.1:9090\"", "address: [1, 2]");
+    let e = errors(&text);
+    assert!(e[0].starts_with("gateway.yaml:4:"), "{}", e[0]);
+    assert!(e[0].contains("admin.address"), "{}", e[0]);
+}
+
+#[test]
+fn syntax_error_has_a_line() {
+    let e = errors("listeners:\n  - address: [\n");
+    assert!(e[0].starts_with("gateway.yaml:"), "{}", e[0]);
+}
+
+#[test]
+fn every_validation_problem_is_listed() {
+    let text = GOOD
+        .replace("127.0.0.1:8080", "localhost")
+        .replace("10.0.0.0/8", "10.0.0.0/99")
+        .replace("connect: 2s", "connect: 2");
+    let e = errors(&text);
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert!(
+        e[0].starts_with("gateway.yaml:2:5: listeners[0].address: "),
+        "{}",
+        e[0]
+    );
+    assert!(e[1].starts_with("gateway.yaml:6:"), "{}", e[1]);
+    assert!(e[1].contains("gateway.trusted_proxies[0]"), "{}", e[1]);
+    assert!(
+        e[2].starts_with("gateway.yaml:13:9: apps[0].upstream.timeouts.connect: "),
+        "{}",
+        e[2]
+    );
+}
+
+#[test]
+fn duplicate_routes_and_names_are_refused() {
+    let text = format!(
+        "{GOOD}  - name: django\n    hosts: [\"admin.example.com\"]\n    upstream:\n      url: \"http://127.0.0.1:8001\"\n"
+    );
+    let e = errors(&text);
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(e[0].contains("apps[1].name"));
+    assert!(e[1].contains("apps[1].hosts[0]") && e[1].contains("already routed"));
+}
+
+#[test]
+fn missing_certificate_file_is_named() {
+    let text = GOOD.replace(
+        "  - address: \"127.0.0.1:8080\"\n",
+        "  - address: \"127.0.0.1:8443\"\n    tls:\n      certificates:\n        - cert_file: /nonexistent/c.pem\n          key_file: /nonexistent/k.pem\n",
+    );
+    let e = errors(&text);
+    assert!(
+        e[0].contains("listeners[0].tls.certificates[0].cert_file"),
+        "{}",
+        e[0]
+    );
+    assert!(e[0].contains("/nonexistent/c.pem"), "{}", e[0]);
+}
+
+#[test]
+fn environment_defaults_fill_examples() {
+    let text = "listeners:\n  - address: \"${MFA_LISTEN:-127.0.0.1:8080}\"\napps:\n  - name: a\n    hosts: [\"*\"]\n    upstream:\n      url: \"${UPSTREAM_URL:-http://127.0.0.1:8000}\"\n";
+    let c = load_str(text, Path::new("x.yaml"), |n| {
+        (n == "UPSTREAM_URL").then(|| "http://10.1.1.1:9000".to_string())
+    })
+    .unwrap();
+    assert_eq!(c.listeners[0].address.port(), 8080);
+    assert_eq!(c.apps[0].upstream.authority.as_str(), "10.1.1.1:9000");
+}
+
+#[test]
+fn secret_from_file_is_read_and_redacted() {
+    let dir = std::env::temp_dir().join(format!("mfa-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = dir.join("secret");
+    std::fs::write(&secret, "s3cret-value\n").unwrap();
+    let text = GOOD.replace(
+        "      timeouts:",
+        &format!("      add_headers:\n        - name: X-Gateway-Secret\n          value_file: {}\n      timeouts:", secret.display()),
+    );
+    let c = load(&text).unwrap();
+    let (name, value) = &c.apps[0].upstream.add_headers[0];
+    assert_eq!(name, "x-gateway-secret");
+    assert_eq!(value.0, "s3cret-value");
+    assert!(!format!("{c:?}").contains("s3cret"));
+}
+
+#[test]
+fn admin_can_be_switched_off() {
+    let text = GOOD.replace("  address: \"127.0.0.1:9090\"", "  enabled: false");
+    assert!(load(&text).unwrap().admin.is_none());
+}

@@ -1,0 +1,13 @@
+//! mfa-gateway: a reverse proxy that adds a second factor in front of legacy web apps.
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing,
+        clippy::await_holding_lock
+    )
+)]
+
+pub mod config;
