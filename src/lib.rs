@@ -10,4 +10,9 @@
     )
 )]
 
+pub mod cli;
 pub mod config;
+pub mod demo;
+pub mod ops;
+pub mod proxy;
+pub mod ui;

@@ -1,0 +1,97 @@
+//! The command line: `serve`, `check-config`, `demo`.
+
+use crate::config;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mfa-gateway",
+    version,
+    about = "Adds a second factor in front of legacy web apps"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway.
+    Serve {
+        /// The YAML configuration file.
+        #[arg(long, short, env = "MFA_CONFIG")]
+        config: PathBuf,
+    },
+    /// Validate a configuration file: exits 0, or lists every problem with file:line:column.
+    CheckConfig {
+        #[arg(long, short, env = "MFA_CONFIG")]
+        config: PathBuf,
+    },
+    /// Start a bundled legacy-style app and the gateway in front of it (no setup needed).
+    Demo {
+        /// Where the gateway listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Where the bundled demo app listens.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        app_listen: std::net::SocketAddr,
+    },
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve { config } => serve(&config),
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Demo { listen, app_listen } => crate::demo::run(&listen, app_listen),
+    }
+}
+
+fn check_config(path: &std::path::Path) -> ExitCode {
+    match config::load(path) {
+        Ok(c) => {
+            println!(
+                "{}: ok ({} listener{}, {} app{})",
+                path.display(),
+                c.listeners.len(),
+                if c.listeners.len() == 1 { "" } else { "s" },
+                c.apps.len(),
+                if c.apps.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "{} problem{} found",
+                errors.0.len(),
+                if errors.0.len() == 1 { "" } else { "s" }
+            );
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(path: &std::path::Path) -> ExitCode {
+    match config::load(path) {
+        Ok(c) => serve_config(c),
+        Err(errors) => {
+            eprintln!("{errors}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs the gateway on an already loaded configuration, with logging set up from it.
+pub fn serve_config(c: config::Config) -> ExitCode {
+    let _log_guard = crate::ops::logging::init(&c.logging);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), file = %c.source.display(), "starting mfa-gateway");
+    match crate::proxy::server::serve(c) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %crate::ops::error_chain(&error), "gateway stopped");
+            ExitCode::FAILURE
+        }
+    }
+}

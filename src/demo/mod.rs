@@ -1,0 +1,50 @@
+//! `mfa-gateway demo`: the bundled legacy-style app and the gateway in front of it, so a
+//! newcomer sees the whole flow with one command and nothing to set up.
+
+mod app;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// The demo configuration, shipped in the binary so the command works from any directory.
+const DEMO_CONFIG: &str = include_str!("../../config/demo.yaml");
+
+pub fn run(listen: &str, app_listen: SocketAddr) -> ExitCode {
+    let upstream = format!("http://{app_listen}");
+    let config =
+        crate::config::load_str(
+            DEMO_CONFIG,
+            Path::new("config/demo.yaml"),
+            |name| match name {
+                "MFA_LISTEN" => Some(listen.to_string()),
+                "UPSTREAM_URL" => Some(upstream.clone()),
+                other => std::env::var(other).ok(),
+            },
+        );
+    let config = match config {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match std::net::TcpListener::bind(app_listen) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!(
+                "cannot start the demo app on {app_listen}: {e} (pick another with --app-listen)"
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let spawned = std::thread::Builder::new()
+        .name("demo-app".into())
+        .spawn(move || app::run(app));
+    if let Err(e) = spawned {
+        eprintln!("cannot start the demo app: {e}");
+        return ExitCode::FAILURE;
+    }
+    eprintln!("demo app on http://{app_listen} (direct, no MFA); open the gateway at http://{listen}/ and log in as demo / demo");
+    crate::cli::serve_config(config)
+}

@@ -1,0 +1,174 @@
+//! Prometheus metrics, served on the admin listener's `/metrics`.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::time::Duration;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// `-` when the request matched no app.
+    pub app: String,
+    pub status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AppLabels {
+    pub app: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub requests: Family<RequestLabels, Counter>,
+    pub upstream_latency: Family<AppLabels, Histogram, fn() -> Histogram>,
+    pub upstream_errors: Family<AppLabels, Counter>,
+    pub open_connections: Gauge,
+    pub tls_handshake_failures: Counter,
+    pub config_reloads: Family<OutcomeLabels, Counter>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 1 ms … ~16 s: enough resolution for fast apps and for the slow admin pages of old ones.
+    Histogram::new([
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 16.0,
+    ])
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("mfa_gateway");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "http_requests",
+            "Requests answered, by app and status",
+            requests.clone(),
+        );
+        let upstream_latency =
+            Family::<AppLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register(
+            "upstream_response_seconds",
+            "Time from forwarding a request to receiving the upstream's response headers",
+            upstream_latency.clone(),
+        );
+        let upstream_errors = Family::<AppLabels, Counter>::default();
+        registry.register(
+            "upstream_errors",
+            "Requests that failed to reach the upstream or timed out",
+            upstream_errors.clone(),
+        );
+        let open_connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "Client connections currently open",
+            open_connections.clone(),
+        );
+        let tls_handshake_failures = Counter::default();
+        registry.register(
+            "tls_handshake_failures",
+            "TLS handshakes that failed or timed out",
+            tls_handshake_failures.clone(),
+        );
+        let config_reloads = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "config_reloads",
+            "Configuration reloads by outcome",
+            config_reloads.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            upstream_latency,
+            upstream_errors,
+            open_connections,
+            tls_handshake_failures,
+            config_reloads,
+        }
+    }
+
+    pub fn count_request(&self, app: Option<&str>, status: u16) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                app: app.unwrap_or("-").to_string(),
+                status,
+            })
+            .inc();
+    }
+
+    pub fn observe_upstream(&self, app: &str, took: Duration) {
+        self.upstream_latency
+            .get_or_create(&AppLabels {
+                app: app.to_string(),
+            })
+            .observe(took.as_secs_f64());
+    }
+
+    /// The Prometheus text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(%error, "could not encode metrics");
+        }
+        out
+    }
+}
+
+/// Counts a connection as open for as long as it lives.
+pub struct OpenConnection(Gauge);
+
+impl OpenConnection {
+    pub fn new(gauge: &Gauge) -> Self {
+        gauge.inc();
+        OpenConnection(gauge.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_text_has_requests_by_app_and_status() {
+        let m = Metrics::new();
+        m.count_request(Some("django"), 200);
+        m.count_request(Some("django"), 200);
+        m.count_request(None, 404);
+        m.observe_upstream("django", Duration::from_millis(3));
+        let text = m.render();
+        assert!(
+            text.contains("mfa_gateway_http_requests_total{app=\"django\",status=\"200\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("mfa_gateway_http_requests_total{app=\"-\",status=\"404\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "mfa_gateway_upstream_response_seconds_bucket{le=\"0.005\",app=\"django\"} 1"
+            ),
+            "{text}"
+        );
+    }
+}

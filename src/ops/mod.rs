@@ -1,0 +1,17 @@
+//! Running the gateway as a service: logs, metrics and the admin listener.
+
+pub mod admin;
+pub mod logging;
+pub mod metrics;
+
+/// An error with all its sources, for the operator's log (`outer: cause: root cause`).
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}

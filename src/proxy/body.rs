@@ -1,0 +1,121 @@
+//! The response body the gateway sends: the upstream's stream or a page of its own, counted so
+//! that the access-log line (written when the body ends) has the bytes sent.
+
+use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use pin_project_lite::pin_project;
+use std::net::IpAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+pin_project! {
+    #[project = SourceProjection]
+    pub enum Source {
+        Upstream { #[pin] body: Incoming },
+        Page { #[pin] body: Full<Bytes> },
+    }
+}
+
+pin_project! {
+    pub struct ResponseBody {
+        #[pin]
+        source: Source,
+        record: Option<Box<AccessRecord>>,
+    }
+}
+
+impl ResponseBody {
+    pub fn upstream(body: Incoming, record: Option<Box<AccessRecord>>) -> Self {
+        ResponseBody {
+            source: Source::Upstream { body },
+            record,
+        }
+    }
+
+    pub fn page(body: Bytes, record: Option<Box<AccessRecord>>) -> Self {
+        ResponseBody {
+            source: Source::Page {
+                body: Full::new(body),
+            },
+            record,
+        }
+    }
+}
+
+impl Body for ResponseBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.project();
+        let polled = match this.source.project() {
+            SourceProjection::Upstream { body } => body.poll_frame(cx),
+            SourceProjection::Page { body } => body.poll_frame(cx).map_err(|never| match never {}),
+        };
+        if let (Poll::Ready(Some(Ok(frame))), Some(record)) = (&polled, this.record.as_mut()) {
+            if let Some(data) = frame.data_ref() {
+                record.bytes += data.len() as u64;
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.source {
+            Source::Upstream { body } => body.is_end_stream(),
+            Source::Page { body } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.source {
+            Source::Upstream { body } => body.size_hint(),
+            Source::Page { body } => body.size_hint(),
+        }
+    }
+}
+
+/// One access-log line, written when the response body is finished or dropped (so a client that
+/// disconnects mid-download is logged with the bytes it got). Holds no header values: cookies and
+/// `Authorization` can never reach the log, and the query string is left out as it may carry
+/// tokens.
+pub struct AccessRecord {
+    pub started: Instant,
+    pub method: http::Method,
+    pub host: String,
+    pub path: String,
+    pub status: u16,
+    pub bytes: u64,
+    pub upstream_time: Option<Duration>,
+    pub request_id: String,
+    /// `None` when no app was routed (unknown host, refused path).
+    pub app: Option<String>,
+    pub client: IpAddr,
+}
+
+impl Drop for AccessRecord {
+    fn drop(&mut self) {
+        let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let upstream_ms = self.upstream_time.map(|t| t.as_secs_f64() * 1000.0);
+        tracing::info!(
+            target: "mfa_gateway::access",
+            method = %self.method,
+            host = %self.host,
+            path = %self.path,
+            status = self.status,
+            bytes = self.bytes,
+            duration_ms = %format_args!("{duration_ms:.3}"),
+            upstream_ms = %format_args!("{}", upstream_ms.map_or("-".to_string(), |ms| format!("{ms:.3}"))),
+            request_id = %self.request_id,
+            app = self.app.as_deref().unwrap_or("-"),
+            client = %self.client,
+            "request"
+        );
+    }
+}

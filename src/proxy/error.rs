@@ -1,0 +1,93 @@
+//! Everything that can end a request inside the gateway, and the one mapping from it to a
+//! status code and a fixed message for the client.
+
+use super::path::AmbiguousPath;
+use http::StatusCode;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("no app for host")]
+    UnknownHost,
+    #[error("missing or invalid Host")]
+    BadHost,
+    #[error("ambiguous path: {0:?}")]
+    AmbiguousPath(AmbiguousPath),
+    #[error("request headers too large")]
+    HeadersTooLarge,
+    #[error("no such gateway page")]
+    NoGatewayPage,
+    #[error("upstream unreachable")]
+    UpstreamUnreachable(#[source] hyper_util::client::legacy::Error),
+    #[error("upstream switched protocols without being asked")]
+    UnexpectedSwitch,
+    #[error("upstream response timed out")]
+    UpstreamTimeout,
+    #[error("could not build the upstream request")]
+    BadUpstreamRequest(#[source] http::Error),
+}
+
+impl ProxyError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ProxyError::UnknownHost | ProxyError::NoGatewayPage => StatusCode::NOT_FOUND,
+            ProxyError::BadHost | ProxyError::AmbiguousPath(_) => StatusCode::BAD_REQUEST,
+            ProxyError::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            ProxyError::UpstreamUnreachable(_) | ProxyError::UnexpectedSwitch => {
+                StatusCode::BAD_GATEWAY
+            }
+            ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::BadUpstreamRequest(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// A stable machine-readable code (the `error` field of JSON answers).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProxyError::UnknownHost => "unknown_host",
+            ProxyError::NoGatewayPage => "not_found",
+            ProxyError::BadHost => "bad_host",
+            ProxyError::AmbiguousPath(_) => "ambiguous_path",
+            ProxyError::HeadersTooLarge => "headers_too_large",
+            ProxyError::UpstreamUnreachable(_) | ProxyError::UnexpectedSwitch => "bad_gateway",
+            ProxyError::UpstreamTimeout => "gateway_timeout",
+            ProxyError::BadUpstreamRequest(_) => "internal_error",
+        }
+    }
+
+    /// The sentence the client reads.
+    pub fn message(&self) -> &'static str {
+        match self {
+            ProxyError::UnknownHost => "No application is configured for this host name.",
+            ProxyError::NoGatewayPage => "There is no gateway page at this address.",
+            ProxyError::BadHost => "The request has no valid Host header.",
+            ProxyError::AmbiguousPath(_) => "The request path is ambiguous (dot segments, encoded slashes or similar) and was refused.",
+            ProxyError::HeadersTooLarge => "The request headers are too large.",
+            ProxyError::UpstreamUnreachable(_) => "The application behind this gateway could not be reached. Please try again shortly.",
+            ProxyError::UnexpectedSwitch => "The application behind this gateway answered in a way the gateway cannot relay.",
+            ProxyError::UpstreamTimeout => "The application behind this gateway took too long to answer.",
+            ProxyError::BadUpstreamRequest(_) => "The gateway could not forward this request.",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_maps_to_a_non_2xx_status() {
+        let errors = [
+            ProxyError::UnknownHost,
+            ProxyError::BadHost,
+            ProxyError::AmbiguousPath(AmbiguousPath::DotSegment),
+            ProxyError::HeadersTooLarge,
+            ProxyError::NoGatewayPage,
+            ProxyError::UpstreamTimeout,
+        ];
+        let statuses: Vec<u16> = errors.iter().map(|e| e.status().as_u16()).collect();
+        assert_eq!(statuses, [404, 400, 400, 431, 404, 504]);
+        assert!(errors
+            .iter()
+            .all(|e| !e.message().is_empty() && !e.status().is_success()));
+    }
+}

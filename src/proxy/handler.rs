@@ -1,0 +1,362 @@
+//! One request through the gateway, read top to bottom as its phases:
+//! limits → host → path → route → reserved prefix → rewrite headers → forward → answer.
+
+use super::body::{AccessRecord, ResponseBody};
+use super::error::ProxyError;
+use super::headers::{self, Peer};
+use super::path::check_path;
+use super::state::{Shared, Snapshot};
+use crate::config::{App, HostHeader};
+use crate::ui::error_page;
+use http::header::{self, HeaderValue};
+use http::{Request, Response, StatusCode, Uri, Version};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What the gateway knows about the connection a request arrived on.
+pub struct Connection {
+    pub peer: SocketAddr,
+    pub tls: bool,
+    pub worker: usize,
+    pub shared: Arc<Shared>,
+}
+
+/// Filled in as the request moves through its phases; used for the answer, logs and metrics.
+struct Progress {
+    app: Option<usize>,
+    upstream_time: Option<Duration>,
+}
+
+pub async fn handle(
+    conn: Arc<Connection>,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let started = Instant::now();
+    let snapshot = conn.shared.snapshot.load_full();
+    let config = &snapshot.config;
+    let peer = Peer {
+        ip: conn.peer.ip(),
+        tls: conn.tls,
+        trusted_proxies: &config.trusted_proxies,
+    };
+    let request_id = headers::request_id(req.headers(), peer.is_trusted());
+    let json = error_page::wants_json(req.headers());
+    let mut record = config.logging.access_log.then(|| {
+        Box::new(AccessRecord {
+            started,
+            method: req.method().clone(),
+            host: request_host(&req).unwrap_or("-").to_string(),
+            path: req.uri().path().to_string(),
+            status: 0,
+            bytes: 0,
+            upstream_time: None,
+            request_id: request_id.to_str().unwrap_or("-").to_string(),
+            app: None,
+            client: conn.peer.ip(),
+        })
+    });
+    let mut progress = Progress {
+        app: None,
+        upstream_time: None,
+    };
+
+    let result = forward(&conn, &snapshot, &peer, req, &request_id, &mut progress).await;
+    let app = progress.app.and_then(|i| config.apps.get(i));
+    let app_name = app.map(|a| a.name.as_str());
+    let mut response = match result {
+        Ok(response) => response.map(|body| (Some(body), None)),
+        Err(error) => {
+            log_error(&error, app_name, &request_id);
+            if matches!(
+                error,
+                ProxyError::UpstreamUnreachable(_) | ProxyError::UpstreamTimeout
+            ) {
+                if let Some(name) = app_name {
+                    conn.shared
+                        .metrics
+                        .upstream_errors
+                        .get_or_create(&crate::ops::metrics::AppLabels {
+                            app: name.to_string(),
+                        })
+                        .inc();
+                }
+            }
+            error_response(&error, &request_id, json).map(|page| (None, Some(page)))
+        }
+    };
+    response
+        .headers_mut()
+        .insert(&headers::X_REQUEST_ID, request_id);
+    let status = response.status().as_u16();
+    conn.shared.metrics.count_request(app_name, status);
+    if let (Some(took), Some(name)) = (progress.upstream_time, app_name) {
+        conn.shared.metrics.observe_upstream(name, took);
+    }
+    if let Some(record) = record.as_mut() {
+        record.status = status;
+        record.upstream_time = progress.upstream_time;
+        record.app = app_name.map(str::to_string);
+    }
+    Ok(response.map(|(upstream, page)| match (upstream, page) {
+        (Some(body), _) => ResponseBody::upstream(body, record),
+        (None, page) => ResponseBody::page(page.unwrap_or_default(), record),
+    }))
+}
+
+async fn forward(
+    conn: &Connection,
+    snapshot: &Snapshot,
+    peer: &Peer<'_>,
+    mut req: Request<Incoming>,
+    request_id: &HeaderValue,
+    progress: &mut Progress,
+) -> Result<Response<Incoming>, ProxyError> {
+    let config = &snapshot.config;
+
+    // Limits: our own check gives a readable 431 page; hyper's larger hard limit stays behind it.
+    if req.headers().len() > config.limits.max_headers
+        || headers::header_bytes(req.uri(), req.headers()) > config.limits.max_header_bytes
+    {
+        return Err(ProxyError::HeadersTooLarge);
+    }
+
+    let host_value = original_host(&req).ok_or(ProxyError::BadHost)?;
+    let host = host_value
+        .to_str()
+        .ok()
+        .and_then(super::routes::normalise_host)
+        .ok_or(ProxyError::BadHost)?;
+
+    let path = req.uri().path();
+    check_path(path).map_err(ProxyError::AmbiguousPath)?;
+
+    let app_index = snapshot
+        .routes
+        .find(&host, path)
+        .ok_or(ProxyError::UnknownHost)?;
+    progress.app = Some(app_index);
+    let app = config.apps.get(app_index).ok_or(ProxyError::UnknownHost)?;
+
+    if is_reserved(path, &config.reserved_prefix) {
+        return Err(ProxyError::NoGatewayPage);
+    }
+
+    let client_upgrade = req
+        .headers()
+        .contains_key(header::UPGRADE)
+        .then(|| hyper::upgrade::on(&mut req));
+    let (mut parts, body) = req.into_parts();
+    let inbound_version = parts.version;
+    let upgrade = headers::remove_hop_by_hop(&mut parts.headers);
+    headers::set_forwarded(
+        &mut parts.headers,
+        peer,
+        Some(&host_value),
+        &["x-request-id"],
+    );
+    headers::append_via(&mut parts.headers, inbound_version, &config.via_name);
+    parts
+        .headers
+        .insert(&headers::X_REQUEST_ID, request_id.clone());
+    set_host(&mut parts.headers, app, host_value);
+    for (name, value) in &app.upstream.add_headers {
+        parts.headers.insert(name.clone(), value.0.clone());
+    }
+    if let Some(protocol) = &upgrade {
+        headers::set_upgrade(&mut parts.headers, protocol.clone());
+    }
+    parts.uri = upstream_uri(app, &parts.uri)?;
+    parts.version = Version::HTTP_11;
+    let outbound = Request::from_parts(parts, body);
+
+    let client = snapshot
+        .client(conn.worker, app_index)
+        .ok_or(ProxyError::UnknownHost)?;
+    let sent = Instant::now();
+    let mut response = match tokio::time::timeout(
+        app.upstream.response_header_timeout,
+        client.request(outbound),
+    )
+    .await
+    {
+        Ok(Ok(response)) => response,
+        Ok(Err(error)) => {
+            progress.upstream_time = Some(sent.elapsed());
+            return Err(if is_timeout(&error) {
+                ProxyError::UpstreamTimeout
+            } else {
+                ProxyError::UpstreamUnreachable(error)
+            });
+        }
+        Err(_elapsed) => return Err(ProxyError::UpstreamTimeout),
+    };
+    progress.upstream_time = Some(sent.elapsed());
+
+    let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
+    let accepted_protocol = headers::remove_hop_by_hop(response.headers_mut());
+    match (
+        switching,
+        client_upgrade,
+        upgrade.is_some(),
+        accepted_protocol,
+    ) {
+        (true, Some(client_side), true, Some(protocol)) => {
+            headers::set_upgrade(response.headers_mut(), protocol);
+            let upstream_side = hyper::upgrade::on(&mut response);
+            tokio::spawn(tunnel(client_side, upstream_side));
+        }
+        (true, ..) => {
+            // A switch nobody asked for (or without a protocol) cannot be relayed.
+            return Err(ProxyError::UnexpectedSwitch);
+        }
+        _ => {}
+    }
+    let version = response.version();
+    headers::append_via(response.headers_mut(), version, &config.via_name);
+    Ok(response)
+}
+
+/// Relays bytes both ways after a protocol switch (WebSocket and other `Upgrade`s).
+async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
+    match tokio::try_join!(client, upstream) {
+        Ok((client, upstream)) => {
+            let mut client = TokioIo::new(client);
+            let mut upstream = TokioIo::new(upstream);
+            if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
+                tracing::debug!(%error, "upgraded connection ended with an error");
+            }
+        }
+        Err(error) => tracing::debug!(%error, "protocol switch failed"),
+    }
+}
+
+/// The host the client asked for: the request target's authority (HTTP/2, absolute-form) or
+/// else the `Host` header.
+fn original_host(req: &Request<Incoming>) -> Option<HeaderValue> {
+    match req.uri().authority() {
+        Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
+        None => req.headers().get(header::HOST).cloned(),
+    }
+}
+
+fn request_host<B>(req: &Request<B>) -> Option<&str> {
+    req.uri().authority().map(|a| a.as_str()).or_else(|| {
+        req.headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+    })
+}
+
+fn set_host(headers: &mut http::HeaderMap, app: &App, client_host: HeaderValue) {
+    let value = match &app.upstream.host_header {
+        HostHeader::Pass => client_host,
+        HostHeader::Upstream => match HeaderValue::from_str(app.upstream.authority.as_str()) {
+            Ok(v) => v,
+            Err(_) => client_host,
+        },
+        HostHeader::Fixed(v) => v.clone(),
+    };
+    headers.insert(header::HOST, value);
+}
+
+/// `/.mfa/…` and `/.mfa` (in any letter case, so `/.MFA/` cannot slip past) belong to the gateway.
+fn is_reserved(path: &str, prefix: &str) -> bool {
+    let bare = prefix.trim_end_matches('/');
+    let head = path.get(..prefix.len()).unwrap_or(path);
+    head.eq_ignore_ascii_case(prefix) || path.eq_ignore_ascii_case(bare)
+}
+
+fn upstream_uri(app: &App, original: &Uri) -> Result<Uri, ProxyError> {
+    let path_and_query = original.path_and_query().map_or("/", |pq| pq.as_str());
+    Uri::builder()
+        .scheme(if app.upstream.scheme_is_https {
+            "https"
+        } else {
+            "http"
+        })
+        .authority(app.upstream.authority.clone())
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(ProxyError::BadUpstreamRequest)
+}
+
+fn is_timeout(error: &hyper_util::client::legacy::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+        }
+        if e.to_string().contains("timed out") {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn error_response(
+    error: &ProxyError,
+    request_id: &HeaderValue,
+    json: bool,
+) -> Response<bytes::Bytes> {
+    let status = error.status();
+    let (body, content_type) = error_page::render(
+        status,
+        error.code(),
+        error.message(),
+        request_id.to_str().unwrap_or("-"),
+        json,
+    );
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if matches!(
+        error,
+        ProxyError::HeadersTooLarge | ProxyError::AmbiguousPath(_) | ProxyError::BadHost
+    ) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+fn log_error(error: &ProxyError, app: Option<&str>, request_id: &HeaderValue) {
+    let request_id = request_id.to_str().unwrap_or("-");
+    let app = app.unwrap_or("-");
+    match error {
+        ProxyError::UpstreamUnreachable(source) => {
+            tracing::warn!(app, request_id, error = %error, cause = %crate::ops::error_chain(source), "upstream request failed")
+        }
+        ProxyError::UpstreamTimeout => {
+            tracing::warn!(app, request_id, "upstream did not answer in time")
+        }
+        other => tracing::debug!(app, request_id, error = %other, "request refused"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reserved_prefix_matches_any_case_and_bare_form() {
+        assert!(is_reserved("/.mfa/", "/.mfa/"));
+        assert!(is_reserved("/.mfa/verify", "/.mfa/"));
+        assert!(is_reserved("/.MFA/verify", "/.mfa/"));
+        assert!(is_reserved("/.mfa", "/.mfa/"));
+        assert!(!is_reserved("/.mfa-other", "/.mfa/"));
+        assert!(!is_reserved("/", "/.mfa/"));
+    }
+}

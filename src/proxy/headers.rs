@@ -1,0 +1,365 @@
+//! Header rules applied when a request or response crosses the gateway.
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ipnet::IpNet;
+use std::net::IpAddr;
+
+pub static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+pub static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+pub static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
+
+/// RFC 9110 §7.6.1: headers that describe one connection and must not be forwarded, plus
+/// `Proxy-Connection` (never standard, still sent) and the proxy authentication pair that is
+/// meant for the proxy itself (RFC 9110 §11.7).
+fn fixed_hop_by_hop() -> [&'static HeaderName; 8] {
+    [
+        &header::CONNECTION,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+        &header::TE,
+        &header::TRANSFER_ENCODING,
+        &header::UPGRADE,
+        &header::PROXY_AUTHENTICATE,
+        &header::PROXY_AUTHORIZATION,
+    ]
+}
+
+/// Removes the hop-by-hop headers, including every header the `Connection` header names
+/// (RFC 9110 §7.6.1). Returns the `Upgrade` value when the message asks to switch protocols
+/// (`Connection: upgrade` and an `Upgrade` header), so the caller can forward just that.
+pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
+    let mut upgrade_requested = false;
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|token| {
+            let token = token.trim();
+            if token.eq_ignore_ascii_case("upgrade") {
+                upgrade_requested = true;
+            }
+            HeaderName::from_bytes(token.as_bytes()).ok()
+        })
+        .collect();
+    let upgrade = if upgrade_requested {
+        headers.get(header::UPGRADE).cloned()
+    } else {
+        None
+    };
+    for name in named {
+        headers.remove(name);
+    }
+    for name in fixed_hop_by_hop() {
+        headers.remove(name);
+    }
+    upgrade
+}
+
+/// Puts back exactly the headers a protocol switch needs on the next hop.
+pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
+    headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    headers.insert(header::UPGRADE, protocol);
+}
+
+/// Headers a client could use to pose as a proxy in front of us, or (through WSGI/CGI, where
+/// `-` and `_` both become `_`) as one of the headers we set. From an untrusted peer all of them
+/// go; underscore spellings go whoever sent them.
+const PROXY_HEADERS: [&str; 11] = [
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-forwarded-prefix",
+    "x-forwarded-uri",
+    "x-forwarded-server",
+    "x-real-ip",
+    "forwarded",
+    "x-original-url",
+    "x-rewrite-url",
+];
+
+fn is_proxy_header(name: &str, our_own: &[&str]) -> bool {
+    PROXY_HEADERS.contains(&name) || our_own.contains(&name)
+}
+
+/// What the gateway knows about the connection a request came in on.
+pub struct Peer<'a> {
+    pub ip: IpAddr,
+    pub tls: bool,
+    pub trusted_proxies: &'a [IpNet],
+}
+
+impl Peer<'_> {
+    pub fn is_trusted(&self) -> bool {
+        let ip = match self.ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(self.ip, IpAddr::V4),
+            v4 => v4,
+        };
+        self.trusted_proxies.iter().any(|net| net.contains(&ip))
+    }
+}
+
+/// Sets `X-Forwarded-For`, `-Proto` and `-Host`: a trusted proxy's values are extended (For) or
+/// kept (Proto, Host); anyone else's are replaced, and the other forwarding headers dropped, so a
+/// client can never hand the app a forged address. `our_own` names the further headers the
+/// gateway itself sets (e.g. `x-request-id`), whose underscore spellings are always dropped.
+pub fn set_forwarded(
+    headers: &mut HeaderMap,
+    peer: &Peer<'_>,
+    original_host: Option<&HeaderValue>,
+    our_own: &[&str],
+) {
+    let trusted = peer.is_trusted();
+    let spoofable: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            let name = name.as_str();
+            if name.contains('_') {
+                let dashed = name.replace('_', "-");
+                is_proxy_header(&dashed, our_own)
+            } else {
+                !trusted && PROXY_HEADERS.contains(&name) && !is_forwarded_trio(name)
+            }
+        })
+        .cloned()
+        .collect();
+    for name in spoofable {
+        headers.remove(name);
+    }
+
+    let peer_ip = peer.ip.to_string();
+    let previous: Vec<&str> = if trusted {
+        headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let chain = if previous.is_empty() {
+        peer_ip
+    } else {
+        format!("{}, {peer_ip}", previous.join(", "))
+    };
+    if let Ok(value) = HeaderValue::from_str(&chain) {
+        headers.insert(&X_FORWARDED_FOR, value);
+    }
+
+    if !(trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+        let proto = if peer.tls { "https" } else { "http" };
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto));
+    }
+    if !(trusted && headers.contains_key(&X_FORWARDED_HOST)) {
+        match original_host {
+            Some(host) => {
+                headers.insert(&X_FORWARDED_HOST, host.clone());
+            }
+            None => {
+                headers.remove(&X_FORWARDED_HOST);
+            }
+        }
+    }
+}
+
+fn is_forwarded_trio(name: &str) -> bool {
+    matches!(
+        name,
+        "x-forwarded-for" | "x-forwarded-proto" | "x-forwarded-host"
+    )
+}
+
+/// Adds this hop to `Via` (RFC 9110 §7.6.3), after whatever earlier hops wrote.
+pub fn append_via(headers: &mut HeaderMap, version: http::Version, name: &str) {
+    let protocol = match version {
+        http::Version::HTTP_10 => "1.0",
+        http::Version::HTTP_2 => "2",
+        http::Version::HTTP_3 => "3",
+        _ => "1.1",
+    };
+    let hop = format!("{protocol} {name}");
+    let value = match headers.get(header::VIA).and_then(|v| v.to_str().ok()) {
+        Some(previous) if !previous.is_empty() => format!("{previous}, {hop}"),
+        _ => hop,
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        headers.insert(header::VIA, value);
+    }
+}
+
+/// A request id from a trusted proxy is kept if it looks like one (visible ASCII, ≤ 128 bytes);
+/// otherwise a fresh random one is made.
+pub fn request_id(headers: &HeaderMap, trusted: bool) -> HeaderValue {
+    if trusted {
+        if let Some(v) = headers.get(&X_REQUEST_ID) {
+            if !v.is_empty() && v.len() <= 128 && v.as_bytes().iter().all(u8::is_ascii_graphic) {
+                return v.clone();
+            }
+        }
+    }
+    let id: u128 = rand::random();
+    let text = format!("{id:032x}");
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+/// Bytes the request line and headers take, as a client would have sent them.
+pub fn header_bytes(uri: &http::Uri, headers: &HeaderMap) -> usize {
+    let line = uri.path_and_query().map_or(1, |pq| pq.as_str().len()) + 16;
+    headers.iter().fold(line, |sum, (name, value)| {
+        sum + name.as_str().len() + value.len() + 4
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn rfc9110_7_6_1_fixed_hop_by_hop_headers_are_removed() {
+        let mut h = map(&[
+            ("connection", "keep-alive"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-connection", "keep-alive"),
+            ("proxy-authorization", "Basic eA=="),
+            ("upgrade", "h2c"),
+            ("accept", "*/*"),
+        ]);
+        assert_eq!(remove_hop_by_hop(&mut h), None);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("accept"));
+    }
+
+    #[test]
+    fn rfc9110_7_6_1_headers_named_in_connection_are_removed() {
+        let mut h = map(&[
+            ("connection", "close, X-Secret-Hop"),
+            ("connection", "x-other"),
+            ("x-secret-hop", "1"),
+            ("x-other", "2"),
+            ("x-kept", "3"),
+        ]);
+        remove_hop_by_hop(&mut h);
+        assert!(!h.contains_key("x-secret-hop"));
+        assert!(!h.contains_key("x-other"));
+        assert!(h.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn upgrade_is_reported_only_when_connection_asks_for_it() {
+        let mut h = map(&[("connection", "Upgrade"), ("upgrade", "websocket")]);
+        assert_eq!(remove_hop_by_hop(&mut h).unwrap(), "websocket");
+        assert!(h.is_empty());
+        let mut h = map(&[("upgrade", "websocket")]);
+        assert_eq!(remove_hop_by_hop(&mut h), None);
+    }
+
+    fn peer(trusted: &[IpNet]) -> Peer<'_> {
+        Peer {
+            ip: "192.0.2.7".parse().unwrap(),
+            tls: true,
+            trusted_proxies: trusted,
+        }
+    }
+
+    #[test]
+    fn forged_forwarding_headers_from_untrusted_peer_are_replaced() {
+        let mut h = map(&[
+            ("x-forwarded-for", "1.2.3.4"),
+            ("x-forwarded-proto", "http"),
+            ("x-forwarded-host", "evil"),
+            ("x-real-ip", "1.2.3.4"),
+            ("forwarded", "for=1.2.3.4"),
+            ("x-forwarded-prefix", "/admin"),
+        ]);
+        let host = HeaderValue::from_static("app.example.com");
+        set_forwarded(&mut h, &peer(&[]), Some(&host), &[]);
+        assert_eq!(h["x-forwarded-for"], "192.0.2.7");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert_eq!(h["x-forwarded-host"], "app.example.com");
+        assert!(!h.contains_key("x-real-ip"));
+        assert!(!h.contains_key("forwarded"));
+        assert!(!h.contains_key("x-forwarded-prefix"));
+    }
+
+    #[test]
+    fn trusted_peer_chain_is_extended_and_its_proto_kept() {
+        let nets = ["192.0.2.0/24".parse().unwrap()];
+        let mut h = map(&[
+            ("x-forwarded-for", "203.0.113.1"),
+            ("x-forwarded-for", "10.0.0.1"),
+            ("x-forwarded-proto", "https"),
+            ("x-real-ip", "203.0.113.1"),
+        ]);
+        let mut p = peer(&nets);
+        p.tls = false;
+        set_forwarded(&mut h, &p, None, &[]);
+        assert_eq!(h["x-forwarded-for"], "203.0.113.1, 10.0.0.1, 192.0.2.7");
+        assert_eq!(h["x-forwarded-proto"], "https");
+        assert!(h.contains_key("x-real-ip"));
+    }
+
+    #[test]
+    fn underscore_spellings_are_dropped_even_from_trusted_peers() {
+        let nets = ["192.0.2.0/24".parse().unwrap()];
+        let mut h = map(&[
+            ("x_forwarded_for", "1.2.3.4"),
+            ("x_request_id", "forged"),
+            ("x_custom_header", "kept"),
+        ]);
+        set_forwarded(&mut h, &peer(&nets), None, &["x-request-id"]);
+        assert!(!h.contains_key("x_forwarded_for"));
+        assert!(!h.contains_key("x_request_id"));
+        assert!(h.contains_key("x_custom_header"));
+    }
+
+    #[test]
+    fn ipv4_mapped_peer_matches_ipv4_range() {
+        let nets = ["192.0.2.0/24".parse().unwrap()];
+        let p = Peer {
+            ip: "::ffff:192.0.2.7".parse().unwrap(),
+            tls: false,
+            trusted_proxies: &nets,
+        };
+        assert!(p.is_trusted());
+    }
+
+    #[test]
+    fn via_is_appended() {
+        let mut h = map(&[("via", "1.1 edge")]);
+        append_via(&mut h, http::Version::HTTP_11, "mfa-gateway");
+        assert_eq!(h["via"], "1.1 edge, 1.1 mfa-gateway");
+        let mut h = HeaderMap::new();
+        append_via(&mut h, http::Version::HTTP_2, "gw");
+        assert_eq!(h["via"], "2 gw");
+    }
+
+    #[test]
+    fn request_id_kept_only_from_trusted_peer() {
+        let h = map(&[("x-request-id", "abc-123")]);
+        assert_eq!(request_id(&h, true), "abc-123");
+        let fresh = request_id(&h, false);
+        assert_ne!(fresh, "abc-123");
+        assert_eq!(fresh.len(), 32);
+        let h = map(&[("x-request-id", "a b")]);
+        assert_ne!(request_id(&h, true), "a b");
+    }
+}

@@ -1,0 +1,12 @@
+//! The reverse proxy: listeners, TLS, routing, header rules and forwarding.
+
+pub mod body;
+pub mod error;
+pub mod handler;
+pub mod headers;
+pub mod path;
+pub mod routes;
+pub mod server;
+pub mod state;
+pub mod tls;
+pub mod upstream;

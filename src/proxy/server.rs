@@ -1,0 +1,357 @@
+//! Listeners and workers. One current-thread runtime per core, each with its own
+//! `SO_REUSEPORT` socket per listener and its own upstream pools: on a small machine this
+//! thread-per-core layout is what reaches nginx's speed (see shared/PERFORMANCE.md).
+
+use super::handler::{self, Connection};
+use super::state::{Shared, Snapshot, SnapshotError};
+use crate::config::{self, Config, Limits};
+use crate::ops::{admin, metrics::OpenConnection};
+use arc_swap::ArcSwap;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use socket2::{Domain, Protocol, Socket, Type};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{watch, Semaphore};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {address}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the runtime")]
+    Runtime(#[source] std::io::Error),
+    #[error(transparent)]
+    Setup(#[from] SnapshotError),
+}
+
+/// Runs the gateway until SIGTERM or SIGINT, then drains connections for up to
+/// `limits.shutdown_timeout`.
+pub fn serve(config: Config) -> Result<(), ServeError> {
+    let workers = config.workers;
+    let max_connections = config.limits.max_connections;
+    let listeners = bind_all(&config, workers)?;
+    let admin_address = config.admin;
+    let shared = Arc::new(Shared {
+        snapshot: ArcSwap::from_pointee(Snapshot::build(config, workers)?),
+        metrics: Default::default(),
+        ready: false.into(),
+    });
+    let connections = Arc::new(Semaphore::new(max_connections));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let mut threads = Vec::new();
+    for (worker, sockets) in listeners.into_iter().enumerate() {
+        let shared = shared.clone();
+        let connections = connections.clone();
+        let shutdown = shutdown_rx.clone();
+        let mut stop = stop_rx.clone();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(ServeError::Runtime)?;
+        let thread = std::thread::Builder::new()
+            .name(format!("worker-{worker}"))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    for (index, socket) in sockets.into_iter().enumerate() {
+                        match tokio::net::TcpListener::from_std(socket) {
+                            Ok(listener) => {
+                                tokio::spawn(accept_loop(
+                                    listener,
+                                    index,
+                                    worker,
+                                    shared.clone(),
+                                    connections.clone(),
+                                    shutdown.clone(),
+                                ));
+                            }
+                            Err(error) => tracing::error!(%error, "cannot register listener"),
+                        }
+                    }
+                    // Connection tasks live on this runtime: keep it until told to stop.
+                    let _ = stop.wait_for(|stop| *stop).await;
+                });
+            })
+            .map_err(ServeError::Runtime)?;
+        threads.push(thread);
+    }
+
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    control.block_on(async {
+        if let Some(address) = admin_address {
+            match tokio::net::TcpListener::bind(address).await {
+                Ok(listener) => {
+                    tracing::info!(%address, "admin listener ready (/healthz, /readyz, /metrics)");
+                    tokio::spawn(admin::serve(listener, shared.clone()));
+                }
+                Err(source) => return Err(ServeError::Bind { address, source }),
+            }
+        }
+        shared.ready.store(true, Ordering::SeqCst);
+        wait_for_shutdown(&shared, workers).await;
+        shared.ready.store(false, Ordering::SeqCst);
+        let _ = shutdown_tx.send(true);
+        let deadline = shared.snapshot.load().config.limits.shutdown_timeout;
+        let drained =
+            tokio::time::timeout(deadline, connections.acquire_many(max_connections as u32)).await;
+        match drained {
+            Ok(_) => tracing::info!("all connections closed"),
+            Err(_) => tracing::warn!(
+                open = max_connections - connections.available_permits(),
+                "shutdown deadline reached; closing remaining connections"
+            ),
+        }
+        Ok(())
+    })?;
+    let _ = stop_tx.send(true);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+/// Binds every listener once per worker. The first socket of a listener fixes the port (so
+/// `:0` works), the others join it through `SO_REUSEPORT` and the kernel spreads connections.
+fn bind_all(
+    config: &Config,
+    workers: usize,
+) -> Result<Vec<Vec<std::net::TcpListener>>, ServeError> {
+    let mut per_worker: Vec<Vec<std::net::TcpListener>> =
+        (0..workers).map(|_| Vec::new()).collect();
+    for listener in &config.listeners {
+        let mut address = listener.address;
+        for sockets in per_worker.iter_mut() {
+            let socket = bind(address).map_err(|source| ServeError::Bind { address, source })?;
+            address = socket
+                .local_addr()
+                .map_err(|source| ServeError::Bind { address, source })?;
+            sockets.push(socket);
+        }
+        let scheme = if listener.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        tracing::info!(%address, scheme, workers, "listening");
+    }
+    Ok(per_worker)
+}
+
+fn bind(address: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = Socket::new(
+        Domain::for_address(address),
+        Type::STREAM,
+        Some(Protocol::TCP),
+    )?;
+    socket.set_reuse_address(true)?;
+    socket.set_reuse_port(true)?;
+    if address.is_ipv6() {
+        socket.set_only_v6(false)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&address.into())?;
+    socket.listen(1024)?;
+    Ok(socket.into())
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    index: usize,
+    worker: usize,
+    shared: Arc<Shared>,
+    connections: Arc<Semaphore>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        // Waiting for a permit before accepting leaves excess clients in the kernel's backlog
+        // instead of accepting sockets we cannot serve.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit,
+            _ = stopped(&mut shutdown) => return,
+        };
+        let Ok(permit) = permit else { return };
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stopped(&mut shutdown) => return,
+        };
+        let (stream, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _open = OpenConnection::new(&shared.metrics.open_connections);
+            let snapshot = shared.snapshot.load_full();
+            let limits = snapshot.config.limits.clone();
+            let acceptor = snapshot.tls.get(index).cloned().flatten();
+            drop(snapshot);
+            match acceptor {
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls)) => {
+                            serve_connection(tls, peer, true, worker, shared, &limits, shutdown)
+                                .await
+                        }
+                        Ok(Err(error)) => {
+                            shared.metrics.tls_handshake_failures.inc();
+                            tracing::debug!(%peer, %error, "TLS handshake failed");
+                        }
+                        Err(_) => {
+                            shared.metrics.tls_handshake_failures.inc();
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                        }
+                    }
+                }
+                None => {
+                    serve_connection(stream, peer, false, worker, shared, &limits, shutdown).await
+                }
+            }
+        });
+    }
+}
+
+async fn serve_connection<IO>(
+    io: IO,
+    peer: SocketAddr,
+    tls: bool,
+    worker: usize,
+    shared: Arc<Shared>,
+    limits: &Limits,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let connection = Arc::new(Connection {
+        peer,
+        tls,
+        worker,
+        shared,
+    });
+    let service = service_fn(move |req| handler::handle(connection.clone(), req));
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        // Our own check answers with a page; hyper's hard limits sit above it.
+        .max_buf_size((limits.max_header_bytes * 2).max(16 * 1024))
+        .max_headers(limits.max_headers * 2);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .max_header_list_size(u32::try_from(limits.max_header_bytes * 2).unwrap_or(u32::MAX))
+        .keep_alive_interval(Some(Duration::from_secs(30)));
+    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        _ = stopped(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(error) = result {
+        tracing::debug!(%peer, %error, "connection ended with an error");
+    }
+}
+
+/// Resolves once shutdown has been announced (the watch guard is not held across awaits).
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|s| *s).await;
+}
+
+/// Handles signals until one asks to stop: SIGHUP reloads, SIGTERM/SIGINT return.
+async fn wait_for_shutdown(shared: &Shared, workers: usize) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot install signal handlers; the gateway will only stop when killed");
+        std::future::pending::<()>().await;
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload(shared, workers),
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); return; }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); return; }
+        }
+    }
+}
+
+/// Reads the config file again. A valid file replaces routes, upstreams, limits and
+/// certificates; connections stay open. Listener addresses, workers and logging keep their
+/// start-up values (a restart applies them).
+pub fn reload(shared: &Shared, workers: usize) {
+    let current = shared.snapshot.load_full();
+    let path = current.config.source.clone();
+    let outcome = match config::load(&path) {
+        Err(errors) => {
+            for error in &errors.0 {
+                tracing::error!(%error, "configuration reload refused");
+            }
+            "refused"
+        }
+        Ok(mut next) => {
+            let old: Vec<_> = current
+                .config
+                .listeners
+                .iter()
+                .map(|l| (l.address, l.tls.is_some()))
+                .collect();
+            let new: Vec<_> = next
+                .listeners
+                .iter()
+                .map(|l| (l.address, l.tls.is_some()))
+                .collect();
+            if old != new {
+                tracing::warn!("listener changes need a restart; keeping the current listeners");
+                next.listeners = current.config.listeners.clone();
+            }
+            if next.admin != current.config.admin || next.workers != current.config.workers {
+                tracing::warn!("admin listener and worker count changes need a restart");
+            }
+            next.workers = current.config.workers;
+            match Snapshot::build(next, workers) {
+                Ok(snapshot) => {
+                    shared.snapshot.store(Arc::new(snapshot));
+                    tracing::info!(file = %path.display(), "configuration reloaded");
+                    "applied"
+                }
+                Err(error) => {
+                    tracing::error!(error = %crate::ops::error_chain(&error), "configuration reload refused");
+                    "refused"
+                }
+            }
+        }
+    };
+    shared
+        .metrics
+        .config_reloads
+        .get_or_create(&crate::ops::metrics::OutcomeLabels { outcome })
+        .inc();
+}

@@ -1,0 +1,3 @@
+//! Pages the gateway answers itself.
+
+pub mod error_page;
