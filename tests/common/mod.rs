@@ -1,0 +1,246 @@
+//! Shared fixtures for the end-to-end tests: the real gateway binary, a small hyper upstream,
+//! and HTTP helpers (a proper client and a raw socket for malformed requests).
+#![allow(dead_code)]
+
+pub mod upstream;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mfa-gateway");
+
+/// A loopback port nobody listens on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub fn temp_dir(label: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "mfa-e2e-{label}-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::SeqCst)
+}
+
+/// The gateway binary running with a config file; killed on drop.
+pub struct Gateway {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub admin: SocketAddr,
+    pub dir: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+}
+
+impl Gateway {
+    /// Starts the gateway with `yaml`, where `{listen}`, `{admin}` and `{dir}` are filled in.
+    pub fn start(yaml: &str) -> Gateway {
+        let dir = temp_dir("gw");
+        Self::start_in(yaml, dir)
+    }
+
+    pub fn start_in(yaml: &str, dir: PathBuf) -> Gateway {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let text = yaml
+            .replace("{listen}", &addr.to_string())
+            .replace("{admin}", &admin.to_string())
+            .replace("{dir}", dir.to_str().unwrap());
+        let config = dir.join("gateway.yaml");
+        std::fs::write(&config, text).unwrap();
+        let log = dir.join("gateway.log");
+        let child = Command::new(BIN)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut gw = Gateway {
+            child,
+            addr,
+            admin,
+            dir,
+            config,
+            log,
+        };
+        gw.wait_ready();
+        gw
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "gateway exited early with {status}; log:\n{}",
+                    self.log_text()
+                );
+            }
+            if let Ok(text) = raw_request(
+                self.admin,
+                b"GET /readyz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+            ) {
+                if text.starts_with("HTTP/1.1 200") {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("gateway not ready in time; log:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Waits until the log contains `needle` (log lines are written by a background thread).
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = self.log_text();
+            if text.contains(needle) || Instant::now() > deadline {
+                return text;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Peak resident memory of the gateway process in KiB (VmHWM).
+    pub fn peak_rss_kib(&self) -> u64 {
+        status_field(self.child.id(), "VmHWM")
+    }
+
+    pub fn rss_kib(&self) -> u64 {
+        status_field(self.child.id(), "VmRSS")
+    }
+}
+
+fn status_field(pid: u32, field: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A config with one app routing every host to `upstream`.
+pub fn simple_config(upstream: SocketAddr, extra_app: &str) -> String {
+    format!(
+        "listeners:\n  - address: \"{{listen}}\"\nadmin:\n  address: \"{{admin}}\"\ndata_dir: \"{{dir}}/data\"\napps:\n  - name: main\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://{upstream}\"\n{extra_app}"
+    )
+}
+
+/// Sends raw bytes, reads until the server closes (or 5 s pass), returns the text.
+pub fn raw_request(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    stream.write_all(bytes)?;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                break
+            }
+            Err(e) if out.is_empty() => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// A parsed answer with its body collected.
+pub struct Answer {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Answer {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// One HTTP/1.1 request on a fresh connection. Nothing is added: the caller sets `Host`.
+pub async fn send(addr: SocketAddr, req: Request<Full<Bytes>>) -> Answer {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    let response: Response<hyper::body::Incoming> = sender.send_request(req).await.unwrap();
+    collect(response).await
+}
+
+pub async fn collect(response: Response<hyper::body::Incoming>) -> Answer {
+    let (parts, body) = response.into_parts();
+    Answer {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+/// `GET path` with the given Host and extra headers.
+pub async fn get(addr: SocketAddr, host: &str, path: &str, headers: &[(&str, &str)]) -> Answer {
+    let mut builder = Request::get(path).header("host", host);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    send(addr, builder.body(Full::new(Bytes::new())).unwrap()).await
+}
+
+pub fn write_file(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
+}

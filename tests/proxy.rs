@@ -1,0 +1,448 @@
+//! Forwarding end to end: routing, keep-alive, chunked bodies, header rules and error pages,
+//! through the real binary in front of a real hyper upstream.
+
+mod common;
+
+use bytes::Bytes;
+use common::{get, raw_request, send, simple_config, upstream, Gateway};
+use http::Request;
+use http_body_util::Full;
+
+fn two_app_config(a: std::net::SocketAddr, b: std::net::SocketAddr) -> String {
+    format!(
+        "listeners:\n  - address: \"{{listen}}\"\nadmin:\n  address: \"{{admin}}\"\ngateway:\n  trusted_proxies: [\"10.0.0.0/8\"]\napps:\n  - name: site\n    hosts: [\"app.example.com\", \"*.example.org\"]\n    upstream:\n      url: \"http://{a}\"\n  - name: api\n    hosts: [\"app.example.com\"]\n    path_prefix: /api\n    upstream:\n      url: \"http://{b}\"\n      host_header: upstream\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_by_host_and_longest_prefix() {
+    let site = upstream::start().await;
+    let api = upstream::start().await;
+    let gw = Gateway::start(&two_app_config(site.addr, api.addr));
+
+    let r = get(gw.addr, "APP.Example.com:8443", "/page", &[]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().starts_with("GET /page\n"));
+    let r = get(gw.addr, "app.example.com", "/api/users?id=1", &[]).await;
+    assert!(
+        r.text().starts_with("GET /api/users?id=1\n"),
+        "{}",
+        r.text()
+    );
+    // host_header: upstream sends the upstream's own authority.
+    assert!(
+        r.text().contains(&format!("host: {}\n", api.addr)),
+        "{}",
+        r.text()
+    );
+    let r = get(gw.addr, "app.example.com", "/apiary", &[]).await;
+    assert_eq!(r.status, 200);
+    let r = get(gw.addr, "x.example.org", "/", &[]).await;
+    assert_eq!(r.status, 200);
+    // The default is to pass the client's Host through.
+    assert!(r.text().contains("host: x.example.org\n"), "{}", r.text());
+
+    assert_eq!(site.seen.paths(), ["/page", "/apiary", "/"]);
+    assert_eq!(api.seen.paths(), ["/api/users"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_host_gets_404_page_or_json() {
+    let site = upstream::start().await;
+    let gw = Gateway::start(&two_app_config(site.addr, site.addr));
+    let r = get(gw.addr, "other.example.net", "/", &[]).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    assert!(r
+        .text()
+        .contains("No application is configured for this host name."));
+    let r = get(
+        gw.addr,
+        "other.example.net",
+        "/",
+        &[("accept", "application/json")],
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.text().starts_with("{\"error\":\"unknown_host\""),
+        "{}",
+        r.text()
+    );
+    assert!(site.seen.paths().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserved_prefix_never_reaches_the_upstream() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    for path in [
+        "/.mfa/",
+        "/.mfa/verify",
+        "/.mfa",
+        "/.MFA/settings",
+        "/.Mfa/api/verify?x=1",
+    ] {
+        let r = get(gw.addr, "a", path, &[]).await;
+        assert_eq!(r.status, 404, "{path}");
+    }
+    let r = get(gw.addr, "a", "/.mfa-not-reserved", &[]).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(up.seen.paths(), ["/.mfa-not-reserved"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_paths_are_refused_before_routing() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    for path in [
+        "/admin/../x",
+        "/pub/..%2fadmin",
+        "/api%2e/admin",
+        "//admin",
+        "/./admin",
+        "/%c0%ae%c0%ae/x",
+        "/a%5cb",
+    ] {
+        let text = raw_request(
+            gw.addr,
+            format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .unwrap();
+        assert!(text.starts_with("HTTP/1.1 400"), "{path}: {text}");
+    }
+    assert!(up.seen.paths().is_empty(), "{:?}", up.seen.paths());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_on_both_sides() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    // Three requests on one client connection, answered in order.
+    let text = raw_request(
+        gw.addr,
+        b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nGET /3 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 3, "{text}");
+    let (one, two, three) = (
+        text.find("GET /1").unwrap(),
+        text.find("GET /2").unwrap(),
+        text.find("GET /3").unwrap(),
+    );
+    assert!(one < two && two < three);
+    // Upstream connections are pooled: 20 sequential requests need far fewer than 20.
+    for _ in 0..20 {
+        get(gw.addr, "a", "/again", &[]).await;
+    }
+    let used = up.connections.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(used <= 4, "upstream saw {used} connections for 23 requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunked_bodies_pass_both_ways() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    let text = raw_request(
+        gw.addr,
+        b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    assert!(text.contains("body: hello world"), "{text}");
+    let r = get(gw.addr, "a", "/chunked", &[]).await;
+    assert_eq!(r.text(), "first;second;third");
+    let text = raw_request(
+        gw.addr,
+        b"GET /chunked HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hop_by_hop_headers_are_stripped_both_ways() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    let r = get(
+        gw.addr,
+        "a",
+        "/echo",
+        &[
+            ("connection", "x-private-hop"),
+            ("x-private-hop", "secret"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-authorization", "Basic Zm9vOmJhcg=="),
+            ("te", "trailers"),
+            ("x-end-to-end", "kept"),
+        ],
+    )
+    .await;
+    let echoed = r.text();
+    for gone in [
+        "x-private-hop",
+        "keep-alive",
+        "proxy-authorization",
+        "te:",
+        "connection: x-private",
+    ] {
+        assert!(
+            !echoed.contains(gone),
+            "{gone} reached the upstream:\n{echoed}"
+        );
+    }
+    assert!(echoed.contains("x-end-to-end: kept"));
+    assert!(echoed.contains("via: 1.1 mfa-gateway"));
+
+    let r = get(gw.addr, "a", "/hop", &[]).await;
+    assert_eq!(r.header("x-kept"), Some("yes"));
+    assert_eq!(r.header("x-hop-secret"), None);
+    assert_eq!(r.header("keep-alive"), None);
+    assert_eq!(r.header("proxy-connection"), None);
+    assert_eq!(r.header("via"), Some("1.1 mfa-gateway"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_headers_from_untrusted_peer_are_replaced() {
+    let up = upstream::start().await;
+    // 127.0.0.1 (the test client) is not trusted here.
+    let gw = Gateway::start(&simple_config(up.addr, "").replace(
+        "apps:",
+        "gateway:\n  trusted_proxies: [\"10.0.0.0/8\"]\napps:",
+    ));
+    let r = get(
+        gw.addr,
+        "app.example.com",
+        "/echo",
+        &[
+            ("x-forwarded-for", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "evil.example"),
+            ("x-real-ip", "6.6.6.6"),
+            ("x_forwarded_for", "6.6.6.6"),
+            ("x-request-id", "forged-id"),
+        ],
+    )
+    .await;
+    let echoed = r.text();
+    assert!(echoed.contains("x-forwarded-for: 127.0.0.1\n"), "{echoed}");
+    assert!(echoed.contains("x-forwarded-proto: http\n"), "{echoed}");
+    assert!(
+        echoed.contains("x-forwarded-host: app.example.com\n"),
+        "{echoed}"
+    );
+    assert!(!echoed.contains("6.6.6.6"), "{echoed}");
+    assert!(!echoed.contains("forged-id"), "{echoed}");
+    let id = r.header("x-request-id").unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(echoed.contains(&format!("x-request-id: {id}\n")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_headers_from_trusted_peer_are_extended() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, "").replace(
+        "apps:",
+        "gateway:\n  trusted_proxies: [\"127.0.0.0/8\"]\napps:",
+    ));
+    let r = get(
+        gw.addr,
+        "internal",
+        "/echo",
+        &[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "public.example.com"),
+            ("x-request-id", "edge-42"),
+        ],
+    )
+    .await;
+    let echoed = r.text();
+    assert!(
+        echoed.contains("x-forwarded-for: 203.0.113.9, 127.0.0.1\n"),
+        "{echoed}"
+    );
+    assert!(echoed.contains("x-forwarded-proto: https\n"), "{echoed}");
+    assert!(
+        echoed.contains("x-forwarded-host: public.example.com\n"),
+        "{echoed}"
+    );
+    assert!(echoed.contains("x-request-id: edge-42\n"), "{echoed}");
+    assert_eq!(r.header("x-request-id"), Some("edge-42"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_get_431() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, "").replace(
+        "apps:",
+        "limits:\n  max_header_bytes: 4096\n  max_headers: 20\napps:",
+    ));
+    let big = "x".repeat(5000);
+    let r = get(gw.addr, "a", "/", &[("x-big", &big)]).await;
+    assert_eq!(r.status, 431);
+    assert!(r.text().contains("431 Request Header Fields Too Large"));
+    let many: Vec<(String, String)> = (0..25)
+        .map(|i| (format!("x-h{i}"), "v".to_string()))
+        .collect();
+    let refs: Vec<(&str, &str)> = many.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = get(gw.addr, "a", "/", &refs).await;
+    assert_eq!(r.status, 431);
+    // Far beyond the limit hyper refuses it before we see it; still a 431.
+    let huge = "y".repeat(64 * 1024);
+    let text = raw_request(
+        gw.addr,
+        format!("GET / HTTP/1.1\r\nHost: a\r\nX-Huge: {huge}\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    assert!(
+        text.starts_with("HTTP/1.1 431"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
+    assert!(up.seen.paths().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_upstream_gets_502_without_internal_detail() {
+    let dead = format!("127.0.0.1:{}", common::free_port())
+        .parse()
+        .unwrap();
+    let gw = Gateway::start(&simple_config(dead, ""));
+    let r = get(gw.addr, "a", "/", &[]).await;
+    assert_eq!(r.status, 502);
+    let body = r.text();
+    assert!(body.contains("could not be reached"));
+    assert!(
+        !body.to_lowercase().contains("refused") && !body.contains("127.0.0.1"),
+        "{body}"
+    );
+    let r = get(gw.addr, "a", "/", &[("accept", "application/json")]).await;
+    assert_eq!(r.status, 502);
+    assert!(r.text().starts_with("{\"error\":\"bad_gateway\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_upstream_gets_504() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(
+        up.addr,
+        "      timeouts:\n        response_header: 300ms\n",
+    ));
+    let started = std::time::Instant::now();
+    let r = get(gw.addr, "a", "/slow?ms=2000", &[]).await;
+    assert_eq!(r.status, 504);
+    assert!(started.elapsed() < std::time::Duration::from_millis(1500));
+    assert!(r.text().contains("took too long"));
+    let r = get(gw.addr, "a", "/slow?ms=10", &[]).await;
+    assert_eq!(r.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_smuggling_shapes_are_refused() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    let cases: [&[u8]; 3] = [
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello",
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\nhello",
+    ];
+    for case in cases {
+        let text = raw_request(gw.addr, case).unwrap();
+        assert!(
+            text.starts_with("HTTP/1.1 400"),
+            "{:?} -> {text}",
+            String::from_utf8_lossy(case)
+        );
+    }
+    assert!(up.seen.paths().is_empty());
+
+    // Content-Length with Transfer-Encoding: RFC 9112 §6.3 lets the chunked framing win and
+    // requires closing the connection afterwards. What matters is that the bytes a CL-reading
+    // server would take as a second request never become one.
+    let text = raw_request(
+        gw.addr,
+        b"POST /first HTTP/1.1\r\nHost: a\r\nContent-Length: 60\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: a\r\n\r\n",
+    )
+    .unwrap();
+    assert!(
+        text.to_ascii_lowercase().contains("connection: close"),
+        "{text}"
+    );
+    assert_eq!(text.matches("HTTP/1.1 ").count(), 1, "{text}");
+    assert!(text.contains("body-bytes: 0"), "{text}");
+    assert!(
+        !up.seen.paths().contains(&"/smuggled".to_string()),
+        "{:?}",
+        up.seen.paths()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_has_one_line_per_request_and_no_secrets() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    let req = Request::get("/logged/path?token=query-secret")
+        .header("host", "a")
+        .header("cookie", "sessionid=cookie-secret-value")
+        .header("authorization", "Bearer bearer-secret-value")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let r = send(gw.addr, req).await;
+    assert_eq!(r.status, 200);
+    let id = r.header("x-request-id").unwrap().to_string();
+    let log = gw.wait_for_log(&id);
+    let line = log.lines().find(|l| l.contains(&id)).expect("access line");
+    for field in [
+        "method=GET",
+        "host=a",
+        "path=/logged/path",
+        "status=200",
+        "bytes=",
+        "duration_ms=",
+        "upstream_ms=",
+        "app=\"main\"",
+    ] {
+        assert!(line.contains(field), "{field} missing in {line}");
+    }
+    for secret in ["query-secret", "cookie-secret-value", "bearer-secret-value"] {
+        assert!(!log.contains(secret), "{secret} leaked into the log");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_listener_reports_health_and_metrics() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    get(gw.addr, "a", "/m", &[]).await;
+    get(gw.addr, "a", "/.mfa/x", &[]).await;
+    let health = get(gw.admin, "admin", "/healthz", &[]).await;
+    assert_eq!(health.status, 200);
+    let ready = get(gw.admin, "admin", "/readyz", &[]).await;
+    assert_eq!(ready.status, 200);
+    let metrics = get(gw.admin, "admin", "/metrics", &[]).await.text();
+    let value = |needle: &str| -> f64 {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(needle))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{needle} not in\n{metrics}"))
+    };
+    assert_eq!(
+        value("mfa_gateway_http_requests_total{app=\"main\",status=\"200\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("mfa_gateway_http_requests_total{app=\"main\",status=\"404\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("mfa_gateway_upstream_response_seconds_count{app=\"main\"}"),
+        1.0
+    );
+    assert!(value("mfa_gateway_open_connections") >= 0.0);
+}
