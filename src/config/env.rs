@@ -18,7 +18,10 @@ pub fn substitute(
     let mut out = String::with_capacity(text.len());
     let mut errors = Vec::new();
     for (index, line) in text.split_inclusive('\n').enumerate() {
-        substitute_line(line, index + 1, file, &lookup, &mut out, &mut errors);
+        // Comments are copied as they are: they may show the placeholder syntax itself.
+        let (content, comment) = line.split_at(comment_start(line));
+        substitute_line(content, index + 1, file, &lookup, &mut out, &mut errors);
+        out.push_str(comment);
     }
     if errors.is_empty() {
         Ok(out)
@@ -98,6 +101,23 @@ fn substitute_line(
     out.push_str(rest);
 }
 
+/// Byte offset of a YAML comment (`#` at the start or after white space, outside quotes), or
+/// the line's length.
+fn comment_start(line: &str) -> usize {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (None, '#') if previous.is_whitespace() => return i,
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            _ => {}
+        }
+        previous = c;
+    }
+    line.len()
+}
+
 fn is_variable_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -155,6 +175,16 @@ mod tests {
     fn escaped_placeholder_stays_literal() {
         assert_eq!(run("a: $${X}\n", &[("X", "1")]).unwrap(), "a: ${X}\n");
         assert_eq!(run("a: cost $5\n", &[]).unwrap(), "a: cost $5\n");
+    }
+
+    #[test]
+    fn comments_are_left_alone() {
+        assert_eq!(run("# ${VAR} doc\n", &[]).unwrap(), "# ${VAR} doc\n");
+        assert_eq!(
+            run("a: ${X} # ${Y}\n", &[("X", "1")]).unwrap(),
+            "a: 1 # ${Y}\n"
+        );
+        assert_eq!(run("a: \"#${X}\"\n", &[("X", "1")]).unwrap(), "a: \"#1\"\n");
     }
 
     #[test]

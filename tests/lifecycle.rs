@@ -1,0 +1,244 @@
+//! The process as ops see it: check-config, --version, SIGHUP reload, graceful shutdown.
+
+mod common;
+
+use common::{get, simple_config, upstream, write_file, Gateway, BIN};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn check_config(text: &str) -> (bool, String, String) {
+    let dir = common::temp_dir("check");
+    let path = write_file(&dir, "gateway.yaml", text);
+    let out = Command::new(BIN)
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr =
+        String::from_utf8_lossy(&out.stderr).replace(path.to_str().unwrap(), "gateway.yaml");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+    )
+}
+
+const BASE: &str = "listeners:\n  - address: \"127.0.0.1:8080\"\napps:\n  - name: app\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://127.0.0.1:8000\"\n";
+
+#[test]
+fn version_is_printed() {
+    let out = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        format!("mfa-gateway {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn check_config_accepts_a_good_file() {
+    let (ok, stdout, _) = check_config(BASE);
+    assert!(ok);
+    assert!(stdout.contains("ok (1 listener, 1 app)"), "{stdout}");
+}
+
+#[test]
+fn check_config_names_file_line_column_and_key_for_each_error_class() {
+    let cases = [
+        // invalid value
+        (BASE.replace("http://127.0.0.1:8000", "htp://x"), "gateway.yaml:7:7: apps[0].upstream.url: \"htp://x\" is not an http(s) URL"),
+        // unknown key with a hint
+        (BASE.replace("    hosts:", "    hots: []\n    hosts:"), "gateway.yaml:5:5: apps[0].hots: unknown key `hots` (did you mean `hosts`?)"),
+        // wrong type
+        (BASE.replace("hosts: [\"*\"]", "hosts: 7"), "gateway.yaml:5:12: apps[0].hosts: invalid type: integer `7`, expected a sequence"),
+        // missing required key
+        (BASE.replace("      url: \"http://127.0.0.1:8000\"\n", "      ca_file: x\n"), "gateway.yaml:7:7: apps[0].upstream: missing field `url`"),
+        // unset environment variable
+        (BASE.replace("127.0.0.1:8080", "${NOT_SET_ANYWHERE_42}"), "gateway.yaml:2:15: environment variable NOT_SET_ANYWHERE_42 is not set"),
+        // YAML syntax
+        (BASE.replace("hosts: [\"*\"]", "hosts: [\"*\""), "gateway.yaml:6:"),
+        // unreadable file referenced by the config
+        (
+            BASE.replace("  - address: \"127.0.0.1:8080\"\n", "  - address: \"127.0.0.1:8443\"\n    tls:\n      certificates:\n        - cert_file: /nonexistent/c.pem\n          key_file: /nonexistent/k.pem\n"),
+            "gateway.yaml:5:11: listeners[0].tls.certificates[0].cert_file: cannot read certificate file /nonexistent/c.pem",
+        ),
+        // bad duration
+        (BASE.replace("apps:", "limits:\n  shutdown_timeout: soon\napps:"), "gateway.yaml:4:3: limits.shutdown_timeout: \"soon\" is not a duration"),
+    ];
+    for (text, expected) in cases {
+        let (ok, _, stderr) = check_config(&text);
+        assert!(!ok, "accepted:\n{text}");
+        assert!(
+            stderr.contains(expected),
+            "expected {expected:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn check_config_lists_every_validation_problem() {
+    let text = BASE
+        .replace("127.0.0.1:8080", "nowhere")
+        .replace("http://127.0.0.1:8000", "ftp://x")
+        .replace("apps:", "logging:\n  format: xml\napps:");
+    let (ok, _, stderr) = check_config(&text);
+    assert!(!ok);
+    assert!(stderr.contains("listeners[0].address"), "{stderr}");
+    assert!(stderr.contains("logging.format"), "{stderr}");
+    assert!(stderr.contains("apps[0].upstream.url"), "{stderr}");
+    assert!(stderr.contains("3 problems found"), "{stderr}");
+}
+
+#[test]
+fn every_shipped_config_passes_check_config_with_no_variables_set() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let mut files = vec![root.join("demo.yaml"), root.join("reference.yaml")];
+    for entry in std::fs::read_dir(root.join("examples")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    assert!(files.len() >= 5, "{files:?}");
+    for file in files {
+        let out = Command::new(BIN)
+            .args(["check-config", "--config"])
+            .arg(&file)
+            .env_remove("MFA_LISTEN")
+            .env_remove("MFA_ADMIN_LISTEN")
+            .env_remove("UPSTREAM_URL")
+            .env_remove("MFA_DATA_DIR")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+use std::path::Path;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_applies_a_valid_file_and_refuses_an_invalid_one() {
+    let first = upstream::start().await;
+    let second = upstream::start().await;
+    let gw = Gateway::start(&simple_config(first.addr, ""));
+    // A connection opened before the reload keeps working after it.
+    let stream = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let request = |path: &str| {
+        http::Request::get(path)
+            .header("host", "a")
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap()
+    };
+    assert_eq!(
+        sender
+            .send_request(request("/before"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let text = std::fs::read_to_string(&gw.config).unwrap();
+    std::fs::write(
+        &gw.config,
+        text.replace(&first.addr.to_string(), &second.addr.to_string()),
+    )
+    .unwrap();
+    gw.signal("HUP");
+    gw.wait_for_log("configuration reloaded");
+    get(gw.addr, "a", "/after-good-reload", &[]).await;
+    assert_eq!(second.seen.paths(), ["/after-good-reload"]);
+    assert_eq!(
+        sender
+            .send_request(request("/same-connection"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+
+    let good = std::fs::read_to_string(&gw.config).unwrap();
+    std::fs::write(&gw.config, good.replace("url:", "ur1:")).unwrap();
+    gw.signal("HUP");
+    let log = gw.wait_for_log("reload refused");
+    assert!(
+        log.contains("apps[0].upstream.ur1: unknown key `ur1` (did you mean `url`?)"),
+        "{log}"
+    );
+    get(gw.addr, "a", "/after-bad-reload", &[]).await;
+    assert!(second
+        .seen
+        .paths()
+        .contains(&"/after-bad-reload".to_string()));
+
+    let metrics = get(gw.admin, "admin", "/metrics", &[]).await.text();
+    assert!(
+        metrics.contains("mfa_gateway_config_reloads_total{outcome=\"applied\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("mfa_gateway_config_reloads_total{outcome=\"refused\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_request_finish() {
+    let up = upstream::start().await;
+    let mut gw = Gateway::start(
+        &simple_config(up.addr, "").replace("apps:", "limits:\n  shutdown_timeout: 10s\napps:"),
+    );
+    let addr = gw.addr;
+    let slow = tokio::spawn(async move { get(addr, "a", "/slow?ms=1500", &[]).await });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let signalled = Instant::now();
+    gw.signal("TERM");
+    // New connections are refused soon after the signal…
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "still accepting after SIGTERM"
+    );
+    // …while the request already in flight completes.
+    let answer = slow.await.unwrap();
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.text(), "slow done");
+    let status = tokio::task::spawn_blocking(move || {
+        let status = gw.child.wait().unwrap();
+        (status, gw)
+    })
+    .await
+    .unwrap();
+    assert!(status.0.success());
+    assert!(signalled.elapsed() < Duration::from_secs(5));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_deadline_cuts_requests_that_take_too_long() {
+    let up = upstream::start().await;
+    let mut gw = Gateway::start(
+        &simple_config(up.addr, "").replace("apps:", "limits:\n  shutdown_timeout: 500ms\napps:"),
+    );
+    let addr = gw.addr;
+    let slow = tokio::spawn(async move {
+        common::raw_request(addr, b"GET /slow?ms=5000 HTTP/1.1\r\nHost: a\r\n\r\n")
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let signalled = Instant::now();
+    gw.signal("TERM");
+    let status = tokio::task::spawn_blocking(move || gw.child.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success());
+    let took = signalled.elapsed();
+    assert!(took < Duration::from_secs(3), "shutdown took {took:?}");
+    let text = slow.await.unwrap().unwrap_or_default();
+    assert!(!text.contains("slow done"));
+}
