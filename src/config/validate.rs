@@ -197,13 +197,13 @@ pub fn validate(
                 format!("another app is already named {:?}", app.name),
             );
         }
-        for (h, host) in app.hosts.iter().enumerate() {
+        for (h, (host, written)) in app.hosts.iter().zip(&a.hosts).enumerate() {
             if !routes.insert((host.clone(), app.path_prefix.clone())) {
                 c.fail(
                     &format!("{key}.hosts[{h}]"),
                     format!(
-                        "{} with path prefix {:?} is already routed to another app",
-                        a.hosts[h], app.path_prefix
+                        "{written} with path prefix {:?} is already routed to another app",
+                        app.path_prefix
                     ),
                 );
             }
@@ -387,10 +387,7 @@ fn app(c: &mut Checker, key: &str, raw: &RawApp) -> Option<App> {
 
 fn upstream(c: &mut Checker, key: &str, raw: &RawUpstream) -> Option<Upstream> {
     let url_key = format!("{key}.url");
-    let url: Option<http::Uri> = match raw.url.parse::<http::Uri>() {
-        Ok(u) => Some(u),
-        Err(_) => None,
-    };
+    let url: Option<http::Uri> = raw.url.parse::<http::Uri>().ok();
     let scheme = url
         .as_ref()
         .and_then(|u| u.scheme_str())

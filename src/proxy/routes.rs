@@ -20,7 +20,8 @@ struct Prefixes(Vec<(String, usize)>);
 impl Prefixes {
     fn add(&mut self, prefix: &str, app: usize) {
         self.0.push((prefix.to_string(), app));
-        self.0.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.0
+            .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
     }
 
     fn find(&self, path: &str) -> Option<usize> {
@@ -63,7 +64,9 @@ impl RouteTable {
                 prefixes.add(&app.path_prefix, index);
             }
         }
-        table.suffixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        table
+            .suffixes
+            .sort_by_key(|(suffix, _)| std::cmp::Reverse(suffix.len()));
         table
     }
 

@@ -190,10 +190,8 @@ fn websocket(req: &mut Request<Incoming>) -> Response<Body> {
         )
         .await;
         while let Some(Ok(message)) = ws.next().await {
-            if message.is_text() || message.is_binary() {
-                if ws.send(message).await.is_err() {
-                    break;
-                }
+            if (message.is_text() || message.is_binary()) && ws.send(message).await.is_err() {
+                break;
             }
         }
     });
