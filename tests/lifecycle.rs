@@ -242,3 +242,60 @@ async fn sigterm_deadline_cuts_requests_that_take_too_long() {
     let text = slow.await.unwrap().unwrap_or_default();
     assert!(!text.contains("slow done"));
 }
+
+/// The README's first command: `mfa-gateway demo` serves the bundled app through the gateway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_command_serves_the_bundled_app_through_the_gateway() {
+    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", common::free_port())
+        .parse()
+        .unwrap();
+    let app = format!("127.0.0.1:{}", common::free_port());
+    let admin = format!("127.0.0.1:{}", common::free_port());
+    let dir = common::temp_dir("demo");
+    let mut child = Command::new(BIN)
+        .args([
+            "demo",
+            "--listen",
+            &listen.to_string(),
+            "--app-listen",
+            &app,
+        ])
+        .env("MFA_ADMIN_LISTEN", &admin)
+        .env("MFA_DATA_DIR", dir.join("data"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(listen).await.is_err() {
+        assert!(Instant::now() < deadline, "demo did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let r = get(listen, "127.0.0.1", "/", &[]).await;
+    assert_eq!(r.status, 302);
+    assert_eq!(r.header("location"), Some("/login"));
+    assert_eq!(r.header("via"), Some("1.1 mfa-gateway"));
+    let login = http::Request::post("/login")
+        .header("host", "127.0.0.1")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            "username=demo&password=demo",
+        )))
+        .unwrap();
+    let r = common::send(listen, login).await;
+    assert_eq!(r.status, 302);
+    let cookie = r
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = get(listen, "127.0.0.1", "/", &[("cookie", &cookie)]).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("Welcome, demo"), "{}", r.text());
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -446,3 +446,28 @@ async fn admin_listener_reports_health_and_metrics() {
     );
     assert!(value("mfa_gateway_open_connections") >= 0.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_are_one_object_per_line() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(
+        &simple_config(up.addr, "").replace("apps:", "logging:\n  format: json\napps:"),
+    );
+    let r = get(gw.addr, "json.example", "/j", &[]).await;
+    let id = r.header("x-request-id").unwrap().to_string();
+    let log = gw.wait_for_log(&id);
+    let mut access = None;
+    for line in log.lines() {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        if value["request_id"] == id.as_str() {
+            access = Some(value);
+        }
+    }
+    let access = access.expect("access line");
+    assert_eq!(access["target"], "mfa_gateway::access");
+    assert_eq!(access["status"], 200);
+    assert_eq!(access["path"], "/j");
+    assert_eq!(access["host"], "json.example");
+    assert_eq!(access["app"], "main");
+}

@@ -273,8 +273,8 @@ fn limits(c: &mut Checker, raw: &RawLimits) -> Limits {
         c.fail("limits.max_body_bytes", "must be greater than zero");
     }
     let max_connections = raw.max_connections.unwrap_or(10_000);
-    if max_connections == 0 {
-        c.fail("limits.max_connections", "must be greater than zero");
+    if !(1..=1_000_000).contains(&max_connections) {
+        c.fail("limits.max_connections", "must be between 1 and 1000000");
     }
     Limits {
         max_header_bytes,
