@@ -132,6 +132,8 @@ def main():
     binary = os.path.join(ROOT, "target", "release", "mfa-gateway")
 
     work = tempfile.mkdtemp(prefix="mfa-bench-")
+    # nginx workers run as an unprivileged user and must read the page.
+    os.chmod(work, 0o755)
     os.makedirs(os.path.join(work, "www"))
     with open(os.path.join(work, "www", "index.html"), "w") as f:
         f.write("<!doctype html><title>bench</title>" + "x" * (512 - 36))

@@ -10,6 +10,9 @@ use tracing_subscriber::EnvFilter;
 pub fn init(logging: &Logging) -> WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        // The default queue preallocates 128k lines (4 MB); 16k lines absorb any burst a
+        // terminal or pipe needs to catch up with, and block (never drop) beyond that.
+        .buffered_lines_limit(16 * 1024)
         .finish(std::io::stderr());
     let mut filter = match std::env::var("RUST_LOG") {
         Ok(directive) if !directive.is_empty() => EnvFilter::new(directive),

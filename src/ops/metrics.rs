@@ -101,6 +101,19 @@ impl Metrics {
         }
     }
 
+    pub fn for_app(&self, name: &str) -> AppMetrics {
+        let labels = AppLabels {
+            app: name.to_string(),
+        };
+        AppMetrics {
+            name: name.to_string(),
+            requests: self.requests.clone(),
+            by_status: (100..600).map(|_| std::sync::OnceLock::new()).collect(),
+            upstream_latency: self.upstream_latency.get_or_create(&labels).clone(),
+            upstream_errors: self.upstream_errors.get_or_create(&labels).clone(),
+        }
+    }
+
     pub fn count_request(&self, app: Option<&str>, status: u16) {
         self.requests
             .get_or_create(&RequestLabels {
@@ -125,6 +138,44 @@ impl Metrics {
             tracing::error!(%error, "could not encode metrics");
         }
         out
+    }
+}
+
+/// One app's series, resolved when a configuration snapshot is built so that a request costs
+/// atomic increments only, not a label hash-map lookup and a label allocation.
+pub struct AppMetrics {
+    name: String,
+    requests: Family<RequestLabels, Counter>,
+    /// Status 100–599 → its counter, created on first use (no empty series are exported).
+    by_status: Box<[std::sync::OnceLock<Counter>]>,
+    pub upstream_latency: Histogram,
+    pub upstream_errors: Counter,
+}
+
+impl AppMetrics {
+    pub fn count_request(&self, status: u16) {
+        let slot = usize::from(status)
+            .checked_sub(100)
+            .and_then(|i| self.by_status.get(i));
+        match slot {
+            Some(slot) => slot
+                .get_or_init(|| {
+                    self.requests
+                        .get_or_create(&RequestLabels {
+                            app: self.name.clone(),
+                            status,
+                        })
+                        .clone()
+                })
+                .inc(),
+            None => self
+                .requests
+                .get_or_create(&RequestLabels {
+                    app: self.name.clone(),
+                    status,
+                })
+                .inc(),
+        };
     }
 }
 

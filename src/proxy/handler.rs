@@ -5,7 +5,7 @@ use super::body::{AccessRecord, ResponseBody};
 use super::error::ProxyError;
 use super::headers::{self, Peer};
 use super::path::check_path;
-use super::state::{Shared, Snapshot};
+use super::state::{Shared, Snapshot, UpstreamTarget};
 use crate::config::{App, HostHeader};
 use crate::ui::error_page;
 use http::header::{self, HeaderValue};
@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 /// What the gateway knows about the connection a request arrived on.
 pub struct Connection {
     pub peer: SocketAddr,
+    /// The peer address as an `X-Forwarded-For` value, made once per connection.
+    pub peer_value: HeaderValue,
     pub tls: bool,
     pub worker: usize,
     pub shared: Arc<Shared>,
@@ -36,10 +38,16 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let started = Instant::now();
-    let snapshot = conn.shared.snapshot.load_full();
+    let Some(snapshot) = conn.shared.snapshot(conn.worker) else {
+        // Workers are created from the same count as snapshots; nothing to serve without one.
+        let mut response = Response::new(ResponseBody::page(bytes::Bytes::new(), None));
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        return Ok(response);
+    };
     let config = &snapshot.config;
     let peer = Peer {
         ip: conn.peer.ip(),
+        ip_value: &conn.peer_value,
         tls: conn.tls,
         trusted_proxies: &config.trusted_proxies,
     };
@@ -64,9 +72,10 @@ pub async fn handle(
         upstream_time: None,
     };
 
-    let result = forward(&conn, &snapshot, &peer, req, &request_id, &mut progress).await;
+    let result = forward(&snapshot, &peer, req, &request_id, &mut progress).await;
     let app = progress.app.and_then(|i| config.apps.get(i));
     let app_name = app.map(|a| a.name.as_str());
+    let app_metrics = progress.app.and_then(|i| snapshot.app_metrics.get(i));
     let mut response = match result {
         Ok(response) => response.map(|body| (Some(body), None)),
         Err(error) => {
@@ -92,9 +101,14 @@ pub async fn handle(
         .headers_mut()
         .insert(&headers::X_REQUEST_ID, request_id);
     let status = response.status().as_u16();
-    conn.shared.metrics.count_request(app_name, status);
-    if let (Some(took), Some(name)) = (progress.upstream_time, app_name) {
-        conn.shared.metrics.observe_upstream(name, took);
+    match app_metrics {
+        Some(m) => {
+            m.count_request(status);
+            if let Some(took) = progress.upstream_time {
+                m.upstream_latency.observe(took.as_secs_f64());
+            }
+        }
+        None => conn.shared.metrics.count_request(None, status),
     }
     if let Some(record) = record.as_mut() {
         record.status = status;
@@ -108,7 +122,6 @@ pub async fn handle(
 }
 
 async fn forward(
-    conn: &Connection,
     snapshot: &Snapshot,
     peer: &Peer<'_>,
     mut req: Request<Incoming>,
@@ -158,7 +171,7 @@ async fn forward(
         Some(&host_value),
         &["x-request-id"],
     );
-    headers::append_via(&mut parts.headers, inbound_version, &config.via_name);
+    headers::append_via(&mut parts.headers, inbound_version, &snapshot.via);
     parts
         .headers
         .insert(&headers::X_REQUEST_ID, request_id.clone());
@@ -169,13 +182,13 @@ async fn forward(
     if let Some(protocol) = &upgrade {
         headers::set_upgrade(&mut parts.headers, protocol.clone());
     }
-    parts.uri = upstream_uri(app, &parts.uri)?;
+    let upstream = snapshot
+        .upstream(app_index)
+        .ok_or(ProxyError::UnknownHost)?;
+    parts.uri = upstream_uri(upstream, parts.uri)?;
     parts.version = Version::HTTP_11;
     let outbound = Request::from_parts(parts, body);
-
-    let client = snapshot
-        .client(conn.worker, app_index)
-        .ok_or(ProxyError::UnknownHost)?;
+    let client = &upstream.client;
     let sent = Instant::now();
     let mut response = match tokio::time::timeout(
         app.upstream.response_header_timeout,
@@ -216,7 +229,7 @@ async fn forward(
         _ => {}
     }
     let version = response.version();
-    headers::append_via(response.headers_mut(), version, &config.via_name);
+    headers::append_via(response.headers_mut(), version, &snapshot.via);
     Ok(response)
 }
 
@@ -270,18 +283,16 @@ fn is_reserved(path: &str, prefix: &str) -> bool {
     head.eq_ignore_ascii_case(prefix) || path.eq_ignore_ascii_case(bare)
 }
 
-fn upstream_uri(app: &App, original: &Uri) -> Result<Uri, ProxyError> {
-    let path_and_query = original.path_and_query().map_or("/", |pq| pq.as_str());
-    Uri::builder()
-        .scheme(if app.upstream.scheme_is_https {
-            "https"
-        } else {
-            "http"
-        })
-        .authority(app.upstream.authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(ProxyError::BadUpstreamRequest)
+/// The request target on the upstream: its scheme and address, the client's path and query
+/// unchanged (reused, not re-parsed).
+fn upstream_uri(upstream: &UpstreamTarget, original: Uri) -> Result<Uri, ProxyError> {
+    let mut parts = original.into_parts();
+    parts.scheme = Some(upstream.scheme.clone());
+    parts.authority = Some(upstream.authority.clone());
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    Uri::from_parts(parts).map_err(|e| ProxyError::BadUpstreamRequest(e.into()))
 }
 
 fn is_timeout(error: &hyper_util::client::legacy::Error) -> bool {

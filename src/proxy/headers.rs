@@ -14,46 +14,51 @@ static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection"
 /// RFC 9110 §7.6.1: headers that describe one connection and must not be forwarded, plus
 /// `Proxy-Connection` (never standard, still sent) and the proxy authentication pair that is
 /// meant for the proxy itself (RFC 9110 §11.7).
-fn fixed_hop_by_hop() -> [&'static HeaderName; 8] {
-    [
-        &header::CONNECTION,
-        &KEEP_ALIVE,
-        &PROXY_CONNECTION,
-        &header::TE,
-        &header::TRANSFER_ENCODING,
-        &header::UPGRADE,
-        &header::PROXY_AUTHENTICATE,
-        &header::PROXY_AUTHORIZATION,
-    ]
+fn is_fixed_hop_by_hop(name: &HeaderName) -> bool {
+    // HeaderName equality is an enum compare for standard names: far cheaper than matching on
+    // the string form, and this runs for every header of every message.
+    name == header::CONNECTION
+        || name == header::TRANSFER_ENCODING
+        || name == header::TE
+        || name == header::UPGRADE
+        || name == header::PROXY_AUTHORIZATION
+        || name == header::PROXY_AUTHENTICATE
+        || name == KEEP_ALIVE
+        || name == PROXY_CONNECTION
 }
 
 /// Removes the hop-by-hop headers, including every header the `Connection` header names
 /// (RFC 9110 §7.6.1). Returns the `Upgrade` value when the message asks to switch protocols
 /// (`Connection: upgrade` and an `Upgrade` header), so the caller can forward just that.
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
-    let mut upgrade_requested = false;
-    let named: Vec<HeaderName> = headers
+    // Most messages carry none of them, and those that do carry one or two: find the names
+    // actually present in one pass, then remove only those.
+    if !headers.keys().any(is_fixed_hop_by_hop) {
+        return None;
+    }
+    let tokens: Vec<&str> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|token| {
-            let token = token.trim();
-            if token.eq_ignore_ascii_case("upgrade") {
-                upgrade_requested = true;
-            }
-            HeaderName::from_bytes(token.as_bytes()).ok()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .collect();
+    let upgrade_requested = tokens.iter().any(|t| t.eq_ignore_ascii_case("upgrade"));
+    let present: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| {
+            is_fixed_hop_by_hop(name)
+                || tokens.iter().any(|t| name.as_str().eq_ignore_ascii_case(t))
         })
+        .cloned()
         .collect();
     let upgrade = if upgrade_requested {
         headers.get(header::UPGRADE).cloned()
     } else {
         None
     };
-    for name in named {
-        headers.remove(name);
-    }
-    for name in fixed_hop_by_hop() {
+    for name in present {
         headers.remove(name);
     }
     upgrade
@@ -89,8 +94,19 @@ fn is_proxy_header(name: &str, our_own: &[&str]) -> bool {
 /// What the gateway knows about the connection a request came in on.
 pub struct Peer<'a> {
     pub ip: IpAddr,
+    /// `ip` as a header value, made once per connection.
+    pub ip_value: &'a HeaderValue,
     pub tls: bool,
     pub trusted_proxies: &'a [IpNet],
+}
+
+/// The peer address as it goes into `X-Forwarded-For`.
+pub fn ip_header_value(ip: IpAddr) -> HeaderValue {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    HeaderValue::from_str(&ip.to_string()).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 impl Peer<'_> {
@@ -114,24 +130,29 @@ pub fn set_forwarded(
     our_own: &[&str],
 ) {
     let trusted = peer.is_trusted();
-    let spoofable: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| {
-            let name = name.as_str();
-            if name.contains('_') {
-                let dashed = name.replace('_', "-");
-                is_proxy_header(&dashed, our_own)
-            } else {
-                !trusted && PROXY_HEADERS.contains(&name) && !is_forwarded_trio(name)
-            }
-        })
-        .cloned()
-        .collect();
-    for name in spoofable {
-        headers.remove(name);
+    let is_spoofable = |name: &HeaderName| {
+        let name = name.as_str();
+        if name.contains('_') {
+            is_proxy_header(&name.replace('_', "-"), our_own)
+        } else {
+            // Every proxy header starts with `x-` or is `forwarded`: skip the rest cheaply.
+            !trusted
+                && (name.starts_with("x-") || name == "forwarded")
+                && PROXY_HEADERS.contains(&name)
+                && !is_forwarded_trio(name)
+        }
+    };
+    if headers.keys().any(is_spoofable) {
+        let spoofable: Vec<HeaderName> = headers
+            .keys()
+            .filter(|n| is_spoofable(n))
+            .cloned()
+            .collect();
+        for name in spoofable {
+            headers.remove(name);
+        }
     }
 
-    let peer_ip = peer.ip.to_string();
     let previous: Vec<&str> = if trusted {
         headers
             .get_all(&X_FORWARDED_FOR)
@@ -144,11 +165,12 @@ pub fn set_forwarded(
         Vec::new()
     };
     let chain = if previous.is_empty() {
-        peer_ip
+        Some(peer.ip_value.clone())
     } else {
-        format!("{}, {peer_ip}", previous.join(", "))
+        let peer_ip = peer.ip_value.to_str().unwrap_or("unknown");
+        HeaderValue::from_str(&format!("{}, {peer_ip}", previous.join(", "))).ok()
     };
-    if let Ok(value) = HeaderValue::from_str(&chain) {
+    if let Some(value) = chain {
         headers.insert(&X_FORWARDED_FOR, value);
     }
 
@@ -175,22 +197,46 @@ fn is_forwarded_trio(name: &str) -> bool {
     )
 }
 
-/// Adds this hop to `Via` (RFC 9110 §7.6.3), after whatever earlier hops wrote.
-pub fn append_via(headers: &mut HeaderMap, version: http::Version, name: &str) {
-    let protocol = match version {
-        http::Version::HTTP_10 => "1.0",
-        http::Version::HTTP_2 => "2",
-        http::Version::HTTP_3 => "3",
-        _ => "1.1",
-    };
-    let hop = format!("{protocol} {name}");
-    let value = match headers.get(header::VIA).and_then(|v| v.to_str().ok()) {
-        Some(previous) if !previous.is_empty() => format!("{previous}, {hop}"),
-        _ => hop,
-    };
-    if let Ok(value) = HeaderValue::from_str(&value) {
-        headers.insert(header::VIA, value);
+/// This gateway's `Via` entries (RFC 9110 §7.6.3), made once per configuration.
+#[derive(Clone)]
+pub struct ViaHops {
+    http10: HeaderValue,
+    http11: HeaderValue,
+    http2: HeaderValue,
+}
+
+impl ViaHops {
+    pub fn new(name: &str) -> Self {
+        let hop = |protocol: &str| {
+            HeaderValue::from_str(&format!("{protocol} {name}"))
+                .unwrap_or_else(|_| HeaderValue::from_static("1.1 mfa-gateway"))
+        };
+        ViaHops {
+            http10: hop("1.0"),
+            http11: hop("1.1"),
+            http2: hop("2"),
+        }
     }
+
+    fn for_version(&self, version: http::Version) -> &HeaderValue {
+        match version {
+            http::Version::HTTP_10 => &self.http10,
+            http::Version::HTTP_2 => &self.http2,
+            _ => &self.http11,
+        }
+    }
+}
+
+/// Adds this hop to `Via`, after whatever earlier hops wrote.
+pub fn append_via(headers: &mut HeaderMap, version: http::Version, hops: &ViaHops) {
+    let hop = hops.for_version(version);
+    let combined = match headers.get(header::VIA).and_then(|v| v.to_str().ok()) {
+        Some(previous) if !previous.is_empty() => {
+            HeaderValue::from_str(&format!("{previous}, {}", hop.to_str().unwrap_or_default())).ok()
+        }
+        _ => None,
+    };
+    headers.insert(header::VIA, combined.unwrap_or_else(|| hop.clone()));
 }
 
 /// A request id from a trusted proxy is kept if it looks like one (visible ASCII, ≤ 128 bytes);
@@ -203,9 +249,18 @@ pub fn request_id(headers: &HeaderMap, trusted: bool) -> HeaderValue {
             }
         }
     }
-    let id: u128 = rand::random();
-    let text = format!("{id:032x}");
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    fn hex_digit(nibble: u8) -> u8 {
+        match nibble {
+            0..=9 => b'0' + nibble,
+            _ => b'a' + (nibble - 10),
+        }
+    }
+    let random: [u8; 16] = rand::random();
+    let mut text = [0u8; 32];
+    for (pair, byte) in text.chunks_exact_mut(2).zip(random) {
+        pair.copy_from_slice(&[hex_digit(byte >> 4), hex_digit(byte & 0x0f)]);
+    }
+    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// Bytes the request line and headers take, as a client would have sent them.
@@ -273,8 +328,10 @@ mod tests {
     }
 
     fn peer(trusted: &[IpNet]) -> Peer<'_> {
+        static IP: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
         Peer {
             ip: "192.0.2.7".parse().unwrap(),
+            ip_value: IP.get_or_init(|| ip_header_value("192.0.2.7".parse().unwrap())),
             tls: true,
             trusted_proxies: trusted,
         }
@@ -334,8 +391,11 @@ mod tests {
     #[test]
     fn ipv4_mapped_peer_matches_ipv4_range() {
         let nets = ["192.0.2.0/24".parse().unwrap()];
+        let value = ip_header_value("::ffff:192.0.2.7".parse().unwrap());
+        assert_eq!(value, "192.0.2.7");
         let p = Peer {
             ip: "::ffff:192.0.2.7".parse().unwrap(),
+            ip_value: &value,
             tls: false,
             trusted_proxies: &nets,
         };
@@ -345,10 +405,10 @@ mod tests {
     #[test]
     fn via_is_appended() {
         let mut h = map(&[("via", "1.1 edge")]);
-        append_via(&mut h, http::Version::HTTP_11, "mfa-gateway");
+        append_via(&mut h, http::Version::HTTP_11, &ViaHops::new("mfa-gateway"));
         assert_eq!(h["via"], "1.1 edge, 1.1 mfa-gateway");
         let mut h = HeaderMap::new();
-        append_via(&mut h, http::Version::HTTP_2, "gw");
+        append_via(&mut h, http::Version::HTTP_2, &ViaHops::new("gw"));
         assert_eq!(h["via"], "2 gw");
     }
 

@@ -21,6 +21,14 @@ pub fn check_path(path: &str) -> Result<(), AmbiguousPath> {
         return Err(AmbiguousPath::NotOriginForm);
     }
     let bytes = path.as_bytes();
+    // Common case: nothing encoded, no backslash, nothing below 0x21: only the segments need
+    // a look (the URI parser already refused non-ASCII bytes).
+    if !bytes
+        .iter()
+        .any(|&b| b == b'%' || b == b'\\' || b <= 0x20 || b == 0x7f)
+    {
+        return check_segments(path);
+    }
     let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
@@ -53,6 +61,10 @@ pub fn check_path(path: &str) -> Result<(), AmbiguousPath> {
     if std::str::from_utf8(&decoded).is_err() {
         return Err(AmbiguousPath::NotUtf8);
     }
+    check_segments(path)
+}
+
+fn check_segments(path: &str) -> Result<(), AmbiguousPath> {
     let mut segments = path.split('/').skip(1).peekable();
     while let Some(segment) = segments.next() {
         if segment == "." || segment == ".." {

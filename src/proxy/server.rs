@@ -3,10 +3,9 @@
 //! thread-per-core layout is what reaches nginx's speed (see shared/PERFORMANCE.md).
 
 use super::handler::{self, Connection};
-use super::state::{Shared, Snapshot, SnapshotError};
+use super::state::{Shared, SnapshotError};
 use crate::config::{self, Config, Limits};
 use crate::ops::{admin, metrics::OpenConnection};
-use arc_swap::ArcSwap;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -39,11 +38,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     let max_connections = config.limits.max_connections;
     let listeners = bind_all(&config, workers)?;
     let admin_address = config.admin;
-    let shared = Arc::new(Shared {
-        snapshot: ArcSwap::from_pointee(Snapshot::build(config, workers)?),
-        metrics: Default::default(),
-        ready: false.into(),
-    });
+    let shared = Arc::new(Shared::new(config, workers)?);
     let connections = Arc::new(Semaphore::new(max_connections));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -100,10 +95,12 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             }
         }
         shared.ready.store(true, Ordering::SeqCst);
-        wait_for_shutdown(&shared, workers).await;
+        wait_for_shutdown(&shared).await;
         shared.ready.store(false, Ordering::SeqCst);
         let _ = shutdown_tx.send(true);
-        let deadline = shared.snapshot.load().config.limits.shutdown_timeout;
+        let deadline = shared
+            .config()
+            .map_or(Duration::from_secs(30), |c| c.limits.shutdown_timeout);
         let drained =
             tokio::time::timeout(deadline, connections.acquire_many(max_connections as u32)).await;
         match drained {
@@ -201,7 +198,9 @@ async fn accept_loop(
         tokio::spawn(async move {
             let _permit = permit;
             let _open = OpenConnection::new(&shared.metrics.open_connections);
-            let snapshot = shared.snapshot.load_full();
+            let Some(snapshot) = shared.snapshot(worker) else {
+                return;
+            };
             let limits = snapshot.config.limits.clone();
             let acceptor = snapshot.tls.get(index).cloned().flatten();
             drop(snapshot);
@@ -245,11 +244,14 @@ async fn serve_connection<IO>(
 {
     let connection = Arc::new(Connection {
         peer,
+        peer_value: super::headers::ip_header_value(peer.ip()),
         tls,
         worker,
         shared,
     });
-    let service = service_fn(move |req| handler::handle(connection.clone(), req));
+    // Boxed so that an idle keep-alive connection does not carry the request future's
+    // space inline; it is allocated only while a request is in flight.
+    let service = service_fn(move |req| Box::pin(handler::handle(connection.clone(), req)));
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -283,7 +285,7 @@ async fn stopped(shutdown: &mut watch::Receiver<bool>) {
 }
 
 /// Handles signals until one asks to stop: SIGHUP reloads, SIGTERM/SIGINT return.
-async fn wait_for_shutdown(shared: &Shared, workers: usize) {
+async fn wait_for_shutdown(shared: &Shared) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut hup), Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::hangup()),
@@ -296,7 +298,7 @@ async fn wait_for_shutdown(shared: &Shared, workers: usize) {
     };
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(shared, workers),
+            _ = hup.recv() => reload(shared),
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); return; }
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); return; }
         }
@@ -306,9 +308,11 @@ async fn wait_for_shutdown(shared: &Shared, workers: usize) {
 /// Reads the config file again. A valid file replaces routes, upstreams, limits and
 /// certificates; connections stay open. Listener addresses, workers and logging keep their
 /// start-up values (a restart applies them).
-pub fn reload(shared: &Shared, workers: usize) {
-    let current = shared.snapshot.load_full();
-    let path = current.config.source.clone();
+pub fn reload(shared: &Shared) {
+    let Some(current) = shared.config() else {
+        return;
+    };
+    let path = current.source.clone();
     let outcome = match config::load(&path) {
         Err(errors) => {
             for error in &errors.0 {
@@ -318,7 +322,6 @@ pub fn reload(shared: &Shared, workers: usize) {
         }
         Ok(mut next) => {
             let old: Vec<_> = current
-                .config
                 .listeners
                 .iter()
                 .map(|l| (l.address, l.tls.is_some()))
@@ -330,15 +333,16 @@ pub fn reload(shared: &Shared, workers: usize) {
                 .collect();
             if old != new {
                 tracing::warn!("listener changes need a restart; keeping the current listeners");
-                next.listeners = current.config.listeners.clone();
+                next.listeners = current.listeners.clone();
             }
-            if next.admin != current.config.admin || next.workers != current.config.workers {
+            if next.admin != current.admin || next.workers != current.workers {
                 tracing::warn!("admin listener and worker count changes need a restart");
             }
-            next.workers = current.config.workers;
-            match Snapshot::build(next, workers) {
-                Ok(snapshot) => {
-                    shared.snapshot.store(Arc::new(snapshot));
+            next.workers = current.workers;
+            next.admin = current.admin;
+            next.logging = current.logging.clone();
+            match shared.replace(next) {
+                Ok(()) => {
                     tracing::info!(file = %path.display(), "configuration reloaded");
                     "applied"
                 }

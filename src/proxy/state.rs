@@ -1,12 +1,16 @@
-//! What every request reads: the current configuration, its route table, the upstream clients
-//! and the TLS acceptors. SIGHUP swaps the whole snapshot at once; requests in flight keep the
-//! one they started with.
+//! What every request reads: the current configuration, its route table, the upstream clients,
+//! the TLS acceptors and the per-app metric handles. SIGHUP swaps them all at once; requests in
+//! flight keep the snapshot they started with.
+//!
+//! Each worker thread has its own snapshot (its own `Arc`, its own upstream pools), so taking a
+//! reference per request never touches a reference count another core writes to.
 
+use super::headers::ViaHops;
 use super::routes::RouteTable;
 use super::tls;
 use super::upstream::{build_client, UpstreamClient, UpstreamSetupError};
 use crate::config::{Config, UpstreamTls};
-use crate::ops::metrics::Metrics;
+use crate::ops::metrics::{AppMetrics, Metrics};
 use arc_swap::ArcSwap;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -14,11 +18,21 @@ use tokio_rustls::TlsAcceptor;
 
 pub struct Snapshot {
     pub config: Arc<Config>,
-    pub routes: RouteTable,
-    /// `[worker][app]`: each worker thread has its own pools.
-    clients: Vec<Vec<UpstreamClient>>,
+    pub routes: Arc<RouteTable>,
+    /// One per app, in config order: this worker's pools and its own copy of the address
+    /// (cloning a shared one per request would bounce its reference count between cores).
+    upstreams: Vec<UpstreamTarget>,
+    pub via: ViaHops,
+    /// One per app, in config order.
+    pub app_metrics: Arc<Vec<AppMetrics>>,
     /// One per listener, `None` for plain HTTP.
     pub tls: Vec<Option<TlsAcceptor>>,
+}
+
+pub struct UpstreamTarget {
+    pub client: UpstreamClient,
+    pub scheme: http::uri::Scheme,
+    pub authority: http::uri::Authority,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,20 +52,12 @@ pub enum SnapshotError {
 }
 
 impl Snapshot {
-    pub fn build(config: Config, workers: usize) -> Result<Self, SnapshotError> {
-        let mut clients = Vec::with_capacity(workers);
-        for _ in 0..workers {
-            let mut per_app = Vec::with_capacity(config.apps.len());
-            for app in &config.apps {
-                per_app.push(build_client(&app.upstream).map_err(|source| {
-                    SnapshotError::Upstream {
-                        app: app.name.clone(),
-                        source,
-                    }
-                })?);
-            }
-            clients.push(per_app);
-        }
+    /// One snapshot per worker; routes, TLS and metric handles are shared between them.
+    pub fn build_all(
+        config: Config,
+        workers: usize,
+        metrics: &Metrics,
+    ) -> Result<Vec<Snapshot>, SnapshotError> {
         let mut acceptors = Vec::with_capacity(config.listeners.len());
         for listener in &config.listeners {
             acceptors.push(match &listener.tls {
@@ -69,23 +75,97 @@ impl Snapshot {
                 tracing::warn!(app = %app.name, "TLS certificate verification towards the upstream is OFF (insecure_skip_verify)");
             }
         }
-        Ok(Snapshot {
-            routes: RouteTable::new(&config.apps),
-            config: Arc::new(config),
-            clients,
-            tls: acceptors,
-        })
+        let routes = Arc::new(RouteTable::new(&config.apps));
+        let app_metrics = Arc::new(
+            config
+                .apps
+                .iter()
+                .map(|a| metrics.for_app(&a.name))
+                .collect::<Vec<_>>(),
+        );
+        let config = Arc::new(config);
+        let mut snapshots = Vec::with_capacity(workers);
+        for _ in 0..workers {
+            let mut upstreams = Vec::with_capacity(config.apps.len());
+            for app in &config.apps {
+                let client =
+                    build_client(&app.upstream).map_err(|source| SnapshotError::Upstream {
+                        app: app.name.clone(),
+                        source,
+                    })?;
+                let own_copy =
+                    bytes::Bytes::copy_from_slice(app.upstream.authority.as_str().as_bytes());
+                upstreams.push(UpstreamTarget {
+                    client,
+                    scheme: if app.upstream.scheme_is_https {
+                        http::uri::Scheme::HTTPS
+                    } else {
+                        http::uri::Scheme::HTTP
+                    },
+                    authority: http::uri::Authority::from_maybe_shared(own_copy)
+                        .unwrap_or_else(|_| app.upstream.authority.clone()),
+                });
+            }
+            snapshots.push(Snapshot {
+                config: config.clone(),
+                routes: routes.clone(),
+                upstreams,
+                via: ViaHops::new(&config.via_name),
+                app_metrics: app_metrics.clone(),
+                tls: acceptors.clone(),
+            });
+        }
+        Ok(snapshots)
     }
 
-    pub fn client(&self, worker: usize, app: usize) -> Option<&UpstreamClient> {
-        self.clients.get(worker)?.get(app)
+    pub fn upstream(&self, app: usize) -> Option<&UpstreamTarget> {
+        self.upstreams.get(app)
     }
 }
 
 /// Process-wide state shared by the workers and the admin listener.
 pub struct Shared {
-    pub snapshot: ArcSwap<Snapshot>,
+    /// Indexed by worker.
+    snapshots: Vec<ArcSwap<Snapshot>>,
     pub metrics: Metrics,
     /// False until every listener is bound, and again once shutdown starts.
     pub ready: AtomicBool,
+}
+
+impl Shared {
+    pub fn new(config: Config, workers: usize) -> Result<Self, SnapshotError> {
+        let metrics = Metrics::new();
+        let snapshots = Snapshot::build_all(config, workers, &metrics)?
+            .into_iter()
+            .map(ArcSwap::from_pointee)
+            .collect();
+        Ok(Shared {
+            snapshots,
+            metrics,
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// This worker's current snapshot.
+    pub fn snapshot(&self, worker: usize) -> Option<Arc<Snapshot>> {
+        self.snapshots.get(worker).map(ArcSwap::load_full)
+    }
+
+    /// The configuration currently in force.
+    pub fn config(&self) -> Option<Arc<Config>> {
+        self.snapshots.first().map(|s| s.load().config.clone())
+    }
+
+    pub fn workers(&self) -> usize {
+        self.snapshots.len()
+    }
+
+    /// Replaces every worker's snapshot with a freshly built set.
+    pub fn replace(&self, config: Config) -> Result<(), SnapshotError> {
+        let next = Snapshot::build_all(config, self.snapshots.len(), &self.metrics)?;
+        for (slot, snapshot) in self.snapshots.iter().zip(next) {
+            slot.store(Arc::new(snapshot));
+        }
+        Ok(())
+    }
 }

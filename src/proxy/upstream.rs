@@ -74,6 +74,9 @@ pub fn build_client(upstream: &Upstream) -> Result<UpstreamClient, UpstreamSetup
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .set_host(false)
+        // A fixed 8 KiB read buffer per pooled connection instead of one that grows with
+        // bursts: keeps idle keep-alive memory flat (a response head may still grow it).
+        .http1_read_buf_exact_size(8 * 1024)
         .build(connector))
 }
 
