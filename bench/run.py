@@ -99,6 +99,28 @@ def hey_fixed_rate(port, rate, duration, connections):
     return rps, p50, p99
 
 
+def hold_idle_connections(port, count):
+    """Opens `count` keep-alive connections, makes one request on each, and keeps them open.
+    Returns the sockets (close them to release)."""
+    import socket
+    socks = []
+    request = b"GET /index.html HTTP/1.1\r\nHost: bench\r\n\r\n"
+    for _ in range(count):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(request)
+        socks.append(s)
+    for s in socks:
+        s.settimeout(10)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(4096)
+        head, _, body = data.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(body) < length:
+            body += s.recv(4096)
+    return socks
+
+
 def rss_kib(pid, field="VmHWM"):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -204,9 +226,20 @@ apps:
             print(f"{t:10s} achieved {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
 
         print()
+        held = hold_idle_connections(PORTS["gateway"], 1000)
+        time.sleep(0.5)
+        gateway_idle = rss_kib(gateway.pid, "VmRSS")
+        for c in held:
+            c.close()
+        held = hold_idle_connections(PORTS["nginx"], 1000)
+        time.sleep(0.5)
+        nginx_idle = nginx_rss_kib(proxy.pid)
+        for c in held:
+            c.close()
+        print(f"RSS holding 1000 idle keep-alive connections: gateway {gateway_idle / 1024:.1f} MiB, nginx {nginx_idle / 1024:.1f} MiB")
         wrk(PORTS["gateway"], args.duration, 1000)
         wrk(PORTS["nginx"], args.duration, 1000)
-        print(f"peak RSS with 1000 keep-alive connections (wrk -c1000): gateway {rss_kib(gateway.pid) / 1024:.1f} MiB"
+        print(f"peak RSS with 1000 busy keep-alive connections (wrk -c1000): gateway {rss_kib(gateway.pid) / 1024:.1f} MiB"
               f" (target <= 30 MB); nginx master+workers now {nginx_rss_kib(proxy.pid) / 1024:.1f} MiB")
     finally:
         for p in procs:

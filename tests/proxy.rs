@@ -471,3 +471,79 @@ async fn json_logs_are_one_object_per_line() {
     assert_eq!(access["host"], "json.example");
     assert_eq!(access["app"], "main");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_wait_until_one_closes() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, "").replace(
+        "apps:",
+        "gateway:\n  workers: 1\nlimits:\n  max_connections: 2\napps:",
+    ));
+    let request = b"GET /held HTTP/1.1\r\nHost: a\r\n\r\n";
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+        s.write_all(request).await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = s.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        held.push(s);
+    }
+    // The third connection sits in the backlog: no answer while both slots are taken.
+    let mut third = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    third
+        .write_all(b"GET /third HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let waited = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        third.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(
+        waited.is_err(),
+        "served beyond max_connections: {}",
+        String::from_utf8_lossy(&buf)
+    );
+    // Closing one frees a slot and the waiting client is served.
+    drop(held.pop());
+    tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        third.read_to_end(&mut buf),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        buf.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&buf)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_stalls_in_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let up = upstream::start().await;
+    let gw = Gateway::start(
+        &simple_config(up.addr, "")
+            .replace("apps:", "limits:\n  header_read_timeout: 300ms\napps:"),
+    );
+    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = Vec::new();
+    let closed =
+        tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "connection still open after 5 s");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(up.seen.paths().is_empty());
+}
