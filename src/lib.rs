@@ -13,6 +13,8 @@
 pub mod cli;
 pub mod config;
 pub mod demo;
+pub mod factors;
+pub mod keys;
 pub mod ops;
 pub mod proxy;
 pub mod ui;

@@ -1,0 +1,5 @@
+//! Second factors. Each kind verifies a user's answer to a challenge; the login flow (a later
+//! part of the gateway) drives them through one trait.
+
+pub mod recovery;
+pub mod totp;

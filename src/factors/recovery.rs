@@ -1,0 +1,141 @@
+//! Recovery codes: single-use look-up secrets (NIST 800-63B §5.1.2) for when the phone is gone.
+//!
+//! Ten codes of twelve characters from an alphabet without look-alikes (no 0/o, 1/i/l), shown as
+//! `xxxx-xxxx-xxxx`, accepted with or without dashes and spaces, in any case. Only a keyed hash
+//! (HMAC-SHA256 under a server key) is ever stored, so a stolen database does not yield codes.
+
+use crate::keys::KeyRing;
+use rand::Rng;
+use zeroize::Zeroizing;
+
+pub const CODE_COUNT: usize = 10;
+pub const CODE_LENGTH: usize = 12;
+/// 31 symbols: digits 2–9 and letters without i, l, o. 12 symbols carry about 59 bits.
+const ALPHABET: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+
+/// A freshly generated code, to show once. `Debug` never prints it.
+pub struct RecoveryCode(Zeroizing<String>);
+
+impl std::fmt::Debug for RecoveryCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryCode(<redacted>)")
+    }
+}
+
+impl RecoveryCode {
+    /// Grouped for reading: `abcd-efgh-jkmn`.
+    pub fn display(&self) -> Zeroizing<String> {
+        let chars: Vec<char> = self.0.chars().collect();
+        Zeroizing::new(
+            chars
+                .chunks(4)
+                .map(|c| c.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join("-"),
+        )
+    }
+
+    pub fn normalised(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A new set of codes from the operating system's CSPRNG (uniform: no modulo bias).
+pub fn generate_set() -> Vec<RecoveryCode> {
+    let mut rng = rand::rngs::OsRng;
+    (0..CODE_COUNT)
+        .map(|_| {
+            let code: String = (0..CODE_LENGTH)
+                .map(|_| {
+                    char::from(
+                        ALPHABET
+                            .get(rng.gen_range(0..ALPHABET.len()))
+                            .copied()
+                            .unwrap_or(b'a'),
+                    )
+                })
+                .collect();
+            RecoveryCode(Zeroizing::new(code))
+        })
+        .collect()
+}
+
+/// What the user typed → the canonical code, or `None` if it cannot be one (so it is not even
+/// looked up). Dashes and white space are dropped; case is ignored.
+pub fn normalise(input: &str) -> Option<Zeroizing<String>> {
+    let code: Zeroizing<String> = Zeroizing::new(
+        input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_lowercase())
+            .collect(),
+    );
+    (code.len() == CODE_LENGTH && code.bytes().all(|b| ALPHABET.contains(&b))).then_some(code)
+}
+
+/// The stored form of a code: HMAC-SHA256 under the server's recovery key.
+pub fn hash(keys: &KeyRing, normalised: &str) -> [u8; 32] {
+    keys.keyed_hash(b"recovery-code-v1", normalised.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn a_set_has_ten_distinct_codes_from_the_alphabet() {
+        let set = generate_set();
+        assert_eq!(set.len(), CODE_COUNT);
+        let distinct: HashSet<&str> = set.iter().map(|c| c.normalised()).collect();
+        assert_eq!(distinct.len(), CODE_COUNT);
+        for code in &set {
+            assert_eq!(code.normalised().len(), CODE_LENGTH);
+            assert!(code.normalised().bytes().all(|b| ALPHABET.contains(&b)));
+            assert!(!code.normalised().contains(['0', '1', 'o', 'i', 'l']));
+        }
+    }
+
+    #[test]
+    fn codes_are_shown_grouped_and_accepted_in_any_form() {
+        let code = RecoveryCode(Zeroizing::new("abcdefghjkmn".into()));
+        assert_eq!(code.display().as_str(), "abcd-efgh-jkmn");
+        for typed in [
+            "abcd-efgh-jkmn",
+            "ABCDEFGHJKMN",
+            " abcd efgh jkmn ",
+            "AbCd-EfGh-JkMn",
+        ] {
+            assert_eq!(
+                normalise(typed).as_deref().map(String::as_str),
+                Some("abcdefghjkmn"),
+                "{typed}"
+            );
+        }
+        for bad in [
+            "",
+            "abcd-efgh",
+            "abcd-efgh-jkmn-p",
+            "abcd-efgh-jkm0",
+            "123456",
+        ] {
+            assert!(normalise(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn hash_is_keyed() {
+        let a = KeyRing::generate();
+        let b = KeyRing::generate();
+        assert_eq!(hash(&a, "abcdefghjkmn"), hash(&a, "abcdefghjkmn"));
+        assert_ne!(hash(&a, "abcdefghjkmn"), hash(&b, "abcdefghjkmn"));
+        assert_ne!(hash(&a, "abcdefghjkmn"), hash(&a, "abcdefghjkmp"));
+    }
+
+    #[test]
+    fn codes_never_appear_in_debug_output() {
+        let set = generate_set();
+        let text = format!("{set:?}");
+        assert!(set.iter().all(|c| !text.contains(c.normalised())));
+    }
+}
