@@ -5,6 +5,7 @@ WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY config ./config
+COPY migrations ./migrations
 RUN cargo build --release --locked && strip target/release/mfa-gateway
 
 FROM debian:bookworm-slim

@@ -17,4 +17,5 @@ pub mod factors;
 pub mod keys;
 pub mod ops;
 pub mod proxy;
+pub mod store;
 pub mod ui;

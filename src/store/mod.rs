@@ -1,0 +1,94 @@
+//! State behind traits: the durable store (enrolled factors) here, one implementation per
+//! backend, all run through the same test suite (`suite`).
+//!
+//! Every time value is passed in (Unix seconds), never read from the clock here.
+
+mod sqlite;
+#[cfg(test)]
+pub mod suite;
+
+pub use sqlite::SqliteStore;
+
+use crate::keys::Sealed;
+use std::future::Future;
+
+/// A user's authenticator app, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpRecord {
+    pub id: String,
+    pub realm: String,
+    pub user: String,
+    pub secret: Sealed,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub last_step: Option<u64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the database could not be reached or answered with an error")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("a stored value is not valid: {0}")]
+    Corrupt(&'static str),
+}
+
+/// Enrolled factors. Implementations make every check-and-set a single atomic operation on
+/// the server, so several gateways sharing one database still accept a code only once.
+pub trait DurableStore: Send + Sync {
+    /// The user's authenticator, if enrolled.
+    fn totp(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<Option<TotpRecord>, StoreError>> + Send;
+
+    /// Enrols an authenticator, replacing any previous one (and its replay marker).
+    fn put_totp(&self, record: &TotpRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that `step` of factor `factor_id` was accepted at `now`. False when that factor
+    /// is gone or an equal or later step was already accepted: the code is a replay.
+    fn record_totp_step(
+        &self,
+        realm: &str,
+        user: &str,
+        factor_id: &str,
+        step: u64,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Removes the user's authenticator; true if there was one.
+    fn remove_totp(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Replaces the user's whole set of recovery codes.
+    fn replace_recovery_codes(
+        &self,
+        realm: &str,
+        user: &str,
+        hashes: &[[u8; 32]],
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Marks the code with this hash used; true for exactly one caller, however many race.
+    fn consume_recovery_code(
+        &self,
+        realm: &str,
+        user: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    fn recovery_codes_left(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// A cheap round trip for readiness checks.
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

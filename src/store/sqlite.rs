@@ -1,0 +1,231 @@
+//! The embedded durable store: SQLite in WAL mode in the data directory.
+
+use super::{DurableStore, StoreError, TotpRecord};
+use crate::keys::Sealed;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::Row;
+use std::path::Path;
+use std::time::Duration;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: an acknowledged enrollment survives a power cut, not only a crash.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await?;
+        MIGRATIONS.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+}
+
+fn step_to_db(step: u64) -> Result<i64, StoreError> {
+    i64::try_from(step).map_err(|_| StoreError::Corrupt("time step out of range"))
+}
+
+impl DurableStore for SqliteStore {
+    async fn totp(&self, realm: &str, user: &str) -> Result<Option<TotpRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, key_id, nonce, ciphertext, created_at, last_used_at, last_step
+             FROM totp_factors WHERE realm = ?1 AND user_name = ?2",
+        )
+        .bind(realm)
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let last_step: Option<i64> = row.try_get("last_step")?;
+        Ok(Some(TotpRecord {
+            id: row.try_get("id")?,
+            realm: realm.to_string(),
+            user: user.to_string(),
+            secret: Sealed {
+                key_id: row.try_get("key_id")?,
+                nonce: row.try_get("nonce")?,
+                ciphertext: row.try_get("ciphertext")?,
+            },
+            created_at: row.try_get("created_at")?,
+            last_used_at: row.try_get("last_used_at")?,
+            last_step: last_step
+                .map(u64::try_from)
+                .transpose()
+                .map_err(|_| StoreError::Corrupt("negative time step"))?,
+        }))
+    }
+
+    async fn put_totp(&self, r: &TotpRecord) -> Result<(), StoreError> {
+        let last_step = r.last_step.map(step_to_db).transpose()?;
+        sqlx::query(
+            "INSERT INTO totp_factors (realm, user_name, id, key_id, nonce, ciphertext, created_at, last_used_at, last_step)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (realm, user_name) DO UPDATE SET
+                id = excluded.id, key_id = excluded.key_id, nonce = excluded.nonce,
+                ciphertext = excluded.ciphertext, created_at = excluded.created_at,
+                last_used_at = excluded.last_used_at, last_step = excluded.last_step",
+        )
+        .bind(&r.realm)
+        .bind(&r.user)
+        .bind(&r.id)
+        .bind(&r.secret.key_id)
+        .bind(&r.secret.nonce)
+        .bind(&r.secret.ciphertext)
+        .bind(r.created_at)
+        .bind(r.last_used_at)
+        .bind(last_step)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn record_totp_step(
+        &self,
+        realm: &str,
+        user: &str,
+        factor_id: &str,
+        step: u64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        // One conditional UPDATE: the check and the write cannot interleave with another's.
+        let done = sqlx::query(
+            "UPDATE totp_factors SET last_step = ?4, last_used_at = ?5
+             WHERE realm = ?1 AND user_name = ?2 AND id = ?3 AND (last_step IS NULL OR last_step < ?4)",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(factor_id)
+        .bind(step_to_db(step)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn remove_totp(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM totp_factors WHERE realm = ?1 AND user_name = ?2")
+            .bind(realm)
+            .bind(user)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        realm: &str,
+        user: &str,
+        hashes: &[[u8; 32]],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE realm = ?1 AND user_name = ?2")
+            .bind(realm)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        for hash in hashes {
+            sqlx::query("INSERT INTO recovery_codes (realm, user_name, code_hash, created_at) VALUES (?1, ?2, ?3, ?4)")
+                .bind(realm)
+                .bind(user)
+                .bind(&hash[..])
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn consume_recovery_code(
+        &self,
+        realm: &str,
+        user: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = ?4
+             WHERE realm = ?1 AND user_name = ?2 AND code_hash = ?3 AND used_at IS NULL",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(&hash[..])
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE realm = ?1 AND user_name = ?2 AND used_at IS NULL",
+        )
+        .bind(realm)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        u32::try_from(left).map_err(|_| StoreError::Corrupt("negative count"))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn fresh() -> (SqliteStore, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!(
+            "mfa-sqlite-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gateway.db");
+        (SqliteStore::open(&path).await.unwrap(), path)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite_passes_the_durable_store_suite() {
+        let (store, _) = fresh().await;
+        super::super::suite::durable_store_suite(&store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn enrollments_survive_reopening_the_file() {
+        let (store, path) = fresh().await;
+        let record = super::super::suite::sample_totp("main", "alice");
+        store.put_totp(&record).await.unwrap();
+        store
+            .replace_recovery_codes("main", "alice", &[[7u8; 32]], 1)
+            .await
+            .unwrap();
+        drop(store);
+        let reopened = SqliteStore::open(&path).await.unwrap();
+        assert_eq!(reopened.totp("main", "alice").await.unwrap(), Some(record));
+        assert_eq!(
+            reopened.recovery_codes_left("main", "alice").await.unwrap(),
+            1
+        );
+    }
+}
