@@ -1,12 +1,16 @@
-//! State behind traits: the durable store (enrolled factors) here, one implementation per
-//! backend, all run through the same test suite (`suite`).
+//! State behind traits: durable (enrolled factors) and ephemeral (challenges, sessions), one
+//! implementation per backend, each kind run through one shared test suite (`suite`).
 //!
 //! Every time value is passed in (Unix seconds), never read from the clock here.
 
+pub mod ephemeral;
+mod memory;
 mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
+pub use ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
+pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
 use crate::keys::Sealed;
@@ -32,6 +36,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("a stored value is not valid: {0}")]
     Corrupt(&'static str),
+    #[error("the state store is unavailable: {0}")]
+    Unavailable(&'static str),
 }
 
 /// Enrolled factors. Implementations make every check-and-set a single atomic operation on

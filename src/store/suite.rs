@@ -165,3 +165,215 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         .await
         .unwrap());
 }
+
+pub fn sample_challenge(id: &str, expires_at: i64) -> super::Challenge {
+    super::Challenge {
+        id: id.into(),
+        realm: "main".into(),
+        app: "django".into(),
+        user: "alice".into(),
+        created_at: 0,
+        expires_at,
+        failures: 0,
+        revision: 0,
+        stage: super::ChallengeStage::Verify,
+        withheld: Sealed {
+            key_id: "k1".into(),
+            nonce: vec![0; 24],
+            ciphertext: vec![1; 64],
+        },
+    }
+}
+
+pub fn sample_session(n: u8, now: i64) -> super::Session {
+    super::Session {
+        id_hash: [n; 32],
+        realm: "main".into(),
+        app: "django".into(),
+        user: format!("user{n}"),
+        created_at: now,
+        last_seen_at: now,
+        mfa_at: now,
+        idle_timeout_secs: 600,
+        absolute_expires_at: now + 3600,
+    }
+}
+
+pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(store: &S) {
+    use super::{ChallengeStage, FailureOutcome};
+
+    // Challenges expire.
+    let c = sample_challenge("c-expiry", 100);
+    store.put_challenge(&c).await.unwrap();
+    assert_eq!(
+        store.challenge("c-expiry", 99).await.unwrap(),
+        Some(c.clone())
+    );
+    assert_eq!(store.challenge("c-expiry", 100).await.unwrap(), None);
+    assert_eq!(store.take_challenge("c-expiry", 100).await.unwrap(), None);
+    assert_eq!(store.challenge("never-issued", 0).await.unwrap(), None);
+
+    // Failures count down, and the last allowed one kills the challenge.
+    store
+        .put_challenge(&sample_challenge("c-fail", 1000))
+        .await
+        .unwrap();
+    for remaining in (1..5).rev() {
+        assert_eq!(
+            store.record_failure("c-fail", 5, 10).await.unwrap(),
+            FailureOutcome::Remaining(remaining)
+        );
+    }
+    assert_eq!(
+        store.record_failure("c-fail", 5, 10).await.unwrap(),
+        FailureOutcome::Dead
+    );
+    assert_eq!(store.challenge("c-fail", 10).await.unwrap(), None);
+    assert_eq!(
+        store.record_failure("c-fail", 5, 10).await.unwrap(),
+        FailureOutcome::Missing
+    );
+
+    // Stage changes are compare-and-set on the revision.
+    store
+        .put_challenge(&sample_challenge("c-stage", 1000))
+        .await
+        .unwrap();
+    let seen = store.challenge("c-stage", 1).await.unwrap().unwrap();
+    assert!(store
+        .advance_challenge(
+            "c-stage",
+            seen.revision,
+            ChallengeStage::AcknowledgeRecoveryCodes,
+            1
+        )
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .advance_challenge("c-stage", seen.revision, ChallengeStage::Verify, 1)
+            .await
+            .unwrap(),
+        "stale revision"
+    );
+    let now_seen = store.challenge("c-stage", 1).await.unwrap().unwrap();
+    assert_eq!(now_seen.stage, ChallengeStage::AcknowledgeRecoveryCodes);
+    assert_eq!(now_seen.revision, seen.revision + 1);
+
+    // Consuming is single use under a race.
+    store
+        .put_challenge(&sample_challenge("c-race", 1000))
+        .await
+        .unwrap();
+    let racers: Vec<_> = (0..50)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.take_challenge("c-race", 5).await.unwrap().is_some() })
+        })
+        .collect();
+    let mut wins = 0;
+    for racer in racers {
+        wins += usize::from(racer.await.unwrap());
+    }
+    assert_eq!(wins, 1, "one challenge released {wins} times");
+
+    // Sessions: idle and absolute expiry, touching extends idle only.
+    let s = sample_session(1, 0);
+    store.put_session(&s).await.unwrap();
+    assert!(store
+        .touch_session(&s.id_hash, 500)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        store
+            .touch_session(&s.id_hash, 1000)
+            .await
+            .unwrap()
+            .is_some(),
+        "touch at 500 extended idle"
+    );
+    assert!(
+        store
+            .touch_session(&s.id_hash, 1700)
+            .await
+            .unwrap()
+            .is_none(),
+        "idle for 700 s"
+    );
+    let s = sample_session(2, 0);
+    store.put_session(&s).await.unwrap();
+    for t in (300..3600).step_by(300) {
+        assert!(
+            store.touch_session(&s.id_hash, t).await.unwrap().is_some(),
+            "at {t}"
+        );
+    }
+    assert!(
+        store
+            .touch_session(&s.id_hash, 3600)
+            .await
+            .unwrap()
+            .is_none(),
+        "absolute expiry"
+    );
+
+    // Credentials follow their session and die with it.
+    let a = sample_session(3, 0);
+    let b = sample_session(4, 0);
+    store.put_session(&a).await.unwrap();
+    store.put_session(&b).await.unwrap();
+    store.bind_credential(&[30; 32], &a.id_hash).await.unwrap();
+    store.bind_credential(&[31; 32], &a.id_hash).await.unwrap();
+    store.bind_credential(&[40; 32], &b.id_hash).await.unwrap();
+    assert_eq!(
+        store
+            .session_for_credential(&[30; 32], 10)
+            .await
+            .unwrap()
+            .map(|s| s.user),
+        Some("user3".into())
+    );
+    assert_eq!(
+        store.session_for_credential(&[99; 32], 10).await.unwrap(),
+        None
+    );
+    assert!(store.end_session(&a.id_hash).await.unwrap());
+    assert!(!store.end_session(&a.id_hash).await.unwrap());
+    assert_eq!(
+        store.session_for_credential(&[30; 32], 11).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.session_for_credential(&[31; 32], 11).await.unwrap(),
+        None
+    );
+    assert!(store
+        .session_for_credential(&[40; 32], 11)
+        .await
+        .unwrap()
+        .is_some());
+
+    // Ending a user's sessions ends exactly theirs.
+    let mut c1 = sample_session(5, 0);
+    c1.user = "carol".into();
+    let mut c2 = sample_session(6, 0);
+    c2.user = "carol".into();
+    store.put_session(&c1).await.unwrap();
+    store.put_session(&c2).await.unwrap();
+    store.bind_credential(&[50; 32], &c2.id_hash).await.unwrap();
+    assert_eq!(store.end_user_sessions("main", "carol").await.unwrap(), 2);
+    assert!(store
+        .touch_session(&c1.id_hash, 12)
+        .await
+        .unwrap()
+        .is_none());
+    assert_eq!(
+        store.session_for_credential(&[50; 32], 12).await.unwrap(),
+        None
+    );
+    assert!(
+        store.touch_session(&b.id_hash, 12).await.unwrap().is_some(),
+        "another user's session survived"
+    );
+}

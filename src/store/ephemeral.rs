@@ -1,0 +1,145 @@
+//! Ephemeral state: pending login challenges (with the app's withheld answer, sealed) and
+//! gateway sessions with the app credentials bound to them. Lost on restart by design for the
+//! in-memory store; a pending challenge then fails cleanly and the user logs in again.
+
+use super::StoreError;
+use crate::keys::Sealed;
+use std::future::Future;
+
+/// What a pending login waits for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChallengeStage {
+    /// A code from an enrolled factor.
+    Verify,
+    /// Confirmation of a new authenticator whose secret was shown (sealed here, bound to this
+    /// challenge so it cannot be swapped between showing and confirming).
+    Enroll { pending_secret: Sealed },
+    /// The user has to acknowledge the recovery codes shown once.
+    AcknowledgeRecoveryCodes,
+}
+
+/// A login the app accepted and the gateway holds back until the second factor passes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub id: String,
+    pub realm: String,
+    pub app: String,
+    pub user: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub failures: u32,
+    /// Bumped by every change, for compare-and-set transitions.
+    pub revision: u64,
+    pub stage: ChallengeStage,
+    /// The app's whole login answer (status, headers, body), sealed.
+    pub withheld: Sealed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Wrong code; this many attempts remain.
+    Remaining(u32),
+    /// That was the last allowed attempt: the challenge is gone.
+    Dead,
+    /// No such challenge (expired, consumed or never issued).
+    Missing,
+}
+
+/// A gateway session, created when the second factor passed. Stored under a keyed hash of its
+/// id: the id itself exists only in the user's cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub id_hash: [u8; 32],
+    pub realm: String,
+    pub app: String,
+    pub user: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub mfa_at: i64,
+    pub idle_timeout_secs: i64,
+    pub absolute_expires_at: i64,
+}
+
+impl Session {
+    pub fn is_live(&self, now: i64) -> bool {
+        now < self.absolute_expires_at
+            && now < self.last_seen_at.saturating_add(self.idle_timeout_secs)
+    }
+}
+
+/// Every read-modify-write is atomic in the implementation (a lock for memory, a script or
+/// transaction for Redis), so racing requests see one outcome.
+pub trait EphemeralStore: Send + Sync {
+    fn put_challenge(
+        &self,
+        challenge: &Challenge,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The challenge if it exists and has not expired at `now`.
+    fn challenge(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Challenge>, StoreError>> + Send;
+
+    /// Counts a wrong answer; at `max_failures` the challenge is removed.
+    fn record_failure(
+        &self,
+        id: &str,
+        max_failures: u32,
+        now: i64,
+    ) -> impl Future<Output = Result<FailureOutcome, StoreError>> + Send;
+
+    /// Moves the challenge to `stage` if nobody changed it since `revision` was read.
+    fn advance_challenge(
+        &self,
+        id: &str,
+        revision: u64,
+        stage: ChallengeStage,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Removes and returns the challenge: exactly one caller gets it, however many race.
+    fn take_challenge(
+        &self,
+        id: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Challenge>, StoreError>> + Send;
+
+    fn put_session(&self, session: &Session)
+        -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The session if live at `now`; marks it seen (extending the idle timeout).
+    fn touch_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    fn end_session(
+        &self,
+        id_hash: &[u8; 32],
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Ends every session of a user (factor changed, admin reset); returns how many.
+    fn end_user_sessions(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Binds an app credential (keyed hash of a session cookie value or bearer token) to a
+    /// gateway session.
+    fn bind_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        session: &[u8; 32],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The live session an app credential is bound to, if any; marks it seen.
+    fn session_for_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+}
