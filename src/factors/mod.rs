@@ -2,4 +2,5 @@
 //! part of the gateway) drives them through one trait.
 
 pub mod recovery;
+pub mod service;
 pub mod totp;
