@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod factors;
+pub mod intercept;
 pub mod keys;
 pub mod ops;
 pub mod proxy;

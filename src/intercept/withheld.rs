@@ -1,0 +1,122 @@
+//! The app's login answer, captured whole (status, every header including each `Set-Cookie`,
+//! body) so that it can be sealed into the challenge and released byte for byte after the
+//! second factor.
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithheldAnswer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Encoded {
+    v: u8,
+    status: u16,
+    /// (name, base64 value): values need not be UTF-8.
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum WithheldError {
+    #[error("the withheld answer could not be decoded")]
+    Malformed,
+}
+
+impl WithheldAnswer {
+    /// The plaintext to seal. Wrapped in `Zeroizing`: it holds the app's session secrets.
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
+        let encoded = Encoded {
+            v: 1,
+            status: self.status.as_u16(),
+            headers: self
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str().to_string(), B64.encode(value.as_bytes())))
+                .collect(),
+            body: B64.encode(&self.body),
+        };
+        Zeroizing::new(serde_json::to_vec(&encoded).unwrap_or_default())
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self, WithheldError> {
+        let encoded: Encoded =
+            serde_json::from_slice(bytes).map_err(|_| WithheldError::Malformed)?;
+        if encoded.v != 1 {
+            return Err(WithheldError::Malformed);
+        }
+        let status = StatusCode::from_u16(encoded.status).map_err(|_| WithheldError::Malformed)?;
+        let mut headers = HeaderMap::with_capacity(encoded.headers.len());
+        for (name, value) in encoded.headers {
+            let name =
+                HeaderName::from_bytes(name.as_bytes()).map_err(|_| WithheldError::Malformed)?;
+            let raw = B64.decode(value).map_err(|_| WithheldError::Malformed)?;
+            let value = HeaderValue::from_bytes(&raw).map_err(|_| WithheldError::Malformed)?;
+            headers.append(name, value);
+        }
+        let body = Bytes::from(
+            B64.decode(encoded.body)
+                .map_err(|_| WithheldError::Malformed)?,
+        );
+        Ok(WithheldAnswer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::header;
+
+    #[test]
+    fn every_header_and_the_body_survive_the_round_trip() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::LOCATION, HeaderValue::from_static("/admin/"));
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("csrftoken=a; Path=/"),
+        );
+        headers.append(
+            header::SET_COOKIE,
+            HeaderValue::from_static("sessionid=b; HttpOnly"),
+        );
+        headers.insert(
+            "x-binary",
+            HeaderValue::from_bytes(&[0x80, 0xff, b'a']).unwrap(),
+        );
+        let answer = WithheldAnswer {
+            status: StatusCode::FOUND,
+            headers,
+            body: Bytes::from_static(b"\x00\x01 body"),
+        };
+        let back = WithheldAnswer::decode(&answer.encode()).unwrap();
+        assert_eq!(back, answer);
+        let cookies: Vec<_> = back.headers.get_all(header::SET_COOKIE).iter().collect();
+        assert_eq!(cookies, ["csrftoken=a; Path=/", "sessionid=b; HttpOnly"]);
+    }
+
+    #[test]
+    fn garbage_is_refused() {
+        assert_eq!(WithheldAnswer::decode(b"{}"), Err(WithheldError::Malformed));
+        assert_eq!(
+            WithheldAnswer::decode(b"not json"),
+            Err(WithheldError::Malformed)
+        );
+        assert_eq!(
+            WithheldAnswer::decode(br#"{"v":1,"status":99,"headers":[],"body":""}"#),
+            Err(WithheldError::Malformed)
+        );
+    }
+}
