@@ -525,7 +525,7 @@ async fn connections_beyond_the_limit_wait_until_one_closes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_stalls_in_its_headers_is_cut_off() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let up = upstream::start().await;
     let gw = Gateway::start(
         &simple_config(up.addr, "")
@@ -535,15 +535,6 @@ async fn a_client_that_stalls_in_its_headers_is_cut_off() {
     s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\nX-Slow: ")
         .await
         .unwrap();
-    let started = std::time::Instant::now();
-    let mut buf = Vec::new();
-    let closed =
-        tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
-    assert!(closed.is_ok(), "connection still open after 5 s");
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    common::assert_closed_soon(s).await;
     assert!(up.seen.paths().is_empty());
 }

@@ -221,24 +221,14 @@ async fn unrequested_protocol_switch_is_not_relayed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_that_never_finishes_the_handshake_is_cut_off() {
-    use tokio::io::AsyncReadExt;
     let up = upstream::start().await;
     let pki = pki(&["slow.test"]);
     let dir = common::temp_dir("handshake");
     let config = tls_config(up.addr, &pki, &dir)
         .replace("apps:", "limits:\n  handshake_timeout: 300ms\napps:");
     let gw = Gateway::start_in(&config, dir);
-    let mut s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
-    let started = std::time::Instant::now();
-    let mut buf = Vec::new();
-    let closed =
-        tokio::time::timeout(std::time::Duration::from_secs(5), s.read_to_end(&mut buf)).await;
-    assert!(closed.is_ok(), "connection still open after 5 s");
-    assert!(
-        started.elapsed() < std::time::Duration::from_secs(2),
-        "took {:?}",
-        started.elapsed()
-    );
+    let s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    common::assert_closed_soon(s).await;
     let metrics = get(gw.admin, "admin", "/metrics", &[]).await.text();
     assert!(
         metrics.contains("mfa_gateway_tls_handshake_failures_total 1"),

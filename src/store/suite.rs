@@ -3,6 +3,20 @@
 use super::{DurableStore, TotpRecord};
 use crate::keys::Sealed;
 
+/// Runs `attempt` on `n` tasks at once and counts how many succeeded.
+async fn race<F, Fut>(n: usize, attempt: F) -> usize
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..n).map(|_| tokio::spawn(attempt())).collect();
+    let mut wins = 0;
+    for task in tasks {
+        wins += usize::from(task.await.unwrap());
+    }
+    wins
+}
+
 pub fn sample_totp(realm: &str, user: &str) -> TotpRecord {
     TotpRecord {
         id: format!("f-{}", rand::random::<u64>()),
@@ -79,22 +93,16 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         .unwrap());
 
     // Parallel verifications of one step: exactly one wins (SECURITY-TESTS 2).
-    let racers: Vec<_> = (0..50)
-        .map(|_| {
-            let store = store.clone();
-            let id = replacement.id.clone();
-            tokio::spawn(async move {
-                store
-                    .record_totp_step("main", "alice", &id, 60, 17)
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut wins = 0;
-    for racer in racers {
-        wins += usize::from(racer.await.unwrap());
-    }
+    let wins = race(50, || {
+        let (store, id) = (store.clone(), replacement.id.clone());
+        async move {
+            store
+                .record_totp_step("main", "alice", &id, 60, 17)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
     assert_eq!(wins, 1, "one time step accepted {wins} times");
 
     assert!(store.remove_totp("main", "alice").await.unwrap());
@@ -128,22 +136,17 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
 
     // 50 parallel uses of one code: exactly one succeeds, the count drops by one
     // (SECURITY-TESTS 3).
-    let racers: Vec<_> = (0..50)
-        .map(|_| {
-            let store = store.clone();
-            let hash = hashes[5];
-            tokio::spawn(async move {
-                store
-                    .consume_recovery_code("main", "bob", &hash, 23)
-                    .await
-                    .unwrap()
-            })
-        })
-        .collect();
-    let mut wins = 0;
-    for racer in racers {
-        wins += usize::from(racer.await.unwrap());
-    }
+    let hash = hashes[5];
+    let wins = race(50, || {
+        let store = store.clone();
+        async move {
+            store
+                .consume_recovery_code("main", "bob", &hash, 23)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
     assert_eq!(wins, 1, "one recovery code used {wins} times");
     assert_eq!(store.recovery_codes_left("main", "bob").await.unwrap(), 8);
 
@@ -265,16 +268,11 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
         .put_challenge(&sample_challenge("c-race", 1000))
         .await
         .unwrap();
-    let racers: Vec<_> = (0..50)
-        .map(|_| {
-            let store = store.clone();
-            tokio::spawn(async move { store.take_challenge("c-race", 5).await.unwrap().is_some() })
-        })
-        .collect();
-    let mut wins = 0;
-    for racer in racers {
-        wins += usize::from(racer.await.unwrap());
-    }
+    let wins = race(50, || {
+        let store = store.clone();
+        async move { store.take_challenge("c-race", 5).await.unwrap().is_some() }
+    })
+    .await;
     assert_eq!(wins, 1, "one challenge released {wins} times");
 
     // Sessions: idle and absolute expiry, touching extends idle only.

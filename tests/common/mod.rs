@@ -239,6 +239,20 @@ pub async fn get(addr: SocketAddr, host: &str, path: &str, headers: &[(&str, &st
     send(addr, builder.body(Full::new(Bytes::new())).unwrap()).await
 }
 
+/// Asserts the server closes `stream` within 2 s (waiting at most 5 s to find out).
+pub async fn assert_closed_soon(mut stream: tokio::net::TcpStream) {
+    use tokio::io::AsyncReadExt;
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buf)).await;
+    assert!(closed.is_ok(), "connection still open after 5 s");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "closed only after {:?}",
+        started.elapsed()
+    );
+}
+
 pub fn write_file(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, content).unwrap();
