@@ -18,5 +18,6 @@ pub mod intercept;
 pub mod keys;
 pub mod ops;
 pub mod proxy;
+pub mod session;
 pub mod store;
 pub mod ui;
