@@ -56,6 +56,13 @@ async fn unknown_host_gets_404_page_or_json() {
     assert!(r
         .text()
         .contains("No application is configured for this host name."));
+    let csp = r.header("content-security-policy").unwrap();
+    assert!(
+        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
     let r = get(
         gw.addr,
         "other.example.net",

@@ -329,9 +329,7 @@ fn error_response(
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    crate::ui::security_headers::apply_to_error_page(response.headers_mut());
     if matches!(
         error,
         ProxyError::HeadersTooLarge | ProxyError::AmbiguousPath(_) | ProxyError::BadHost

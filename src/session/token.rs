@@ -108,13 +108,19 @@ mod tests {
         );
         // The user swapped in the payload, signature kept (SECURITY-TESTS 12).
         let (_, signature) = signed.split_once('.').unwrap();
-        let swapped = format!("{}.{signature}", B64.encode("c-123\x00main\x00admin\x001000"));
+        let swapped = format!(
+            "{}.{signature}",
+            B64.encode("c-123\x00main\x00admin\x001000")
+        );
         assert_eq!(
             PendingToken::verify(&swapped, &keys, 0),
             Err(TokenError::BadSignature)
         );
         // The expiry extended.
-        let extended = format!("{}.{signature}", B64.encode("c-123\x00main\x00alice\x0099999"));
+        let extended = format!(
+            "{}.{signature}",
+            B64.encode("c-123\x00main\x00alice\x0099999")
+        );
         assert_eq!(
             PendingToken::verify(&extended, &keys, 0),
             Err(TokenError::BadSignature)

@@ -19,6 +19,10 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
     }
 }
 
+/// The error page's only style, inline so the page needs no second request; the CSP allows
+/// exactly this text by its hash.
+pub const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}small{color:#666}";
+
 /// Body and content type of an error answer.
 pub fn render(
     status: StatusCode,
@@ -46,7 +50,7 @@ pub fn render(
         );
         let body = format!(
             "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
-<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}}h1{{font-size:1.4rem}}small{{color:#666}}</style></head>\
+<style>{STYLE}</style></head>\
 <body><main><h1>{title}</h1><p>{}</p><p><small>Request id: {}</small></p></main></body></html>\n",
             html_escape(message),
             html_escape(request_id)

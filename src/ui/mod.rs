@@ -1,3 +1,5 @@
 //! Pages the gateway answers itself.
 
 pub mod error_page;
+pub mod qr;
+pub mod security_headers;
