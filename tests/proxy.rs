@@ -545,3 +545,18 @@ async fn a_client_that_stalls_in_its_headers_is_cut_off() {
     common::assert_closed_soon(s).await;
     assert!(up.seen.paths().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_log_can_be_switched_off() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(
+        &simple_config(up.addr, "").replace("apps:", "logging:\n  access_log: false\napps:"),
+    );
+    let r = get(gw.addr, "a", "/quiet", &[]).await;
+    let id = r.header("x-request-id").unwrap().to_string();
+    // A later log line proves the writer flushed past the request.
+    gw.signal("HUP");
+    let log = gw.wait_for_log("reload");
+    assert!(!log.contains(&id), "{log}");
+    assert!(!log.contains("mfa_gateway::access"), "{log}");
+}

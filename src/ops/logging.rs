@@ -23,6 +23,7 @@ pub fn init(logging: &Logging) -> WorkerGuard {
             filter = filter.add_directive(directive);
         }
     }
+    super::access_log::install(logging.format, writer.clone());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer);

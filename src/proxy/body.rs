@@ -1,6 +1,7 @@
 //! The response body the gateway sends: the upstream's stream or a page of its own, counted so
 //! that the access-log line (written when the body ends) has the bytes sent.
 
+use crate::ops::access_log;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
@@ -101,21 +102,18 @@ pub struct AccessRecord {
 
 impl Drop for AccessRecord {
     fn drop(&mut self) {
-        let duration_ms = self.started.elapsed().as_secs_f64() * 1000.0;
-        let upstream_ms = self.upstream_time.map(|t| t.as_secs_f64() * 1000.0);
-        tracing::info!(
-            target: "mfa_gateway::access",
-            method = %self.method,
-            host = %self.host,
-            path = %self.path,
-            status = self.status,
-            bytes = self.bytes,
-            duration_ms = %format_args!("{duration_ms:.3}"),
-            upstream_ms = %format_args!("{}", upstream_ms.map_or("-".to_string(), |ms| format!("{ms:.3}"))),
-            request_id = %self.request_id,
-            app = self.app.as_deref().unwrap_or("-"),
-            client = %self.client,
-            "request"
-        );
+        let method = self.method.as_str();
+        access_log::write(&access_log::Entry {
+            method,
+            host: &self.host,
+            path: &self.path,
+            status: self.status,
+            bytes: self.bytes,
+            duration: self.started.elapsed(),
+            upstream: self.upstream_time,
+            request_id: &self.request_id,
+            app: self.app.as_deref().unwrap_or("-"),
+            client: self.client,
+        });
     }
 }

@@ -53,7 +53,7 @@ pub async fn handle(
     };
     let request_id = headers::request_id(req.headers(), peer.is_trusted());
     let json = error_page::wants_json(req.headers());
-    let mut record = config.logging.access_log.then(|| {
+    let mut record = crate::ops::access_log::enabled().then(|| {
         Box::new(AccessRecord {
             started,
             method: req.method().clone(),
