@@ -229,9 +229,15 @@ async fn a_client_that_never_finishes_the_handshake_is_cut_off() {
     let gw = Gateway::start_in(&config, dir);
     let s = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
     common::assert_closed_soon(s).await;
-    let metrics = get(gw.admin, "admin", "/metrics", &[]).await.text();
-    assert!(
-        metrics.contains("mfa_gateway_tls_handshake_failures_total 1"),
-        "{metrics}"
-    );
+    // The socket closes as the timed-out handshake is dropped, a moment before the counter is
+    // bumped on the worker thread: wait for it rather than race it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let metrics = get(gw.admin, "admin", "/metrics", &[]).await.text();
+        if metrics.contains("mfa_gateway_tls_handshake_failures_total 1") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }

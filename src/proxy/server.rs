@@ -313,13 +313,8 @@ pub fn reload(shared: &Shared) {
         return;
     };
     let path = current.source.clone();
-    let outcome = match config::load(&path) {
-        Err(errors) => {
-            for error in &errors.0 {
-                tracing::error!(%error, "configuration reload refused");
-            }
-            "refused"
-        }
+    let result: Result<(), Vec<String>> = match config::load(&path) {
+        Err(errors) => Err(errors.0.iter().map(ToString::to_string).collect()),
         Ok(mut next) => {
             let old: Vec<_> = current
                 .listeners
@@ -341,21 +336,24 @@ pub fn reload(shared: &Shared) {
             next.workers = current.workers;
             next.admin = current.admin;
             next.logging = current.logging.clone();
-            match shared.replace(next) {
-                Ok(()) => {
-                    tracing::info!(file = %path.display(), "configuration reloaded");
-                    "applied"
-                }
-                Err(error) => {
-                    tracing::error!(error = %crate::ops::error_chain(&error), "configuration reload refused");
-                    "refused"
-                }
-            }
+            shared
+                .replace(next)
+                .map_err(|error| vec![crate::ops::error_chain(&error)])
         }
     };
+    // Counted before it is logged: whoever acts on the log line finds the metric up to date.
+    let outcome = if result.is_ok() { "applied" } else { "refused" };
     shared
         .metrics
         .config_reloads
         .get_or_create(&crate::ops::metrics::OutcomeLabels { outcome })
         .inc();
+    match result {
+        Ok(()) => tracing::info!(file = %path.display(), "configuration reloaded"),
+        Err(errors) => {
+            for error in errors {
+                tracing::error!(%error, "configuration reload refused");
+            }
+        }
+    }
 }
