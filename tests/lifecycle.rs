@@ -201,11 +201,14 @@ async fn sigterm_lets_an_in_flight_request_finish() {
     let signalled = Instant::now();
     gw.signal("TERM");
     // New connections are refused soon after the signal…
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        tokio::net::TcpStream::connect(addr).await.is_err(),
-        "still accepting after SIGTERM"
-    );
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while tokio::net::TcpStream::connect(addr).await.is_ok() {
+        assert!(
+            Instant::now() < deadline,
+            "still accepting 3 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // …while the request already in flight completes.
     let answer = slow.await.unwrap();
     assert_eq!(answer.status, 200);
