@@ -32,12 +32,9 @@ pub fn render(
     json: bool,
 ) -> (Bytes, HeaderValue) {
     if json {
-        let body = format!(
-            "{{\"error\":\"{}\",\"message\":\"{}\",\"request_id\":\"{}\"}}\n",
-            json_escape(code),
-            json_escape(message),
-            json_escape(request_id)
-        );
+        let body =
+            serde_json::json!({ "error": code, "message": message, "request_id": request_id });
+        let body = format!("{body}\n");
         (
             Bytes::from(body),
             HeaderValue::from_static("application/json"),
@@ -71,19 +68,6 @@ pub fn html_escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn json_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
