@@ -16,6 +16,7 @@ pub mod demo;
 pub mod factors;
 pub mod intercept;
 pub mod keys;
+pub mod mfa;
 pub mod ops;
 pub mod proxy;
 pub mod session;

@@ -3,6 +3,7 @@
 
 mod env;
 mod error;
+mod mfa;
 mod model;
 mod positions;
 mod raw;

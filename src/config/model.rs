@@ -94,6 +94,53 @@ pub struct App {
     /// Starts with `/`; `/` for the whole host.
     pub path_prefix: String,
     pub upstream: Upstream,
+    /// `None`: a plain proxied app, no second factor.
+    pub mfa: Option<AppMfa>,
+}
+
+/// Who must present a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    /// Everyone; a user without a factor enrolls before the login is released.
+    Required,
+    /// Users who enrolled verify; users without a factor pass on the password alone.
+    Optional,
+}
+
+/// A token in the app's login answer that clients then send as `Authorization: SCHEME token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRule {
+    pub json_pointer: String,
+    /// `Bearer`, or e.g. `Token` for Django REST framework's TokenAuthentication.
+    pub scheme: String,
+}
+
+/// The second factor for one app.
+#[derive(Debug, Clone)]
+pub struct AppMfa {
+    /// Apps naming the same realm share enrollments (one user base behind several apps).
+    pub realm: String,
+    pub policy: Policy,
+    /// The issuer shown in authenticator apps.
+    pub issuer: String,
+    pub login: Vec<crate::intercept::rules::LoginRule>,
+    /// Where "log in again" links point.
+    pub login_page: String,
+    /// The app's session cookie names; a request's value must be bound to a verified session.
+    pub session_cookies: Vec<String>,
+    pub token: Option<TokenRule>,
+    /// Paths (exact) of the app's logout; requests there end the gateway session too.
+    pub logout: Vec<String>,
+    pub case_fold_users: bool,
+    pub challenge_timeout: Duration,
+    pub max_attempts: u32,
+    pub totp_skew: u8,
+    pub idle_timeout: Duration,
+    pub absolute_timeout: Duration,
+    /// Path prefixes (whole segments) that never need a session check.
+    pub bypass_paths: Vec<String>,
+    /// Client networks that never need a session check.
+    pub bypass_networks: Vec<IpNet>,
 }
 
 #[derive(Debug, Clone)]

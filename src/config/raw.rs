@@ -106,6 +106,8 @@ pub struct RawApp {
     #[serde(default)]
     pub path_prefix: Option<String>,
     pub upstream: RawUpstream,
+    #[serde(default)]
+    pub mfa: Option<RawMfa>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,4 +147,85 @@ pub struct RawHeader {
     pub value: Option<String>,
     #[serde(default)]
     pub value_file: Option<PathBuf>,
+}
+
+/// The second factor for one app: which requests are logins, what the app's session looks
+/// like, and who must use MFA.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMfa {
+    #[serde(default)]
+    pub realm: Option<String>,
+    #[serde(default)]
+    pub policy: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    pub login: Vec<RawLoginRule>,
+    #[serde(default)]
+    pub login_page: Option<String>,
+    #[serde(default)]
+    pub session_cookies: Vec<String>,
+    #[serde(default)]
+    pub token: Option<RawToken>,
+    #[serde(default)]
+    pub logout: Vec<String>,
+    #[serde(default)]
+    pub case_fold_users: Option<bool>,
+    #[serde(default)]
+    pub challenge_timeout: Option<String>,
+    #[serde(default)]
+    pub max_attempts: Option<u32>,
+    #[serde(default)]
+    pub totp_skew: Option<u8>,
+    #[serde(default)]
+    pub idle_timeout: Option<String>,
+    #[serde(default)]
+    pub absolute_timeout: Option<String>,
+    #[serde(default)]
+    pub bypass: RawBypass,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoginRule {
+    pub path: String,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub username_field: Option<String>,
+    #[serde(default)]
+    pub username_pointer: Option<String>,
+    #[serde(default)]
+    pub success: RawSuccess,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuccess {
+    #[serde(default)]
+    pub status: Vec<u16>,
+    #[serde(default)]
+    pub set_cookie: Option<String>,
+    #[serde(default)]
+    pub json_pointer: Option<String>,
+}
+
+/// A token the app hands out in its login answer and expects back in `Authorization`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToken {
+    pub json_pointer: String,
+    #[serde(default)]
+    pub scheme: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBypass {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub networks: Vec<String>,
 }

@@ -27,7 +27,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn fail(&mut self, key: &str, message: impl Into<String>) {
+    pub(super) fn fail(&mut self, key: &str, message: impl Into<String>) {
         let (line, column) = self.positions.find(key);
         self.errors
             .push(ConfigError::at(self.file, line, column, key, message));
@@ -45,7 +45,7 @@ impl<'a> Checker<'a> {
         }
     }
 
-    fn duration(&mut self, key: &str, raw: Option<&str>, default: Duration) -> Duration {
+    pub(super) fn duration(&mut self, key: &str, raw: Option<&str>, default: Duration) -> Duration {
         let Some(text) = raw else { return default };
         match parse_duration(text) {
             Some(d) if !d.is_zero() => d,
@@ -373,15 +373,21 @@ fn app(c: &mut Checker, key: &str, raw: &RawApp) -> Option<App> {
         );
     }
     let upstream = upstream(c, &format!("{key}.upstream"), &raw.upstream);
+    let display_name = raw.display_name.clone().unwrap_or_else(|| raw.name.clone());
+    let mfa = raw
+        .mfa
+        .as_ref()
+        .map(|m| super::mfa::app_mfa(c, &format!("{key}.mfa"), m, &raw.name, &display_name));
     if c.errors.len() != errors_before {
         return None;
     }
     Some(App {
         name: raw.name.clone(),
-        display_name: raw.display_name.clone().unwrap_or_else(|| raw.name.clone()),
+        display_name,
         hosts,
         path_prefix: normalise_prefix(&path_prefix),
         upstream: upstream?,
+        mfa,
     })
 }
 
@@ -566,7 +572,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     }
 }
 
-fn parse_cidr(text: &str) -> Option<IpNet> {
+pub(super) fn parse_cidr(text: &str) -> Option<IpNet> {
     text.parse::<IpNet>()
         .ok()
         .or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from))

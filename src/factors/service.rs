@@ -93,7 +93,7 @@ pub struct TotpFactor {
 }
 
 /// The sealed secret's context: the secret opens only for the record it was written for.
-fn totp_context(realm: &str, user: &str, factor_id: &str) -> Vec<u8> {
+pub fn totp_context(realm: &str, user: &str, factor_id: &str) -> Vec<u8> {
     format!("totp\0{realm}\0{user}\0{factor_id}").into_bytes()
 }
 

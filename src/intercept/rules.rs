@@ -69,6 +69,18 @@ impl LoginRule {
     /// Whether the app's answer says the password was right. `body` is the answer's body when
     /// the rule needs it (`json_pointer`), else may be empty.
     pub fn is_success(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> bool {
+        self.might_succeed(status, headers)
+            && self.success.json_pointer.as_deref().is_none_or(|pointer| {
+                serde_json::from_slice::<serde_json::Value>(body)
+                    .ok()
+                    .and_then(|v| v.pointer(pointer).cloned())
+                    .is_some_and(|v| !v.is_null() && v != serde_json::Value::String(String::new()))
+            })
+    }
+
+    /// What the status and headers alone say: false means a failed login, whose answer can
+    /// stream through untouched; true means the body must be read (to check it, or withhold it).
+    pub fn might_succeed(&self, status: StatusCode, headers: &HeaderMap) -> bool {
         let status_ok = if self.success.statuses.is_empty() {
             status.is_success() || status.is_redirection()
         } else {
@@ -79,43 +91,39 @@ impl LoginRule {
             .set_cookie
             .as_deref()
             .is_none_or(|name| sets_cookie(headers, name));
-        let json_ok = self.success.json_pointer.as_deref().is_none_or(|pointer| {
-            serde_json::from_slice::<serde_json::Value>(body)
-                .ok()
-                .and_then(|v| v.pointer(pointer).cloned())
-                .is_some_and(|v| !v.is_null() && v != serde_json::Value::String(String::new()))
-        });
-        status_ok && cookie_ok && json_ok
-    }
-
-    /// The answer's body is needed to decide success only for a JSON pointer rule.
-    pub fn needs_answer_body(&self) -> bool {
-        self.success.json_pointer.is_some()
+        status_ok && cookie_ok
     }
 }
 
 /// A `Set-Cookie` that gives `name` a non-empty value (a deletion — empty value, `Max-Age=0` or
 /// an expiry in the past — does not count).
 pub fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
+    !sets_cookie_value(headers, name).is_empty()
+}
+
+/// Every non-empty value the answer's `Set-Cookie` headers give `name`, deletions left out.
+pub fn sets_cookie_value(headers: &HeaderMap, name: &str) -> Vec<String> {
     headers
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|line| {
+        .filter_map(|line| {
             let mut parts = line.split(';');
-            let Some((cookie, value)) = parts.next().and_then(|p| p.split_once('=')) else {
-                return false;
-            };
-            if cookie.trim() != name || value.trim().trim_matches('"').is_empty() {
-                return false;
+            let (cookie, value) = parts.next()?.split_once('=')?;
+            // Kept as sent (quotes included): the browser sends it back the same way.
+            let value = value.trim();
+            if cookie.trim() != name || value.trim_matches('"').is_empty() {
+                return None;
             }
-            !parts.any(|attr| {
+            let deleted = parts.any(|attr| {
                 let attr = attr.trim().to_ascii_lowercase();
                 attr == "max-age=0"
                     || attr.starts_with("max-age=-")
                     || attr.starts_with("expires=thu, 01 jan 1970")
-            })
+            });
+            (!deleted).then(|| value.to_string())
         })
+        .collect()
 }
 
 #[cfg(test)]
@@ -237,8 +245,8 @@ mod tests {
         assert!(!r.is_success(StatusCode::OK, &h, br#"{"token":null}"#));
         assert!(!r.is_success(StatusCode::OK, &h, br#"{"token":""}"#));
         assert!(!r.is_success(StatusCode::UNAUTHORIZED, &h, br#"{"token":"abc"}"#));
-        assert!(r.needs_answer_body());
-        assert!(!django().needs_answer_body());
+        assert!(r.might_succeed(StatusCode::OK, &h), "the body decides");
+        assert!(!r.might_succeed(StatusCode::UNAUTHORIZED, &h));
     }
 
     #[test]

@@ -117,3 +117,43 @@ impl Drop for AccessRecord {
         });
     }
 }
+
+#[derive(Debug, thiserror::Error)]
+pub enum CollectError {
+    #[error("the body is larger than the limit")]
+    TooLarge,
+    #[error("the body could not be read")]
+    Read(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Reads a whole body into memory, refusing it as soon as it passes `limit` bytes (before
+/// reading anything when its declared length is already too large).
+pub async fn collect_limited<B>(body: B, limit: u64) -> Result<Bytes, CollectError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    use http_body_util::BodyExt;
+    if body.size_hint().lower() > limit {
+        return Err(CollectError::TooLarge);
+    }
+    let limited = http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
+    match limited.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(CollectError::TooLarge),
+        Err(error) => Err(CollectError::Read(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn bodies_over_the_limit_are_refused() {
+        let ok = collect_limited(Full::new(Bytes::from_static(b"12345")), 5).await;
+        assert_eq!(ok.unwrap(), Bytes::from_static(b"12345"));
+        let big = collect_limited(Full::new(Bytes::from_static(b"123456")), 5).await;
+        assert!(matches!(big, Err(CollectError::TooLarge)));
+    }
+}

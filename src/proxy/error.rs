@@ -24,6 +24,18 @@ pub enum ProxyError {
     UpstreamTimeout,
     #[error("could not build the upstream request")]
     BadUpstreamRequest(#[source] http::Error),
+    #[error("credential not bound to a verified session")]
+    Unauthorized,
+    #[error("MFA state unavailable")]
+    StateUnavailable(#[source] crate::mfa::MfaError),
+    #[error("request body over the limit")]
+    BodyTooLarge,
+    #[error("request body could not be read")]
+    BodyUnreadable,
+    #[error("the app's login answer could not be read in full")]
+    LoginAnswerUnreadable,
+    #[error("the app accepted a login whose user name the gateway could not read")]
+    LoginWithoutUser,
 }
 
 impl ProxyError {
@@ -37,6 +49,13 @@ impl ProxyError {
             }
             ProxyError::UpstreamTimeout => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::BadUpstreamRequest(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ProxyError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ProxyError::StateUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ProxyError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::BodyUnreadable => StatusCode::BAD_REQUEST,
+            ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => {
+                StatusCode::BAD_GATEWAY
+            }
         }
     }
 
@@ -51,6 +70,11 @@ impl ProxyError {
             ProxyError::UpstreamUnreachable(_) | ProxyError::UnexpectedSwitch => "bad_gateway",
             ProxyError::UpstreamTimeout => "gateway_timeout",
             ProxyError::BadUpstreamRequest(_) => "internal_error",
+            ProxyError::Unauthorized => "unauthorized",
+            ProxyError::StateUnavailable(_) => "unavailable",
+            ProxyError::BodyTooLarge => "too_large",
+            ProxyError::BodyUnreadable => "bad_request",
+            ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "login_unchecked",
         }
     }
 
@@ -66,6 +90,11 @@ impl ProxyError {
             ProxyError::UnexpectedSwitch => "The application behind this gateway answered in a way the gateway cannot relay.",
             ProxyError::UpstreamTimeout => "The application behind this gateway took too long to answer.",
             ProxyError::BadUpstreamRequest(_) => "The gateway could not forward this request.",
+            ProxyError::Unauthorized => "This credential is not valid here. Please sign in again.",
+            ProxyError::StateUnavailable(_) => "The gateway cannot check sign-ins right now. Please try again in a moment.",
+            ProxyError::BodyTooLarge => "The request body is too large.",
+            ProxyError::BodyUnreadable => "The request body could not be read.",
+            ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "The sign-in could not be completed because the gateway could not check it. Please contact the administrator.",
         }
     }
 }
@@ -83,9 +112,17 @@ mod tests {
             ProxyError::HeadersTooLarge,
             ProxyError::NoGatewayPage,
             ProxyError::UpstreamTimeout,
+            ProxyError::Unauthorized,
+            ProxyError::BodyTooLarge,
+            ProxyError::BodyUnreadable,
+            ProxyError::LoginAnswerUnreadable,
+            ProxyError::LoginWithoutUser,
         ];
         let statuses: Vec<u16> = errors.iter().map(|e| e.status().as_u16()).collect();
-        assert_eq!(statuses, [404, 400, 400, 431, 404, 504]);
+        assert_eq!(
+            statuses,
+            [404, 400, 400, 431, 404, 504, 401, 413, 400, 502, 502]
+        );
         assert!(errors
             .iter()
             .all(|e| !e.message().is_empty() && !e.status().is_success()));

@@ -1,15 +1,23 @@
 //! One request through the gateway, read top to bottom as its phases:
 //! limits → host → path → route → reserved prefix → rewrite headers → forward → answer.
 
-use super::body::{AccessRecord, ResponseBody};
+use super::body::{collect_limited, AccessRecord, CollectError, ResponseBody};
 use super::error::ProxyError;
 use super::headers::{self, Peer};
 use super::path::check_path;
 use super::state::{Shared, Snapshot, UpstreamTarget};
 use crate::config::{App, HostHeader};
+use crate::intercept::withheld::WithheldAnswer;
+use crate::mfa::endpoints::{self, GatewayRequest};
+use crate::mfa::flow::{self, Context};
+use crate::mfa::guard::{self, Checked, Denied};
+use crate::mfa::{unix_now, Mfa, MfaError};
+use crate::store::EphemeralStore;
 use crate::ui::error_page;
+use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
+use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
@@ -72,12 +80,24 @@ pub async fn handle(
         upstream_time: None,
     };
 
-    let result = forward(&snapshot, &peer, req, &request_id, &mut progress).await;
+    let result = forward(
+        &snapshot,
+        &peer,
+        conn.shared.mfa.as_deref(),
+        req,
+        &request_id,
+        json,
+        &mut progress,
+    )
+    .await;
     let app = progress.app.and_then(|i| config.apps.get(i));
     let app_name = app.map(|a| a.name.as_str());
     let app_metrics = progress.app.and_then(|i| snapshot.app_metrics.get(i));
     let mut response = match result {
-        Ok(response) => response.map(|body| (Some(body), None)),
+        Ok(response) => response.map(|reply| match reply {
+            Reply::Upstream(body) => (Some(body), None),
+            Reply::Page(page) => (None, Some(page)),
+        }),
         Err(error) => {
             log_error(&error, app_name, &request_id);
             if matches!(
@@ -121,13 +141,25 @@ pub async fn handle(
     }))
 }
 
+/// What answers a request: the upstream's streamed body, or one the gateway holds whole (its
+/// own pages, a login answer it read).
+enum Reply {
+    Upstream(Incoming),
+    Page(Bytes),
+}
+
+/// The app's login answer is read whole to check and withhold it; larger ones fail closed.
+const MAX_LOGIN_ANSWER: u64 = 8 * 1024 * 1024;
+
 async fn forward(
     snapshot: &Snapshot,
     peer: &Peer<'_>,
+    mfa: Option<&Mfa>,
     mut req: Request<Incoming>,
     request_id: &HeaderValue,
+    json: bool,
     progress: &mut Progress,
-) -> Result<Response<Incoming>, ProxyError> {
+) -> Result<Response<Reply>, ProxyError> {
     let config = &snapshot.config;
 
     // Limits: our own check gives a readable 431 page; hyper's larger hard limit stays behind it.
@@ -154,8 +186,64 @@ async fn forward(
     progress.app = Some(app_index);
     let app = config.apps.get(app_index).ok_or(ProxyError::UnknownHost)?;
 
+    // An app with MFA needs the stores; if they are missing (MFA switched on by a reload), no
+    // request to it passes unchecked.
+    let ctx = match (&app.mfa, mfa) {
+        (Some(settings), Some(mfa)) => Some(Context {
+            mfa,
+            app,
+            settings,
+            tls: peer.tls,
+            now: unix_now(),
+        }),
+        (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
+        (None, _) => None,
+    };
+
     if is_reserved(path, &config.reserved_prefix) {
-        return Err(ProxyError::NoGatewayPage);
+        let Some(ctx) = &ctx else {
+            return Err(ProxyError::NoGatewayPage);
+        };
+        let rest = path
+            .get(config.reserved_prefix.len()..)
+            .unwrap_or("")
+            .to_string();
+        let (parts, body) = req.into_parts();
+        let request = GatewayRequest {
+            method: parts.method,
+            rest: &rest,
+            headers: parts.headers,
+            body,
+            prefix: &config.reserved_prefix,
+        };
+        return Ok(endpoints::handle(ctx, request).await.map(Reply::Page));
+    }
+
+    // Phase: session check. Credentials the app would take as a login reach it only when bound
+    // to a verified session; the login route itself is recognised here.
+    let mut checked = None;
+    let mut login = None;
+    if let Some(ctx) = &ctx {
+        if guard::bypassed(ctx.settings, path, peer.ip) {
+            guard::strip_gateway_cookies(req.headers_mut());
+        } else {
+            let method = req.method();
+            login = ctx.settings.login.iter().find(|r| r.matches(method, path));
+            let is_logout = ctx.settings.logout.iter().any(|p| p == path);
+            match guard::check(ctx, req.headers_mut()).await {
+                Ok(c) => {
+                    if c.stripped > 0 {
+                        tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), cookies = c.stripped, "unbound app session cookie removed");
+                    }
+                    checked = Some((c, is_logout));
+                }
+                Err(Denied::UnboundAuthorization) => {
+                    tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), "unbound Authorization refused");
+                    return Err(ProxyError::Unauthorized);
+                }
+                Err(Denied::Unavailable(e)) => return Err(ProxyError::StateUnavailable(e)),
+            }
+        }
     }
 
     let client_upgrade = req
@@ -187,6 +275,19 @@ async fn forward(
         .ok_or(ProxyError::UnknownHost)?;
     parts.uri = upstream_uri(upstream, parts.uri)?;
     parts.version = Version::HTTP_11;
+    // Phase: a login's body is read (bounded) for its user name, then sent on as read.
+    let (body, typed_user) = match login {
+        Some(rule) => {
+            let limit = config.limits.max_body_bytes;
+            let read = collect_limited(body, limit).await.map_err(|e| match e {
+                CollectError::TooLarge => ProxyError::BodyTooLarge,
+                CollectError::Read(_) => ProxyError::BodyUnreadable,
+            })?;
+            let user = rule.username(&read);
+            (Either::Right(Full::new(read)), user)
+        }
+        None => (Either::Left(body), None),
+    };
     let outbound = Request::from_parts(parts, body);
     let client = &upstream.client;
     let sent = Instant::now();
@@ -230,7 +331,65 @@ async fn forward(
     }
     let version = response.version();
     headers::append_via(response.headers_mut(), version, &snapshot.via);
-    Ok(response)
+
+    let Some(ctx) = &ctx else {
+        return Ok(response.map(Reply::Upstream));
+    };
+    // Phase: a login answer is checked and, on success, withheld.
+    if let Some(rule) = login {
+        if rule.might_succeed(response.status(), response.headers()) {
+            let (parts, body) = response.into_parts();
+            let body = collect_limited(body, MAX_LOGIN_ANSWER)
+                .await
+                .map_err(|_| ProxyError::LoginAnswerUnreadable)?;
+            if !rule.is_success(parts.status, &parts.headers, &body) {
+                return Ok(Response::from_parts(parts, Reply::Page(body)));
+            }
+            let user = typed_user
+                .map(|u| flow::identity(ctx.settings, &u))
+                .ok_or(ProxyError::LoginWithoutUser)?;
+            let answer = WithheldAnswer {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+            };
+            let begun = flow::begin(ctx, user, answer)
+                .await
+                .map_err(ProxyError::StateUnavailable)?;
+            let answer = endpoints::login_answer(ctx, begun, json, &config.reserved_prefix);
+            return Ok(answer.map(Reply::Page));
+        }
+    }
+    // Phase: a verified session follows the app when it rotates its session cookie, and ends
+    // with the app's logout.
+    if let Some((
+        Checked {
+            session: Some(session),
+            ..
+        },
+        is_logout,
+    )) = &checked
+    {
+        if *is_logout {
+            ctx.mfa
+                .ephemeral
+                .end_session(&session.id_hash)
+                .await
+                .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, ctx.session_cookie().clear());
+        } else {
+            for hash in flow::credentials_in(ctx, response.headers(), b"") {
+                ctx.mfa
+                    .ephemeral
+                    .bind_credential(&hash, &session.id_hash)
+                    .await
+                    .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+            }
+        }
+    }
+    Ok(response.map(Reply::Upstream))
 }
 
 /// Relays bytes both ways after a protocol switch (WebSocket and other `Upgrade`s).

@@ -29,6 +29,8 @@ pub enum ServeError {
     Runtime(#[source] std::io::Error),
     #[error(transparent)]
     Setup(#[from] SnapshotError),
+    #[error("cannot open the MFA state")]
+    Mfa(#[from] crate::mfa::MfaSetupError),
 }
 
 /// Runs the gateway until SIGTERM or SIGINT, then drains connections for up to
@@ -38,7 +40,19 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     let max_connections = config.limits.max_connections;
     let listeners = bind_all(&config, workers)?;
     let admin_address = config.admin;
-    let shared = Arc::new(Shared::new(config, workers)?);
+    // The control runtime lives as long as the process: the stores' background tasks run on it.
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    let mfa = if config.apps.iter().any(|a| a.mfa.is_some()) {
+        Some(Arc::new(
+            control.block_on(crate::mfa::Mfa::open(&config.data_dir))?,
+        ))
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared::new(config, workers, mfa)?);
     let connections = Arc::new(Semaphore::new(max_connections));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -80,11 +94,10 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         threads.push(thread);
     }
 
-    let control = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(ServeError::Runtime)?;
     control.block_on(async {
+        if let Some(mfa) = shared.mfa.clone() {
+            tokio::spawn(sweep(mfa));
+        }
         if let Some(address) = admin_address {
             match tokio::net::TcpListener::bind(address).await {
                 Ok(listener) => {
@@ -279,6 +292,18 @@ async fn serve_connection<IO>(
     }
 }
 
+/// Drops expired challenges and sessions from the in-memory store now and then, so abandoned
+/// logins do not pile up.
+async fn sweep(mfa: Arc<crate::mfa::Mfa>) {
+    let mut every = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        every.tick().await;
+        if let Err(error) = mfa.ephemeral.sweep(crate::mfa::unix_now()) {
+            tracing::error!(%error, "cannot sweep the session store");
+        }
+    }
+}
+
 /// Resolves once shutdown has been announced (the watch guard is not held across awaits).
 async fn stopped(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|s| *s).await;
@@ -315,6 +340,12 @@ pub fn reload(shared: &Shared) {
     let path = current.source.clone();
     let result: Result<(), Vec<String>> = match config::load(&path) {
         Err(errors) => Err(errors.0.iter().map(ToString::to_string).collect()),
+        Ok(next) if shared.mfa.is_none() && next.apps.iter().any(|a| a.mfa.is_some()) => {
+            Err(vec![format!(
+                "{}: an app now uses MFA; restart the gateway to open its key file and database",
+                path.display()
+            )])
+        }
         Ok(mut next) => {
             let old: Vec<_> = current
                 .listeners

@@ -130,10 +130,16 @@ pub struct Shared {
     pub metrics: Metrics,
     /// False until every listener is bound, and again once shutdown starts.
     pub ready: AtomicBool,
+    /// The second factor's keys and stores; `None` while no app uses MFA.
+    pub mfa: Option<Arc<crate::mfa::Mfa>>,
 }
 
 impl Shared {
-    pub fn new(config: Config, workers: usize) -> Result<Self, SnapshotError> {
+    pub fn new(
+        config: Config,
+        workers: usize,
+        mfa: Option<Arc<crate::mfa::Mfa>>,
+    ) -> Result<Self, SnapshotError> {
         let metrics = Metrics::new();
         let snapshots = Snapshot::build_all(config, workers, &metrics)?
             .into_iter()
@@ -143,6 +149,7 @@ impl Shared {
             snapshots,
             metrics,
             ready: AtomicBool::new(false),
+            mfa,
         })
     }
 

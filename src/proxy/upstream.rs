@@ -13,7 +13,11 @@ use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::sync::{Arc, OnceLock};
 
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Incoming>;
+/// What is sent upstream: the client's body streamed through, or a body the gateway read
+/// first (a login request, whose user name it needed).
+pub type ForwardBody = http_body_util::Either<Incoming, http_body_util::Full<bytes::Bytes>>;
+
+pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, ForwardBody>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UpstreamSetupError {

@@ -61,9 +61,22 @@ pub fn strip_cookie(headers: &mut HeaderMap, name: &str) -> usize {
 
 /// The bearer token of `Authorization: Bearer …`, if that is what the request carries.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim())
+    authorization(headers)
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .map(|(_, token)| token)
+}
+
+/// `Authorization` as (scheme, credentials). A header that is present but unreadable or
+/// shapeless comes back with an empty token, so it is refused rather than overlooked.
+pub fn authorization(headers: &HeaderMap) -> Option<(&str, &str)> {
+    let value = headers.get(header::AUTHORIZATION)?;
+    let Ok(text) = value.to_str() else {
+        return Some(("", ""));
+    };
+    Some(match text.trim().split_once(' ') {
+        Some((scheme, token)) => (scheme, token.trim()),
+        None => (text.trim(), ""),
+    })
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ pub enum ChallengeStage {
     Verify,
     /// Confirmation of a new authenticator whose secret was shown (sealed here, bound to this
     /// challenge so it cannot be swapped between showing and confirming).
-    Enroll { pending_secret: Sealed },
+    Enroll {
+        factor_id: String,
+        pending_secret: Sealed,
+    },
     /// The user has to acknowledge the recovery codes shown once.
     AcknowledgeRecoveryCodes,
 }

@@ -1,0 +1,294 @@
+//! The `mfa:` block of an app: login rules, the app's session credentials, policy and timers.
+
+use super::model::{AppMfa, Policy, TokenRule};
+use super::raw::{RawLoginRule, RawMfa};
+use super::validate::{parse_cidr, Checker};
+use crate::intercept::rules::{BodyKind, LoginRule, SuccessRule, UsernameField};
+use http::{Method, StatusCode};
+use std::time::Duration;
+
+pub fn app_mfa(
+    c: &mut Checker,
+    key: &str,
+    raw: &RawMfa,
+    app_name: &str,
+    display_name: &str,
+) -> AppMfa {
+    let realm = raw.realm.clone().unwrap_or_else(|| app_name.to_string());
+    if realm.is_empty()
+        || !realm
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        c.fail(
+            &format!("{key}.realm"),
+            format!("{realm:?} is not a valid realm: use letters, digits, `.`, `-` and `_`"),
+        );
+    }
+    let policy = match raw.policy.as_deref() {
+        None | Some("required") => Policy::Required,
+        Some("optional") => Policy::Optional,
+        Some(other) => {
+            c.fail(
+                &format!("{key}.policy"),
+                format!("{other:?} is not a policy: use required or optional"),
+            );
+            Policy::Required
+        }
+    };
+    if raw.login.is_empty() {
+        c.fail(
+            &format!("{key}.login"),
+            "at least one login rule is needed: the gateway must know which requests are logins",
+        );
+    }
+    let login: Vec<LoginRule> = raw
+        .login
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| login_rule(c, &format!("{key}.login[{i}]"), r))
+        .collect();
+
+    let token = raw.token.as_ref().map(|t| {
+        check_pointer(c, &format!("{key}.token.json_pointer"), &t.json_pointer);
+        let scheme = t.scheme.clone().unwrap_or_else(|| "Bearer".into());
+        if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphabetic()) {
+            c.fail(
+                &format!("{key}.token.scheme"),
+                format!("{scheme:?} is not an Authorization scheme (e.g. Bearer or Token)"),
+            );
+        }
+        TokenRule {
+            json_pointer: t.json_pointer.clone(),
+            scheme,
+        }
+    });
+    for (i, name) in raw.session_cookies.iter().enumerate() {
+        if name.is_empty() || !name.bytes().all(is_cookie_name_byte) {
+            c.fail(
+                &format!("{key}.session_cookies[{i}]"),
+                format!("{name:?} is not a cookie name"),
+            );
+        }
+    }
+    if raw.session_cookies.is_empty() && token.is_none() {
+        c.fail(
+            &format!("{key}.session_cookies"),
+            "name the app's session cookie(s) (e.g. [sessionid]) or a token, so the gateway can \
+             tell a verified session from one the app minted on its own",
+        );
+    }
+    for (i, rule) in raw.login.iter().enumerate() {
+        if let Some(cookie) = &rule.success.set_cookie {
+            if !raw.session_cookies.contains(cookie) {
+                c.fail(
+                    &format!("{key}.login[{i}].success.set_cookie"),
+                    format!("{cookie:?} must also be listed in session_cookies, or the session it starts would be refused"),
+                );
+            }
+        }
+    }
+
+    let mut paths = |list: &[String], name: &str| -> Vec<String> {
+        list.iter()
+            .enumerate()
+            .filter_map(|(i, p)| {
+                if is_plain_path(p) {
+                    Some(p.clone())
+                } else {
+                    c.fail(
+                        &format!("{key}.{name}[{i}]"),
+                        format!("{p:?} must be a plain path starting with `/`"),
+                    );
+                    None
+                }
+            })
+            .collect()
+    };
+    let logout = paths(&raw.logout, "logout");
+    let bypass_paths = paths(&raw.bypass.paths, "bypass.paths");
+    let login_page = match &raw.login_page {
+        Some(p) if is_plain_path(p) => p.clone(),
+        Some(p) => {
+            c.fail(
+                &format!("{key}.login_page"),
+                format!("{p:?} must be a plain path starting with `/`"),
+            );
+            "/".into()
+        }
+        None => "/".into(),
+    };
+    let mut bypass_networks = Vec::new();
+    for (i, text) in raw.bypass.networks.iter().enumerate() {
+        match parse_cidr(text) {
+            Some(net) => bypass_networks.push(net),
+            None => c.fail(
+                &format!("{key}.bypass.networks[{i}]"),
+                format!("{text:?} is not an IP address or CIDR range"),
+            ),
+        }
+    }
+
+    let max_attempts = raw.max_attempts.unwrap_or(5);
+    if !(1..=100).contains(&max_attempts) {
+        c.fail(&format!("{key}.max_attempts"), "must be between 1 and 100");
+    }
+    let totp_skew = raw.totp_skew.unwrap_or(1);
+    if totp_skew > 2 {
+        c.fail(
+            &format!("{key}.totp_skew"),
+            "at most 2 steps either side (RFC 6238 recommends 1)",
+        );
+    }
+    let challenge_timeout = c.duration(
+        &format!("{key}.challenge_timeout"),
+        raw.challenge_timeout.as_deref(),
+        Duration::from_secs(300),
+    );
+    let idle_timeout = c.duration(
+        &format!("{key}.idle_timeout"),
+        raw.idle_timeout.as_deref(),
+        Duration::from_secs(30 * 60),
+    );
+    let absolute_timeout = c.duration(
+        &format!("{key}.absolute_timeout"),
+        raw.absolute_timeout.as_deref(),
+        Duration::from_secs(12 * 3600),
+    );
+    if idle_timeout > absolute_timeout {
+        c.fail(
+            &format!("{key}.idle_timeout"),
+            "must not be longer than absolute_timeout",
+        );
+    }
+
+    AppMfa {
+        realm,
+        policy,
+        issuer: raw
+            .issuer
+            .clone()
+            .unwrap_or_else(|| display_name.to_string()),
+        login,
+        login_page,
+        session_cookies: raw.session_cookies.clone(),
+        token,
+        logout,
+        case_fold_users: raw.case_fold_users.unwrap_or(false),
+        challenge_timeout,
+        max_attempts,
+        totp_skew,
+        idle_timeout,
+        absolute_timeout,
+        bypass_paths,
+        bypass_networks,
+    }
+}
+
+fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRule> {
+    let before = c.errors.len();
+    if !is_plain_path(&raw.path) {
+        c.fail(
+            &format!("{key}.path"),
+            format!("{:?} must be a plain path starting with `/`", raw.path),
+        );
+    }
+    let method = match raw.method.as_deref().unwrap_or("POST") {
+        m @ ("POST" | "PUT" | "PATCH") => Method::from_bytes(m.as_bytes()).ok(),
+        other => {
+            c.fail(
+                &format!("{key}.method"),
+                format!("{other:?}: a login is a POST, PUT or PATCH (upper case)"),
+            );
+            None
+        }
+    };
+    let body = match raw.body.as_deref() {
+        None | Some("form") => BodyKind::Form,
+        Some("json") => BodyKind::Json,
+        Some(other) => {
+            c.fail(
+                &format!("{key}.body"),
+                format!("{other:?} is not a body kind: use form or json"),
+            );
+            BodyKind::Form
+        }
+    };
+    let username = match (body, &raw.username_field, &raw.username_pointer) {
+        (BodyKind::Form, Some(field), None) => UsernameField::Form(field.clone()),
+        (BodyKind::Form, None, None) => UsernameField::Form("username".into()),
+        (BodyKind::Json, None, Some(pointer)) => {
+            check_pointer(c, &format!("{key}.username_pointer"), pointer);
+            UsernameField::JsonPointer(pointer.clone())
+        }
+        (BodyKind::Json, None, None) => UsernameField::JsonPointer("/username".into()),
+        (BodyKind::Form, _, Some(_)) => {
+            c.fail(
+                &format!("{key}.username_pointer"),
+                "a form login names its field with username_field",
+            );
+            return None;
+        }
+        (BodyKind::Json, Some(_), _) => {
+            c.fail(
+                &format!("{key}.username_field"),
+                "a JSON login names the user with username_pointer (e.g. /username)",
+            );
+            return None;
+        }
+    };
+    let mut statuses = Vec::new();
+    for (i, code) in raw.success.status.iter().enumerate() {
+        match StatusCode::from_u16(*code) {
+            Ok(s) if s.is_success() || s.is_redirection() => statuses.push(s),
+            _ => c.fail(
+                &format!("{key}.success.status[{i}]"),
+                format!("{code} is not a 2xx or 3xx status"),
+            ),
+        }
+    }
+    if let Some(p) = &raw.success.json_pointer {
+        check_pointer(c, &format!("{key}.success.json_pointer"), p);
+    }
+    if raw.success.set_cookie.is_none() && raw.success.json_pointer.is_none() {
+        c.fail(
+            &format!("{key}.success"),
+            "say what a successful login looks like: set_cookie (the session cookie the app \
+             sets) or json_pointer (a token in the answer)",
+        );
+    }
+    if c.errors.len() != before {
+        return None;
+    }
+    Some(LoginRule {
+        path: raw.path.clone(),
+        method: method?,
+        body,
+        username,
+        success: SuccessRule {
+            statuses,
+            set_cookie: raw.success.set_cookie.clone(),
+            json_pointer: raw.success.json_pointer.clone(),
+        },
+    })
+}
+
+fn check_pointer(c: &mut Checker, key: &str, pointer: &str) {
+    if !pointer.starts_with('/') {
+        c.fail(
+            key,
+            format!("{pointer:?} is not a JSON pointer: write it like /token or /data/user"),
+        );
+    }
+}
+
+fn is_plain_path(p: &str) -> bool {
+    p.starts_with('/')
+        && !p.contains(['?', '#', '%', '\\', ' '])
+        && !p.split('/').any(|s| s == "." || s == "..")
+}
+
+/// RFC 6265 `token`: visible ASCII without separators.
+fn is_cookie_name_byte(b: u8) -> bool {
+    b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)
+}

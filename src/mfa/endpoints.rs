@@ -1,0 +1,697 @@
+//! The gateway's own addresses under the reserved prefix: the pages a browser walks through
+//! (verify, enroll, recovery codes, logout), the JSON API for API clients, and the assets.
+//! Every outcome of `flow` becomes a page or a JSON answer here, and nowhere else.
+
+use super::flow::{self, Begun, CodeOutcome, Context, PendingError, Refusal, Step};
+use crate::factors::recovery::RecoveryCode;
+use crate::factors::service::Method;
+use crate::proxy::body::collect_limited;
+use crate::session::credentials::cookie_values;
+use crate::store::{Challenge, EphemeralStore};
+use crate::ui::pages::{self, ChallengePage, EnrollPage, Frame, MessagePage, RecoveryCodesPage};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Method as HttpMethod, Response, StatusCode};
+use hyper::body::Incoming;
+use serde_json::{json, Value};
+
+/// Form and JSON bodies sent to the gateway are small; anything larger is refused unread.
+const MAX_BODY: u64 = 16 * 1024;
+
+/// A request under the reserved prefix, for an app with MFA.
+pub struct GatewayRequest<'a> {
+    pub method: HttpMethod,
+    /// The path below the prefix, e.g. `verify` or `api/verify`.
+    pub rest: &'a str,
+    pub headers: HeaderMap,
+    pub body: Incoming,
+    pub prefix: &'a str,
+}
+
+pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Bytes> {
+    let GatewayRequest {
+        method,
+        rest,
+        headers,
+        body,
+        prefix,
+    } = req;
+    let page = Pages {
+        ctx,
+        prefix,
+        headers: &headers,
+    };
+    let post = method == HttpMethod::POST;
+    let read = |body| collect_limited(body, MAX_BODY);
+    match (rest, post) {
+        ("verify", false) => page.show_verify().await,
+        ("verify", true) => match read(body).await {
+            Ok(form) => page.post_verify(&form).await,
+            Err(_) => page.message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form was too large.",
+            ),
+        },
+        ("enroll", false) => page.show_enroll().await,
+        ("enroll", true) => match read(body).await {
+            Ok(form) => page.post_enroll(&form).await,
+            Err(_) => page.message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form was too large.",
+            ),
+        },
+        ("enroll/done", true) => match read(body).await {
+            Ok(form) => page.post_acknowledge(&form).await,
+            Err(_) => page.message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form was too large.",
+            ),
+        },
+        ("logout", _) => page.logout(error_wants_json(&headers)).await,
+        ("api/verify" | "api/enroll", true) => match read(body).await {
+            Ok(body) => api(ctx, rest == "api/enroll", &body).await,
+            Err(_) => api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                "The request body is too large.",
+            ),
+        },
+        ("api/verify" | "api/enroll", false) => api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Use POST.",
+        ),
+        (asset, false) if asset.starts_with("assets/") => {
+            pages::asset(asset.trim_start_matches("assets/")).unwrap_or_else(|| not_found(&headers))
+        }
+        _ => not_found(&headers),
+    }
+}
+
+fn error_wants_json(headers: &HeaderMap) -> bool {
+    crate::ui::error_page::wants_json(headers)
+}
+
+fn not_found(headers: &HeaderMap) -> Response<Bytes> {
+    let (body, content_type) = crate::ui::error_page::render(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no gateway page at this address.",
+        "-",
+        error_wants_json(headers),
+    );
+    let mut r = Response::new(body);
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    crate::ui::security_headers::apply_to_error_page(r.headers_mut());
+    r
+}
+
+/// The answer to a login the app accepted: a redirect to the next page for a browser, the
+/// Django-REST-MFA-shaped JSON for an API client.
+pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -> Response<Bytes> {
+    let (token, challenge, expires_in) = match begun {
+        Begun::Released(response) => return response,
+        Begun::Pending {
+            token,
+            challenge,
+            expires_in,
+        } => (token, challenge, expires_in),
+    };
+    let step = Step::of(&challenge);
+    if json {
+        let mut body = serde_json::Map::new();
+        body.insert("mfa_required".into(), json!(true));
+        body.insert("ephemeral_token".into(), json!(token));
+        body.insert("method".into(), json!("totp"));
+        body.insert("methods".into(), json!(["totp", "recovery_code"]));
+        body.insert("expires_in".into(), json!(expires_in));
+        if step == Step::Enroll {
+            let setup = match flow::enroll_setup(ctx, &challenge) {
+                Ok(setup) => setup,
+                Err(e) => return api_pending_failed(e),
+            };
+            body.insert("enrollment_required".into(), json!(true));
+            body.insert("methods".into(), json!(["totp"]));
+            body.insert("otpauth_uri".into(), json!(setup.otpauth_uri.as_str()));
+            body.insert("secret".into(), json!(setup.secret.as_str()));
+            body.insert("qr_svg".into(), json!(setup.qr_svg.as_str()));
+        }
+        let body = Value::Object(body);
+        return json_response(StatusCode::OK, &body);
+    }
+    let next = match step {
+        Step::Verify => "verify",
+        Step::Enroll => "enroll",
+    };
+    let mut response = redirect(&format!("{prefix}{next}"));
+    if let Some(cookie) = ctx.pending_cookie().set(&token, Some(expires_in)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+const UNAVAILABLE: &str =
+    "The gateway cannot check sign-ins right now. Please try again in a moment.";
+
+struct Pages<'a> {
+    ctx: &'a Context<'a>,
+    prefix: &'a str,
+    headers: &'a HeaderMap,
+}
+
+/// The form fields the pages post. A field given twice is ambiguous and refused.
+struct Form {
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    fn parse(body: &[u8]) -> Form {
+        Form {
+            fields: form_urlencoded::parse(body).into_owned().collect(),
+        }
+    }
+
+    /// `Ok(None)` when absent, `Err` when given more than once.
+    fn one(&self, name: &str) -> Result<Option<&str>, ()> {
+        let mut values = self.fields.iter().filter(|(k, _)| k == name);
+        let first = values.next().map(|(_, v)| v.as_str());
+        if values.next().is_some() {
+            return Err(());
+        }
+        Ok(first)
+    }
+}
+
+impl Pages<'_> {
+    fn frame(&self) -> Frame<'_> {
+        Frame {
+            app_name: &self.ctx.app.display_name,
+            prefix: self.prefix,
+        }
+    }
+
+    fn csrf(&self, challenge: &Challenge) -> String {
+        B64.encode(self.ctx.mfa.keys.sign(b"csrf-v1", challenge.id.as_bytes()))
+    }
+
+    fn csrf_ok(&self, challenge: &Challenge, form: &Form) -> bool {
+        let Ok(Some(sent)) = form.one("csrf") else {
+            return false;
+        };
+        let Ok(sent) = B64.decode(sent) else {
+            return false;
+        };
+        self.ctx
+            .mfa
+            .keys
+            .verify_signature(b"csrf-v1", challenge.id.as_bytes(), &sent)
+    }
+
+    fn pending_token(&self) -> Option<String> {
+        let name = self.ctx.pending_cookie().full_name();
+        cookie_values(self.headers, &name)
+            .first()
+            .map(|v| v.to_string())
+    }
+
+    async fn challenge(&self) -> Result<Challenge, Response<Bytes>> {
+        let token = self.pending_token();
+        flow::pending(self.ctx, token.as_deref())
+            .await
+            .map_err(|e| self.pending_failed(e))
+    }
+
+    fn message(&self, status: StatusCode, title: &str, message: &str) -> Response<Bytes> {
+        let frame = self.frame();
+        let page = MessagePage::new(&frame, title, message, &self.ctx.settings.login_page);
+        pages::html(status, &page)
+    }
+
+    /// A dead end: the message, and the pending cookie removed.
+    fn pending_failed(&self, error: PendingError) -> Response<Bytes> {
+        let mut response = match error {
+            PendingError::Refused(refusal) => {
+                let status = match refusal {
+                    Refusal::WrongStep => StatusCode::CONFLICT,
+                    _ => StatusCode::UNAUTHORIZED,
+                };
+                self.message(status, "Please sign in again", refusal.message())
+            }
+            PendingError::Failed(error) => {
+                tracing::error!(app = %self.ctx.app.name, error = %crate::ops::error_chain(&error), "MFA step failed");
+                return self.message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    UNAVAILABLE,
+                );
+            }
+        };
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
+        response
+    }
+
+    fn challenge_page(
+        &self,
+        challenge: &Challenge,
+        status: StatusCode,
+        error: Option<&str>,
+    ) -> Response<Bytes> {
+        let csrf = self.csrf(challenge);
+        pages::html(
+            status,
+            &ChallengePage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                user: &challenge.user,
+                issuer: &self.ctx.settings.issuer,
+                csrf: &csrf,
+                login_page: &self.ctx.settings.login_page,
+                error,
+            },
+        )
+    }
+
+    fn enroll_page(
+        &self,
+        challenge: &Challenge,
+        status: StatusCode,
+        error: Option<&str>,
+    ) -> Response<Bytes> {
+        let setup = match flow::enroll_setup(self.ctx, challenge) {
+            Ok(s) => s,
+            Err(e) => return self.pending_failed(e),
+        };
+        let csrf = self.csrf(challenge);
+        let grouped: String = setup
+            .secret
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        pages::html(
+            status,
+            &EnrollPage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                user: &challenge.user,
+                qr_svg: &setup.qr_svg,
+                secret_grouped: &grouped,
+                otpauth_uri: &setup.otpauth_uri,
+                csrf: &csrf,
+                login_page: &self.ctx.settings.login_page,
+                error,
+            },
+        )
+    }
+
+    fn codes_page(&self, challenge: &Challenge, codes: &[RecoveryCode]) -> Response<Bytes> {
+        let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
+        let text = format!(
+            "Recovery codes for {} ({})\nEach code works once.\n\n{}\n",
+            challenge.user,
+            self.ctx.app.display_name,
+            shown.join("\n")
+        );
+        let csrf = self.csrf(challenge);
+        pages::html(
+            StatusCode::OK,
+            &RecoveryCodesPage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                codes: &shown,
+                download_text: &pages::data_url_text(&text),
+                file_name: "recovery-codes.txt",
+                action: "enroll/done",
+                csrf: &csrf,
+            },
+        )
+    }
+
+    async fn show_verify(&self) -> Response<Bytes> {
+        let challenge = match self.challenge().await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        match challenge.stage {
+            crate::store::ChallengeStage::Verify => {
+                self.challenge_page(&challenge, StatusCode::OK, None)
+            }
+            _ => redirect(&format!("{}enroll", self.prefix)),
+        }
+    }
+
+    async fn show_enroll(&self) -> Response<Bytes> {
+        let challenge = match self.challenge().await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        match challenge.stage {
+            crate::store::ChallengeStage::Verify => redirect(&format!("{}verify", self.prefix)),
+            crate::store::ChallengeStage::Enroll { .. } => {
+                self.enroll_page(&challenge, StatusCode::OK, None)
+            }
+            crate::store::ChallengeStage::AcknowledgeRecoveryCodes => {
+                match flow::reissue_recovery_codes(self.ctx, &challenge).await {
+                    Ok(codes) => self.codes_page(&challenge, &codes),
+                    Err(e) => self.pending_failed(e),
+                }
+            }
+        }
+    }
+
+    /// The checks every posted form passes: a live login, the CSRF token, one code.
+    async fn posted(&self, body: &[u8]) -> Result<(Challenge, Form), Response<Bytes>> {
+        let challenge = self.challenge().await?;
+        let form = Form::parse(body);
+        if !self.csrf_ok(&challenge, &form) {
+            return Err(self.message(
+                StatusCode::FORBIDDEN,
+                "Form expired",
+                "This form is no longer valid. Please sign in again.",
+            ));
+        }
+        Ok((challenge, form))
+    }
+
+    /// One code from the form, or the answer refusing it (two codes count as a wrong one).
+    async fn code<'f>(
+        &self,
+        challenge: &Challenge,
+        form: &'f Form,
+    ) -> Result<&'f str, Response<Bytes>> {
+        match form.one("code") {
+            Ok(Some(code)) if !code.trim().is_empty() => Ok(code),
+            Ok(_) => Err(self.wrong_code(challenge, None)),
+            Err(()) => {
+                let outcome = flow::wrong_answer(self.ctx, challenge).await;
+                Err(match outcome {
+                    Ok(_) => self.message(
+                        StatusCode::BAD_REQUEST,
+                        "One code, please",
+                        "The form carried more than one code and was refused.",
+                    ),
+                    Err(e) => self.pending_failed(e),
+                })
+            }
+        }
+    }
+
+    fn wrong_code(&self, challenge: &Challenge, left: Option<u32>) -> Response<Bytes> {
+        let message = match left {
+            Some(1) => "That code is not valid. 1 attempt left.".to_string(),
+            Some(n) => format!("That code is not valid. {n} attempts left."),
+            None => "Enter the code from your authenticator app.".to_string(),
+        };
+        let status = if left.is_some() {
+            StatusCode::UNAUTHORIZED
+        } else {
+            StatusCode::BAD_REQUEST
+        };
+        match challenge.stage {
+            crate::store::ChallengeStage::Enroll { .. } => {
+                self.enroll_page(challenge, status, Some(&message))
+            }
+            _ => self.challenge_page(challenge, status, Some(&message)),
+        }
+    }
+
+    fn too_many(&self) -> Response<Bytes> {
+        let mut r = self.message(
+            StatusCode::UNAUTHORIZED,
+            "Too many wrong codes",
+            "Too many wrong codes were entered. Please sign in again.",
+        );
+        r.headers_mut()
+            .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
+        r
+    }
+
+    async fn post_verify(&self, body: &[u8]) -> Response<Bytes> {
+        let (challenge, form) = match self.posted(body).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let code = match self.code(&challenge, &form).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        match flow::verify(self.ctx, &challenge, code, None).await {
+            Ok(CodeOutcome::Accepted(released)) => released,
+            Ok(CodeOutcome::Wrong(left)) => self.wrong_code(&challenge, Some(left)),
+            Ok(CodeOutcome::Dead) => self.too_many(),
+            Err(e) => self.pending_failed(e),
+        }
+    }
+
+    async fn post_enroll(&self, body: &[u8]) -> Response<Bytes> {
+        let (challenge, form) = match self.posted(body).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let code = match self.code(&challenge, &form).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        match flow::confirm_enrollment(self.ctx, &challenge, code).await {
+            Ok(CodeOutcome::Accepted(codes)) => self.codes_page(&challenge, &codes),
+            Ok(CodeOutcome::Wrong(left)) => self.wrong_code(&challenge, Some(left)),
+            Ok(CodeOutcome::Dead) => self.too_many(),
+            Err(e) => self.pending_failed(e),
+        }
+    }
+
+    async fn post_acknowledge(&self, body: &[u8]) -> Response<Bytes> {
+        let (challenge, form) = match self.posted(body).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        if form.one("saved") != Ok(Some("yes")) {
+            return match flow::reissue_recovery_codes(self.ctx, &challenge).await {
+                Ok(codes) => self.codes_page(&challenge, &codes),
+                Err(e) => self.pending_failed(e),
+            };
+        }
+        match flow::acknowledge(self.ctx, &challenge).await {
+            Ok(released) => released,
+            Err(e) => self.pending_failed(e),
+        }
+    }
+
+    /// Ends the gateway session named by the session cookie (the app's own session then
+    /// counts for nothing: its cookie is no longer bound).
+    async fn logout(&self, json: bool) -> Response<Bytes> {
+        let name = self.ctx.session_cookie().full_name();
+        let ids: Vec<String> = cookie_values(self.headers, &name)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for id in &ids {
+            if let Err(error) = self
+                .ctx
+                .mfa
+                .ephemeral
+                .end_session(&self.ctx.mfa.session_hash(id))
+                .await
+            {
+                tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");
+                return self.message(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Temporarily unavailable",
+                    UNAVAILABLE,
+                );
+            }
+        }
+        let mut response = if json {
+            json_response(StatusCode::OK, &json!({ "detail": "Signed out." }))
+        } else {
+            self.message(
+                StatusCode::OK,
+                "Signed out",
+                "You are signed out of this application.",
+            )
+        };
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, self.ctx.session_cookie().clear());
+        response
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ApiRequest {
+    ephemeral_token: Option<String>,
+    code: Option<Value>,
+    method: Option<String>,
+}
+
+/// `POST {prefix}api/verify` and `api/enroll`.
+async fn api(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> Response<Bytes> {
+    let Ok(request) = serde_json::from_slice::<ApiRequest>(body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send a JSON object with ephemeral_token and code.",
+        );
+    };
+    let challenge = match flow::pending(ctx, request.ephemeral_token.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => return api_pending_failed(e),
+    };
+    let code = match &request.code {
+        Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
+        Some(Value::String(_)) | None => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "code_required",
+                "code is required.",
+            )
+        }
+        // An array or object of codes is an attempt to try several at once: refused, counted.
+        Some(_) => {
+            return match flow::wrong_answer(ctx, &challenge).await {
+                Ok(_) => api_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "code must be one string.",
+                ),
+                Err(e) => api_pending_failed(e),
+            };
+        }
+    };
+    let method = match request.method.as_deref() {
+        None => None,
+        Some("totp") => Some(Method::Totp),
+        Some("recovery_code" | "backup_code") => Some(Method::RecoveryCode),
+        Some(_) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "unknown_method",
+                "method must be totp or recovery_code.",
+            )
+        }
+    };
+    if !enroll {
+        return match flow::verify(ctx, &challenge, &code, method).await {
+            Ok(CodeOutcome::Accepted(released)) => released,
+            Ok(CodeOutcome::Wrong(left)) => api_wrong(left),
+            Ok(CodeOutcome::Dead) => api_dead(),
+            Err(e) => api_pending_failed(e),
+        };
+    }
+    let codes = match flow::confirm_enrollment(ctx, &challenge, &code).await {
+        Ok(CodeOutcome::Accepted(codes)) => codes,
+        Ok(CodeOutcome::Wrong(left)) => return api_wrong(left),
+        Ok(CodeOutcome::Dead) => return api_dead(),
+        Err(e) => return api_pending_failed(e),
+    };
+    // An API client acknowledges by receiving the codes: release at once.
+    let acknowledged = async {
+        let current = ctx
+            .mfa
+            .ephemeral
+            .challenge(&challenge.id, ctx.now)
+            .await
+            .map_err(|e| PendingError::Failed(e.into()))?
+            .ok_or(PendingError::Refused(Refusal::Expired))?;
+        flow::acknowledge(ctx, &current).await
+    };
+    match acknowledged.await {
+        Ok(released) => with_backup_codes(released, &codes),
+        Err(e) => api_pending_failed(e),
+    }
+}
+
+/// The released login answer with `backup_codes` added: into the app's JSON object when it is
+/// one, else around it.
+fn with_backup_codes(released: Response<Bytes>, codes: &[RecoveryCode]) -> Response<Bytes> {
+    let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
+    let (mut parts, body) = released.into_parts();
+    let merged = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut object)) => {
+            object.insert("backup_codes".into(), json!(shown));
+            Value::Object(object)
+        }
+        _ => json!({
+            "backup_codes": shown,
+            "response": String::from_utf8_lossy(&body),
+        }),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, Bytes::from(format!("{merged}\n")))
+}
+
+fn api_wrong(left: u32) -> Response<Bytes> {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        &json!({
+            "error": "invalid_code",
+            "message": "The code is not valid.",
+            "remaining_attempts": left,
+        }),
+    )
+}
+
+fn api_dead() -> Response<Bytes> {
+    api_error(
+        StatusCode::UNAUTHORIZED,
+        "too_many_attempts",
+        "Too many wrong codes. Sign in again.",
+    )
+}
+
+fn api_pending_failed(error: PendingError) -> Response<Bytes> {
+    match error {
+        PendingError::Refused(r) => {
+            let status = if r == Refusal::WrongStep {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            api_error(status, r.code(), r.message())
+        }
+        PendingError::Failed(error) => {
+            tracing::error!(error = %crate::ops::error_chain(&error), "MFA step failed");
+            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+        }
+    }
+}
+
+pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response<Bytes> {
+    json_response(status, &json!({ "error": code, "message": message }))
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(format!("{body}\n")));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    crate::ui::security_headers::apply(r.headers_mut());
+    r
+}
+
+fn redirect(location: &str) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    crate::ui::security_headers::apply(r.headers_mut());
+    r
+}

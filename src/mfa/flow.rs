@@ -1,0 +1,523 @@
+//! From a password the app accepted to the release of its withheld answer: the steps shared by
+//! the browser pages and the JSON API. Nothing here renders; `endpoints` turns the outcomes
+//! into pages or JSON.
+
+use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
+use crate::config::{App, AppMfa, Policy};
+use crate::factors::recovery::RecoveryCode;
+use crate::factors::service::{verify_any, Method, RecoveryCodeFactor, Subject, TotpFactor};
+use crate::factors::totp::{self, TotpParams, TotpSecret};
+use crate::intercept::rules::sets_cookie_value;
+use crate::intercept::withheld::WithheldAnswer;
+use crate::session::cookies::{GatewayCookie, SameSite};
+use crate::session::token::{PendingToken, TokenError};
+use crate::store::{
+    Challenge, ChallengeStage, DurableStore, EphemeralStore, FailureOutcome, Session, TotpRecord,
+};
+use bytes::Bytes;
+use http::{header, HeaderMap, Response};
+
+/// Where one request stands: the app, its MFA settings, whether the client came over TLS, and
+/// the time (read once per request, passed everywhere).
+pub struct Context<'a> {
+    pub mfa: &'a Mfa,
+    pub app: &'a App,
+    pub settings: &'a AppMfa,
+    pub tls: bool,
+    pub now: i64,
+}
+
+/// What the user must do after their password was accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    Verify,
+    Enroll,
+}
+
+impl Step {
+    pub fn of(challenge: &Challenge) -> Step {
+        match challenge.stage {
+            ChallengeStage::Verify => Step::Verify,
+            _ => Step::Enroll,
+        }
+    }
+}
+
+pub enum Begun {
+    /// Nothing to ask (optional policy, no factor enrolled): the answer goes out now.
+    Released(Response<Bytes>),
+    /// The answer is withheld; the client continues with this signed token.
+    Pending {
+        token: String,
+        challenge: Box<Challenge>,
+        expires_in: i64,
+    },
+}
+
+/// Why a pending login cannot continue; each has a fixed message for the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No token, or one that was forged, altered or issued for another app.
+    Invalid,
+    /// Expired, already used, or killed by too many wrong codes.
+    Expired,
+    /// The request does not fit the step the login is at.
+    WrongStep,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::Invalid => "invalid_token",
+            Refusal::Expired => "expired",
+            Refusal::WrongStep => "wrong_step",
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::Invalid => "This sign-in could not be verified. Please sign in again.",
+            Refusal::Expired => {
+                "This sign-in has expired or was already completed. Please sign in again."
+            }
+            Refusal::WrongStep => "This sign-in is waiting for a different step.",
+        }
+    }
+}
+
+pub enum CodeOutcome<T> {
+    Accepted(T),
+    /// Wrong code; this many attempts are left.
+    Wrong(u32),
+    /// That was the last attempt: the login is gone.
+    Dead,
+}
+
+impl Context<'_> {
+    fn subject<'s>(&self, challenge: &'s Challenge) -> Subject<'s> {
+        Subject {
+            realm: &challenge.realm,
+            user: &challenge.user,
+            now: self.now,
+        }
+    }
+
+    fn totp_factor(&self) -> TotpFactor {
+        TotpFactor {
+            params: TotpParams {
+                skew: self.settings.totp_skew,
+                ..TotpParams::default()
+            },
+        }
+    }
+
+    pub fn pending_cookie(&self) -> GatewayCookie {
+        GatewayCookie {
+            name: PENDING_COOKIE,
+            same_site: SameSite::Strict,
+            tls: self.tls,
+        }
+    }
+
+    pub fn session_cookie(&self) -> GatewayCookie {
+        GatewayCookie {
+            name: SESSION_COOKIE,
+            same_site: SameSite::Lax,
+            tls: self.tls,
+        }
+    }
+}
+
+/// The user name as the realm knows it: trimmed, and lower-cased when configured.
+pub fn identity(settings: &AppMfa, typed: &str) -> String {
+    let trimmed = typed.trim();
+    if settings.case_fold_users {
+        trimmed.to_lowercase()
+    } else {
+        trimmed.to_string()
+    }
+}
+
+fn withheld_context(challenge_id: &str) -> Vec<u8> {
+    format!("withheld-v1\0{challenge_id}").into_bytes()
+}
+
+/// The app accepted `user`'s password and answered with `answer`: withhold it behind a
+/// challenge, or release it at once when policy asks for nothing.
+pub async fn begin(
+    ctx: &Context<'_>,
+    user: String,
+    answer: WithheldAnswer,
+) -> Result<Begun, MfaError> {
+    let realm = &ctx.settings.realm;
+    let enrolled = ctx.mfa.durable.totp(realm, &user).await?.is_some()
+        || ctx.mfa.durable.recovery_codes_left(realm, &user).await? > 0;
+    let stage = match (enrolled, ctx.settings.policy) {
+        (true, _) => ChallengeStage::Verify,
+        (false, Policy::Optional) => {
+            let response = release(ctx, realm, &user, answer).await?;
+            return Ok(Begun::Released(response));
+        }
+        (false, Policy::Required) => {
+            let who = Subject {
+                realm,
+                user: &user,
+                now: ctx.now,
+            };
+            let (_secret, record) = ctx.totp_factor().begin_enrollment(&ctx.mfa.keys, &who)?;
+            ChallengeStage::Enroll {
+                factor_id: record.id,
+                pending_secret: record.secret,
+            }
+        }
+    };
+    let id = random_id();
+    let ttl = i64::try_from(ctx.settings.challenge_timeout.as_secs()).unwrap_or(300);
+    let expires_at = ctx.now.saturating_add(ttl);
+    let withheld = ctx
+        .mfa
+        .keys
+        .seal(&answer.encode(), &withheld_context(&id))?;
+    let challenge = Challenge {
+        id: id.clone(),
+        realm: realm.clone(),
+        app: ctx.app.name.clone(),
+        user: user.clone(),
+        created_at: ctx.now,
+        expires_at,
+        failures: 0,
+        revision: 0,
+        stage,
+        withheld,
+    };
+    ctx.mfa.ephemeral.put_challenge(&challenge).await?;
+    let token = PendingToken {
+        challenge_id: id,
+        realm: realm.clone(),
+        user,
+        expires_at,
+    }
+    .sign(&ctx.mfa.keys);
+    Ok(Begun::Pending {
+        token,
+        challenge: Box::new(challenge),
+        expires_in: ttl,
+    })
+}
+
+/// The live challenge a token names, if the token is genuine and belongs to this app.
+pub async fn pending(ctx: &Context<'_>, token: Option<&str>) -> Result<Challenge, PendingError> {
+    let token = token.ok_or(PendingError::Refused(Refusal::Invalid))?;
+    let claims = match PendingToken::verify(token, &ctx.mfa.keys, ctx.now) {
+        Ok(c) => c,
+        Err(TokenError::Expired) => return Err(PendingError::Refused(Refusal::Expired)),
+        Err(_) => return Err(PendingError::Refused(Refusal::Invalid)),
+    };
+    let challenge = ctx
+        .mfa
+        .ephemeral
+        .challenge(&claims.challenge_id, ctx.now)
+        .await?
+        .ok_or(PendingError::Refused(Refusal::Expired))?;
+    // The binding lives server-side: the token's user and realm must be the challenge's own,
+    // and a login made for one app cannot be finished through another.
+    if challenge.user != claims.user
+        || challenge.realm != claims.realm
+        || challenge.app != ctx.app.name
+    {
+        return Err(PendingError::Refused(Refusal::Invalid));
+    }
+    Ok(challenge)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PendingError {
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    #[error(transparent)]
+    Failed(#[from] MfaError),
+}
+
+impl From<crate::store::StoreError> for PendingError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PendingError::Failed(MfaError::Store(e))
+    }
+}
+
+/// Counts a wrong answer on the challenge.
+pub async fn wrong_answer(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+) -> Result<CodeOutcome<()>, PendingError> {
+    wrong(ctx, challenge).await
+}
+
+async fn wrong<T>(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+) -> Result<CodeOutcome<T>, PendingError> {
+    match ctx
+        .mfa
+        .ephemeral
+        .record_failure(&challenge.id, ctx.settings.max_attempts, ctx.now)
+        .await?
+    {
+        FailureOutcome::Remaining(left) => Ok(CodeOutcome::Wrong(left)),
+        FailureOutcome::Dead => Ok(CodeOutcome::Dead),
+        FailureOutcome::Missing => Err(PendingError::Refused(Refusal::Expired)),
+    }
+}
+
+/// A code typed for a login at the verify step. On success the challenge is consumed (one
+/// winner however many race) and the withheld answer released.
+pub async fn verify(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+    code: &str,
+    method: Option<Method>,
+) -> Result<CodeOutcome<Response<Bytes>>, PendingError> {
+    if challenge.stage != ChallengeStage::Verify {
+        return Err(PendingError::Refused(Refusal::WrongStep));
+    }
+    let accepted = verify_any(
+        &ctx.totp_factor(),
+        &ctx.mfa.durable,
+        &ctx.mfa.keys,
+        &ctx.subject(challenge),
+        code,
+        method,
+    )
+    .await
+    .map_err(MfaError::from)?;
+    if accepted.is_none() {
+        return wrong(ctx, challenge).await;
+    }
+    let taken = ctx
+        .mfa
+        .ephemeral
+        .take_challenge(&challenge.id, ctx.now)
+        .await?
+        .ok_or(PendingError::Refused(Refusal::Expired))?;
+    let response = release_challenge(ctx, &taken).await?;
+    Ok(CodeOutcome::Accepted(response))
+}
+
+/// What the enrollment page shows: the secret as text, as a URI and as a QR code.
+pub struct EnrollSetup {
+    pub secret: zeroize::Zeroizing<String>,
+    pub otpauth_uri: zeroize::Zeroizing<String>,
+    pub qr_svg: zeroize::Zeroizing<String>,
+}
+
+fn pending_record(challenge: &Challenge) -> Result<TotpRecord, PendingError> {
+    match &challenge.stage {
+        ChallengeStage::Enroll {
+            factor_id,
+            pending_secret,
+        } => Ok(TotpRecord {
+            id: factor_id.clone(),
+            realm: challenge.realm.clone(),
+            user: challenge.user.clone(),
+            secret: pending_secret.clone(),
+            created_at: challenge.created_at,
+            last_used_at: None,
+            last_step: None,
+        }),
+        _ => Err(PendingError::Refused(Refusal::WrongStep)),
+    }
+}
+
+pub fn enroll_setup(ctx: &Context<'_>, challenge: &Challenge) -> Result<EnrollSetup, PendingError> {
+    let record = pending_record(challenge)?;
+    let secret = open_pending(ctx, &record)?;
+    let otpauth_uri = totp::otpauth_uri(&secret, &ctx.settings.issuer, &challenge.user);
+    let qr_svg = crate::ui::qr::svg(&otpauth_uri, "QR code for your authenticator app")
+        .map_err(|_| MfaError::Qr)?;
+    Ok(EnrollSetup {
+        secret: secret.to_base32(),
+        otpauth_uri,
+        qr_svg,
+    })
+}
+
+fn open_pending(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, PendingError> {
+    let opened = ctx
+        .mfa
+        .keys
+        .open(
+            &record.secret,
+            &crate::factors::service::totp_context(&record.realm, &record.user, &record.id),
+        )
+        .map_err(MfaError::from)?;
+    Ok(TotpSecret::from_bytes(opened.to_vec()))
+}
+
+/// Confirms the authenticator shown at the enroll step with a current code: stores it, makes a
+/// fresh set of recovery codes (returned to show once) and moves the login to the step where
+/// the user acknowledges them.
+pub async fn confirm_enrollment(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+    code: &str,
+) -> Result<CodeOutcome<Vec<RecoveryCode>>, PendingError> {
+    let mut record = pending_record(challenge)?;
+    let secret = open_pending(ctx, &record)?;
+    let params = ctx.totp_factor().params;
+    let step = u64::try_from(ctx.now)
+        .ok()
+        .map(|t| totp::verify(&secret, params, code, t, None))
+        .transpose()
+        .map_err(|e| MfaError::Factor(e.into()))?
+        .flatten();
+    let Some(step) = step else {
+        return wrong(ctx, challenge).await;
+    };
+    // The step moves first: of two racing confirmations only one goes on to store the factor
+    // and make codes, so the codes one of them shows are never replaced by the other's.
+    if !ctx
+        .mfa
+        .ephemeral
+        .advance_challenge(
+            &challenge.id,
+            challenge.revision,
+            ChallengeStage::AcknowledgeRecoveryCodes,
+            ctx.now,
+        )
+        .await?
+    {
+        return Err(PendingError::Refused(Refusal::Expired));
+    }
+    // The confirming code counts as used: it cannot log in a second time.
+    record.last_step = Some(step);
+    record.last_used_at = Some(ctx.now);
+    record.created_at = ctx.now;
+    ctx.mfa.durable.put_totp(&record).await?;
+    let codes = RecoveryCodeFactor
+        .regenerate(&ctx.mfa.durable, &ctx.mfa.keys, &ctx.subject(challenge))
+        .await
+        .map_err(MfaError::from)?;
+    // A new factor ends every other session of the user (ASVS 3.3.3).
+    ctx.mfa
+        .ephemeral
+        .end_user_sessions(&challenge.realm, &challenge.user)
+        .await?;
+    Ok(CodeOutcome::Accepted(codes))
+}
+
+/// At the acknowledge step, the codes page was left and opened again: the codes shown before
+/// are replaced by a new set, so no code is ever shown twice.
+pub async fn reissue_recovery_codes(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+) -> Result<Vec<RecoveryCode>, PendingError> {
+    if challenge.stage != ChallengeStage::AcknowledgeRecoveryCodes {
+        return Err(PendingError::Refused(Refusal::WrongStep));
+    }
+    RecoveryCodeFactor
+        .regenerate(&ctx.mfa.durable, &ctx.mfa.keys, &ctx.subject(challenge))
+        .await
+        .map_err(|e| PendingError::Failed(e.into()))
+}
+
+/// The user saved their codes: the login is released.
+pub async fn acknowledge(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+) -> Result<Response<Bytes>, PendingError> {
+    if challenge.stage != ChallengeStage::AcknowledgeRecoveryCodes {
+        return Err(PendingError::Refused(Refusal::WrongStep));
+    }
+    // Fail closed if the factor did not make it to the store.
+    if ctx
+        .mfa
+        .durable
+        .totp(&challenge.realm, &challenge.user)
+        .await?
+        .is_none()
+    {
+        return Err(PendingError::Refused(Refusal::Expired));
+    }
+    let taken = ctx
+        .mfa
+        .ephemeral
+        .take_challenge(&challenge.id, ctx.now)
+        .await?
+        .ok_or(PendingError::Refused(Refusal::Expired))?;
+    Ok(release_challenge(ctx, &taken).await?)
+}
+
+async fn release_challenge(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+) -> Result<Response<Bytes>, MfaError> {
+    let plain = ctx
+        .mfa
+        .keys
+        .open(&challenge.withheld, &withheld_context(&challenge.id))?;
+    let answer = WithheldAnswer::decode(&plain).map_err(|_| MfaError::Withheld)?;
+    release(ctx, &challenge.realm, &challenge.user, answer).await
+}
+
+/// Starts a gateway session for `user`, binds the app credentials in `answer` to it, and gives
+/// back the answer exactly as the app sent it plus the gateway's session cookie.
+async fn release(
+    ctx: &Context<'_>,
+    realm: &str,
+    user: &str,
+    answer: WithheldAnswer,
+) -> Result<Response<Bytes>, MfaError> {
+    let id = random_id();
+    let id_hash = ctx.mfa.session_hash(&id);
+    let settings = ctx.settings;
+    let seconds = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    let session = Session {
+        id_hash,
+        realm: realm.to_string(),
+        app: ctx.app.name.clone(),
+        user: user.to_string(),
+        created_at: ctx.now,
+        last_seen_at: ctx.now,
+        mfa_at: ctx.now,
+        idle_timeout_secs: seconds(settings.idle_timeout),
+        absolute_expires_at: ctx.now.saturating_add(seconds(settings.absolute_timeout)),
+    };
+    ctx.mfa.ephemeral.put_session(&session).await?;
+    for hash in credentials_in(ctx, &answer.headers, &answer.body) {
+        ctx.mfa.ephemeral.bind_credential(&hash, &id_hash).await?;
+    }
+    let mut response = Response::new(answer.body);
+    *response.status_mut() = answer.status;
+    *response.headers_mut() = answer.headers;
+    let headers = response.headers_mut();
+    if let Some(cookie) = ctx.session_cookie().set(&id, None) {
+        headers.append(header::SET_COOKIE, cookie);
+    }
+    headers.append(header::SET_COOKIE, ctx.pending_cookie().clear());
+    Ok(response)
+}
+
+/// Keyed hashes of the app credentials an answer hands out: every session cookie it sets and
+/// the token in its body.
+pub fn credentials_in(ctx: &Context<'_>, headers: &HeaderMap, body: &[u8]) -> Vec<[u8; 32]> {
+    let app = &ctx.app.name;
+    let mut hashes: Vec<[u8; 32]> = ctx
+        .settings
+        .session_cookies
+        .iter()
+        .flat_map(|name| {
+            sets_cookie_value(headers, name)
+                .into_iter()
+                .map(move |value| (name, value))
+        })
+        .map(|(name, value)| ctx.mfa.credential_hash(app, name, &value))
+        .collect();
+    if let Some(rule) = &ctx.settings.token {
+        let token = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.pointer(&rule.json_pointer)?.as_str().map(str::to_string));
+        if let Some(token) = token.filter(|t| !t.is_empty()) {
+            hashes.push(ctx.mfa.credential_hash(app, "token", &token));
+        }
+    }
+    hashes
+}

@@ -1,0 +1,98 @@
+//! The second factor wired into requests: the state it needs (keys, durable and ephemeral
+//! stores), the flow from a withheld login to its release (`flow`), the check every later
+//! request passes (`guard`), and the gateway's own pages and JSON API (`endpoints`).
+
+pub mod endpoints;
+pub mod flow;
+pub mod guard;
+
+use crate::factors::service::FactorError;
+use crate::keys::{KeyError, KeyRing};
+use crate::store::{MemoryStore, SqliteStore, StoreError};
+use std::path::Path;
+
+/// The gateway's cookies, before the `__Host-` prefix they get on TLS.
+pub const PENDING_COOKIE: &str = "mfa_pending";
+pub const SESSION_COOKIE: &str = "mfa_session";
+
+pub struct Mfa {
+    pub keys: KeyRing,
+    pub durable: SqliteStore,
+    pub ephemeral: MemoryStore,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MfaSetupError {
+    #[error("cannot create the data directory {0}")]
+    DataDir(String, #[source] std::io::Error),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("cannot open the factor database")]
+    Store(#[from] StoreError),
+}
+
+/// Failures inside the flow that are not the user's doing. Each one fails closed: nothing is
+/// released, nothing forwarded.
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    #[error("state store")]
+    Store(#[from] StoreError),
+    #[error("keys")]
+    Keys(#[from] KeyError),
+    #[error("factor")]
+    Factor(#[from] FactorError),
+    #[error("the withheld login answer could not be decoded")]
+    Withheld,
+    #[error("the QR code could not be drawn")]
+    Qr,
+    #[error("MFA was switched on by a reload; restart the gateway to open its stores")]
+    NotReady,
+}
+
+impl Mfa {
+    /// Opens (creating on first start) the key file and the factor database in `data_dir`.
+    pub async fn open(data_dir: &Path) -> Result<Mfa, MfaSetupError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| MfaSetupError::DataDir(data_dir.display().to_string(), e))?;
+        let (keys, generated) = KeyRing::load_or_generate(data_dir)?;
+        if generated {
+            tracing::warn!(path = %data_dir.join("keys.json").display(), "no keys found: generated new ones (back this file up; without it enrolled factors cannot be read)");
+        }
+        let durable = SqliteStore::open(&data_dir.join("factors.sqlite3")).await?;
+        Ok(Mfa {
+            keys,
+            durable,
+            ephemeral: MemoryStore::new(),
+        })
+    }
+
+    /// The stored form of an app credential (a session cookie value or a token): a keyed hash
+    /// that also names the app and the credential, so a value bound for one never passes as
+    /// another.
+    pub fn credential_hash(&self, app: &str, name: &str, value: &str) -> [u8; 32] {
+        self.keys.keyed_hash(
+            b"app-credential-v1",
+            format!("{app}\0{name}\0{value}").as_bytes(),
+        )
+    }
+
+    /// Sessions are stored under a keyed hash of their id: the id exists only in the cookie.
+    pub fn session_hash(&self, id: &str) -> [u8; 32] {
+        self.keys.keyed_hash(b"session-id-v1", id.as_bytes())
+    }
+}
+
+/// The one place the flow reads the clock; everything below takes `now` as a parameter.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// 256 random bits from the OS CSPRNG, base64url: challenge and session ids.
+pub fn random_id() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,186 @@
+//! The gateway's own HTML pages (askama templates in `templates/`, escaped by default), and the
+//! two static assets they use, served from the binary.
+
+use askama::Template;
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+
+/// What every page shows in its frame.
+pub struct Frame<'a> {
+    pub app_name: &'a str,
+    /// The reserved prefix, e.g. `/.mfa/`: forms and assets live under it.
+    pub prefix: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "challenge.html")]
+pub struct ChallengePage<'a> {
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub user: &'a str,
+    pub issuer: &'a str,
+    pub csrf: &'a str,
+    pub login_page: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "enroll.html")]
+pub struct EnrollPage<'a> {
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub user: &'a str,
+    pub qr_svg: &'a str,
+    pub secret_grouped: &'a str,
+    pub otpauth_uri: &'a str,
+    pub csrf: &'a str,
+    pub login_page: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "recovery_codes.html")]
+pub struct RecoveryCodesPage<'a> {
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub codes: &'a [String],
+    /// The codes as a percent-encoded `text/plain` document for the download link.
+    pub download_text: &'a str,
+    pub file_name: &'a str,
+    /// The form's target below the prefix.
+    pub action: &'a str,
+    pub csrf: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub link: &'a str,
+    pub link_text: &'a str,
+}
+
+impl<'a> MessagePage<'a> {
+    pub fn new(frame: &Frame<'a>, title: &'a str, message: &'a str, link: &'a str) -> Self {
+        MessagePage {
+            app_name: frame.app_name,
+            prefix: frame.prefix,
+            title,
+            message,
+            link,
+            link_text: "Sign in again",
+        }
+    }
+}
+
+/// A rendered page with the gateway's security headers. A template that fails to render (it
+/// cannot with these types, but the error exists) gives a bare 500 rather than a panic.
+pub fn html(status: StatusCode, page: &impl Template) -> Response<Bytes> {
+    let (status, body) = match page.render() {
+        Ok(text) => (status, Bytes::from(text)),
+        Err(error) => {
+            tracing::error!(%error, "page template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, Bytes::new())
+        }
+    };
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    super::security_headers::apply(response.headers_mut());
+    response
+}
+
+/// The page's stylesheet and script, by file name under `{prefix}assets/`.
+pub fn asset(name: &str) -> Option<Response<Bytes>> {
+    let (body, content_type): (&'static str, &'static str) = match name {
+        "style.css" => (
+            include_str!("../../assets/style.css"),
+            "text/css; charset=utf-8",
+        ),
+        "app.js" => (
+            include_str!("../../assets/app.js"),
+            "text/javascript; charset=utf-8",
+        ),
+        _ => return None,
+    };
+    let mut response = Response::new(Bytes::from_static(body.as_bytes()));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    Some(response)
+}
+
+/// Percent-encodes the recovery codes file for a `data:` URL.
+pub fn data_url_text(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_supplied_text_is_escaped() {
+        let page = ChallengePage {
+            app_name: "<App>",
+            prefix: "/.mfa/",
+            user: "<script>alert(1)</script>",
+            issuer: "I",
+            csrf: "c",
+            login_page: "/login",
+            error: Some("bad & wrong"),
+        };
+        let text = page.render().unwrap();
+        assert!(!text.contains("<script>alert"));
+        assert!(!text.contains("<App>"));
+        assert!(text.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{text}");
+        assert!(text.contains("bad &#38; wrong"), "{text}");
+        assert!(text.contains("aria-invalid=\"true\""));
+    }
+
+    #[test]
+    fn the_code_field_suits_one_time_codes_on_a_phone() {
+        let page = ChallengePage {
+            app_name: "A",
+            prefix: "/.mfa/",
+            user: "u",
+            issuer: "I",
+            csrf: "c",
+            login_page: "/",
+            error: None,
+        };
+        let text = page.render().unwrap();
+        assert!(text.contains("autocomplete=\"one-time-code\""));
+        assert!(text.contains("inputmode=\"numeric\""));
+        assert!(text.contains("<label for=\"code\">"));
+        assert!(text.contains("name=\"viewport\""));
+        assert!(!text.contains("aria-invalid"));
+    }
+
+    #[test]
+    fn assets_are_served_from_the_binary() {
+        assert!(asset("style.css").is_some());
+        assert!(asset("app.js").is_some());
+        assert!(asset("../Cargo.toml").is_none());
+    }
+
+    #[test]
+    fn download_text_survives_a_data_url() {
+        assert_eq!(data_url_text("a b\nc+d"), "a%20b%0Ac%2Bd");
+    }
+}
