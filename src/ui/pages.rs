@@ -148,7 +148,10 @@ mod tests {
         let text = page.render().unwrap();
         assert!(!text.contains("<script>alert"));
         assert!(!text.contains("<App>"));
-        assert!(text.contains("&#60;script&#62;alert(1)&#60;/script&#62;"), "{text}");
+        assert!(
+            text.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{text}"
+        );
         assert!(text.contains("bad &#38; wrong"), "{text}");
         assert!(text.contains("aria-invalid=\"true\""));
     }

@@ -2,6 +2,8 @@
 //! and HTTP helpers (a proper client and a raw socket for malformed requests).
 #![allow(dead_code)]
 
+pub mod apps;
+pub mod browser;
 pub mod upstream;
 
 use bytes::Bytes;
@@ -67,11 +69,37 @@ impl Gateway {
             .replace("{dir}", dir.to_str().unwrap());
         let config = dir.join("gateway.yaml");
         std::fs::write(&config, text).unwrap();
+        Self::spawn(config, &[], addr, admin, dir)
+    }
+
+    /// Runs a shipped config file unchanged, as ops would: only the variables every example
+    /// reads (`MFA_LISTEN`, `MFA_ADMIN_LISTEN`, `UPSTREAM_URL`, `MFA_DATA_DIR`) are set.
+    pub fn start_example(file: &str, upstream: SocketAddr, dir: PathBuf) -> Gateway {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let env = [
+            ("MFA_LISTEN", addr.to_string()),
+            ("MFA_ADMIN_LISTEN", admin.to_string()),
+            ("UPSTREAM_URL", format!("http://{upstream}")),
+            ("MFA_DATA_DIR", dir.join("data").display().to_string()),
+        ];
+        Self::spawn(config, &env, addr, admin, dir)
+    }
+
+    fn spawn(
+        config: PathBuf,
+        env: &[(&str, String)],
+        addr: SocketAddr,
+        admin: SocketAddr,
+        dir: PathBuf,
+    ) -> Gateway {
         let log = dir.join("gateway.log");
         let child = Command::new(BIN)
             .args(["serve", "--config"])
             .arg(&config)
             .env("RUST_LOG", "info")
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()

@@ -1,0 +1,343 @@
+//! The second factor in front of a PHP-style cookie-session app, run with
+//! `config/examples/cookie-session.yaml` unchanged: enrollment, verification, session binding,
+//! logout, recovery codes, and the attacks of shared/SECURITY-TESTS.md that concern them.
+
+mod common;
+
+use common::apps::{mint_session, start_cookie_app, App};
+use common::browser::{enrollment_secret, form_value, recovery_codes, totp_now, Browser};
+use common::{temp_dir, Answer, Gateway};
+
+const EXAMPLE: &str = "config/examples/cookie-session.yaml";
+
+async fn setup() -> (App, Gateway) {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start_example(EXAMPLE, app.addr, temp_dir("mfa-cookie"));
+    (app, gw)
+}
+
+fn set_cookies(answer: &Answer) -> Vec<String> {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+async fn login(browser: &mut Browser, user: &str, pass: &str) -> Answer {
+    browser
+        .post_form("/login.php", &[("user", user), ("pass", pass)])
+        .await
+}
+
+/// A first login under `required` policy, through enrollment: returns the TOTP secret and the
+/// recovery codes.
+async fn enroll(browser: &mut Browser, user: &str, pass: &str) -> (String, Vec<String>) {
+    let answer = login(browser, user, pass).await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(answer.header("location"), Some("/.mfa/enroll"));
+    let page = browser.get("/.mfa/enroll").await;
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert!(text.contains("<svg"), "QR code drawn inline");
+    assert!(text.contains("otpauth://totp/Intranet:"));
+    let secret = enrollment_secret(&text);
+    let csrf = form_value(&text, "csrf");
+    let code = totp_now(&secret, 0);
+    let codes_page = browser
+        .post_form("/.mfa/enroll", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(codes_page.status, 200, "{}", codes_page.text());
+    let codes = recovery_codes(&codes_page.text());
+    assert_eq!(codes.len(), 10);
+    let csrf = form_value(&codes_page.text(), "csrf");
+    let released = browser
+        .post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
+        .await;
+    assert_eq!(released.status, 302, "{}", released.text());
+    assert_eq!(released.header("location"), Some("/index.php"));
+    (secret, codes)
+}
+
+#[tokio::test]
+async fn first_login_enrolls_and_only_then_reaches_the_app() {
+    let (app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+
+    // A wrong password passes through untouched: the app's own error page.
+    let wrong = login(&mut browser, "alice", "nope").await;
+    assert_eq!(wrong.status, 200);
+    assert!(wrong.text().contains("Invalid user name or password"));
+    assert!(set_cookies(&wrong).is_empty());
+
+    // The right one: the app's answer is withheld, only the pending cookie comes back.
+    let answer = login(&mut browser, "alice", "secret").await;
+    assert_eq!(answer.status, 303);
+    let cookies = set_cookies(&answer);
+    assert_eq!(cookies.len(), 1, "{cookies:?}");
+    assert!(cookies[0].starts_with("mfa_pending="));
+    assert!(cookies[0].contains("HttpOnly") && cookies[0].contains("SameSite=Strict"));
+    assert!(!answer.text().contains("PHPSESSID"));
+    assert!(!browser.cookies.contains_key("PHPSESSID"));
+
+    // Nothing of the app is reachable yet.
+    let early = browser.get("/index.php").await;
+    assert_eq!(early.header("location"), Some("/login.php"));
+
+    let page = browser.get("/.mfa/enroll").await;
+    let text = page.text();
+    let secret = enrollment_secret(&text);
+    let csrf = form_value(&text, "csrf");
+    assert!(text.contains("autocomplete=\"one-time-code\""));
+    assert!(page
+        .header("content-security-policy")
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+
+    // A wrong code is counted and says how many attempts are left.
+    let bad = browser
+        .post_form("/.mfa/enroll", &[("csrf", &csrf), ("code", "000000")])
+        .await;
+    assert_eq!(bad.status, 401);
+    assert!(bad.text().contains("4 attempts left"), "{}", bad.text());
+    // A form without the CSRF token is refused.
+    let forged = browser
+        .post_form("/.mfa/enroll", &[("code", &totp_now(&secret, 0))])
+        .await;
+    assert_eq!(forged.status, 403);
+
+    let codes_page = browser
+        .post_form(
+            "/.mfa/enroll",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
+        )
+        .await;
+    assert_eq!(codes_page.status, 200);
+    assert_eq!(recovery_codes(&codes_page.text()).len(), 10);
+    assert!(
+        !browser.cookies.contains_key("PHPSESSID"),
+        "released before the codes were acknowledged"
+    );
+    let csrf = form_value(&codes_page.text(), "csrf");
+    let released = browser
+        .post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
+        .await;
+    // Exactly the app's answer: its redirect and both its cookies, plus the gateway session.
+    assert_eq!(released.status, 302);
+    assert_eq!(released.header("location"), Some("/index.php"));
+    let cookies = set_cookies(&released);
+    assert!(cookies.iter().any(|c| c.starts_with("PHPSESSID=")));
+    assert!(cookies.iter().any(|c| c == "lang=en; path=/"));
+    assert!(cookies
+        .iter()
+        .any(|c| c.starts_with("mfa_session=") && c.contains("SameSite=Lax")));
+    assert!(!browser.cookies.contains_key("mfa_pending"));
+
+    let home = browser.get("/index.php").await;
+    assert_eq!(home.status, 200);
+    assert_eq!(home.text(), "<h1>Hello alice</h1>");
+    // The gateway's own cookies never reach the app.
+    assert!(!app.state.everything_sent().contains("mfa_"));
+}
+
+#[tokio::test]
+async fn a_session_the_app_minted_elsewhere_never_reaches_it() {
+    let (app, gw) = setup().await;
+    // A session that exists without the gateway's knowledge (made before it was installed,
+    // auto-login after a password reset, copied from elsewhere): SECURITY-TESTS 9.
+    let foreign = mint_session(&app.state, "alice");
+    let mut browser = Browser::new(gw.addr);
+    browser.cookies.insert("PHPSESSID".into(), foreign.clone());
+    browser.cookies.insert("theme".into(), "dark".into());
+    let answer = browser.get("/index.php").await;
+    assert_eq!(answer.header("location"), Some("/login.php"));
+    let visit = app.state.visits().pop().unwrap();
+    assert_eq!(
+        visit.cookie.as_deref(),
+        Some("theme=dark"),
+        "only the unbound cookie is removed"
+    );
+    assert!(!app.state.everything_sent().contains(&foreign));
+    gw.wait_for_log("unbound app session cookie removed");
+
+    // Public assets need no session (bypass) and still work.
+    let css = browser.get("/assets/site.css").await;
+    assert_eq!(css.status, 200);
+}
+
+#[tokio::test]
+async fn second_login_asks_for_a_code_and_refuses_replays() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    let (secret, _codes) = enroll(&mut browser, "bob", "hunter2").await;
+
+    let mut again = Browser::new(gw.addr);
+    // User names are case-folded by this example: "BOB" is bob, not a new user to enroll.
+    let answer = login(&mut again, "BOB", "hunter2").await;
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+    let page = again.get("/.mfa/verify").await;
+    assert_eq!(page.status, 200);
+    let csrf = form_value(&page.text(), "csrf");
+
+    // The code that confirmed the enrollment was used: it is refused now (SECURITY-TESTS 1).
+    let replay = again
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
+        )
+        .await;
+    assert_eq!(replay.status, 401);
+    // Two codes in one form: refused and counted (SECURITY-TESTS 7).
+    let two = again
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", "111111"), ("code", "222222")],
+        )
+        .await;
+    assert_eq!(two.status, 400);
+    let next = totp_now(&secret, 30);
+    let ok = again
+        .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &next)])
+        .await;
+    assert_eq!(ok.status, 302, "{}", ok.text());
+    assert_eq!(again.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+}
+
+#[tokio::test]
+async fn five_wrong_codes_end_the_login() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut browser, "carol", "pw").await;
+    let mut attacker = Browser::new(gw.addr);
+    login(&mut attacker, "carol", "pw").await;
+    let csrf = form_value(&attacker.get("/.mfa/verify").await.text(), "csrf");
+    for left in (1..=4).rev() {
+        let answer = attacker
+            .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", "123456")])
+            .await;
+        assert_eq!(answer.status, 401);
+        assert!(answer.text().contains(&format!("{left} attempt")));
+    }
+    let token = attacker.cookies["mfa_pending"].clone();
+    let fifth = attacker
+        .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", "123456")])
+        .await;
+    assert!(fifth.text().contains("Too many wrong codes"));
+    // The challenge is dead: even the right code releases nothing now.
+    assert!(!attacker.cookies.contains_key("mfa_pending"), "cleared");
+    attacker.cookies.insert("mfa_pending".into(), token);
+    let late = attacker
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 30))],
+        )
+        .await;
+    assert_eq!(late.status, 401);
+    assert!(!attacker.cookies.contains_key("PHPSESSID"));
+}
+
+#[tokio::test]
+async fn a_recovery_code_works_once() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    let (_, codes) = enroll(&mut browser, "alice", "secret").await;
+
+    for (attempt, expected) in [(0, 302), (1, 401)] {
+        let mut b = Browser::new(gw.addr);
+        login(&mut b, "alice", "secret").await;
+        let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+        // Typed without dashes and in upper case: still the same code.
+        let typed = codes[0].replace('-', "").to_uppercase();
+        let answer = b
+            .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &typed)])
+            .await;
+        assert_eq!(answer.status, expected, "attempt {attempt}");
+    }
+}
+
+#[tokio::test]
+async fn logout_ends_the_gateway_session_and_the_old_cookies_are_refused() {
+    let (app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    enroll(&mut browser, "alice", "secret").await;
+    assert_eq!(browser.get("/index.php").await.status, 200);
+    let saved = browser.cookies.clone();
+
+    let out = browser.get("/logout.php").await;
+    assert_eq!(out.status, 302);
+    assert!(set_cookies(&out)
+        .iter()
+        .any(|c| c.starts_with("mfa_session=;") && c.contains("Max-Age=0")));
+
+    // Replaying the cookies from before the logout gets nowhere (SECURITY-TESTS 15).
+    let mut replay = Browser::new(gw.addr);
+    replay.cookies = saved;
+    let answer = replay.get("/index.php").await;
+    assert_eq!(answer.header("location"), Some("/login.php"));
+    let last = app.state.visits().pop().unwrap();
+    assert!(!last.cookie.unwrap_or_default().contains("PHPSESSID"));
+}
+
+#[tokio::test]
+async fn the_binding_follows_when_the_app_rotates_its_session_cookie() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    enroll(&mut browser, "bob", "hunter2").await;
+    let before = browser.cookies["PHPSESSID"].clone();
+    assert_eq!(browser.get("/rotate.php").await.status, 200);
+    assert_ne!(browser.cookies["PHPSESSID"], before);
+    assert_eq!(browser.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+}
+
+#[tokio::test]
+async fn enrolled_factors_survive_a_restart() {
+    let app = start_cookie_app().await;
+    let dir = temp_dir("mfa-restart");
+    let gw = Gateway::start_example(EXAMPLE, app.addr, dir.clone());
+    let mut browser = Browser::new(gw.addr);
+    enroll(&mut browser, "alice", "secret").await;
+    drop(gw);
+    let gw = Gateway::start_example(EXAMPLE, app.addr, dir);
+    let mut again = Browser::new(gw.addr);
+    let answer = login(&mut again, "alice", "secret").await;
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+}
+
+#[tokio::test]
+async fn fifty_parallel_uses_of_one_recovery_code_give_one_session() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    let (_, codes) = enroll(&mut browser, "alice", "secret").await;
+    // 50 separate logins, each at the verify step (SECURITY-TESTS 3).
+    let mut pending = Vec::new();
+    for _ in 0..50 {
+        let mut b = Browser::new(gw.addr);
+        login(&mut b, "alice", "secret").await;
+        let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+        pending.push((b, csrf));
+    }
+    let code = codes[3].clone();
+    let tasks: Vec<_> = pending
+        .into_iter()
+        .map(|(mut b, csrf)| {
+            let code = code.clone();
+            tokio::spawn(async move {
+                b.post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &code)])
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 302).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(statuses.iter().all(|s| *s == 302 || *s == 401));
+}
