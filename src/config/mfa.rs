@@ -1,6 +1,6 @@
 //! The `mfa:` block of an app: login rules, the app's session credentials, policy and timers.
 
-use super::model::{AppMfa, Policy, TokenRule};
+use super::model::{AppMfa, Policy, PolicyOverride, TokenRule};
 use super::raw::{RawLoginRule, RawMfa};
 use super::validate::{parse_cidr, Checker};
 use crate::intercept::rules::{BodyKind, LoginRule, SuccessRule, UsernameField};
@@ -25,17 +25,44 @@ pub fn app_mfa(
             format!("{realm:?} is not a valid realm: use letters, digits, `.`, `-` and `_`"),
         );
     }
-    let policy = match raw.policy.as_deref() {
-        None | Some("required") => Policy::Required,
-        Some("optional") => Policy::Optional,
-        Some(other) => {
-            c.fail(
-                &format!("{key}.policy"),
-                format!("{other:?} is not a policy: use required or optional"),
-            );
-            Policy::Required
+    let policy = parse_policy(c, &format!("{key}.policy"), raw.policy.as_deref());
+    let mut overrides = Vec::new();
+    for (i, o) in raw.overrides.iter().enumerate() {
+        let okey = format!("{key}.overrides[{i}]");
+        let policy = parse_policy(c, &format!("{okey}.policy"), Some(&o.policy));
+        let pattern = o
+            .pattern
+            .as_deref()
+            .and_then(|p| match regex::Regex::new(p) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    c.fail(
+                        &format!("{okey}.pattern"),
+                        format!("{p:?} is not a valid regular expression: {e}"),
+                    );
+                    None
+                }
+            });
+        if o.users.is_empty() && o.pattern.is_none() {
+            c.fail(&okey, "an override names users, a pattern, or both");
         }
-    };
+        let fold = raw.case_fold_users.unwrap_or(false);
+        overrides.push(PolicyOverride {
+            users: o
+                .users
+                .iter()
+                .map(|u| {
+                    if fold {
+                        u.trim().to_lowercase()
+                    } else {
+                        u.trim().to_string()
+                    }
+                })
+                .collect(),
+            pattern,
+            policy,
+        });
+    }
     if raw.login.is_empty() {
         c.fail(
             &format!("{key}.login"),
@@ -165,6 +192,7 @@ pub fn app_mfa(
     AppMfa {
         realm,
         policy,
+        overrides,
         issuer: raw
             .issuer
             .clone()
@@ -182,6 +210,20 @@ pub fn app_mfa(
         absolute_timeout,
         bypass_paths,
         bypass_networks,
+    }
+}
+
+fn parse_policy(c: &mut Checker, key: &str, raw: Option<&str>) -> Policy {
+    match raw {
+        None | Some("required") => Policy::Required,
+        Some("optional") => Policy::Optional,
+        Some(other) => {
+            c.fail(
+                key,
+                format!("{other:?} is not a policy: use required or optional"),
+            );
+            Policy::Required
+        }
     }
 }
 

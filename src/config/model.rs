@@ -107,6 +107,22 @@ pub enum Policy {
     Optional,
 }
 
+/// A policy for some users; the first override that matches a user decides.
+#[derive(Debug, Clone)]
+pub struct PolicyOverride {
+    pub users: Vec<String>,
+    /// Matched against the whole user name (anchor it yourself: `^admin`).
+    pub pattern: Option<regex::Regex>,
+    pub policy: Policy,
+}
+
+impl PolicyOverride {
+    pub fn matches(&self, user: &str) -> bool {
+        self.users.iter().any(|u| u == user)
+            || self.pattern.as_ref().is_some_and(|p| p.is_match(user))
+    }
+}
+
 /// A token in the app's login answer that clients then send as `Authorization: SCHEME token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRule {
@@ -116,11 +132,23 @@ pub struct TokenRule {
 }
 
 /// The second factor for one app.
+impl AppMfa {
+    /// The policy that applies to `user` (already trimmed and case-folded).
+    pub fn policy_for(&self, user: &str) -> Policy {
+        self.overrides
+            .iter()
+            .find(|o| o.matches(user))
+            .map_or(self.policy, |o| o.policy)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AppMfa {
     /// Apps naming the same realm share enrollments (one user base behind several apps).
     pub realm: String,
+    /// The policy for users no override names.
     pub policy: Policy,
+    pub overrides: Vec<PolicyOverride>,
     /// The issuer shown in authenticator apps.
     pub issuer: String,
     pub login: Vec<crate::intercept::rules::LoginRule>,

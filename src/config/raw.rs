@@ -159,6 +159,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub policy: Option<String>,
     #[serde(default)]
+    pub overrides: Vec<RawPolicyOverride>,
+    #[serde(default)]
     pub issuer: Option<String>,
     pub login: Vec<RawLoginRule>,
     #[serde(default)]
@@ -228,4 +230,15 @@ pub struct RawBypass {
     pub paths: Vec<String>,
     #[serde(default)]
     pub networks: Vec<String>,
+}
+
+/// A policy for some users: named ones, or those whose name matches a pattern.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPolicyOverride {
+    #[serde(default)]
+    pub users: Vec<String>,
+    #[serde(default)]
+    pub pattern: Option<String>,
+    pub policy: String,
 }

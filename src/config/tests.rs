@@ -154,3 +154,76 @@ fn admin_can_be_switched_off() {
     let text = GOOD.replace("  address: \"127.0.0.1:9090\"", "  enabled: false");
     assert!(load(&text).unwrap().admin.is_none());
 }
+
+const MFA: &str = r#"
+    mfa:
+      policy: optional
+      case_fold_users: true
+      overrides:
+        - users: [Boss]
+          policy: required
+        - pattern: "^admin"
+          policy: required
+      login:
+        - path: /login
+          success:
+            set_cookie: sid
+      session_cookies: [sid]
+"#;
+
+#[test]
+fn mfa_block_loads_with_defaults_and_overrides() {
+    let c = load(&format!("{GOOD}{MFA}")).unwrap();
+    let m = c.apps[0].mfa.as_ref().unwrap();
+    assert_eq!(m.realm, "django");
+    assert_eq!(m.max_attempts, 5);
+    assert_eq!(m.challenge_timeout.as_secs(), 300);
+    assert_eq!(m.login[0].method, http::Method::POST);
+    assert_eq!(m.policy_for("someone"), Policy::Optional);
+    assert_eq!(
+        m.policy_for("boss"),
+        Policy::Required,
+        "names are case-folded"
+    );
+    assert_eq!(m.policy_for("admin7"), Policy::Required);
+    assert_eq!(m.policy_for("not-admin"), Policy::Optional);
+}
+
+#[test]
+fn mfa_mistakes_name_their_keys() {
+    let text = format!("{GOOD}{MFA}")
+        .replace("pattern: \"^admin\"", "pattern: \"(unclosed\"")
+        .replace("set_cookie: sid", "set_cookie: other")
+        .replace("policy: optional", "policy: sometimes");
+    let e = errors(&text);
+    assert!(
+        e.iter()
+            .any(|e| e.contains("apps[0].mfa.policy: \"sometimes\" is not a policy")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("apps[0].mfa.overrides[1].pattern")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("apps[0].mfa.login[0].success.set_cookie")
+                && e.contains("session_cookies")),
+        "{e:?}"
+    );
+    // Each error points at a line in the file.
+    assert!(
+        e.iter()
+            .all(|e| e.starts_with("gateway.yaml:") && !e.starts_with("gateway.yaml:0:")),
+        "{e:?}"
+    );
+
+    let no_success =
+        format!("{GOOD}{MFA}").replace("          success:\n            set_cookie: sid\n", "");
+    let e = errors(&no_success);
+    assert!(
+        e.iter().any(|e| e.contains("apps[0].mfa.login[0].success")),
+        "{e:?}"
+    );
+}

@@ -152,7 +152,7 @@ pub async fn begin(
     let realm = &ctx.settings.realm;
     let enrolled = ctx.mfa.durable.totp(realm, &user).await?.is_some()
         || ctx.mfa.durable.recovery_codes_left(realm, &user).await? > 0;
-    let stage = match (enrolled, ctx.settings.policy) {
+    let stage = match (enrolled, ctx.settings.policy_for(&user)) {
         (true, _) => ChallengeStage::Verify,
         (false, Policy::Optional) => {
             let response = release(ctx, realm, &user, answer).await?;

@@ -112,6 +112,7 @@ mod tests {
         AppMfa {
             realm: "r".into(),
             policy: Policy::Required,
+            overrides: vec![],
             issuer: "I".into(),
             login: vec![],
             login_page: "/".into(),

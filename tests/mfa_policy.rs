@@ -1,0 +1,106 @@
+//! Policy per user (`optional` with overrides) and the cookie attacks that do not depend on it.
+
+mod common;
+
+use common::apps::start_cookie_app;
+use common::browser::Browser;
+use common::Gateway;
+
+fn config(upstream: std::net::SocketAddr) -> String {
+    format!(
+        r#"listeners:
+  - address: "{{listen}}"
+admin:
+  address: "{{admin}}"
+data_dir: "{{dir}}/data"
+apps:
+  - name: intranet
+    hosts: ["*"]
+    upstream:
+      url: "http://{upstream}"
+    mfa:
+      policy: optional
+      overrides:
+        - pattern: "^car"
+          policy: required
+      login:
+        - path: /login.php
+          username_field: user
+          success:
+            set_cookie: PHPSESSID
+      session_cookies: [PHPSESSID]
+"#
+    )
+}
+
+#[tokio::test]
+async fn optional_policy_lets_unenrolled_users_in_and_overrides_require_mfa() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr));
+
+    // alice has no factor and policy is optional: her login is released at once, and the
+    // session it starts is bound (it keeps working through the gateway).
+    let mut alice = Browser::new(gw.addr);
+    let answer = alice
+        .post_form("/login.php", &[("user", "alice"), ("pass", "secret")])
+        .await;
+    assert_eq!(answer.status, 302);
+    assert_eq!(answer.header("location"), Some("/index.php"));
+    assert!(alice.cookies.contains_key("PHPSESSID"));
+    assert!(alice.cookies.contains_key("mfa_session"));
+    assert_eq!(alice.get("/index.php").await.text(), "<h1>Hello alice</h1>");
+
+    // carol matches the override: she must enroll.
+    let mut carol = Browser::new(gw.addr);
+    let answer = carol
+        .post_form("/login.php", &[("user", "carol"), ("pass", "pw")])
+        .await;
+    assert_eq!(answer.status, 303);
+    assert_eq!(answer.header("location"), Some("/.mfa/enroll"));
+    assert!(!carol.cookies.contains_key("PHPSESSID"));
+}
+
+#[tokio::test]
+async fn a_planted_gateway_session_cookie_is_worthless() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr));
+    // Session fixation (SECURITY-TESTS 13): the attacker plants an id before the victim signs
+    // in; the gateway issues a fresh one and the planted one unlocks nothing.
+    let mut victim = Browser::new(gw.addr);
+    victim
+        .cookies
+        .insert("mfa_session".into(), "attacker-chosen-id".into());
+    victim
+        .post_form("/login.php", &[("user", "alice"), ("pass", "secret")])
+        .await;
+    let issued = victim.cookies["mfa_session"].clone();
+    assert_ne!(issued, "attacker-chosen-id");
+    assert!(issued.len() >= 43, "256-bit id");
+
+    let mut attacker = Browser::new(gw.addr);
+    attacker
+        .cookies
+        .insert("mfa_session".into(), "attacker-chosen-id".into());
+    let answer = attacker.get("/index.php").await;
+    assert_eq!(answer.header("location"), Some("/login.php"));
+}
+
+#[tokio::test]
+async fn a_pending_login_opens_nothing_but_its_own_pages() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr));
+    let mut carol = Browser::new(gw.addr);
+    carol
+        .post_form("/login.php", &[("user", "carol"), ("pass", "pw")])
+        .await;
+    assert!(carol.cookies.contains_key("mfa_pending"));
+    // SECURITY-TESTS 11: the pending state is no session for the app or the API.
+    let before = app.state.visits().len();
+    let page = carol.get("/index.php").await;
+    assert_eq!(page.header("location"), Some("/login.php"));
+    assert!(!app.state.everything_sent().contains("mfa_pending"));
+    assert_eq!(app.state.visits().len(), before + 1);
+    let verify = carol.get("/.mfa/verify").await;
+    // carol has no factor yet: the verify page sends her to enrollment, nowhere else.
+    assert_eq!(verify.header("location"), Some("/.mfa/enroll"));
+}
