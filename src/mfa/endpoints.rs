@@ -2,9 +2,12 @@
 //! (verify, enroll, recovery codes, logout), the JSON API for API clients, and the assets.
 //! Every outcome of `flow` becomes a page or a JSON answer here, and nowhere else.
 
+use super::api::{self, api_pending_failed};
 use super::flow::{self, Begun, CodeOutcome, Context, PendingError, Refusal, Step};
+use super::respond::{
+    api_error, json_response, not_found, redirect, wants_json, Form, Repeated, UNAVAILABLE,
+};
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::Method;
 use crate::proxy::body::collect_limited;
 use crate::session::credentials::cookie_values;
 use crate::store::{Challenge, EphemeralStore};
@@ -12,7 +15,7 @@ use crate::ui::pages::{self, ChallengePage, EnrollPage, Frame, MessagePage, Reco
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use bytes::Bytes;
-use http::{header, HeaderMap, HeaderValue, Method as HttpMethod, Response, StatusCode};
+use http::{header, HeaderMap, Method as HttpMethod, Response, StatusCode};
 use hyper::body::Incoming;
 use serde_json::{json, Value};
 
@@ -71,9 +74,9 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
                 "The form was too large.",
             ),
         },
-        ("logout", _) => page.logout(error_wants_json(&headers)).await,
+        ("logout", _) => page.logout(wants_json(&headers)).await,
         ("api/verify" | "api/enroll", true) => match read(body).await {
-            Ok(body) => api(ctx, rest == "api/enroll", &body).await,
+            Ok(body) => api::verify_or_enroll(ctx, rest == "api/enroll", &body).await,
             Err(_) => api_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
@@ -90,25 +93,6 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
         }
         _ => not_found(&headers),
     }
-}
-
-fn error_wants_json(headers: &HeaderMap) -> bool {
-    crate::ui::error_page::wants_json(headers)
-}
-
-fn not_found(headers: &HeaderMap) -> Response<Bytes> {
-    let (body, content_type) = crate::ui::error_page::render(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        "There is no gateway page at this address.",
-        "-",
-        error_wants_json(headers),
-    );
-    let mut r = Response::new(body);
-    *r.status_mut() = StatusCode::NOT_FOUND;
-    r.headers_mut().insert(header::CONTENT_TYPE, content_type);
-    crate::ui::security_headers::apply_to_error_page(r.headers_mut());
-    r
 }
 
 /// The answer to a login the app accepted: a redirect to the next page for a browser, the
@@ -155,36 +139,10 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
     response
 }
 
-const UNAVAILABLE: &str =
-    "The gateway cannot check sign-ins right now. Please try again in a moment.";
-
 struct Pages<'a> {
     ctx: &'a Context<'a>,
     prefix: &'a str,
     headers: &'a HeaderMap,
-}
-
-/// The form fields the pages post. A field given twice is ambiguous and refused.
-struct Form {
-    fields: Vec<(String, String)>,
-}
-
-impl Form {
-    fn parse(body: &[u8]) -> Form {
-        Form {
-            fields: form_urlencoded::parse(body).into_owned().collect(),
-        }
-    }
-
-    /// `Ok(None)` when absent, `Err` when given more than once.
-    fn one(&self, name: &str) -> Result<Option<&str>, ()> {
-        let mut values = self.fields.iter().filter(|(k, _)| k == name);
-        let first = values.next().map(|(_, v)| v.as_str());
-        if values.next().is_some() {
-            return Err(());
-        }
-        Ok(first)
-    }
 }
 
 impl Pages<'_> {
@@ -390,7 +348,7 @@ impl Pages<'_> {
         match form.one("code") {
             Ok(Some(code)) if !code.trim().is_empty() => Ok(code),
             Ok(_) => Err(self.wrong_code(challenge, None)),
-            Err(()) => {
+            Err(Repeated) => {
                 let outcome = flow::wrong_answer(self.ctx, challenge).await;
                 Err(match outcome {
                     Ok(_) => self.message(
@@ -523,175 +481,4 @@ impl Pages<'_> {
             .append(header::SET_COOKIE, self.ctx.session_cookie().clear());
         response
     }
-}
-
-#[derive(serde::Deserialize)]
-struct ApiRequest {
-    ephemeral_token: Option<String>,
-    code: Option<Value>,
-    method: Option<String>,
-}
-
-/// `POST {prefix}api/verify` and `api/enroll`.
-async fn api(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> Response<Bytes> {
-    let Ok(request) = serde_json::from_slice::<ApiRequest>(body) else {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "Send a JSON object with ephemeral_token and code.",
-        );
-    };
-    let challenge = match flow::pending(ctx, request.ephemeral_token.as_deref()).await {
-        Ok(c) => c,
-        Err(e) => return api_pending_failed(e),
-    };
-    let code = match &request.code {
-        Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
-        Some(Value::String(_)) | None => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "code_required",
-                "code is required.",
-            )
-        }
-        // An array or object of codes is an attempt to try several at once: refused, counted.
-        Some(_) => {
-            return match flow::wrong_answer(ctx, &challenge).await {
-                Ok(_) => api_error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "code must be one string.",
-                ),
-                Err(e) => api_pending_failed(e),
-            };
-        }
-    };
-    let method = match request.method.as_deref() {
-        None => None,
-        Some("totp") => Some(Method::Totp),
-        Some("recovery_code" | "backup_code") => Some(Method::RecoveryCode),
-        Some(_) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "unknown_method",
-                "method must be totp or recovery_code.",
-            )
-        }
-    };
-    if !enroll {
-        return match flow::verify(ctx, &challenge, &code, method).await {
-            Ok(CodeOutcome::Accepted(released)) => released,
-            Ok(CodeOutcome::Wrong(left)) => api_wrong(left),
-            Ok(CodeOutcome::Dead) => api_dead(),
-            Err(e) => api_pending_failed(e),
-        };
-    }
-    let codes = match flow::confirm_enrollment(ctx, &challenge, &code).await {
-        Ok(CodeOutcome::Accepted(codes)) => codes,
-        Ok(CodeOutcome::Wrong(left)) => return api_wrong(left),
-        Ok(CodeOutcome::Dead) => return api_dead(),
-        Err(e) => return api_pending_failed(e),
-    };
-    // An API client acknowledges by receiving the codes: release at once.
-    let acknowledged = async {
-        let current = ctx
-            .mfa
-            .ephemeral
-            .challenge(&challenge.id, ctx.now)
-            .await
-            .map_err(|e| PendingError::Failed(e.into()))?
-            .ok_or(PendingError::Refused(Refusal::Expired))?;
-        flow::acknowledge(ctx, &current).await
-    };
-    match acknowledged.await {
-        Ok(released) => with_backup_codes(released, &codes),
-        Err(e) => api_pending_failed(e),
-    }
-}
-
-/// The released login answer with `backup_codes` added: into the app's JSON object when it is
-/// one, else around it.
-fn with_backup_codes(released: Response<Bytes>, codes: &[RecoveryCode]) -> Response<Bytes> {
-    let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
-    let (mut parts, body) = released.into_parts();
-    let merged = match serde_json::from_slice::<Value>(&body) {
-        Ok(Value::Object(mut object)) => {
-            object.insert("backup_codes".into(), json!(shown));
-            Value::Object(object)
-        }
-        _ => json!({
-            "backup_codes": shown,
-            "response": String::from_utf8_lossy(&body),
-        }),
-    };
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    parts
-        .headers
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Response::from_parts(parts, Bytes::from(format!("{merged}\n")))
-}
-
-fn api_wrong(left: u32) -> Response<Bytes> {
-    json_response(
-        StatusCode::UNAUTHORIZED,
-        &json!({
-            "error": "invalid_code",
-            "message": "The code is not valid.",
-            "remaining_attempts": left,
-        }),
-    )
-}
-
-fn api_dead() -> Response<Bytes> {
-    api_error(
-        StatusCode::UNAUTHORIZED,
-        "too_many_attempts",
-        "Too many wrong codes. Sign in again.",
-    )
-}
-
-fn api_pending_failed(error: PendingError) -> Response<Bytes> {
-    match error {
-        PendingError::Refused(r) => {
-            let status = if r == Refusal::WrongStep {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            api_error(status, r.code(), r.message())
-        }
-        PendingError::Failed(error) => {
-            tracing::error!(error = %crate::ops::error_chain(&error), "MFA step failed");
-            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
-        }
-    }
-}
-
-pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response<Bytes> {
-    json_response(status, &json!({ "error": code, "message": message }))
-}
-
-fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
-    let mut r = Response::new(Bytes::from(format!("{body}\n")));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    crate::ui::security_headers::apply(r.headers_mut());
-    r
-}
-
-fn redirect(location: &str) -> Response<Bytes> {
-    let mut r = Response::new(Bytes::new());
-    *r.status_mut() = StatusCode::SEE_OTHER;
-    if let Ok(v) = HeaderValue::from_str(location) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    crate::ui::security_headers::apply(r.headers_mut());
-    r
 }

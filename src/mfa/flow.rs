@@ -399,7 +399,7 @@ pub async fn confirm_enrollment(
     // A new factor ends every other session of the user (ASVS 3.3.3).
     ctx.mfa
         .ephemeral
-        .end_user_sessions(&challenge.realm, &challenge.user)
+        .end_user_sessions(&challenge.realm, &challenge.user, None)
         .await?;
     Ok(CodeOutcome::Accepted(codes))
 }

@@ -2,9 +2,11 @@
 //! stores), the flow from a withheld login to its release (`flow`), the check every later
 //! request passes (`guard`), and the gateway's own pages and JSON API (`endpoints`).
 
+pub mod api;
 pub mod endpoints;
 pub mod flow;
 pub mod guard;
+pub mod respond;
 
 use crate::factors::service::FactorError;
 use crate::keys::{KeyError, KeyRing};

@@ -124,11 +124,13 @@ pub trait EphemeralStore: Send + Sync {
         id_hash: &[u8; 32],
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Ends every session of a user (factor changed, admin reset); returns how many.
+    /// Ends every session of a user (factor changed, admin reset) except `keep` (the session
+    /// that made the change); returns how many ended.
     fn end_user_sessions(
         &self,
         realm: &str,
         user: &str,
+        keep: Option<&[u8; 32]>,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
 
     /// Binds an app credential (keyed hash of a session cookie value or bearer token) to a

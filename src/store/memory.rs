@@ -139,12 +139,17 @@ impl EphemeralStore for MemoryStore {
         Ok(maps.sessions.remove(id_hash).is_some())
     }
 
-    async fn end_user_sessions(&self, realm: &str, user: &str) -> Result<u32, StoreError> {
+    async fn end_user_sessions(
+        &self,
+        realm: &str,
+        user: &str,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<u32, StoreError> {
         let mut maps = self.lock()?;
         let ended: Vec<[u8; 32]> = maps
             .sessions
             .values()
-            .filter(|s| s.realm == realm && s.user == user)
+            .filter(|s| s.realm == realm && s.user == user && Some(&s.id_hash) != keep)
             .map(|s| s.id_hash)
             .collect();
         for id in &ended {

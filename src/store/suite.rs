@@ -360,7 +360,24 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
     store.put_session(&c1).await.unwrap();
     store.put_session(&c2).await.unwrap();
     store.bind_credential(&[50; 32], &c2.id_hash).await.unwrap();
-    assert_eq!(store.end_user_sessions("main", "carol").await.unwrap(), 2);
+    let mut c3 = sample_session(7, 0);
+    c3.user = "carol".into();
+    store.put_session(&c3).await.unwrap();
+    assert_eq!(
+        store
+            .end_user_sessions("main", "carol", Some(&c3.id_hash))
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(
+        store
+            .touch_session(&c3.id_hash, 12)
+            .await
+            .unwrap()
+            .is_some(),
+        "the session that made the change stays"
+    );
     assert!(store
         .touch_session(&c1.id_hash, 12)
         .await

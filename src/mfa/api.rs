@@ -1,0 +1,157 @@
+//! The JSON API for API clients: `POST {prefix}api/verify` and `api/enroll`, shaped like the
+//! Django REST MFA packages (`ephemeral_token`, `code`, `method`, `backup_codes`).
+
+use super::flow::{self, CodeOutcome, Context, PendingError, Refusal};
+use super::respond::{api_error, json_response, UNAVAILABLE};
+use crate::factors::recovery::RecoveryCode;
+use crate::factors::service::Method;
+use crate::store::EphemeralStore;
+use bytes::Bytes;
+use http::{header, HeaderValue, Response, StatusCode};
+use serde_json::{json, Value};
+
+#[derive(serde::Deserialize)]
+struct ApiRequest {
+    ephemeral_token: Option<String>,
+    code: Option<Value>,
+    method: Option<String>,
+}
+
+/// `POST {prefix}api/verify` and `api/enroll`.
+pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> Response<Bytes> {
+    let Ok(request) = serde_json::from_slice::<ApiRequest>(body) else {
+        return api_error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "Send a JSON object with ephemeral_token and code.",
+        );
+    };
+    let challenge = match flow::pending(ctx, request.ephemeral_token.as_deref()).await {
+        Ok(c) => c,
+        Err(e) => return api_pending_failed(e),
+    };
+    let code = match &request.code {
+        Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
+        Some(Value::String(_)) | None => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "code_required",
+                "code is required.",
+            )
+        }
+        // An array or object of codes is an attempt to try several at once: refused, counted.
+        Some(_) => {
+            return match flow::wrong_answer(ctx, &challenge).await {
+                Ok(_) => api_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "code must be one string.",
+                ),
+                Err(e) => api_pending_failed(e),
+            };
+        }
+    };
+    let method = match request.method.as_deref() {
+        None => None,
+        Some("totp") => Some(Method::Totp),
+        Some("recovery_code" | "backup_code") => Some(Method::RecoveryCode),
+        Some(_) => {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "unknown_method",
+                "method must be totp or recovery_code.",
+            )
+        }
+    };
+    if !enroll {
+        return match flow::verify(ctx, &challenge, &code, method).await {
+            Ok(CodeOutcome::Accepted(released)) => released,
+            Ok(CodeOutcome::Wrong(left)) => api_wrong(left),
+            Ok(CodeOutcome::Dead) => api_dead(),
+            Err(e) => api_pending_failed(e),
+        };
+    }
+    let codes = match flow::confirm_enrollment(ctx, &challenge, &code).await {
+        Ok(CodeOutcome::Accepted(codes)) => codes,
+        Ok(CodeOutcome::Wrong(left)) => return api_wrong(left),
+        Ok(CodeOutcome::Dead) => return api_dead(),
+        Err(e) => return api_pending_failed(e),
+    };
+    // An API client acknowledges by receiving the codes: release at once.
+    let acknowledged = async {
+        let current = ctx
+            .mfa
+            .ephemeral
+            .challenge(&challenge.id, ctx.now)
+            .await
+            .map_err(|e| PendingError::Failed(e.into()))?
+            .ok_or(PendingError::Refused(Refusal::Expired))?;
+        flow::acknowledge(ctx, &current).await
+    };
+    match acknowledged.await {
+        Ok(released) => with_backup_codes(released, &codes),
+        Err(e) => api_pending_failed(e),
+    }
+}
+
+/// The released login answer with `backup_codes` added: into the app's JSON object when it is
+/// one, else around it.
+fn with_backup_codes(released: Response<Bytes>, codes: &[RecoveryCode]) -> Response<Bytes> {
+    let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
+    let (mut parts, body) = released.into_parts();
+    let merged = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(mut object)) => {
+            object.insert("backup_codes".into(), json!(shown));
+            Value::Object(object)
+        }
+        _ => json!({
+            "backup_codes": shown,
+            "response": String::from_utf8_lossy(&body),
+        }),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    parts
+        .headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Response::from_parts(parts, Bytes::from(format!("{merged}\n")))
+}
+
+fn api_wrong(left: u32) -> Response<Bytes> {
+    json_response(
+        StatusCode::UNAUTHORIZED,
+        &json!({
+            "error": "invalid_code",
+            "message": "The code is not valid.",
+            "remaining_attempts": left,
+        }),
+    )
+}
+
+fn api_dead() -> Response<Bytes> {
+    api_error(
+        StatusCode::UNAUTHORIZED,
+        "too_many_attempts",
+        "Too many wrong codes. Sign in again.",
+    )
+}
+
+pub fn api_pending_failed(error: PendingError) -> Response<Bytes> {
+    match error {
+        PendingError::Refused(r) => {
+            let status = if r == Refusal::WrongStep {
+                StatusCode::CONFLICT
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            api_error(status, r.code(), r.message())
+        }
+        PendingError::Failed(error) => {
+            tracing::error!(error = %crate::ops::error_chain(&error), "MFA step failed");
+            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Small answers shared by the gateway's pages and its JSON API.
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const UNAVAILABLE: &str =
+    "The gateway cannot check sign-ins right now. Please try again in a moment.";
+
+/// The form fields the pages post. A field given twice is ambiguous and refused.
+/// A form field given more than once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeated;
+
+pub struct Form {
+    fields: Vec<(String, String)>,
+}
+
+impl Form {
+    pub fn parse(body: &[u8]) -> Form {
+        Form {
+            fields: form_urlencoded::parse(body).into_owned().collect(),
+        }
+    }
+
+    /// `Ok(None)` when absent, `Err` when given more than once.
+    pub fn one(&self, name: &str) -> Result<Option<&str>, Repeated> {
+        let mut values = self.fields.iter().filter(|(k, _)| k == name);
+        let first = values.next().map(|(_, v)| v.as_str());
+        if values.next().is_some() {
+            return Err(Repeated);
+        }
+        Ok(first)
+    }
+}
+
+pub fn wants_json(headers: &HeaderMap) -> bool {
+    crate::ui::error_page::wants_json(headers)
+}
+
+pub fn not_found(headers: &HeaderMap) -> Response<Bytes> {
+    let (body, content_type) = crate::ui::error_page::render(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no gateway page at this address.",
+        "-",
+        wants_json(headers),
+    );
+    let mut r = Response::new(body);
+    *r.status_mut() = StatusCode::NOT_FOUND;
+    r.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    crate::ui::security_headers::apply_to_error_page(r.headers_mut());
+    r
+}
+
+pub fn api_error(status: StatusCode, code: &str, message: &str) -> Response<Bytes> {
+    json_response(status, &json!({ "error": code, "message": message }))
+}
+
+pub fn json_response(status: StatusCode, body: &Value) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::from(format!("{body}\n")));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    crate::ui::security_headers::apply(r.headers_mut());
+    r
+}
+
+pub fn redirect(location: &str) -> Response<Bytes> {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = StatusCode::SEE_OTHER;
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    crate::ui::security_headers::apply(r.headers_mut());
+    r
+}
