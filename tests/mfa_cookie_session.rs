@@ -6,6 +6,7 @@ mod common;
 
 use common::apps::{mint_session, start_cookie_app, App};
 use common::browser::{enrollment_secret, form_value, recovery_codes, totp_now, Browser};
+use common::flows::{enroll, login};
 use common::{temp_dir, Answer, Gateway};
 
 const EXAMPLE: &str = "config/examples/cookie-session.yaml";
@@ -23,41 +24,6 @@ fn set_cookies(answer: &Answer) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
         .collect()
-}
-
-async fn login(browser: &mut Browser, user: &str, pass: &str) -> Answer {
-    browser
-        .post_form("/login.php", &[("user", user), ("pass", pass)])
-        .await
-}
-
-/// A first login under `required` policy, through enrollment: returns the TOTP secret and the
-/// recovery codes.
-async fn enroll(browser: &mut Browser, user: &str, pass: &str) -> (String, Vec<String>) {
-    let answer = login(browser, user, pass).await;
-    assert_eq!(answer.status, 303, "{}", answer.text());
-    assert_eq!(answer.header("location"), Some("/.mfa/enroll"));
-    let page = browser.get("/.mfa/enroll").await;
-    assert_eq!(page.status, 200);
-    let text = page.text();
-    assert!(text.contains("<svg"), "QR code drawn inline");
-    assert!(text.contains("otpauth://totp/Intranet:"));
-    let secret = enrollment_secret(&text);
-    let csrf = form_value(&text, "csrf");
-    let code = totp_now(&secret, 0);
-    let codes_page = browser
-        .post_form("/.mfa/enroll", &[("csrf", &csrf), ("code", &code)])
-        .await;
-    assert_eq!(codes_page.status, 200, "{}", codes_page.text());
-    let codes = recovery_codes(&codes_page.text());
-    assert_eq!(codes.len(), 10);
-    let csrf = form_value(&codes_page.text(), "csrf");
-    let released = browser
-        .post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
-        .await;
-    assert_eq!(released.status, 302, "{}", released.text());
-    assert_eq!(released.header("location"), Some("/index.php"));
-    (secret, codes)
 }
 
 #[tokio::test]

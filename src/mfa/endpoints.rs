@@ -83,6 +83,39 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
                 "The request body is too large.",
             ),
         },
+        ("settings", _)
+        | (
+            "settings/done"
+            | "settings/recovery-codes"
+            | "settings/remove"
+            | "settings/authenticator",
+            _,
+        ) => {
+            let rest = rest.trim_start_matches("settings");
+            match read(body).await {
+                Ok(form) => super::settings::page(ctx, prefix, rest, post, &headers, &form).await,
+                Err(_) => page.message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "Request too large",
+                    "The form was too large.",
+                ),
+            }
+        }
+        (
+            "api/methods" | "api/recovery-codes" | "api/totp/setup" | "api/totp/confirm"
+            | "api/totp/remove",
+            _,
+        ) => {
+            let rest = rest.trim_start_matches("api/");
+            match read(body).await {
+                Ok(body) => super::settings::api(ctx, rest, post, &headers, &body).await,
+                Err(_) => api_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "too_large",
+                    "The request body is too large.",
+                ),
+            }
+        }
         ("api/verify" | "api/enroll", false) => api_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -137,6 +170,14 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// The downloadable recovery-codes file.
+pub fn recovery_file(user: &str, app: &str, codes: &[String]) -> String {
+    format!(
+        "Recovery codes for {user} ({app})\nEach code works once.\n\n{}\n",
+        codes.join("\n")
+    )
 }
 
 struct Pages<'a> {
@@ -247,13 +288,7 @@ impl Pages<'_> {
             Err(e) => return self.pending_failed(e),
         };
         let csrf = self.csrf(challenge);
-        let grouped: String = setup
-            .secret
-            .as_bytes()
-            .chunks(4)
-            .map(|c| String::from_utf8_lossy(c).into_owned())
-            .collect::<Vec<_>>()
-            .join(" ");
+        let grouped = setup.secret_grouped();
         pages::html(
             status,
             &EnrollPage {
@@ -264,7 +299,9 @@ impl Pages<'_> {
                 secret_grouped: &grouped,
                 otpauth_uri: &setup.otpauth_uri,
                 csrf: &csrf,
-                login_page: &self.ctx.settings.login_page,
+                action: "enroll",
+                setup: None,
+                back_link: &self.ctx.settings.login_page,
                 error,
             },
         )
@@ -272,12 +309,7 @@ impl Pages<'_> {
 
     fn codes_page(&self, challenge: &Challenge, codes: &[RecoveryCode]) -> Response<Bytes> {
         let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
-        let text = format!(
-            "Recovery codes for {} ({})\nEach code works once.\n\n{}\n",
-            challenge.user,
-            self.ctx.app.display_name,
-            shown.join("\n")
-        );
+        let text = recovery_file(&challenge.user, &self.ctx.app.display_name, &shown);
         let csrf = self.csrf(challenge);
         pages::html(
             StatusCode::OK,

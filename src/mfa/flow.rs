@@ -330,14 +330,34 @@ fn pending_record(challenge: &Challenge) -> Result<TotpRecord, PendingError> {
 pub fn enroll_setup(ctx: &Context<'_>, challenge: &Challenge) -> Result<EnrollSetup, PendingError> {
     let record = pending_record(challenge)?;
     let secret = open_pending(ctx, &record)?;
-    let otpauth_uri = totp::otpauth_uri(&secret, &ctx.settings.issuer, &challenge.user);
-    let qr_svg = crate::ui::qr::svg(&otpauth_uri, "QR code for your authenticator app")
-        .map_err(|_| MfaError::Qr)?;
-    Ok(EnrollSetup {
-        secret: secret.to_base32(),
-        otpauth_uri,
-        qr_svg,
-    })
+    Ok(EnrollSetup::new(
+        &secret,
+        &ctx.settings.issuer,
+        &challenge.user,
+    )?)
+}
+
+impl EnrollSetup {
+    pub fn new(secret: &TotpSecret, issuer: &str, user: &str) -> Result<EnrollSetup, MfaError> {
+        let otpauth_uri = totp::otpauth_uri(secret, issuer, user);
+        let qr_svg = crate::ui::qr::svg(&otpauth_uri, "QR code for your authenticator app")
+            .map_err(|_| MfaError::Qr)?;
+        Ok(EnrollSetup {
+            secret: secret.to_base32(),
+            otpauth_uri,
+            qr_svg,
+        })
+    }
+
+    /// The key in groups of four, as it is easiest to type.
+    pub fn secret_grouped(&self) -> String {
+        self.secret
+            .as_bytes()
+            .chunks(4)
+            .map(|c| String::from_utf8_lossy(c).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 fn open_pending(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, PendingError> {

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod flow;
 pub mod guard;
 pub mod respond;
+pub mod settings;
 
 use crate::factors::service::FactorError;
 use crate::keys::{KeyError, KeyRing};

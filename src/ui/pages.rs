@@ -34,7 +34,27 @@ pub struct EnrollPage<'a> {
     pub secret_grouped: &'a str,
     pub otpauth_uri: &'a str,
     pub csrf: &'a str,
-    pub login_page: &'a str,
+    /// The form's target below the prefix (`enroll`, or `settings/authenticator`).
+    pub action: &'a str,
+    /// For a replacement from the settings: the signed setup token that carries the secret.
+    pub setup: Option<&'a str>,
+    /// "Start over" at sign-in, "Cancel" in the settings.
+    pub back_link: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage<'a> {
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub user: &'a str,
+    pub totp_since: Option<String>,
+    pub totp_last_used: Option<String>,
+    pub remaining: u32,
+    pub can_remove: bool,
+    pub csrf: &'a str,
+    pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
 }
 
@@ -123,6 +143,27 @@ pub fn asset(name: &str) -> Option<Response<Bytes>> {
     Some(response)
 }
 
+/// A Unix time as a UTC date and minute, e.g. `2026-11-27 03:52 UTC`.
+pub fn utc(unix: i64) -> String {
+    let days = unix.div_euclid(86_400);
+    let seconds = unix.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (the proleptic Gregorian calendar).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        seconds / 3600,
+        seconds % 3600 / 60
+    )
+}
+
 /// Percent-encodes the recovery codes file for a `data:` URL.
 pub fn data_url_text(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes())
@@ -180,6 +221,14 @@ mod tests {
         assert!(asset("style.css").is_some());
         assert!(asset("app.js").is_some());
         assert!(asset("../Cargo.toml").is_none());
+    }
+
+    #[test]
+    fn utc_dates() {
+        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(utc(1_795_751_475), "2026-11-27 03:51 UTC");
+        assert_eq!(utc(-60), "1969-12-31 23:59 UTC");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod apps;
 pub mod browser;
+pub mod flows;
 pub mod upstream;
 
 use bytes::Bytes;

@@ -1,0 +1,633 @@
+//! Self-service for a signed-in user: `{prefix}settings` (pages) and `{prefix}api/methods`,
+//! `api/recovery-codes`, `api/totp/…` (JSON, field names as DRF Auth Kit spells them:
+//! `method`, `code`, `is_active`, `is_primary`, `backup_codes`).
+//!
+//! Every change needs a verified gateway session of this app, and all but listing need a
+//! current code. A new authenticator replaces the old one only once a code from it is
+//! confirmed; any change ends the user's other sessions (ASVS 3.3.3).
+
+use super::flow::{Context, EnrollSetup};
+use super::respond::{api_error, json_response, redirect, Form, UNAVAILABLE};
+use super::MfaError;
+use crate::config::Policy;
+use crate::factors::recovery::RecoveryCode;
+use crate::factors::service::{
+    totp_context, verify_any, Factor, RecoveryCodeFactor, Subject, TotpFactor,
+};
+use crate::factors::totp::{self, TotpParams, TotpSecret};
+use crate::keys::Sealed;
+use crate::session::credentials::{authorization, cookie_values};
+use crate::store::{DurableStore, EphemeralStore, Session, TotpRecord};
+use crate::ui::pages::{self, EnrollPage, MessagePage, RecoveryCodesPage, SettingsPage};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use bytes::Bytes;
+use http::{header, HeaderMap, Response, StatusCode};
+use serde_json::{json, Value};
+
+/// How long a new authenticator may wait for its confirming code.
+const SETUP_TTL: i64 = 600;
+
+/// The verified session this request belongs to: the gateway's session cookie, or a token the
+/// gateway released (API clients).
+pub async fn current_session(
+    ctx: &Context<'_>,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, MfaError> {
+    let store = &ctx.mfa.ephemeral;
+    let name = ctx.session_cookie().full_name();
+    for id in cookie_values(headers, &name) {
+        if let Some(s) = store
+            .touch_session(&ctx.mfa.session_hash(id), ctx.now)
+            .await?
+        {
+            if s.app == ctx.app.name {
+                return Ok(Some(s));
+            }
+        }
+    }
+    if let (Some(rule), Some((scheme, token))) = (&ctx.settings.token, authorization(headers)) {
+        if scheme.eq_ignore_ascii_case(&rule.scheme) {
+            let hash = ctx.mfa.credential_hash(&ctx.app.name, "token", token);
+            if let Some(s) = store.session_for_credential(&hash, ctx.now).await? {
+                if s.app == ctx.app.name {
+                    return Ok(Some(s));
+                }
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn subject<'a>(ctx: &Context<'_>, session: &'a Session) -> Subject<'a> {
+    Subject {
+        realm: &session.realm,
+        user: &session.user,
+        now: ctx.now,
+    }
+}
+
+fn totp_factor(ctx: &Context<'_>) -> TotpFactor {
+    TotpFactor {
+        params: TotpParams {
+            skew: ctx.settings.totp_skew,
+            ..TotpParams::default()
+        },
+    }
+}
+
+/// A current code from the user's own factors (consumed like at sign-in).
+async fn code_ok(ctx: &Context<'_>, session: &Session, code: &str) -> Result<bool, MfaError> {
+    Ok(verify_any(
+        &totp_factor(ctx),
+        &ctx.mfa.durable,
+        &ctx.mfa.keys,
+        &subject(ctx, session),
+        code,
+        None,
+    )
+    .await?
+    .is_some())
+}
+
+struct Overview {
+    totp: Option<crate::factors::service::MethodInfo>,
+    recovery: Option<crate::factors::service::MethodInfo>,
+}
+
+async fn overview(ctx: &Context<'_>, session: &Session) -> Result<Overview, MfaError> {
+    let who = subject(ctx, session);
+    Ok(Overview {
+        totp: totp_factor(ctx).describe(&ctx.mfa.durable, &who).await?,
+        recovery: RecoveryCodeFactor.describe(&ctx.mfa.durable, &who).await?,
+    })
+}
+
+/// A new secret, carried to the confirmation in a token: sealed for this user and factor id,
+/// and signed together with the session, so it can neither be read nor moved to another
+/// session, and expires.
+fn begin_setup(ctx: &Context<'_>, session: &Session) -> Result<(String, EnrollSetup), MfaError> {
+    let (secret, record) =
+        totp_factor(ctx).begin_enrollment(&ctx.mfa.keys, &subject(ctx, session))?;
+    let expires = ctx.now.saturating_add(SETUP_TTL);
+    let payload = format!(
+        "{}\0{}\0{}\0{}\0{}",
+        record.id,
+        record.secret.key_id,
+        B64.encode(&record.secret.nonce),
+        B64.encode(&record.secret.ciphertext),
+        expires
+    );
+    let signature = ctx
+        .mfa
+        .keys
+        .sign(b"totp-setup-v1", &setup_signed(&session.id_hash, &payload));
+    let token = format!("{}.{}", B64.encode(&payload), B64.encode(signature));
+    let setup = EnrollSetup::new(&secret, &ctx.settings.issuer, &session.user)?;
+    Ok((token, setup))
+}
+
+fn setup_signed(session: &[u8; 32], payload: &str) -> Vec<u8> {
+    let mut data = session.to_vec();
+    data.extend_from_slice(payload.as_bytes());
+    data
+}
+
+/// The pending record a setup token carries, if it is genuine, this session's, and fresh.
+fn open_setup(ctx: &Context<'_>, session: &Session, token: &str) -> Option<TotpRecord> {
+    let (payload, signature) = token.split_once('.')?;
+    let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
+    let signature = B64.decode(signature).ok()?;
+    if !ctx.mfa.keys.verify_signature(
+        b"totp-setup-v1",
+        &setup_signed(&session.id_hash, &payload),
+        &signature,
+    ) {
+        return None;
+    }
+    let parts: Vec<&str> = payload.split('\0').collect();
+    let [id, key_id, nonce, ciphertext, expires] = parts.as_slice() else {
+        return None;
+    };
+    if ctx.now >= expires.parse::<i64>().ok()? {
+        return None;
+    }
+    Some(TotpRecord {
+        id: id.to_string(),
+        realm: session.realm.clone(),
+        user: session.user.clone(),
+        secret: Sealed {
+            key_id: key_id.to_string(),
+            nonce: B64.decode(nonce).ok()?,
+            ciphertext: B64.decode(ciphertext).ok()?,
+        },
+        created_at: ctx.now,
+        last_used_at: None,
+        last_step: None,
+    })
+}
+
+fn setup_of(ctx: &Context<'_>, record: &TotpRecord) -> Result<EnrollSetup, MfaError> {
+    let secret = open_record(ctx, record)?;
+    EnrollSetup::new(&secret, &ctx.settings.issuer, &record.user)
+}
+
+fn open_record(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, MfaError> {
+    let bytes = ctx.mfa.keys.open(
+        &record.secret,
+        &totp_context(&record.realm, &record.user, &record.id),
+    )?;
+    Ok(TotpSecret::from_bytes(bytes.to_vec()))
+}
+
+enum Confirmed {
+    /// Active; recovery codes made now when the user had none (to show once).
+    Active(Option<Vec<RecoveryCode>>),
+    WrongCode,
+}
+
+async fn confirm_setup(
+    ctx: &Context<'_>,
+    session: &Session,
+    mut record: TotpRecord,
+    code: &str,
+) -> Result<Confirmed, MfaError> {
+    let secret = open_record(ctx, &record)?;
+    let step = u64::try_from(ctx.now)
+        .ok()
+        .map(|t| totp::verify(&secret, totp_factor(ctx).params, code, t, None))
+        .transpose()
+        .map_err(|e| MfaError::Factor(e.into()))?
+        .flatten();
+    let Some(step) = step else {
+        return Ok(Confirmed::WrongCode);
+    };
+    record.last_step = Some(step);
+    record.last_used_at = Some(ctx.now);
+    let durable = &ctx.mfa.durable;
+    durable.put_totp(&record).await?;
+    let who = subject(ctx, session);
+    let codes = if durable
+        .recovery_codes_left(&session.realm, &session.user)
+        .await?
+        == 0
+    {
+        Some(
+            RecoveryCodeFactor
+                .regenerate(durable, &ctx.mfa.keys, &who)
+                .await?,
+        )
+    } else {
+        None
+    };
+    end_other_sessions(ctx, session).await?;
+    Ok(Confirmed::Active(codes))
+}
+
+async fn end_other_sessions(ctx: &Context<'_>, session: &Session) -> Result<(), MfaError> {
+    ctx.mfa
+        .ephemeral
+        .end_user_sessions(&session.realm, &session.user, Some(&session.id_hash))
+        .await?;
+    Ok(())
+}
+
+/// Why a change was refused, with the sentence the user reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refused {
+    WrongCode,
+    Required,
+    SetupExpired,
+}
+
+impl Refused {
+    fn message(self) -> &'static str {
+        match self {
+            Refused::WrongCode => "That code is not valid.",
+            Refused::Required => {
+                "This application requires a second factor: it cannot be turned off."
+            }
+            Refused::SetupExpired => "This setup has expired. Start again.",
+        }
+    }
+
+    fn status(self) -> StatusCode {
+        match self {
+            Refused::WrongCode => StatusCode::UNAUTHORIZED,
+            Refused::Required => StatusCode::FORBIDDEN,
+            Refused::SetupExpired => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+async fn regenerate(
+    ctx: &Context<'_>,
+    session: &Session,
+    code: &str,
+) -> Result<Result<Vec<RecoveryCode>, Refused>, MfaError> {
+    if !code_ok(ctx, session, code).await? {
+        return Ok(Err(Refused::WrongCode));
+    }
+    let codes = RecoveryCodeFactor
+        .regenerate(&ctx.mfa.durable, &ctx.mfa.keys, &subject(ctx, session))
+        .await?;
+    end_other_sessions(ctx, session).await?;
+    Ok(Ok(codes))
+}
+
+async fn remove(
+    ctx: &Context<'_>,
+    session: &Session,
+    code: &str,
+) -> Result<Result<(), Refused>, MfaError> {
+    if ctx.settings.policy_for(&session.user) == Policy::Required {
+        return Ok(Err(Refused::Required));
+    }
+    if !code_ok(ctx, session, code).await? {
+        return Ok(Err(Refused::WrongCode));
+    }
+    let durable = &ctx.mfa.durable;
+    durable.remove_totp(&session.realm, &session.user).await?;
+    durable
+        .replace_recovery_codes(&session.realm, &session.user, &[], ctx.now)
+        .await?;
+    end_other_sessions(ctx, session).await?;
+    Ok(Ok(()))
+}
+
+/// The settings pages (`rest` below `{prefix}settings`).
+pub async fn page(
+    ctx: &Context<'_>,
+    prefix: &str,
+    rest: &str,
+    post: bool,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response<Bytes> {
+    let pages = SettingsPages { ctx, prefix };
+    let session = match current_session(ctx, headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return pages.message(
+                StatusCode::UNAUTHORIZED,
+                "Sign in first",
+                "Sign in to this application to change how you verify.",
+            )
+        }
+        Err(e) => return pages.failed(&e),
+    };
+    let form = Form::parse(body);
+    if post && !pages.csrf_ok(&session, &form) {
+        return pages.message(
+            StatusCode::FORBIDDEN,
+            "Form expired",
+            "This form is no longer valid. Open the settings again.",
+        );
+    }
+    let code = form.one("code").ok().flatten().unwrap_or("");
+    let result = match (rest, post) {
+        ("", false) => pages.overview(&session, None, None).await,
+        ("/done", true) => Ok(redirect(&format!("{prefix}settings"))),
+        ("/recovery-codes", true) => match regenerate(ctx, &session, code).await {
+            Ok(Ok(codes)) => Ok(pages.codes(&session, &codes)),
+            Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
+            Err(e) => Err(e),
+        },
+        ("/remove", true) => match remove(ctx, &session, code).await {
+            Ok(Ok(())) => {
+                pages
+                    .overview(&session, Some("Two-factor authentication is off."), None)
+                    .await
+            }
+            Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
+            Err(e) => Err(e),
+        },
+        ("/authenticator", false) => match begin_setup(ctx, &session) {
+            Ok((token, setup)) => Ok(pages.enroll(&session, &token, &setup, None)),
+            Err(e) => Err(e),
+        },
+        ("/authenticator", true) => {
+            let token = form.one("setup").ok().flatten().unwrap_or("");
+            match open_setup(ctx, &session, token) {
+                None => {
+                    pages
+                        .overview(&session, None, Some(Refused::SetupExpired))
+                        .await
+                }
+                Some(record) => match confirm_setup(ctx, &session, record.clone(), code).await {
+                    Ok(Confirmed::Active(Some(codes))) => Ok(pages.codes(&session, &codes)),
+                    Ok(Confirmed::Active(None)) => {
+                        pages
+                            .overview(
+                                &session,
+                                Some("Your new authenticator app is active."),
+                                None,
+                            )
+                            .await
+                    }
+                    Ok(Confirmed::WrongCode) => setup_of(ctx, &record).map(|setup| {
+                        pages.enroll(&session, token, &setup, Some(Refused::WrongCode.message()))
+                    }),
+                    Err(e) => Err(e),
+                },
+            }
+        }
+        _ => Ok(super::respond::not_found(headers)),
+    };
+    result.unwrap_or_else(|e| pages.failed(&e))
+}
+
+struct SettingsPages<'a> {
+    ctx: &'a Context<'a>,
+    prefix: &'a str,
+}
+
+impl SettingsPages<'_> {
+    fn csrf(&self, session: &Session) -> String {
+        B64.encode(self.ctx.mfa.keys.sign(b"csrf-v1", &session.id_hash))
+    }
+
+    fn csrf_ok(&self, session: &Session, form: &Form) -> bool {
+        let Ok(Some(sent)) = form.one("csrf") else {
+            return false;
+        };
+        B64.decode(sent).is_ok_and(|sent| {
+            self.ctx
+                .mfa
+                .keys
+                .verify_signature(b"csrf-v1", &session.id_hash, &sent)
+        })
+    }
+
+    fn message(&self, status: StatusCode, title: &str, message: &str) -> Response<Bytes> {
+        let frame = pages::Frame {
+            app_name: &self.ctx.app.display_name,
+            prefix: self.prefix,
+        };
+        let page = MessagePage::new(&frame, title, message, &self.ctx.settings.login_page);
+        pages::html(status, &page)
+    }
+
+    fn failed(&self, error: &MfaError) -> Response<Bytes> {
+        tracing::error!(app = %self.ctx.app.name, error = %crate::ops::error_chain(error), "settings change failed");
+        self.message(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            UNAVAILABLE,
+        )
+    }
+
+    async fn overview(
+        &self,
+        session: &Session,
+        notice: Option<&str>,
+        refused: Option<Refused>,
+    ) -> Result<Response<Bytes>, MfaError> {
+        let o = overview(self.ctx, session).await?;
+        let csrf = self.csrf(session);
+        let status = refused.map_or(StatusCode::OK, Refused::status);
+        Ok(pages::html(
+            status,
+            &SettingsPage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                user: &session.user,
+                totp_since: o.totp.as_ref().and_then(|t| t.created_at).map(pages::utc),
+                totp_last_used: o.totp.as_ref().and_then(|t| t.last_used_at).map(pages::utc),
+                remaining: o.recovery.and_then(|r| r.remaining).unwrap_or(0),
+                can_remove: self.ctx.settings.policy_for(&session.user) == Policy::Optional,
+                csrf: &csrf,
+                notice,
+                error: refused.map(Refused::message),
+            },
+        ))
+    }
+
+    fn enroll(
+        &self,
+        session: &Session,
+        token: &str,
+        setup: &EnrollSetup,
+        error: Option<&str>,
+    ) -> Response<Bytes> {
+        let csrf = self.csrf(session);
+        let back = format!("{}settings", self.prefix);
+        pages::html(
+            if error.is_some() {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::OK
+            },
+            &EnrollPage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                user: &session.user,
+                qr_svg: &setup.qr_svg,
+                secret_grouped: &setup.secret_grouped(),
+                otpauth_uri: &setup.otpauth_uri,
+                csrf: &csrf,
+                action: "settings/authenticator",
+                setup: Some(token),
+                back_link: &back,
+                error,
+            },
+        )
+    }
+
+    fn codes(&self, session: &Session, codes: &[RecoveryCode]) -> Response<Bytes> {
+        let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
+        let text =
+            super::endpoints::recovery_file(&session.user, &self.ctx.app.display_name, &shown);
+        let csrf = self.csrf(session);
+        pages::html(
+            StatusCode::OK,
+            &RecoveryCodesPage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                codes: &shown,
+                download_text: &pages::data_url_text(&text),
+                file_name: "recovery-codes.txt",
+                action: "settings/done",
+                csrf: &csrf,
+            },
+        )
+    }
+}
+
+/// The JSON API for signed-in users (`rest` below `{prefix}api/`).
+pub async fn api(
+    ctx: &Context<'_>,
+    rest: &str,
+    post: bool,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response<Bytes> {
+    let session = match current_session(ctx, headers).await {
+        Ok(Some(s)) => s,
+        Ok(None) => {
+            return api_error(
+                StatusCode::UNAUTHORIZED,
+                "not_authenticated",
+                "Sign in first: this needs a verified session.",
+            )
+        }
+        Err(e) => return api_failed(&e),
+    };
+    // A JSON body only: a cross-site form cannot send one without a CORS preflight, which the
+    // gateway never grants.
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if post && !is_json {
+        return api_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "json_required",
+            "Send the request as application/json.",
+        );
+    }
+    let request: Value = if post {
+        match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(_) => {
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "The body is not JSON.",
+                )
+            }
+        }
+    } else {
+        Value::Null
+    };
+    let code = request.get("code").and_then(Value::as_str).unwrap_or("");
+    let outcome = match (rest, post) {
+        ("methods", false) => overview(ctx, &session).await.map(|o| {
+            let list: Vec<Value> = [o.totp, o.recovery]
+                .into_iter()
+                .flatten()
+                .map(|m| {
+                    json!({
+                        "method": m.method.as_str(),
+                        "is_active": m.is_active,
+                        "is_primary": m.is_primary,
+                        "created_at": m.created_at,
+                        "last_used_at": m.last_used_at,
+                        "remaining": m.remaining,
+                    })
+                })
+                .collect();
+            json_response(StatusCode::OK, &Value::Array(list))
+        }),
+        ("recovery-codes", true) => regenerate(ctx, &session, code).await.map(|r| match r {
+            Ok(codes) => json_response(StatusCode::OK, &json!({ "backup_codes": shown(&codes) })),
+            Err(refused) => api_refused(refused),
+        }),
+        ("totp/setup", true) => begin_setup(ctx, &session).map(|(token, setup)| {
+            json_response(
+                StatusCode::OK,
+                &json!({
+                    "method": "totp",
+                    "setup_token": token,
+                    "otpauth_uri": setup.otpauth_uri.as_str(),
+                    "secret": setup.secret.as_str(),
+                    "qr_svg": setup.qr_svg.as_str(),
+                    "expires_in": SETUP_TTL,
+                }),
+            )
+        }),
+        ("totp/confirm", true) => {
+            let token = request
+                .get("setup_token")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            match open_setup(ctx, &session, token) {
+                None => Ok(api_refused(Refused::SetupExpired)),
+                Some(record) => confirm_setup(ctx, &session, record, code)
+                    .await
+                    .map(|c| match c {
+                        Confirmed::Active(codes) => {
+                            let mut body =
+                                json!({ "method": "totp", "is_active": true, "is_primary": true });
+                            if let (Some(codes), Some(object)) = (codes, body.as_object_mut()) {
+                                object.insert("backup_codes".into(), json!(shown(&codes)));
+                            }
+                            json_response(StatusCode::OK, &body)
+                        }
+                        Confirmed::WrongCode => api_refused(Refused::WrongCode),
+                    }),
+            }
+        }
+        ("totp/remove", true) => remove(ctx, &session, code).await.map(|r| match r {
+            Ok(()) => json_response(
+                StatusCode::OK,
+                &json!({ "method": "totp", "is_active": false }),
+            ),
+            Err(refused) => api_refused(refused),
+        }),
+        _ => Ok(api_error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such API endpoint.",
+        )),
+    };
+    outcome.unwrap_or_else(|e| api_failed(&e))
+}
+
+fn shown(codes: &[RecoveryCode]) -> Vec<String> {
+    codes.iter().map(|c| c.display().to_string()).collect()
+}
+
+fn api_refused(refused: Refused) -> Response<Bytes> {
+    let code = match refused {
+        Refused::WrongCode => "invalid_code",
+        Refused::Required => "mfa_required_by_policy",
+        Refused::SetupExpired => "setup_expired",
+    };
+    api_error(refused.status(), code, refused.message())
+}
+
+fn api_failed(error: &MfaError) -> Response<Bytes> {
+    tracing::error!(error = %crate::ops::error_chain(error), "settings change failed");
+    api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+}
