@@ -279,23 +279,32 @@ async fn demo_command_serves_the_bundled_app_through_the_gateway() {
     assert_eq!(r.status, 302);
     assert_eq!(r.header("location"), Some("/login"));
     assert_eq!(r.header("via"), Some("1.1 mfa-gateway"));
-    let login = http::Request::post("/login")
-        .header("host", "127.0.0.1")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(http_body_util::Full::new(bytes::Bytes::from(
-            "username=demo&password=demo",
-        )))
-        .unwrap();
-    let r = common::send(listen, login).await;
+    // The README's walkthrough: password, then enrollment with a QR code, then the app.
+    let mut browser = common::browser::Browser::new(listen);
+    let r = browser
+        .post_form("/login", &[("username", "demo"), ("password", "demo")])
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        !browser.cookies.contains_key("demo_session"),
+        "released before MFA"
+    );
+    let page = browser.get(r.header("location").unwrap()).await.text();
+    assert!(page.contains("<svg") && page.contains("otpauth://totp/mfa-gateway%20demo:demo"));
+    let secret = common::browser::enrollment_secret(&page);
+    let csrf = common::browser::form_value(&page, "csrf");
+    let code = common::browser::totp_now(&secret, 0);
+    let codes = browser
+        .post_form("/.mfa/enroll", &[("csrf", &csrf), ("code", &code)])
+        .await
+        .text();
+    assert_eq!(common::browser::recovery_codes(&codes).len(), 10);
+    let csrf = common::browser::form_value(&codes, "csrf");
+    let r = browser
+        .post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
+        .await;
     assert_eq!(r.status, 302);
-    let cookie = r
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
-    let r = get(listen, "127.0.0.1", "/", &[("cookie", &cookie)]).await;
+    let r = browser.get("/").await;
     assert_eq!(r.status, 200);
     assert!(r.text().contains("Welcome, demo"), "{}", r.text());
 
