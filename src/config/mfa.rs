@@ -1,6 +1,7 @@
 //! The `mfa:` block of an app: login rules, the app's session credentials, policy and timers.
 
-use super::model::{AppMfa, Policy, PolicyOverride, TokenRule};
+use super::model::{AppMfa, IdentitySource, Policy, PolicyOverride, TokenRule};
+use super::raw::RawIdentity;
 use super::raw::{RawLoginRule, RawMfa};
 use super::validate::{parse_cidr, Checker};
 use crate::intercept::rules::{BodyKind, LoginRule, SuccessRule, UsernameField};
@@ -156,6 +157,13 @@ pub fn app_mfa(
         }
     }
 
+    let identity = raw
+        .identity
+        .as_ref()
+        .map_or(IdentitySource::LoginField, |i| {
+            identity(c, &format!("{key}.identity"), i)
+        });
+
     let max_attempts = raw.max_attempts.unwrap_or(5);
     if !(1..=100).contains(&max_attempts) {
         c.fail(&format!("{key}.max_attempts"), "must be between 1 and 100");
@@ -203,6 +211,7 @@ pub fn app_mfa(
         token,
         logout,
         case_fold_users: raw.case_fold_users.unwrap_or(false),
+        identity,
         challenge_timeout,
         max_attempts,
         totp_skew,
@@ -210,6 +219,42 @@ pub fn app_mfa(
         absolute_timeout,
         bypass_paths,
         bypass_networks,
+    }
+}
+
+fn identity(c: &mut Checker, key: &str, raw: &RawIdentity) -> IdentitySource {
+    match (&raw.header, &raw.json_pointer, &raw.whoami) {
+        (Some(name), None, None) => match http::HeaderName::from_bytes(name.as_bytes()) {
+            Ok(name) => IdentitySource::ResponseHeader(name),
+            Err(_) => {
+                c.fail(
+                    &format!("{key}.header"),
+                    format!("{name:?} is not a header name"),
+                );
+                IdentitySource::LoginField
+            }
+        },
+        (None, Some(pointer), None) => {
+            check_pointer(c, &format!("{key}.json_pointer"), pointer);
+            IdentitySource::ResponseJson(pointer.clone())
+        }
+        (None, None, Some(w)) => {
+            if !is_plain_path(&w.path) {
+                c.fail(
+                    &format!("{key}.whoami.path"),
+                    format!("{:?} must be a plain path starting with `/`", w.path),
+                );
+            }
+            check_pointer(c, &format!("{key}.whoami.json_pointer"), &w.json_pointer);
+            IdentitySource::Whoami {
+                path: w.path.clone(),
+                json_pointer: w.json_pointer.clone(),
+            }
+        }
+        _ => {
+            c.fail(key, "give exactly one of header, json_pointer or whoami");
+            IdentitySource::LoginField
+        }
     }
 }
 

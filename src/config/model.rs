@@ -123,6 +123,19 @@ impl PolicyOverride {
     }
 }
 
+/// Where a login's user identity is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentitySource {
+    /// The user name typed into the login form (the default).
+    LoginField,
+    /// A header of the app's login answer.
+    ResponseHeader(http::HeaderName),
+    /// A JSON pointer into the app's login answer.
+    ResponseJson(String),
+    /// A GET the gateway makes to the app with the new session, and a pointer into its JSON.
+    Whoami { path: String, json_pointer: String },
+}
+
 /// A token in the app's login answer that clients then send as `Authorization: SCHEME token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRule {
@@ -160,6 +173,7 @@ pub struct AppMfa {
     /// Paths (exact) of the app's logout; requests there end the gateway session too.
     pub logout: Vec<String>,
     pub case_fold_users: bool,
+    pub identity: IdentitySource,
     pub challenge_timeout: Duration,
     pub max_attempts: u32,
     pub totp_skew: u8,

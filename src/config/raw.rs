@@ -174,6 +174,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub case_fold_users: Option<bool>,
     #[serde(default)]
+    pub identity: Option<RawIdentity>,
+    #[serde(default)]
     pub challenge_timeout: Option<String>,
     #[serde(default)]
     pub max_attempts: Option<u32>,
@@ -241,4 +243,24 @@ pub struct RawPolicyOverride {
     #[serde(default)]
     pub pattern: Option<String>,
     pub policy: String,
+}
+
+/// Where the user's identity comes from when the login field is not enough (one account that
+/// logs in by user name or e-mail). At most one source.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawIdentity {
+    #[serde(default)]
+    pub header: Option<String>,
+    #[serde(default)]
+    pub json_pointer: Option<String>,
+    #[serde(default)]
+    pub whoami: Option<RawWhoami>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWhoami {
+    pub path: String,
+    pub json_pointer: String,
 }

@@ -516,28 +516,45 @@ async fn release(
     Ok(response)
 }
 
-/// Keyed hashes of the app credentials an answer hands out: every session cookie it sets and
-/// the token in its body.
-pub fn credentials_in(ctx: &Context<'_>, headers: &HeaderMap, body: &[u8]) -> Vec<[u8; 32]> {
-    let app = &ctx.app.name;
-    let mut hashes: Vec<[u8; 32]> = ctx
-        .settings
+/// The app credentials an answer hands out: every session cookie it sets, as (name, value),
+/// and the token in its body.
+pub struct AppCredentials {
+    pub cookies: Vec<(String, String)>,
+    pub token: Option<String>,
+}
+
+pub fn app_credentials(settings: &AppMfa, headers: &HeaderMap, body: &[u8]) -> AppCredentials {
+    let cookies = settings
         .session_cookies
         .iter()
         .flat_map(|name| {
             sets_cookie_value(headers, name)
                 .into_iter()
-                .map(move |value| (name, value))
+                .map(move |value| (name.clone(), value))
         })
-        .map(|(name, value)| ctx.mfa.credential_hash(app, name, &value))
         .collect();
-    if let Some(rule) = &ctx.settings.token {
-        let token = serde_json::from_slice::<serde_json::Value>(body)
-            .ok()
-            .and_then(|v| v.pointer(&rule.json_pointer)?.as_str().map(str::to_string));
-        if let Some(token) = token.filter(|t| !t.is_empty()) {
-            hashes.push(ctx.mfa.credential_hash(app, "token", &token));
-        }
+    let token = settings.token.as_ref().and_then(|rule| {
+        serde_json::from_slice::<serde_json::Value>(body)
+            .ok()?
+            .pointer(&rule.json_pointer)?
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+    });
+    AppCredentials { cookies, token }
+}
+
+/// Keyed hashes of the app credentials an answer hands out, as they are bound to a session.
+pub fn credentials_in(ctx: &Context<'_>, headers: &HeaderMap, body: &[u8]) -> Vec<[u8; 32]> {
+    let app = &ctx.app.name;
+    let found = app_credentials(ctx.settings, headers, body);
+    let mut hashes: Vec<[u8; 32]> = found
+        .cookies
+        .iter()
+        .map(|(name, value)| ctx.mfa.credential_hash(app, name, value))
+        .collect();
+    if let Some(token) = &found.token {
+        hashes.push(ctx.mfa.credential_hash(app, "token", token));
     }
     hashes
 }

@@ -120,6 +120,7 @@ mod tests {
             token: None,
             logout: vec![],
             case_fold_users: false,
+            identity: crate::config::IdentitySource::LoginField,
             challenge_timeout: Duration::from_secs(300),
             max_attempts: 5,
             totp_skew: 1,

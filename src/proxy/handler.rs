@@ -6,7 +6,7 @@ use super::error::ProxyError;
 use super::headers::{self, Peer};
 use super::path::check_path;
 use super::state::{Shared, Snapshot, UpstreamTarget};
-use crate::config::{App, HostHeader};
+use crate::config::{App, HostHeader, IdentitySource};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::endpoints::{self, GatewayRequest};
 use crate::mfa::flow::{self, Context};
@@ -275,6 +275,14 @@ async fn forward(
         .ok_or(ProxyError::UnknownHost)?;
     parts.uri = upstream_uri(upstream, parts.uri)?;
     parts.version = Version::HTTP_11;
+    // A "whoami" identity check later asks the app as this request would (Host, forwarding
+    // headers, the app's shared secret), with the new session instead of the client's cookies.
+    let whoami_base = match (login, &ctx) {
+        (Some(_), Some(c)) if matches!(c.settings.identity, IdentitySource::Whoami { .. }) => {
+            Some(parts.headers.clone())
+        }
+        _ => None,
+    };
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
     let (body, typed_user) = match login {
         Some(rule) => {
@@ -345,14 +353,29 @@ async fn forward(
             if !rule.is_success(parts.status, &parts.headers, &body) {
                 return Ok(Response::from_parts(parts, Reply::Page(body)));
             }
-            let user = typed_user
-                .map(|u| flow::identity(ctx.settings, &u))
-                .ok_or(ProxyError::LoginWithoutUser)?;
             let answer = WithheldAnswer {
                 status: parts.status,
                 headers: parts.headers,
                 body,
             };
+            let user = match &ctx.settings.identity {
+                IdentitySource::LoginField => typed_user,
+                IdentitySource::ResponseHeader(name) => answer
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string),
+                IdentitySource::ResponseJson(pointer) => json_text(&answer.body, pointer),
+                IdentitySource::Whoami { path, json_pointer } => {
+                    let Some(base) = whoami_base else {
+                        return Err(ProxyError::LoginWithoutUser);
+                    };
+                    whoami(ctx, upstream, base, path, json_pointer, &answer).await
+                }
+            }
+            .map(|u| flow::identity(ctx.settings, &u))
+            .filter(|u| !u.is_empty())
+            .ok_or(ProxyError::LoginWithoutUser)?;
             let begun = flow::begin(ctx, user, answer)
                 .await
                 .map_err(ProxyError::StateUnavailable)?;
@@ -390,6 +413,79 @@ async fn forward(
         }
     }
     Ok(response.map(Reply::Upstream))
+}
+
+/// A string (or number) at `pointer` in a JSON body.
+fn json_text(body: &[u8], pointer: &str) -> Option<String> {
+    let value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
+    match value.pointer(pointer)? {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Asks the app who the session it just started belongs to: `GET path` with the session's
+/// cookies (or token), then the JSON pointer into the answer. Any failure is no identity, and
+/// the login then fails closed.
+async fn whoami(
+    ctx: &Context<'_>,
+    upstream: &UpstreamTarget,
+    mut headers: http::HeaderMap,
+    path: &str,
+    pointer: &str,
+    answer: &WithheldAnswer,
+) -> Option<String> {
+    const MAX_WHOAMI: u64 = 64 * 1024;
+    for name in [
+        header::COOKIE,
+        header::AUTHORIZATION,
+        header::CONTENT_TYPE,
+        header::CONTENT_LENGTH,
+    ] {
+        headers.remove(name);
+    }
+    let found = flow::app_credentials(ctx.settings, &answer.headers, &answer.body);
+    if !found.cookies.is_empty() {
+        let line: Vec<String> = found
+            .cookies
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_str(&line.join("; ")).ok()?,
+        );
+    }
+    if let (Some(rule), Some(token)) = (&ctx.settings.token, &found.token) {
+        let value = HeaderValue::from_str(&format!("{} {token}", rule.scheme)).ok()?;
+        headers.insert(header::AUTHORIZATION, value);
+    }
+    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    let uri = upstream_uri(upstream, path.parse::<Uri>().ok()?).ok()?;
+    let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
+    *request.uri_mut() = uri;
+    *request.headers_mut() = headers;
+    let sent = tokio::time::timeout(
+        ctx.app.upstream.response_header_timeout,
+        upstream.client.request(request),
+    )
+    .await;
+    let response = match sent {
+        Ok(Ok(r)) if r.status().is_success() => r,
+        Ok(Ok(r)) => {
+            tracing::warn!(app = %ctx.app.name, status = r.status().as_u16(), "whoami request refused: login not released");
+            return None;
+        }
+        _ => {
+            tracing::warn!(app = %ctx.app.name, "whoami request failed: login not released");
+            return None;
+        }
+    };
+    let body = collect_limited(response.into_body(), MAX_WHOAMI)
+        .await
+        .ok()?;
+    json_text(&body, pointer)
 }
 
 /// Relays bytes both ways after a protocol switch (WebSocket and other `Upgrade`s).

@@ -1,7 +1,8 @@
 //! Small legacy apps of the kinds the gateway protects, each recording what reached it:
 //!
 //! - [`start_cookie_app`]: a PHP-style form login (`/login.php`, field `user`/`pass`) with a
-//!   `PHPSESSID` cookie session, `/index.php` (protected), `/logout.php`, `/assets/…` (public).
+//!   `PHPSESSID` cookie session, `/index.php` (protected), `/whoami.php` (the session's user as
+//!   JSON), `/rotate.php` (a new session id), `/logout.php`, `/assets/…` (public).
 //! - [`start_token_app`]: a JSON login (`POST /api/login` → `{"token": …}`) and `/api/me`,
 //!   which needs `Authorization: Bearer <token>`.
 
@@ -211,6 +212,14 @@ fn cookie_app(
                 format!("<h1>Hello {user}</h1>"),
             ),
             None => redirect("/login.php"),
+        },
+        (Method::GET, "/whoami.php") => match session_user(&state, &headers, "PHPSESSID") {
+            Some(user) => respond(
+                StatusCode::OK,
+                "application/json",
+                serde_json::json!({ "account": { "name": user } }).to_string(),
+            ),
+            None => respond(StatusCode::FORBIDDEN, "application/json", "{}".into()),
         },
         (_, "/rotate.php") => match session_user(&state, &headers, "PHPSESSID") {
             // Session fixation defence of the app itself: a fresh id for the same user.
