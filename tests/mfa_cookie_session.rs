@@ -307,3 +307,38 @@ async fn fifty_parallel_uses_of_one_recovery_code_give_one_session() {
     );
     assert!(statuses.iter().all(|s| *s == 302 || *s == 401));
 }
+
+#[tokio::test]
+async fn keys_rotate_while_the_gateway_runs() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut browser, "alice", "secret").await;
+    let out = std::process::Command::new(common::BIN)
+        .args(["keys", "rotate", "--config"])
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE))
+        .env("MFA_DATA_DIR", gw.dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("1 secret re-encrypted"), "{said}");
+    let keys = std::fs::read_to_string(gw.dir.join("data/keys.json")).unwrap();
+    assert!(!keys.contains(&secret), "no secret in the key file");
+
+    // The running gateway reads the new key when it meets it: no restart, no failed sign-in.
+    let mut again = Browser::new(gw.addr);
+    login(&mut again, "alice", "secret").await;
+    let csrf = form_value(&again.get("/.mfa/verify").await.text(), "csrf");
+    let ok = again
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 30))],
+        )
+        .await;
+    assert_eq!(ok.status, 302, "{}", ok.text());
+    gw.wait_for_log("key file reloaded");
+}

@@ -29,6 +29,11 @@ pub enum Command {
         #[arg(long, short, env = "MFA_CONFIG")]
         config: PathBuf,
     },
+    /// Manage the gateway's keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
     /// Start a bundled legacy-style app and the gateway in front of it (no setup needed).
     Demo {
         /// Where the gateway listens.
@@ -40,10 +45,24 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new encryption key, make it the active one and re-encrypt every stored TOTP
+    /// secret under it. Older keys stay in the key file so anything sealed before still opens;
+    /// running gateways pick the new key up by themselves.
+    Rotate {
+        #[arg(long, short, env = "MFA_CONFIG")]
+        config: PathBuf,
+    },
+}
+
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(&config),
         Command::CheckConfig { config } => check_config(&config),
+        Command::Keys {
+            action: KeysCommand::Rotate { config },
+        } => rotate_keys(&config),
         Command::Demo { listen, app_listen } => crate::demo::run(&listen, app_listen),
     }
 }
@@ -91,6 +110,42 @@ pub fn serve_config(c: config::Config) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %crate::ops::error_chain(&error), "gateway stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn rotate_keys(path: &std::path::Path) -> ExitCode {
+    let config = match config::load(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            eprintln!("{errors}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(crate::keys::rotate::rotate(&config.data_dir)) {
+        Ok(report) => {
+            println!(
+                "new active key {}; {} secret{} re-encrypted, {} already under it",
+                report.new_key,
+                report.resealed,
+                if report.resealed == 1 { "" } else { "s" },
+                report.current
+            );
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("key rotation failed: {}", crate::ops::error_chain(&error));
             ExitCode::FAILURE
         }
     }

@@ -5,6 +5,8 @@
 //! Without keys of its own configuration, the gateway generates them on first start into
 //! `{data_dir}/keys.json` (mode 0600) and says so in the log, so a demo needs no setup.
 
+pub mod rotate;
+
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
@@ -122,6 +124,19 @@ impl KeyRing {
             }
             Err(source) => Err(KeyError::Read { path, source }),
         }
+    }
+
+    /// Reads `{dir}/keys.json`; it must exist.
+    pub fn load(dir: &Path) -> Result<KeyRing, KeyError> {
+        let path = dir.join("keys.json");
+        let text =
+            Zeroizing::new(
+                std::fs::read_to_string(&path).map_err(|source| KeyError::Read {
+                    path: path.clone(),
+                    source,
+                })?,
+            );
+        Self::parse(&text, &path)
     }
 
     fn parse(text: &str, path: &Path) -> Result<KeyRing, KeyError> {

@@ -195,7 +195,7 @@ impl Pages<'_> {
     }
 
     fn csrf(&self, challenge: &Challenge) -> String {
-        B64.encode(self.ctx.mfa.keys.sign(b"csrf-v1", challenge.id.as_bytes()))
+        B64.encode(self.ctx.keys.sign(b"csrf-v1", challenge.id.as_bytes()))
     }
 
     fn csrf_ok(&self, challenge: &Challenge, form: &Form) -> bool {
@@ -206,7 +206,6 @@ impl Pages<'_> {
             return false;
         };
         self.ctx
-            .mfa
             .keys
             .verify_signature(b"csrf-v1", challenge.id.as_bytes(), &sent)
     }

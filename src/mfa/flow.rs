@@ -5,10 +5,13 @@
 use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::{App, AppMfa, Policy};
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::{verify_any, Method, RecoveryCodeFactor, Subject, TotpFactor};
+use crate::factors::service::{
+    verify_any, FactorError, Method, RecoveryCodeFactor, Subject, TotpFactor,
+};
 use crate::factors::totp::{self, TotpParams, TotpSecret};
 use crate::intercept::rules::sets_cookie_value;
 use crate::intercept::withheld::WithheldAnswer;
+use crate::keys::KeyError;
 use crate::session::cookies::{GatewayCookie, SameSite};
 use crate::session::token::{PendingToken, TokenError};
 use crate::store::{
@@ -21,6 +24,8 @@ use http::{header, HeaderMap, Response};
 /// the time (read once per request, passed everywhere).
 pub struct Context<'a> {
     pub mfa: &'a Mfa,
+    /// The key ring for this request (taken once: a reload mid-request does not mix rings).
+    pub keys: std::sync::Arc<crate::keys::KeyRing>,
     pub app: &'a App,
     pub settings: &'a AppMfa,
     pub tls: bool,
@@ -102,7 +107,7 @@ impl Context<'_> {
         }
     }
 
-    fn totp_factor(&self) -> TotpFactor {
+    pub fn totp_factor(&self) -> TotpFactor {
         TotpFactor {
             params: TotpParams {
                 skew: self.settings.totp_skew,
@@ -164,7 +169,7 @@ pub async fn begin(
                 user: &user,
                 now: ctx.now,
             };
-            let (_secret, record) = ctx.totp_factor().begin_enrollment(&ctx.mfa.keys, &who)?;
+            let (_secret, record) = ctx.totp_factor().begin_enrollment(&ctx.keys, &who)?;
             ChallengeStage::Enroll {
                 factor_id: record.id,
                 pending_secret: record.secret,
@@ -174,10 +179,7 @@ pub async fn begin(
     let id = random_id();
     let ttl = i64::try_from(ctx.settings.challenge_timeout.as_secs()).unwrap_or(300);
     let expires_at = ctx.now.saturating_add(ttl);
-    let withheld = ctx
-        .mfa
-        .keys
-        .seal(&answer.encode(), &withheld_context(&id))?;
+    let withheld = ctx.keys.seal(&answer.encode(), &withheld_context(&id))?;
     let challenge = Challenge {
         id: id.clone(),
         realm: realm.clone(),
@@ -197,7 +199,7 @@ pub async fn begin(
         user,
         expires_at,
     }
-    .sign(&ctx.mfa.keys);
+    .sign(&ctx.keys);
     Ok(Begun::Pending {
         token,
         challenge: Box::new(challenge),
@@ -208,7 +210,7 @@ pub async fn begin(
 /// The live challenge a token names, if the token is genuine and belongs to this app.
 pub async fn pending(ctx: &Context<'_>, token: Option<&str>) -> Result<Challenge, PendingError> {
     let token = token.ok_or(PendingError::Refused(Refusal::Invalid))?;
-    let claims = match PendingToken::verify(token, &ctx.mfa.keys, ctx.now) {
+    let claims = match PendingToken::verify(token, &ctx.keys, ctx.now) {
         Ok(c) => c,
         Err(TokenError::Expired) => return Err(PendingError::Refused(Refusal::Expired)),
         Err(_) => return Err(PendingError::Refused(Refusal::Invalid)),
@@ -279,16 +281,7 @@ pub async fn verify(
     if challenge.stage != ChallengeStage::Verify {
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
-    let accepted = verify_any(
-        &ctx.totp_factor(),
-        &ctx.mfa.durable,
-        &ctx.mfa.keys,
-        &ctx.subject(challenge),
-        code,
-        method,
-    )
-    .await
-    .map_err(MfaError::from)?;
+    let accepted = check_code(ctx, &ctx.subject(challenge), code, method).await?;
     if accepted.is_none() {
         return wrong(ctx, challenge).await;
     }
@@ -300,6 +293,26 @@ pub async fn verify(
         .ok_or(PendingError::Refused(Refusal::Expired))?;
     let response = release_challenge(ctx, &taken).await?;
     Ok(CodeOutcome::Accepted(response))
+}
+
+/// A code against the user's enrolled factors (consumed when accepted). A secret sealed under
+/// a key this process has not seen yet (`keys rotate` ran meanwhile) makes it read the key file
+/// once and try again.
+pub async fn check_code(
+    ctx: &Context<'_>,
+    who: &Subject<'_>,
+    code: &str,
+    method: Option<Method>,
+) -> Result<Option<crate::factors::service::Accepted>, MfaError> {
+    let durable = &ctx.mfa.durable;
+    match verify_any(&ctx.totp_factor(), durable, &ctx.keys, who, code, method).await {
+        Err(FactorError::Keys(KeyError::UnknownKey(_))) => {
+            ctx.mfa.reload_keys()?;
+            let keys = ctx.mfa.keys();
+            Ok(verify_any(&ctx.totp_factor(), durable, &keys, who, code, method).await?)
+        }
+        other => Ok(other?),
+    }
 }
 
 /// What the enrollment page shows: the secret as text, as a URI and as a QR code.
@@ -362,7 +375,6 @@ impl EnrollSetup {
 
 fn open_pending(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, PendingError> {
     let opened = ctx
-        .mfa
         .keys
         .open(
             &record.secret,
@@ -413,7 +425,7 @@ pub async fn confirm_enrollment(
     record.created_at = ctx.now;
     ctx.mfa.durable.put_totp(&record).await?;
     let codes = RecoveryCodeFactor
-        .regenerate(&ctx.mfa.durable, &ctx.mfa.keys, &ctx.subject(challenge))
+        .regenerate(&ctx.mfa.durable, &ctx.keys, &ctx.subject(challenge))
         .await
         .map_err(MfaError::from)?;
     // A new factor ends every other session of the user (ASVS 3.3.3).
@@ -434,7 +446,7 @@ pub async fn reissue_recovery_codes(
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
     RecoveryCodeFactor
-        .regenerate(&ctx.mfa.durable, &ctx.mfa.keys, &ctx.subject(challenge))
+        .regenerate(&ctx.mfa.durable, &ctx.keys, &ctx.subject(challenge))
         .await
         .map_err(|e| PendingError::Failed(e.into()))
 }
@@ -471,7 +483,6 @@ async fn release_challenge(
     challenge: &Challenge,
 ) -> Result<Response<Bytes>, MfaError> {
     let plain = ctx
-        .mfa
         .keys
         .open(&challenge.withheld, &withheld_context(&challenge.id))?;
     let answer = WithheldAnswer::decode(&plain).map_err(|_| MfaError::Withheld)?;

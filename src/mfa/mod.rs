@@ -12,14 +12,18 @@ pub mod settings;
 use crate::factors::service::FactorError;
 use crate::keys::{KeyError, KeyRing};
 use crate::store::{MemoryStore, SqliteStore, StoreError};
-use std::path::Path;
+use arc_swap::ArcSwap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The gateway's cookies, before the `__Host-` prefix they get on TLS.
 pub const PENDING_COOKIE: &str = "mfa_pending";
 pub const SESSION_COOKIE: &str = "mfa_session";
 
 pub struct Mfa {
-    pub keys: KeyRing,
+    /// Swapped whole when the key file changes (`keys rotate`, SIGHUP).
+    keys: ArcSwap<KeyRing>,
+    data_dir: PathBuf,
     pub durable: SqliteStore,
     pub ephemeral: MemoryStore,
 }
@@ -63,17 +67,31 @@ impl Mfa {
         }
         let durable = SqliteStore::open(&data_dir.join("factors.sqlite3")).await?;
         Ok(Mfa {
-            keys,
+            keys: ArcSwap::from_pointee(keys),
+            data_dir: data_dir.to_path_buf(),
             durable,
             ephemeral: MemoryStore::new(),
         })
+    }
+
+    /// The key ring in force now.
+    pub fn keys(&self) -> Arc<KeyRing> {
+        self.keys.load_full()
+    }
+
+    /// Reads the key file again (after `keys rotate` re-encrypted secrets under a new key).
+    pub fn reload_keys(&self) -> Result<(), KeyError> {
+        let ring = KeyRing::load(&self.data_dir)?;
+        tracing::info!(active = ring.active_key_id(), "key file reloaded");
+        self.keys.store(Arc::new(ring));
+        Ok(())
     }
 
     /// The stored form of an app credential (a session cookie value or a token): a keyed hash
     /// that also names the app and the credential, so a value bound for one never passes as
     /// another.
     pub fn credential_hash(&self, app: &str, name: &str, value: &str) -> [u8; 32] {
-        self.keys.keyed_hash(
+        self.keys.load().keyed_hash(
             b"app-credential-v1",
             format!("{app}\0{name}\0{value}").as_bytes(),
         )
@@ -81,7 +99,7 @@ impl Mfa {
 
     /// Sessions are stored under a keyed hash of their id: the id exists only in the cookie.
     pub fn session_hash(&self, id: &str) -> [u8; 32] {
-        self.keys.keyed_hash(b"session-id-v1", id.as_bytes())
+        self.keys.load().keyed_hash(b"session-id-v1", id.as_bytes())
     }
 }
 

@@ -11,10 +11,8 @@ use super::respond::{api_error, json_response, redirect, Form, UNAVAILABLE};
 use super::MfaError;
 use crate::config::Policy;
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::{
-    totp_context, verify_any, Factor, RecoveryCodeFactor, Subject, TotpFactor,
-};
-use crate::factors::totp::{self, TotpParams, TotpSecret};
+use crate::factors::service::{totp_context, Factor, RecoveryCodeFactor, Subject};
+use crate::factors::totp::{self, TotpSecret};
 use crate::keys::Sealed;
 use crate::session::credentials::{authorization, cookie_values};
 use crate::store::{DurableStore, EphemeralStore, Session, TotpRecord};
@@ -67,27 +65,13 @@ fn subject<'a>(ctx: &Context<'_>, session: &'a Session) -> Subject<'a> {
     }
 }
 
-fn totp_factor(ctx: &Context<'_>) -> TotpFactor {
-    TotpFactor {
-        params: TotpParams {
-            skew: ctx.settings.totp_skew,
-            ..TotpParams::default()
-        },
-    }
-}
-
 /// A current code from the user's own factors (consumed like at sign-in).
 async fn code_ok(ctx: &Context<'_>, session: &Session, code: &str) -> Result<bool, MfaError> {
-    Ok(verify_any(
-        &totp_factor(ctx),
-        &ctx.mfa.durable,
-        &ctx.mfa.keys,
-        &subject(ctx, session),
-        code,
-        None,
+    Ok(
+        super::flow::check_code(ctx, &subject(ctx, session), code, None)
+            .await?
+            .is_some(),
     )
-    .await?
-    .is_some())
 }
 
 struct Overview {
@@ -98,7 +82,7 @@ struct Overview {
 async fn overview(ctx: &Context<'_>, session: &Session) -> Result<Overview, MfaError> {
     let who = subject(ctx, session);
     Ok(Overview {
-        totp: totp_factor(ctx).describe(&ctx.mfa.durable, &who).await?,
+        totp: ctx.totp_factor().describe(&ctx.mfa.durable, &who).await?,
         recovery: RecoveryCodeFactor.describe(&ctx.mfa.durable, &who).await?,
     })
 }
@@ -107,8 +91,9 @@ async fn overview(ctx: &Context<'_>, session: &Session) -> Result<Overview, MfaE
 /// and signed together with the session, so it can neither be read nor moved to another
 /// session, and expires.
 fn begin_setup(ctx: &Context<'_>, session: &Session) -> Result<(String, EnrollSetup), MfaError> {
-    let (secret, record) =
-        totp_factor(ctx).begin_enrollment(&ctx.mfa.keys, &subject(ctx, session))?;
+    let (secret, record) = ctx
+        .totp_factor()
+        .begin_enrollment(&ctx.keys, &subject(ctx, session))?;
     let expires = ctx.now.saturating_add(SETUP_TTL);
     let payload = format!(
         "{}\0{}\0{}\0{}\0{}",
@@ -119,7 +104,6 @@ fn begin_setup(ctx: &Context<'_>, session: &Session) -> Result<(String, EnrollSe
         expires
     );
     let signature = ctx
-        .mfa
         .keys
         .sign(b"totp-setup-v1", &setup_signed(&session.id_hash, &payload));
     let token = format!("{}.{}", B64.encode(&payload), B64.encode(signature));
@@ -138,7 +122,7 @@ fn open_setup(ctx: &Context<'_>, session: &Session, token: &str) -> Option<TotpR
     let (payload, signature) = token.split_once('.')?;
     let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
     let signature = B64.decode(signature).ok()?;
-    if !ctx.mfa.keys.verify_signature(
+    if !ctx.keys.verify_signature(
         b"totp-setup-v1",
         &setup_signed(&session.id_hash, &payload),
         &signature,
@@ -173,7 +157,7 @@ fn setup_of(ctx: &Context<'_>, record: &TotpRecord) -> Result<EnrollSetup, MfaEr
 }
 
 fn open_record(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, MfaError> {
-    let bytes = ctx.mfa.keys.open(
+    let bytes = ctx.keys.open(
         &record.secret,
         &totp_context(&record.realm, &record.user, &record.id),
     )?;
@@ -195,7 +179,7 @@ async fn confirm_setup(
     let secret = open_record(ctx, &record)?;
     let step = u64::try_from(ctx.now)
         .ok()
-        .map(|t| totp::verify(&secret, totp_factor(ctx).params, code, t, None))
+        .map(|t| totp::verify(&secret, ctx.totp_factor().params, code, t, None))
         .transpose()
         .map_err(|e| MfaError::Factor(e.into()))?
         .flatten();
@@ -214,7 +198,7 @@ async fn confirm_setup(
     {
         Some(
             RecoveryCodeFactor
-                .regenerate(durable, &ctx.mfa.keys, &who)
+                .regenerate(durable, &ctx.keys, &who)
                 .await?,
         )
     } else {
@@ -269,7 +253,7 @@ async fn regenerate(
         return Ok(Err(Refused::WrongCode));
     }
     let codes = RecoveryCodeFactor
-        .regenerate(&ctx.mfa.durable, &ctx.mfa.keys, &subject(ctx, session))
+        .regenerate(&ctx.mfa.durable, &ctx.keys, &subject(ctx, session))
         .await?;
     end_other_sessions(ctx, session).await?;
     Ok(Ok(codes))
@@ -384,7 +368,7 @@ struct SettingsPages<'a> {
 
 impl SettingsPages<'_> {
     fn csrf(&self, session: &Session) -> String {
-        B64.encode(self.ctx.mfa.keys.sign(b"csrf-v1", &session.id_hash))
+        B64.encode(self.ctx.keys.sign(b"csrf-v1", &session.id_hash))
     }
 
     fn csrf_ok(&self, session: &Session, form: &Form) -> bool {
@@ -393,7 +377,6 @@ impl SettingsPages<'_> {
         };
         B64.decode(sent).is_ok_and(|sent| {
             self.ctx
-                .mfa
                 .keys
                 .verify_signature(b"csrf-v1", &session.id_hash, &sent)
         })

@@ -191,6 +191,7 @@ async fn forward(
     let ctx = match (&app.mfa, mfa) {
         (Some(settings), Some(mfa)) => Some(Context {
             mfa,
+            keys: mfa.keys(),
             app,
             settings,
             tls: peer.tls,

@@ -337,6 +337,11 @@ pub fn reload(shared: &Shared) {
     let Some(current) = shared.config() else {
         return;
     };
+    if let Some(mfa) = &shared.mfa {
+        if let Err(error) = mfa.reload_keys() {
+            tracing::error!(error = %crate::ops::error_chain(&error), "key file not reloaded; keeping the keys in use");
+        }
+    }
     let path = current.source.clone();
     let result: Result<(), Vec<String>> = match config::load(&path) {
         Err(errors) => Err(errors.0.iter().map(ToString::to_string).collect()),

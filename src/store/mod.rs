@@ -64,6 +64,19 @@ pub trait DurableStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Every enrolled authenticator (for key rotation and the admin commands).
+    fn all_totp(&self) -> impl Future<Output = Result<Vec<TotpRecord>, StoreError>> + Send;
+
+    /// Replaces the sealed secret of factor `factor_id` if it is still sealed under
+    /// `old_key_id` (nothing else changes: not the replay marker, not the dates). False when
+    /// the factor is gone or was re-sealed or replaced meanwhile.
+    fn reseal_totp(
+        &self,
+        factor_id: &str,
+        old_key_id: &str,
+        secret: &Sealed,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// Removes the user's authenticator; true if there was one.
     fn remove_totp(
         &self,

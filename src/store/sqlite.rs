@@ -37,6 +37,26 @@ impl SqliteStore {
     }
 }
 
+fn totp_record(row: &sqlx::sqlite::SqliteRow) -> Result<TotpRecord, StoreError> {
+    let last_step: Option<i64> = row.try_get("last_step")?;
+    Ok(TotpRecord {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        user: row.try_get("user_name")?,
+        secret: Sealed {
+            key_id: row.try_get("key_id")?,
+            nonce: row.try_get("nonce")?,
+            ciphertext: row.try_get("ciphertext")?,
+        },
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        last_step: last_step
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("negative time step"))?,
+    })
+}
+
 fn step_to_db(step: u64) -> Result<i64, StoreError> {
     i64::try_from(step).map_err(|_| StoreError::Corrupt("time step out of range"))
 }
@@ -44,31 +64,44 @@ fn step_to_db(step: u64) -> Result<i64, StoreError> {
 impl DurableStore for SqliteStore {
     async fn totp(&self, realm: &str, user: &str) -> Result<Option<TotpRecord>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, key_id, nonce, ciphertext, created_at, last_used_at, last_step
+            "SELECT realm, user_name, id, key_id, nonce, ciphertext, created_at, last_used_at, last_step
              FROM totp_factors WHERE realm = ?1 AND user_name = ?2",
         )
         .bind(realm)
         .bind(user)
         .fetch_optional(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let last_step: Option<i64> = row.try_get("last_step")?;
-        Ok(Some(TotpRecord {
-            id: row.try_get("id")?,
-            realm: realm.to_string(),
-            user: user.to_string(),
-            secret: Sealed {
-                key_id: row.try_get("key_id")?,
-                nonce: row.try_get("nonce")?,
-                ciphertext: row.try_get("ciphertext")?,
-            },
-            created_at: row.try_get("created_at")?,
-            last_used_at: row.try_get("last_used_at")?,
-            last_step: last_step
-                .map(u64::try_from)
-                .transpose()
-                .map_err(|_| StoreError::Corrupt("negative time step"))?,
-        }))
+        row.as_ref().map(totp_record).transpose()
+    }
+
+    async fn all_totp(&self) -> Result<Vec<TotpRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT realm, user_name, id, key_id, nonce, ciphertext, created_at, last_used_at, last_step
+             FROM totp_factors ORDER BY realm, user_name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(totp_record).collect()
+    }
+
+    async fn reseal_totp(
+        &self,
+        factor_id: &str,
+        old_key_id: &str,
+        secret: &Sealed,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE totp_factors SET key_id = ?3, nonce = ?4, ciphertext = ?5
+             WHERE id = ?1 AND key_id = ?2",
+        )
+        .bind(factor_id)
+        .bind(old_key_id)
+        .bind(&secret.key_id)
+        .bind(&secret.nonce)
+        .bind(&secret.ciphertext)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn put_totp(&self, r: &TotpRecord) -> Result<(), StoreError> {

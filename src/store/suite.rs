@@ -74,6 +74,23 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         (stored.last_step, stored.last_used_at),
         (Some(101), Some(13))
     );
+    // Re-sealing under a new key changes the secret only, and only from the expected key.
+    let resealed = Sealed {
+        key_id: "k2".into(),
+        nonce: vec![3; 24],
+        ciphertext: vec![4; 36],
+    };
+    assert!(!store.reseal_totp(&alice.id, "k0", &resealed).await.unwrap());
+    assert!(store.reseal_totp(&alice.id, "k1", &resealed).await.unwrap());
+    assert!(!store.reseal_totp(&alice.id, "k1", &resealed).await.unwrap());
+    let after = store.totp("main", "alice").await.unwrap().unwrap();
+    assert_eq!(after.secret, resealed);
+    assert_eq!(
+        (after.last_step, after.created_at),
+        (stored.last_step, stored.created_at)
+    );
+    assert_eq!(store.all_totp().await.unwrap(), vec![after.clone()]);
+
     // A step for a factor that was replaced in the meantime is refused.
     assert!(!store
         .record_totp_step("main", "alice", "f-gone", 200, 14)
