@@ -291,12 +291,12 @@ fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRul
         }
     };
     let body = match raw.body.as_deref() {
-        None | Some("form") => BodyKind::Form,
+        None | Some("form" | "multipart") => BodyKind::Form,
         Some("json") => BodyKind::Json,
         Some(other) => {
             c.fail(
                 &format!("{key}.body"),
-                format!("{other:?} is not a body kind: use form or json"),
+                format!("{other:?} is not a body kind: use form (urlencoded or multipart) or json"),
             );
             BodyKind::Form
         }

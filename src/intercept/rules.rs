@@ -4,6 +4,8 @@ use http::{header, HeaderMap, Method, StatusCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {
+    /// An HTML form: `application/x-www-form-urlencoded` or `multipart/form-data`, by the
+    /// request's content type (a form's `enctype` decides which a browser sends).
     Form,
     Json,
 }
@@ -45,9 +47,14 @@ impl LoginRule {
 
     /// The user name as typed, trimmed; `None` when the body has none (or more than one, which
     /// is ambiguous and treated as none).
-    pub fn username(&self, body: &[u8]) -> Option<String> {
+    pub fn username(&self, content_type: Option<&str>, body: &[u8]) -> Option<String> {
         let raw = match &self.username {
             UsernameField::Form(field) => {
+                if let Some(boundary) = content_type.and_then(super::multipart::boundary) {
+                    let value = super::multipart::text_field(body, boundary, field)?;
+                    let trimmed = value.trim();
+                    return (!trimmed.is_empty()).then(|| trimmed.to_string());
+                }
                 let mut values = form_urlencoded::parse(body)
                     .filter(|(k, _)| k == field.as_str())
                     .map(|(_, v)| v.into_owned());
@@ -180,33 +187,50 @@ mod tests {
     fn username_from_a_form() {
         let r = django();
         assert_eq!(
-            r.username(b"csrfmiddlewaretoken=x&username=+Alice+&password=pw")
+            r.username(None, b"csrfmiddlewaretoken=x&username=+Alice+&password=pw")
                 .as_deref(),
             Some("Alice")
         );
         assert_eq!(
-            r.username(b"username=a%40b.example&password=pw").as_deref(),
+            r.username(None, b"username=a%40b.example&password=pw")
+                .as_deref(),
             Some("a@b.example")
         );
-        assert_eq!(r.username(b"password=pw"), None);
-        assert_eq!(r.username(b"username=&password=pw"), None);
+        assert_eq!(r.username(None, b"password=pw"), None);
+        assert_eq!(r.username(None, b"username=&password=pw"), None);
         // Two user names in one login are ambiguous: the app may read either.
         assert_eq!(
-            r.username(b"username=alice&username=admin&password=pw"),
+            r.username(None, b"username=alice&username=admin&password=pw"),
             None
         );
+    }
+
+    #[test]
+    fn username_from_a_multipart_form() {
+        let r = django();
+        let body = b"--xyz\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n Bob \r\n--xyz--\r\n";
+        assert_eq!(
+            r.username(Some("multipart/form-data; boundary=xyz"), body)
+                .as_deref(),
+            Some("Bob")
+        );
+        // The same bytes read as urlencoded would be nonsense: the content type decides.
+        assert_eq!(r.username(None, body), None);
     }
 
     #[test]
     fn username_from_json() {
         let r = token_api();
         assert_eq!(
-            r.username(br#"{"credentials":{"email":"bob@example.com","password":"x"}}"#)
-                .as_deref(),
+            r.username(
+                None,
+                br#"{"credentials":{"email":"bob@example.com","password":"x"}}"#
+            )
+            .as_deref(),
             Some("bob@example.com")
         );
-        assert_eq!(r.username(br#"{"credentials":{"email":42}}"#), None);
-        assert_eq!(r.username(b"not json"), None);
+        assert_eq!(r.username(None, br#"{"credentials":{"email":42}}"#), None);
+        assert_eq!(r.username(None, b"not json"), None);
     }
 
     #[test]

@@ -285,6 +285,13 @@ async fn forward(
         _ => None,
     };
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
+    let content_type = login.and_then(|_| {
+        parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
     let (body, typed_user) = match login {
         Some(rule) => {
             let limit = config.limits.max_body_bytes;
@@ -292,7 +299,7 @@ async fn forward(
                 CollectError::TooLarge => ProxyError::BodyTooLarge,
                 CollectError::Read(_) => ProxyError::BodyUnreadable,
             })?;
-            let user = rule.username(&read);
+            let user = rule.username(content_type.as_deref(), &read);
             (Either::Right(Full::new(read)), user)
         }
         None => (Either::Left(body), None),
