@@ -6,7 +6,7 @@ mod common;
 
 use common::apps::{mint_session, start_cookie_app, App};
 use common::browser::{enrollment_secret, form_value, recovery_codes, totp_now, Browser};
-use common::flows::{enroll, login};
+use common::flows::{enroll, login, race_one_code};
 use common::{temp_dir, Answer, Gateway};
 
 const EXAMPLE: &str = "config/examples/cookie-session.yaml";
@@ -277,29 +277,7 @@ async fn fifty_parallel_uses_of_one_recovery_code_give_one_session() {
     let mut browser = Browser::new(gw.addr);
     let (_, codes) = enroll(&mut browser, "alice", "secret").await;
     // 50 separate logins, each at the verify step (SECURITY-TESTS 3).
-    let mut pending = Vec::new();
-    for _ in 0..50 {
-        let mut b = Browser::new(gw.addr);
-        login(&mut b, "alice", "secret").await;
-        let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
-        pending.push((b, csrf));
-    }
-    let code = codes[3].clone();
-    let tasks: Vec<_> = pending
-        .into_iter()
-        .map(|(mut b, csrf)| {
-            let code = code.clone();
-            tokio::spawn(async move {
-                b.post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &code)])
-                    .await
-                    .status
-            })
-        })
-        .collect();
-    let mut statuses = Vec::new();
-    for t in tasks {
-        statuses.push(t.await.unwrap());
-    }
+    let statuses = race_one_code(gw.addr, "alice", "secret", &codes[3], 50).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == 302).count(),
         1,
@@ -341,4 +319,19 @@ async fn keys_rotate_while_the_gateway_runs() {
         .await;
     assert_eq!(ok.status, 302, "{}", ok.text());
     gw.wait_for_log("key file reloaded");
+}
+
+#[tokio::test]
+async fn fifty_parallel_uses_of_one_totp_code_give_one_session() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut browser, "bob", "hunter2").await;
+    // SECURITY-TESTS 2: one code, fifty logins racing with it.
+    let code = totp_now(&secret, 30);
+    let statuses = race_one_code(gw.addr, "bob", "hunter2", &code, 50).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 302).count(),
+        1,
+        "{statuses:?}"
+    );
 }

@@ -38,3 +38,37 @@ pub async fn enroll(browser: &mut Browser, user: &str, pass: &str) -> (String, V
     assert_eq!(released.header("location"), Some("/index.php"));
     (secret, codes)
 }
+
+/// `n` separate logins of `user` brought to the verify step, then `code` sent in all of them at
+/// once; the statuses of the answers.
+pub async fn race_one_code(
+    addr: std::net::SocketAddr,
+    user: &str,
+    pass: &str,
+    code: &str,
+    n: usize,
+) -> Vec<u16> {
+    let mut pending = Vec::new();
+    for _ in 0..n {
+        let mut b = Browser::new(addr);
+        login(&mut b, user, pass).await;
+        let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+        pending.push((b, csrf));
+    }
+    let tasks: Vec<_> = pending
+        .into_iter()
+        .map(|(mut b, csrf)| {
+            let code = code.to_string();
+            tokio::spawn(async move {
+                b.post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &code)])
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    statuses
+}
