@@ -241,3 +241,61 @@ async fn a_client_that_never_finishes_the_handshake_is_cut_off() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// SECURITY-TESTS 14: on TLS the gateway's cookies carry the `__Host-` prefix and `Secure`, and
+/// the flow reads them back under that name (here over HTTP/2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_cookies_on_tls_use_the_host_prefix() {
+    let app = common::apps::start_cookie_app().await;
+    let pki = pki(&["app.test"]);
+    let dir = common::temp_dir("mfa-tls");
+    let config = tls_config(app.addr, &pki, &dir)
+        + "    mfa:\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n";
+    let gw = Gateway::start_in(&config, dir);
+    let tls = connect_tls(gw.addr, "app.test", client_config(&pki.ca_pem, &[b"h2"])).await;
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let login = Request::post("https://app.test/login.php")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(http_body_util::Full::new(Bytes::from(
+            "user=alice&pass=secret",
+        )))
+        .unwrap();
+    let response = sender.send_request(login).await.unwrap();
+    assert_eq!(response.status(), 303);
+    let cookie = response.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.starts_with("__Host-mfa_pending="), "{cookie}");
+    assert!(
+        cookie.contains("; Path=/") && cookie.contains("; Secure"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+
+    let pair = cookie.split(';').next().unwrap().to_string();
+    let page = Request::get("https://app.test/.mfa/enroll")
+        .header("cookie", pair)
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(page).await.unwrap();
+    assert_eq!(response.status(), 200);
+    // The plain name means nothing on TLS: it could have been planted over plain HTTP.
+    let value = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .split_once('=')
+        .unwrap()
+        .1
+        .to_string();
+    let planted = Request::get("https://app.test/.mfa/enroll")
+        .header("cookie", format!("mfa_pending={value}"))
+        .body(http_body_util::Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(sender.send_request(planted).await.unwrap().status(), 401);
+}
