@@ -104,3 +104,64 @@ async fn a_pending_login_opens_nothing_but_its_own_pages() {
     // carol has no factor yet: the verify page sends her to enrollment, nowhere else.
     assert_eq!(verify.header("location"), Some("/.mfa/enroll"));
 }
+
+#[tokio::test]
+async fn behind_a_trusted_tls_proxy_the_cookies_are_secure() {
+    let app = start_cookie_app().await;
+    let trusted = config(app.addr).replace(
+        "apps:\n",
+        "gateway:\n  trusted_proxies: [\"127.0.0.1\"]\napps:\n",
+    );
+    let gw = Gateway::start(&trusted);
+    let mut b = Browser::new(gw.addr);
+    let answer = b
+        .request(
+            "POST",
+            "/login.php",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("x-forwarded-proto", "https"),
+            ],
+            b"user=alice&pass=secret".to_vec(),
+        )
+        .await;
+    let cookies: Vec<&str> = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .collect();
+    assert!(
+        cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-mfa_session=") && c.contains("; Secure")),
+        "{cookies:?}"
+    );
+
+    // The same header from an untrusted client changes nothing.
+    let untrusted = Gateway::start(&config(app.addr));
+    let mut b = Browser::new(untrusted.addr);
+    let answer = b
+        .request(
+            "POST",
+            "/login.php",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("x-forwarded-proto", "https"),
+            ],
+            b"user=alice&pass=secret".to_vec(),
+        )
+        .await;
+    let cookie = answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|c| c.contains("mfa_session"))
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.starts_with("mfa_session=") && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+}

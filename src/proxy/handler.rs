@@ -194,7 +194,7 @@ async fn forward(
             keys: mfa.keys(),
             app,
             settings,
-            tls: peer.tls,
+            tls: client_used_tls(peer, req.headers()),
             now: unix_now(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
@@ -421,6 +421,18 @@ async fn forward(
         }
     }
     Ok(response.map(Reply::Upstream))
+}
+
+/// Whether the browser reached us over TLS: directly, or through a trusted proxy that says so
+/// (its `X-Forwarded-Proto`, first hop). Decides `Secure` and the `__Host-` prefix.
+fn client_used_tls(peer: &Peer<'_>, headers: &http::HeaderMap) -> bool {
+    peer.tls
+        || (peer.is_trusted()
+            && headers
+                .get(&headers::X_FORWARDED_PROTO)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
 }
 
 /// A string (or number) at `pointer` in a JSON body.
