@@ -12,6 +12,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+/// What answers a request: the upstream's streamed body, or one the gateway holds whole (its
+/// own pages, a login answer it read).
+pub enum Reply {
+    Upstream(Incoming),
+    Page(Bytes),
+}
+
 pin_project! {
     #[project = SourceProjection]
     pub enum Source {

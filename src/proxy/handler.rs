@@ -1,23 +1,22 @@
 //! One request through the gateway, read top to bottom as its phases:
-//! limits → host → path → route → reserved prefix → rewrite headers → forward → answer.
+//! limits → host → path → route → (MFA app: gateway pages; session check) → rewrite headers →
+//! (login: read body) → forward → (login: withhold) → answer.
 
-use super::body::{collect_limited, AccessRecord, CollectError, ResponseBody};
+use super::body::{AccessRecord, Reply, ResponseBody};
 use super::error::ProxyError;
 use super::headers::{self, Peer};
+use super::login;
 use super::path::check_path;
 use super::state::{Shared, Snapshot, UpstreamTarget};
-use crate::config::{App, HostHeader, IdentitySource};
-use crate::intercept::withheld::WithheldAnswer;
+use crate::config::{App, HostHeader};
 use crate::mfa::endpoints::{self, GatewayRequest};
-use crate::mfa::flow::{self, Context};
-use crate::mfa::guard::{self, Checked, Denied};
+use crate::mfa::flow::Context;
+use crate::mfa::guard::{self, Denied};
 use crate::mfa::{unix_now, Mfa, MfaError};
-use crate::store::EphemeralStore;
 use crate::ui::error_page;
-use bytes::Bytes;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Uri, Version};
-use http_body_util::{Either, Full};
+use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
@@ -141,16 +140,6 @@ pub async fn handle(
     }))
 }
 
-/// What answers a request: the upstream's streamed body, or one the gateway holds whole (its
-/// own pages, a login answer it read).
-enum Reply {
-    Upstream(Incoming),
-    Page(Bytes),
-}
-
-/// The app's login answer is read whole to check and withhold it; larger ones fail closed.
-const MAX_LOGIN_ANSWER: u64 = 8 * 1024 * 1024;
-
 async fn forward(
     snapshot: &Snapshot,
     peer: &Peer<'_>,
@@ -194,7 +183,7 @@ async fn forward(
             keys: mfa.keys(),
             app,
             settings,
-            tls: client_used_tls(peer, req.headers()),
+            tls: login::client_used_tls(peer, req.headers()),
             now: unix_now(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
@@ -276,33 +265,20 @@ async fn forward(
         .ok_or(ProxyError::UnknownHost)?;
     parts.uri = upstream_uri(upstream, parts.uri)?;
     parts.version = Version::HTTP_11;
-    // A "whoami" identity check later asks the app as this request would (Host, forwarding
-    // headers, the app's shared secret), with the new session instead of the client's cookies.
-    let whoami_base = match (login, &ctx) {
-        (Some(_), Some(c)) if matches!(c.settings.identity, IdentitySource::Whoami { .. }) => {
-            Some(parts.headers.clone())
-        }
-        _ => None,
-    };
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
-    let content_type = login.and_then(|_| {
-        parts
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    });
-    let (body, typed_user) = match login {
-        Some(rule) => {
-            let limit = config.limits.max_body_bytes;
-            let read = collect_limited(body, limit).await.map_err(|e| match e {
-                CollectError::TooLarge => ProxyError::BodyTooLarge,
-                CollectError::Read(_) => ProxyError::BodyUnreadable,
-            })?;
-            let user = rule.username(content_type.as_deref(), &read);
-            (Either::Right(Full::new(read)), user)
+    let (body, login) = match (login, &ctx) {
+        (Some(rule), Some(ctx)) => {
+            let (body, pending) = login::read_request(
+                ctx,
+                rule,
+                &parts.headers,
+                body,
+                config.limits.max_body_bytes,
+            )
+            .await?;
+            (body, Some(pending))
         }
-        None => (Either::Left(body), None),
+        _ => (Either::Left(body), None),
     };
     let outbound = Request::from_parts(parts, body);
     let client = &upstream.client;
@@ -352,160 +328,18 @@ async fn forward(
         return Ok(response.map(Reply::Upstream));
     };
     // Phase: a login answer is checked and, on success, withheld.
-    if let Some(rule) = login {
-        if rule.might_succeed(response.status(), response.headers()) {
-            let (parts, body) = response.into_parts();
-            let body = collect_limited(body, MAX_LOGIN_ANSWER)
-                .await
-                .map_err(|_| ProxyError::LoginAnswerUnreadable)?;
-            if !rule.is_success(parts.status, &parts.headers, &body) {
-                return Ok(Response::from_parts(parts, Reply::Page(body)));
-            }
-            let answer = WithheldAnswer {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-            };
-            let user = match &ctx.settings.identity {
-                IdentitySource::LoginField => typed_user,
-                IdentitySource::ResponseHeader(name) => answer
-                    .headers
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_string),
-                IdentitySource::ResponseJson(pointer) => json_text(&answer.body, pointer),
-                IdentitySource::Whoami { path, json_pointer } => {
-                    let Some(base) = whoami_base else {
-                        return Err(ProxyError::LoginWithoutUser);
-                    };
-                    whoami(ctx, upstream, base, path, json_pointer, &answer).await
-                }
-            }
-            .map(|u| flow::identity(ctx.settings, &u))
-            .filter(|u| !u.is_empty())
-            .ok_or(ProxyError::LoginWithoutUser)?;
-            let begun = flow::begin(ctx, user, answer)
-                .await
-                .map_err(ProxyError::StateUnavailable)?;
-            let answer = endpoints::login_answer(ctx, begun, json, &config.reserved_prefix);
-            return Ok(answer.map(Reply::Page));
+    if let Some(pending) = login {
+        let prefix = &config.reserved_prefix;
+        match login::answer(ctx, pending, response, upstream, json, prefix).await? {
+            login::Answered::Ready(answer) => return Ok(answer),
+            login::Answered::Untouched(passed) => response = passed,
         }
     }
-    // Phase: a verified session follows the app when it rotates its session cookie, and ends
-    // with the app's logout.
-    if let Some((
-        Checked {
-            session: Some(session),
-            ..
-        },
-        is_logout,
-    )) = &checked
-    {
-        if *is_logout {
-            ctx.mfa
-                .ephemeral
-                .end_session(&session.id_hash)
-                .await
-                .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
-            response
-                .headers_mut()
-                .append(header::SET_COOKIE, ctx.session_cookie().clear());
-        } else {
-            for hash in flow::credentials_in(ctx, response.headers(), b"") {
-                ctx.mfa
-                    .ephemeral
-                    .bind_credential(&hash, &session.id_hash)
-                    .await
-                    .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
-            }
-        }
+    // Phase: a verified session follows the app's session cookie and ends with its logout.
+    if let Some((checked, is_logout)) = &checked {
+        login::follow_session(ctx, checked, *is_logout, &mut response).await?;
     }
     Ok(response.map(Reply::Upstream))
-}
-
-/// Whether the browser reached us over TLS: directly, or through a trusted proxy that says so
-/// (its `X-Forwarded-Proto`, first hop). Decides `Secure` and the `__Host-` prefix.
-fn client_used_tls(peer: &Peer<'_>, headers: &http::HeaderMap) -> bool {
-    peer.tls
-        || (peer.is_trusted()
-            && headers
-                .get(&headers::X_FORWARDED_PROTO)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
-}
-
-/// A string (or number) at `pointer` in a JSON body.
-fn json_text(body: &[u8], pointer: &str) -> Option<String> {
-    let value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
-    match value.pointer(pointer)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Asks the app who the session it just started belongs to: `GET path` with the session's
-/// cookies (or token), then the JSON pointer into the answer. Any failure is no identity, and
-/// the login then fails closed.
-async fn whoami(
-    ctx: &Context<'_>,
-    upstream: &UpstreamTarget,
-    mut headers: http::HeaderMap,
-    path: &str,
-    pointer: &str,
-    answer: &WithheldAnswer,
-) -> Option<String> {
-    const MAX_WHOAMI: u64 = 64 * 1024;
-    for name in [
-        header::COOKIE,
-        header::AUTHORIZATION,
-        header::CONTENT_TYPE,
-        header::CONTENT_LENGTH,
-    ] {
-        headers.remove(name);
-    }
-    let found = flow::app_credentials(ctx.settings, &answer.headers, &answer.body);
-    if !found.cookies.is_empty() {
-        let line: Vec<String> = found
-            .cookies
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&line.join("; ")).ok()?,
-        );
-    }
-    if let (Some(rule), Some(token)) = (&ctx.settings.token, &found.token) {
-        let value = HeaderValue::from_str(&format!("{} {token}", rule.scheme)).ok()?;
-        headers.insert(header::AUTHORIZATION, value);
-    }
-    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let uri = upstream_uri(upstream, path.parse::<Uri>().ok()?).ok()?;
-    let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    let sent = tokio::time::timeout(
-        ctx.app.upstream.response_header_timeout,
-        upstream.client.request(request),
-    )
-    .await;
-    let response = match sent {
-        Ok(Ok(r)) if r.status().is_success() => r,
-        Ok(Ok(r)) => {
-            tracing::warn!(app = %ctx.app.name, status = r.status().as_u16(), "whoami request refused: login not released");
-            return None;
-        }
-        _ => {
-            tracing::warn!(app = %ctx.app.name, "whoami request failed: login not released");
-            return None;
-        }
-    };
-    let body = collect_limited(response.into_body(), MAX_WHOAMI)
-        .await
-        .ok()?;
-    json_text(&body, pointer)
 }
 
 /// Relays bytes both ways after a protocol switch (WebSocket and other `Upgrade`s).
@@ -560,7 +394,7 @@ fn is_reserved(path: &str, prefix: &str) -> bool {
 
 /// The request target on the upstream: its scheme and address, the client's path and query
 /// unchanged (reused, not re-parsed).
-fn upstream_uri(upstream: &UpstreamTarget, original: Uri) -> Result<Uri, ProxyError> {
+pub(super) fn upstream_uri(upstream: &UpstreamTarget, original: Uri) -> Result<Uri, ProxyError> {
     let mut parts = original.into_parts();
     parts.scheme = Some(upstream.scheme.clone());
     parts.authority = Some(upstream.authority.clone());

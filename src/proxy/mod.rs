@@ -4,6 +4,7 @@ pub mod body;
 pub mod error;
 pub mod handler;
 pub mod headers;
+pub mod login;
 pub mod path;
 pub mod routes;
 pub mod server;
