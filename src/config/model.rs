@@ -18,6 +18,8 @@ pub struct Config {
     /// `None` when the admin listener is switched off.
     pub admin: Option<SocketAddr>,
     pub data_dir: PathBuf,
+    /// The key file (encryption, hashing and signing keys); default `{data_dir}/keys.json`.
+    pub keys_file: PathBuf,
     /// Always starts and ends with `/`, e.g. `/.mfa/`.
     pub reserved_prefix: String,
     pub workers: usize,

@@ -13,6 +13,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
     #[serde(default)]
+    pub keys_file: Option<PathBuf>,
+    #[serde(default)]
     pub gateway: RawGateway,
     #[serde(default)]
     pub limits: RawLimits,

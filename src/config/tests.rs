@@ -227,3 +227,11 @@ fn mfa_mistakes_name_their_keys() {
         "{e:?}"
     );
 }
+
+#[test]
+fn the_key_file_defaults_to_the_data_dir_and_can_be_moved() {
+    let c = load(&format!("data_dir: /var/lib/mfa\n{GOOD}")).unwrap();
+    assert_eq!(c.keys_file, Path::new("/var/lib/mfa/keys.json"));
+    let c = load(&format!("keys_file: /run/secrets/keys.json\n{GOOD}")).unwrap();
+    assert_eq!(c.keys_file, Path::new("/run/secrets/keys.json"));
+}

@@ -212,6 +212,10 @@ pub fn validate(
     }
 
     let data_dir = c.resolve(raw.data_dir.as_deref().unwrap_or(Path::new("data")));
+    let keys_file = match &raw.keys_file {
+        Some(path) => c.resolve(path),
+        None => data_dir.join("keys.json"),
+    };
 
     if c.errors.is_empty() {
         Ok(Config {
@@ -219,6 +223,7 @@ pub fn validate(
             listeners,
             admin,
             data_dir,
+            keys_file,
             reserved_prefix,
             workers,
             trusted_proxies,

@@ -2,8 +2,9 @@
 //! rotated), a key for keyed hashes (recovery codes, session ids in the audit log) and a key
 //! for signing the tokens the gateway hands out.
 //!
-//! Without keys of its own configuration, the gateway generates them on first start into
-//! `{data_dir}/keys.json` (mode 0600) and says so in the log, so a demo needs no setup.
+//! The key file is `keys_file` from the config (default `{data_dir}/keys.json`); when it does
+//! not exist, the gateway generates it on first start (mode 0600) and says so in the log, so a
+//! demo needs no setup.
 
 pub mod rotate;
 
@@ -112,23 +113,26 @@ impl KeyRing {
         }
     }
 
-    /// Reads `{dir}/keys.json`, or creates it with fresh keys. Returns whether keys were made.
-    pub fn load_or_generate(dir: &Path) -> Result<(KeyRing, bool), KeyError> {
-        let path = dir.join("keys.json");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok((Self::parse(&text, &path)?, false)),
+    /// Reads the key file at `path`, or creates it with fresh keys. Returns whether keys were
+    /// made.
+    pub fn load_or_generate(path: &Path) -> Result<(KeyRing, bool), KeyError> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Ok((Self::parse(&Zeroizing::new(text), path)?, false)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let ring = Self::generate();
-                ring.save(dir)?;
+                ring.save(path)?;
                 Ok((ring, true))
             }
-            Err(source) => Err(KeyError::Read { path, source }),
+            Err(source) => Err(KeyError::Read {
+                path: path.to_path_buf(),
+                source,
+            }),
         }
     }
 
-    /// Reads `{dir}/keys.json`; it must exist.
-    pub fn load(dir: &Path) -> Result<KeyRing, KeyError> {
-        let path = dir.join("keys.json");
+    /// Reads the key file at `path`; it must exist.
+    pub fn load(path: &Path) -> Result<KeyRing, KeyError> {
+        let path = path.to_path_buf();
         let text =
             Zeroizing::new(
                 std::fs::read_to_string(&path).map_err(|source| KeyError::Read {
@@ -178,15 +182,16 @@ impl KeyRing {
         })
     }
 
-    /// Writes `{dir}/keys.json` atomically with mode 0600.
-    pub fn save(&self, dir: &Path) -> Result<(), KeyError> {
+    /// Writes the key file at `path` atomically (a temporary file beside it, renamed) with mode
+    /// 0600.
+    pub fn save(&self, path: &Path) -> Result<(), KeyError> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let path = dir.join("keys.json");
         let write_err = |source| KeyError::Write {
-            path: path.clone(),
+            path: path.to_path_buf(),
             source,
         };
+        let dir = path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(write_err)?;
         let file = KeyFile {
             version: 1,
@@ -202,7 +207,11 @@ impl KeyRing {
         let text = Zeroizing::new(
             serde_json::to_string_pretty(&file).map_err(|e| write_err(std::io::Error::other(e)))?,
         );
-        let temp = dir.join(".keys.json.tmp");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("keys.json");
+        let temp = dir.join(format!(".{name}.tmp"));
         let mut out = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
@@ -212,7 +221,7 @@ impl KeyRing {
             .map_err(write_err)?;
         out.write_all(text.as_bytes()).map_err(write_err)?;
         out.sync_all().map_err(write_err)?;
-        std::fs::rename(&temp, &path).map_err(write_err)
+        std::fs::rename(&temp, path).map_err(write_err)
     }
 
     /// Adds a new encryption key and makes it the one new data is sealed with. Older keys stay
@@ -359,7 +368,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir =
             std::env::temp_dir().join(format!("mfa-keys-{}-{}", std::process::id(), new_key_id()));
-        let (ring, generated) = KeyRing::load_or_generate(&dir).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ring, generated) = KeyRing::load_or_generate(&dir.join("keys.json")).unwrap();
         assert!(generated);
         let mode = std::fs::metadata(dir.join("keys.json"))
             .unwrap()
@@ -368,7 +378,7 @@ mod tests {
             & 0o777;
         assert_eq!(mode, 0o600);
         let sealed = ring.seal(b"kept", b"ctx").unwrap();
-        let (again, generated) = KeyRing::load_or_generate(&dir).unwrap();
+        let (again, generated) = KeyRing::load_or_generate(&dir.join("keys.json")).unwrap();
         assert!(!generated);
         assert_eq!(again.open(&sealed, b"ctx").unwrap().as_slice(), b"kept");
         assert_eq!(again.keyed_hash(b"l", b"d"), ring.keyed_hash(b"l", b"d"));
@@ -408,7 +418,7 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("keys.json"), "{\"version\":1}").unwrap();
         assert!(matches!(
-            KeyRing::load_or_generate(&dir),
+            KeyRing::load_or_generate(&dir.join("keys.json")),
             Err(KeyError::Invalid { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();

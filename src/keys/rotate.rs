@@ -26,10 +26,10 @@ pub struct Report {
     pub current: usize,
 }
 
-pub async fn rotate(data_dir: &Path) -> Result<Report, RotateError> {
-    let mut ring = KeyRing::load(data_dir)?;
+pub async fn rotate(data_dir: &Path, keys_file: &Path) -> Result<Report, RotateError> {
+    let mut ring = KeyRing::load(keys_file)?;
     ring.rotate();
-    ring.save(data_dir)?;
+    ring.save(keys_file)?;
     let store = SqliteStore::open(&data_dir.join("factors.sqlite3")).await?;
     reseal_all(&ring, &store).await
 }
@@ -71,7 +71,8 @@ mod tests {
     async fn secrets_move_to_the_new_key_and_still_verify() {
         let dir = std::env::temp_dir().join(format!("mfa-rotate-{}", rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
-        let (ring, _) = KeyRing::load_or_generate(&dir).unwrap();
+        let keys_file = dir.join("keys.json");
+        let (ring, _) = KeyRing::load_or_generate(&keys_file).unwrap();
         let store = SqliteStore::open(&dir.join("factors.sqlite3"))
             .await
             .unwrap();
@@ -92,10 +93,10 @@ mod tests {
         let old_key = ring.active_key_id().to_string();
         drop(store);
 
-        let report = rotate(&dir).await.unwrap();
+        let report = rotate(&dir, &keys_file).await.unwrap();
         assert_eq!((report.resealed, report.current), (1, 0));
         assert_ne!(report.new_key, old_key);
-        let rotated = KeyRing::load(&dir).unwrap();
+        let rotated = KeyRing::load(&keys_file).unwrap();
         assert_eq!(rotated.active_key_id(), report.new_key);
 
         let store = SqliteStore::open(&dir.join("factors.sqlite3"))

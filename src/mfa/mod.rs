@@ -23,7 +23,7 @@ pub const SESSION_COOKIE: &str = "mfa_session";
 pub struct Mfa {
     /// Swapped whole when the key file changes (`keys rotate`, SIGHUP).
     keys: ArcSwap<KeyRing>,
-    data_dir: PathBuf,
+    keys_file: PathBuf,
     pub durable: SqliteStore,
     pub ephemeral: MemoryStore,
 }
@@ -58,17 +58,17 @@ pub enum MfaError {
 
 impl Mfa {
     /// Opens (creating on first start) the key file and the factor database in `data_dir`.
-    pub async fn open(data_dir: &Path) -> Result<Mfa, MfaSetupError> {
+    pub async fn open(data_dir: &Path, keys_file: &Path) -> Result<Mfa, MfaSetupError> {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| MfaSetupError::DataDir(data_dir.display().to_string(), e))?;
-        let (keys, generated) = KeyRing::load_or_generate(data_dir)?;
+        let (keys, generated) = KeyRing::load_or_generate(keys_file)?;
         if generated {
-            tracing::warn!(path = %data_dir.join("keys.json").display(), "no keys found: generated new ones (back this file up; without it enrolled factors cannot be read)");
+            tracing::warn!(path = %keys_file.display(), "no keys found: generated new ones (back this file up; without it enrolled factors cannot be read)");
         }
         let durable = SqliteStore::open(&data_dir.join("factors.sqlite3")).await?;
         Ok(Mfa {
             keys: ArcSwap::from_pointee(keys),
-            data_dir: data_dir.to_path_buf(),
+            keys_file: keys_file.to_path_buf(),
             durable,
             ephemeral: MemoryStore::new(),
         })
@@ -81,7 +81,7 @@ impl Mfa {
 
     /// Reads the key file again (after `keys rotate` re-encrypted secrets under a new key).
     pub fn reload_keys(&self) -> Result<(), KeyError> {
-        let ring = KeyRing::load(&self.data_dir)?;
+        let ring = KeyRing::load(&self.keys_file)?;
         tracing::info!(active = ring.active_key_id(), "key file reloaded");
         self.keys.store(Arc::new(ring));
         Ok(())

@@ -46,9 +46,10 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         .build()
         .map_err(ServeError::Runtime)?;
     let mfa = if config.apps.iter().any(|a| a.mfa.is_some()) {
-        Some(Arc::new(
-            control.block_on(crate::mfa::Mfa::open(&config.data_dir))?,
-        ))
+        Some(Arc::new(control.block_on(crate::mfa::Mfa::open(
+            &config.data_dir,
+            &config.keys_file,
+        ))?))
     } else {
         None
     };
