@@ -165,3 +165,37 @@ async fn behind_a_trusted_tls_proxy_the_cookies_are_secure() {
         "{cookie}"
     );
 }
+
+#[tokio::test]
+async fn the_apps_logo_is_shown_and_served_inert() {
+    let app = start_cookie_app().await;
+    let dir = common::temp_dir("logo");
+    let svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"><script>alert(1)</script></svg>";
+    common::write_file(&dir, "logo.svg", svg);
+    let with_logo = config(app.addr).replace(
+        "    hosts: [\"*\"]\n",
+        &format!(
+            "    hosts: [\"*\"]\n    logo_file: {}\n",
+            dir.join("logo.svg").display()
+        ),
+    );
+    let gw = Gateway::start_in(&with_logo, dir);
+    let mut carol = Browser::new(gw.addr);
+    carol
+        .post_form("/login.php", &[("user", "carol"), ("pass", "pw")])
+        .await;
+    let page = carol.get("/.mfa/enroll").await.text();
+    assert!(
+        page.contains("<img class=\"logo\" src=\"/.mfa/assets/logo\""),
+        "{page}"
+    );
+    let logo = carol.get("/.mfa/assets/logo").await;
+    assert_eq!(logo.status, 200);
+    assert_eq!(logo.header("content-type"), Some("image/svg+xml"));
+    assert_eq!(logo.text(), svg);
+    // Opened on its own, the SVG's script does not run.
+    assert!(logo
+        .header("content-security-policy")
+        .unwrap()
+        .contains("sandbox"));
+}

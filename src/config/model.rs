@@ -88,10 +88,24 @@ pub enum HostPattern {
     Any,
 }
 
+/// An image shown on the gateway's pages for an app.
+#[derive(Clone)]
+pub struct Logo {
+    pub bytes: bytes::Bytes,
+    pub content_type: &'static str,
+}
+
+impl fmt::Debug for Logo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Logo({}, {} bytes)", self.content_type, self.bytes.len())
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct App {
     pub name: String,
     pub display_name: String,
+    pub logo: Option<Logo>,
     pub hosts: Vec<HostPattern>,
     /// Starts with `/`; `/` for the whole host.
     pub path_prefix: String,

@@ -104,6 +104,8 @@ pub struct RawApp {
     pub name: String,
     #[serde(default)]
     pub display_name: Option<String>,
+    #[serde(default)]
+    pub logo_file: Option<PathBuf>,
     pub hosts: Vec<String>,
     #[serde(default)]
     pub path_prefix: Option<String>,

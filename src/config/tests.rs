@@ -235,3 +235,21 @@ fn the_key_file_defaults_to_the_data_dir_and_can_be_moved() {
     let c = load(&format!("keys_file: /run/secrets/keys.json\n{GOOD}")).unwrap();
     assert_eq!(c.keys_file, Path::new("/run/secrets/keys.json"));
 }
+
+#[test]
+fn a_logo_must_be_an_image_file_that_exists() {
+    let text = GOOD.replace(
+        "    hosts: [\"admin.example.com\"",
+        "    logo_file: /nonexistent/logo.svg\n    hosts: [\"admin.example.com\"",
+    );
+    let e = errors(&text);
+    assert!(
+        e[0].contains("apps[0].logo_file: cannot read /nonexistent/logo.svg"),
+        "{e:?}"
+    );
+    let e = errors(&text.replace("logo.svg", "logo.exe"));
+    assert!(
+        e[0].contains("is not an .svg, .png, .jpg or .webp file"),
+        "{e:?}"
+    );
+}

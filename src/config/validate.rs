@@ -379,6 +379,10 @@ fn app(c: &mut Checker, key: &str, raw: &RawApp) -> Option<App> {
     }
     let upstream = upstream(c, &format!("{key}.upstream"), &raw.upstream);
     let display_name = raw.display_name.clone().unwrap_or_else(|| raw.name.clone());
+    let logo = raw
+        .logo_file
+        .as_deref()
+        .and_then(|path| logo(c, &format!("{key}.logo_file"), path));
     let mfa = raw
         .mfa
         .as_ref()
@@ -389,6 +393,7 @@ fn app(c: &mut Checker, key: &str, raw: &RawApp) -> Option<App> {
     Some(App {
         name: raw.name.clone(),
         display_name,
+        logo,
         hosts,
         path_prefix: normalise_prefix(&path_prefix),
         upstream: upstream?,
@@ -523,6 +528,45 @@ fn upstream(c: &mut Checker, key: &str, raw: &RawUpstream) -> Option<Upstream> {
         ),
         add_headers,
     })
+}
+
+/// An app's logo: SVG, PNG, JPEG or WebP, at most 256 KiB, read once when the config loads.
+fn logo(c: &mut Checker, key: &str, path: &Path) -> Option<Logo> {
+    let path = c.resolve(path);
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    let content_type = match extension.as_deref() {
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("webp") => "image/webp",
+        _ => {
+            c.fail(
+                key,
+                format!(
+                    "{} is not an .svg, .png, .jpg or .webp file",
+                    path.display()
+                ),
+            );
+            return None;
+        }
+    };
+    match std::fs::read(&path) {
+        Ok(bytes) if bytes.len() <= 256 * 1024 => Some(Logo {
+            bytes: bytes.into(),
+            content_type,
+        }),
+        Ok(_) => {
+            c.fail(key, format!("{} is larger than 256 KiB", path.display()));
+            None
+        }
+        Err(e) => {
+            c.fail(key, format!("cannot read {}: {e}", path.display()));
+            None
+        }
+    }
 }
 
 /// A secret given inline (`name`) or read from a file (`name_file`, trailing newline dropped).

@@ -121,6 +121,10 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             "method_not_allowed",
             "Use POST.",
         ),
+        ("assets/logo", false) => match &ctx.app.logo {
+            Some(logo) => pages::logo(logo),
+            None => not_found(&headers),
+        },
         (asset, false) if asset.starts_with("assets/") => {
             pages::asset(asset.trim_start_matches("assets/")).unwrap_or_else(|| not_found(&headers))
         }
@@ -191,6 +195,7 @@ impl Pages<'_> {
         Frame {
             app_name: &self.ctx.app.display_name,
             prefix: self.prefix,
+            logo: self.ctx.app.logo.is_some(),
         }
     }
 
@@ -267,6 +272,7 @@ impl Pages<'_> {
             &ChallengePage {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
                 user: &challenge.user,
                 issuer: &self.ctx.settings.issuer,
                 csrf: &csrf,
@@ -293,6 +299,7 @@ impl Pages<'_> {
             &EnrollPage {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
                 user: &challenge.user,
                 qr_svg: &setup.qr_svg,
                 secret_grouped: &grouped,
@@ -315,6 +322,7 @@ impl Pages<'_> {
             &RecoveryCodesPage {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
                 codes: &shown,
                 download_text: &pages::data_url_text(&text),
                 file_name: "recovery-codes.txt",

@@ -386,6 +386,7 @@ impl SettingsPages<'_> {
         let frame = pages::Frame {
             app_name: &self.ctx.app.display_name,
             prefix: self.prefix,
+            logo: self.ctx.app.logo.is_some(),
         };
         let page = MessagePage::new(&frame, title, message, &self.ctx.settings.login_page);
         pages::html(status, &page)
@@ -414,6 +415,7 @@ impl SettingsPages<'_> {
             &SettingsPage {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
                 user: &session.user,
                 totp_since: o.totp.as_ref().and_then(|t| t.created_at).map(pages::utc),
                 totp_last_used: o.totp.as_ref().and_then(|t| t.last_used_at).map(pages::utc),
@@ -444,6 +446,7 @@ impl SettingsPages<'_> {
             &EnrollPage {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
                 user: &session.user,
                 qr_svg: &setup.qr_svg,
                 secret_grouped: &setup.secret_grouped(),
@@ -467,6 +470,7 @@ impl SettingsPages<'_> {
             &RecoveryCodesPage {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
                 codes: &shown,
                 download_text: &pages::data_url_text(&text),
                 file_name: "recovery-codes.txt",

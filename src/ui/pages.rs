@@ -10,6 +10,8 @@ pub struct Frame<'a> {
     pub app_name: &'a str,
     /// The reserved prefix, e.g. `/.mfa/`: forms and assets live under it.
     pub prefix: &'a str,
+    /// Whether the app has a logo (served at `{prefix}assets/logo`).
+    pub logo: bool,
 }
 
 #[derive(Template)]
@@ -17,6 +19,7 @@ pub struct Frame<'a> {
 pub struct ChallengePage<'a> {
     pub app_name: &'a str,
     pub prefix: &'a str,
+    pub logo: bool,
     pub user: &'a str,
     pub issuer: &'a str,
     pub csrf: &'a str,
@@ -29,6 +32,7 @@ pub struct ChallengePage<'a> {
 pub struct EnrollPage<'a> {
     pub app_name: &'a str,
     pub prefix: &'a str,
+    pub logo: bool,
     pub user: &'a str,
     pub qr_svg: &'a str,
     pub secret_grouped: &'a str,
@@ -48,6 +52,7 @@ pub struct EnrollPage<'a> {
 pub struct SettingsPage<'a> {
     pub app_name: &'a str,
     pub prefix: &'a str,
+    pub logo: bool,
     pub user: &'a str,
     pub totp_since: Option<String>,
     pub totp_last_used: Option<String>,
@@ -63,6 +68,7 @@ pub struct SettingsPage<'a> {
 pub struct RecoveryCodesPage<'a> {
     pub app_name: &'a str,
     pub prefix: &'a str,
+    pub logo: bool,
     pub codes: &'a [String],
     /// The codes as a percent-encoded `text/plain` document for the download link.
     pub download_text: &'a str,
@@ -77,6 +83,7 @@ pub struct RecoveryCodesPage<'a> {
 pub struct MessagePage<'a> {
     pub app_name: &'a str,
     pub prefix: &'a str,
+    pub logo: bool,
     pub title: &'a str,
     pub message: &'a str,
     pub link: &'a str,
@@ -88,6 +95,7 @@ impl<'a> MessagePage<'a> {
         MessagePage {
             app_name: frame.app_name,
             prefix: frame.prefix,
+            logo: frame.logo,
             title,
             message,
             link,
@@ -164,6 +172,30 @@ pub fn utc(unix: i64) -> String {
     )
 }
 
+/// The app's logo. Its own policy forbids everything active: an SVG opened directly runs no
+/// script.
+pub fn logo(logo: &crate::config::Logo) -> Response<Bytes> {
+    let mut response = Response::new(logo.bytes.clone());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(logo.content_type),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
+
 /// Percent-encodes the recovery codes file for a `data:` URL.
 pub fn data_url_text(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes())
@@ -180,6 +212,7 @@ mod tests {
         let page = ChallengePage {
             app_name: "<App>",
             prefix: "/.mfa/",
+            logo: false,
             user: "<script>alert(1)</script>",
             issuer: "I",
             csrf: "c",
@@ -202,6 +235,7 @@ mod tests {
         let page = ChallengePage {
             app_name: "A",
             prefix: "/.mfa/",
+            logo: true,
             user: "u",
             issuer: "I",
             csrf: "c",
@@ -213,6 +247,7 @@ mod tests {
         assert!(text.contains("inputmode=\"numeric\""));
         assert!(text.contains("<label for=\"code\">"));
         assert!(text.contains("name=\"viewport\""));
+        assert!(text.contains("src=\"/.mfa/assets/logo\""));
         assert!(!text.contains("aria-invalid"));
     }
 
