@@ -199,3 +199,54 @@ async fn the_apps_logo_is_shown_and_served_inert() {
         .unwrap()
         .contains("sandbox"));
 }
+
+#[tokio::test]
+async fn only_login_bodies_are_read_and_they_are_bounded() {
+    let app = start_cookie_app().await;
+    let small = config(app.addr).replace("apps:\n", "limits:\n  max_body_bytes: 1024\napps:\n");
+    let gw = Gateway::start(&small);
+    let mut b = Browser::new(gw.addr);
+    let big = format!("user=alice&pass=secret&pad={}", "x".repeat(4096));
+    let answer = b
+        .request(
+            "POST",
+            "/login.php",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            big.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 413);
+    assert!(!b.cookies.contains_key("PHPSESSID"));
+    // Any other route streams the same body to the app without reading it.
+    let other = b
+        .request(
+            "POST",
+            "/index.php",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            big.into_bytes(),
+        )
+        .await;
+    assert_ne!(other.status, 413);
+}
+
+#[tokio::test]
+async fn bypass_networks_are_not_checked() {
+    let app = start_cookie_app().await;
+    let trusted_net = config(app.addr).replace(
+        "      session_cookies: [PHPSESSID]\n",
+        "      session_cookies: [PHPSESSID]\n      bypass:\n        networks: [127.0.0.0/8]\n",
+    );
+    let gw = Gateway::start(&trusted_net);
+    let foreign = common::apps::mint_session(&app.state, "alice");
+    let mut b = Browser::new(gw.addr);
+    b.cookies.insert("PHPSESSID".into(), foreign.clone());
+    assert_eq!(b.get("/index.php").await.text(), "<h1>Hello alice</h1>");
+    b.cookies.insert("mfa_session".into(), "x".into());
+    b.get("/index.php").await;
+    let visit = app.state.visits().pop().unwrap();
+    assert_eq!(
+        visit.cookie.as_deref(),
+        Some(format!("PHPSESSID={foreign}").as_str()),
+        "the gateway's own cookies are still removed"
+    );
+}
