@@ -211,6 +211,8 @@ pub struct Upstream {
     pub connect_timeout: Duration,
     pub response_header_timeout: Duration,
     pub idle_timeout: Duration,
+    /// Idle keep-alive connections kept per worker thread.
+    pub max_idle_connections: usize,
     pub add_headers: Vec<(http::HeaderName, SecretHeaderValue)>,
 }
 

@@ -127,6 +127,8 @@ pub struct RawUpstream {
     #[serde(default)]
     pub timeouts: RawTimeouts,
     #[serde(default)]
+    pub max_idle_connections: Option<usize>,
+    #[serde(default)]
     pub add_headers: Vec<RawHeader>,
 }
 

@@ -504,6 +504,13 @@ fn upstream(c: &mut Checker, key: &str, raw: &RawUpstream) -> Option<Upstream> {
         }
     }
 
+    let max_idle_connections = raw.max_idle_connections.unwrap_or(64);
+    if max_idle_connections > 10_000 {
+        c.fail(
+            &format!("{key}.max_idle_connections"),
+            "at most 10000 idle connections per worker",
+        );
+    }
     let t = &raw.timeouts;
     Some(Upstream {
         url,
@@ -526,6 +533,7 @@ fn upstream(c: &mut Checker, key: &str, raw: &RawUpstream) -> Option<Upstream> {
             t.idle.as_deref(),
             Duration::from_secs(90),
         ),
+        max_idle_connections,
         add_headers,
     })
 }

@@ -75,6 +75,10 @@ pub fn build_client(upstream: &Upstream) -> Result<UpstreamClient, UpstreamSetup
         .wrap_connector(http);
     Ok(Client::builder(TokioExecutor::new())
         .pool_idle_timeout(upstream.idle_timeout)
+        // Idle connections kept for reuse, per worker (like nginx's `keepalive N` per worker
+        // process): a burst of N concurrent requests must not leave N idle connections, each
+        // with its buffers and task, behind.
+        .pool_max_idle_per_host(upstream.max_idle_connections)
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .set_host(false)
