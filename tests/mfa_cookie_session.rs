@@ -208,7 +208,20 @@ async fn five_wrong_codes_end_the_login() {
 async fn a_recovery_code_works_once() {
     let (_app, gw) = setup().await;
     let mut browser = Browser::new(gw.addr);
-    let (_, codes) = enroll(&mut browser, "alice", "secret").await;
+    let (secret, codes) = enroll(&mut browser, "alice", "secret").await;
+
+    // On disk: neither a recovery code nor the TOTP secret in the clear (SECURITY-TESTS 4).
+    let mut stored = Vec::new();
+    for name in ["factors.sqlite3", "factors.sqlite3-wal"] {
+        stored.extend(std::fs::read(gw.dir.join("data").join(name)).unwrap_or_default());
+    }
+    assert!(stored.len() > 1000, "the database was found");
+    let raw_secret = common::browser::base32_decode(&secret);
+    let contains = |needle: &[u8]| stored.windows(needle.len()).any(|w| w == needle);
+    assert!(!contains(&raw_secret) && !contains(secret.as_bytes()));
+    for code in &codes {
+        assert!(!contains(code.replace('-', "").as_bytes()) && !contains(code.as_bytes()));
+    }
 
     for (attempt, expected) in [(0, 302), (1, 401)] {
         let mut b = Browser::new(gw.addr);

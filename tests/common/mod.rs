@@ -28,20 +28,16 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A new, empty directory. The name is random: process ids are reused within one test run,
+/// and a directory left by an earlier test (with its enrolled users) must never be picked up.
 pub fn temp_dir(label: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
-        "mfa-e2e-{label}-{}-{}",
+        "mfa-e2e-{label}-{}-{:016x}",
         std::process::id(),
-        rand_suffix()
+        rand::random::<u64>()
     ));
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
     dir
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static N: AtomicU64 = AtomicU64::new(0);
-    N.fetch_add(1, Ordering::SeqCst)
 }
 
 /// The gateway binary running with a config file; killed on drop.
