@@ -12,6 +12,13 @@ const DEMO_CONFIG: &str = include_str!("../../config/demo.yaml");
 
 pub fn run(listen: &str, app_listen: SocketAddr) -> ExitCode {
     let upstream = format!("http://{app_listen}");
+    // The demo's data (keys, enrolled factors) goes to ./data where the command runs: the
+    // config file is built in, so "relative to the config file" would mean nothing here.
+    let data_dir = std::env::var("MFA_DATA_DIR").ok().unwrap_or_else(|| {
+        std::env::current_dir()
+            .map(|d| d.join("data").display().to_string())
+            .unwrap_or_else(|_| "data".into())
+    });
     let config =
         crate::config::load_str(
             DEMO_CONFIG,
@@ -19,6 +26,7 @@ pub fn run(listen: &str, app_listen: SocketAddr) -> ExitCode {
             |name| match name {
                 "MFA_LISTEN" => Some(listen.to_string()),
                 "UPSTREAM_URL" => Some(upstream.clone()),
+                "MFA_DATA_DIR" => Some(data_dir.clone()),
                 other => std::env::var(other).ok(),
             },
         );
