@@ -5,12 +5,14 @@
 
 pub mod ephemeral;
 mod memory;
+mod postgres;
 mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
 pub use ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
 pub use memory::MemoryStore;
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::keys::Sealed;

@@ -1,0 +1,256 @@
+//! The shared durable store: PostgreSQL, for several gateways. Every check-and-set is one
+//! conditional statement, so gateways racing on one database still accept a code once.
+
+use super::{DurableStore, StoreError, TotpRecord};
+use crate::keys::Sealed;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::Row;
+use std::str::FromStr;
+use std::time::Duration;
+
+static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects (pooled; `sslmode` and credentials from the URL) and applies pending migrations.
+    pub async fn open(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let store = Self::connect(url, max_connections)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A pool that connects lazily: the gateway starts (and reports not ready) while the
+    /// database is down, and recovers by itself when it returns.
+    pub fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = PgConnectOptions::from_str(url)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(3))
+            .connect_lazy_with(options);
+        Ok(PostgresStore { pool })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        MIGRATIONS.run(&self.pool).await?;
+        Ok(())
+    }
+}
+
+fn totp_record(row: &PgRow) -> Result<TotpRecord, StoreError> {
+    let last_step: Option<i64> = row.try_get("last_step")?;
+    Ok(TotpRecord {
+        id: row.try_get("id")?,
+        realm: row.try_get("realm")?,
+        user: row.try_get("user_name")?,
+        secret: Sealed {
+            key_id: row.try_get("key_id")?,
+            nonce: row.try_get("nonce")?,
+            ciphertext: row.try_get("ciphertext")?,
+        },
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        last_step: last_step
+            .map(u64::try_from)
+            .transpose()
+            .map_err(|_| StoreError::Corrupt("negative time step"))?,
+    })
+}
+
+fn step_to_db(step: u64) -> Result<i64, StoreError> {
+    i64::try_from(step).map_err(|_| StoreError::Corrupt("time step out of range"))
+}
+
+const TOTP_COLUMNS: &str =
+    "realm, user_name, id, key_id, nonce, ciphertext, created_at, last_used_at, last_step";
+
+impl DurableStore for PostgresStore {
+    async fn totp(&self, realm: &str, user: &str) -> Result<Option<TotpRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOTP_COLUMNS} FROM totp_factors WHERE realm = $1 AND user_name = $2"
+        ))
+        .bind(realm)
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(totp_record).transpose()
+    }
+
+    async fn put_totp(&self, r: &TotpRecord) -> Result<(), StoreError> {
+        let last_step = r.last_step.map(step_to_db).transpose()?;
+        sqlx::query(&format!(
+            "INSERT INTO totp_factors ({TOTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+             ON CONFLICT (realm, user_name) DO UPDATE SET
+                id = excluded.id, key_id = excluded.key_id, nonce = excluded.nonce,
+                ciphertext = excluded.ciphertext, created_at = excluded.created_at,
+                last_used_at = excluded.last_used_at, last_step = excluded.last_step"
+        ))
+        .bind(&r.realm)
+        .bind(&r.user)
+        .bind(&r.id)
+        .bind(&r.secret.key_id)
+        .bind(&r.secret.nonce)
+        .bind(&r.secret.ciphertext)
+        .bind(r.created_at)
+        .bind(r.last_used_at)
+        .bind(last_step)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn all_totp(&self) -> Result<Vec<TotpRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOTP_COLUMNS} FROM totp_factors ORDER BY realm, user_name"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(totp_record).collect()
+    }
+
+    async fn reseal_totp(
+        &self,
+        factor_id: &str,
+        old_key_id: &str,
+        secret: &Sealed,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE totp_factors SET key_id = $3, nonce = $4, ciphertext = $5
+             WHERE id = $1 AND key_id = $2",
+        )
+        .bind(factor_id)
+        .bind(old_key_id)
+        .bind(&secret.key_id)
+        .bind(&secret.nonce)
+        .bind(&secret.ciphertext)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn record_totp_step(
+        &self,
+        realm: &str,
+        user: &str,
+        factor_id: &str,
+        step: u64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        // One conditional UPDATE: under READ COMMITTED a racing UPDATE re-checks the condition
+        // on the row the first one wrote, so only one of them matches.
+        let done = sqlx::query(
+            "UPDATE totp_factors SET last_step = $4, last_used_at = $5
+             WHERE realm = $1 AND user_name = $2 AND id = $3 AND (last_step IS NULL OR last_step < $4)",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(factor_id)
+        .bind(step_to_db(step)?)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn remove_totp(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM totp_factors WHERE realm = $1 AND user_name = $2")
+            .bind(realm)
+            .bind(user)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replace_recovery_codes(
+        &self,
+        realm: &str,
+        user: &str,
+        hashes: &[[u8; 32]],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE realm = $1 AND user_name = $2")
+            .bind(realm)
+            .bind(user)
+            .execute(&mut *tx)
+            .await?;
+        let hashes: Vec<Vec<u8>> = hashes.iter().map(|h| h.to_vec()).collect();
+        sqlx::query(
+            "INSERT INTO recovery_codes (realm, user_name, code_hash, created_at)
+             SELECT $1, $2, h, $4 FROM UNNEST($3::bytea[]) AS h",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(&hashes)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn consume_recovery_code(
+        &self,
+        realm: &str,
+        user: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE recovery_codes SET used_at = $4
+             WHERE realm = $1 AND user_name = $2 AND code_hash = $3 AND used_at IS NULL",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(&hash[..])
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {
+        let left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM recovery_codes WHERE realm = $1 AND user_name = $2 AND used_at IS NULL",
+        )
+        .bind(realm)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await?;
+        u32::try_from(left).map_err(|_| StoreError::Corrupt("negative count"))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh schema of its own on the test server (MFA_TEST_DATABASE_URL), so tests running
+    /// side by side never see each other's rows.
+    pub async fn fresh() -> PostgresStore {
+        let base = std::env::var("MFA_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let schema = format!("t{:016x}", rand::random::<u64>());
+        let admin = PostgresStore::connect(&base, 1).unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {schema}"))
+            .execute(&admin.pool)
+            .await
+            .expect("PostgreSQL must run for these tests (scripts/test starts it)");
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+        PostgresStore::open(&url, 8).await.unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres_passes_the_durable_store_suite() {
+        super::super::suite::durable_store_suite(&fresh().await).await;
+    }
+}
