@@ -514,7 +514,10 @@ async fn release(
     };
     ctx.mfa.ephemeral.put_session(&session).await?;
     for hash in credentials_in(ctx, &answer.headers, &answer.body) {
-        ctx.mfa.ephemeral.bind_credential(&hash, &id_hash).await?;
+        ctx.mfa
+            .ephemeral
+            .bind_credential(&hash, &id_hash, ctx.now)
+            .await?;
     }
     let mut response = Response::new(answer.body);
     *response.status_mut() = answer.status;

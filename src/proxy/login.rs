@@ -144,7 +144,7 @@ pub async fn follow_session(
     }
     for hash in flow::credentials_in(ctx, response.headers(), b"") {
         store
-            .bind_credential(&hash, &session.id_hash)
+            .bind_credential(&hash, &session.id_hash, ctx.now)
             .await
             .map_err(unavailable)?;
     }

@@ -139,6 +139,7 @@ pub trait EphemeralStore: Send + Sync {
         &self,
         credential_hash: &[u8; 32],
         session: &[u8; 32],
+        now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The live session an app credential is bound to, if any; marks it seen.

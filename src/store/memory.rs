@@ -164,6 +164,7 @@ impl EphemeralStore for MemoryStore {
         &self,
         credential_hash: &[u8; 32],
         session: &[u8; 32],
+        _now: i64,
     ) -> Result<(), StoreError> {
         self.lock()?.credentials.insert(*credential_hash, *session);
         Ok(())
@@ -202,7 +203,10 @@ mod tests {
         store.put_challenge(&c).await.unwrap();
         let s = super::super::suite::sample_session(1, 0);
         store.put_session(&s).await.unwrap();
-        store.bind_credential(&[9; 32], &s.id_hash).await.unwrap();
+        store
+            .bind_credential(&[9; 32], &s.id_hash, 0)
+            .await
+            .unwrap();
         assert_eq!(store.sweep(50).unwrap(), 0);
         // The challenge expires at 100, the session's idle timeout (600 s) at 600.
         assert_eq!(store.sweep(700).unwrap(), 3);

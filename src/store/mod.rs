@@ -6,6 +6,7 @@
 pub mod ephemeral;
 mod memory;
 mod postgres;
+mod redis;
 mod sqlite;
 #[cfg(test)]
 pub mod suite;
@@ -13,6 +14,7 @@ pub mod suite;
 pub use ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
+pub use redis::RedisStore;
 pub use sqlite::SqliteStore;
 
 use crate::keys::Sealed;
@@ -40,6 +42,8 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("the state store is unavailable: {0}")]
     Unavailable(&'static str),
+    #[error("Redis could not be reached or answered with an error")]
+    Redis(#[source] ::redis::RedisError),
 }
 
 /// Enrolled factors. Implementations make every check-and-set a single atomic operation on

@@ -338,9 +338,18 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
     let b = sample_session(4, 0);
     store.put_session(&a).await.unwrap();
     store.put_session(&b).await.unwrap();
-    store.bind_credential(&[30; 32], &a.id_hash).await.unwrap();
-    store.bind_credential(&[31; 32], &a.id_hash).await.unwrap();
-    store.bind_credential(&[40; 32], &b.id_hash).await.unwrap();
+    store
+        .bind_credential(&[30; 32], &a.id_hash, 10)
+        .await
+        .unwrap();
+    store
+        .bind_credential(&[31; 32], &a.id_hash, 10)
+        .await
+        .unwrap();
+    store
+        .bind_credential(&[40; 32], &b.id_hash, 10)
+        .await
+        .unwrap();
     assert_eq!(
         store
             .session_for_credential(&[30; 32], 10)
@@ -376,7 +385,10 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
     c2.user = "carol".into();
     store.put_session(&c1).await.unwrap();
     store.put_session(&c2).await.unwrap();
-    store.bind_credential(&[50; 32], &c2.id_hash).await.unwrap();
+    store
+        .bind_credential(&[50; 32], &c2.id_hash, 10)
+        .await
+        .unwrap();
     let mut c3 = sample_session(7, 0);
     c3.user = "carol".into();
     store.put_session(&c3).await.unwrap();
