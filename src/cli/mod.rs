@@ -133,10 +133,7 @@ fn rotate_keys(path: &std::path::Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(crate::keys::rotate::rotate(
-        &config.data_dir,
-        &config.keys_file,
-    )) {
+    match runtime.block_on(crate::keys::rotate::rotate(&config)) {
         Ok(report) => {
             println!(
                 "new active key {}; {} secret{} re-encrypted, {} already under it",

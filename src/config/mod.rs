@@ -7,6 +7,7 @@ mod mfa;
 mod model;
 mod positions;
 mod raw;
+mod state;
 mod tls_files;
 mod validate;
 

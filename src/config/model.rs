@@ -20,6 +20,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The key file (encryption, hashing and signing keys); default `{data_dir}/keys.json`.
     pub keys_file: PathBuf,
+    pub state: StateConfig,
     /// Always starts and ends with `/`, e.g. `/.mfa/`.
     pub reserved_prefix: String,
     pub workers: usize,
@@ -244,6 +245,44 @@ pub enum HostHeader {
     Upstream,
     /// Send this value.
     Fixed(http::HeaderValue),
+}
+
+/// Where state lives.
+#[derive(Debug, Clone)]
+pub struct StateConfig {
+    pub ephemeral: EphemeralConfig,
+    pub durable: DurableConfig,
+}
+
+#[derive(Debug, Clone)]
+pub enum EphemeralConfig {
+    /// In this process: challenges and sessions end with it; one gateway only.
+    Memory,
+    Redis {
+        url: SecretText,
+        prefix: String,
+        timeout: Duration,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub enum DurableConfig {
+    /// `{data_dir}/factors.sqlite3`.
+    Sqlite,
+    Postgres {
+        url: SecretText,
+        max_connections: u32,
+    },
+}
+
+/// Text that may hold a password (a connection URL); `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(pub String);
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
 }
 
 /// A header value that may be a secret; `Debug` never shows it.

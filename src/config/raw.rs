@@ -15,6 +15,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub keys_file: Option<PathBuf>,
     #[serde(default)]
+    pub state: RawState,
+    #[serde(default)]
     pub gateway: RawGateway,
     #[serde(default)]
     pub limits: RawLimits,
@@ -269,4 +271,25 @@ pub struct RawIdentity {
 pub struct RawWhoami {
     pub path: String,
     pub json_pointer: String,
+}
+
+/// Where ephemeral and durable state live. Empty URLs mean the embedded stores, so one file
+/// can read `${MFA_REDIS_URL:-}` and serve a laptop and a cluster alike.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    #[serde(default)]
+    pub redis_url_file: Option<PathBuf>,
+    #[serde(default)]
+    pub redis_prefix: Option<String>,
+    #[serde(default)]
+    pub redis_timeout: Option<String>,
+    #[serde(default)]
+    pub database_url: Option<String>,
+    #[serde(default)]
+    pub database_url_file: Option<PathBuf>,
+    #[serde(default)]
+    pub database_max_connections: Option<u32>,
 }

@@ -212,6 +212,7 @@ pub fn validate(
     }
 
     let data_dir = c.resolve(raw.data_dir.as_deref().unwrap_or(Path::new("data")));
+    let state = super::state::state(&mut c, &raw.state);
     let keys_file = match &raw.keys_file {
         Some(path) => c.resolve(path),
         None => data_dir.join("keys.json"),
@@ -224,6 +225,7 @@ pub fn validate(
             admin,
             data_dir,
             keys_file,
+            state,
             reserved_prefix,
             workers,
             trusted_proxies,

@@ -6,8 +6,7 @@
 
 use super::{KeyError, KeyRing};
 use crate::factors::service::totp_context;
-use crate::store::{DurableStore, SqliteStore, StoreError};
-use std::path::Path;
+use crate::store::{DurableStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RotateError {
@@ -15,6 +14,8 @@ pub enum RotateError {
     Keys(#[from] KeyError),
     #[error("cannot open the factor database")]
     Store(#[from] StoreError),
+    #[error("cannot open the factor store")]
+    Setup(#[source] Box<crate::mfa::MfaSetupError>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,11 +27,13 @@ pub struct Report {
     pub current: usize,
 }
 
-pub async fn rotate(data_dir: &Path, keys_file: &Path) -> Result<Report, RotateError> {
-    let mut ring = KeyRing::load(keys_file)?;
+pub async fn rotate(config: &crate::config::Config) -> Result<Report, RotateError> {
+    let mut ring = KeyRing::load(&config.keys_file)?;
     ring.rotate();
-    ring.save(keys_file)?;
-    let store = SqliteStore::open(&data_dir.join("factors.sqlite3")).await?;
+    ring.save(&config.keys_file)?;
+    let store = crate::mfa::open_durable(config)
+        .await
+        .map_err(|e| RotateError::Setup(Box::new(e)))?;
     reseal_all(&ring, &store).await
 }
 
@@ -66,6 +69,7 @@ mod tests {
     use super::*;
     use crate::factors::service::{Subject, TotpFactor};
     use crate::factors::totp::{code_at, TotpParams};
+    use crate::store::SqliteStore;
 
     #[tokio::test]
     async fn secrets_move_to_the_new_key_and_still_verify() {
@@ -93,7 +97,13 @@ mod tests {
         let old_key = ring.active_key_id().to_string();
         drop(store);
 
-        let report = rotate(&dir, &keys_file).await.unwrap();
+        let yaml = format!(
+            "listeners:\n  - address: \"127.0.0.1:1\"\ndata_dir: \"{}\"\napps:\n  - name: a\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://127.0.0.1:2\"\n",
+            dir.display()
+        );
+        let config =
+            crate::config::load_str(&yaml, std::path::Path::new("t.yaml"), |_| None).unwrap();
+        let report = rotate(&config).await.unwrap();
         assert_eq!((report.resealed, report.current), (1, 0));
         assert_ne!(report.new_key, old_key);
         let rotated = KeyRing::load(&keys_file).unwrap();

@@ -9,11 +9,14 @@ pub mod guard;
 pub mod respond;
 pub mod settings;
 
+use crate::config::{Config, DurableConfig, EphemeralConfig};
 use crate::factors::service::FactorError;
 use crate::keys::{KeyError, KeyRing};
-use crate::store::{MemoryStore, SqliteStore, StoreError};
+use crate::store::{
+    AnyDurable, AnyEphemeral, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
+};
 use arc_swap::ArcSwap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The gateway's cookies, before the `__Host-` prefix they get on TLS.
@@ -24,8 +27,8 @@ pub struct Mfa {
     /// Swapped whole when the key file changes (`keys rotate`, SIGHUP).
     keys: ArcSwap<KeyRing>,
     keys_file: PathBuf,
-    pub durable: SqliteStore,
-    pub ephemeral: MemoryStore,
+    pub durable: AnyDurable,
+    pub ephemeral: AnyEphemeral,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,20 +60,22 @@ pub enum MfaError {
 }
 
 impl Mfa {
-    /// Opens (creating on first start) the key file and the factor database in `data_dir`.
-    pub async fn open(data_dir: &Path, keys_file: &Path) -> Result<Mfa, MfaSetupError> {
+    /// Opens the key file (creating it on first start) and the stores the config names. Shared
+    /// stores connect lazily: a gateway starts while they are down (not ready, failing closed)
+    /// and starts working when they come back.
+    pub async fn open(config: &Config) -> Result<Mfa, MfaSetupError> {
+        let data_dir = &config.data_dir;
         std::fs::create_dir_all(data_dir)
             .map_err(|e| MfaSetupError::DataDir(data_dir.display().to_string(), e))?;
-        let (keys, generated) = KeyRing::load_or_generate(keys_file)?;
+        let (keys, generated) = KeyRing::load_or_generate(&config.keys_file)?;
         if generated {
-            tracing::warn!(path = %keys_file.display(), "no keys found: generated new ones (back this file up; without it enrolled factors cannot be read)");
+            tracing::warn!(path = %config.keys_file.display(), "no keys found: generated new ones (back this file up; without it enrolled factors cannot be read)");
         }
-        let durable = SqliteStore::open(&data_dir.join("factors.sqlite3")).await?;
         Ok(Mfa {
             keys: ArcSwap::from_pointee(keys),
-            keys_file: keys_file.to_path_buf(),
-            durable,
-            ephemeral: MemoryStore::new(),
+            keys_file: config.keys_file.clone(),
+            durable: open_durable(config).await?,
+            ephemeral: open_ephemeral(config)?,
         })
     }
 
@@ -101,6 +106,47 @@ impl Mfa {
     pub fn session_hash(&self, id: &str) -> [u8; 32] {
         self.keys.load().keyed_hash(b"session-id-v1", id.as_bytes())
     }
+}
+
+/// The durable store the config names; PostgreSQL's migrations run now if it answers, else
+/// in the background until it does (requests fail closed meanwhile).
+pub async fn open_durable(config: &Config) -> Result<AnyDurable, MfaSetupError> {
+    Ok(match &config.state.durable {
+        DurableConfig::Sqlite => {
+            AnyDurable::Sqlite(SqliteStore::open(&config.data_dir.join("factors.sqlite3")).await?)
+        }
+        DurableConfig::Postgres {
+            url,
+            max_connections,
+        } => {
+            let store = PostgresStore::connect(&url.0, *max_connections)?;
+            if let Err(error) = store.migrate().await {
+                tracing::error!(error = %crate::ops::error_chain(&error), "PostgreSQL not reachable at start; retrying in the background");
+                let retry = store.clone();
+                tokio::spawn(async move {
+                    loop {
+                        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                        if retry.migrate().await.is_ok() {
+                            tracing::info!("PostgreSQL reachable; schema up to date");
+                            return;
+                        }
+                    }
+                });
+            }
+            AnyDurable::Postgres(store)
+        }
+    })
+}
+
+fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupError> {
+    Ok(match &config.state.ephemeral {
+        EphemeralConfig::Memory => AnyEphemeral::Memory(MemoryStore::new()),
+        EphemeralConfig::Redis {
+            url,
+            prefix,
+            timeout,
+        } => AnyEphemeral::Redis(RedisStore::connect(&url.0, prefix, *timeout)?),
+    })
 }
 
 /// The one place the flow reads the clock; everything below takes `now` as a parameter.

@@ -46,10 +46,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         .build()
         .map_err(ServeError::Runtime)?;
     let mfa = if config.apps.iter().any(|a| a.mfa.is_some()) {
-        Some(Arc::new(control.block_on(crate::mfa::Mfa::open(
-            &config.data_dir,
-            &config.keys_file,
-        ))?))
+        Some(Arc::new(control.block_on(crate::mfa::Mfa::open(&config))?))
     } else {
         None
     };
@@ -299,7 +296,10 @@ async fn sweep(mfa: Arc<crate::mfa::Mfa>) {
     let mut every = tokio::time::interval(Duration::from_secs(60));
     loop {
         every.tick().await;
-        if let Err(error) = mfa.ephemeral.sweep(crate::mfa::unix_now()) {
+        let crate::store::AnyEphemeral::Memory(memory) = &mfa.ephemeral else {
+            return; // Redis expires keys by itself.
+        };
+        if let Err(error) = memory.sweep(crate::mfa::unix_now()) {
             tracing::error!(%error, "cannot sweep the session store");
         }
     }

@@ -3,6 +3,7 @@
 //!
 //! Every time value is passed in (Unix seconds), never read from the clock here.
 
+mod any;
 pub mod ephemeral;
 mod memory;
 mod postgres;
@@ -11,6 +12,7 @@ mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
+pub use any::{AnyDurable, AnyEphemeral};
 pub use ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;

@@ -72,15 +72,26 @@ impl Gateway {
     /// Runs a shipped config file unchanged, as ops would: only the variables every example
     /// reads (`MFA_LISTEN`, `MFA_ADMIN_LISTEN`, `UPSTREAM_URL`, `MFA_DATA_DIR`) are set.
     pub fn start_example(file: &str, upstream: SocketAddr, dir: PathBuf) -> Gateway {
+        Self::start_example_with(file, upstream, dir, &[])
+    }
+
+    /// Like [`Gateway::start_example`], with more variables (e.g. `MFA_REDIS_URL`).
+    pub fn start_example_with(
+        file: &str,
+        upstream: SocketAddr,
+        dir: PathBuf,
+        extra: &[(&str, String)],
+    ) -> Gateway {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
-        let env = [
+        let mut env = vec![
             ("MFA_LISTEN", addr.to_string()),
             ("MFA_ADMIN_LISTEN", admin.to_string()),
             ("UPSTREAM_URL", format!("http://{upstream}")),
             ("MFA_DATA_DIR", dir.join("data").display().to_string()),
         ];
+        env.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
         Self::spawn(config, &env, addr, admin, dir)
     }
 

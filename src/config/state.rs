@@ -1,0 +1,95 @@
+//! The `state:` block: Redis for ephemeral state and PostgreSQL for durable state when their
+//! URLs are given, the embedded stores when they are empty or absent.
+
+use super::model::{DurableConfig, EphemeralConfig, SecretText, StateConfig};
+use super::raw::RawState;
+use super::validate::{secret_value, Checker};
+use std::time::Duration;
+
+pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
+    let redis_url = optional_secret(
+        c,
+        "state",
+        "redis_url",
+        raw.redis_url.as_deref(),
+        raw.redis_url_file.as_deref(),
+    );
+    let ephemeral = match redis_url {
+        None => EphemeralConfig::Memory,
+        Some(url) => {
+            if url.starts_with("rediss://") {
+                c.fail(
+                    "state.redis_url",
+                    "rediss:// (TLS to Redis) is not supported yet: reach Redis on a private network or through a TLS tunnel",
+                );
+            } else if !url.starts_with("redis://") {
+                c.fail(
+                    "state.redis_url",
+                    "must be a redis:// URL, e.g. redis://:password@10.0.0.5:6379/0",
+                );
+            }
+            let prefix = raw.redis_prefix.clone().unwrap_or_else(|| "mfa:".into());
+            if prefix.is_empty() || prefix.contains(char::is_whitespace) {
+                c.fail(
+                    "state.redis_prefix",
+                    "must be a non-empty key prefix without spaces, e.g. mfa:",
+                );
+            }
+            EphemeralConfig::Redis {
+                url: SecretText(url),
+                prefix,
+                timeout: c.duration(
+                    "state.redis_timeout",
+                    raw.redis_timeout.as_deref(),
+                    Duration::from_secs(2),
+                ),
+            }
+        }
+    };
+    let database_url = optional_secret(
+        c,
+        "state",
+        "database_url",
+        raw.database_url.as_deref(),
+        raw.database_url_file.as_deref(),
+    );
+    let durable = match database_url {
+        None => DurableConfig::Sqlite,
+        Some(url) => {
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+                c.fail(
+                    "state.database_url",
+                    "must be a postgres:// URL, e.g. postgres://mfa:password@10.0.0.6/mfa",
+                );
+            }
+            let max_connections = raw.database_max_connections.unwrap_or(16);
+            if !(1..=1000).contains(&max_connections) {
+                c.fail(
+                    "state.database_max_connections",
+                    "must be between 1 and 1000",
+                );
+            }
+            DurableConfig::Postgres {
+                url: SecretText(url),
+                max_connections,
+            }
+        }
+    };
+    StateConfig { ephemeral, durable }
+}
+
+/// A URL given inline or in a file; empty (e.g. an unset `${MFA_REDIS_URL:-}`) means none.
+fn optional_secret(
+    c: &mut Checker,
+    key: &str,
+    name: &str,
+    inline: Option<&str>,
+    file: Option<&std::path::Path>,
+) -> Option<String> {
+    if inline.is_none() && file.is_none() {
+        return None;
+    }
+    secret_value(c, key, name, inline, file)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}

@@ -1,0 +1,168 @@
+//! The store a deployment chose, behind the same traits: embedded (memory + SQLite) for one
+//! gateway, Redis + PostgreSQL when several share the work.
+
+use super::ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
+use super::{
+    DurableStore, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError, TotpRecord,
+};
+use crate::keys::Sealed;
+
+#[derive(Clone)]
+pub enum AnyDurable {
+    Sqlite(SqliteStore),
+    Postgres(PostgresStore),
+}
+
+#[derive(Clone)]
+pub enum AnyEphemeral {
+    Memory(MemoryStore),
+    Redis(RedisStore),
+}
+
+/// Calls the same method on whichever store is inside.
+macro_rules! dispatch {
+    ($self:ident, $store:ident => $call:expr, $a:ident, $b:ident) => {
+        match $self {
+            Self::$a($store) => $call.await,
+            Self::$b($store) => $call.await,
+        }
+    };
+}
+
+impl AnyDurable {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnyDurable::Sqlite(_) => "sqlite",
+            AnyDurable::Postgres(_) => "postgres",
+        }
+    }
+}
+
+impl AnyEphemeral {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            AnyEphemeral::Memory(_) => "memory",
+            AnyEphemeral::Redis(_) => "redis",
+        }
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            AnyEphemeral::Memory(_) => Ok(()),
+            AnyEphemeral::Redis(r) => r.ping().await,
+        }
+    }
+}
+
+impl DurableStore for AnyDurable {
+    async fn totp(&self, realm: &str, user: &str) -> Result<Option<TotpRecord>, StoreError> {
+        dispatch!(self, s => s.totp(realm, user), Sqlite, Postgres)
+    }
+    async fn put_totp(&self, record: &TotpRecord) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_totp(record), Sqlite, Postgres)
+    }
+    async fn all_totp(&self) -> Result<Vec<TotpRecord>, StoreError> {
+        dispatch!(self, s => s.all_totp(), Sqlite, Postgres)
+    }
+    async fn reseal_totp(&self, id: &str, old: &str, secret: &Sealed) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.reseal_totp(id, old, secret), Sqlite, Postgres)
+    }
+    async fn record_totp_step(
+        &self,
+        realm: &str,
+        user: &str,
+        factor_id: &str,
+        step: u64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.record_totp_step(realm, user, factor_id, step, now), Sqlite, Postgres)
+    }
+    async fn remove_totp(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.remove_totp(realm, user), Sqlite, Postgres)
+    }
+    async fn replace_recovery_codes(
+        &self,
+        realm: &str,
+        user: &str,
+        hashes: &[[u8; 32]],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.replace_recovery_codes(realm, user, hashes, now), Sqlite, Postgres)
+    }
+    async fn consume_recovery_code(
+        &self,
+        realm: &str,
+        user: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.consume_recovery_code(realm, user, hash, now), Sqlite, Postgres)
+    }
+    async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {
+        dispatch!(self, s => s.recovery_codes_left(realm, user), Sqlite, Postgres)
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, s => s.ping(), Sqlite, Postgres)
+    }
+}
+
+impl EphemeralStore for AnyEphemeral {
+    async fn put_challenge(&self, c: &Challenge) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_challenge(c), Memory, Redis)
+    }
+    async fn challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
+        dispatch!(self, s => s.challenge(id, now), Memory, Redis)
+    }
+    async fn record_failure(
+        &self,
+        id: &str,
+        max: u32,
+        now: i64,
+    ) -> Result<FailureOutcome, StoreError> {
+        dispatch!(self, s => s.record_failure(id, max, now), Memory, Redis)
+    }
+    async fn advance_challenge(
+        &self,
+        id: &str,
+        revision: u64,
+        stage: ChallengeStage,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.advance_challenge(id, revision, stage, now), Memory, Redis)
+    }
+    async fn take_challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
+        dispatch!(self, s => s.take_challenge(id, now), Memory, Redis)
+    }
+    async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_session(session), Memory, Redis)
+    }
+    async fn touch_session(&self, id: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError> {
+        dispatch!(self, s => s.touch_session(id, now), Memory, Redis)
+    }
+    async fn end_session(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.end_session(id), Memory, Redis)
+    }
+    async fn end_user_sessions(
+        &self,
+        realm: &str,
+        user: &str,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<u32, StoreError> {
+        dispatch!(self, s => s.end_user_sessions(realm, user, keep), Memory, Redis)
+    }
+    async fn bind_credential(
+        &self,
+        credential: &[u8; 32],
+        session: &[u8; 32],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.bind_credential(credential, session, now), Memory, Redis)
+    }
+    async fn session_for_credential(
+        &self,
+        credential: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        dispatch!(self, s => s.session_for_credential(credential, now), Memory, Redis)
+    }
+}
