@@ -146,3 +146,104 @@ async fn codes_and_failures_count_once_across_gateways() {
     }
     assert!(last.unwrap().text().contains("Too many wrong codes"));
 }
+
+/// A Redis of this test's own on a free port, so it can be stopped and started again.
+struct OwnRedis {
+    port: u16,
+    child: std::process::Child,
+}
+
+impl OwnRedis {
+    fn start(port: u16) -> OwnRedis {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server (scripts/test installs it)");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(std::time::Instant::now() < deadline, "redis did not start");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        OwnRedis { port, child }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for OwnRedis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+#[tokio::test]
+async fn with_redis_down_nothing_passes_unchecked_and_it_recovers_by_itself() {
+    let app = start_cookie_app().await;
+    let mut redis = OwnRedis::start(common::free_port());
+    let mut env = shared_state().await;
+    env.retain(|(k, _)| *k != "MFA_REDIS_URL");
+    env.push((
+        "MFA_REDIS_URL",
+        format!("redis://127.0.0.1:{}/", redis.port),
+    ));
+    let gw = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("redis-down"), &env);
+    let mut browser = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut browser, "carol", "pw").await;
+    assert_eq!(browser.get("/index.php").await.status, 200);
+    let mut pending = Browser::new(gw.addr);
+    login(&mut pending, "carol", "pw").await;
+    let csrf = form_value(&pending.get("/.mfa/verify").await.text(), "csrf");
+
+    redis.stop();
+    // A request with an app session needs its binding checked: 503, the app is not contacted.
+    let before = app.state.visits().len();
+    let answer = browser.get("/index.php").await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert_eq!(app.state.visits().len(), before);
+    // A login cannot be withheld: nothing of the app's answer is released.
+    let mut newcomer = Browser::new(gw.addr);
+    let answer = login(&mut newcomer, "alice", "secret").await;
+    assert_eq!(answer.status, 503);
+    assert!(!newcomer.cookies.contains_key("PHPSESSID"));
+    // A correct code for a login waiting in the lost Redis releases nothing.
+    let answer = pending
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 30))],
+        )
+        .await;
+    assert!(answer.status >= 400, "{}", answer.status);
+    assert!(!pending.cookies.contains_key("PHPSESSID"));
+    // Requests that need no check keep flowing.
+    assert_eq!(browser.get("/assets/site.css").await.status, 200);
+    let mut anonymous = Browser::new(gw.addr);
+    assert_eq!(anonymous.get("/login.php").await.status, 200);
+
+    // Redis comes back empty (it kept nothing): sessions are gone, enrollments are not, and a
+    // new login works without restarting the gateway.
+    let _redis = OwnRedis::start(redis.port);
+    let mut again = Browser::new(gw.addr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let answer = loop {
+        let answer = login(&mut again, "carol", "pw").await;
+        if answer.status != 503 || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+    let csrf = form_value(&again.get("/.mfa/verify").await.text(), "csrf");
+    let ok = again
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 30))],
+        )
+        .await;
+    assert_eq!(ok.status, 302);
+    assert_eq!(again.get("/index.php").await.text(), "<h1>Hello carol</h1>");
+}
