@@ -247,3 +247,47 @@ async fn with_redis_down_nothing_passes_unchecked_and_it_recovers_by_itself() {
     assert_eq!(ok.status, 302);
     assert_eq!(again.get("/index.php").await.text(), "<h1>Hello carol</h1>");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgresql_away_logins_fail_closed_and_recover() {
+    let app = start_cookie_app().await;
+    let relay = common::relay::Relay::start("127.0.0.1:5432".parse().unwrap()).await;
+    let mut env = shared_state().await;
+    for (name, value) in env.iter_mut() {
+        if *name == "MFA_DATABASE_URL" {
+            *value = value.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", relay.port));
+        }
+    }
+    let gw = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("pg-down"), &env);
+    let mut browser = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut browser, "alice", "secret").await;
+
+    relay.down();
+    // The factor lookup cannot be made: the password's success is not released.
+    let mut b = Browser::new(gw.addr);
+    let answer = login(&mut b, "alice", "secret").await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert!(!b.cookies.contains_key("PHPSESSID"));
+    assert!(answer.text().contains("cannot check sign-ins right now"));
+    // A verified session (its binding is in Redis) keeps working.
+    assert_eq!(browser.get("/index.php").await.status, 200);
+
+    relay.up().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let answer = loop {
+        let answer = login(&mut b, "alice", "secret").await;
+        if answer.status != 503 || std::time::Instant::now() > deadline {
+            break answer;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+    let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+    let ok = b
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 30))],
+        )
+        .await;
+    assert_eq!(ok.status, 302);
+}

@@ -5,6 +5,7 @@
 pub mod apps;
 pub mod browser;
 pub mod flows;
+pub mod relay;
 pub mod upstream;
 
 use bytes::Bytes;
