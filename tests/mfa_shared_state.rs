@@ -291,3 +291,41 @@ async fn with_postgresql_away_logins_fail_closed_and_recover() {
         .await;
     assert_eq!(ok.status, 302);
 }
+
+#[tokio::test]
+async fn readiness_and_metrics_report_the_stores() {
+    let app = start_cookie_app().await;
+    let mut redis = OwnRedis::start(common::free_port());
+    let mut env = shared_state().await;
+    env.retain(|(k, _)| *k != "MFA_REDIS_URL");
+    env.push((
+        "MFA_REDIS_URL",
+        format!("redis://127.0.0.1:{}/", redis.port),
+    ));
+    let gw = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("readyz"), &env);
+    let ready = common::get(gw.admin, "admin", "/readyz", &[]).await;
+    assert_eq!(ready.status, 200);
+    assert!(
+        ready.text().contains("ephemeral store (redis): ok"),
+        "{}",
+        ready.text()
+    );
+    assert!(ready.text().contains("durable store (postgres): ok"));
+
+    redis.stop();
+    let ready = common::get(gw.admin, "admin", "/readyz", &[]).await;
+    assert_eq!(ready.status, 503);
+    assert!(ready
+        .text()
+        .contains("ephemeral store (redis): unreachable"));
+    let mut browser = Browser::new(gw.addr);
+    browser.cookies.insert("PHPSESSID".into(), "x".into());
+    assert_eq!(browser.get("/index.php").await.status, 503);
+    let metrics = common::get(gw.admin, "admin", "/metrics", &[]).await.text();
+    assert!(
+        metrics.contains("mfa_gateway_store_errors_total 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("mfa_gateway_store_up{store=\"ephemeral\",kind=\"redis\"} 0"));
+    gw.wait_for_log("state store unavailable");
+}

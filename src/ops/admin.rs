@@ -1,5 +1,5 @@
-//! The admin listener: `/healthz` (the process answers), `/readyz` (config loaded and
-//! listeners bound; later also the state stores) and `/metrics` (Prometheus text).
+//! The admin listener: `/healthz` (the process answers), `/readyz` (config loaded, listeners
+//! bound, and the state stores answering) and `/metrics` (Prometheus text).
 
 use crate::proxy::state::Shared;
 use bytes::Bytes;
@@ -27,7 +27,7 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(answer(&shared, &req)) }
+                async move { Ok::<_, Infallible>(answer(&shared, &req).await) }
             });
             let result = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -41,19 +41,13 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     }
 }
 
-fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
     match req.uri().path() {
         "/healthz" => text(StatusCode::OK, "ok\n"),
-        "/readyz" => {
-            if shared.ready.load(Ordering::SeqCst) {
-                text(StatusCode::OK, "ready\n")
-            } else {
-                text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n")
-            }
-        }
+        "/readyz" => readiness(shared).await,
         "/metrics" => {
             let mut response = text(StatusCode::OK, &shared.metrics.render());
             response.headers_mut().insert(
@@ -68,6 +62,49 @@ fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
             StatusCode::NOT_FOUND,
             "not found: try /healthz, /readyz or /metrics\n",
         ),
+    }
+}
+
+/// Ready when the listeners are bound (and not shutting down) and every state store answers
+/// within a second; the body says which store is not.
+async fn readiness(shared: &Shared) -> Response<Full<Bytes>> {
+    use crate::ops::metrics::StoreLabels;
+    use crate::store::DurableStore;
+    if !shared.ready.load(Ordering::SeqCst) {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n");
+    }
+    let Some(mfa) = &shared.mfa else {
+        return text(StatusCode::OK, "ready\n");
+    };
+    let limit = Duration::from_secs(1);
+    let ephemeral = tokio::time::timeout(limit, mfa.ephemeral.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    let durable = tokio::time::timeout(limit, mfa.durable.ping())
+        .await
+        .is_ok_and(|r| r.is_ok());
+    let mut body = String::new();
+    for (store, kind, up) in [
+        ("ephemeral", mfa.ephemeral.kind(), ephemeral),
+        ("durable", mfa.durable.kind(), durable),
+    ] {
+        shared
+            .metrics
+            .store_up
+            .get_or_create(&StoreLabels { store, kind })
+            .set(i64::from(up));
+        body.push_str(&format!(
+            "{store} store ({kind}): {}\n",
+            if up { "ok" } else { "unreachable" }
+        ));
+    }
+    if ephemeral && durable {
+        text(StatusCode::OK, &format!("ready\n{body}"))
+    } else {
+        text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("not ready\n{body}"),
+        )
     }
 }
 

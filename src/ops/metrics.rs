@@ -33,6 +33,16 @@ pub struct Metrics {
     pub open_connections: Gauge,
     pub tls_handshake_failures: Counter,
     pub config_reloads: Family<OutcomeLabels, Counter>,
+    /// Requests answered 503 because a state store could not be read or written.
+    pub store_errors: Counter,
+    /// 1 while the store answers its readiness check, by store (`ephemeral`, `durable`).
+    pub store_up: Family<StoreLabels, Gauge>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    pub store: &'static str,
+    pub kind: &'static str,
 }
 
 fn latency_histogram() -> Histogram {
@@ -90,8 +100,22 @@ impl Metrics {
             "Configuration reloads by outcome",
             config_reloads.clone(),
         );
+        let store_errors = Counter::default();
+        registry.register(
+            "store_errors",
+            "Requests refused (503) because a state store could not be reached",
+            store_errors.clone(),
+        );
+        let store_up = Family::<StoreLabels, Gauge>::default();
+        registry.register(
+            "store_up",
+            "Whether a state store answered its last readiness check (1) or not (0)",
+            store_up.clone(),
+        );
         Metrics {
             registry,
+            store_errors,
+            store_up,
             requests,
             upstream_latency,
             upstream_errors,

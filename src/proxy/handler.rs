@@ -99,6 +99,9 @@ pub async fn handle(
         }),
         Err(error) => {
             log_error(&error, app_name, &request_id);
+            if matches!(error, ProxyError::StateUnavailable(_)) {
+                conn.shared.metrics.store_errors.inc();
+            }
             if matches!(
                 error,
                 ProxyError::UpstreamUnreachable(_) | ProxyError::UpstreamTimeout
@@ -459,6 +462,9 @@ fn log_error(error: &ProxyError, app: Option<&str>, request_id: &HeaderValue) {
         }
         ProxyError::UpstreamTimeout => {
             tracing::warn!(app, request_id, "upstream did not answer in time")
+        }
+        ProxyError::StateUnavailable(source) => {
+            tracing::warn!(app, request_id, cause = %crate::ops::error_chain(source), "state store unavailable: request refused (fail closed)")
         }
         other => tracing::debug!(app, request_id, error = %other, "request refused"),
     }
