@@ -329,3 +329,55 @@ async fn readiness_and_metrics_report_the_stores() {
     assert!(metrics.contains("mfa_gateway_store_up{store=\"ephemeral\",kind=\"redis\"} 0"));
     gw.wait_for_log("state store unavailable");
 }
+
+#[tokio::test]
+async fn check_config_connects_and_migrate_applies_the_schema() {
+    let env = shared_state().await;
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(EXAMPLE);
+    let dir = temp_dir("connect");
+    let run = |args: &[&str], env: &[(&str, String)]| {
+        let out = std::process::Command::new(common::BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&example)
+            .env("MFA_DATA_DIR", dir.join("data"))
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+    let (ok, text) = run(&["migrate"], &env);
+    assert!(ok, "{text}");
+    assert!(text.contains("postgres: schema up to date"));
+    let (ok, text) = run(&["check-config", "--connect"], &env);
+    assert!(ok, "{text}");
+    assert!(text.contains("ephemeral store: redis: reachable"), "{text}");
+    assert!(
+        text.contains("durable store: postgres: reachable"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("postgres://"),
+        "no connection URL (it may hold a password) printed"
+    );
+
+    let dead = common::free_port();
+    let mut broken = env.clone();
+    broken.push((
+        "MFA_REDIS_URL",
+        format!("redis://:s3cret@127.0.0.1:{dead}/"),
+    ));
+    broken.retain(|(k, v)| *k != "MFA_REDIS_URL" || v.contains("s3cret"));
+    let (ok, text) = run(&["check-config", "--connect"], &broken);
+    assert!(!ok);
+    assert!(
+        text.contains("ephemeral store: redis: NOT reachable"),
+        "{text}"
+    );
+    assert!(!text.contains("s3cret"), "{text}");
+}

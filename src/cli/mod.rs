@@ -1,4 +1,6 @@
-//! The command line: `serve`, `check-config`, `demo`.
+//! The command line: `serve`, `check-config`, `migrate`, `keys rotate`, `demo`.
+
+mod state;
 
 use crate::config;
 use clap::{Parser, Subcommand};
@@ -26,6 +28,14 @@ pub enum Command {
     },
     /// Validate a configuration file: exits 0, or lists every problem with file:line:column.
     CheckConfig {
+        #[arg(long, short, env = "MFA_CONFIG")]
+        config: PathBuf,
+        /// Also connect to the state stores (Redis, PostgreSQL) the file names.
+        #[arg(long)]
+        connect: bool,
+    },
+    /// Apply the database migrations (the gateway also applies them when it starts).
+    Migrate {
         #[arg(long, short, env = "MFA_CONFIG")]
         config: PathBuf,
     },
@@ -59,15 +69,21 @@ pub enum KeysCommand {
 pub fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve { config } => serve(&config),
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config, connect } => match check_config(&config) {
+            Some(loaded) if connect => state::check_connections(&loaded),
+            Some(_) => ExitCode::SUCCESS,
+            None => ExitCode::FAILURE,
+        },
+        Command::Migrate { config } => with_config(&config, state::migrate),
         Command::Keys {
             action: KeysCommand::Rotate { config },
-        } => rotate_keys(&config),
+        } => with_config(&config, state::rotate_keys),
         Command::Demo { listen, app_listen } => crate::demo::run(&listen, app_listen),
     }
 }
 
-fn check_config(path: &std::path::Path) -> ExitCode {
+/// Validates the file, printing every problem; the configuration when it is valid.
+fn check_config(path: &std::path::Path) -> Option<config::Config> {
     match config::load(path) {
         Ok(c) => {
             println!(
@@ -78,7 +94,7 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 c.apps.len(),
                 if c.apps.len() == 1 { "" } else { "s" }
             );
-            ExitCode::SUCCESS
+            Some(c)
         }
         Err(errors) => {
             eprintln!("{errors}");
@@ -87,6 +103,17 @@ fn check_config(path: &std::path::Path) -> ExitCode {
                 errors.0.len(),
                 if errors.0.len() == 1 { "" } else { "s" }
             );
+            None
+        }
+    }
+}
+
+/// Loads the file (printing its problems if it has any) and runs `command` on it.
+fn with_config(path: &std::path::Path, command: fn(&config::Config) -> ExitCode) -> ExitCode {
+    match config::load(path) {
+        Ok(c) => command(&c),
+        Err(errors) => {
+            eprintln!("{errors}");
             ExitCode::FAILURE
         }
     }
@@ -110,42 +137,6 @@ pub fn serve_config(c: config::Config) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(error = %crate::ops::error_chain(&error), "gateway stopped");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn rotate_keys(path: &std::path::Path) -> ExitCode {
-    let config = match config::load(path) {
-        Ok(c) => c,
-        Err(errors) => {
-            eprintln!("{errors}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(crate::keys::rotate::rotate(&config)) {
-        Ok(report) => {
-            println!(
-                "new active key {}; {} secret{} re-encrypted, {} already under it",
-                report.new_key,
-                report.resealed,
-                if report.resealed == 1 { "" } else { "s" },
-                report.current
-            );
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("key rotation failed: {}", crate::ops::error_chain(&error));
             ExitCode::FAILURE
         }
     }

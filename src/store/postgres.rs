@@ -249,6 +249,21 @@ mod tests {
         PostgresStore::open(&url, 8).await.unwrap()
     }
 
+    #[tokio::test]
+    async fn tls_is_used_when_the_url_asks_for_it() {
+        let base = std::env::var("MFA_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let separator = if base.contains('?') { '&' } else { '?' };
+        let store =
+            PostgresStore::connect(&format!("{base}{separator}sslmode=require"), 1).unwrap();
+        let encrypted: bool =
+            sqlx::query_scalar("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert!(encrypted);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres_passes_the_durable_store_suite() {
         super::super::suite::durable_store_suite(&fresh().await).await;

@@ -1,0 +1,128 @@
+//! Commands that work on the state a config file names: connection checks, migrations, key
+//! rotation. Each runs on a small runtime of its own and prints no secret.
+
+use crate::config::{Config, DurableConfig, EphemeralConfig};
+use crate::store::DurableStore;
+use std::process::ExitCode;
+use std::time::Duration;
+
+fn block_on<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => Some(runtime.block_on(work)),
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            None
+        }
+    }
+}
+
+/// `check-config --connect`: can the stores the file names be reached?
+pub fn check_connections(config: &Config) -> ExitCode {
+    let result = block_on(async {
+        let mut ok = true;
+        match &config.state.ephemeral {
+            EphemeralConfig::Memory => println!("ephemeral store: memory (this process)"),
+            EphemeralConfig::Redis {
+                url,
+                prefix,
+                timeout,
+            } => {
+                let answer = match crate::store::RedisStore::connect(&url.0, prefix, *timeout) {
+                    Ok(store) => tokio::time::timeout(*timeout, store.ping())
+                        .await
+                        .map_err(|_| "timed out".to_string())
+                        .and_then(|r| r.map_err(|e| crate::ops::error_chain(&e))),
+                    Err(e) => Err(crate::ops::error_chain(&e)),
+                };
+                ok &= report("ephemeral store: redis", answer);
+            }
+        }
+        let durable = tokio::time::timeout(Duration::from_secs(10), async {
+            let store = crate::mfa::open_durable(config)
+                .await
+                .map_err(|e| crate::ops::error_chain(&e))?;
+            store.ping().await.map_err(|e| crate::ops::error_chain(&e))
+        })
+        .await
+        .map_err(|_| "timed out".to_string())
+        .and_then(|r| r);
+        let kind = match config.state.durable {
+            DurableConfig::Sqlite => "sqlite",
+            DurableConfig::Postgres { .. } => "postgres",
+        };
+        ok &= report(&format!("durable store: {kind}"), durable);
+        ok
+    });
+    match result {
+        Some(true) => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+fn report(what: &str, answer: Result<(), String>) -> bool {
+    match answer {
+        Ok(()) => {
+            println!("{what}: reachable");
+            true
+        }
+        Err(cause) => {
+            eprintln!("{what}: NOT reachable: {cause}");
+            false
+        }
+    }
+}
+
+/// `migrate`: brings the durable store's schema up to date.
+pub fn migrate(config: &Config) -> ExitCode {
+    let result = block_on(async {
+        match &config.state.durable {
+            DurableConfig::Sqlite => {
+                crate::store::SqliteStore::open(&config.data_dir.join("factors.sqlite3"))
+                    .await
+                    .map(|_| "sqlite")
+            }
+            DurableConfig::Postgres {
+                url,
+                max_connections,
+            } => {
+                let store = crate::store::PostgresStore::connect(&url.0, *max_connections)?;
+                store.migrate().await.map(|()| "postgres")
+            }
+        }
+    });
+    match result {
+        Some(Ok(kind)) => {
+            println!("{kind}: schema up to date");
+            ExitCode::SUCCESS
+        }
+        Some(Err(error)) => {
+            eprintln!("migration failed: {}", crate::ops::error_chain(&error));
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
+    }
+}
+
+/// `keys rotate`: a new active key, every TOTP secret re-encrypted under it.
+pub fn rotate_keys(config: &Config) -> ExitCode {
+    match block_on(crate::keys::rotate::rotate(config)) {
+        Some(Ok(report)) => {
+            println!(
+                "new active key {}; {} secret{} re-encrypted, {} already under it",
+                report.new_key,
+                report.resealed,
+                if report.resealed == 1 { "" } else { "s" },
+                report.current
+            );
+            ExitCode::SUCCESS
+        }
+        Some(Err(error)) => {
+            eprintln!("key rotation failed: {}", crate::ops::error_chain(&error));
+            ExitCode::FAILURE
+        }
+        None => ExitCode::FAILURE,
+    }
+}
