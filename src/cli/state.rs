@@ -29,6 +29,7 @@ pub fn check_connections(config: &Config) -> ExitCode {
                 url,
                 prefix,
                 timeout,
+                ..
             } => {
                 let answer = match crate::store::RedisStore::connect(&url.0, prefix, *timeout) {
                     Ok(store) => tokio::time::timeout(*timeout, store.ping())

@@ -262,6 +262,9 @@ pub enum EphemeralConfig {
         url: SecretText,
         prefix: String,
         timeout: Duration,
+        /// How long a gateway may reuse a session lookup without asking Redis (0: never).
+        /// A session ended elsewhere is refused here within this bound at the latest.
+        session_cache: Duration,
     },
 }
 

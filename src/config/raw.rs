@@ -287,6 +287,8 @@ pub struct RawState {
     #[serde(default)]
     pub redis_timeout: Option<String>,
     #[serde(default)]
+    pub session_cache: Option<String>,
+    #[serde(default)]
     pub database_url: Option<String>,
     #[serde(default)]
     pub database_url_file: Option<PathBuf>,

@@ -3,7 +3,7 @@
 
 use super::model::{DurableConfig, EphemeralConfig, SecretText, StateConfig};
 use super::raw::RawState;
-use super::validate::{secret_value, Checker};
+use super::validate::{parse_duration, secret_value, Checker};
 use std::time::Duration;
 
 pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
@@ -35,6 +35,19 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
                     "must be a non-empty key prefix without spaces, e.g. mfa:",
                 );
             }
+            let session_cache = match raw.session_cache.as_deref() {
+                None => Duration::from_secs(2),
+                Some(text) => match parse_duration(text) {
+                    Some(d) if d <= Duration::from_secs(60) => d,
+                    _ => {
+                        c.fail(
+                            "state.session_cache",
+                            format!("{text:?} must be a duration of at most 60s (0s: no cache)"),
+                        );
+                        Duration::ZERO
+                    }
+                },
+            };
             EphemeralConfig::Redis {
                 url: SecretText(url),
                 prefix,
@@ -43,6 +56,7 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
                     raw.redis_timeout.as_deref(),
                     Duration::from_secs(2),
                 ),
+                session_cache,
             }
         }
     };

@@ -9,7 +9,10 @@ use crate::config::AppMfa;
 use crate::session::credentials::{authorization, cookie_values, strip_cookie};
 use crate::store::{EphemeralStore, Session};
 use http::HeaderMap;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::time::Instant;
 
 /// The request may go on; its cookies were cleaned.
 #[derive(Debug, Default)]
@@ -53,7 +56,6 @@ pub fn strip_gateway_cookies(headers: &mut HeaderMap) {
 
 pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked, Denied> {
     let mut checked = Checked::default();
-    let store = &ctx.mfa.ephemeral;
     let app = &ctx.app.name;
 
     if let Some((scheme, token)) = authorization(headers) {
@@ -64,11 +66,7 @@ pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked
             return Err(Denied::UnboundAuthorization);
         }
         let hash = ctx.mfa.credential_hash(app, "token", token);
-        match store
-            .session_for_credential(&hash, ctx.now)
-            .await
-            .map_err(MfaError::from)?
-        {
+        match bound_session(ctx, &hash).await? {
             Some(session) if session.app == *app => checked.session = Some(session),
             _ => return Err(Denied::UnboundAuthorization),
         }
@@ -82,11 +80,7 @@ pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked
         let mut all_bound = true;
         for value in &values {
             let hash = ctx.mfa.credential_hash(app, name, value);
-            match store
-                .session_for_credential(&hash, ctx.now)
-                .await
-                .map_err(MfaError::from)?
-            {
+            match bound_session(ctx, &hash).await? {
                 Some(session) if session.app == *app => {
                     checked.session.get_or_insert(session);
                 }
@@ -100,6 +94,67 @@ pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked
     }
     strip_gateway_cookies(headers);
     Ok(checked)
+}
+
+/// A lookup this worker made recently, reused without asking the shared store.
+struct Cached {
+    session: Session,
+    at: Instant,
+    epoch: u64,
+}
+
+/// Entries beyond this many are dropped wholesale (they are cheap to look up again).
+const CACHE_LIMIT: usize = 100_000;
+
+thread_local! {
+    // One per worker thread: no lock shared between cores on the hot path.
+    static SESSIONS: RefCell<HashMap<[u8; 32], Cached>> = RefCell::new(HashMap::new());
+}
+
+/// The live session a credential is bound to. With a shared store, a positive answer is reused
+/// for up to the configured bound, unless a session ended anywhere since (the revocation
+/// epoch moved) or the session's own expiry passed.
+async fn bound_session(
+    ctx: &Context<'_>,
+    credential: &[u8; 32],
+) -> Result<Option<Session>, MfaError> {
+    let store = &ctx.mfa.ephemeral;
+    let Some((bound, epoch)) = ctx.mfa.session_cache() else {
+        return Ok(store.session_for_credential(credential, ctx.now).await?);
+    };
+    let hit = SESSIONS.with(|cache| {
+        let cache = cache.borrow();
+        cache
+            .get(credential)
+            .filter(|c| c.epoch == epoch && c.at.elapsed() < bound && c.session.is_live(ctx.now))
+            .map(|c| c.session.clone())
+    });
+    if hit.is_some() {
+        return Ok(hit);
+    }
+    let found = store.session_for_credential(credential, ctx.now).await?;
+    SESSIONS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        match &found {
+            Some(session) => {
+                if cache.len() >= CACHE_LIMIT {
+                    cache.clear();
+                }
+                cache.insert(
+                    *credential,
+                    Cached {
+                        session: session.clone(),
+                        at: Instant::now(),
+                        epoch,
+                    },
+                );
+            }
+            None => {
+                cache.remove(credential);
+            }
+        }
+    });
+    Ok(found)
 }
 
 #[cfg(test)]

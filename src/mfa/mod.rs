@@ -29,6 +29,8 @@ pub struct Mfa {
     keys_file: PathBuf,
     pub durable: AnyDurable,
     pub ephemeral: AnyEphemeral,
+    /// How long a session lookup may be reused without asking the shared store.
+    session_cache: std::time::Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,7 +78,23 @@ impl Mfa {
             keys_file: config.keys_file.clone(),
             durable: open_durable(config).await?,
             ephemeral: open_ephemeral(config)?,
+            session_cache: match &config.state.ephemeral {
+                EphemeralConfig::Redis { session_cache, .. } => *session_cache,
+                EphemeralConfig::Memory => std::time::Duration::ZERO,
+            },
         })
+    }
+
+    /// When session lookups may be cached: the time bound and the current revocation epoch (a
+    /// cached lookup from another epoch is stale). `None` for the in-memory store, which is
+    /// local and always current.
+    pub fn session_cache(&self) -> Option<(std::time::Duration, u64)> {
+        match &self.ephemeral {
+            AnyEphemeral::Redis(redis) if !self.session_cache.is_zero() => {
+                Some((self.session_cache, redis.revocation_epoch()))
+            }
+            _ => None,
+        }
     }
 
     /// The key ring in force now.
@@ -145,6 +163,7 @@ fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupError> {
             url,
             prefix,
             timeout,
+            ..
         } => AnyEphemeral::Redis(RedisStore::connect(&url.0, prefix, *timeout)?),
     })
 }

@@ -16,13 +16,17 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Script};
 use serde_json::{json, Value};
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 #[derive(Clone)]
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
+    /// Bumped whenever any gateway ends a session (a message on `{prefix}revoked`), so local
+    /// caches of session lookups can drop what they hold at once.
+    revocations: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -42,12 +46,24 @@ impl RedisStore {
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(2);
-        let connection =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(StoreError::Redis)?;
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
+            .map_err(StoreError::Redis)?;
+        let revocations = Arc::new(AtomicU64::new(0));
+        tokio::spawn(listen_for_revocations(
+            client,
+            format!("{prefix}revoked"),
+            revocations.clone(),
+        ));
         Ok(RedisStore {
             connection,
             prefix: prefix.to_string(),
+            revocations,
         })
+    }
+
+    /// Changes whenever a session ended anywhere (see [`listen_for_revocations`]).
+    pub fn revocation_epoch(&self) -> u64 {
+        self.revocations.load(Ordering::Acquire)
     }
 
     fn key(&self, kind: &str, id: &str) -> String {
@@ -65,6 +81,29 @@ impl RedisStore {
             .await
             .map_err(StoreError::Redis)?;
         Ok(())
+    }
+}
+
+/// Follows the revocation channel, reconnecting when Redis goes away. While it is not
+/// subscribed, every message could be missed: the epoch moves on each (re)connection so caches
+/// start over, and their own time bound covers the gap.
+async fn listen_for_revocations(client: redis::Client, channel: String, epoch: Arc<AtomicU64>) {
+    use futures_util::StreamExt;
+    loop {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => {
+                if pubsub.subscribe(&channel).await.is_ok() {
+                    epoch.fetch_add(1, Ordering::AcqRel);
+                    let mut messages = pubsub.on_message();
+                    while messages.next().await.is_some() {
+                        epoch.fetch_add(1, Ordering::AcqRel);
+                    }
+                }
+                epoch.fetch_add(1, Ordering::AcqRel);
+            }
+            Err(error) => tracing::debug!(%error, "revocation channel not connected"),
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
@@ -255,7 +294,9 @@ local function finish(prefix, sid)
   if who[1] then
     redis.call('SREM', prefix .. 'u:' .. string.len(who[1]) .. ':' .. who[1] .. ':' .. who[2], sid)
   end
-  return redis.call('DEL', skey)
+  local ended = redis.call('DEL', skey)
+  if ended > 0 then redis.call('PUBLISH', prefix .. 'revoked', sid) end
+  return ended
 end
 "#;
 
