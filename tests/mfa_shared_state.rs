@@ -400,3 +400,107 @@ async fn check_config_connects_and_migrate_applies_the_schema() {
     );
     assert!(!text.contains("s3cret"), "{text}");
 }
+
+/// `n` logins of `user` through the JSON flow, spread over `addrs`, then one `code` sent in all
+/// of them at once (at most 512 in flight); how many were accepted.
+async fn race_across(
+    addrs: &[std::net::SocketAddr],
+    user: &str,
+    pass: &str,
+    code: &str,
+    n: usize,
+) -> usize {
+    use bytes::Bytes;
+    use futures_util::StreamExt;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+    // Keep-alive connections: 20,000 fresh ones would run out of loopback ports.
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(512)
+        .build_http();
+    let send =
+        move |addr: std::net::SocketAddr, path: &'static str, ct: &'static str, body: String| {
+            let client = client.clone();
+            async move {
+                let req = http::Request::post(format!("http://{addr}{path}"))
+                    .header("host", "app.example")
+                    .header("content-type", ct)
+                    .header("accept", "application/json")
+                    .body(Full::new(Bytes::from(body)))
+                    .unwrap();
+                let response = client.request(req).await.unwrap();
+                let status = response.status().as_u16();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                (status, body)
+            }
+        };
+    let form = format!("user={user}&pass={pass}");
+    let tokens: Vec<(std::net::SocketAddr, String)> = futures_util::stream::iter(0..n)
+        .map(|i| {
+            let addr = addrs[i % addrs.len()];
+            let send = send.clone();
+            let form = form.clone();
+            async move {
+                let (status, body) = send(
+                    addr,
+                    "/login.php",
+                    "application/x-www-form-urlencoded",
+                    form,
+                )
+                .await;
+                assert_eq!(status, 200);
+                let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                (addr, v["ephemeral_token"].as_str().unwrap().to_string())
+            }
+        })
+        .buffer_unordered(256)
+        .collect()
+        .await;
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(512));
+    let tasks: Vec<_> = tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, token))| {
+            // Each verification goes to another gateway than the one that took the password.
+            let addr = addrs[(i + 1) % addrs.len()];
+            let body = serde_json::json!({ "ephemeral_token": token, "code": code }).to_string();
+            let (send, gate) = (send.clone(), gate.clone());
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await.unwrap();
+                send(addr, "/.mfa/api/verify", "application/json", body)
+                    .await
+                    .0
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            302 => accepted += 1,
+            401 => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    accepted
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_parallel_uses_of_one_code_across_three_gateways() {
+    let app = start_cookie_app().await;
+    let gw = three_gateways(&app).await;
+    let addrs: Vec<_> = gw.iter().map(|g| g.addr).collect();
+    let mut first = Browser::new(addrs[0]);
+    let (secret, codes) = enroll(&mut first, "alice", "secret").await;
+    let n = 10_000;
+    assert_eq!(
+        race_across(&addrs, "alice", "secret", &codes[0], n).await,
+        1,
+        "recovery code"
+    );
+    assert_eq!(
+        race_across(&addrs, "alice", "secret", &totp_now(&secret, 30), n).await,
+        1,
+        "TOTP code"
+    );
+}
