@@ -129,6 +129,22 @@ def rss_kib(pid, field="VmHWM"):
     return 0
 
 
+def stop_all(procs):
+    """SIGTERM to every process, then a kill for any still there after 10 s."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
+def start_gateway(binary, config, log_path):
+    with open(log_path, "w") as log:
+        return subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=log)
+
+
 def nginx_rss_kib(master_pid):
     total = rss_kib(master_pid, "VmRSS")
     for child in sh("pgrep", "-P", str(master_pid)).split():
@@ -188,8 +204,7 @@ apps:
     upstream:
       url: "http://127.0.0.1:{PORTS['upstream']}"
 """)
-        gw_log = open(os.path.join(work, "gateway.log"), "w")
-        gateway = subprocess.Popen([binary, "serve", "--config", config], stdout=subprocess.DEVNULL, stderr=gw_log)
+        gateway = start_gateway(binary, config, os.path.join(work, "gateway.log"))
         procs.append(gateway)
         for name in ("upstream", "nginx", "gateway"):
             wait_http(f"http://127.0.0.1:{PORTS[name]}/index.html")
@@ -242,13 +257,7 @@ apps:
         print(f"peak RSS with 1000 busy keep-alive connections (wrk -c1000): gateway {rss_kib(gateway.pid) / 1024:.1f} MiB"
               f" (target <= 30 MB); nginx master+workers now {nginx_rss_kib(proxy.pid) / 1024:.1f} MiB")
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -157,9 +156,7 @@ def main():
             "redis": gateway_config(work, "redis", PORTS["redis"], PORTS["admin_r"], shared),
         }
         for name, config in configs.items():
-            log = open(os.path.join(work, f"{name}.log"), "w")
-            procs.append(subprocess.Popen([binary, "serve", "--config", config],
-                                          stdout=subprocess.DEVNULL, stderr=log))
+            procs.append(run.start_gateway(binary, config, os.path.join(work, f"{name}.log")))
         for name in ("app", "memory", "redis"):
             wait_port(PORTS[name])
         cookies = {name: enroll(PORTS[name]) for name in ("memory", "redis")}
@@ -185,13 +182,7 @@ def main():
         print(f"ratio redis/memory   : {med['redis'][0] / med['memory'][0]:.3f}  (target >= 0.95)")
         print(f"ratio memory/direct  : {med['memory'][0] / med['direct'][0]:.3f}")
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        run.stop_all(procs)
         subprocess.run(["psql", DATABASE, "-qc", f"DROP SCHEMA {schema} CASCADE"], check=False)
         shutil.rmtree(work, ignore_errors=True)
 

@@ -182,6 +182,14 @@ impl OwnRedis {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// [`shared_state`] with this Redis instead of the machine's.
+    async fn state(&self) -> Vec<(&'static str, String)> {
+        let mut env = shared_state().await;
+        env.retain(|(k, _)| *k != "MFA_REDIS_URL");
+        env.push(("MFA_REDIS_URL", format!("redis://127.0.0.1:{}/", self.port)));
+        env
+    }
 }
 
 impl Drop for OwnRedis {
@@ -194,12 +202,7 @@ impl Drop for OwnRedis {
 async fn with_redis_down_nothing_passes_unchecked_and_it_recovers_by_itself() {
     let app = start_cookie_app().await;
     let mut redis = OwnRedis::start(common::free_port());
-    let mut env = shared_state().await;
-    env.retain(|(k, _)| *k != "MFA_REDIS_URL");
-    env.push((
-        "MFA_REDIS_URL",
-        format!("redis://127.0.0.1:{}/", redis.port),
-    ));
+    let env = redis.state().await;
     let gw = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("redis-down"), &env);
     let mut browser = Browser::new(gw.addr);
     let (secret, _) = enroll(&mut browser, "carol", "pw").await;
@@ -315,12 +318,7 @@ async fn with_postgresql_away_logins_fail_closed_and_recover() {
 async fn readiness_and_metrics_report_the_stores() {
     let app = start_cookie_app().await;
     let mut redis = OwnRedis::start(common::free_port());
-    let mut env = shared_state().await;
-    env.retain(|(k, _)| *k != "MFA_REDIS_URL");
-    env.push((
-        "MFA_REDIS_URL",
-        format!("redis://127.0.0.1:{}/", redis.port),
-    ));
+    let env = redis.state().await;
     let gw = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("readyz"), &env);
     let ready = common::get(gw.admin, "admin", "/readyz", &[]).await;
     assert_eq!(ready.status, 200);
