@@ -164,9 +164,21 @@ struct OwnRedis {
 
 impl OwnRedis {
     fn start(port: u16) -> OwnRedis {
-        let child = std::process::Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
+        Self::start_with(port, &[])
+    }
+
+    /// A server with more arguments (`--replicaof`, or a sentinel's config file first).
+    fn start_with(port: u16, extra: &[&str]) -> OwnRedis {
+        let mut command = std::process::Command::new("redis-server");
+        if extra.first().is_some_and(|a| a.ends_with(".conf")) {
+            command.args(extra);
+        } else {
+            command
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .args(extra);
+        }
+        let child = command
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("redis-server (scripts/test installs it)");
@@ -501,4 +513,125 @@ async fn ten_thousand_parallel_uses_of_one_code_across_three_gateways() {
         1,
         "TOTP code"
     );
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Polls `check` every 100 ms for up to `seconds`.
+async fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !check() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within {seconds} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_survive_a_sentinel_failover() {
+    let app = start_cookie_app().await;
+    let dir = temp_dir("sentinel");
+    let (primary_port, replica_port) = (common::free_port(), common::free_port());
+    let mut primary = OwnRedis::start(primary_port);
+    let _replica = OwnRedis::start_with(
+        replica_port,
+        &["--replicaof", "127.0.0.1", &primary_port.to_string()],
+    );
+    let mut sentinels = Vec::new();
+    let mut sentinel_ports = Vec::new();
+    for i in 0..3 {
+        let port = common::free_port();
+        let conf = common::write_file(
+            &dir,
+            &format!("sentinel-{i}.conf"),
+            &format!(
+                "port {port}\nbind 127.0.0.1\nsentinel monitor mymaster 127.0.0.1 {primary_port} 2\n\
+                 sentinel down-after-milliseconds mymaster 1000\nsentinel failover-timeout mymaster 3000\n\
+                 sentinel parallel-syncs mymaster 1\n"
+            ),
+        );
+        let conf = conf.display().to_string();
+        sentinels.push(OwnRedis::start_with(port, &[&conf, "--sentinel"]));
+        sentinel_ports.push(port);
+    }
+    // The sentinels must know the replica before they can promote it.
+    let first = sentinel_ports[0];
+    eventually(30, "sentinels see the replica", || {
+        redis_cli(first, &["SENTINEL", "replicas", "mymaster"]).contains(&replica_port.to_string())
+    })
+    .await;
+
+    let config = common::simple_config(app.addr, "")
+        .replace(
+            "apps:\n",
+            &format!(
+                "state:\n  redis_url: \"redis://127.0.0.1:1/\"\n  redis_sentinel_service: mymaster\n  redis_sentinels: [{}]\napps:\n",
+                sentinel_ports
+                    .iter()
+                    .map(|p| format!("\"127.0.0.1:{p}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        + "    mfa:\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n";
+    let gw = Gateway::start_in(&config, dir.clone());
+    let mut browser = Browser::new(gw.addr);
+    let answer = login(&mut browser, "alice", "secret").await;
+    assert_eq!(answer.header("location"), Some("/.mfa/enroll"));
+    let page = browser.get("/.mfa/enroll").await.text();
+    let secret = common::browser::enrollment_secret(&page);
+    let codes = browser
+        .post_form(
+            "/.mfa/enroll",
+            &[
+                ("csrf", &form_value(&page, "csrf")),
+                ("code", &totp_now(&secret, 0)),
+            ],
+        )
+        .await
+        .text();
+    browser
+        .post_form(
+            "/.mfa/enroll/done",
+            &[("csrf", &form_value(&codes, "csrf")), ("saved", "yes")],
+        )
+        .await;
+    assert_eq!(browser.get("/index.php").await.status, 200);
+    // Let the session reach the replica before the primary dies.
+    eventually(10, "replica in sync", || {
+        redis_cli(replica_port, &["DBSIZE"]).trim() == redis_cli(primary_port, &["DBSIZE"]).trim()
+    })
+    .await;
+
+    primary.stop();
+    eventually(30, "failover", || {
+        redis_cli(first, &["SENTINEL", "get-master-addr-by-name", "mymaster"])
+            .contains(&replica_port.to_string())
+    })
+    .await;
+    // The verified session goes on through the promoted replica (503s meanwhile are fine).
+    let mut status = 0;
+    for _ in 0..100 {
+        status = browser.get("/index.php").await.status;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, 200, "{}", gw.log_text());
+    assert!(gw.log_text().contains("Redis master changed (Sentinel)"));
+    // And a new login works against the new master.
+    let mut again = Browser::new(gw.addr);
+    let answer = login(&mut again, "alice", "secret").await;
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+    drop(sentinels);
 }

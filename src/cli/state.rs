@@ -25,13 +25,8 @@ pub fn check_connections(config: &Config) -> ExitCode {
         let mut ok = true;
         match &config.state.ephemeral {
             EphemeralConfig::Memory => println!("ephemeral store: memory (this process)"),
-            EphemeralConfig::Redis {
-                url,
-                prefix,
-                timeout,
-                ..
-            } => {
-                let answer = match crate::store::RedisStore::connect(&url.0, prefix, *timeout) {
+            EphemeralConfig::Redis { timeout, .. } => {
+                let answer = match crate::mfa::open_ephemeral(config).await {
                     Ok(store) => tokio::time::timeout(*timeout, store.ping())
                         .await
                         .map_err(|_| "timed out".to_string())

@@ -265,7 +265,16 @@ pub enum EphemeralConfig {
         /// How long a gateway may reuse a session lookup without asking Redis (0: never).
         /// A session ended elsewhere is refused here within this bound at the latest.
         session_cache: Duration,
+        /// Redis under Sentinel: the master is looked up there (the URL's host is not used).
+        sentinel: Option<SentinelConfig>,
     },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentinelConfig {
+    pub service: String,
+    /// `host:port` of each sentinel.
+    pub sentinels: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

@@ -289,6 +289,10 @@ pub struct RawState {
     #[serde(default)]
     pub session_cache: Option<String>,
     #[serde(default)]
+    pub redis_sentinels: Vec<String>,
+    #[serde(default)]
+    pub redis_sentinel_service: Option<String>,
+    #[serde(default)]
     pub database_url: Option<String>,
     #[serde(default)]
     pub database_url_file: Option<PathBuf>,

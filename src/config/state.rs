@@ -1,7 +1,7 @@
 //! The `state:` block: Redis for ephemeral state and PostgreSQL for durable state when their
 //! URLs are given, the embedded stores when they are empty or absent.
 
-use super::model::{DurableConfig, EphemeralConfig, SecretText, StateConfig};
+use super::model::{DurableConfig, EphemeralConfig, SecretText, SentinelConfig, StateConfig};
 use super::raw::RawState;
 use super::validate::{parse_duration, secret_value, Checker};
 use std::time::Duration;
@@ -48,8 +48,10 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
                     }
                 },
             };
+            let sentinel = sentinel(c, raw);
             EphemeralConfig::Redis {
                 url: SecretText(url),
+                sentinel,
                 prefix,
                 timeout: c.duration(
                     "state.redis_timeout",
@@ -90,6 +92,44 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
         }
     };
     StateConfig { ephemeral, durable }
+}
+
+/// `redis_sentinels` + `redis_sentinel_service`: both or neither.
+fn sentinel(c: &mut Checker, raw: &RawState) -> Option<SentinelConfig> {
+    match (&raw.redis_sentinel_service, raw.redis_sentinels.is_empty()) {
+        (None, true) => None,
+        (Some(service), false) => {
+            for (i, node) in raw.redis_sentinels.iter().enumerate() {
+                let valid = node
+                    .rsplit_once(':')
+                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+                if !valid {
+                    c.fail(
+                        &format!("state.redis_sentinels[{i}]"),
+                        format!("{node:?} is not host:port (e.g. 10.0.0.7:26379)"),
+                    );
+                }
+            }
+            Some(SentinelConfig {
+                service: service.clone(),
+                sentinels: raw.redis_sentinels.clone(),
+            })
+        }
+        (None, false) => {
+            c.fail(
+                "state.redis_sentinels",
+                "name the monitored master with redis_sentinel_service (e.g. mymaster)",
+            );
+            None
+        }
+        (Some(_), true) => {
+            c.fail(
+                "state.redis_sentinel_service",
+                "list the sentinels (host:port) in redis_sentinels",
+            );
+            None
+        }
+    }
 }
 
 /// A URL given inline or in a file; empty (e.g. an unset `${MFA_REDIS_URL:-}`) means none.

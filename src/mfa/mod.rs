@@ -13,7 +13,8 @@ use crate::config::{Config, DurableConfig, EphemeralConfig};
 use crate::factors::service::FactorError;
 use crate::keys::{KeyError, KeyRing};
 use crate::store::{
-    AnyDurable, AnyEphemeral, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
+    AnyDurable, AnyEphemeral, MemoryStore, PostgresStore, RedisStore, SentinelSettings,
+    SqliteStore, StoreError,
 };
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
@@ -77,7 +78,7 @@ impl Mfa {
             keys: ArcSwap::from_pointee(keys),
             keys_file: config.keys_file.clone(),
             durable: open_durable(config).await?,
-            ephemeral: open_ephemeral(config)?,
+            ephemeral: open_ephemeral(config).await?,
             session_cache: match &config.state.ephemeral {
                 EphemeralConfig::Redis { session_cache, .. } => *session_cache,
                 EphemeralConfig::Memory => std::time::Duration::ZERO,
@@ -156,15 +157,22 @@ pub async fn open_durable(config: &Config) -> Result<AnyDurable, MfaSetupError> 
     })
 }
 
-fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupError> {
+pub async fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupError> {
     Ok(match &config.state.ephemeral {
         EphemeralConfig::Memory => AnyEphemeral::Memory(MemoryStore::new()),
         EphemeralConfig::Redis {
             url,
             prefix,
             timeout,
+            sentinel,
             ..
-        } => AnyEphemeral::Redis(RedisStore::connect(&url.0, prefix, *timeout)?),
+        } => {
+            let sentinel = sentinel.as_ref().map(|s| SentinelSettings {
+                service: s.service.clone(),
+                sentinels: s.sentinels.clone(),
+            });
+            AnyEphemeral::Redis(RedisStore::connect(&url.0, prefix, *timeout, sentinel).await?)
+        }
     })
 }
 

@@ -10,19 +10,35 @@
 use super::ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
 use super::StoreError;
 use crate::keys::Sealed;
+use arc_swap::ArcSwap;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Script};
+use redis::{AsyncCommands, IntoConnectionInfo, Script};
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
+/// The Redis the store talks to now: with Sentinel, replaced when the master changes.
+struct Current {
+    client: redis::Client,
+    connection: ConnectionManager,
+    address: Option<(String, u16)>,
+}
+
+/// Where to ask for the master when Redis runs under Sentinel.
+#[derive(Debug, Clone)]
+pub struct SentinelSettings {
+    pub service: String,
+    /// `host:port` of each sentinel, asked in turn.
+    pub sentinels: Vec<String>,
+}
+
 #[derive(Clone)]
 pub struct RedisStore {
-    connection: ConnectionManager,
+    current: Arc<ArcSwap<Current>>,
     prefix: String,
     /// Bumped whenever any gateway ends a session (a message on `{prefix}revoked`), so local
     /// caches of session lookups can drop what they hold at once.
@@ -40,25 +56,69 @@ impl std::fmt::Debug for RedisStore {
 impl RedisStore {
     /// A multiplexed connection that connects lazily and reconnects by itself: while Redis is
     /// away every call fails (and the gateway fails closed); when it is back, calls work again.
-    pub fn connect(url: &str, prefix: &str, timeout: Duration) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(StoreError::Redis)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
+    /// With `sentinel`, the master is looked up through the sentinels (now and every half
+    /// second) and the connection follows it after a failover; the URL then gives only the
+    /// user, password and database.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        sentinel: Option<SentinelSettings>,
+    ) -> Result<Self, StoreError> {
+        let info = url.into_connection_info().map_err(StoreError::Redis)?;
+        let settings = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
             .set_number_of_retries(2);
-        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(StoreError::Redis)?;
+        let open = {
+            let (info, settings) = (info.clone(), settings.clone());
+            move |address: Option<(String, u16)>| -> Result<Current, StoreError> {
+                let info = match &address {
+                    Some((host, port)) => info
+                        .clone()
+                        .set_addr(redis::ConnectionAddr::Tcp(host.clone(), *port)),
+                    None => info.clone(),
+                };
+                let client = redis::Client::open(info).map_err(StoreError::Redis)?;
+                let connection =
+                    ConnectionManager::new_lazy_with_config(client.clone(), settings.clone())
+                        .map_err(StoreError::Redis)?;
+                Ok(Current {
+                    client,
+                    connection,
+                    address,
+                })
+            }
+        };
+        let first = match &sentinel {
+            Some(s) => master_address(s, timeout).await,
+            None => None,
+        };
+        let current = Arc::new(ArcSwap::from_pointee(open(first)?));
         let revocations = Arc::new(AtomicU64::new(0));
         tokio::spawn(listen_for_revocations(
-            client,
+            current.clone(),
             format!("{prefix}revoked"),
             revocations.clone(),
         ));
+        if let Some(sentinel) = sentinel {
+            tokio::spawn(follow_master(
+                sentinel,
+                timeout,
+                current.clone(),
+                revocations.clone(),
+                open,
+            ));
+        }
         Ok(RedisStore {
-            connection,
+            current,
             prefix: prefix.to_string(),
             revocations,
         })
+    }
+
+    fn conn(&self) -> ConnectionManager {
+        self.current.load().connection.clone()
     }
 
     /// Changes whenever a session ended anywhere (see [`listen_for_revocations`]).
@@ -75,7 +135,7 @@ impl RedisStore {
     }
 
     pub async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.connection.clone();
+        let mut c = self.conn();
         let _: String = redis::cmd("PING")
             .query_async(&mut c)
             .await
@@ -84,12 +144,17 @@ impl RedisStore {
     }
 }
 
-/// Follows the revocation channel, reconnecting when Redis goes away. While it is not
-/// subscribed, every message could be missed: the epoch moves on each (re)connection so caches
-/// start over, and their own time bound covers the gap.
-async fn listen_for_revocations(client: redis::Client, channel: String, epoch: Arc<AtomicU64>) {
+/// Follows the revocation channel, reconnecting when Redis goes away (to the current master).
+/// While it is not subscribed, messages could be missed: the epoch moves on each
+/// (re)connection so caches start over, and their own time bound covers the gap.
+async fn listen_for_revocations(
+    current: Arc<ArcSwap<Current>>,
+    channel: String,
+    epoch: Arc<AtomicU64>,
+) {
     use futures_util::StreamExt;
     loop {
+        let client = current.load().client.clone();
         match client.get_async_pubsub().await {
             Ok(mut pubsub) => {
                 if pubsub.subscribe(&channel).await.is_ok() {
@@ -104,6 +169,58 @@ async fn listen_for_revocations(client: redis::Client, channel: String, epoch: A
             Err(error) => tracing::debug!(%error, "revocation channel not connected"),
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The master's address as the first sentinel that answers knows it.
+async fn master_address(sentinel: &SentinelSettings, timeout: Duration) -> Option<(String, u16)> {
+    for node in &sentinel.sentinels {
+        let ask = async {
+            let client = redis::Client::open(format!("redis://{node}/")).ok()?;
+            let mut c = client.get_multiplexed_async_connection().await.ok()?;
+            let reply: Option<(String, u16)> = redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(&sentinel.service)
+                .query_async(&mut c)
+                .await
+                .ok()?;
+            reply
+        };
+        if let Ok(Some(address)) = tokio::time::timeout(timeout, ask).await {
+            return Some(address);
+        }
+    }
+    None
+}
+
+/// Asks the sentinels for the master every half second and moves the store to a new master
+/// after a failover (caches start over: messages may have been lost on the way).
+async fn follow_master(
+    sentinel: SentinelSettings,
+    timeout: Duration,
+    current: Arc<ArcSwap<Current>>,
+    epoch: Arc<AtomicU64>,
+    open: impl Fn(Option<(String, u16)>) -> Result<Current, StoreError> + Send + 'static,
+) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let Some(address) = master_address(&sentinel, timeout).await else {
+            tracing::warn!(service = %sentinel.service, "no sentinel knows the Redis master");
+            continue;
+        };
+        if current.load().address.as_ref() == Some(&address) {
+            continue;
+        }
+        match open(Some(address.clone())) {
+            Ok(next) => {
+                tracing::warn!(host = %address.0, port = address.1, "Redis master changed (Sentinel); following it");
+                current.store(Arc::new(next));
+                epoch.fetch_add(1, Ordering::AcqRel);
+            }
+            Err(error) => {
+                tracing::error!(error = %crate::ops::error_chain(&error), "cannot connect to the new Redis master")
+            }
+        }
     }
 }
 
@@ -346,7 +463,7 @@ impl EphemeralStore for RedisStore {
             ("stage", stage_json(&c.stage)),
             ("withheld", sealed_json(&c.withheld).to_string()),
         ];
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         redis::pipe()
             .atomic()
             .del(&key)
@@ -358,7 +475,7 @@ impl EphemeralStore for RedisStore {
     }
 
     async fn challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let fields: Fields = conn.hgetall(self.key("c", id)).await.map_err(unavailable)?;
         if fields.is_empty() {
             return Ok(None);
@@ -373,7 +490,7 @@ impl EphemeralStore for RedisStore {
         max_failures: u32,
         now: i64,
     ) -> Result<FailureOutcome, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let left: i64 = RECORD_FAILURE
             .key(self.key("c", id))
             .arg(max_failures)
@@ -395,7 +512,7 @@ impl EphemeralStore for RedisStore {
         stage: ChallengeStage,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let done: i64 = ADVANCE
             .key(self.key("c", id))
             .arg(revision)
@@ -408,7 +525,7 @@ impl EphemeralStore for RedisStore {
     }
 
     async fn take_challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let fields: Option<Fields> = TAKE
             .key(self.key("c", id))
             .invoke_async(&mut conn)
@@ -441,7 +558,7 @@ impl EphemeralStore for RedisStore {
         ];
         let user_key = self.user_key(&s.realm, &s.user);
         let user_ttl = (s.absolute_expires_at - s.last_seen_at).max(1);
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         redis::pipe()
             .atomic()
             .hset_multiple(&key, &fields)
@@ -458,7 +575,7 @@ impl EphemeralStore for RedisStore {
         id_hash: &[u8; 32],
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let fields: Option<Fields> = TOUCH
             .key(self.key("s", &hex(id_hash)))
             .arg(now)
@@ -469,7 +586,7 @@ impl EphemeralStore for RedisStore {
     }
 
     async fn end_session(&self, id_hash: &[u8; 32]) -> Result<bool, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let ended: i64 = END_SESSION
             .arg(&self.prefix)
             .arg(hex(id_hash))
@@ -485,7 +602,7 @@ impl EphemeralStore for RedisStore {
         user: &str,
         keep: Option<&[u8; 32]>,
     ) -> Result<u32, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let ended: i64 = END_USER_SESSIONS
             .key(self.user_key(realm, user))
             .arg(&self.prefix)
@@ -503,7 +620,7 @@ impl EphemeralStore for RedisStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let (cred, sid) = (hex(credential_hash), hex(session));
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let _: i64 = BIND
             .key(self.key("b", &cred))
             .key(self.key("sb", &sid))
@@ -522,7 +639,7 @@ impl EphemeralStore for RedisStore {
         credential_hash: &[u8; 32],
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
-        let mut conn = self.connection.clone();
+        let mut conn = self.conn();
         let fields: Option<Fields> = SESSION_FOR_CREDENTIAL
             .key(self.key("b", &hex(credential_hash)))
             .arg(now)
@@ -538,16 +655,18 @@ impl EphemeralStore for RedisStore {
 mod tests {
     use super::*;
 
-    pub fn fresh() -> RedisStore {
+    pub async fn fresh() -> RedisStore {
         let url = std::env::var("MFA_TEST_REDIS_URL")
             .unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
         let prefix = format!("mfa-test-{:016x}:", rand::random::<u64>());
-        RedisStore::connect(&url, &prefix, Duration::from_secs(2)).unwrap()
+        RedisStore::connect(&url, &prefix, Duration::from_secs(2), None)
+            .await
+            .unwrap()
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn redis_passes_the_ephemeral_store_suite() {
-        let store = fresh();
+        let store = fresh().await;
         store
             .ping()
             .await
