@@ -253,3 +253,53 @@ fn a_logo_must_be_an_image_file_that_exists() {
         "{e:?}"
     );
 }
+
+#[test]
+fn state_urls_choose_the_stores_and_their_mistakes_are_named() {
+    let c = load(GOOD).unwrap();
+    assert!(matches!(c.state.ephemeral, EphemeralConfig::Memory));
+    assert!(matches!(c.state.durable, DurableConfig::Sqlite));
+    // Empty URLs (an unset ${MFA_REDIS_URL:-}) mean the embedded stores.
+    let empty = format!("state:\n  redis_url: \"\"\n  database_url: \"\"\n{GOOD}");
+    assert!(matches!(
+        load(&empty).unwrap().state.ephemeral,
+        EphemeralConfig::Memory
+    ));
+    let shared = format!(
+        "state:\n  redis_url: redis://:pw@10.0.0.5:6379/0\n  database_url: postgres://u:pw@db/mfa\n  redis_sentinel_service: mymaster\n  redis_sentinels: [\"10.0.0.7:26379\"]\n{GOOD}"
+    );
+    let c = load(&shared).unwrap();
+    match &c.state.ephemeral {
+        EphemeralConfig::Redis {
+            session_cache,
+            sentinel,
+            ..
+        } => {
+            assert_eq!(session_cache.as_secs(), 2);
+            assert_eq!(sentinel.as_ref().unwrap().service, "mymaster");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        !format!("{:?}", c.state).contains("pw@"),
+        "URLs are redacted in Debug"
+    );
+    let e = errors(&format!(
+        "state:\n  redis_url: http://x\n  redis_sentinels: [\"nohost\"]\n  database_url: mysql://x\n{GOOD}"
+    ));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("state.redis_url: must be a redis:// URL")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("state.redis_sentinels") && e.contains("redis_sentinel_service")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("state.database_url: must be a postgres:// URL")),
+        "{e:?}"
+    );
+}
