@@ -635,3 +635,74 @@ async fn sessions_survive_a_sentinel_failover() {
     assert_eq!(answer.header("location"), Some("/.mfa/verify"));
     drop(sentinels);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_over_tls_with_an_acl_user() {
+    let app = start_cookie_app().await;
+    let dir = temp_dir("rediss");
+    // A CA and a server certificate for localhost, made for this test.
+    let ca_key = rcgen::KeyPair::generate().unwrap();
+    let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = ca_params.self_signed(&ca_key).unwrap();
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let ca_file = common::write_file(&dir, "ca.pem", &ca.pem());
+    let cert_file = common::write_file(&dir, "redis.pem", &cert.pem());
+    let key_file = common::write_file(&dir, "redis.key", &key.serialize_pem());
+    let port = common::free_port();
+    let (ca_path, cert_path, key_path) = (
+        ca_file.display().to_string(),
+        cert_file.display().to_string(),
+        key_file.display().to_string(),
+    );
+    let tls = [
+        "--port",
+        "0",
+        "--tls-port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--tls-cert-file",
+        &cert_path,
+        "--tls-key-file",
+        &key_path,
+        "--tls-ca-cert-file",
+        &ca_path,
+        "--tls-auth-clients",
+        "no",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--user",
+        "gateway",
+        "on",
+        ">s3cret",
+        "~*",
+        "&*",
+        "+@all",
+    ];
+    let _redis = OwnRedis::start_with(port, &tls);
+
+    let mut env = shared_state().await;
+    env.retain(|(k, _)| *k != "MFA_REDIS_URL");
+    env.push((
+        "MFA_REDIS_URL",
+        format!("rediss://gateway:s3cret@localhost:{port}/"),
+    ));
+    // The gateway trusts the system roots; this test's CA is added the standard way.
+    env.push(("SSL_CERT_FILE", ca_path.clone()));
+    let gw = Gateway::start_example_with(EXAMPLE, app.addr, dir, &env);
+    let mut browser = Browser::new(gw.addr);
+    enroll(&mut browser, "alice", "secret").await;
+    assert_eq!(
+        browser.get("/index.php").await.text(),
+        "<h1>Hello alice</h1>"
+    );
+    let ready = common::get(gw.admin, "admin", "/readyz", &[]).await;
+    assert_eq!(ready.status, 200, "{}", ready.text());
+}

@@ -17,15 +17,10 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
     let ephemeral = match redis_url {
         None => EphemeralConfig::Memory,
         Some(url) => {
-            if url.starts_with("rediss://") {
+            if !url.starts_with("redis://") && !url.starts_with("rediss://") {
                 c.fail(
                     "state.redis_url",
-                    "rediss:// (TLS to Redis) is not supported yet: reach Redis on a private network or through a TLS tunnel",
-                );
-            } else if !url.starts_with("redis://") {
-                c.fail(
-                    "state.redis_url",
-                    "must be a redis:// URL, e.g. redis://:password@10.0.0.5:6379/0",
+                    "must be a redis:// or rediss:// (TLS) URL, e.g. rediss://user:password@10.0.0.5:6380/0",
                 );
             }
             let prefix = raw.redis_prefix.clone().unwrap_or_else(|| "mfa:".into());

@@ -289,7 +289,7 @@ fn state_urls_choose_the_stores_and_their_mistakes_are_named() {
     ));
     assert!(
         e.iter()
-            .any(|e| e.contains("state.redis_url: must be a redis:// URL")),
+            .any(|e| e.contains("state.redis_url: must be a redis:// or rediss:// (TLS) URL")),
         "{e:?}"
     );
     assert!(
