@@ -250,3 +250,50 @@ async fn bypass_networks_are_not_checked() {
         "the gateway's own cookies are still removed"
     );
 }
+
+/// SECURITY-TESTS 15 end to end: idle and absolute expiry (short timeouts, real waiting; the
+/// gateway counts whole seconds, so the margins are a second wide).
+#[tokio::test]
+async fn sessions_end_when_idle_and_at_their_absolute_limit() {
+    let app = start_cookie_app().await;
+    let short = config(app.addr).replace(
+        "      session_cookies: [PHPSESSID]\n",
+        "      session_cookies: [PHPSESSID]\n      idle_timeout: 2s\n      absolute_timeout: 4s\n",
+    );
+    let gw = Gateway::start(&short);
+    let pause = |ms| tokio::time::sleep(std::time::Duration::from_millis(ms));
+
+    // Idle: three seconds without a request end it.
+    let mut idle = Browser::new(gw.addr);
+    idle.post_form("/login.php", &[("user", "alice"), ("pass", "secret")])
+        .await;
+    assert_eq!(idle.get("/index.php").await.status, 200);
+    pause(3100).await;
+    assert_eq!(
+        idle.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+
+    // Absolute: kept busy (never idle for a second), it still ends 3 to 4 s after the login.
+    let mut busy = Browser::new(gw.addr);
+    busy.post_form("/login.php", &[("user", "bob"), ("pass", "hunter2")])
+        .await;
+    let started = std::time::Instant::now();
+    loop {
+        let answer = busy.get("/index.php").await;
+        let elapsed = started.elapsed();
+        if answer.status != 200 {
+            assert_eq!(answer.header("location"), Some("/login.php"));
+            assert!(
+                elapsed >= std::time::Duration::from_millis(2900),
+                "ended early: {elapsed:?}"
+            );
+            break;
+        }
+        assert!(
+            elapsed < std::time::Duration::from_millis(4500),
+            "still alive after {elapsed:?}"
+        );
+        pause(300).await;
+    }
+}
