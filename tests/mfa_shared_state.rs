@@ -706,3 +706,49 @@ async fn redis_over_tls_with_an_acl_user() {
     let ready = common::get(gw.admin, "admin", "/readyz", &[]).await;
     assert_eq!(ready.status, 200, "{}", ready.text());
 }
+
+/// SECURITY-TESTS 22: Redis read-only (a replica whose master is gone) and Redis that never
+/// answers (a socket that accepts and stays silent): 503 within the configured timeout,
+/// nothing released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_or_silent_redis_fails_closed() {
+    let app = start_cookie_app().await;
+    // Read-only: a replica of a master that does not exist.
+    let port = common::free_port();
+    let _replica = OwnRedis::start_with(
+        port,
+        &["--replicaof", "127.0.0.1", &common::free_port().to_string()],
+    );
+    let mut env = shared_state().await;
+    env.retain(|(k, _)| *k != "MFA_REDIS_URL");
+    env.push(("MFA_REDIS_URL", format!("redis://127.0.0.1:{port}/")));
+    let gw = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("readonly"), &env);
+    let mut b = Browser::new(gw.addr);
+    let answer = login(&mut b, "alice", "secret").await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert!(!b.cookies.contains_key("PHPSESSID"));
+    drop(gw);
+
+    // Silent: connections are accepted and never answered.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    env.retain(|(k, _)| *k != "MFA_REDIS_URL");
+    env.push(("MFA_REDIS_URL", format!("redis://127.0.0.1:{silent_port}/")));
+    let gw = Gateway::start_example_unready(EXAMPLE, app.addr, temp_dir("silent"), &env);
+    let mut b = Browser::new(gw.addr);
+    let started = std::time::Instant::now();
+    let answer = login(&mut b, "alice", "secret").await;
+    assert_eq!(answer.status, 503, "{}", answer.text());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(!b.cookies.contains_key("PHPSESSID"));
+}

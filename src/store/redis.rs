@@ -69,7 +69,9 @@ impl RedisStore {
         let settings = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(timeout))
             .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2);
+            // One retry: a Redis that does not answer costs a request at most two timeouts
+            // before the 503, and the next request tries again anyway.
+            .set_number_of_retries(1);
         let open = {
             let (info, settings) = (info.clone(), settings.clone());
             move |address: Option<(String, u16)>| -> Result<Current, StoreError> {

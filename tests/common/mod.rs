@@ -83,22 +83,48 @@ impl Gateway {
         dir: PathBuf,
         extra: &[(&str, String)],
     ) -> Gateway {
+        let (config, env, addr, admin) = Self::example(file, upstream, &dir, extra);
+        Self::spawn(config, &env, addr, admin, dir)
+    }
+
+    /// The example's path and the variables it reads, with fresh loopback ports.
+    fn example(
+        file: &str,
+        upstream: SocketAddr,
+        dir: &Path,
+        extra: &[(&str, String)],
+    ) -> (PathBuf, Vec<(String, String)>, SocketAddr, SocketAddr) {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let mut env = vec![
-            ("MFA_LISTEN", addr.to_string()),
-            ("MFA_ADMIN_LISTEN", admin.to_string()),
-            ("UPSTREAM_URL", format!("http://{upstream}")),
-            ("MFA_DATA_DIR", dir.join("data").display().to_string()),
+            ("MFA_LISTEN".to_string(), addr.to_string()),
+            ("MFA_ADMIN_LISTEN".to_string(), admin.to_string()),
+            ("UPSTREAM_URL".to_string(), format!("http://{upstream}")),
+            (
+                "MFA_DATA_DIR".to_string(),
+                dir.join("data").display().to_string(),
+            ),
         ];
-        env.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
-        Self::spawn(config, &env, addr, admin, dir)
+        env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
+        (config, env, addr, admin)
     }
 
     fn spawn(
         config: PathBuf,
-        env: &[(&str, String)],
+        env: &[(String, String)],
+        addr: SocketAddr,
+        admin: SocketAddr,
+        dir: PathBuf,
+    ) -> Gateway {
+        let mut gw = Self::launch(config, env, addr, admin, dir);
+        gw.wait_for("/readyz");
+        gw
+    }
+
+    fn launch(
+        config: PathBuf,
+        env: &[(String, String)],
         addr: SocketAddr,
         admin: SocketAddr,
         dir: PathBuf,
@@ -108,24 +134,36 @@ impl Gateway {
             .args(["serve", "--config"])
             .arg(&config)
             .env("RUST_LOG", "info")
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let mut gw = Gateway {
+        Gateway {
             child,
             addr,
             admin,
             dir,
             config,
             log,
-        };
-        gw.wait_ready();
+        }
+    }
+
+    /// Like [`Gateway::start_example_with`], but waits only until the process answers
+    /// (`/healthz`), not until its state stores do: for gateways started without them.
+    pub fn start_example_unready(
+        file: &str,
+        upstream: SocketAddr,
+        dir: PathBuf,
+        extra: &[(&str, String)],
+    ) -> Gateway {
+        let (config, env, addr, admin) = Self::example(file, upstream, &dir, extra);
+        let mut gw = Self::launch(config, &env, addr, admin, dir);
+        gw.wait_for("/healthz");
         gw
     }
 
-    fn wait_ready(&mut self) {
+    fn wait_for(&mut self, path: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -136,7 +174,7 @@ impl Gateway {
             }
             if let Ok(text) = raw_request(
                 self.admin,
-                b"GET /readyz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+                format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes(),
             ) {
                 if text.starts_with("HTTP/1.1 200") {
                     return;
