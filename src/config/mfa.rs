@@ -135,6 +135,22 @@ pub fn app_mfa(
     };
     let logout = paths(&raw.logout, "logout");
     let bypass_paths = paths(&raw.bypass.paths, "bypass.paths");
+    // A login under a bypass prefix would never be intercepted: the app's session would go out
+    // without a second factor.
+    for (i, rule) in login.iter().enumerate() {
+        if let Some(prefix) = bypass_paths
+            .iter()
+            .find(|p| crate::proxy::path::is_under(&rule.path, p))
+        {
+            c.fail(
+                &format!("{key}.login[{i}].path"),
+                format!(
+                    "{:?} is under the bypass path {prefix:?}: the login would not be intercepted",
+                    rule.path
+                ),
+            );
+        }
+    }
     let login_page = match &raw.login_page {
         Some(p) if is_plain_path(p) => p.clone(),
         Some(p) => {

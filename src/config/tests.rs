@@ -303,3 +303,20 @@ fn state_urls_choose_the_stores_and_their_mistakes_are_named() {
         "{e:?}"
     );
 }
+
+#[test]
+fn a_login_under_a_bypass_path_is_refused() {
+    let text = format!("{GOOD}{MFA}      bypass:\n        paths: [/]\n");
+    let e = errors(&text);
+    assert!(
+        e.iter()
+            .any(|e| e.contains("apps[0].mfa.login[0].path")
+                && e.contains("would not be intercepted")),
+        "{e:?}"
+    );
+    let fine = format!("{GOOD}{MFA}      bypass:\n        paths: [/log]\n");
+    assert!(
+        load(&fine).is_ok(),
+        "/log does not cover /login: whole segments"
+    );
+}

@@ -37,13 +37,10 @@ pub enum Denied {
 /// checked.
 pub fn bypassed(settings: &AppMfa, path: &str, client: IpAddr) -> bool {
     settings.bypass_networks.iter().any(|n| n.contains(&client))
-        || settings.bypass_paths.iter().any(|prefix| {
-            let bare = prefix.trim_end_matches('/');
-            path == bare
-                || path
-                    .strip_prefix(bare)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        })
+        || settings
+            .bypass_paths
+            .iter()
+            .any(|prefix| crate::proxy::path::is_under(path, prefix))
 }
 
 /// The gateway's own cookies are for the gateway: the app never sees them.

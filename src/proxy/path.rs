@@ -77,6 +77,16 @@ fn check_segments(path: &str) -> Result<(), AmbiguousPath> {
     Ok(())
 }
 
+/// Whether `path` is `prefix` itself or lies below it, by whole segments (`/static` covers
+/// `/static/app.css`, not `/staticfoo`). A trailing slash on the prefix changes nothing.
+pub fn is_under(path: &str, prefix: &str) -> bool {
+    let bare = prefix.trim_end_matches('/');
+    path == bare
+        || path
+            .strip_prefix(bare)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
