@@ -41,7 +41,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> R
         }
         // An array or object of codes is an attempt to try several at once: refused, counted.
         Some(_) => {
-            return match flow::wrong_answer(ctx, &challenge).await {
+            return match flow::wrong::<()>(ctx, &challenge).await {
                 Ok(_) => api_error(
                     StatusCode::BAD_REQUEST,
                     "bad_request",

@@ -388,7 +388,7 @@ impl Pages<'_> {
             Ok(Some(code)) if !code.trim().is_empty() => Ok(code),
             Ok(_) => Err(self.wrong_code(challenge, None)),
             Err(Repeated) => {
-                let outcome = flow::wrong_answer(self.ctx, challenge).await;
+                let outcome = flow::wrong::<()>(self.ctx, challenge).await;
                 Err(match outcome {
                     Ok(_) => self.message(
                         StatusCode::BAD_REQUEST,

@@ -247,14 +247,7 @@ impl From<crate::store::StoreError> for PendingError {
 }
 
 /// Counts a wrong answer on the challenge.
-pub async fn wrong_answer(
-    ctx: &Context<'_>,
-    challenge: &Challenge,
-) -> Result<CodeOutcome<()>, PendingError> {
-    wrong(ctx, challenge).await
-}
-
-async fn wrong<T>(
+pub async fn wrong<T>(
     ctx: &Context<'_>,
     challenge: &Challenge,
 ) -> Result<CodeOutcome<T>, PendingError> {
