@@ -752,3 +752,69 @@ async fn a_read_only_or_silent_redis_fails_closed() {
     );
     assert!(!b.cookies.contains_key("PHPSESSID"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_on_a_redis_cluster() {
+    let app = start_cookie_app().await;
+    let dir = temp_dir("cluster");
+    let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let _nodes: Vec<OwnRedis> = ports
+        .iter()
+        .map(|port| {
+            let conf = dir.join(format!("nodes-{port}.conf")).display().to_string();
+            let data = dir.display().to_string();
+            OwnRedis::start_with(
+                *port,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    &conf,
+                    "--dir",
+                    &data,
+                ],
+            )
+        })
+        .collect();
+    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let created = std::process::Command::new("redis-cli")
+        .args(["--cluster", "create"])
+        .args(&nodes)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .output()
+        .unwrap();
+    assert!(created.status.success());
+    let first = ports[0];
+    eventually(20, "cluster ok", || {
+        redis_cli(first, &["cluster", "info"]).contains("cluster_state:ok")
+    })
+    .await;
+
+    let list = nodes
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let config = common::simple_config(app.addr, "")
+        .replace(
+            "apps:\n",
+            &format!("state:\n  redis_url: \"redis://127.0.0.1:1/\"\n  redis_cluster: [{list}]\napps:\n"),
+        )
+        .replace("  - name: main\n", "  - name: main\n    display_name: Intranet\n")
+        + "    mfa:\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n      logout: [/logout.php]\n";
+    let gw = Gateway::start_in(&config, dir.clone());
+    let mut browser = Browser::new(gw.addr);
+    enroll(&mut browser, "carol", "pw").await;
+    assert_eq!(
+        browser.get("/index.php").await.text(),
+        "<h1>Hello carol</h1>"
+    );
+    let saved = browser.cookies.clone();
+    browser.get("/logout.php").await;
+    let mut replay = Browser::new(gw.addr);
+    replay.cookies = saved;
+    assert_eq!(
+        replay.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+}

@@ -267,6 +267,8 @@ pub enum EphemeralConfig {
         session_cache: Duration,
         /// Redis under Sentinel: the master is looked up there (the URL's host is not used).
         sentinel: Option<SentinelConfig>,
+        /// Redis Cluster: these nodes (`host:port`) to start from (the URL's host is not used).
+        cluster: Option<Vec<String>>,
     },
 }
 

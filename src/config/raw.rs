@@ -293,6 +293,8 @@ pub struct RawState {
     #[serde(default)]
     pub redis_sentinel_service: Option<String>,
     #[serde(default)]
+    pub redis_cluster: Vec<String>,
+    #[serde(default)]
     pub database_url: Option<String>,
     #[serde(default)]
     pub database_url_file: Option<PathBuf>,

@@ -44,9 +44,27 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
                 },
             };
             let sentinel = sentinel(c, raw);
+            let cluster = (!raw.redis_cluster.is_empty()).then(|| {
+                for (i, node) in raw.redis_cluster.iter().enumerate() {
+                    if !is_host_port(node) {
+                        c.fail(
+                            &format!("state.redis_cluster[{i}]"),
+                            format!("{node:?} is not host:port (e.g. 10.0.0.11:6379)"),
+                        );
+                    }
+                }
+                raw.redis_cluster.clone()
+            });
+            if sentinel.is_some() && cluster.is_some() {
+                c.fail(
+                    "state.redis_cluster",
+                    "Redis is either under Sentinel or a Cluster: give redis_sentinels or redis_cluster, not both",
+                );
+            }
             EphemeralConfig::Redis {
                 url: SecretText(url),
                 sentinel,
+                cluster,
                 prefix,
                 timeout: c.duration(
                     "state.redis_timeout",
@@ -95,10 +113,7 @@ fn sentinel(c: &mut Checker, raw: &RawState) -> Option<SentinelConfig> {
         (None, true) => None,
         (Some(service), false) => {
             for (i, node) in raw.redis_sentinels.iter().enumerate() {
-                let valid = node
-                    .rsplit_once(':')
-                    .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
-                if !valid {
+                if !is_host_port(node) {
                     c.fail(
                         &format!("state.redis_sentinels[{i}]"),
                         format!("{node:?} is not host:port (e.g. 10.0.0.7:26379)"),
@@ -125,6 +140,11 @@ fn sentinel(c: &mut Checker, raw: &RawState) -> Option<SentinelConfig> {
             None
         }
     }
+}
+
+fn is_host_port(text: &str) -> bool {
+    text.rsplit_once(':')
+        .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok())
 }
 
 /// A URL given inline or in a file; empty (e.g. an unset `${MFA_REDIS_URL:-}`) means none.

@@ -320,3 +320,23 @@ fn a_login_under_a_bypass_path_is_refused() {
         "/log does not cover /login: whole segments"
     );
 }
+
+#[test]
+fn redis_cluster_nodes_are_checked_and_exclusive_with_sentinel() {
+    let cluster = format!(
+        "state:\n  redis_url: redis://x/\n  redis_cluster: [\"10.0.0.11:6379\", \"10.0.0.12:6379\"]\n{GOOD}"
+    );
+    match &load(&cluster).unwrap().state.ephemeral {
+        EphemeralConfig::Redis { cluster, .. } => assert_eq!(cluster.as_ref().unwrap().len(), 2),
+        other => panic!("{other:?}"),
+    }
+    let both = format!(
+        "state:\n  redis_url: redis://x/\n  redis_cluster: [\"bad\"]\n  redis_sentinel_service: m\n  redis_sentinels: [\"10.0.0.7:26379\"]\n{GOOD}"
+    );
+    let e = errors(&both);
+    assert!(
+        e.iter().any(|e| e.contains("state.redis_cluster[0]")),
+        "{e:?}"
+    );
+    assert!(e.iter().any(|e| e.contains("not both")), "{e:?}");
+}

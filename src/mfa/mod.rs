@@ -13,8 +13,8 @@ use crate::config::{Config, DurableConfig, EphemeralConfig};
 use crate::factors::service::FactorError;
 use crate::keys::{KeyError, KeyRing};
 use crate::store::{
-    AnyDurable, AnyEphemeral, MemoryStore, PostgresStore, RedisStore, SentinelSettings,
-    SqliteStore, StoreError,
+    AnyDurable, AnyEphemeral, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
+    Topology,
 };
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
@@ -165,13 +165,20 @@ pub async fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupErr
             prefix,
             timeout,
             sentinel,
+            cluster,
             ..
         } => {
-            let sentinel = sentinel.as_ref().map(|s| SentinelSettings {
-                service: s.service.clone(),
-                sentinels: s.sentinels.clone(),
-            });
-            AnyEphemeral::Redis(RedisStore::connect(&url.0, prefix, *timeout, sentinel).await?)
+            let topology = match (sentinel, cluster) {
+                (Some(s), _) => Topology::Sentinel {
+                    service: s.service.clone(),
+                    sentinels: s.sentinels.clone(),
+                },
+                (None, Some(nodes)) => Topology::Cluster {
+                    nodes: nodes.clone(),
+                },
+                (None, None) => Topology::Single,
+            };
+            AnyEphemeral::Redis(RedisStore::connect(&url.0, prefix, *timeout, topology).await?)
         }
     })
 }

@@ -16,7 +16,7 @@ pub use any::{AnyDurable, AnyEphemeral};
 pub use ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
-pub use redis::{RedisStore, SentinelSettings};
+pub use redis::{RedisStore, Topology};
 pub use sqlite::SqliteStore;
 
 use crate::keys::Sealed;

@@ -1,0 +1,165 @@
+//! How challenges and sessions are laid out in Redis hashes, and ids as hex.
+
+use crate::keys::Sealed;
+use crate::store::ephemeral::{Challenge, ChallengeStage, Session};
+use crate::store::StoreError;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn unhex(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+pub fn sealed_json(s: &Sealed) -> Value {
+    json!({ "key": s.key_id, "nonce": B64.encode(&s.nonce), "ct": B64.encode(&s.ciphertext) })
+}
+
+pub fn sealed_from(v: &Value) -> Option<Sealed> {
+    Some(Sealed {
+        key_id: v.get("key")?.as_str()?.to_string(),
+        nonce: B64.decode(v.get("nonce")?.as_str()?).ok()?,
+        ciphertext: B64.decode(v.get("ct")?.as_str()?).ok()?,
+    })
+}
+
+pub fn stage_json(stage: &ChallengeStage) -> String {
+    match stage {
+        ChallengeStage::Verify => json!({ "kind": "verify" }),
+        ChallengeStage::Enroll {
+            factor_id,
+            pending_secret,
+        } => {
+            json!({ "kind": "enroll", "factor": factor_id, "secret": sealed_json(pending_secret) })
+        }
+        ChallengeStage::AcknowledgeRecoveryCodes => json!({ "kind": "acknowledge" }),
+    }
+    .to_string()
+}
+
+pub fn stage_from(text: &str) -> Option<ChallengeStage> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    match v.get("kind")?.as_str()? {
+        "verify" => Some(ChallengeStage::Verify),
+        "acknowledge" => Some(ChallengeStage::AcknowledgeRecoveryCodes),
+        "enroll" => Some(ChallengeStage::Enroll {
+            factor_id: v.get("factor")?.as_str()?.to_string(),
+            pending_secret: sealed_from(v.get("secret")?)?,
+        }),
+        _ => None,
+    }
+}
+
+pub type Fields = HashMap<String, String>;
+
+fn field<T: std::str::FromStr>(f: &Fields, name: &str) -> Result<T, StoreError> {
+    f.get(name)
+        .and_then(|v| v.parse().ok())
+        .ok_or(StoreError::Corrupt("a stored record lacks a field"))
+}
+
+fn text(f: &Fields, name: &str) -> Result<String, StoreError> {
+    f.get(name)
+        .cloned()
+        .ok_or(StoreError::Corrupt("a stored record lacks a field"))
+}
+
+pub fn challenge_from(id: &str, f: &Fields) -> Result<Challenge, StoreError> {
+    let withheld: Value = serde_json::from_str(&text(f, "withheld")?)
+        .map_err(|_| StoreError::Corrupt("withheld answer"))?;
+    Ok(Challenge {
+        id: id.to_string(),
+        realm: text(f, "realm")?,
+        app: text(f, "app")?,
+        user: text(f, "user")?,
+        created_at: field(f, "created_at")?,
+        expires_at: field(f, "expires_at")?,
+        failures: field(f, "failures")?,
+        revision: field(f, "revision")?,
+        stage: stage_from(&text(f, "stage")?).ok_or(StoreError::Corrupt("challenge stage"))?,
+        withheld: sealed_from(&withheld).ok_or(StoreError::Corrupt("withheld answer"))?,
+    })
+}
+
+pub fn session_from(f: &Fields) -> Result<Session, StoreError> {
+    Ok(Session {
+        id_hash: unhex(&text(f, "id")?).ok_or(StoreError::Corrupt("session id"))?,
+        realm: text(f, "realm")?,
+        app: text(f, "app")?,
+        user: text(f, "user")?,
+        created_at: field(f, "created_at")?,
+        last_seen_at: field(f, "last_seen_at")?,
+        mfa_at: field(f, "mfa_at")?,
+        idle_timeout_secs: field(f, "idle")?,
+        absolute_expires_at: field(f, "abs")?,
+    })
+}
+
+/// A session as hash fields.
+pub fn session_fields(s: &Session) -> Vec<(&'static str, String)> {
+    vec![
+        ("id", hex(&s.id_hash)),
+        ("realm", s.realm.clone()),
+        ("app", s.app.clone()),
+        ("user", s.user.clone()),
+        ("created_at", s.created_at.to_string()),
+        ("last_seen_at", s.last_seen_at.to_string()),
+        ("mfa_at", s.mfa_at.to_string()),
+        ("idle", s.idle_timeout_secs.to_string()),
+        ("abs", s.absolute_expires_at.to_string()),
+    ]
+}
+
+/// A challenge as hash fields.
+pub fn challenge_fields(c: &Challenge) -> Vec<(&'static str, String)> {
+    vec![
+        ("realm", c.realm.clone()),
+        ("app", c.app.clone()),
+        ("user", c.user.clone()),
+        ("created_at", c.created_at.to_string()),
+        ("expires_at", c.expires_at.to_string()),
+        ("failures", c.failures.to_string()),
+        ("revision", c.revision.to_string()),
+        ("stage", stage_json(&c.stage)),
+        ("withheld", sealed_json(&c.withheld).to_string()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stages_and_ids_round_trip() {
+        let sealed = Sealed {
+            key_id: "k".into(),
+            nonce: vec![1, 2],
+            ciphertext: vec![3],
+        };
+        for stage in [
+            ChallengeStage::Verify,
+            ChallengeStage::AcknowledgeRecoveryCodes,
+            ChallengeStage::Enroll {
+                factor_id: "f".into(),
+                pending_secret: sealed,
+            },
+        ] {
+            assert_eq!(stage_from(&stage_json(&stage)), Some(stage));
+        }
+        let id = [0xab; 32];
+        assert_eq!(unhex(&hex(&id)), Some(id));
+        assert_eq!(unhex("zz"), None);
+    }
+}

@@ -1,0 +1,376 @@
+//! The shared ephemeral store: Redis, for several gateways — one server, a Sentinel-managed
+//! master, or a Cluster. Every read-modify-write of one record is one Lua script, so it runs
+//! atomically on the server whichever gateway sends it. Keys live under a configurable prefix
+//! and carry native TTLs; liveness checks use the time the caller passes in, like every other
+//! store.
+//!
+//! Keys (`P` = prefix; ids are hex of keyed hashes): `Pc:{challenge id}` hash;
+//! `P{session}:s` hash and `P{session}:sb` set of its credentials (one hash slot: `{…}` is a
+//! Cluster hash tag); `Pb:{credential}` → session; `Pu:{realm len}:{realm}:{user}` set of the
+//! user's sessions. Steps across records (a binding and its session, a session and its user's
+//! set) are ordered so that an interruption leaves nothing that grants access: a binding is
+//! only honoured through a live session, and a session joins its user's set before it exists.
+
+mod codec;
+mod connection;
+mod scripts;
+
+pub use connection::Topology;
+
+use super::ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
+use super::StoreError;
+use arc_swap::ArcSwap;
+use codec::{
+    challenge_fields, challenge_from, hex, session_fields, session_from, stage_json, Fields,
+};
+use connection::{Conn, Current};
+use redis::{AsyncCommands, IntoConnectionInfo};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone)]
+pub struct RedisStore {
+    current: Arc<ArcSwap<Current>>,
+    prefix: String,
+    /// Bumped whenever any gateway ends a session (a message on `{prefix}revoked`), so local
+    /// caches of session lookups can drop what they hold at once.
+    revocations: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(e: redis::RedisError) -> StoreError {
+    StoreError::Redis(e)
+}
+
+impl RedisStore {
+    /// Connects as `topology` says. A single server or a Sentinel master is reached lazily and
+    /// reconnected by itself: while Redis is away every call fails (the gateway fails closed)
+    /// and works again when it is back. With Sentinel the master is looked up now and every
+    /// half second and followed after a failover; the URL then gives only the user, password,
+    /// database and TLS. A Cluster must answer at start; the URL's host is not used there
+    /// either (the nodes are listed).
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+        topology: Topology,
+    ) -> Result<Self, StoreError> {
+        let info = url.into_connection_info().map_err(StoreError::Redis)?;
+        let master = match &topology {
+            Topology::Sentinel { service, sentinels } => {
+                connection::master_address(service, sentinels, timeout).await
+            }
+            _ => None,
+        };
+        let first = connection::open(&info, &topology, timeout, master).await?;
+        let current = Arc::new(ArcSwap::from_pointee(first));
+        let revocations = Arc::new(AtomicU64::new(0));
+        tokio::spawn(connection::listen_for_revocations(
+            current.clone(),
+            format!("{prefix}revoked"),
+            revocations.clone(),
+        ));
+        if matches!(topology, Topology::Sentinel { .. }) {
+            tokio::spawn(connection::follow_master(
+                info,
+                topology,
+                timeout,
+                current.clone(),
+                revocations.clone(),
+            ));
+        }
+        Ok(RedisStore {
+            current,
+            prefix: prefix.to_string(),
+            revocations,
+        })
+    }
+
+    fn conn(&self) -> Conn {
+        self.current.load().connection.clone()
+    }
+
+    /// Changes whenever a session ended anywhere.
+    pub fn revocation_epoch(&self) -> u64 {
+        self.revocations.load(Ordering::Acquire)
+    }
+
+    fn challenge_key(&self, id: &str) -> String {
+        format!("{}c:{id}", self.prefix)
+    }
+
+    fn session_key(&self, sid: &str) -> String {
+        format!("{}{{{sid}}}:s", self.prefix)
+    }
+
+    fn credentials_key(&self, sid: &str) -> String {
+        format!("{}{{{sid}}}:sb", self.prefix)
+    }
+
+    fn binding_key(&self, credential: &str) -> String {
+        format!("{}b:{credential}", self.prefix)
+    }
+
+    fn user_key(&self, realm: &str, user: &str) -> String {
+        format!("{}u:{}:{realm}:{user}", self.prefix, realm.len())
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut c = self.conn();
+        let _: String = redis::cmd("PING")
+            .query_async(&mut c)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Writes a whole hash with its TTL in one step.
+    async fn put_hash(
+        &self,
+        key: String,
+        fields: Vec<(&'static str, String)>,
+        ttl: i64,
+    ) -> Result<(), StoreError> {
+        let mut invocation = scripts::PUT_HASH.key(key);
+        for (name, value) in fields {
+            invocation.arg(name).arg(value);
+        }
+        invocation.arg(ttl.max(1));
+        let _: i64 = invocation
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Ends one session: its record and credential set at once, then its binding keys and its
+    /// place in the user's set.
+    async fn end(&self, sid: &str) -> Result<bool, StoreError> {
+        let mut conn = self.conn();
+        let out: Vec<String> = scripts::END_SESSION
+            .key(self.session_key(sid))
+            .key(self.credentials_key(sid))
+            .arg(format!("{}revoked", self.prefix))
+            .arg(sid)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        let mut out = out.into_iter();
+        let ended = out.next().is_some_and(|n| n == "1");
+        let (realm, user) = (
+            out.next().unwrap_or_default(),
+            out.next().unwrap_or_default(),
+        );
+        for credential in out {
+            let _: i64 = conn
+                .del(self.binding_key(&credential))
+                .await
+                .map_err(unavailable)?;
+        }
+        if !realm.is_empty() {
+            let _: i64 = conn
+                .srem(self.user_key(&realm, &user), sid)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(ended)
+    }
+}
+
+impl EphemeralStore for RedisStore {
+    async fn put_challenge(&self, c: &Challenge) -> Result<(), StoreError> {
+        let ttl = c.expires_at - c.created_at;
+        self.put_hash(self.challenge_key(&c.id), challenge_fields(c), ttl)
+            .await
+    }
+
+    async fn challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
+        let fields: Fields = self
+            .conn()
+            .hgetall(self.challenge_key(id))
+            .await
+            .map_err(unavailable)?;
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        let challenge = challenge_from(id, &fields)?;
+        Ok((challenge.expires_at > now).then_some(challenge))
+    }
+
+    async fn record_failure(
+        &self,
+        id: &str,
+        max_failures: u32,
+        now: i64,
+    ) -> Result<FailureOutcome, StoreError> {
+        let left: i64 = scripts::RECORD_FAILURE
+            .key(self.challenge_key(id))
+            .arg(max_failures)
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match left {
+            -1 => FailureOutcome::Missing,
+            -2 => FailureOutcome::Dead,
+            n => FailureOutcome::Remaining(u32::try_from(n).unwrap_or(0)),
+        })
+    }
+
+    async fn advance_challenge(
+        &self,
+        id: &str,
+        revision: u64,
+        stage: ChallengeStage,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done: i64 = scripts::ADVANCE
+            .key(self.challenge_key(id))
+            .arg(revision)
+            .arg(stage_json(&stage))
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(done == 1)
+    }
+
+    async fn take_challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
+        let fields: Option<Fields> = scripts::TAKE
+            .key(self.challenge_key(id))
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        let Some(fields) = fields else {
+            return Ok(None);
+        };
+        let challenge = challenge_from(id, &fields)?;
+        Ok((challenge.expires_at > now).then_some(challenge))
+    }
+
+    async fn put_session(&self, s: &Session) -> Result<(), StoreError> {
+        let sid = hex(&s.id_hash);
+        // The user's set first: a session that exists is always found when the user's
+        // sessions must end (a factor changed).
+        let user_key = self.user_key(&s.realm, &s.user);
+        let mut conn = self.conn();
+        let _: i64 = conn.sadd(&user_key, &sid).await.map_err(unavailable)?;
+        let _: bool = conn
+            .expire(&user_key, (s.absolute_expires_at - s.last_seen_at).max(1))
+            .await
+            .map_err(unavailable)?;
+        let end = s
+            .absolute_expires_at
+            .min(s.last_seen_at.saturating_add(s.idle_timeout_secs));
+        self.put_hash(
+            self.session_key(&sid),
+            session_fields(s),
+            end - s.last_seen_at,
+        )
+        .await
+    }
+
+    async fn touch_session(
+        &self,
+        id_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        let fields: Option<Fields> = scripts::TOUCH
+            .key(self.session_key(&hex(id_hash)))
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        fields.as_ref().map(session_from).transpose()
+    }
+
+    async fn end_session(&self, id_hash: &[u8; 32]) -> Result<bool, StoreError> {
+        self.end(&hex(id_hash)).await
+    }
+
+    async fn end_user_sessions(
+        &self,
+        realm: &str,
+        user: &str,
+        keep: Option<&[u8; 32]>,
+    ) -> Result<u32, StoreError> {
+        let keep = keep.map(hex);
+        let sessions: Vec<String> = self
+            .conn()
+            .smembers(self.user_key(realm, user))
+            .await
+            .map_err(unavailable)?;
+        let mut ended = 0;
+        for sid in sessions.iter().filter(|s| Some(*s) != keep.as_ref()) {
+            if self.end(sid).await? {
+                ended += 1;
+            }
+        }
+        Ok(ended)
+    }
+
+    async fn bind_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        session: &[u8; 32],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (credential, sid) = (hex(credential_hash), hex(session));
+        let mut conn = self.conn();
+        // Into the session's set first, so ending the session finds the binding.
+        let ttl: i64 = scripts::ADD_CREDENTIAL
+            .key(self.session_key(&sid))
+            .key(self.credentials_key(&sid))
+            .arg(&credential)
+            .arg(now)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if ttl > 0 {
+            let ttl = u64::try_from(ttl).unwrap_or(1);
+            let _: () = conn
+                .set_ex(self.binding_key(&credential), &sid, ttl)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn session_for_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<Session>, StoreError> {
+        let binding = self.binding_key(&hex(credential_hash));
+        let mut conn = self.conn();
+        let sid: Option<String> = conn.get(&binding).await.map_err(unavailable)?;
+        let Some(sid) = sid else {
+            return Ok(None);
+        };
+        let fields: Option<Fields> = scripts::TOUCH
+            .key(self.session_key(&sid))
+            .arg(now)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        match fields {
+            Some(fields) => Ok(Some(session_from(&fields)?)),
+            None => {
+                // The session is gone: so is the binding.
+                let _: i64 = conn.del(&binding).await.map_err(unavailable)?;
+                Ok(None)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,111 @@
+//! The Lua scripts that make each read-modify-write atomic on the server. Every key a script
+//! touches is passed in KEYS and all of them share one hash slot, so the same scripts run on a
+//! single Redis and on a Redis Cluster.
+
+use redis::Script;
+use std::sync::LazyLock;
+
+/// KEYS[1] challenge; ARGV: fields as name/value pairs…, then the TTL last.
+pub static PUT_HASH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+redis.call('DEL', KEYS[1])
+local ttl = table.remove(ARGV)
+redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1"#,
+    )
+});
+
+/// KEYS[1] challenge; ARGV max failures, now → -1 missing, -2 dead, else attempts left.
+pub static RECORD_FAILURE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local exp = redis.call('HGET', KEYS[1], 'expires_at')
+if not exp or tonumber(exp) <= tonumber(ARGV[2]) then return -1 end
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+if failures >= tonumber(ARGV[1]) then
+  redis.call('DEL', KEYS[1])
+  return -2
+end
+return tonumber(ARGV[1]) - failures"#,
+    )
+});
+
+/// KEYS[1] challenge; ARGV revision, stage, now → 1 when moved.
+pub static ADVANCE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local v = redis.call('HMGET', KEYS[1], 'expires_at', 'revision')
+if not v[1] or tonumber(v[1]) <= tonumber(ARGV[3]) or v[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'stage', ARGV[2])
+redis.call('HINCRBY', KEYS[1], 'revision', 1)
+return 1"#,
+    )
+});
+
+/// KEYS[1] challenge → its fields, and it is gone.
+pub static TAKE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local all = redis.call('HGETALL', KEYS[1])
+if #all == 0 then return false end
+redis.call('DEL', KEYS[1])
+return all"#,
+    )
+});
+
+/// KEYS[1] session; ARGV now → the live session's fields after marking it seen, or nothing
+/// (and it is gone) when it expired.
+pub static TOUCH: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local now = tonumber(ARGV[1])
+local v = redis.call('HMGET', KEYS[1], 'last_seen_at', 'idle', 'abs')
+if not v[1] then return false end
+local last, idle, abs = tonumber(v[1]), tonumber(v[2]), tonumber(v[3])
+if now >= abs or now >= last + idle then
+  redis.call('DEL', KEYS[1])
+  return false
+end
+if now > last then
+  last = now
+  redis.call('HSET', KEYS[1], 'last_seen_at', last)
+end
+redis.call('EXPIRE', KEYS[1], math.max(1, math.min(abs, last + idle) - now))
+return redis.call('HGETALL', KEYS[1])"#,
+    )
+});
+
+/// KEYS[1] session, KEYS[2] its credential set; ARGV revocation channel, session id →
+/// {ended (0/1), realm, user, credential…}. The credentials' own keys (in other slots) and the
+/// user's set are cleaned by the caller; a binding left behind points at no session and reads
+/// as unbound.
+pub static END_SESSION: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local who = redis.call('HMGET', KEYS[1], 'realm', 'user')
+local creds = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+local ended = redis.call('DEL', KEYS[1])
+if ended > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
+local out = {ended, who[1] or '', who[2] or ''}
+for _, c in ipairs(creds) do out[#out + 1] = c end
+return out"#,
+    )
+});
+
+/// KEYS[1] session, KEYS[2] its credential set; ARGV credential, now → the TTL the binding key
+/// gets (the session's remaining absolute lifetime), or 0 when the session is gone.
+pub static ADD_CREDENTIAL: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local abs = redis.call('HGET', KEYS[1], 'abs')
+if not abs then return 0 end
+local ttl = math.max(1, tonumber(abs) - tonumber(ARGV[2]))
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ttl)
+return ttl"#,
+    )
+});
