@@ -8,7 +8,7 @@ Users are enrolled first through the JSON API; the load then alternates logins a
 verifications with the users' recovery codes (TOTP codes cannot be used more than once per
 30 s per user, recovery codes can be spread over many users). See bench/logins.lua.
 
-Usage: bench/logins.py [--users 1000] [--duration 4] [--connections 32]
+Usage: bench/logins.py [--users 3000] [--duration 4] [--connections 32]
 Needs nginx and wrk (Debian), Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432.
 """
 import argparse
@@ -45,7 +45,7 @@ def enroll(user):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--users", type=int, default=1000)
+    ap.add_argument("--users", type=int, default=3000)
     ap.add_argument("--duration", type=int, default=4)
     ap.add_argument("--connections", type=int, default=32)
     args = ap.parse_args()
@@ -129,6 +129,8 @@ apps:
               f"wrk -t2 -c{args.connections} -d{args.duration}s:")
         print(f"  {completed / seconds:.0f} logins/s ({completed} in {seconds:.1f} s; {refused} refused; "
               f"{requests:.0f} gateway requests/s)  target >= 2000/s")
+        if completed >= 0.9 * 10 * len(enrolled):
+            print("  (the users ran out of recovery codes: the rate is capped, run with more --users)")
         print(f"  the upstream's own login alone: {direct_rps:.0f} logins/s "
               f"(its share of a gateway login: {completed / seconds / direct_rps:.1%} of its capacity)")
     finally:
