@@ -431,6 +431,22 @@ impl Pages<'_> {
         r
     }
 
+    /// The answer to a posted code: `accepted` makes the page for a good one; a wrong one
+    /// shows the form again with the attempts left; the last one ends the login.
+    fn code_answer<T>(
+        &self,
+        challenge: &Challenge,
+        outcome: Result<CodeOutcome<T>, PendingError>,
+        accepted: impl FnOnce(T) -> Response<Bytes>,
+    ) -> Response<Bytes> {
+        match outcome {
+            Ok(CodeOutcome::Accepted(value)) => accepted(value),
+            Ok(CodeOutcome::Wrong(left)) => self.wrong_code(challenge, Some(left)),
+            Ok(CodeOutcome::Dead) => self.too_many(),
+            Err(e) => self.pending_failed(e),
+        }
+    }
+
     async fn post_verify(&self, body: &[u8]) -> Response<Bytes> {
         let (challenge, form) = match self.posted(body).await {
             Ok(v) => v,
@@ -440,12 +456,8 @@ impl Pages<'_> {
             Ok(c) => c,
             Err(r) => return r,
         };
-        match flow::verify(self.ctx, &challenge, code, None).await {
-            Ok(CodeOutcome::Accepted(released)) => released,
-            Ok(CodeOutcome::Wrong(left)) => self.wrong_code(&challenge, Some(left)),
-            Ok(CodeOutcome::Dead) => self.too_many(),
-            Err(e) => self.pending_failed(e),
-        }
+        let outcome = flow::verify(self.ctx, &challenge, code, None).await;
+        self.code_answer(&challenge, outcome, |released| released)
     }
 
     async fn post_enroll(&self, body: &[u8]) -> Response<Bytes> {
@@ -457,12 +469,10 @@ impl Pages<'_> {
             Ok(c) => c,
             Err(r) => return r,
         };
-        match flow::confirm_enrollment(self.ctx, &challenge, code).await {
-            Ok(CodeOutcome::Accepted(codes)) => self.codes_page(&challenge, &codes),
-            Ok(CodeOutcome::Wrong(left)) => self.wrong_code(&challenge, Some(left)),
-            Ok(CodeOutcome::Dead) => self.too_many(),
-            Err(e) => self.pending_failed(e),
-        }
+        let outcome = flow::confirm_enrollment(self.ctx, &challenge, code).await;
+        self.code_answer(&challenge, outcome, |codes| {
+            self.codes_page(&challenge, &codes)
+        })
     }
 
     async fn post_acknowledge(&self, body: &[u8]) -> Response<Bytes> {
