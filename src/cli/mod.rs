@@ -1,4 +1,4 @@
-//! The command line: `serve`, `check-config`, `migrate`, `keys rotate`, `demo`.
+//! The command line: `serve`, `check-config`, `migrate`, `audit verify`, `keys rotate`, `demo`.
 
 mod state;
 
@@ -39,6 +39,11 @@ pub enum Command {
         #[arg(long, short, env = "MFA_CONFIG")]
         config: PathBuf,
     },
+    /// Work with the audit trail.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Manage the gateway's keys.
     Keys {
         #[command(subcommand)]
@@ -52,6 +57,19 @@ pub enum Command {
         /// Where the bundled demo app listens.
         #[arg(long, default_value = "127.0.0.1:8000")]
         app_listen: std::net::SocketAddr,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check an audit file's chain: exits 0 when every record is intact and in order, or names
+    /// the first line that was edited, removed, inserted or moved and exits 1.
+    Verify {
+        /// The audit file (JSON lines).
+        file: PathBuf,
+        /// The gateway's configuration (for its key file).
+        #[arg(long, short, env = "MFA_CONFIG")]
+        config: PathBuf,
     },
 }
 
@@ -75,6 +93,15 @@ pub fn run(cli: Cli) -> ExitCode {
             None => ExitCode::FAILURE,
         },
         Command::Migrate { config } => with_config(&config, state::migrate),
+        Command::Audit {
+            action: AuditCommand::Verify { file, config },
+        } => match config::load(&config) {
+            Ok(c) => state::verify_audit(&c, &file),
+            Err(errors) => {
+                eprintln!("{errors}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Keys {
             action: KeysCommand::Rotate { config },
         } => with_config(&config, state::rotate_keys),

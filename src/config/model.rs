@@ -21,6 +21,8 @@ pub struct Config {
     /// The key file (encryption, hashing and signing keys); default `{data_dir}/keys.json`.
     pub keys_file: PathBuf,
     pub state: StateConfig,
+    /// The audit trail's file; `None` when switched off.
+    pub audit_file: Option<PathBuf>,
     /// Always starts and ends with `/`, e.g. `/.mfa/`.
     pub reserved_prefix: String,
     pub workers: usize,

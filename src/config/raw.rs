@@ -17,6 +17,8 @@ pub struct RawConfig {
     #[serde(default)]
     pub state: RawState,
     #[serde(default)]
+    pub audit: RawAudit,
+    #[serde(default)]
     pub gateway: RawGateway,
     #[serde(default)]
     pub limits: RawLimits,
@@ -300,4 +302,12 @@ pub struct RawState {
     pub database_url_file: Option<PathBuf>,
     #[serde(default)]
     pub database_max_connections: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudit {
+    /// The chained JSON-lines file; empty to write none.
+    #[serde(default)]
+    pub file: Option<String>,
 }

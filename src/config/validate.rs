@@ -213,6 +213,11 @@ pub fn validate(
 
     let data_dir = c.resolve(raw.data_dir.as_deref().unwrap_or(Path::new("data")));
     let state = super::state::state(&mut c, &raw.state);
+    let audit_file = match raw.audit.file.as_deref().map(str::trim) {
+        None => Some(data_dir.join("audit.jsonl")),
+        Some("") => None,
+        Some(path) => Some(c.resolve(Path::new(path))),
+    };
     let keys_file = match &raw.keys_file {
         Some(path) => c.resolve(path),
         None => data_dir.join("keys.json"),
@@ -226,6 +231,7 @@ pub fn validate(
             data_dir,
             keys_file,
             state,
+            audit_file,
             reserved_prefix,
             workers,
             trusted_proxies,

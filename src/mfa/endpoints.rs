@@ -501,19 +501,33 @@ impl Pages<'_> {
             .map(str::to_string)
             .collect();
         for id in &ids {
-            if let Err(error) = self
-                .ctx
-                .mfa
-                .ephemeral
-                .end_session(&self.ctx.mfa.session_hash(id))
-                .await
-            {
-                tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");
-                return self.message(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    UNAVAILABLE,
-                );
+            let hash = self.ctx.mfa.session_hash(id);
+            let store = &self.ctx.mfa.ephemeral;
+            let ended = async {
+                let session = store.touch_session(&hash, self.ctx.now).await?;
+                store.end_session(&hash).await?;
+                Ok::<_, crate::store::StoreError>(session)
+            };
+            match ended.await {
+                Ok(Some(session)) => {
+                    let reason = [("reason", "gateway logout".to_string())];
+                    self.ctx.audit(
+                        "session_ended",
+                        &session.user,
+                        "accepted",
+                        Some(&hash),
+                        &reason,
+                    );
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");
+                    return self.message(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "Temporarily unavailable",
+                        UNAVAILABLE,
+                    );
+                }
             }
         }
         let mut response = if json {

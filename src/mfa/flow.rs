@@ -30,6 +30,9 @@ pub struct Context<'a> {
     pub settings: &'a AppMfa,
     pub tls: bool,
     pub now: i64,
+    /// The client's address (through the trusted-proxy rules) and the request id, for audit.
+    pub client: std::net::IpAddr,
+    pub request_id: String,
 }
 
 /// What the user must do after their password was accepted.
@@ -99,6 +102,31 @@ pub enum CodeOutcome<T> {
 }
 
 impl Context<'_> {
+    /// Writes an audit record; a failure is logged (the trail is best effort until issue 5's
+    /// fail-closed switch), never shown to the user.
+    pub fn audit(
+        &self,
+        event: &'static str,
+        user: &str,
+        outcome: &'static str,
+        session: Option<&[u8; 32]>,
+        detail: &[(&'static str, String)],
+    ) {
+        let record = crate::audit::Event {
+            event,
+            app: &self.app.name,
+            user: Some(user),
+            outcome,
+            client: Some(self.client),
+            request_id: Some(&self.request_id),
+            session,
+            detail,
+        };
+        if let Err(error) = self.mfa.audit.record(&self.keys, self.now, &record) {
+            tracing::error!(error = %crate::ops::error_chain(&error), event, "audit record not written");
+        }
+    }
+
     fn subject<'s>(&self, challenge: &'s Challenge) -> Subject<'s> {
         Subject {
             realm: &challenge.realm,
@@ -160,6 +188,13 @@ pub async fn begin(
     let stage = match (enrolled, ctx.settings.policy_for(&user)) {
         (true, _) => ChallengeStage::Verify,
         (false, Policy::Optional) => {
+            ctx.audit(
+                "login_intercepted",
+                &user,
+                "released",
+                None,
+                &[("reason", "no factor, optional policy".into())],
+            );
             let response = release(ctx, realm, &user, answer).await?;
             return Ok(Begun::Released(response));
         }
@@ -193,6 +228,17 @@ pub async fn begin(
         withheld,
     };
     ctx.mfa.ephemeral.put_challenge(&challenge).await?;
+    let step = match challenge.stage {
+        ChallengeStage::Verify => "verify",
+        _ => "enroll",
+    };
+    ctx.audit(
+        "login_intercepted",
+        &user,
+        "challenge",
+        None,
+        &[("step", step.into())],
+    );
     let token = PendingToken {
         challenge_id: id,
         realm: realm.clone(),
@@ -257,8 +303,29 @@ pub async fn wrong<T>(
         .record_failure(&challenge.id, ctx.settings.max_attempts, ctx.now)
         .await?
     {
-        FailureOutcome::Remaining(left) => Ok(CodeOutcome::Wrong(left)),
-        FailureOutcome::Dead => Ok(CodeOutcome::Dead),
+        FailureOutcome::Remaining(left) => {
+            ctx.audit(
+                "verify_failed",
+                &challenge.user,
+                "refused",
+                None,
+                &[
+                    ("reason", "wrong code".into()),
+                    ("attempts_left", left.to_string()),
+                ],
+            );
+            Ok(CodeOutcome::Wrong(left))
+        }
+        FailureOutcome::Dead => {
+            ctx.audit(
+                "verify_failed",
+                &challenge.user,
+                "refused",
+                None,
+                &[("reason", "too many wrong codes: login ended".into())],
+            );
+            Ok(CodeOutcome::Dead)
+        }
         FailureOutcome::Missing => Err(PendingError::Refused(Refusal::Expired)),
     }
 }
@@ -275,9 +342,20 @@ pub async fn verify(
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
     let accepted = check_code(ctx, &ctx.subject(challenge), code, method).await?;
-    if accepted.is_none() {
+    let Some(accepted) = accepted else {
         return wrong(ctx, challenge).await;
+    };
+    let mut detail = vec![("method", accepted.method.as_str().to_string())];
+    if let Some(left) = accepted.recovery_codes_left {
+        detail.push(("recovery_codes_left", left.to_string()));
     }
+    ctx.audit(
+        "verify_succeeded",
+        &challenge.user,
+        "accepted",
+        None,
+        &detail,
+    );
     let taken = ctx
         .mfa
         .ephemeral
@@ -426,6 +504,13 @@ pub async fn confirm_enrollment(
         .ephemeral
         .end_user_sessions(&challenge.realm, &challenge.user, None)
         .await?;
+    ctx.audit(
+        "enrollment_completed",
+        &challenge.user,
+        "accepted",
+        None,
+        &[("method", "totp".into())],
+    );
     Ok(CodeOutcome::Accepted(codes))
 }
 
@@ -506,6 +591,7 @@ async fn release(
         absolute_expires_at: ctx.now.saturating_add(seconds(settings.absolute_timeout)),
     };
     ctx.mfa.ephemeral.put_session(&session).await?;
+    ctx.audit("session_created", user, "accepted", Some(&id_hash), &[]);
     for hash in credentials_in(ctx, &answer.headers, &answer.body) {
         ctx.mfa
             .ephemeral

@@ -32,6 +32,7 @@ pub struct Mfa {
     pub ephemeral: AnyEphemeral,
     /// How long a session lookup may be reused without asking the shared store.
     session_cache: std::time::Duration,
+    pub audit: crate::audit::Audit,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +43,8 @@ pub enum MfaSetupError {
     Keys(#[from] KeyError),
     #[error("cannot open the factor database")]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
 }
 
 /// Failures inside the flow that are not the user's doing. Each one fails closed: nothing is
@@ -83,6 +86,7 @@ impl Mfa {
                 EphemeralConfig::Redis { session_cache, .. } => *session_cache,
                 EphemeralConfig::Memory => std::time::Duration::ZERO,
             },
+            audit: crate::audit::Audit::open(config.audit_file.as_deref(), &instance_name(config))?,
         })
     }
 
@@ -124,6 +128,17 @@ impl Mfa {
     /// Sessions are stored under a keyed hash of their id: the id exists only in the cookie.
     pub fn session_hash(&self, id: &str) -> [u8; 32] {
         self.keys.load().keyed_hash(b"session-id-v1", id.as_bytes())
+    }
+}
+
+/// How this gateway names itself in audit records: host name and first listener.
+fn instance_name(config: &Config) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "gateway".into());
+    match config.listeners.first() {
+        Some(listener) => format!("{host}/{}", listener.address),
+        None => host,
     }
 }
 

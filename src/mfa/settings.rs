@@ -205,6 +205,13 @@ async fn confirm_setup(
         None
     };
     end_other_sessions(ctx, session).await?;
+    ctx.audit(
+        "authenticator_set",
+        &session.user,
+        "accepted",
+        Some(&session.id_hash),
+        &[("method", "totp".into())],
+    );
     Ok(Confirmed::Active(codes))
 }
 
@@ -256,6 +263,13 @@ async fn regenerate(
         .regenerate(&ctx.mfa.durable, &ctx.keys, &subject(ctx, session))
         .await?;
     end_other_sessions(ctx, session).await?;
+    ctx.audit(
+        "recovery_codes_regenerated",
+        &session.user,
+        "accepted",
+        Some(&session.id_hash),
+        &[],
+    );
     Ok(Ok(codes))
 }
 
@@ -276,6 +290,13 @@ async fn remove(
         .replace_recovery_codes(&session.realm, &session.user, &[], ctx.now)
         .await?;
     end_other_sessions(ctx, session).await?;
+    ctx.audit(
+        "method_removed",
+        &session.user,
+        "accepted",
+        Some(&session.id_hash),
+        &[("method", "totp".into())],
+    );
     Ok(Ok(()))
 }
 

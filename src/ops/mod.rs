@@ -4,6 +4,7 @@ pub mod access_log;
 pub mod admin;
 pub mod logging;
 pub mod metrics;
+pub mod time;
 
 /// An error with all its sources, for the operator's log (`outer: cause: root cause`).
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {

@@ -188,6 +188,8 @@ async fn forward(
             settings,
             tls: login::client_used_tls(peer, req.headers()),
             now: unix_now(),
+            client: peer.ip,
+            request_id: request_id.to_str().unwrap_or("-").to_string(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
         (None, _) => None,
@@ -227,11 +229,13 @@ async fn forward(
                 Ok(c) => {
                     if c.stripped > 0 {
                         tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), cookies = c.stripped, "unbound app session cookie removed");
+                        ctx.audit("unbound_cookie_stripped", "-", "refused", None, &[]);
                     }
                     checked = Some((c, is_logout));
                 }
                 Err(Denied::UnboundAuthorization) => {
                     tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), "unbound Authorization refused");
+                    ctx.audit("unbound_authorization_refused", "-", "refused", None, &[]);
                     return Err(ProxyError::Unauthorized);
                 }
                 Err(Denied::Unavailable(e)) => return Err(ProxyError::StateUnavailable(e)),

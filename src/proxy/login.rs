@@ -137,6 +137,14 @@ pub async fn follow_session(
             .end_session(&session.id_hash)
             .await
             .map_err(unavailable)?;
+        let reason = [("reason", "app logout".to_string())];
+        ctx.audit(
+            "session_ended",
+            &session.user,
+            "accepted",
+            Some(&session.id_hash),
+            &reason,
+        );
         response
             .headers_mut()
             .append(header::SET_COOKIE, ctx.session_cookie().clear());
