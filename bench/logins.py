@@ -19,7 +19,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 import time
 
 import run  # bench/run.py: tools, nginx
@@ -50,11 +49,8 @@ def main():
     ap.add_argument("--connections", type=int, default=32)
     args = ap.parse_args()
     run.ensure_tools()
-    print("building the gateway (release)…", flush=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=run.ROOT, check=True)
-    binary = os.path.join(run.ROOT, "target", "release", "mfa-gateway")
-    work = tempfile.mkdtemp(prefix="mfa-bench-logins-")
-    os.chmod(work, 0o755)
+    binary = run.build_gateway()
+    work = run.work_dir("mfa-bench-logins-")
     schema = f"logins{int(time.time())}"
     subprocess.run(["psql", DATABASE, "-qc", f"CREATE SCHEMA {schema}"], check=True)
     procs = []

@@ -129,6 +129,20 @@ def rss_kib(pid, field="VmHWM"):
     return 0
 
 
+def build_gateway():
+    """The release binary, built now (the run measures the code as it is)."""
+    print("building the gateway (release)…", flush=True)
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "release", "mfa-gateway")
+
+
+def work_dir(prefix):
+    """A scratch folder nginx's unprivileged workers can read."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(work, 0o755)
+    return work
+
+
 def stop_all(procs):
     """SIGTERM to every process, then a kill for any still there after 10 s."""
     for p in procs:
@@ -165,13 +179,9 @@ def main():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
-    print("building the gateway (release)…", flush=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    binary = os.path.join(ROOT, "target", "release", "mfa-gateway")
+    binary = build_gateway()
 
-    work = tempfile.mkdtemp(prefix="mfa-bench-")
-    # nginx workers run as an unprivileged user and must read the page.
-    os.chmod(work, 0o755)
+    work = work_dir("mfa-bench-")
     os.makedirs(os.path.join(work, "www"))
     with open(os.path.join(work, "www", "index.html"), "w") as f:
         f.write("<!doctype html><title>bench</title>" + "x" * (512 - 36))

@@ -24,7 +24,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 import run  # bench/run.py: tools, nginx, wrk
@@ -124,12 +123,9 @@ def main():
     ap.add_argument("--session-cache", default="2s", help="state.session_cache of the Redis gateway (0s: a Redis round trip per request)")
     args = ap.parse_args()
     run.ensure_tools()
-    print("building the gateway (release)…", flush=True)
-    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=run.ROOT, check=True)
-    binary = os.path.join(run.ROOT, "target", "release", "mfa-gateway")
+    binary = run.build_gateway()
 
-    work = tempfile.mkdtemp(prefix="mfa-bench-sessions-")
-    os.chmod(work, 0o755)
+    work = run.work_dir("mfa-bench-sessions-")
     schema = f"bench{int(time.time())}"
     subprocess.run(["psql", DATABASE, "-qc", f"CREATE SCHEMA {schema}"], check=True)
     procs = []

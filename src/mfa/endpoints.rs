@@ -378,17 +378,15 @@ impl Pages<'_> {
         Ok((challenge, form))
     }
 
-    /// One code from the form, or the answer refusing it (two codes count as a wrong one).
-    async fn code<'f>(
-        &self,
-        challenge: &Challenge,
-        form: &'f Form,
-    ) -> Result<&'f str, Response<Bytes>> {
+    /// A posted form's login and its one code, or the answer refusing them (two codes count as
+    /// a wrong one).
+    async fn posted_code(&self, body: &[u8]) -> Result<(Challenge, String), Response<Bytes>> {
+        let (challenge, form) = self.posted(body).await?;
         match form.one("code") {
-            Ok(Some(code)) if !code.trim().is_empty() => Ok(code),
-            Ok(_) => Err(self.wrong_code(challenge, None)),
+            Ok(Some(code)) if !code.trim().is_empty() => Ok((challenge, code.to_string())),
+            Ok(_) => Err(self.wrong_code(&challenge, None)),
             Err(Repeated) => {
-                let outcome = flow::wrong::<()>(self.ctx, challenge).await;
+                let outcome = flow::wrong::<()>(self.ctx, &challenge).await;
                 Err(match outcome {
                     Ok(_) => self.message(
                         StatusCode::BAD_REQUEST,
@@ -448,28 +446,20 @@ impl Pages<'_> {
     }
 
     async fn post_verify(&self, body: &[u8]) -> Response<Bytes> {
-        let (challenge, form) = match self.posted(body).await {
+        let (challenge, code) = match self.posted_code(body).await {
             Ok(v) => v,
             Err(r) => return r,
         };
-        let code = match self.code(&challenge, &form).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
-        let outcome = flow::verify(self.ctx, &challenge, code, None).await;
+        let outcome = flow::verify(self.ctx, &challenge, &code, None).await;
         self.code_answer(&challenge, outcome, |released| released)
     }
 
     async fn post_enroll(&self, body: &[u8]) -> Response<Bytes> {
-        let (challenge, form) = match self.posted(body).await {
+        let (challenge, code) = match self.posted_code(body).await {
             Ok(v) => v,
             Err(r) => return r,
         };
-        let code = match self.code(&challenge, &form).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
-        let outcome = flow::confirm_enrollment(self.ctx, &challenge, code).await;
+        let outcome = flow::confirm_enrollment(self.ctx, &challenge, &code).await;
         self.code_answer(&challenge, outcome, |codes| {
             self.codes_page(&challenge, &codes)
         })
