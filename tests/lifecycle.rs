@@ -249,11 +249,10 @@ async fn sigterm_deadline_cuts_requests_that_take_too_long() {
 /// The README's first command: `mfa-gateway demo` serves the bundled app through the gateway.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_command_serves_the_bundled_app_through_the_gateway() {
-    let listen: std::net::SocketAddr = format!("127.0.0.1:{}", common::free_port())
-        .parse()
-        .unwrap();
-    let app = format!("127.0.0.1:{}", common::free_port());
-    let admin = format!("127.0.0.1:{}", common::free_port());
+    let ports = common::free_ports(3);
+    let listen = std::net::SocketAddr::from(([127, 0, 0, 1], ports[0]));
+    let app = format!("127.0.0.1:{}", ports[1]);
+    let admin = format!("127.0.0.1:{}", ports[2]);
     let dir = common::temp_dir("demo");
     let mut child = Command::new(BIN)
         .args([

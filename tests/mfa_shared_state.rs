@@ -530,7 +530,8 @@ async fn eventually(seconds: u64, what: &str, mut check: impl FnMut() -> bool) {
 async fn sessions_survive_a_sentinel_failover() {
     let app = start_cookie_app().await;
     let dir = temp_dir("sentinel");
-    let (primary_port, replica_port) = (common::free_port(), common::free_port());
+    let ports = common::free_ports(5);
+    let (primary_port, replica_port) = (ports[0], ports[1]);
     let mut primary = OwnRedis::start(primary_port);
     let _replica = OwnRedis::start_with(
         replica_port,
@@ -538,8 +539,7 @@ async fn sessions_survive_a_sentinel_failover() {
     );
     let mut sentinels = Vec::new();
     let mut sentinel_ports = Vec::new();
-    for i in 0..3 {
-        let port = common::free_port();
+    for (i, &port) in ports[2..].iter().enumerate() {
         let conf = common::write_file(
             &dir,
             &format!("sentinel-{i}.conf"),
@@ -704,11 +704,9 @@ async fn redis_over_tls_with_an_acl_user() {
 async fn a_read_only_or_silent_redis_fails_closed() {
     let app = start_cookie_app().await;
     // Read-only: a replica of a master that does not exist.
-    let port = common::free_port();
-    let _replica = OwnRedis::start_with(
-        port,
-        &["--replicaof", "127.0.0.1", &common::free_port().to_string()],
-    );
+    let ports = common::free_ports(2);
+    let port = ports[0];
+    let _replica = OwnRedis::start_with(port, &["--replicaof", "127.0.0.1", &ports[1].to_string()]);
     let mut env = shared_state().await;
     env.retain(|(k, _)| *k != "MFA_REDIS_URL");
     env.push(("MFA_REDIS_URL", format!("redis://127.0.0.1:{port}/")));
@@ -747,7 +745,7 @@ async fn a_read_only_or_silent_redis_fails_closed() {
 async fn a_gateway_on_a_redis_cluster() {
     let app = start_cookie_app().await;
     let dir = temp_dir("cluster");
-    let ports: Vec<u16> = (0..3).map(|_| common::free_port()).collect();
+    let ports = common::free_ports(3);
     let _nodes: Vec<OwnRedis> = ports
         .iter()
         .map(|port| {

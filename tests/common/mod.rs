@@ -29,6 +29,27 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `count` different free loopback ports. All are held open until the last is picked: the
+/// kernel hands a just-released port out again, and two calls to [`free_port`] in a row once
+/// gave the gateway the same port for its listener and its admin listener.
+pub fn free_ports(count: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..count)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+/// A listener and an admin address that differ.
+pub fn free_address_pair() -> (SocketAddr, SocketAddr) {
+    let ports = free_ports(2);
+    (
+        SocketAddr::from(([127, 0, 0, 1], ports[0])),
+        SocketAddr::from(([127, 0, 0, 1], ports[1])),
+    )
+}
+
 /// A new, empty directory. The name is random: process ids are reused within one test run,
 /// and a directory left by an earlier test (with its enrolled users) must never be picked up.
 pub fn temp_dir(label: &str) -> PathBuf {
@@ -59,8 +80,7 @@ impl Gateway {
     }
 
     pub fn start_in(yaml: &str, dir: PathBuf) -> Gateway {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let (addr, admin) = free_address_pair();
         let text = yaml
             .replace("{listen}", &addr.to_string())
             .replace("{admin}", &admin.to_string())
@@ -94,8 +114,7 @@ impl Gateway {
         dir: &Path,
         extra: &[(&str, String)],
     ) -> (PathBuf, Vec<(String, String)>, SocketAddr, SocketAddr) {
-        let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let admin: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let (addr, admin) = free_address_pair();
         let config = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
         let mut env = vec![
             ("MFA_LISTEN".to_string(), addr.to_string()),
