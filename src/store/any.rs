@@ -1,7 +1,9 @@
 //! The store a deployment chose, behind the same traits: embedded (memory + SQLite) for one
 //! gateway, Redis + PostgreSQL when several share the work.
 
-use super::ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
+use super::ephemeral::{
+    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+};
 use super::{
     DurableStore, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError, TotpRecord,
 };
@@ -164,5 +166,37 @@ impl EphemeralStore for AnyEphemeral {
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
         dispatch!(self, s => s.session_for_credential(credential, now), Memory, Redis)
+    }
+    async fn sessions(
+        &self,
+        user: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        dispatch!(self, s => s.sessions(user, now), Memory, Redis)
+    }
+    async fn count_failure(
+        &self,
+        subject: &str,
+        limit: FailureLimit,
+        now: i64,
+    ) -> Result<Counted, StoreError> {
+        dispatch!(self, s => s.count_failure(subject, limit, now), Memory, Redis)
+    }
+    async fn lock_end(&self, subjects: &[String], now: i64) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, s => s.lock_end(subjects, now), Memory, Redis)
+    }
+    async fn set_lock(
+        &self,
+        subject: &str,
+        until: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.set_lock(subject, until, now), Memory, Redis)
+    }
+    async fn clear_failures(&self, subject: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.clear_failures(subject), Memory, Redis)
+    }
+    async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        dispatch!(self, s => s.locks(now), Memory, Redis)
     }
 }

@@ -63,6 +63,25 @@ pub struct Session {
     pub absolute_expires_at: i64,
 }
 
+/// How many failures a subject may have within a window before it is locked, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailureLimit {
+    pub failures: u32,
+    pub within_secs: i64,
+    pub lock_secs: i64,
+}
+
+/// The state of a subject (a user, a client address) after one more failure was counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    /// Still under the limit: this many failures in the current window.
+    Under(u32),
+    /// This failure reached the limit: locked until then.
+    LockedNow(i64),
+    /// Was locked already (nothing counted): until then.
+    Locked(i64),
+}
+
 impl Session {
     pub fn is_live(&self, now: i64) -> bool {
         now < self.absolute_expires_at
@@ -148,4 +167,46 @@ pub trait EphemeralStore: Send + Sync {
         credential_hash: &[u8; 32],
         now: i64,
     ) -> impl Future<Output = Result<Option<Session>, StoreError>> + Send;
+
+    /// Live sessions at `now` (without marking them seen): all, or one user's of a realm.
+    fn sessions(
+        &self,
+        user: Option<(&str, &str)>,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Session>, StoreError>> + Send;
+
+    /// Counts one failure against `subject`. The window starts at the subject's first failure;
+    /// the failure that reaches the limit locks the subject for `lock_secs` and starts a new
+    /// window. While locked nothing is counted.
+    fn count_failure(
+        &self,
+        subject: &str,
+        limit: FailureLimit,
+        now: i64,
+    ) -> impl Future<Output = Result<Counted, StoreError>> + Send;
+
+    /// The latest end of a lock on any of `subjects` that is in force at `now`.
+    fn lock_end(
+        &self,
+        subjects: &[String],
+        now: i64,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
+    /// Locks `subject` until `until`, or (None) lifts its lock and forgets its failures.
+    /// True when a lock was in force before.
+    fn set_lock(
+        &self,
+        subject: &str,
+        until: Option<i64>,
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets the subject's failures (a correct code), leaving any lock in force.
+    fn clear_failures(&self, subject: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every lock in force at `now`: (subject, end).
+    fn locks(
+        &self,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<(String, i64)>, StoreError>> + Send;
 }

@@ -1,6 +1,8 @@
 //! The embedded ephemeral store: in-process maps behind one lock each, for a single gateway.
 
-use super::ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
+use super::ephemeral::{
+    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+};
 use super::StoreError;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -10,6 +12,10 @@ struct Maps {
     challenges: HashMap<String, Challenge>,
     sessions: HashMap<[u8; 32], Session>,
     credentials: HashMap<[u8; 32], [u8; 32]>,
+    /// Failures per subject: (count, start of the window, its length).
+    failures: HashMap<String, (u32, i64, i64)>,
+    /// Lock end per subject.
+    locks: HashMap<String, i64>,
 }
 
 #[derive(Clone, Default)]
@@ -35,6 +41,9 @@ impl MemoryStore {
         let before = maps.challenges.len() + maps.sessions.len() + maps.credentials.len();
         maps.challenges.retain(|_, c| c.expires_at > now);
         maps.sessions.retain(|_, s| s.is_live(now));
+        maps.failures
+            .retain(|_, (_, start, within)| now < start.saturating_add(*within));
+        maps.locks.retain(|_, until| now < *until);
         let Maps {
             sessions,
             credentials,
@@ -185,6 +194,98 @@ impl EphemeralStore for MemoryStore {
         }
         Ok(live)
     }
+
+    async fn sessions(
+        &self,
+        user: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        Ok(self
+            .lock()?
+            .sessions
+            .values()
+            .filter(|s| s.is_live(now))
+            .filter(|s| user.is_none_or(|(realm, user)| s.realm == realm && s.user == user))
+            .cloned()
+            .collect())
+    }
+
+    async fn count_failure(
+        &self,
+        subject: &str,
+        limit: FailureLimit,
+        now: i64,
+    ) -> Result<Counted, StoreError> {
+        let mut maps = self.lock()?;
+        if let Some(until) = lock_in_force(&maps, subject, now) {
+            return Ok(Counted::Locked(until));
+        }
+        let entry = maps
+            .failures
+            .entry(subject.to_string())
+            .or_insert((0, now, limit.within_secs));
+        if now >= entry.1.saturating_add(entry.2) {
+            *entry = (0, now, limit.within_secs);
+        }
+        entry.0 += 1;
+        if entry.0 < limit.failures {
+            return Ok(Counted::Under(entry.0));
+        }
+        maps.failures.remove(subject);
+        let until = now.saturating_add(limit.lock_secs);
+        maps.locks.insert(subject.to_string(), until);
+        Ok(Counted::LockedNow(until))
+    }
+
+    async fn lock_end(&self, subjects: &[String], now: i64) -> Result<Option<i64>, StoreError> {
+        let maps = self.lock()?;
+        Ok(subjects
+            .iter()
+            .filter_map(|s| lock_in_force(&maps, s, now))
+            .max())
+    }
+
+    async fn set_lock(
+        &self,
+        subject: &str,
+        until: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut maps = self.lock()?;
+        let was = lock_in_force(&maps, subject, now).is_some();
+        match until {
+            Some(until) => {
+                maps.locks.insert(subject.to_string(), until);
+            }
+            None => {
+                maps.locks.remove(subject);
+                maps.failures.remove(subject);
+            }
+        }
+        Ok(was)
+    }
+
+    async fn clear_failures(&self, subject: &str) -> Result<(), StoreError> {
+        self.lock()?.failures.remove(subject);
+        Ok(())
+    }
+
+    async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(self
+            .lock()?
+            .locks
+            .iter()
+            .filter(|(_, until)| now < **until)
+            .map(|(s, until)| (s.clone(), *until))
+            .collect())
+    }
+}
+
+fn lock_in_force(maps: &Maps, subject: &str, now: i64) -> Option<i64> {
+    maps.locks
+        .get(subject)
+        .copied()
+        .filter(|until| now < *until)
 }
 
 #[cfg(test)]

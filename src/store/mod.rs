@@ -13,7 +13,9 @@ mod sqlite;
 pub mod suite;
 
 pub use any::{AnyDurable, AnyEphemeral};
-pub use ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
+pub use ephemeral::{
+    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+};
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use redis::{RedisStore, Topology};

@@ -420,4 +420,133 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
         store.touch_session(&b.id_hash, 12).await.unwrap().is_some(),
         "another user's session survived"
     );
+
+    regulation_suite(store).await;
+}
+
+/// Failure counting, locks and session listing (the regulation and admin primitives).
+pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store: &S) {
+    use super::{Counted, FailureLimit};
+    let limit = FailureLimit {
+        failures: 3,
+        within_secs: 600,
+        lock_secs: 900,
+    };
+    let subject = format!("u:4:main:mallory-{:x}", rand::random::<u32>());
+    let other = format!("ip:192.0.2.{}", rand::random::<u8>());
+
+    // A window that passes forgets its failures.
+    assert_eq!(
+        store.count_failure(&subject, limit, 1000).await.unwrap(),
+        Counted::Under(1)
+    );
+    assert_eq!(
+        store.count_failure(&subject, limit, 1100).await.unwrap(),
+        Counted::Under(2)
+    );
+    assert_eq!(
+        store.count_failure(&subject, limit, 1600).await.unwrap(),
+        Counted::Under(1)
+    );
+    // The limit locks, for exactly lock_secs; nothing is counted while locked.
+    assert_eq!(
+        store.count_failure(&subject, limit, 1610).await.unwrap(),
+        Counted::Under(2)
+    );
+    assert_eq!(
+        store.count_failure(&subject, limit, 1620).await.unwrap(),
+        Counted::LockedNow(2520)
+    );
+    assert_eq!(
+        store.count_failure(&subject, limit, 1700).await.unwrap(),
+        Counted::Locked(2520)
+    );
+    let both = [subject.clone(), other.clone()];
+    assert_eq!(store.lock_end(&both, 2519).await.unwrap(), Some(2520));
+    assert_eq!(
+        store.lock_end(&both, 2520).await.unwrap(),
+        None,
+        "the lock ended"
+    );
+    assert_eq!(store.lock_end(&[], 2000).await.unwrap(), None);
+    assert!(store
+        .locks(2000)
+        .await
+        .unwrap()
+        .contains(&(subject.clone(), 2520)));
+    // After the lock a new window starts from nothing.
+    assert_eq!(
+        store.count_failure(&subject, limit, 2520).await.unwrap(),
+        Counted::Under(1)
+    );
+
+    // A correct code forgets failures but not a lock.
+    assert_eq!(
+        store.count_failure(&other, limit, 10).await.unwrap(),
+        Counted::Under(1)
+    );
+    store.clear_failures(&other).await.unwrap();
+    assert_eq!(
+        store.count_failure(&other, limit, 11).await.unwrap(),
+        Counted::Under(1)
+    );
+
+    // An admin lock and unlock; unlocking also forgets the failures.
+    assert!(!store.set_lock(&other, Some(5000), 20).await.unwrap());
+    assert_eq!(
+        store.lock_end(&[other.clone()], 4999).await.unwrap(),
+        Some(5000)
+    );
+    assert!(store.set_lock(&other, None, 30).await.unwrap());
+    assert_eq!(store.lock_end(&[other.clone()], 30).await.unwrap(), None);
+    assert!(!store
+        .locks(30)
+        .await
+        .unwrap()
+        .iter()
+        .any(|(s, _)| *s == other));
+    assert_eq!(
+        store.count_failure(&other, limit, 31).await.unwrap(),
+        Counted::Under(1)
+    );
+
+    // Several gateways counting at once: exactly one failure locks.
+    let racing = format!("u:4:main:race-{:x}", rand::random::<u32>());
+    let locked_now = race(20, || {
+        let (store, racing) = (store.clone(), racing.clone());
+        async move {
+            matches!(
+                store.count_failure(&racing, limit, 50).await.unwrap(),
+                Counted::LockedNow(_)
+            )
+        }
+    })
+    .await;
+    assert_eq!(locked_now, 1);
+
+    // Sessions are listed, all or one user's, live only.
+    let mut a = sample_session(200, 0);
+    a.user = format!("lister-{:x}", rand::random::<u32>());
+    let mut b = sample_session(201, 0);
+    b.user = a.user.clone();
+    b.absolute_expires_at = 100;
+    store.put_session(&a).await.unwrap();
+    store.put_session(&b).await.unwrap();
+    let mine = store.sessions(Some(("main", &a.user)), 50).await.unwrap();
+    assert_eq!(mine.len(), 2);
+    let mine = store.sessions(Some(("main", &a.user)), 150).await.unwrap();
+    assert_eq!(
+        mine.iter().map(|s| s.id_hash).collect::<Vec<_>>(),
+        vec![a.id_hash]
+    );
+    let all = store.sessions(None, 150).await.unwrap();
+    assert!(all.iter().any(|s| s.id_hash == a.id_hash));
+    assert!(!all.iter().any(|s| s.id_hash == b.id_hash));
+    store.end_session(&a.id_hash).await.unwrap();
+    assert!(store
+        .sessions(None, 150)
+        .await
+        .unwrap()
+        .iter()
+        .all(|s| s.id_hash != a.id_hash));
 }

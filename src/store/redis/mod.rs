@@ -7,7 +7,9 @@
 //! Keys (`P` = prefix; ids are hex of keyed hashes): `Pc:{challenge id}` hash;
 //! `P{session}:s` hash and `P{session}:sb` set of its credentials (one hash slot: `{…}` is a
 //! Cluster hash tag); `Pb:{credential}` → session; `Pu:{realm len}:{realm}:{user}` set of the
-//! user's sessions. Steps across records (a binding and its session, a session and its user's
+//! user's sessions; `Psessions` sorted set of every session by absolute expiry (for listing);
+//! `P{rl}:n:{subject}` failure counter, `P{rl}:l:{subject}` lock and `P{rl}:locks` index of
+//! locks (one hash slot, so counting and locking is one script). Steps across records (a binding and its session, a session and its user's
 //! set) are ordered so that an interruption leaves nothing that grants access: a binding is
 //! only honoured through a live session, and a session joins its user's set before it exists.
 
@@ -17,7 +19,9 @@ mod scripts;
 
 pub use connection::Topology;
 
-use super::ephemeral::{Challenge, ChallengeStage, EphemeralStore, FailureOutcome, Session};
+use super::ephemeral::{
+    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+};
 use super::StoreError;
 use arc_swap::ArcSwap;
 use codec::{
@@ -123,6 +127,43 @@ impl RedisStore {
         format!("{}u:{}:{realm}:{user}", self.prefix, realm.len())
     }
 
+    fn all_sessions_key(&self) -> String {
+        format!("{}sessions", self.prefix)
+    }
+
+    fn failures_key(&self, subject: &str) -> String {
+        format!("{}{{rl}}:n:{subject}", self.prefix)
+    }
+
+    fn lock_key(&self, subject: &str) -> String {
+        format!("{}{{rl}}:l:{subject}", self.prefix)
+    }
+
+    fn locks_key(&self) -> String {
+        format!("{}{{rl}}:locks", self.prefix)
+    }
+
+    /// The sessions named that are live at `now` (an index may still name a session that
+    /// ended by itself: its record expired, and the index entry expires or is pruned later).
+    async fn sessions_named(&self, ids: Vec<String>, now: i64) -> Result<Vec<Session>, StoreError> {
+        let mut conn = self.conn();
+        let mut found = Vec::new();
+        for sid in ids {
+            let fields: Fields = conn
+                .hgetall(self.session_key(&sid))
+                .await
+                .map_err(unavailable)?;
+            if fields.is_empty() {
+                continue;
+            }
+            let session = session_from(&fields)?;
+            if session.is_live(now) {
+                found.push(session);
+            }
+        }
+        Ok(found)
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn();
         let _: String = redis::cmd("PING")
@@ -181,6 +222,10 @@ impl RedisStore {
                 .await
                 .map_err(unavailable)?;
         }
+        let _: i64 = conn
+            .zrem(self.all_sessions_key(), sid)
+            .await
+            .map_err(unavailable)?;
         Ok(ended)
     }
 }
@@ -265,6 +310,17 @@ impl EphemeralStore for RedisStore {
         let _: i64 = conn.sadd(&user_key, &sid).await.map_err(unavailable)?;
         let _: bool = conn
             .expire(&user_key, (s.absolute_expires_at - s.last_seen_at).max(1))
+            .await
+            .map_err(unavailable)?;
+        // The listing index is pruned as it grows, so it holds only sessions not yet past
+        // their absolute end.
+        let index = self.all_sessions_key();
+        let _: () = redis::pipe()
+            .zadd(&index, &sid, s.absolute_expires_at)
+            .ignore()
+            .zrembyscore(&index, "-inf", s.last_seen_at)
+            .ignore()
+            .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
         let end = s
@@ -369,6 +425,107 @@ impl EphemeralStore for RedisStore {
                 Ok(None)
             }
         }
+    }
+
+    async fn sessions(
+        &self,
+        user: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        let mut conn = self.conn();
+        match user {
+            Some((realm, user)) => {
+                let ids: Vec<String> = conn
+                    .smembers(self.user_key(realm, user))
+                    .await
+                    .map_err(unavailable)?;
+                self.sessions_named(ids, now).await
+            }
+            None => {
+                let ids: Vec<String> = conn
+                    .zrangebyscore(self.all_sessions_key(), now, "+inf")
+                    .await
+                    .map_err(unavailable)?;
+                self.sessions_named(ids, now).await
+            }
+        }
+    }
+
+    async fn count_failure(
+        &self,
+        subject: &str,
+        limit: FailureLimit,
+        now: i64,
+    ) -> Result<Counted, StoreError> {
+        let (state, value): (i64, i64) = scripts::COUNT_FAILURE
+            .key(self.failures_key(subject))
+            .key(self.lock_key(subject))
+            .key(self.locks_key())
+            .arg(limit.failures)
+            .arg(limit.within_secs)
+            .arg(limit.lock_secs)
+            .arg(now)
+            .arg(subject)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(match state {
+            0 => Counted::Under(u32::try_from(value).unwrap_or(u32::MAX)),
+            1 => Counted::LockedNow(value),
+            _ => Counted::Locked(value),
+        })
+    }
+
+    async fn lock_end(&self, subjects: &[String], now: i64) -> Result<Option<i64>, StoreError> {
+        if subjects.is_empty() {
+            return Ok(None);
+        }
+        let keys: Vec<String> = subjects.iter().map(|s| self.lock_key(s)).collect();
+        let ends: Vec<Option<i64>> = redis::cmd("MGET")
+            .arg(&keys)
+            .query_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(ends.into_iter().flatten().filter(|end| now < *end).max())
+    }
+
+    async fn set_lock(
+        &self,
+        subject: &str,
+        until: Option<i64>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let was: i64 = scripts::SET_LOCK
+            .key(self.lock_key(subject))
+            .key(self.failures_key(subject))
+            .key(self.locks_key())
+            .arg(until.map(|u| u.to_string()).unwrap_or_default())
+            .arg(now)
+            .arg(subject)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(was == 1)
+    }
+
+    async fn clear_failures(&self, subject: &str) -> Result<(), StoreError> {
+        let _: i64 = self
+            .conn()
+            .del(self.failures_key(subject))
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        let listed: Vec<(String, f64)> = self
+            .conn()
+            .zrangebyscore_withscores(self.locks_key(), now + 1, "+inf")
+            .await
+            .map_err(unavailable)?;
+        // Scores are whole seconds; the cast cannot lose anything real.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(listed.into_iter().map(|(s, end)| (s, end as i64)).collect())
     }
 }
 

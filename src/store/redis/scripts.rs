@@ -109,3 +109,52 @@ redis.call('EXPIRE', KEYS[2], ttl)
 return ttl"#,
     )
 });
+
+/// KEYS[1] the subject's failure counter, KEYS[2] its lock, KEYS[3] the index of locks;
+/// ARGV failures, window, lock seconds, now, subject → {0, count} under the limit,
+/// {1, end} locked by this failure, {2, end} locked already.
+pub static COUNT_FAILURE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local now = tonumber(ARGV[4])
+local locked = tonumber(redis.call('GET', KEYS[2]) or '0')
+if locked > now then return {2, locked} end
+local v = redis.call('HMGET', KEYS[1], 'n', 'start', 'within')
+local n, start, within = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+if not v[1] or now >= start + within then
+  n, start, within = 0, now, tonumber(ARGV[2])
+end
+n = n + 1
+if n < tonumber(ARGV[1]) then
+  redis.call('HSET', KEYS[1], 'n', n, 'start', start, 'within', within)
+  redis.call('EXPIRE', KEYS[1], math.max(1, start + within - now))
+  return {0, n}
+end
+redis.call('DEL', KEYS[1])
+local ends = now + tonumber(ARGV[3])
+redis.call('SET', KEYS[2], ends, 'EX', math.max(1, ends - now))
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
+redis.call('ZADD', KEYS[3], ends, ARGV[5])
+return {1, ends}"#,
+    )
+});
+
+/// KEYS[1] the subject's lock, KEYS[2] its failure counter, KEYS[3] the index of locks;
+/// ARGV end ("" to unlock), now, subject → 1 when a lock was in force before.
+pub static SET_LOCK: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local now = tonumber(ARGV[2])
+local was = tonumber(redis.call('GET', KEYS[1]) or '0') > now
+if ARGV[1] == '' then
+  redis.call('DEL', KEYS[1], KEYS[2])
+  redis.call('ZREM', KEYS[3], ARGV[3])
+else
+  local ends = tonumber(ARGV[1])
+  redis.call('SET', KEYS[1], ends, 'EX', math.max(1, ends - now))
+  redis.call('ZADD', KEYS[3], ends, ARGV[3])
+end
+if was then return 1 end
+return 0"#,
+    )
+});
