@@ -20,6 +20,7 @@ pub mod keys;
 pub mod mfa;
 pub mod ops;
 pub mod proxy;
+pub mod regulation;
 pub mod session;
 pub mod store;
 pub mod ui;

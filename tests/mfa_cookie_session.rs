@@ -286,7 +286,10 @@ async fn enrolled_factors_survive_a_restart() {
 
 #[tokio::test]
 async fn fifty_parallel_uses_of_one_recovery_code_give_one_session() {
-    let (_app, gw) = setup().await;
+    let app = start_cookie_app().await;
+    let dir = temp_dir("mfa-race");
+    let example = common::example_without_locks(EXAMPLE, &dir);
+    let gw = Gateway::start_example(&example, app.addr, dir);
     let mut browser = Browser::new(gw.addr);
     let (_, codes) = enroll(&mut browser, "alice", "secret").await;
     // 50 separate logins, each at the verify step (SECURITY-TESTS 3).

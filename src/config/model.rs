@@ -202,6 +202,38 @@ pub struct AppMfa {
     pub bypass_paths: Vec<String>,
     /// Client networks that never need a session check.
     pub bypass_networks: Vec<IpNet>,
+    pub regulation: Regulation,
+    pub enrollment: Enrollment,
+}
+
+/// Brute-force limits; `None` is switched off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Regulation {
+    /// Wrong second-factor codes per user (across clients, challenges and gateways).
+    pub user: Option<Limit>,
+    /// Wrong second-factor codes per client address.
+    pub client: Option<Limit>,
+    /// Logins the app refused, per client address.
+    pub login_client: Option<Limit>,
+    /// Logins the app refused, per user name typed.
+    pub login_user: Option<Limit>,
+}
+
+/// At `failures` within `within`, locked for `lock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    pub failures: u32,
+    pub within: Duration,
+    pub lock: Duration,
+}
+
+/// Who may enroll a user's first factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enrollment {
+    /// Whoever first logs in with the user's password (audited as such).
+    FirstLogin,
+    /// Only someone who also has a one-time code from `mfa-gateway user invite`.
+    Invite,
 }
 
 #[derive(Debug, Clone)]

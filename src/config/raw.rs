@@ -197,6 +197,35 @@ pub struct RawMfa {
     pub absolute_timeout: Option<String>,
     #[serde(default)]
     pub bypass: RawBypass,
+    #[serde(default)]
+    pub regulation: RawRegulation,
+    #[serde(default)]
+    pub enrollment: Option<String>,
+}
+
+/// Brute-force limits; each is optional (defaults apply) and `failures: 0` switches it off.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRegulation {
+    #[serde(default)]
+    pub user: Option<RawLimit>,
+    #[serde(default)]
+    pub client: Option<RawLimit>,
+    #[serde(default)]
+    pub login_client: Option<RawLimit>,
+    #[serde(default)]
+    pub login_user: Option<RawLimit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimit {
+    #[serde(default)]
+    pub failures: Option<u32>,
+    #[serde(default)]
+    pub within: Option<String>,
+    #[serde(default)]
+    pub lock: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

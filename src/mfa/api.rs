@@ -2,7 +2,7 @@
 //! Django REST MFA packages (`ephemeral_token`, `code`, `method`, `backup_codes`).
 
 use super::flow::{self, CodeOutcome, Context, PendingError, Refusal};
-use super::respond::{api_error, json_response, UNAVAILABLE};
+use super::respond::{api_error, api_locked, json_response, UNAVAILABLE};
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::Method;
 use crate::store::EphemeralStore;
@@ -42,6 +42,9 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> R
         // An array or object of codes is an attempt to try several at once: refused, counted.
         Some(_) => {
             return match flow::wrong::<()>(ctx, &challenge).await {
+                Ok(CodeOutcome::Locked(until)) => {
+                    api_locked(crate::regulation::retry_after(until, ctx.now))
+                }
                 Ok(_) => api_error(
                     StatusCode::BAD_REQUEST,
                     "bad_request",
@@ -68,6 +71,9 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> R
             Ok(CodeOutcome::Accepted(released)) => released,
             Ok(CodeOutcome::Wrong(left)) => api_wrong(left),
             Ok(CodeOutcome::Dead) => api_dead(),
+            Ok(CodeOutcome::Locked(until)) => {
+                api_locked(crate::regulation::retry_after(until, ctx.now))
+            }
             Err(e) => api_pending_failed(e),
         };
     }
@@ -75,6 +81,9 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> R
         Ok(CodeOutcome::Accepted(codes)) => codes,
         Ok(CodeOutcome::Wrong(left)) => return api_wrong(left),
         Ok(CodeOutcome::Dead) => return api_dead(),
+        Ok(CodeOutcome::Locked(until)) => {
+            return api_locked(crate::regulation::retry_after(until, ctx.now))
+        }
         Err(e) => return api_pending_failed(e),
     };
     // An API client acknowledges by receiving the codes: release at once.

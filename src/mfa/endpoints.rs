@@ -5,7 +5,8 @@
 use super::api::{self, api_pending_failed};
 use super::flow::{self, Begun, CodeOutcome, Context, PendingError, Refusal, Step};
 use super::respond::{
-    api_error, json_response, not_found, redirect, wants_json, Form, Repeated, UNAVAILABLE,
+    api_error, api_locked, json_response, locked_message, not_found, redirect, retry_after,
+    wants_json, Form, Repeated, LOCKED_TITLE, UNAVAILABLE,
 };
 use crate::factors::recovery::RecoveryCode;
 use crate::proxy::body::collect_limited;
@@ -137,6 +138,20 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
 pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -> Response<Bytes> {
     let (token, challenge, expires_in) = match begun {
         Begun::Released(response) => return response,
+        Begun::Locked(until) => {
+            let seconds = crate::regulation::retry_after(until, ctx.now);
+            if json {
+                return api_locked(seconds);
+            }
+            let frame = Frame {
+                app_name: &ctx.app.display_name,
+                prefix,
+                logo: ctx.app.logo.is_some(),
+            };
+            let message = locked_message(seconds);
+            let page = MessagePage::new(&frame, LOCKED_TITLE, &message, &ctx.settings.login_page);
+            return retry_after(pages::html(StatusCode::TOO_MANY_REQUESTS, &page), seconds);
+        }
         Begun::Pending {
             token,
             challenge,
@@ -388,6 +403,7 @@ impl Pages<'_> {
             Err(Repeated) => {
                 let outcome = flow::wrong::<()>(self.ctx, &challenge).await;
                 Err(match outcome {
+                    Ok(CodeOutcome::Locked(until)) => self.locked(until),
                     Ok(_) => self.message(
                         StatusCode::BAD_REQUEST,
                         "One code, please",
@@ -429,6 +445,16 @@ impl Pages<'_> {
         r
     }
 
+    /// A locked user or client: no form, the wait, and the pending login left behind.
+    fn locked(&self, until: i64) -> Response<Bytes> {
+        let seconds = crate::regulation::retry_after(until, self.ctx.now);
+        let message = locked_message(seconds);
+        let mut r = self.message(StatusCode::TOO_MANY_REQUESTS, LOCKED_TITLE, &message);
+        r.headers_mut()
+            .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
+        retry_after(r, seconds)
+    }
+
     /// The answer to a posted code: `accepted` makes the page for a good one; a wrong one
     /// shows the form again with the attempts left; the last one ends the login.
     fn code_answer<T>(
@@ -441,6 +467,7 @@ impl Pages<'_> {
             Ok(CodeOutcome::Accepted(value)) => accepted(value),
             Ok(CodeOutcome::Wrong(left)) => self.wrong_code(challenge, Some(left)),
             Ok(CodeOutcome::Dead) => self.too_many(),
+            Ok(CodeOutcome::Locked(until)) => self.locked(until),
             Err(e) => self.pending_failed(e),
         }
     }

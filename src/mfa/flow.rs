@@ -3,6 +3,7 @@
 //! into pages or JSON.
 
 use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
+use crate::config::Limit;
 use crate::config::{App, AppMfa, Policy};
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::{
@@ -12,10 +13,12 @@ use crate::factors::totp::{self, TotpParams, TotpSecret};
 use crate::intercept::rules::sets_cookie_value;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::keys::KeyError;
+use crate::regulation;
 use crate::session::cookies::{GatewayCookie, SameSite};
 use crate::session::token::{PendingToken, TokenError};
 use crate::store::{
-    Challenge, ChallengeStage, DurableStore, EphemeralStore, FailureOutcome, Session, TotpRecord,
+    Challenge, ChallengeStage, DurableStore, EphemeralStore, FailureOutcome, Session, StoreError,
+    TotpRecord,
 };
 use bytes::Bytes;
 use http::{header, HeaderMap, Response};
@@ -54,6 +57,9 @@ impl Step {
 pub enum Begun {
     /// Nothing to ask (optional policy, no factor enrolled): the answer goes out now.
     Released(Response<Bytes>),
+    /// The user or the client is locked (too many wrong codes, or an admin lock) until then:
+    /// the app's answer is dropped.
+    Locked(i64),
     /// The answer is withheld; the client continues with this signed token.
     Pending {
         token: String,
@@ -99,6 +105,8 @@ pub enum CodeOutcome<T> {
     Wrong(u32),
     /// That was the last attempt: the login is gone.
     Dead,
+    /// The user or the client is locked until then; no code is checked meanwhile.
+    Locked(i64),
 }
 
 impl Context<'_> {
@@ -125,6 +133,73 @@ impl Context<'_> {
         if let Err(error) = self.mfa.audit.record(&self.keys, self.now, &record) {
             tracing::error!(error = %crate::ops::error_chain(&error), event, "audit record not written");
         }
+    }
+
+    /// The subjects wrong codes count against for `user`, with their limits.
+    fn code_subjects(&self, realm: &str, user: &str) -> [(regulation::Subject, Option<Limit>); 2] {
+        let rules = &self.settings.regulation;
+        [
+            (
+                regulation::Subject::User {
+                    realm: realm.to_string(),
+                    user: user.to_string(),
+                },
+                rules.user,
+            ),
+            (regulation::Subject::Client(self.client), rules.client),
+        ]
+    }
+
+    /// The end of a lock on the user or on this client, if one is in force.
+    pub async fn lock_end(&self, realm: &str, user: &str) -> Result<Option<i64>, StoreError> {
+        let subjects = self.code_subjects(realm, user).map(|(s, _)| s);
+        regulation::lock_end(&self.mfa.ephemeral, &subjects, self.now).await
+    }
+
+    /// Counts a wrong code against the user and this client; audits any lock it caused.
+    /// The end of the lock now in force, if any.
+    pub async fn code_failed(&self, realm: &str, user: &str) -> Result<Option<i64>, StoreError> {
+        let failure = regulation::count_failure(
+            &self.mfa.ephemeral,
+            &self.code_subjects(realm, user),
+            self.now,
+        )
+        .await?;
+        for (subject, until) in &failure.locked_now {
+            self.audit(
+                subject.lock_event(),
+                user,
+                "locked",
+                None,
+                &[
+                    ("reason", "too many wrong codes".into()),
+                    ("subject", subject.to_string()),
+                    ("locked_until", crate::ops::time::rfc3339(*until)),
+                ],
+            );
+        }
+        Ok(failure.locked_until)
+    }
+
+    /// A correct code: the user's count starts over (the client's does not, or one good
+    /// account would reset an attacker's address).
+    pub async fn code_passed(&self, realm: &str, user: &str) -> Result<(), StoreError> {
+        let [(subject, _), _] = self.code_subjects(realm, user);
+        self.mfa.ephemeral.clear_failures(&subject.key()).await
+    }
+
+    /// A code refused unread because of a lock, audited.
+    fn refused_locked(&self, user: &str, until: i64) {
+        self.audit(
+            "verify_failed",
+            user,
+            "refused",
+            None,
+            &[
+                ("reason", "locked".into()),
+                ("locked_until", crate::ops::time::rfc3339(until)),
+            ],
+        );
     }
 
     fn subject<'s>(&self, challenge: &'s Challenge) -> Subject<'s> {
@@ -183,6 +258,19 @@ pub async fn begin(
     answer: WithheldAnswer,
 ) -> Result<Begun, MfaError> {
     let realm = &ctx.settings.realm;
+    if let Some(until) = ctx.lock_end(realm, &user).await? {
+        ctx.audit(
+            "login_intercepted",
+            &user,
+            "refused",
+            None,
+            &[
+                ("reason", "locked".into()),
+                ("locked_until", crate::ops::time::rfc3339(until)),
+            ],
+        );
+        return Ok(Begun::Locked(until));
+    }
     let enrolled = ctx.mfa.durable.totp(realm, &user).await?.is_some()
         || ctx.mfa.durable.recovery_codes_left(realm, &user).await? > 0;
     let stage = match (enrolled, ctx.settings.policy_for(&user)) {
@@ -292,17 +380,31 @@ impl From<crate::store::StoreError> for PendingError {
     }
 }
 
-/// Counts a wrong answer on the challenge.
+/// Counts a wrong answer on the challenge, the user and the client.
 pub async fn wrong<T>(
     ctx: &Context<'_>,
     challenge: &Challenge,
 ) -> Result<CodeOutcome<T>, PendingError> {
-    match ctx
+    let on_challenge = ctx
         .mfa
         .ephemeral
         .record_failure(&challenge.id, ctx.settings.max_attempts, ctx.now)
-        .await?
-    {
+        .await?;
+    let locked = ctx.code_failed(&challenge.realm, &challenge.user).await?;
+    if let (Some(until), false) = (locked, on_challenge == FailureOutcome::Missing) {
+        ctx.audit(
+            "verify_failed",
+            &challenge.user,
+            "refused",
+            None,
+            &[
+                ("reason", "wrong code".into()),
+                ("locked_until", crate::ops::time::rfc3339(until)),
+            ],
+        );
+        return Ok(CodeOutcome::Locked(until));
+    }
+    match on_challenge {
         FailureOutcome::Remaining(left) => {
             ctx.audit(
                 "verify_failed",
@@ -341,10 +443,15 @@ pub async fn verify(
     if challenge.stage != ChallengeStage::Verify {
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
+    if let Some(until) = ctx.lock_end(&challenge.realm, &challenge.user).await? {
+        ctx.refused_locked(&challenge.user, until);
+        return Ok(CodeOutcome::Locked(until));
+    }
     let accepted = check_code(ctx, &ctx.subject(challenge), code, method).await?;
     let Some(accepted) = accepted else {
         return wrong(ctx, challenge).await;
     };
+    ctx.code_passed(&challenge.realm, &challenge.user).await?;
     let mut detail = vec![("method", accepted.method.as_str().to_string())];
     if let Some(left) = accepted.recovery_codes_left {
         detail.push(("recovery_codes_left", left.to_string()));
@@ -464,6 +571,10 @@ pub async fn confirm_enrollment(
     code: &str,
 ) -> Result<CodeOutcome<Vec<RecoveryCode>>, PendingError> {
     let mut record = pending_record(challenge)?;
+    if let Some(until) = ctx.lock_end(&challenge.realm, &challenge.user).await? {
+        ctx.refused_locked(&challenge.user, until);
+        return Ok(CodeOutcome::Locked(until));
+    }
     let secret = open_pending(ctx, &record)?;
     let params = ctx.totp_factor().params;
     let step = u64::try_from(ctx.now)

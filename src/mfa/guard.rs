@@ -180,6 +180,13 @@ mod tests {
             absolute_timeout: Duration::from_secs(600),
             bypass_paths: paths.iter().map(|p| p.to_string()).collect(),
             bypass_networks: nets.iter().map(|n| n.parse().unwrap()).collect(),
+            regulation: crate::config::Regulation {
+                user: None,
+                client: None,
+                login_client: None,
+                login_user: None,
+            },
+            enrollment: crate::config::Enrollment::FirstLogin,
         }
     }
 

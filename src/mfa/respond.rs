@@ -77,3 +77,32 @@ pub fn redirect(location: &str) -> Response<Bytes> {
     crate::ui::security_headers::apply(r.headers_mut());
     r
 }
+
+pub const LOCKED_TITLE: &str = "Too many attempts";
+
+/// The sentence a locked user reads.
+pub fn locked_message(retry_after: u64) -> String {
+    format!(
+        "Too many wrong codes were entered for this account or from this network. For your \
+         security, signing in is paused: try again in {}.",
+        crate::regulation::wait_text(retry_after)
+    )
+}
+
+/// Adds `Retry-After` (seconds) to a 429.
+pub fn retry_after(mut response: Response<Bytes>, seconds: u64) -> Response<Bytes> {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// The JSON answer for a locked user or client.
+pub fn api_locked(seconds: u64) -> Response<Bytes> {
+    let body = json!({
+        "error": "locked",
+        "message": locked_message(seconds),
+        "retry_after": seconds,
+    });
+    retry_after(json_response(StatusCode::TOO_MANY_REQUESTS, &body), seconds)
+}

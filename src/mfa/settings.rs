@@ -65,13 +65,29 @@ fn subject<'a>(ctx: &Context<'_>, session: &'a Session) -> Subject<'a> {
     }
 }
 
-/// A current code from the user's own factors (consumed like at sign-in).
-async fn code_ok(ctx: &Context<'_>, session: &Session, code: &str) -> Result<bool, MfaError> {
-    Ok(
-        super::flow::check_code(ctx, &subject(ctx, session), code, None)
-            .await?
-            .is_some(),
-    )
+/// A current code from the user's own factors (consumed like at sign-in). Wrong codes count
+/// towards the user's lock like at sign-in: a stolen session must not become a place to guess.
+async fn code_ok(
+    ctx: &Context<'_>,
+    session: &Session,
+    code: &str,
+) -> Result<Result<(), Refused>, MfaError> {
+    let (realm, user) = (&session.realm, &session.user);
+    let locked = |until| Refused::Locked(crate::regulation::retry_after(until, ctx.now));
+    if let Some(until) = ctx.lock_end(realm, user).await? {
+        return Ok(Err(locked(until)));
+    }
+    if super::flow::check_code(ctx, &subject(ctx, session), code, None)
+        .await?
+        .is_some()
+    {
+        ctx.code_passed(realm, user).await?;
+        return Ok(Ok(()));
+    }
+    Ok(Err(match ctx.code_failed(realm, user).await? {
+        Some(until) => locked(until),
+        None => Refused::WrongCode,
+    }))
 }
 
 struct Overview {
@@ -229,12 +245,17 @@ enum Refused {
     WrongCode,
     Required,
     SetupExpired,
+    /// Locked (too many wrong codes); seconds to wait.
+    Locked(u64),
 }
 
 impl Refused {
     fn message(self) -> &'static str {
         match self {
             Refused::WrongCode => "That code is not valid.",
+            Refused::Locked(_) => {
+                "Too many wrong codes were entered. For your security, changes are paused for a while."
+            }
             Refused::Required => {
                 "This application requires a second factor: it cannot be turned off."
             }
@@ -245,6 +266,7 @@ impl Refused {
     fn status(self) -> StatusCode {
         match self {
             Refused::WrongCode => StatusCode::UNAUTHORIZED,
+            Refused::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             Refused::Required => StatusCode::FORBIDDEN,
             Refused::SetupExpired => StatusCode::BAD_REQUEST,
         }
@@ -256,8 +278,8 @@ async fn regenerate(
     session: &Session,
     code: &str,
 ) -> Result<Result<Vec<RecoveryCode>, Refused>, MfaError> {
-    if !code_ok(ctx, session, code).await? {
-        return Ok(Err(Refused::WrongCode));
+    if let Err(refused) = code_ok(ctx, session, code).await? {
+        return Ok(Err(refused));
     }
     let codes = RecoveryCodeFactor
         .regenerate(&ctx.mfa.durable, &ctx.keys, &subject(ctx, session))
@@ -281,8 +303,8 @@ async fn remove(
     if ctx.settings.policy_for(&session.user) == Policy::Required {
         return Ok(Err(Refused::Required));
     }
-    if !code_ok(ctx, session, code).await? {
-        return Ok(Err(Refused::WrongCode));
+    if let Err(refused) = code_ok(ctx, session, code).await? {
+        return Ok(Err(refused));
     }
     let durable = &ctx.mfa.durable;
     durable.remove_totp(&session.realm, &session.user).await?;
@@ -431,7 +453,7 @@ impl SettingsPages<'_> {
         let o = overview(self.ctx, session).await?;
         let csrf = self.csrf(session);
         let status = refused.map_or(StatusCode::OK, Refused::status);
-        Ok(pages::html(
+        let page = pages::html(
             status,
             &SettingsPage {
                 app_name: &self.ctx.app.display_name,
@@ -446,7 +468,11 @@ impl SettingsPages<'_> {
                 notice,
                 error: refused.map(Refused::message),
             },
-        ))
+        );
+        Ok(match refused {
+            Some(Refused::Locked(seconds)) => super::respond::retry_after(page, seconds),
+            _ => page,
+        })
     }
 
     fn enroll(
@@ -628,6 +654,7 @@ fn shown(codes: &[RecoveryCode]) -> Vec<String> {
 
 fn api_refused(refused: Refused) -> Response<Bytes> {
     let code = match refused {
+        Refused::Locked(seconds) => return super::respond::api_locked(seconds),
         Refused::WrongCode => "invalid_code",
         Refused::Required => "mfa_required_by_policy",
         Refused::SetupExpired => "setup_expired",

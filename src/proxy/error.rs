@@ -36,6 +36,10 @@ pub enum ProxyError {
     LoginAnswerUnreadable,
     #[error("the app accepted a login whose user name the gateway could not read")]
     LoginWithoutUser,
+    /// Too many logins the app refused, from this client or for this user name; seconds to
+    /// wait.
+    #[error("login throttled")]
+    LoginThrottled(u64),
 }
 
 impl ProxyError {
@@ -56,6 +60,7 @@ impl ProxyError {
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => {
                 StatusCode::BAD_GATEWAY
             }
+            ProxyError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -75,6 +80,7 @@ impl ProxyError {
             ProxyError::BodyTooLarge => "too_large",
             ProxyError::BodyUnreadable => "bad_request",
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "login_unchecked",
+            ProxyError::LoginThrottled(_) => "too_many_attempts",
         }
     }
 
@@ -95,6 +101,7 @@ impl ProxyError {
             ProxyError::BodyTooLarge => "The request body is too large.",
             ProxyError::BodyUnreadable => "The request body could not be read.",
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "The sign-in could not be completed because the gateway could not check it. Please contact the administrator.",
+            ProxyError::LoginThrottled(_) => "Too many failed sign-ins from this network or for this account. For your security, signing in is paused for a few minutes.",
         }
     }
 }
@@ -117,11 +124,12 @@ mod tests {
             ProxyError::BodyUnreadable,
             ProxyError::LoginAnswerUnreadable,
             ProxyError::LoginWithoutUser,
+            ProxyError::LoginThrottled(60),
         ];
         let statuses: Vec<u16> = errors.iter().map(|e| e.status().as_u16()).collect();
         assert_eq!(
             statuses,
-            [404, 400, 400, 431, 404, 504, 401, 413, 400, 502, 502]
+            [404, 400, 400, 431, 404, 504, 401, 413, 400, 502, 502, 429]
         );
         assert!(errors
             .iter()

@@ -188,7 +188,7 @@ async fn forward(
             settings,
             tls: login::client_used_tls(peer, req.headers()),
             now: unix_now(),
-            client: peer.ip,
+            client: peer.client_ip(req.headers()),
             request_id: request_id.to_str().unwrap_or("-").to_string(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
@@ -219,7 +219,7 @@ async fn forward(
     let mut checked = None;
     let mut login = None;
     if let Some(ctx) = &ctx {
-        if guard::bypassed(ctx.settings, path, peer.ip) {
+        if guard::bypassed(ctx.settings, path, ctx.client) {
             guard::strip_gateway_cookies(req.headers_mut());
         } else {
             let method = req.method();
@@ -446,6 +446,11 @@ fn error_response(
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
     crate::ui::security_headers::apply_to_error_page(response.headers_mut());
+    if let ProxyError::LoginThrottled(seconds) = error {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+    }
     if matches!(
         error,
         ProxyError::HeadersTooLarge | ProxyError::AmbiguousPath(_) | ProxyError::BadHost

@@ -117,6 +117,39 @@ impl Peer<'_> {
         };
         self.trusted_proxies.iter().any(|net| net.contains(&ip))
     }
+
+    /// The client's address: the peer itself, or behind trusted proxies the nearest address
+    /// in `X-Forwarded-For` (read from the right) that is not one of them. Addresses left of
+    /// that one were written by the client and are never believed; an entry that is not an
+    /// address stops the walk at the last trusted hop.
+    pub fn client_ip(&self, headers: &HeaderMap) -> IpAddr {
+        let canonical = |ip: IpAddr| match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        let mut client = canonical(self.ip);
+        if !self.is_trusted() {
+            return client;
+        }
+        let hops = headers
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .collect::<Vec<_>>();
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.parse::<IpAddr>().map(canonical) else {
+                break;
+            };
+            client = ip;
+            if !self.trusted_proxies.iter().any(|net| net.contains(&ip)) {
+                break;
+            }
+        }
+        client
+    }
 }
 
 /// Sets `X-Forwarded-For`, `-Proto` and `-Host`: a trusted proxy's values are extended (For) or
@@ -335,6 +368,32 @@ mod tests {
             tls: true,
             trusted_proxies: trusted,
         }
+    }
+
+    #[test]
+    fn the_client_is_the_nearest_untrusted_hop() {
+        let trusted: Vec<IpNet> = vec!["192.0.2.0/24".parse().unwrap()];
+        let behind = peer(&trusted);
+        let ip = |h: &[(&str, &str)]| behind.client_ip(&map(h)).to_string();
+        assert_eq!(ip(&[]), "192.0.2.7", "no header: the proxy itself");
+        assert_eq!(ip(&[("x-forwarded-for", "198.51.100.1")]), "198.51.100.1");
+        // The client wrote the leftmost entry; our trusted proxy appended the real one.
+        assert_eq!(
+            ip(&[("x-forwarded-for", "6.6.6.6, 198.51.100.1, 192.0.2.9")]),
+            "198.51.100.1"
+        );
+        assert_eq!(
+            ip(&[
+                ("x-forwarded-for", "6.6.6.6"),
+                ("x-forwarded-for", "198.51.100.2")
+            ]),
+            "198.51.100.2"
+        );
+        assert_eq!(ip(&[("x-forwarded-for", "junk, 192.0.2.9")]), "192.0.2.9");
+        // An untrusted peer's header is ignored entirely.
+        let direct = peer(&[]);
+        let forged = map(&[("x-forwarded-for", "198.51.100.1")]);
+        assert_eq!(direct.client_ip(&forged).to_string(), "192.0.2.7");
     }
 
     #[test]

@@ -9,11 +9,13 @@ use super::headers::{self, Peer};
 use super::state::UpstreamTarget;
 use super::upstream::ForwardBody;
 use crate::config::IdentitySource;
+use crate::config::Limit;
 use crate::intercept::rules::LoginRule;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::endpoints;
 use crate::mfa::flow::{self, Context};
 use crate::mfa::guard::Checked;
+use crate::regulation::{self, Subject};
 use crate::store::EphemeralStore;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -50,6 +52,12 @@ pub async fn read_request<'a>(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let typed_user = rule.username(content_type, &read);
+    if let Some(until) = throttled(ctx, typed_user.as_deref()).await? {
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "login refused: throttled");
+        return Err(ProxyError::LoginThrottled(regulation::retry_after(
+            until, ctx.now,
+        )));
+    }
     let whoami_base =
         matches!(ctx.settings.identity, IdentitySource::Whoami { .. }).then(|| headers.clone());
     let pending = PendingLogin {
@@ -78,6 +86,7 @@ pub async fn answer(
 ) -> Result<Answered, ProxyError> {
     let rule = pending.rule;
     if !rule.might_succeed(response.status(), response.headers()) {
+        refused_login(ctx, pending.typed_user.as_deref()).await;
         return Ok(Answered::Untouched(response));
     }
     let (parts, body) = response.into_parts();
@@ -85,6 +94,7 @@ pub async fn answer(
         .await
         .map_err(|_| ProxyError::LoginAnswerUnreadable)?;
     if !rule.is_success(parts.status, &parts.headers, &body) {
+        refused_login(ctx, pending.typed_user.as_deref()).await;
         return Ok(Answered::Ready(Response::from_parts(
             parts,
             Reply::Page(body),
@@ -117,6 +127,69 @@ pub async fn answer(
     Ok(Answered::Ready(
         endpoints::login_answer(ctx, begun, json, prefix).map(Reply::Page),
     ))
+}
+
+/// What logins the app refuses count against: the client's address and the user name typed
+/// (as the realm would know it), each with its limit.
+fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, Option<Limit>)> {
+    let rules = &ctx.settings.regulation;
+    let app = ctx.app.name.clone();
+    let mut subjects = vec![(
+        Subject::LoginClient {
+            app: app.clone(),
+            ip: ctx.client,
+        },
+        rules.login_client,
+    )];
+    if let Some(user) = typed_user.map(|u| flow::identity(ctx.settings, u)) {
+        subjects.push((Subject::LoginUser { app, user }, rules.login_user));
+    }
+    subjects.retain(|(_, limit)| limit.is_some());
+    subjects
+}
+
+/// The end of a throttle in force on this client or user name. A store that cannot answer
+/// refuses the login (it could not be completed without the store anyway).
+async fn throttled(ctx: &Context<'_>, typed_user: Option<&str>) -> Result<Option<i64>, ProxyError> {
+    let subjects: Vec<Subject> = login_subjects(ctx, typed_user)
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect();
+    if subjects.is_empty() {
+        return Ok(None);
+    }
+    regulation::lock_end(&ctx.mfa.ephemeral, &subjects, ctx.now)
+        .await
+        .map_err(|e| ProxyError::StateUnavailable(e.into()))
+}
+
+/// Counts a login the app refused; a throttle it starts is audited. The app's answer goes to
+/// the client whatever happens here.
+async fn refused_login(ctx: &Context<'_>, typed_user: Option<&str>) {
+    let subjects = login_subjects(ctx, typed_user);
+    if subjects.is_empty() {
+        return;
+    }
+    match regulation::count_failure(&ctx.mfa.ephemeral, &subjects, ctx.now).await {
+        Ok(failure) => {
+            for (subject, until) in &failure.locked_now {
+                ctx.audit(
+                    subject.lock_event(),
+                    typed_user.unwrap_or("-"),
+                    "locked",
+                    None,
+                    &[
+                        ("reason", "too many refused logins".into()),
+                        ("subject", subject.to_string()),
+                        ("locked_until", crate::ops::time::rfc3339(*until)),
+                    ],
+                );
+            }
+        }
+        Err(error) => {
+            tracing::error!(app = %ctx.app.name, error = %crate::ops::error_chain(&error), "refused login not counted");
+        }
+    }
 }
 
 /// After a request on a verified session: a session cookie the app set anew (rotation) is bound

@@ -494,11 +494,20 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
     // An admin lock and unlock; unlocking also forgets the failures.
     assert!(!store.set_lock(&other, Some(5000), 20).await.unwrap());
     assert_eq!(
-        store.lock_end(&[other.clone()], 4999).await.unwrap(),
+        store
+            .lock_end(std::slice::from_ref(&other), 4999)
+            .await
+            .unwrap(),
         Some(5000)
     );
     assert!(store.set_lock(&other, None, 30).await.unwrap());
-    assert_eq!(store.lock_end(&[other.clone()], 30).await.unwrap(), None);
+    assert_eq!(
+        store
+            .lock_end(std::slice::from_ref(&other), 30)
+            .await
+            .unwrap(),
+        None
+    );
     assert!(!store
         .locks(30)
         .await

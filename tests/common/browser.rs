@@ -11,6 +11,9 @@ use std::net::SocketAddr;
 pub struct Browser {
     pub addr: SocketAddr,
     pub cookies: BTreeMap<String, String>,
+    /// Sent with every request (e.g. `X-Forwarded-For` to appear from another address behind
+    /// a trusted proxy).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Browser {
@@ -18,7 +21,15 @@ impl Browser {
         Browser {
             addr,
             cookies: BTreeMap::new(),
+            headers: Vec::new(),
         }
+    }
+
+    /// A browser whose requests come through a trusted proxy from `client`.
+    pub fn from_client(addr: SocketAddr, client: &str) -> Browser {
+        let mut b = Browser::new(addr);
+        b.headers.push(("x-forwarded-for".into(), client.into()));
+        b
     }
 
     fn cookie_header(&self) -> Option<String> {
@@ -62,6 +73,9 @@ impl Browser {
         }
         for (k, v) in headers {
             builder = builder.header(*k, *v);
+        }
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
         }
         let answer = send(
             self.addr,

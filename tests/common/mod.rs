@@ -21,6 +21,23 @@ use std::time::{Duration, Instant};
 pub const BIN: &str = env!("CARGO_BIN_EXE_mfa-gateway");
 
 /// A loopback port nobody listens on right now.
+/// A copy of a shipped example (in `dir`) with the per-user and per-address locks off, for
+/// tests that race many wrong codes on purpose to prove a code counts once: with the locks on,
+/// the losers would lock the user before the winner is checked. Returns its absolute path.
+pub fn example_without_locks(file: &str, dir: &Path) -> String {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+    assert!(text.contains("\n    mfa:\n"), "{file} has an mfa block");
+    let text = text.replacen(
+        "\n    mfa:\n",
+        "\n    mfa:\n      regulation:\n        user: { failures: 0 }\n        client: { failures: 0 }\n        login_client: { failures: 0 }\n        login_user: { failures: 0 }\n",
+        1,
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    let copy = dir.join("example-without-locks.yaml");
+    std::fs::write(&copy, text).unwrap();
+    copy.display().to_string()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -1,0 +1,227 @@
+//! Brute-force regulation: failures counted per user, per client address and (for the app's own
+//! login) per user name typed, in the ephemeral store so every gateway sharing it counts
+//! together. A subject over its limit is locked for a while; while locked even a correct code
+//! is refused. What counts as a failure and what a lock refuses is decided by the callers
+//! (`mfa::flow` for codes, `proxy::login` for the app's login); this module names the subjects
+//! and does the counting.
+
+use crate::config::Limit;
+use crate::store::{Counted, EphemeralStore, FailureLimit, StoreError};
+use std::fmt;
+use std::net::IpAddr;
+
+/// Something failures are counted against. Names embed the length of the first part, so no
+/// realm, app or user name can be crafted to collide with another subject.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A user of a realm, for second-factor codes.
+    User { realm: String, user: String },
+    /// A client address, for second-factor codes.
+    Client(IpAddr),
+    /// A client address, for logins the app refused.
+    LoginClient { app: String, ip: IpAddr },
+    /// A user name as typed into an app's login, for logins the app refused.
+    LoginUser { app: String, user: String },
+}
+
+impl Subject {
+    pub fn key(&self) -> String {
+        match self {
+            Subject::User { realm, user } => format!("u:{}:{realm}:{user}", realm.len()),
+            Subject::Client(ip) => format!("c:{ip}"),
+            Subject::LoginClient { app, ip } => format!("lc:{}:{app}:{ip}", app.len()),
+            Subject::LoginUser { app, user } => format!("lu:{}:{app}:{user}", app.len()),
+        }
+    }
+
+    /// The subject a stored key names (for listing locks).
+    pub fn parse(key: &str) -> Option<Subject> {
+        let (kind, rest) = key.split_once(':')?;
+        if kind == "c" {
+            return rest.parse().ok().map(Subject::Client);
+        }
+        let (len, rest) = rest.split_once(':')?;
+        let len: usize = len.parse().ok()?;
+        let first = rest.get(..len)?.to_string();
+        let second = rest.get(len..)?.strip_prefix(':')?.to_string();
+        match kind {
+            "u" => Some(Subject::User {
+                realm: first,
+                user: second,
+            }),
+            "lc" => Some(Subject::LoginClient {
+                app: first,
+                ip: second.parse().ok()?,
+            }),
+            "lu" => Some(Subject::LoginUser {
+                app: first,
+                user: second,
+            }),
+            _ => None,
+        }
+    }
+
+    /// The event name an audit record of its lock carries.
+    pub fn lock_event(&self) -> &'static str {
+        match self {
+            Subject::User { .. } => "user_locked",
+            Subject::Client(_) => "client_locked",
+            Subject::LoginClient { .. } | Subject::LoginUser { .. } => "login_throttled",
+        }
+    }
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::User { realm, user } => write!(f, "user {user} ({realm})"),
+            Subject::Client(ip) => write!(f, "client {ip}"),
+            Subject::LoginClient { app, ip } => write!(f, "logins from {ip} ({app})"),
+            Subject::LoginUser { app, user } => write!(f, "logins as {user} ({app})"),
+        }
+    }
+}
+
+/// What one more failure did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The latest lock end among the subjects, if any is locked now.
+    pub locked_until: Option<i64>,
+    /// Subjects this very failure locked (each is audited once), with their lock end.
+    pub locked_now: Vec<(Subject, i64)>,
+}
+
+fn store_limit(limit: Limit) -> FailureLimit {
+    let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+    FailureLimit {
+        failures: limit.failures,
+        within_secs: secs(limit.within).max(1),
+        lock_secs: secs(limit.lock).max(1),
+    }
+}
+
+/// Counts one failure against each subject whose limit is on.
+pub async fn count_failure<S: EphemeralStore>(
+    store: &S,
+    subjects: &[(Subject, Option<Limit>)],
+    now: i64,
+) -> Result<Failure, StoreError> {
+    let mut failure = Failure::default();
+    for (subject, limit) in subjects {
+        let Some(limit) = limit else { continue };
+        let until = match store
+            .count_failure(&subject.key(), store_limit(*limit), now)
+            .await?
+        {
+            Counted::Under(_) => continue,
+            Counted::Locked(until) => until,
+            Counted::LockedNow(until) => {
+                failure.locked_now.push((subject.clone(), until));
+                until
+            }
+        };
+        failure.locked_until = failure.locked_until.max(Some(until));
+    }
+    Ok(failure)
+}
+
+/// The latest end of a lock in force on any of the subjects (an admin lock counts whatever
+/// the limits say).
+pub async fn lock_end<S: EphemeralStore>(
+    store: &S,
+    subjects: &[Subject],
+    now: i64,
+) -> Result<Option<i64>, StoreError> {
+    let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
+    store.lock_end(&keys, now).await
+}
+
+/// Seconds until `until`, at least one: the `Retry-After` value.
+pub fn retry_after(until: i64, now: i64) -> u64 {
+    u64::try_from(until.saturating_sub(now)).unwrap_or(0).max(1)
+}
+
+/// "about N minutes" for pages.
+pub fn wait_text(seconds: u64) -> String {
+    match seconds {
+        0..=60 => "a minute".to_string(),
+        s => format!("{} minutes", s.div_ceil(60)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::MemoryStore;
+    use std::time::Duration;
+
+    #[test]
+    fn subject_names_round_trip_and_cannot_collide() {
+        let subjects = [
+            Subject::User {
+                realm: "main".into(),
+                user: "a:b".into(),
+            },
+            Subject::User {
+                realm: "main:a".into(),
+                user: "b".into(),
+            },
+            Subject::Client("2001:db8::1".parse().unwrap()),
+            Subject::LoginClient {
+                app: "django".into(),
+                ip: "192.0.2.7".parse().unwrap(),
+            },
+            Subject::LoginUser {
+                app: "django".into(),
+                user: "  Alice ".into(),
+            },
+        ];
+        let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
+        assert_ne!(keys[0], keys[1], "realm/user boundary is unambiguous");
+        for (subject, key) in subjects.iter().zip(&keys) {
+            assert_eq!(Subject::parse(key).as_ref(), Some(subject));
+        }
+        assert_eq!(Subject::parse("u:99:short"), None);
+        assert_eq!(Subject::parse("x:1:a:b"), None);
+    }
+
+    #[tokio::test]
+    async fn the_limit_locks_and_only_configured_subjects_count() {
+        let store = MemoryStore::new();
+        let user = Subject::User {
+            realm: "main".into(),
+            user: "alice".into(),
+        };
+        let client = Subject::Client("192.0.2.1".parse().unwrap());
+        let limit = Limit {
+            failures: 2,
+            within: Duration::from_secs(600),
+            lock: Duration::from_secs(900),
+        };
+        let both = [(user.clone(), Some(limit)), (client.clone(), None)];
+        assert_eq!(
+            count_failure(&store, &both, 100).await.unwrap(),
+            Failure::default()
+        );
+        let second = count_failure(&store, &both, 101).await.unwrap();
+        assert_eq!(second.locked_until, Some(1001));
+        assert_eq!(second.locked_now, vec![(user.clone(), 1001)]);
+        // Locked: reported, not locked "now" again.
+        let third = count_failure(&store, &both, 102).await.unwrap();
+        assert_eq!(third.locked_until, Some(1001));
+        assert!(third.locked_now.is_empty());
+        let subjects = [user, client.clone()];
+        assert_eq!(lock_end(&store, &subjects, 1000).await.unwrap(), Some(1001));
+        assert_eq!(lock_end(&store, &subjects, 1001).await.unwrap(), None);
+        assert_eq!(lock_end(&store, &[client], 500).await.unwrap(), None);
+    }
+
+    #[test]
+    fn waits_are_whole_minutes_and_retry_after_is_positive() {
+        assert_eq!(retry_after(100, 100), 1);
+        assert_eq!(retry_after(1000, 100), 900);
+        assert_eq!(wait_text(30), "a minute");
+        assert_eq!(wait_text(900), "15 minutes");
+        assert_eq!(wait_text(61), "2 minutes");
+    }
+}

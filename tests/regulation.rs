@@ -1,0 +1,277 @@
+//! Brute-force regulation end to end (SECURITY-TESTS 6): wrong codes lock the user whatever
+//! cookie or address they come from, an address that spreads guesses over users is locked, a
+//! lock refuses even the correct code with 429 + Retry-After, and the app's own login is
+//! throttled per address and per user name before the app sees the request.
+
+mod common;
+
+use common::apps::start_cookie_app;
+use common::browser::{form_value, totp_now, Browser};
+use common::flows::{enroll, login};
+use common::{Answer, Gateway};
+
+fn config(upstream: std::net::SocketAddr, regulation: &str) -> String {
+    format!(
+        r#"listeners:
+  - address: "{{listen}}"
+admin:
+  address: "{{admin}}"
+data_dir: "{{dir}}/data"
+gateway:
+  trusted_proxies: ["127.0.0.1"]
+apps:
+  - name: intranet
+    display_name: Intranet
+    hosts: ["*"]
+    upstream:
+      url: "http://{upstream}"
+    mfa:
+      policy: required
+      max_attempts: 10
+      login:
+        - path: /login.php
+          username_field: user
+          success:
+            set_cookie: PHPSESSID
+      session_cookies: [PHPSESSID]
+      regulation:
+{regulation}
+"#
+    )
+}
+
+/// A login of `user` from `client`, brought to the verify page: the browser and its CSRF token.
+async fn at_verify(gw: &Gateway, client: &str, user: &str, pass: &str) -> (Browser, String) {
+    let mut b = Browser::from_client(gw.addr, client);
+    let answer = login(&mut b, user, pass).await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+    (b, csrf)
+}
+
+async fn send_code(b: &mut Browser, csrf: &str, code: &str) -> Answer {
+    b.post_form("/.mfa/verify", &[("csrf", csrf), ("code", code)])
+        .await
+}
+
+fn retry_after(answer: &Answer) -> u64 {
+    answer
+        .header("retry-after")
+        .expect("a 429 says when to retry")
+        .parse()
+        .unwrap()
+}
+
+fn audit_events(gw: &Gateway) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(gw.dir.join("data/audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_lock_the_user_whatever_cookie_or_address_they_come_from() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "        client: { failures: 100 }"));
+    let mut first = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut first, "alice", "secret").await;
+
+    // A login started before the lock, to be finished while it holds.
+    let (mut early, early_csrf) = at_verify(&gw, "198.51.100.9", "alice", "secret").await;
+
+    // Five wrong codes from four addresses and three logins (new cookies each time).
+    let mut answers = Vec::new();
+    for (client, tries) in [
+        ("198.51.100.1", 2),
+        ("198.51.100.2", 2),
+        ("198.51.100.3", 1),
+    ] {
+        let (mut b, csrf) = at_verify(&gw, client, "alice", "secret").await;
+        for _ in 0..tries {
+            answers.push(send_code(&mut b, &csrf, "000000").await);
+        }
+    }
+    let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
+    assert_eq!(statuses, [401, 401, 401, 401, 429]);
+    let locked = answers.last().unwrap();
+    assert!(locked.text().contains("Too many wrong codes"));
+    let wait = retry_after(locked);
+    assert!(
+        (890..=900).contains(&wait),
+        "15 minutes by default, got {wait}"
+    );
+
+    // The correct code is refused while locked, and nothing of the app's answer comes out.
+    let sessions_before = app.state.visits().len();
+    let refused = send_code(&mut early, &early_csrf, &totp_now(&secret, 0)).await;
+    assert_eq!(refused.status, 429);
+    assert!(retry_after(&refused) > 0);
+    assert!(!early.cookies.contains_key("PHPSESSID"));
+    assert!(!early.cookies.contains_key("mfa_session"));
+    assert_eq!(
+        app.state.visits().len(),
+        sessions_before,
+        "the app is not asked"
+    );
+
+    // A new login (new address, no cookies) is answered at once with the wait, for a browser
+    // and for an API client.
+    let mut later = Browser::from_client(gw.addr, "203.0.113.50");
+    let page = login(&mut later, "alice", "secret").await;
+    assert_eq!(page.status, 429);
+    assert!(
+        page.text().contains("try again in 15 minutes"),
+        "{}",
+        page.text()
+    );
+    assert!(!later.cookies.contains_key("mfa_pending"));
+    let api = later
+        .request(
+            "POST",
+            "/login.php",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "application/json"),
+            ],
+            b"user=alice&pass=secret".to_vec(),
+        )
+        .await;
+    assert_eq!(api.status, 429);
+    let body: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
+    assert_eq!(body["error"], "locked");
+    assert_eq!(body["retry_after"].as_u64(), Some(retry_after(&api)));
+
+    // Another user is not affected.
+    let mut bob = Browser::from_client(gw.addr, "198.51.100.1");
+    assert_eq!(login(&mut bob, "bob", "hunter2").await.status, 303);
+
+    // The lock is audited once, with its end; the refusals name the reason.
+    let events = audit_events(&gw);
+    let locks: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "user_locked")
+        .collect();
+    assert_eq!(locks.len(), 1, "{events:#?}");
+    assert_eq!(locks[0]["user"], "alice");
+    assert_eq!(locks[0]["client_ip"], "198.51.100.3");
+    assert!(locks[0]["locked_until"].as_str().unwrap().ends_with('Z'));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "verify_failed" && e["reason"] == "locked"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "login_intercepted" && e["reason"] == "locked"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_guessing_across_users_is_locked_and_others_are_not() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "        client: { failures: 3 }"));
+    let mut codes = Vec::new();
+    for (user, pass) in [("alice", "secret"), ("bob", "hunter2"), ("carol", "pw")] {
+        let mut b = Browser::from_client(gw.addr, "192.0.2.200");
+        codes.push(enroll(&mut b, user, pass).await.1);
+    }
+    // One wrong code for each user from one address: the third locks the address.
+    let mut statuses = Vec::new();
+    for (user, pass) in [("alice", "secret"), ("bob", "hunter2"), ("carol", "pw")] {
+        let (mut b, csrf) = at_verify(&gw, "192.0.2.66", user, pass).await;
+        statuses.push(send_code(&mut b, &csrf, "000000").await.status);
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+    let mut from_there = Browser::from_client(gw.addr, "192.0.2.66");
+    assert_eq!(login(&mut from_there, "alice", "secret").await.status, 429);
+
+    // alice herself is not locked: from her own address her code works.
+    let (mut b, csrf) = at_verify(&gw, "192.0.2.10", "alice", "secret").await;
+    let released = send_code(&mut b, &csrf, &codes[0][0]).await;
+    assert_eq!(released.status, 302, "{}", released.text());
+    assert!(b.cookies.contains_key("PHPSESSID"));
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "client_locked" && e["client_ip"] == "192.0.2.66"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_ends_after_its_attempts_without_locking_the_user() {
+    let app = start_cookie_app().await;
+    let yaml = config(app.addr, "        user: { failures: 10 }")
+        .replace("max_attempts: 10", "max_attempts: 3");
+    let gw = Gateway::start(&yaml);
+    let mut first = Browser::new(gw.addr);
+    let (secret, codes) = enroll(&mut first, "bob", "hunter2").await;
+    let (mut b, csrf) = at_verify(&gw, "192.0.2.1", "bob", "hunter2").await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        statuses.push(send_code(&mut b, &csrf, "111111").await.status);
+    }
+    assert_eq!(statuses, [401, 401, 401]);
+    // The login is gone; a correct code cannot revive it.
+    let dead = send_code(&mut b, &csrf, &totp_now(&secret, 0)).await;
+    assert_eq!(dead.status, 401);
+    // A new login works: the user was not locked.
+    let (mut b, csrf) = at_verify(&gw, "192.0.2.1", "bob", "hunter2").await;
+    assert_eq!(send_code(&mut b, &csrf, &codes[0]).await.status, 302);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_login_is_throttled_per_address_and_per_user_name() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(
+        app.addr,
+        "        login_client: { failures: 4 }\n        login_user: { failures: 3, lock: 5m }",
+    ));
+    // Three wrong passwords for bob: each reaches the app and gets its own answer.
+    for _ in 0..3 {
+        let mut b = Browser::from_client(gw.addr, "198.51.100.7");
+        let answer = login(&mut b, "bob", "wrong").await;
+        assert_eq!(answer.status, 200, "the app's own failure page");
+    }
+    // Now the name is throttled: even the right password from elsewhere is answered by the
+    // gateway, and the app never sees it.
+    let visits = app.state.visits().len();
+    let mut elsewhere = Browser::from_client(gw.addr, "203.0.113.1");
+    let answer = login(&mut elsewhere, " bob ", "hunter2").await;
+    assert_eq!(answer.status, 429);
+    let wait = retry_after(&answer);
+    assert!((290..=300).contains(&wait), "{wait}");
+    assert_eq!(app.state.visits().len(), visits);
+
+    // One more refused login from that address (for alice) reaches its limit of four.
+    let mut b = Browser::from_client(gw.addr, "198.51.100.7");
+    assert_eq!(login(&mut b, "alice", "wrong").await.status, 200);
+    let mut b = Browser::from_client(gw.addr, "198.51.100.7");
+    assert_eq!(login(&mut b, "alice", "secret").await.status, 429);
+    // alice from her own address is not throttled.
+    let mut b = Browser::from_client(gw.addr, "203.0.113.2");
+    assert_eq!(login(&mut b, "alice", "secret").await.status, 303);
+    let events = audit_events(&gw);
+    let throttles: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "login_throttled")
+        .map(|e| e["subject"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        throttles,
+        [
+            "logins as bob (intranet)",
+            "logins from 198.51.100.7 (intranet)"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_can_be_switched_off() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(
+        app.addr,
+        "        login_client: { failures: 0 }\n        login_user: { failures: 0 }",
+    ));
+    for _ in 0..30 {
+        let mut b = Browser::new(gw.addr);
+        assert_eq!(login(&mut b, "bob", "wrong").await.status, 200);
+    }
+    let mut b = Browser::new(gw.addr);
+    assert_eq!(login(&mut b, "bob", "hunter2").await.status, 303);
+}
