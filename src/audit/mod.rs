@@ -42,6 +42,10 @@ pub enum AuditError {
 struct FileSink {
     file: std::fs::File,
     position: Position,
+    /// The file's length after this process's last write: when it differs, another writer
+    /// (an admin command, another gateway) appended meanwhile and the chain goes on from the
+    /// file's last line instead.
+    length: u64,
 }
 
 /// Writes the chain to a JSON-lines file (appending; a restarted gateway continues the chain).
@@ -84,7 +88,15 @@ impl Audit {
                     .map_err(|e| AuditError::Open(path.display().to_string(), e))?
                     .and_then(|line| Position::after(&line))
                     .unwrap_or_else(Position::start);
-                Some(FileSink { file, position })
+                let length = file
+                    .metadata()
+                    .map_err(|e| AuditError::Open(path.display().to_string(), e))?
+                    .len();
+                Some(FileSink {
+                    file,
+                    position,
+                    length,
+                })
             }
         };
         Ok(Audit {
@@ -130,19 +142,41 @@ impl Audit {
         let Some(sink) = guard.as_mut() else {
             return Ok(());
         };
-        let line = chain::seal(fields, &sink.position, |data| keys.sign(MAC_LABEL, data));
-        let written = sink
-            .file
-            .write_all(format!("{line}\n").as_bytes())
-            .map_err(AuditError::Write);
-        if written.is_ok() {
-            sink.position = Position {
-                seq: sink.position.seq + 1,
-                prev: chain::line_hash(&line),
-            };
-        }
-        written
+        // An exclusive lock on the file for the append, so several processes can share one
+        // chain: whoever writes next continues from the line the other one wrote.
+        sink.file.lock().map_err(AuditError::Write)?;
+        let written = append(sink, fields, keys);
+        let unlocked = sink.file.unlock().map_err(AuditError::Write);
+        written.and(unlocked)
     }
+}
+
+/// Seals `fields` after the file's last record and appends the line (the file is locked).
+fn append(
+    sink: &mut FileSink,
+    fields: Map<String, Value>,
+    keys: &KeyRing,
+) -> Result<(), AuditError> {
+    let length = sink.file.metadata().map_err(AuditError::Write)?.len();
+    if length != sink.length {
+        if let Some(position) = last_line(&mut sink.file)
+            .map_err(AuditError::Write)?
+            .and_then(|line| Position::after(&line))
+        {
+            sink.position = position;
+        }
+    }
+    let line = chain::seal(fields, &sink.position, |data| keys.sign(MAC_LABEL, data));
+    let bytes = format!("{line}\n");
+    sink.file
+        .write_all(bytes.as_bytes())
+        .map_err(AuditError::Write)?;
+    sink.length = length + bytes.len() as u64;
+    sink.position = Position {
+        seq: sink.position.seq + 1,
+        prev: chain::line_hash(&line),
+    };
+    Ok(())
 }
 
 /// `audit verify`: the chain of `file` checked under the key file's signing key.
@@ -154,4 +188,47 @@ pub fn verify_file(
     Ok(chain::verify(text.lines(), |data| {
         keys.sign(MAC_LABEL, data)
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(name: &'static str) -> Event<'static> {
+        Event {
+            event: name,
+            app: "intranet",
+            user: Some("alice"),
+            outcome: "accepted",
+            client: None,
+            request_id: None,
+            session: None,
+            detail: &[],
+        }
+    }
+
+    #[test]
+    fn two_writers_on_one_file_keep_one_chain() {
+        let dir = std::env::temp_dir().join(format!("mfa-audit-{:016x}", rand::random::<u64>()));
+        let file = dir.join("audit.jsonl");
+        let keys = KeyRing::generate();
+        let gateway = Audit::open(Some(&file), "gateway").unwrap();
+        let admin = Audit::open(Some(&file), "cli").unwrap();
+        for i in 0..6 {
+            let writer = if i % 3 == 0 { &admin } else { &gateway };
+            writer
+                .record(&keys, 1_700_000_000 + i, &event("e"))
+                .unwrap();
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.lines().count(), 6);
+        assert_eq!(verify_file(&file, &keys).unwrap(), Ok(6));
+        // A writer opened later continues the same chain too.
+        Audit::open(Some(&file), "late")
+            .unwrap()
+            .record(&keys, 1_700_000_100, &event("e"))
+            .unwrap();
+        assert_eq!(verify_file(&file, &keys).unwrap(), Ok(7));
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

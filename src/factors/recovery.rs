@@ -42,22 +42,23 @@ impl RecoveryCode {
 
 /// A new set of codes from the operating system's CSPRNG (uniform: no modulo bias).
 pub fn generate_set() -> Vec<RecoveryCode> {
+    (0..CODE_COUNT).map(|_| generate_one()).collect()
+}
+
+/// One code of the same form (also used for enrollment invitations).
+pub fn generate_one() -> RecoveryCode {
     let mut rng = rand::rngs::OsRng;
-    (0..CODE_COUNT)
+    let code: String = (0..CODE_LENGTH)
         .map(|_| {
-            let code: String = (0..CODE_LENGTH)
-                .map(|_| {
-                    char::from(
-                        ALPHABET
-                            .get(rng.gen_range(0..ALPHABET.len()))
-                            .copied()
-                            .unwrap_or(b'a'),
-                    )
-                })
-                .collect();
-            RecoveryCode(Zeroizing::new(code))
+            char::from(
+                ALPHABET
+                    .get(rng.gen_range(0..ALPHABET.len()))
+                    .copied()
+                    .unwrap_or(b'a'),
+            )
         })
-        .collect()
+        .collect();
+    RecoveryCode(Zeroizing::new(code))
 }
 
 /// What the user typed → the canonical code, or `None` if it cannot be one (so it is not even

@@ -13,12 +13,30 @@ use serde_json::{json, Value};
 #[derive(serde::Deserialize)]
 struct ApiRequest {
     ephemeral_token: Option<String>,
+    /// The code; for `api/invite` the invitation code may also come as `invite_code`.
     code: Option<Value>,
+    invite_code: Option<Value>,
     method: Option<String>,
 }
 
-/// `POST {prefix}api/verify` and `api/enroll`.
-pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> Response<Bytes> {
+/// The enrollment fields of an answer: the new authenticator's secret as text, URI and QR code.
+pub fn add_enrollment(
+    ctx: &Context<'_>,
+    challenge: &crate::store::Challenge,
+    body: &mut serde_json::Map<String, Value>,
+) -> Result<(), PendingError> {
+    let setup = flow::enroll_setup(ctx, challenge)?;
+    body.insert("enrollment_required".into(), json!(true));
+    body.insert("methods".into(), json!(["totp"]));
+    body.insert("otpauth_uri".into(), json!(setup.otpauth_uri.as_str()));
+    body.insert("secret".into(), json!(setup.secret.as_str()));
+    body.insert("qr_svg".into(), json!(setup.qr_svg.as_str()));
+    Ok(())
+}
+
+/// `POST {prefix}api/verify`, `api/enroll` and `api/invite` (`rest` names which).
+pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Response<Bytes> {
+    let enroll = rest == "api/enroll";
     let Ok(request) = serde_json::from_slice::<ApiRequest>(body) else {
         return api_error(
             StatusCode::BAD_REQUEST,
@@ -30,7 +48,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> R
         Ok(c) => c,
         Err(e) => return api_pending_failed(e),
     };
-    let code = match &request.code {
+    let code = match request.code.as_ref().or(request.invite_code.as_ref()) {
         Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
         Some(Value::String(_)) | None => {
             return api_error(
@@ -66,6 +84,17 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> R
             )
         }
     };
+    if rest == "api/invite" {
+        return match flow::accept_invite(ctx, &challenge, &code).await {
+            Ok(CodeOutcome::Accepted(())) => invited(ctx, &challenge).await,
+            Ok(CodeOutcome::Wrong(left)) => api_wrong(left),
+            Ok(CodeOutcome::Dead) => api_dead(),
+            Ok(CodeOutcome::Locked(until)) => {
+                api_locked(crate::regulation::retry_after(until, ctx.now))
+            }
+            Err(e) => api_pending_failed(e),
+        };
+    }
     if !enroll {
         return match flow::verify(ctx, &challenge, &code, method).await {
             Ok(CodeOutcome::Accepted(released)) => released,
@@ -101,6 +130,21 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, enroll: bool, body: &[u8]) -> R
         Ok(released) => with_backup_codes(released, &codes),
         Err(e) => api_pending_failed(e),
     }
+}
+
+/// After a good invitation code: the enrollment the client continues with at `api/enroll`.
+async fn invited(ctx: &Context<'_>, challenge: &crate::store::Challenge) -> Response<Bytes> {
+    let current = match ctx.mfa.ephemeral.challenge(&challenge.id, ctx.now).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return api_pending_failed(PendingError::Refused(Refusal::Expired)),
+        Err(e) => return api_pending_failed(PendingError::Failed(e.into())),
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("mfa_required".into(), json!(true));
+    if let Err(e) = add_enrollment(ctx, &current, &mut body) {
+        return api_pending_failed(e);
+    }
+    json_response(StatusCode::OK, &Value::Object(body))
 }
 
 /// The released login answer with `backup_codes` added: into the app's JSON object when it is

@@ -12,7 +12,9 @@ use crate::factors::recovery::RecoveryCode;
 use crate::proxy::body::collect_limited;
 use crate::session::credentials::cookie_values;
 use crate::store::{Challenge, EphemeralStore};
-use crate::ui::pages::{self, ChallengePage, EnrollPage, Frame, MessagePage, RecoveryCodesPage};
+use crate::ui::pages::{
+    self, ChallengePage, EnrollPage, Frame, InvitePage, MessagePage, RecoveryCodesPage,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use bytes::Bytes;
@@ -59,6 +61,15 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             ),
         },
         ("enroll", false) => page.show_enroll().await,
+        ("invite", false) => page.show_invite().await,
+        ("invite", true) => match read(body).await {
+            Ok(form) => page.post_invite(&form).await,
+            Err(_) => page.message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form was too large.",
+            ),
+        },
         ("enroll", true) => match read(body).await {
             Ok(form) => page.post_enroll(&form).await,
             Err(_) => page.message(
@@ -76,8 +87,8 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             ),
         },
         ("logout", _) => page.logout(wants_json(&headers)).await,
-        ("api/verify" | "api/enroll", true) => match read(body).await {
-            Ok(body) => api::verify_or_enroll(ctx, rest == "api/enroll", &body).await,
+        ("api/verify" | "api/enroll" | "api/invite", true) => match read(body).await {
+            Ok(body) => api::verify_or_enroll(ctx, rest, &body).await,
             Err(_) => api_error(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "too_large",
@@ -117,7 +128,7 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
                 ),
             }
         }
-        ("api/verify" | "api/enroll", false) => api_error(
+        ("api/verify" | "api/enroll" | "api/invite", false) => api_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
             "Use POST.",
@@ -166,25 +177,23 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
         body.insert("method".into(), json!("totp"));
         body.insert("methods".into(), json!(["totp", "recovery_code"]));
         body.insert("expires_in".into(), json!(expires_in));
-        if step == Step::Enroll {
-            let setup = match flow::enroll_setup(ctx, &challenge) {
-                Ok(setup) => setup,
-                Err(e) => return api_pending_failed(e),
-            };
-            body.insert("enrollment_required".into(), json!(true));
-            body.insert("methods".into(), json!(["totp"]));
-            body.insert("otpauth_uri".into(), json!(setup.otpauth_uri.as_str()));
-            body.insert("secret".into(), json!(setup.secret.as_str()));
-            body.insert("qr_svg".into(), json!(setup.qr_svg.as_str()));
+        match step {
+            Step::Verify => {}
+            Step::Invite => {
+                body.insert("enrollment_required".into(), json!(true));
+                body.insert("invite_required".into(), json!(true));
+                body.insert("methods".into(), json!(["totp"]));
+            }
+            Step::Enroll => {
+                if let Err(e) = api::add_enrollment(ctx, &challenge, &mut body) {
+                    return api_pending_failed(e);
+                }
+            }
         }
         let body = Value::Object(body);
         return json_response(StatusCode::OK, &body);
     }
-    let next = match step {
-        Step::Verify => "verify",
-        Step::Enroll => "enroll",
-    };
-    let mut response = redirect(&format!("{prefix}{next}"));
+    let mut response = redirect(&format!("{prefix}{}", step.name()));
     if let Some(cookie) = ctx.pending_cookie().set(&token, Some(expires_in)) {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
@@ -356,8 +365,58 @@ impl Pages<'_> {
             crate::store::ChallengeStage::Verify => {
                 self.challenge_page(&challenge, StatusCode::OK, None)
             }
-            _ => redirect(&format!("{}enroll", self.prefix)),
+            _ => self.to_step(&challenge),
         }
+    }
+
+    /// A redirect to the page the login is at.
+    fn to_step(&self, challenge: &Challenge) -> Response<Bytes> {
+        redirect(&format!("{}{}", self.prefix, Step::of(challenge).name()))
+    }
+
+    fn invite_page(
+        &self,
+        challenge: &Challenge,
+        status: StatusCode,
+        error: Option<&str>,
+    ) -> Response<Bytes> {
+        let csrf = self.csrf(challenge);
+        pages::html(
+            status,
+            &InvitePage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
+                user: &challenge.user,
+                csrf: &csrf,
+                login_page: &self.ctx.settings.login_page,
+                error,
+            },
+        )
+    }
+
+    async fn show_invite(&self) -> Response<Bytes> {
+        let challenge = match self.challenge().await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
+        match challenge.stage {
+            crate::store::ChallengeStage::Invite => {
+                self.invite_page(&challenge, StatusCode::OK, None)
+            }
+            _ => self.to_step(&challenge),
+        }
+    }
+
+    async fn post_invite(&self, body: &[u8]) -> Response<Bytes> {
+        let (challenge, code) = match self.posted_code(body).await {
+            Ok(v) => v,
+            Err(r) => return r,
+        };
+        let outcome = flow::accept_invite(self.ctx, &challenge, &code).await;
+        self.code_answer(&challenge, outcome, |()| {
+            redirect(&format!("{}enroll", self.prefix))
+        })
     }
 
     async fn show_enroll(&self) -> Response<Bytes> {
@@ -366,7 +425,9 @@ impl Pages<'_> {
             Err(r) => return r,
         };
         match challenge.stage {
-            crate::store::ChallengeStage::Verify => redirect(&format!("{}verify", self.prefix)),
+            crate::store::ChallengeStage::Verify | crate::store::ChallengeStage::Invite => {
+                self.to_step(&challenge)
+            }
             crate::store::ChallengeStage::Enroll { .. } => {
                 self.enroll_page(&challenge, StatusCode::OK, None)
             }
@@ -429,6 +490,16 @@ impl Pages<'_> {
         match challenge.stage {
             crate::store::ChallengeStage::Enroll { .. } => {
                 self.enroll_page(challenge, status, Some(&message))
+            }
+            crate::store::ChallengeStage::Invite => {
+                let message = match left {
+                    Some(n) => format!(
+                        "That invitation code is not valid or has expired. {n} attempt{} left.",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                    None => "Enter the invitation code from your administrator.".to_string(),
+                };
+                self.invite_page(challenge, status, Some(&message))
             }
             _ => self.challenge_page(challenge, status, Some(&message)),
         }

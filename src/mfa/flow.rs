@@ -4,7 +4,7 @@
 
 use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::Limit;
-use crate::config::{App, AppMfa, Policy};
+use crate::config::{App, AppMfa, Enrollment, Policy};
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::{
     verify_any, FactorError, Method, RecoveryCodeFactor, Subject, TotpFactor,
@@ -42,6 +42,7 @@ pub struct Context<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     Verify,
+    Invite,
     Enroll,
 }
 
@@ -49,7 +50,17 @@ impl Step {
     pub fn of(challenge: &Challenge) -> Step {
         match challenge.stage {
             ChallengeStage::Verify => Step::Verify,
+            ChallengeStage::Invite => Step::Invite,
             _ => Step::Enroll,
+        }
+    }
+
+    /// The page (below the prefix) and the audit name of the step.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Verify => "verify",
+            Step::Invite => "invite",
+            Step::Enroll => "enroll",
         }
     }
 }
@@ -286,18 +297,19 @@ pub async fn begin(
             let response = release(ctx, realm, &user, answer).await?;
             return Ok(Begun::Released(response));
         }
-        (false, Policy::Required) => {
-            let who = Subject {
-                realm,
-                user: &user,
-                now: ctx.now,
-            };
-            let (_secret, record) = ctx.totp_factor().begin_enrollment(&ctx.keys, &who)?;
-            ChallengeStage::Enroll {
-                factor_id: record.id,
-                pending_secret: record.secret,
+        (false, Policy::Required) => match ctx.settings.enrollment {
+            Enrollment::Invite => ChallengeStage::Invite,
+            Enrollment::FirstLogin => {
+                ctx.audit(
+                    "enrollment_started",
+                    &user,
+                    "accepted",
+                    None,
+                    &[("mode", "first_login".into())],
+                );
+                enrollment_stage(ctx, realm, &user)?
             }
-        }
+        },
     };
     let id = random_id();
     let ttl = i64::try_from(ctx.settings.challenge_timeout.as_secs()).unwrap_or(300);
@@ -316,10 +328,7 @@ pub async fn begin(
         withheld,
     };
     ctx.mfa.ephemeral.put_challenge(&challenge).await?;
-    let step = match challenge.stage {
-        ChallengeStage::Verify => "verify",
-        _ => "enroll",
-    };
+    let step = Step::of(&challenge).name();
     ctx.audit(
         "login_intercepted",
         &user,
@@ -339,6 +348,78 @@ pub async fn begin(
         challenge: Box::new(challenge),
         expires_in: ttl,
     })
+}
+
+/// A new authenticator secret for `user`, sealed into the enroll stage.
+fn enrollment_stage(
+    ctx: &Context<'_>,
+    realm: &str,
+    user: &str,
+) -> Result<ChallengeStage, MfaError> {
+    let who = Subject {
+        realm,
+        user,
+        now: ctx.now,
+    };
+    let (_secret, record) = ctx.totp_factor().begin_enrollment(&ctx.keys, &who)?;
+    Ok(ChallengeStage::Enroll {
+        factor_id: record.id,
+        pending_secret: record.secret,
+    })
+}
+
+/// At the invite step: the code from `user invite` lets the login go on to enrollment (and is
+/// used up); a wrong one counts like a wrong second-factor code.
+pub async fn accept_invite(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+    code: &str,
+) -> Result<CodeOutcome<()>, PendingError> {
+    if challenge.stage != ChallengeStage::Invite {
+        return Err(PendingError::Refused(Refusal::WrongStep));
+    }
+    let (realm, user) = (&challenge.realm, &challenge.user);
+    if let Some(until) = ctx.lock_end(realm, user).await? {
+        ctx.refused_locked(user, until);
+        return Ok(CodeOutcome::Locked(until));
+    }
+    let taken = match crate::factors::invite::hash(&ctx.keys, realm, user, code) {
+        Some(hash) => {
+            ctx.mfa
+                .durable
+                .take_invite(realm, user, &hash, ctx.now)
+                .await?
+        }
+        None => false,
+    };
+    if !taken {
+        ctx.audit(
+            "invite_refused",
+            user,
+            "refused",
+            None,
+            &[("reason", "wrong or expired invitation code".into())],
+        );
+        return wrong(ctx, challenge).await;
+    }
+    let stage = enrollment_stage(ctx, realm, user)?;
+    if !ctx
+        .mfa
+        .ephemeral
+        .advance_challenge(&challenge.id, challenge.revision, stage, ctx.now)
+        .await?
+    {
+        return Err(PendingError::Refused(Refusal::Expired));
+    }
+    ctx.code_passed(realm, user).await?;
+    ctx.audit(
+        "enrollment_started",
+        user,
+        "accepted",
+        None,
+        &[("mode", "invite".into())],
+    );
+    Ok(CodeOutcome::Accepted(()))
 }
 
 /// The live challenge a token names, if the token is genuine and belongs to this app.

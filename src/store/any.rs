@@ -5,7 +5,8 @@ use super::ephemeral::{
     Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
 };
 use super::{
-    DurableStore, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError, TotpRecord,
+    DurableStore, Invite, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
+    TotpRecord,
 };
 use crate::keys::Sealed;
 
@@ -102,6 +103,26 @@ impl DurableStore for AnyDurable {
     }
     async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {
         dispatch!(self, s => s.recovery_codes_left(realm, user), Sqlite, Postgres)
+    }
+    async fn put_invite(&self, invite: &Invite, hash: &[u8; 32]) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_invite(invite, hash), Sqlite, Postgres)
+    }
+    async fn take_invite(
+        &self,
+        realm: &str,
+        user: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.take_invite(realm, user, hash, now), Sqlite, Postgres)
+    }
+    async fn invite(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<Option<Invite>, StoreError> {
+        dispatch!(self, s => s.invite(realm, user, now), Sqlite, Postgres)
     }
     async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ping(), Sqlite, Postgres)

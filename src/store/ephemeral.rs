@@ -11,6 +11,8 @@ use std::future::Future;
 pub enum ChallengeStage {
     /// A code from an enrolled factor.
     Verify,
+    /// An enrollment invitation code (apps in `invite` mode), before any secret is shown.
+    Invite,
     /// Confirmation of a new authenticator whose secret was shown (sealed here, bound to this
     /// challenge so it cannot be swapped between showing and confirming).
     Enroll {

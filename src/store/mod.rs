@@ -36,6 +36,16 @@ pub struct TotpRecord {
     pub last_step: Option<u64>,
 }
 
+/// A pending enrollment invitation (the code itself is only ever stored as a keyed hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invite {
+    pub realm: String,
+    pub user: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub created_by: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the database could not be reached or answered with an error")]
@@ -117,6 +127,30 @@ pub trait DurableStore: Send + Sync {
         realm: &str,
         user: &str,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Stores an invitation to enroll, replacing any earlier one for the user.
+    fn put_invite(
+        &self,
+        invite: &Invite,
+        hash: &[u8; 32],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Uses the invitation with this hash if it is live at `now`: true for exactly one caller.
+    fn take_invite(
+        &self,
+        realm: &str,
+        user: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The user's invitation, if one is live at `now`.
+    fn invite(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Option<Invite>, StoreError>> + Send;
 
     /// A cheap round trip for readiness checks.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

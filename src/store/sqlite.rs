@@ -1,6 +1,6 @@
 //! The embedded durable store: SQLite in WAL mode in the data directory.
 
-use super::{DurableStore, StoreError, TotpRecord};
+use super::{DurableStore, Invite, StoreError, TotpRecord};
 use crate::keys::Sealed;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -215,6 +215,72 @@ impl DurableStore for SqliteStore {
         .fetch_one(&self.pool)
         .await?;
         u32::try_from(left).map_err(|_| StoreError::Corrupt("negative count"))
+    }
+
+    async fn put_invite(&self, invite: &Invite, hash: &[u8; 32]) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO enrollment_invites (realm, user_name, code_hash, created_at, expires_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (realm, user_name) DO UPDATE SET code_hash = excluded.code_hash,
+                 created_at = excluded.created_at, expires_at = excluded.expires_at,
+                 created_by = excluded.created_by",
+        )
+        .bind(&invite.realm)
+        .bind(&invite.user)
+        .bind(&hash[..])
+        .bind(invite.created_at)
+        .bind(invite.expires_at)
+        .bind(&invite.created_by)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn take_invite(
+        &self,
+        realm: &str,
+        user: &str,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM enrollment_invites
+             WHERE realm = ?1 AND user_name = ?2 AND code_hash = ?3 AND expires_at > ?4",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(&hash[..])
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn invite(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<Option<Invite>, StoreError> {
+        let row = sqlx::query(
+            "SELECT created_at, expires_at, created_by FROM enrollment_invites
+             WHERE realm = ?1 AND user_name = ?2 AND expires_at > ?3",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            Ok(Invite {
+                realm: realm.to_string(),
+                user: user.to_string(),
+                created_at: row.try_get("created_at")?,
+                expires_at: row.try_get("expires_at")?,
+                created_by: row.try_get("created_by")?,
+            })
+        })
+        .transpose()
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

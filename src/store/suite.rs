@@ -184,6 +184,54 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         .consume_recovery_code("main", "bob", &fresh[0], 31)
         .await
         .unwrap());
+
+    // Invitations: live until they expire, a new one replaces the old, used exactly once.
+    let invite = super::Invite {
+        realm: "main".into(),
+        user: "dave".into(),
+        created_at: 100,
+        expires_at: 200,
+        created_by: "ops".into(),
+    };
+    store.put_invite(&invite, &[1; 32]).await.unwrap();
+    assert_eq!(
+        store.invite("main", "dave", 150).await.unwrap(),
+        Some(invite.clone())
+    );
+    assert_eq!(
+        store.invite("main", "dave", 200).await.unwrap(),
+        None,
+        "expired"
+    );
+    assert_eq!(store.invite("other", "dave", 150).await.unwrap(), None);
+    assert!(!store
+        .take_invite("main", "dave", &[1; 32], 200)
+        .await
+        .unwrap());
+    let renewed = super::Invite {
+        expires_at: 500,
+        ..invite
+    };
+    store.put_invite(&renewed, &[2; 32]).await.unwrap();
+    assert!(
+        !store
+            .take_invite("main", "dave", &[1; 32], 150)
+            .await
+            .unwrap(),
+        "replaced"
+    );
+    let wins = race(20, || {
+        let store = store.clone();
+        async move {
+            store
+                .take_invite("main", "dave", &[2; 32], 160)
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    assert_eq!(wins, 1);
+    assert_eq!(store.invite("main", "dave", 160).await.unwrap(), None);
 }
 
 pub fn sample_challenge(id: &str, expires_at: i64) -> super::Challenge {

@@ -28,6 +28,18 @@ pub struct ChallengePage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "invite.html")]
+pub struct InvitePage<'a> {
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub logo: bool,
+    pub user: &'a str,
+    pub csrf: &'a str,
+    pub login_page: &'a str,
+    pub error: Option<&'a str>,
+}
+
+#[derive(Template)]
 #[template(path = "enroll.html")]
 pub struct EnrollPage<'a> {
     pub app_name: &'a str,

@@ -38,6 +38,7 @@ pub fn sealed_from(v: &Value) -> Option<Sealed> {
 pub fn stage_json(stage: &ChallengeStage) -> String {
     match stage {
         ChallengeStage::Verify => json!({ "kind": "verify" }),
+        ChallengeStage::Invite => json!({ "kind": "invite" }),
         ChallengeStage::Enroll {
             factor_id,
             pending_secret,
@@ -53,6 +54,7 @@ pub fn stage_from(text: &str) -> Option<ChallengeStage> {
     let v: Value = serde_json::from_str(text).ok()?;
     match v.get("kind")?.as_str()? {
         "verify" => Some(ChallengeStage::Verify),
+        "invite" => Some(ChallengeStage::Invite),
         "acknowledge" => Some(ChallengeStage::AcknowledgeRecoveryCodes),
         "enroll" => Some(ChallengeStage::Enroll {
             factor_id: v.get("factor")?.as_str()?.to_string(),
@@ -149,6 +151,7 @@ mod tests {
             ciphertext: vec![3],
         };
         for stage in [
+            ChallengeStage::Invite,
             ChallengeStage::Verify,
             ChallengeStage::AcknowledgeRecoveryCodes,
             ChallengeStage::Enroll {
