@@ -58,6 +58,7 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
     assert_eq!(
         events,
         [
+            "enrollment_started",
             "login_intercepted",
             "enrollment_completed",
             "session_created",
@@ -69,7 +70,8 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
         ],
         "{text}"
     );
-    let failed = &records[4];
+    assert_eq!(records[0]["mode"], "first_login");
+    let failed = &records[5];
     assert_eq!(failed["user"], "alice");
     assert_eq!(failed["app"], "intranet");
     assert_eq!(failed["outcome"], "refused");
@@ -77,9 +79,9 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
     assert_eq!(failed["client_ip"], "127.0.0.1");
     assert!(failed["time"].as_str().unwrap().ends_with('Z'));
     assert!(failed["request_id"].as_str().unwrap().len() >= 16);
-    assert_eq!(records[5]["method"], "recovery_code");
-    assert_eq!(records[5]["recovery_codes_left"], "9");
-    assert!(records[6]["session"].as_str().unwrap().len() == 16);
+    assert_eq!(records[6]["method"], "recovery_code");
+    assert_eq!(records[6]["recovery_codes_left"], "9");
+    assert!(records[7]["session"].as_str().unwrap().len() == 16);
     // Never a secret, a code or a cookie value.
     let mut secrets = vec![secret.clone(), codes[0].clone(), codes[0].replace('-', "")];
     secrets.extend(browser.cookies.values().cloned());
@@ -90,7 +92,7 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
 
     let (ok, said) = verify(&gw, &file);
     assert!(ok, "{said}");
-    assert!(said.contains("8 records, chain intact"), "{said}");
+    assert!(said.contains("9 records, chain intact"), "{said}");
 
     // Tampering is found at the line it happened.
     let lines: Vec<&str> = text.lines().collect();
@@ -134,5 +136,5 @@ async fn a_restarted_gateway_continues_the_chain() {
     let file = dir.join("data/audit.jsonl");
     let (ok, said) = verify(&gw, &file);
     assert!(ok, "{said}");
-    assert!(said.contains("4 records"), "{said}");
+    assert!(said.contains("5 records"), "{said}");
 }

@@ -818,3 +818,55 @@ async fn a_gateway_on_a_redis_cluster() {
         Some("/login.php")
     );
 }
+
+/// The admin commands on Redis + PostgreSQL: a lock made through one gateway's config holds on
+/// the others, and revocations reach every gateway within the cache bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_work_on_the_shared_stores() {
+    let app = start_cookie_app().await;
+    let gw = three_gateways(&app).await;
+    let mut bob = Browser::new(gw[0].addr);
+    let (_, codes) = enroll(&mut bob, "bob", "hunter2").await;
+
+    let locked = gw[0].cli(&["user", "lock", "bob", "--for", "10m"], "");
+    assert_eq!(locked.code, 0, "{}", locked.stderr);
+    let mut elsewhere = Browser::new(gw[2].addr);
+    assert_eq!(login(&mut elsewhere, "bob", "hunter2").await.status, 429);
+    let list = gw[1].cli(&["user", "list", "--json"], "");
+    let row: serde_json::Value = serde_json::from_str(
+        list.stdout
+            .lines()
+            .find(|l| l.contains("\"bob\""))
+            .expect("bob listed"),
+    )
+    .unwrap();
+    assert!(row["locked_until"].as_i64().is_some(), "{row}");
+    assert_eq!(row["recovery_codes_left"], 10);
+    gw[1].cli(&["user", "unlock", "bob"], "");
+    let mut again = Browser::new(gw[2].addr);
+    login(&mut again, "bob", "hunter2").await;
+    let csrf = form_value(&again.get("/.mfa/verify").await.text(), "csrf");
+    let released = again
+        .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &codes[0])])
+        .await;
+    assert_eq!(released.status, 302);
+
+    let sessions = gw[2].cli(&["session", "list", "--user", "bob", "--json"], "");
+    assert_eq!(sessions.stdout.lines().count(), 2, "{}", sessions.stdout);
+    let revoked = gw[2].cli(&["session", "revoke", "--user", "bob"], "");
+    assert_eq!(revoked.stdout.trim(), "2 sessions of bob (intranet) ended");
+    for (browser, addr) in [(&mut bob, gw[1].addr), (&mut again, gw[0].addr)] {
+        browser.addr = addr;
+        assert_eq!(
+            browser.get("/index.php").await.header("location"),
+            Some("/login.php")
+        );
+    }
+    let reset = gw[0].cli(&["user", "reset", "bob", "--yes"], "");
+    assert_eq!(reset.code, 0, "{}", reset.stderr);
+    let mut fresh = Browser::new(gw[1].addr);
+    assert_eq!(
+        login(&mut fresh, "bob", "hunter2").await.header("location"),
+        Some("/.mfa/enroll")
+    );
+}

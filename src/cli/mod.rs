@@ -1,5 +1,7 @@
-//! The command line: `serve`, `check-config`, `migrate`, `audit verify`, `keys rotate`, `demo`.
+//! The command line: `serve`, `check-config`, `migrate`, `audit verify`, `user …`, `session …`,
+//! `keys rotate`, `demo`.
 
+mod admin;
 mod state;
 
 use crate::config;
@@ -43,6 +45,16 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         action: AuditCommand,
+    },
+    /// Users' factors, locks and invitations (admin; every change is audited).
+    User {
+        #[command(subcommand)]
+        action: admin::UserCommand,
+    },
+    /// Gateway sessions (admin; every change is audited).
+    Session {
+        #[command(subcommand)]
+        action: admin::SessionCommand,
     },
     /// Manage the gateway's keys.
     Keys {
@@ -105,6 +117,8 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keys {
             action: KeysCommand::Rotate { config },
         } => with_config(&config, state::rotate_keys),
+        Command::User { action } => admin::user(action),
+        Command::Session { action } => admin::session(action),
         Command::Demo { listen, app_listen } => crate::demo::run(&listen, app_listen),
     }
 }

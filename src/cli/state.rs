@@ -6,7 +6,7 @@ use crate::store::DurableStore;
 use std::process::ExitCode;
 use std::time::Duration;
 
-fn block_on<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
+pub fn block_on<T>(work: impl std::future::Future<Output = T>) -> Option<T> {
     match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -27,7 +27,7 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
         tokio::spawn(async move {
             let service = service_fn(move |req| {
                 let shared = shared.clone();
-                async move { Ok::<_, Infallible>(answer(&shared, &req).await) }
+                async move { Ok::<_, Infallible>(answer(&shared, req).await) }
             });
             let result = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
@@ -41,7 +41,10 @@ pub async fn serve(listener: tokio::net::TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+async fn answer(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.method() == Method::POST && req.uri().path() == crate::admin::remote::PATH {
+        return admin_operation(shared, req).await;
+    }
     if req.method() != Method::GET && req.method() != Method::HEAD {
         return text(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n");
     }
@@ -63,6 +66,28 @@ async fn answer(shared: &Shared, req: &Request<Incoming>) -> Response<Full<Bytes
             "not found: try /healthz, /readyz or /metrics\n",
         ),
     }
+}
+
+/// A signed admin command's operation on this gateway's in-memory sessions and locks.
+async fn admin_operation(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let Some(mfa) = &shared.mfa else {
+        return text(StatusCode::NOT_FOUND, "no app uses MFA here\n");
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(body) = crate::proxy::body::collect_limited(body, crate::admin::remote::MAX_BODY).await
+    else {
+        return text(StatusCode::PAYLOAD_TOO_LARGE, "too large\n");
+    };
+    let now = crate::mfa::unix_now();
+    let (status, answer) = crate::admin::remote::serve(mfa, &parts.headers, &body, now).await;
+    let mut response = text(status, &answer);
+    if status == StatusCode::OK {
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+    }
+    response
 }
 
 /// Ready when the listeners are bound (and not shutting down) and every state store answers

@@ -87,6 +87,15 @@ pub struct Gateway {
     pub dir: PathBuf,
     pub config: PathBuf,
     pub log: PathBuf,
+    /// The variables the gateway was started with (an admin command needs the same).
+    pub env: Vec<(String, String)>,
+}
+
+/// What a command printed and how it ended.
+pub struct CliRun {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
 }
 
 impl Gateway {
@@ -182,6 +191,35 @@ impl Gateway {
             dir,
             config,
             log,
+            env: env.to_vec(),
+        }
+    }
+
+    /// Runs `mfa-gateway ARGS --config <this gateway's config>` with the gateway's variables,
+    /// `stdin` as its input.
+    pub fn cli(&self, args: &[&str], stdin: &str) -> CliRun {
+        use std::io::Write;
+        let mut child = Command::new(BIN)
+            .args(args)
+            .arg("--config")
+            .arg(&self.config)
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        CliRun {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
 

@@ -1,0 +1,526 @@
+//! What the admin commands do (`mfa-gateway user …`, `session …`), on the stores a config file
+//! names: list and show users, reset a user's factors, lock and unlock, invite a first
+//! enrollment, list and revoke sessions. Durable state is opened directly (SQLite or
+//! PostgreSQL); sessions and locks live in Redis (opened directly) or, without Redis, in the
+//! running gateway's memory (reached through its admin listener, `remote`). Every change is
+//! written to the audit trail with the operator's name. Nothing here prints or returns a
+//! secret except the one invitation code `invite` makes to be handed out.
+
+pub mod remote;
+pub mod state;
+
+use crate::audit::{Audit, Event};
+use crate::config::{Config, EphemeralConfig};
+use crate::factors::recovery::RecoveryCode;
+use crate::keys::KeyRing;
+use crate::regulation::Subject;
+use crate::store::{AnyDurable, DurableStore, Invite, StoreError};
+use state::{SessionView, StateOp, StateReply};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("cannot read the key file")]
+    Keys(#[from] crate::keys::KeyError),
+    #[error("cannot open the stores")]
+    Setup(#[from] crate::mfa::MfaSetupError),
+    #[error("state store")]
+    Store(#[from] StoreError),
+    #[error("sessions and locks")]
+    State(#[from] state::StateError),
+    #[error(transparent)]
+    Remote(#[from] remote::RemoteError),
+    #[error("this gateway keeps sessions and locks in its own memory (no state.redis_url), and the config has no admin listener to reach it: set admin.address, or use Redis")]
+    NoAdminListener,
+    #[error("the audit record could not be written (the change was made)")]
+    Audit(#[from] crate::audit::AuditError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Where sessions and locks are: a shared store every process reaches, or the running
+/// gateway's memory.
+enum StateAccess {
+    Direct(crate::store::AnyEphemeral),
+    Gateway(remote::GatewayClient),
+}
+
+/// One enrolled user as `user list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserRow {
+    pub realm: String,
+    pub user: String,
+    pub apps: Vec<String>,
+    pub methods: Vec<String>,
+    pub recovery_codes_left: u32,
+    pub enrolled_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub locked_until: Option<i64>,
+}
+
+/// `user show`: the row, the user's sessions and a pending invitation.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    pub row: UserRow,
+    pub sessions: Vec<SessionView>,
+    pub invite_expires_at: Option<i64>,
+}
+
+/// What `user reset` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Reset {
+    pub authenticator_removed: bool,
+    pub recovery_codes_removed: u32,
+    pub sessions_ended: u32,
+}
+
+pub struct Admin {
+    config: Config,
+    keys: Arc<KeyRing>,
+    durable: AnyDurable,
+    state: StateAccess,
+    audit: Audit,
+    operator: String,
+}
+
+impl Admin {
+    /// Opens the stores `config` names, as `operator`.
+    pub async fn open(config: Config, operator: String) -> Result<Admin, AdminError> {
+        let keys = Arc::new(KeyRing::load(&config.keys_file)?);
+        let durable = crate::mfa::open_durable(&config).await?;
+        let state = match &config.state.ephemeral {
+            EphemeralConfig::Redis { .. } => {
+                StateAccess::Direct(crate::mfa::open_ephemeral(&config).await?)
+            }
+            EphemeralConfig::Memory => match config.admin {
+                Some(address) => {
+                    StateAccess::Gateway(remote::GatewayClient::new(address, keys.clone()))
+                }
+                None => return Err(AdminError::NoAdminListener),
+            },
+        };
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "host".into());
+        let audit = Audit::open(config.audit_file.as_deref(), &format!("{host}/admin-cli"))?;
+        Ok(Admin {
+            config,
+            keys,
+            durable,
+            state,
+            audit,
+            operator,
+        })
+    }
+
+    async fn state(&self, op: StateOp, now: i64) -> Result<StateReply, AdminError> {
+        Ok(match &self.state {
+            StateAccess::Direct(store) => state::apply(store, op, now).await?,
+            StateAccess::Gateway(client) => client.send(&op, now).await?,
+        })
+    }
+
+    /// Every realm the config's MFA apps use, with its apps.
+    pub fn realms(&self) -> Vec<(String, Vec<String>)> {
+        let mut realms: Vec<(String, Vec<String>)> = Vec::new();
+        for app in &self.config.apps {
+            let Some(mfa) = &app.mfa else { continue };
+            match realms.iter_mut().find(|(r, _)| *r == mfa.realm) {
+                Some((_, apps)) => apps.push(app.name.clone()),
+                None => realms.push((mfa.realm.clone(), vec![app.name.clone()])),
+            }
+        }
+        realms
+    }
+
+    /// The realm a command means: named, through an app, or the only one there is.
+    pub fn realm(&self, app: Option<&str>, realm: Option<&str>) -> Result<String, AdminError> {
+        let realms = self.realms();
+        let known = || {
+            realms
+                .iter()
+                .map(|(r, apps)| format!("{r} (apps: {})", apps.join(", ")))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        match (app, realm) {
+            (Some(_), Some(_)) => Err(AdminError::Usage("give --app or --realm, not both".into())),
+            (Some(app), None) => realms
+                .iter()
+                .find(|(_, apps)| apps.iter().any(|a| a == app))
+                .map(|(r, _)| r.clone())
+                .ok_or_else(|| {
+                    AdminError::Usage(format!(
+                        "no app with MFA is called {app:?}; known: {}",
+                        known()
+                    ))
+                }),
+            (None, Some(realm)) => realms
+                .iter()
+                .find(|(r, _)| r == realm)
+                .map(|(r, _)| r.clone())
+                .ok_or_else(|| {
+                    AdminError::Usage(format!("no realm {realm:?}; known: {}", known()))
+                }),
+            (None, None) => match realms.as_slice() {
+                [(only, _)] => Ok(only.clone()),
+                [] => Err(AdminError::Usage("no app in this config uses MFA".into())),
+                _ => Err(AdminError::Usage(format!(
+                    "several realms: name one with --realm or --app ({})",
+                    known()
+                ))),
+            },
+        }
+    }
+
+    fn apps_of(&self, realm: &str) -> Vec<String> {
+        self.realms()
+            .into_iter()
+            .find(|(r, _)| r == realm)
+            .map(|(_, apps)| apps)
+            .unwrap_or_default()
+    }
+
+    /// A user name as the realm's apps store it (trimmed, case-folded where configured).
+    pub fn identity(&self, realm: &str, typed: &str) -> String {
+        let fold = self
+            .config
+            .apps
+            .iter()
+            .filter_map(|a| a.mfa.as_ref())
+            .any(|m| m.realm == realm && m.case_fold_users);
+        if fold {
+            typed.trim().to_lowercase()
+        } else {
+            typed.trim().to_string()
+        }
+    }
+
+    async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, AdminError> {
+        match self.state(StateOp::Locks, now).await? {
+            StateReply::Locks(locks) => Ok(locks),
+            _ => Err(remote::RemoteError::Answer.into()),
+        }
+    }
+
+    fn user_lock(locks: &[(String, i64)], realm: &str, user: &str) -> Option<i64> {
+        let key = Subject::User {
+            realm: realm.into(),
+            user: user.into(),
+        }
+        .key();
+        locks
+            .iter()
+            .find(|(s, _)| *s == key)
+            .map(|(_, until)| *until)
+    }
+
+    /// Enrolled users (and locked ones without a factor), by realm and name.
+    pub async fn users(&self, realm: Option<&str>, now: i64) -> Result<Vec<UserRow>, AdminError> {
+        let locks = self.locks(now).await?;
+        let mut rows = Vec::new();
+        for record in self.durable.all_totp().await? {
+            if realm.is_some_and(|r| r != record.realm) {
+                continue;
+            }
+            let left = self
+                .durable
+                .recovery_codes_left(&record.realm, &record.user)
+                .await?;
+            rows.push(self.row(&record.realm, &record.user, Some(&record), left, &locks));
+        }
+        for (subject, _) in &locks {
+            if let Some(Subject::User { realm: r, user }) = Subject::parse(subject) {
+                let listed = rows.iter().any(|row| row.realm == r && row.user == user);
+                if !listed && realm.is_none_or(|want| want == r) {
+                    rows.push(self.row(&r, &user, None, 0, &locks));
+                }
+            }
+        }
+        rows.sort_by(|a, b| (&a.realm, &a.user).cmp(&(&b.realm, &b.user)));
+        Ok(rows)
+    }
+
+    fn row(
+        &self,
+        realm: &str,
+        user: &str,
+        totp: Option<&crate::store::TotpRecord>,
+        left: u32,
+        locks: &[(String, i64)],
+    ) -> UserRow {
+        let mut methods = Vec::new();
+        if totp.is_some() {
+            methods.push("totp".to_string());
+        }
+        if left > 0 {
+            methods.push("recovery_code".to_string());
+        }
+        UserRow {
+            realm: realm.to_string(),
+            user: user.to_string(),
+            apps: self.apps_of(realm),
+            methods,
+            recovery_codes_left: left,
+            enrolled_at: totp.map(|t| t.created_at),
+            last_used_at: totp.and_then(|t| t.last_used_at),
+            locked_until: Self::user_lock(locks, realm, user),
+        }
+    }
+
+    pub async fn user(&self, realm: &str, user: &str, now: i64) -> Result<UserDetail, AdminError> {
+        let totp = self.durable.totp(realm, user).await?;
+        let left = self.durable.recovery_codes_left(realm, user).await?;
+        let locks = self.locks(now).await?;
+        let sessions = self.sessions(Some((realm, user)), now).await?;
+        let invite = self.durable.invite(realm, user, now).await?;
+        Ok(UserDetail {
+            row: self.row(realm, user, totp.as_ref(), left, &locks),
+            sessions,
+            invite_expires_at: invite.map(|i| i.expires_at),
+        })
+    }
+
+    /// Removes the user's factors so they enroll again at their next login, after ending their
+    /// sessions (first: if that fails, nothing is removed).
+    pub async fn reset(&self, realm: &str, user: &str, now: i64) -> Result<Reset, AdminError> {
+        let ended = self.end_user_sessions(realm, user, now).await?;
+        let left = self.durable.recovery_codes_left(realm, user).await?;
+        let removed = self.durable.remove_totp(realm, user).await?;
+        self.durable
+            .replace_recovery_codes(realm, user, &[], now)
+            .await?;
+        let reset = Reset {
+            authenticator_removed: removed,
+            recovery_codes_removed: left,
+            sessions_ended: ended,
+        };
+        self.record(
+            "admin_user_reset",
+            realm,
+            Some(user),
+            now,
+            &[
+                ("authenticator_removed", removed.to_string()),
+                ("recovery_codes_removed", left.to_string()),
+                ("sessions_ended", ended.to_string()),
+            ],
+        )?;
+        Ok(reset)
+    }
+
+    async fn end_user_sessions(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<u32, AdminError> {
+        let op = StateOp::EndUserSessions {
+            realm: realm.into(),
+            user: user.into(),
+        };
+        match self.state(op, now).await? {
+            StateReply::Count(n) => Ok(n),
+            _ => Err(remote::RemoteError::Answer.into()),
+        }
+    }
+
+    /// Locks the user (sign-ins refused, even with a correct code) until `until`.
+    pub async fn lock(
+        &self,
+        realm: &str,
+        user: &str,
+        until: i64,
+        now: i64,
+    ) -> Result<(), AdminError> {
+        self.set_lock(realm, user, Some(until), now).await?;
+        self.record(
+            "user_locked",
+            realm,
+            Some(user),
+            now,
+            &[
+                ("reason", "locked by an administrator".into()),
+                ("locked_until", crate::ops::time::rfc3339(until)),
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Lifts the user's lock (automatic or not) and forgets their failures; true when a lock
+    /// was in force.
+    pub async fn unlock(&self, realm: &str, user: &str, now: i64) -> Result<bool, AdminError> {
+        let was = self.set_lock(realm, user, None, now).await?;
+        self.record(
+            "user_unlocked",
+            realm,
+            Some(user),
+            now,
+            &[("was_locked", was.to_string())],
+        )?;
+        Ok(was)
+    }
+
+    async fn set_lock(
+        &self,
+        realm: &str,
+        user: &str,
+        until: Option<i64>,
+        now: i64,
+    ) -> Result<bool, AdminError> {
+        let subject = Subject::User {
+            realm: realm.into(),
+            user: user.into(),
+        }
+        .key();
+        match self.state(StateOp::SetLock { subject, until }, now).await? {
+            StateReply::Done(was) => Ok(was),
+            _ => Err(remote::RemoteError::Answer.into()),
+        }
+    }
+
+    /// A one-time enrollment code for the user, valid for `valid_secs` (replacing any earlier
+    /// one). The code is returned to be shown once; only its keyed hash is stored.
+    pub async fn invite(
+        &self,
+        realm: &str,
+        user: &str,
+        valid_secs: i64,
+        now: i64,
+    ) -> Result<(RecoveryCode, i64), AdminError> {
+        let code = crate::factors::invite::generate();
+        let hash = crate::factors::invite::hash(&self.keys, realm, user, code.normalised())
+            .ok_or_else(|| AdminError::Usage("invitation code could not be made".into()))?;
+        let expires_at = now.saturating_add(valid_secs);
+        let invite = Invite {
+            realm: realm.into(),
+            user: user.into(),
+            created_at: now,
+            expires_at,
+            created_by: self.operator.clone(),
+        };
+        self.durable.put_invite(&invite, &hash).await?;
+        self.record(
+            "admin_user_invited",
+            realm,
+            Some(user),
+            now,
+            &[("expires_at", crate::ops::time::rfc3339(expires_at))],
+        )?;
+        Ok((code, expires_at))
+    }
+
+    pub async fn sessions(
+        &self,
+        user: Option<(&str, &str)>,
+        now: i64,
+    ) -> Result<Vec<SessionView>, AdminError> {
+        let op = StateOp::Sessions {
+            user: user.map(|(r, u)| (r.to_string(), u.to_string())),
+        };
+        match self.state(op, now).await? {
+            StateReply::Sessions(list) => Ok(list),
+            _ => Err(remote::RemoteError::Answer.into()),
+        }
+    }
+
+    /// Ends the one live session whose id starts with `prefix` (at least 8 hex digits; the
+    /// audit trail shows 16).
+    pub async fn revoke(&self, prefix: &str, now: i64) -> Result<SessionView, AdminError> {
+        let prefix = prefix.trim().to_ascii_lowercase();
+        if prefix.len() < 8 || !prefix.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(AdminError::Usage(
+                "a session id is at least 8 hex digits (as `session list` and the audit trail show them)".into(),
+            ));
+        }
+        let matching: Vec<SessionView> = self
+            .sessions(None, now)
+            .await?
+            .into_iter()
+            .filter(|s| s.id.starts_with(&prefix))
+            .collect();
+        let session = match matching.as_slice() {
+            [one] => one.clone(),
+            [] => return Err(AdminError::Usage(format!("no live session {prefix}"))),
+            _ => {
+                return Err(AdminError::Usage(format!(
+                    "{prefix} names several sessions: give more digits"
+                )))
+            }
+        };
+        let op = StateOp::EndSession {
+            id: session.id.clone(),
+        };
+        match self.state(op, now).await? {
+            StateReply::Done(_) => {}
+            _ => return Err(remote::RemoteError::Answer.into()),
+        }
+        self.record_session_end(&session, now)?;
+        Ok(session)
+    }
+
+    /// Ends every session of a user; how many ended.
+    pub async fn revoke_user(&self, realm: &str, user: &str, now: i64) -> Result<u32, AdminError> {
+        let ended = self.end_user_sessions(realm, user, now).await?;
+        self.record(
+            "session_ended",
+            realm,
+            Some(user),
+            now,
+            &[
+                ("reason", "revoked by an administrator".into()),
+                ("sessions_ended", ended.to_string()),
+            ],
+        )?;
+        Ok(ended)
+    }
+
+    fn record_session_end(&self, session: &SessionView, now: i64) -> Result<(), AdminError> {
+        let prefix: String = session.id.chars().take(16).collect();
+        self.record(
+            "session_ended",
+            &session.realm,
+            Some(&session.user),
+            now,
+            &[
+                ("reason", "revoked by an administrator".into()),
+                ("session", prefix),
+            ],
+        )
+    }
+
+    /// An audit record of an admin action, naming the operator.
+    fn record(
+        &self,
+        event: &'static str,
+        realm: &str,
+        user: Option<&str>,
+        now: i64,
+        detail: &[(&'static str, String)],
+    ) -> Result<(), AdminError> {
+        let app = self
+            .apps_of(realm)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| realm.to_string());
+        let mut fields = vec![
+            ("operator", self.operator.clone()),
+            ("realm", realm.to_string()),
+            ("via", "cli".to_string()),
+        ];
+        fields.extend(detail.iter().cloned());
+        let record = Event {
+            event,
+            app: &app,
+            user,
+            outcome: "accepted",
+            client: None,
+            request_id: None,
+            session: None,
+            detail: &fields,
+        };
+        self.audit.record(&self.keys, now, &record)?;
+        Ok(())
+    }
+}

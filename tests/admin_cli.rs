@@ -1,0 +1,392 @@
+//! The admin commands against a running gateway on the embedded stores (its sessions and locks
+//! reached through the signed admin API), and the `invite` enrollment mode they serve.
+
+mod common;
+
+use common::apps::start_cookie_app;
+use common::browser::{enrollment_secret, form_value, recovery_codes, totp_now, Browser};
+use common::flows::{enroll, login};
+use common::{Answer, Gateway};
+
+fn config(upstream: std::net::SocketAddr, enrollment: &str) -> String {
+    format!(
+        r#"listeners:
+  - address: "{{listen}}"
+admin:
+  address: "{{admin}}"
+data_dir: "{{dir}}/data"
+apps:
+  - name: intranet
+    display_name: Intranet
+    hosts: ["*"]
+    upstream:
+      url: "http://{upstream}"
+    mfa:
+      policy: required
+      enrollment: {enrollment}
+      login:
+        - path: /login.php
+          username_field: user
+          success:
+            set_cookie: PHPSESSID
+      session_cookies: [PHPSESSID]
+"#
+    )
+}
+
+async fn verify_with(b: &mut Browser, user: &str, pass: &str, code: &str) -> Answer {
+    let answer = login(b, user, pass).await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+    b.post_form("/.mfa/verify", &[("csrf", &csrf), ("code", code)])
+        .await
+}
+
+fn audit_events(gw: &Gateway) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(gw.dir.join("data/audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_list_lock_unlock_revoke_and_reset_users_of_a_running_gateway() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "first_login"));
+    let mut alice = Browser::new(gw.addr);
+    let (alice_secret, alice_codes) = enroll(&mut alice, "alice", "secret").await;
+    let mut bob = Browser::new(gw.addr);
+    let (_, bob_codes) = enroll(&mut bob, "bob", "hunter2").await;
+    let as_ops = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--operator", "ops-jane"]);
+        gw.cli(&all, "")
+    };
+
+    // user list: both users, their methods and codes; never a secret.
+    let list = as_ops(&["user", "list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let lines: Vec<&str> = list.stdout.lines().collect();
+    assert!(lines[0].starts_with("USER "), "{}", list.stdout);
+    assert!(lines.iter().any(|l| l.starts_with("alice ")
+        && l.contains("totp,recovery_code")
+        && l.contains(" 10 ")));
+    assert!(lines.iter().any(|l| l.starts_with("bob ")));
+    let json = as_ops(&["user", "list", "--json"]);
+    let rows: Vec<serde_json::Value> = json
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{}{}", json.stdout, json.stderr);
+    assert_eq!(rows[0]["user"], "alice");
+    assert_eq!(rows[0]["apps"], serde_json::json!(["intranet"]));
+    assert_eq!(rows[0]["locked_until"], serde_json::Value::Null);
+
+    // session list: the two sessions enrollment started, by the id prefix the audit trail uses.
+    let sessions = as_ops(&["session", "list", "--json"]);
+    let sessions: Vec<serde_json::Value> = sessions
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(sessions.len(), 2);
+    let alice_session = sessions.iter().find(|s| s["user"] == "alice").unwrap();
+    let alice_id = alice_session["id"].as_str().unwrap().to_string();
+    let created: Vec<String> = audit_events(&gw)
+        .iter()
+        .filter(|e| e["event"] == "session_created" && e["user"] == "alice")
+        .map(|e| e["session"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(created, [alice_id[..16].to_string()]);
+
+    // Five wrong codes lock alice; user list and show say so; unlock lets her in again with
+    // a correct code (the lock's end, made by an admin instead of waiting).
+    for _ in 0..5 {
+        let mut b = Browser::new(gw.addr);
+        verify_with(&mut b, "alice", "secret", "000000").await;
+    }
+    let mut b = Browser::new(gw.addr);
+    assert_eq!(login(&mut b, "alice", "secret").await.status, 429);
+    let show = as_ops(&["user", "show", "alice"]);
+    assert!(
+        show.stdout.contains("locked:             until"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("recovery codes:     10 left"));
+    let unlocked = as_ops(&["user", "unlock", "alice"]);
+    assert_eq!(unlocked.stdout.trim(), "alice (intranet) unlocked");
+    let mut b = Browser::new(gw.addr);
+    let released = verify_with(&mut b, "alice", "secret", &alice_codes[0]).await;
+    assert_eq!(released.status, 302, "{}", released.text());
+
+    // An admin lock refuses bob even with a correct code; unlock ends it.
+    let locked = as_ops(&["user", "lock", "bob", "--for", "1h"]);
+    assert_eq!(locked.code, 0, "{}", locked.stderr);
+    assert!(locked.stdout.starts_with("bob (intranet) locked until "));
+    let mut b = Browser::new(gw.addr);
+    assert_eq!(login(&mut b, "bob", "hunter2").await.status, 429);
+    as_ops(&["user", "unlock", "bob"]);
+    let mut b = Browser::new(gw.addr);
+    assert_eq!(
+        verify_with(&mut b, "bob", "hunter2", &bob_codes[0])
+            .await
+            .status,
+        302
+    );
+
+    // Revoking alice's first session by its prefix: her old cookie stops working at once.
+    assert_eq!(alice.get("/index.php").await.text(), "<h1>Hello alice</h1>");
+    let revoked = as_ops(&["session", "revoke", &alice_id[..12]]);
+    assert_eq!(revoked.code, 0, "{}", revoked.stderr);
+    assert_eq!(
+        alice.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+    let bad = as_ops(&["session", "revoke", "abc"]);
+    assert_eq!(bad.code, 2);
+    // All of bob's sessions (the enrollment one and the one after unlock).
+    let all = as_ops(&["session", "revoke", "--user", "bob"]);
+    assert_eq!(all.stdout.trim(), "2 sessions of bob (intranet) ended");
+    assert_eq!(
+        bob.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+
+    // Reset asks first; "no" changes nothing.
+    let declined = gw.cli(&["user", "reset", "alice", "--operator", "ops-jane"], "n\n");
+    assert_eq!(declined.code, 2, "{}", declined.stderr);
+    assert!(as_ops(&["user", "show", "alice"])
+        .stdout
+        .contains("authenticator app:  enrolled"));
+    let reset = as_ops(&["user", "reset", "alice", "--yes"]);
+    assert_eq!(reset.code, 0, "{}", reset.stderr);
+    assert!(
+        reset
+            .stdout
+            .contains("authenticator removed, 9 recovery codes removed, 1 session ended"),
+        "{}",
+        reset.stdout
+    );
+    // alice enrolls again at her next sign-in; the old secret and codes are worthless.
+    let mut b = Browser::new(gw.addr);
+    let next = login(&mut b, "alice", "secret").await;
+    assert_eq!(next.header("location"), Some("/.mfa/enroll"));
+
+    // Every change is in the trail with the operator, the trail is one intact chain with the
+    // gateway's own records, and nothing printed carries a secret.
+    let events = audit_events(&gw);
+    let by_admin: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e["operator"] == "ops-jane")
+        .map(|e| (e["event"].as_str().unwrap(), e["user"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        by_admin,
+        [
+            ("user_unlocked", "alice"),
+            ("user_locked", "bob"),
+            ("user_unlocked", "bob"),
+            ("session_ended", "alice"),
+            ("session_ended", "bob"),
+            ("admin_user_reset", "alice"),
+        ]
+    );
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "enrollment_started" && e["mode"] == "first_login"));
+    let verify = gw.cli(
+        &[
+            "audit",
+            "verify",
+            gw.dir.join("data/audit.jsonl").to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(verify.code, 0, "{}{}", verify.stdout, verify.stderr);
+    for run in [list, json, show, reset] {
+        for secret in std::iter::once(&alice_secret)
+            .chain(&alice_codes)
+            .chain(&bob_codes)
+        {
+            assert!(!run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()));
+        }
+    }
+    assert!(!std::fs::read_to_string(gw.dir.join("data/audit.jsonl"))
+        .unwrap()
+        .contains(&totp_now(&alice_secret, 0)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_gateway_running_admin_commands_say_so() {
+    let app = start_cookie_app().await;
+    let mut gw = Gateway::start(&config(app.addr, "first_login"));
+    let mut b = Browser::new(gw.addr);
+    enroll(&mut b, "alice", "secret").await;
+    gw.child.kill().unwrap();
+    gw.child.wait().unwrap();
+    let run = gw.cli(&["session", "list"], "");
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("is the gateway running?"),
+        "{}",
+        run.stderr
+    );
+    // A forged request to a running gateway's admin API is refused.
+    let gw = Gateway::start(&config(app.addr, "first_login"));
+    let forged = common::raw_request(
+        gw.admin,
+        b"POST /admin/v1/state HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\nx-mfa-admin-time: 1\r\nx-mfa-admin-signature: AAAA\r\nContent-Length: 13\r\nConnection: close\r\n\r\n{\"op\":\"locks\"}",
+    )
+    .unwrap();
+    assert!(forged.starts_with("HTTP/1.1 401"), "{forged}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invite_mode_needs_the_code_from_an_admin_before_any_secret_is_shown() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "invite"));
+
+    // Password alone: the invitation page, no secret anywhere, enroll sends back.
+    let mut carol = Browser::new(gw.addr);
+    let answer = login(&mut carol, "carol", "pw").await;
+    assert_eq!(answer.header("location"), Some("/.mfa/invite"));
+    let page = carol.get("/.mfa/invite").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("invitation code"));
+    assert!(!page.text().contains("otpauth://"));
+    let enroll_page = carol.get("/.mfa/enroll").await;
+    assert_eq!(enroll_page.header("location"), Some("/.mfa/invite"));
+    let csrf = form_value(&page.text(), "csrf");
+    let wrong = carol
+        .post_form(
+            "/.mfa/invite",
+            &[("csrf", &csrf), ("code", "abcd-efgh-jkmn")],
+        )
+        .await;
+    assert_eq!(wrong.status, 401);
+    assert!(wrong.text().contains("4 attempts left"));
+
+    // The admin's code opens enrollment, once.
+    let invite = gw.cli(&["user", "invite", "carol", "--valid-for", "1h"], "");
+    assert_eq!(invite.code, 0, "{}", invite.stderr);
+    let code = invite
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(code.len(), 14, "xxxx-xxxx-xxxx: {}", invite.stdout);
+    assert!(gw
+        .cli(&["user", "show", "carol"], "")
+        .stdout
+        .contains("invitation:         pending"));
+    let accepted = carol
+        .post_form(
+            "/.mfa/invite",
+            &[("csrf", &csrf), ("code", &code.to_uppercase())],
+        )
+        .await;
+    assert_eq!(
+        accepted.header("location"),
+        Some("/.mfa/enroll"),
+        "{}",
+        accepted.text()
+    );
+    let page = carol.get("/.mfa/enroll").await.text();
+    let secret = enrollment_secret(&page);
+    let csrf = form_value(&page, "csrf");
+    let codes = carol
+        .post_form(
+            "/.mfa/enroll",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
+        )
+        .await;
+    assert_eq!(recovery_codes(&codes.text()).len(), 10);
+
+    // The same code again (another user's login, or carol's own) is worthless.
+    let mut alice = Browser::new(gw.addr);
+    login(&mut alice, "alice", "secret").await;
+    let csrf = form_value(&alice.get("/.mfa/invite").await.text(), "csrf");
+    let reused = alice
+        .post_form("/.mfa/invite", &[("csrf", &csrf), ("code", &code)])
+        .await;
+    assert_eq!(reused.status, 401);
+
+    // An API client: told an invitation is needed, no secret until it sends the code.
+    let invite = gw.cli(&["user", "invite", "bob"], "");
+    let code = invite
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let mut api = Browser::new(gw.addr);
+    let started = api
+        .request(
+            "POST",
+            "/login.php",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "application/json"),
+            ],
+            b"user=bob&pass=hunter2".to_vec(),
+        )
+        .await;
+    let body: serde_json::Value = serde_json::from_slice(&started.body).unwrap();
+    assert_eq!(body["invite_required"], true);
+    assert!(body.get("secret").is_none());
+    let token = body["ephemeral_token"].as_str().unwrap().to_string();
+    let early = api
+        .post_json(
+            "/.mfa/api/enroll",
+            &serde_json::json!({"ephemeral_token": token, "code": "123456"}),
+        )
+        .await;
+    assert_eq!(
+        early.status, 409,
+        "enrollment before the invitation is the wrong step"
+    );
+    let opened = api
+        .post_json(
+            "/.mfa/api/invite",
+            &serde_json::json!({"ephemeral_token": token, "invite_code": code}),
+        )
+        .await;
+    assert_eq!(opened.status, 200, "{}", opened.text());
+    let setup: serde_json::Value = serde_json::from_slice(&opened.body).unwrap();
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    assert!(setup["otpauth_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("otpauth://totp/"));
+    let done = api
+        .post_json(
+            "/.mfa/api/enroll",
+            &serde_json::json!({"ephemeral_token": token, "code": totp_now(&secret, 0)}),
+        )
+        .await;
+    assert_eq!(done.status, 302, "{}", done.text());
+    let events = audit_events(&gw);
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "admin_user_invited" && e["user"] == "carol"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "invite_refused" && e["user"] == "alice"));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "enrollment_started" && e["mode"] == "invite")
+            .count(),
+        2
+    );
+}
