@@ -111,10 +111,10 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
     let mut swapped = owned.clone();
     swapped.swap(5, 6);
     for (case, lines, expected) in [
-        ("edited", edited, "line 5: its MAC does not match"),
-        ("removed", removed, "line 3: does not follow"),
-        ("inserted", inserted, "line 4: does not follow"),
-        ("swapped", swapped, "line 6: does not follow"),
+        ("edited", edited, "tampered.jsonl:5: its MAC does not match"),
+        ("removed", removed, "tampered.jsonl:3: does not follow"),
+        ("inserted", inserted, "tampered.jsonl:4: does not follow"),
+        ("swapped", swapped, "tampered.jsonl:6: does not follow"),
     ] {
         let (ok, said) = verify(&gw, &write(&lines));
         assert!(!ok, "{case}");
@@ -137,4 +137,185 @@ async fn a_restarted_gateway_continues_the_chain() {
     let (ok, said) = verify(&gw, &file);
     assert!(ok, "{said}");
     assert!(said.contains("5 records"), "{said}");
+}
+
+/// Every sink gets the same sealed records (file, stdout, a Redis Stream read back with
+/// `audit query --stream`), `audit query` filters them, logrotate + SIGHUP go on in a new file
+/// that continues the chain, and `/metrics` shows what happened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_sinks_rotation_queries_and_metrics() {
+    let app = start_cookie_app().await;
+    let redis =
+        std::env::var("MFA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
+    let key = format!("mfa-test-audit-{:016x}", rand::random::<u64>());
+    let yaml = format!(
+        r#"listeners:
+  - address: "{{listen}}"
+admin:
+  address: "{{admin}}"
+data_dir: "{{dir}}/data"
+audit:
+  stdout: true
+  fsync: always
+  redis_stream:
+    url: "{redis}"
+    key: "{key}"
+apps:
+  - name: intranet
+    display_name: Intranet
+    hosts: ["*"]
+    upstream:
+      url: "http://{}"
+    mfa:
+      login:
+        - path: /login.php
+          username_field: user
+          success:
+            set_cookie: PHPSESSID
+      session_cookies: [PHPSESSID]
+"#,
+        app.addr
+    );
+    let gw = Gateway::start(&yaml);
+    let mut alice = Browser::new(gw.addr);
+    alice
+        .headers
+        .push(("user-agent".into(), "Mozilla/5.0 (X11; Test) Gecko".into()));
+    let (_, codes) = enroll(&mut alice, "alice", "secret").await;
+    let mut wrong = Browser::new(gw.addr);
+    login(&mut wrong, "alice", "secret").await;
+    let csrf = form_value(&wrong.get("/.mfa/verify").await.text(), "csrf");
+    wrong
+        .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", "000000")])
+        .await;
+    wrong
+        .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &codes[0])])
+        .await;
+
+    let file = gw.dir.join("data/audit.jsonl");
+    let written = std::fs::read_to_string(&file).unwrap();
+    let stdout = std::fs::read_to_string(gw.dir.join("gateway.stdout")).unwrap();
+    assert_eq!(written, stdout, "stdout carries the same sealed lines");
+    let first: Value = serde_json::from_str(written.lines().next().unwrap()).unwrap();
+    assert_eq!(first["user_agent"], "Mozilla/5.0 (X11; Test) Gecko");
+    let streamed = gw.cli(&["audit", "query", "--stream", "--json"], "");
+    assert_eq!(streamed.code, 0, "{}", streamed.stderr);
+    let lines = |text: &str| -> Vec<Value> {
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    assert_eq!(
+        lines(&streamed.stdout),
+        lines(&written),
+        "the stream has every record"
+    );
+
+    // Queries: who signed in with which factor, who failed.
+    let ok = gw.cli(
+        &[
+            "audit",
+            "query",
+            "--event",
+            "verify_succeeded",
+            "--since",
+            "1h",
+            "--json",
+        ],
+        "",
+    );
+    let ok = lines(&ok.stdout);
+    assert_eq!(ok.len(), 1);
+    assert_eq!(ok[0]["method"], "recovery_code");
+    let failed = gw.cli(
+        &["audit", "query", "--user", "alice", "--outcome", "refused"],
+        "",
+    );
+    let rows: Vec<&str> = failed.stdout.lines().collect();
+    assert!(rows[0].starts_with("TIME"), "{}", failed.stdout);
+    assert_eq!(rows.len(), 2, "{}", failed.stdout);
+    assert!(rows[1].contains("verify_failed") && rows[1].contains("reason=wrong code"));
+    let none = gw.cli(
+        &[
+            "audit",
+            "query",
+            "--since",
+            "2001-01-01",
+            "--until",
+            "2001-01-02",
+            "--json",
+        ],
+        "",
+    );
+    assert_eq!(none.stdout, "");
+    let bad = gw.cli(&["audit", "query", "--since", "last tuesday"], "");
+    assert_eq!(bad.code, 2);
+
+    // logrotate: the file is moved away, SIGHUP, and the next records start a new file that
+    // continues the chain.
+    let rotated = gw.dir.join("data/audit.jsonl.1");
+    std::fs::rename(&file, &rotated).unwrap();
+    gw.signal("HUP");
+    gw.wait_for_log("configuration reloaded");
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+    let new_text = std::fs::read_to_string(&file).unwrap();
+    let new_first: Value = serde_json::from_str(new_text.lines().next().unwrap()).unwrap();
+    assert_eq!(new_first["event"], "config_reloaded");
+    let both = gw.cli(
+        &[
+            "audit",
+            "verify",
+            rotated.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(both.code, 0, "{}{}", both.stdout, both.stderr);
+    let alone = gw.cli(&["audit", "verify", file.to_str().unwrap()], "");
+    assert_eq!(alone.code, 0);
+    assert!(
+        alone.stdout.contains("continues an earlier file"),
+        "{}",
+        alone.stdout
+    );
+    let swapped = gw.cli(
+        &[
+            "audit",
+            "verify",
+            file.to_str().unwrap(),
+            rotated.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(swapped.code, 1, "files out of order break the chain");
+    assert!(
+        swapped.stderr.contains("audit.jsonl.1:1:"),
+        "{}",
+        swapped.stderr
+    );
+
+    // The metrics, scraped and parsed.
+    let page = common::get(gw.admin, "admin", "/metrics", &[]).await.text();
+    let m = common::parse_metrics(&page);
+    let records = (written.lines().count() + new_text.lines().count()) as f64;
+    assert_eq!(m["mfa_gateway_audit_records_total"], records, "{page}");
+    let outcome = |method: &str, result: &str| {
+        m.get(&format!(
+            "mfa_gateway_mfa_outcomes_total{{app=\"intranet\",method=\"{method}\",result=\"{result}\"}}"
+        ))
+        .copied()
+        .unwrap_or(0.0)
+    };
+    assert_eq!(outcome("enrollment", "accepted"), 2.0);
+    assert_eq!(outcome("recovery_code", "accepted"), 1.0);
+    assert_eq!(outcome("unknown", "refused"), 1.0);
+    assert_eq!(m["mfa_gateway_sessions_active"], 3.0);
+    assert_eq!(m["mfa_gateway_challenges_pending"], 0.0);
+    assert_eq!(m["mfa_gateway_users_locked"], 0.0);
+    assert!(m["mfa_gateway_store_seconds_count{store=\"memory\"}"] > 10.0);
+    assert!(m["mfa_gateway_store_seconds_count{store=\"sqlite\"}"] > 5.0);
+    assert!(!m
+        .keys()
+        .any(|k| k.starts_with("mfa_gateway_audit_sink_errors_total{") && m[k] > 0.0));
 }

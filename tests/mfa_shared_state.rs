@@ -870,3 +870,114 @@ async fn admin_commands_work_on_the_shared_stores() {
         Some("/.mfa/enroll")
     );
 }
+
+/// `audit.on_failure: refuse`: while the audit stream's Redis is away, sign-ins are refused
+/// (503, nothing released, no code used up); when it returns they work again, and the records
+/// queued meanwhile reach the stream.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_failing_audit_sink_and_refuse_sign_ins_wait() {
+    let app = start_cookie_app().await;
+    let port = common::free_port();
+    let mut redis = OwnRedis::start(port);
+    let yaml = format!(
+        r#"listeners:
+  - address: "{{listen}}"
+admin:
+  address: "{{admin}}"
+data_dir: "{{dir}}/data"
+audit:
+  on_failure: refuse
+  redis_stream:
+    url: "redis://127.0.0.1:{port}/"
+    key: "audit"
+apps:
+  - name: intranet
+    display_name: Intranet
+    hosts: ["*"]
+    upstream:
+      url: "http://{}"
+    mfa:
+      login:
+        - path: /login.php
+          username_field: user
+          success:
+            set_cookie: PHPSESSID
+      session_cookies: [PHPSESSID]
+"#,
+        app.addr
+    );
+    let gw = Gateway::start(&yaml);
+    let mut first = Browser::new(gw.addr);
+    let (_, codes) = enroll(&mut first, "alice", "secret").await;
+    // A login waiting at the verify step when the sink fails.
+    let mut waiting = Browser::new(gw.addr);
+    login(&mut waiting, "alice", "secret").await;
+    let csrf = form_value(&waiting.get("/.mfa/verify").await.text(), "csrf");
+
+    let filed = || {
+        std::fs::read_to_string(gw.dir.join("data/audit.jsonl"))
+            .unwrap()
+            .lines()
+            .count()
+    };
+    // This Redis keeps nothing on disk: what it held goes with it, what comes later must reach
+    // the new one.
+    let before_stop = filed();
+    redis.stop();
+    // The first record after the stop is queued; once the stream has failed a write, logins
+    // are refused.
+    eventually(10, "logins refused", || {
+        let gw = &gw;
+        let status = std::thread::scope(|s| {
+            s.spawn(|| {
+                tokio::runtime::Runtime::new().unwrap().block_on(async {
+                    let mut b = Browser::new(gw.addr);
+                    login(&mut b, "alice", "secret").await.status
+                })
+            })
+            .join()
+            .unwrap()
+        });
+        status == 503
+    })
+    .await;
+    let refused = waiting
+        .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &codes[0])])
+        .await;
+    assert_eq!(refused.status, 503);
+    assert!(!waiting.cookies.contains_key("PHPSESSID"));
+    let page = common::get(gw.admin, "admin", "/metrics", &[]).await.text();
+    let m = common::parse_metrics(&page);
+    assert!(
+        m["mfa_gateway_audit_sink_errors_total{sink=\"redis_stream\"}"] >= 1.0,
+        "{page}"
+    );
+
+    let mut redis = OwnRedis::start(port);
+    let mut back = Browser::new(gw.addr);
+    let mut status = 0;
+    for _ in 0..50 {
+        status = login(&mut back, "alice", "secret").await.status;
+        if status == 303 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, 303, "logins work again once the stream is back");
+    // The code refused during the outage was not used up.
+    let csrf = form_value(&back.get("/.mfa/verify").await.text(), "csrf");
+    let released = back
+        .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", &codes[0])])
+        .await;
+    assert_eq!(released.status, 302, "{}", released.text());
+    // Every record written since the stop, queued during the outage, reached the stream.
+    eventually(10, "the stream caught up", || {
+        let streamed: usize = redis_cli(port, &["XLEN", "audit"])
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        streamed == filed() - before_stop
+    })
+    .await;
+    redis.stop();
+}

@@ -103,7 +103,12 @@ impl Admin {
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_string())
             .unwrap_or_else(|_| "host".into());
-        let audit = Audit::open(config.audit_file.as_deref(), &format!("{host}/admin-cli"))?;
+        // Each admin record goes to disk before the command reports success.
+        let audit_config = crate::config::AuditConfig {
+            fsync: crate::config::Fsync::Always,
+            ..config.audit.clone()
+        };
+        let audit = Audit::open(&audit_config, &format!("{host}/admin-cli"))?;
         Ok(Admin {
             config,
             keys,
@@ -112,6 +117,17 @@ impl Admin {
             audit,
             operator,
         })
+    }
+
+    /// Before the command exits: records queued for the audit stream are sent.
+    pub async fn finish(&self) -> Result<(), AdminError> {
+        if self.audit.drain(std::time::Duration::from_secs(10)).await {
+            Ok(())
+        } else {
+            Err(AdminError::Audit(crate::audit::AuditError::Sinks(
+                "redis_stream".into(),
+            )))
+        }
     }
 
     async fn state(&self, op: StateOp, now: i64) -> Result<StateReply, AdminError> {
@@ -516,6 +532,7 @@ impl Admin {
             user,
             outcome: "accepted",
             client: None,
+            user_agent: None,
             request_id: None,
             session: None,
             detail: &fields,

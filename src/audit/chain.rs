@@ -74,6 +74,26 @@ pub enum Broken {
     OutOfChain(usize),
 }
 
+impl Broken {
+    /// The line (1-based) where the chain breaks.
+    pub fn line(&self) -> usize {
+        match self {
+            Broken::Malformed(n) | Broken::BadMac(n) | Broken::OutOfChain(n) => *n,
+        }
+    }
+
+    /// What is wrong there, without the line number.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Broken::Malformed(_) => "not a sealed audit record",
+            Broken::BadMac(_) => "its MAC does not match: the record was edited or forged",
+            Broken::OutOfChain(_) => {
+                "does not follow the record before it (a record was removed, inserted or moved)"
+            }
+        }
+    }
+}
+
 /// Checks every line of a file; the number of records when the chain holds. The first line may
 /// continue an earlier file (after log rotation): its `prev` is taken as given.
 pub fn verify<'a>(

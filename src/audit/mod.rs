@@ -5,14 +5,23 @@
 //! name, sessions by a prefix of their keyed hash.
 
 pub mod chain;
+mod file;
+pub mod query;
+mod stream;
 
+use crate::config::{AuditConfig, AuditFailure, Fsync};
 use crate::keys::KeyRing;
 use chain::Position;
+use file::FileSink;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use serde_json::{Map, Value};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use stream::StreamSink;
 
 /// The label of the audit MAC under the key ring's signing key.
 pub const MAC_LABEL: &[u8] = b"audit-chain-v1";
@@ -24,6 +33,8 @@ pub struct Event<'a> {
     pub user: Option<&'a str>,
     pub outcome: &'static str,
     pub client: Option<IpAddr>,
+    /// The client's `User-Agent` (shortened).
+    pub user_agent: Option<&'a str>,
     pub request_id: Option<&'a str>,
     /// The session's stored (keyed) hash; only a prefix is written.
     pub session: Option<&'a [u8; 32]>,
@@ -37,81 +48,210 @@ pub enum AuditError {
     Open(String, #[source] std::io::Error),
     #[error("cannot write the audit file")]
     Write(#[source] std::io::Error),
+    #[error("cannot start the audit stream")]
+    Stream(#[source] redis::RedisError),
+    #[error("the audit record did not reach every sink (failing: {0})")]
+    Sinks(String),
 }
 
-struct FileSink {
-    file: std::fs::File,
-    position: Position,
-    /// The file's length after this process's last write: when it differs, another writer
-    /// (an admin command, another gateway) appended meanwhile and the chain goes on from the
-    /// file's last line instead.
-    length: u64,
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SinkLabels {
+    pub sink: &'static str,
 }
 
-/// Writes the chain to a JSON-lines file (appending; a restarted gateway continues the chain).
+/// Writes every record to the configured sinks: the chained file, stdout, a Redis Stream.
+/// All of them get the same sealed line.
 pub struct Audit {
-    path: Option<PathBuf>,
-    sink: Mutex<Option<FileSink>>,
     instance: String,
-}
-
-/// The last line of a file, read from its end (audit files grow large).
-fn last_line(file: &mut std::fs::File) -> std::io::Result<Option<String>> {
-    let length = file.metadata()?.len();
-    file.seek(SeekFrom::Start(length.saturating_sub(64 * 1024)))?;
-    let mut tail = String::new();
-    file.read_to_string(&mut tail)?;
-    Ok(tail
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(str::to_string))
+    file: Option<Mutex<FileSink>>,
+    /// The chain when there is no file to continue (stdout or stream only).
+    memory_chain: Mutex<Position>,
+    stdout: bool,
+    stream: Option<StreamSink>,
+    fsync: Fsync,
+    on_failure: AuditFailure,
+    /// Records that did not reach a sink, by sink (on `/metrics`).
+    pub errors: Family<SinkLabels, Counter>,
+    /// Records written (on `/metrics`).
+    pub records: Counter,
+    /// The last write to the file or stdout failed (cleared by the next that works).
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl Audit {
-    /// An audit trail written to `path` (none: events are only counted in the log).
-    pub fn open(path: Option<&Path>, instance: &str) -> Result<Audit, AuditError> {
-        let sink = match path {
-            None => None,
-            Some(path) => {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)
-                        .map_err(|e| AuditError::Open(path.display().to_string(), e))?;
-                }
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .read(true)
-                    .open(path)
-                    .map_err(|e| AuditError::Open(path.display().to_string(), e))?;
-                let position = last_line(&mut file)
-                    .map_err(|e| AuditError::Open(path.display().to_string(), e))?
-                    .and_then(|line| Position::after(&line))
-                    .unwrap_or_else(Position::start);
-                let length = file
-                    .metadata()
-                    .map_err(|e| AuditError::Open(path.display().to_string(), e))?
-                    .len();
-                Some(FileSink {
-                    file,
-                    position,
-                    length,
-                })
-            }
-        };
+    /// The sinks `config` names; a Redis Stream sink needs a Tokio runtime to run in.
+    pub fn open(config: &AuditConfig, instance: &str) -> Result<Audit, AuditError> {
+        let file = config
+            .file
+            .as_deref()
+            .map(FileSink::open)
+            .transpose()?
+            .map(Mutex::new);
+        let errors = Family::<SinkLabels, Counter>::default();
+        let stream = config
+            .redis_stream
+            .as_ref()
+            .map(|s| {
+                StreamSink::start(
+                    s,
+                    errors
+                        .get_or_create(&SinkLabels {
+                            sink: "redis_stream",
+                        })
+                        .clone(),
+                )
+            })
+            .transpose()
+            .map_err(AuditError::Stream)?;
         Ok(Audit {
-            path: path.map(Path::to_path_buf),
-            sink: Mutex::new(sink),
             instance: instance.to_string(),
+            file,
+            memory_chain: Mutex::new(Position::start()),
+            stdout: config.stdout,
+            stream,
+            fsync: config.fsync,
+            on_failure: config.on_failure,
+            errors,
+            records: Counter::default(),
+            failing: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+    /// No sink at all.
+    pub fn none() -> Audit {
+        Audit {
+            instance: String::new(),
+            file: None,
+            memory_chain: Mutex::new(Position::start()),
+            stdout: false,
+            stream: None,
+            fsync: Fsync::Never,
+            on_failure: AuditFailure::Continue,
+            errors: Family::default(),
+            records: Counter::default(),
+            failing: std::sync::atomic::AtomicBool::new(false),
+        }
     }
 
-    /// Appends `event` at `now`. A failure is logged and returned; the caller decides.
+    /// True while a sink is failing: the last file or stdout write failed, or the stream is
+    /// not taking records.
+    pub fn failing(&self) -> bool {
+        self.failing.load(std::sync::atomic::Ordering::Acquire)
+            || self.stream.as_ref().is_some_and(|s| !s.healthy())
+    }
+
+    pub fn path(&self) -> Option<PathBuf> {
+        let file = self.file.as_ref()?.lock().ok()?;
+        Some(file.path().to_path_buf())
+    }
+
+    /// True when sign-ins must wait while a sink fails (`on_failure: refuse`).
+    pub fn refuses_on_failure(&self) -> bool {
+        self.on_failure == AuditFailure::Refuse
+    }
+
+    /// How often the file is forced to disk in the background, if at all.
+    pub fn sync_interval(&self) -> Option<std::time::Duration> {
+        match (self.fsync, &self.file) {
+            (Fsync::Interval(every), Some(_)) => Some(every),
+            _ => None,
+        }
+    }
+
+    /// Forces the file's written records to disk (the periodic fsync).
+    pub fn sync(&self) -> Result<(), AuditError> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let mut file = file.lock().map_err(|_| poisoned())?;
+        file.sync()
+    }
+
+    /// Opens the file again (SIGHUP, after logrotate moved it).
+    pub fn reopen(&self) -> Result<(), AuditError> {
+        let Some(file) = &self.file else {
+            return Ok(());
+        };
+        let mut file = file.lock().map_err(|_| poisoned())?;
+        file.reopen()
+    }
+
+    /// Waits until the stream sink has sent what is queued (a short-lived admin command
+    /// before it exits); true when nothing is left.
+    pub async fn drain(&self, limit: std::time::Duration) -> bool {
+        match &self.stream {
+            Some(stream) => stream.drain(limit).await,
+            None => true,
+        }
+    }
+
+    /// Writes `event` at `now` to every sink. An error names the sinks it did not reach (or
+    /// that are failing); the caller decides what that means.
     pub fn record(&self, keys: &KeyRing, now: i64, event: &Event<'_>) -> Result<(), AuditError> {
+        let fields = self.fields(now, event);
+        let mut failing: Vec<&'static str> = Vec::new();
+        let line = match &self.file {
+            Some(file) => {
+                let written = file.lock().map_err(|_| poisoned()).and_then(|mut f| {
+                    let line = f.append(fields.clone(), keys)?;
+                    if self.fsync == Fsync::Always {
+                        f.sync()?;
+                    }
+                    Ok(line)
+                });
+                match written {
+                    Ok(line) => line,
+                    Err(error) => {
+                        tracing::error!(error = %crate::ops::error_chain(&error), "audit file not written");
+                        failing.push("file");
+                        self.seal_in_memory(fields, keys)
+                    }
+                }
+            }
+            None => self.seal_in_memory(fields, keys),
+        };
+        if self.stdout {
+            let mut out = std::io::stdout().lock();
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                failing.push("stdout");
+            }
+        }
+        self.failing
+            .store(!failing.is_empty(), std::sync::atomic::Ordering::Release);
+        if let Some(stream) = &self.stream {
+            if !stream.send(line) {
+                tracing::error!("audit stream queue full: record lost for the stream");
+                failing.push("redis_stream");
+            } else if !stream.healthy() {
+                // Queued, but the stream is not taking records right now.
+                return Err(AuditError::Sinks("redis_stream".into()));
+            }
+        }
+        for sink in &failing {
+            self.errors.get_or_create(&SinkLabels { sink }).inc();
+        }
+        if failing.is_empty() {
+            self.records.inc();
+            Ok(())
+        } else {
+            Err(AuditError::Sinks(failing.join(", ")))
+        }
+    }
+
+    fn seal_in_memory(&self, fields: Map<String, Value>, keys: &KeyRing) -> String {
+        let mut position = match self.memory_chain.lock() {
+            Ok(p) => p,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let line = chain::seal(fields, &position, |data| keys.sign(MAC_LABEL, data));
+        *position = Position {
+            seq: position.seq + 1,
+            prev: chain::line_hash(&line),
+        };
+        line
+    }
+
+    fn fields(&self, now: i64, event: &Event<'_>) -> Map<String, Value> {
         let mut fields = Map::new();
         fields.insert("time".into(), crate::ops::time::rfc3339(now).into());
         fields.insert("event".into(), event.event.into());
@@ -124,6 +264,9 @@ impl Audit {
         if let Some(client) = event.client {
             fields.insert("client_ip".into(), client.to_string().into());
         }
+        if let Some(agent) = event.user_agent.filter(|a| !a.is_empty()) {
+            fields.insert("user_agent".into(), agent.into());
+        }
         if let Some(id) = event.request_id {
             fields.insert("request_id".into(), id.into());
         }
@@ -134,52 +277,60 @@ impl Audit {
         for (name, value) in event.detail {
             fields.insert((*name).into(), Value::from(value.clone()));
         }
-        let Ok(mut guard) = self.sink.lock() else {
-            return Err(AuditError::Write(std::io::Error::other(
-                "audit lock poisoned",
-            )));
-        };
-        let Some(sink) = guard.as_mut() else {
-            return Ok(());
-        };
-        // An exclusive lock on the file for the append, so several processes can share one
-        // chain: whoever writes next continues from the line the other one wrote.
-        sink.file.lock().map_err(AuditError::Write)?;
-        let written = append(sink, fields, keys);
-        let unlocked = sink.file.unlock().map_err(AuditError::Write);
-        written.and(unlocked)
+        fields
     }
 }
 
-/// Seals `fields` after the file's last record and appends the line (the file is locked).
-fn append(
-    sink: &mut FileSink,
-    fields: Map<String, Value>,
-    keys: &KeyRing,
-) -> Result<(), AuditError> {
-    let length = sink.file.metadata().map_err(AuditError::Write)?.len();
-    if length != sink.length {
-        if let Some(position) = last_line(&mut sink.file)
-            .map_err(AuditError::Write)?
-            .and_then(|line| Position::after(&line))
-        {
-            sink.position = position;
+fn poisoned() -> AuditError {
+    AuditError::Write(std::io::Error::other("audit lock poisoned"))
+}
+
+/// What `audit verify` found in an intact chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub records: usize,
+    /// The first record's number: above 1 when the first file continues an earlier one.
+    pub first_seq: Option<u64>,
+}
+
+/// `audit verify`: the records of `files` (in this order) checked as one chain under the key
+/// file's signing key. A break is reported as `file:line`.
+pub fn verify_files(files: &[PathBuf], keys: &KeyRing) -> Result<Result<Verified, String>, String> {
+    let mut lines: Vec<(usize, usize, String)> = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        lines.extend(
+            text.lines()
+                .enumerate()
+                .map(|(n, l)| (index, n + 1, l.to_string())),
+        );
+    }
+    let checked = chain::verify(lines.iter().map(|(_, _, l)| l.as_str()), |data| {
+        keys.sign(MAC_LABEL, data)
+    });
+    Ok(match checked {
+        Ok(records) => Ok(Verified {
+            records,
+            first_seq: lines
+                .iter()
+                .find_map(|(_, _, l)| serde_json::from_str::<Value>(l).ok())
+                .and_then(|v| v.get("seq").and_then(Value::as_u64)),
+        }),
+        Err(broken) => {
+            let at = broken.line();
+            let (file, line) = lines
+                .get(at.saturating_sub(1))
+                .map_or((0, at), |(f, n, _)| (*f, *n));
+            let name = files
+                .get(file)
+                .map(|f| f.display().to_string())
+                .unwrap_or_default();
+            Err(format!("{name}:{line}: {}", broken.reason()))
         }
-    }
-    let line = chain::seal(fields, &sink.position, |data| keys.sign(MAC_LABEL, data));
-    let bytes = format!("{line}\n");
-    sink.file
-        .write_all(bytes.as_bytes())
-        .map_err(AuditError::Write)?;
-    sink.length = length + bytes.len() as u64;
-    sink.position = Position {
-        seq: sink.position.seq + 1,
-        prev: chain::line_hash(&line),
-    };
-    Ok(())
+    })
 }
 
-/// `audit verify`: the chain of `file` checked under the key file's signing key.
+/// `audit verify` of one file.
 pub fn verify_file(
     file: &Path,
     keys: &KeyRing,
@@ -201,9 +352,17 @@ mod tests {
             user: Some("alice"),
             outcome: "accepted",
             client: None,
+            user_agent: None,
             request_id: None,
             session: None,
             detail: &[],
+        }
+    }
+
+    fn file_only(file: &Path) -> AuditConfig {
+        AuditConfig {
+            file: Some(file.to_path_buf()),
+            ..AuditConfig::none()
         }
     }
 
@@ -212,8 +371,8 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("mfa-audit-{:016x}", rand::random::<u64>()));
         let file = dir.join("audit.jsonl");
         let keys = KeyRing::generate();
-        let gateway = Audit::open(Some(&file), "gateway").unwrap();
-        let admin = Audit::open(Some(&file), "cli").unwrap();
+        let gateway = Audit::open(&file_only(&file), "gateway").unwrap();
+        let admin = Audit::open(&file_only(&file), "cli").unwrap();
         for i in 0..6 {
             let writer = if i % 3 == 0 { &admin } else { &gateway };
             writer
@@ -224,7 +383,7 @@ mod tests {
         assert_eq!(text.lines().count(), 6);
         assert_eq!(verify_file(&file, &keys).unwrap(), Ok(6));
         // A writer opened later continues the same chain too.
-        Audit::open(Some(&file), "late")
+        Audit::open(&file_only(&file), "late")
             .unwrap()
             .record(&keys, 1_700_000_100, &event("e"))
             .unwrap();

@@ -134,7 +134,9 @@ where
     let operator = operator(common.operator);
     let outcome = super::state::block_on(async {
         let admin = Admin::open(config, operator).await?;
-        work(&admin, common.app.as_deref(), common.realm.as_deref()).await
+        let done = work(&admin, common.app.as_deref(), common.realm.as_deref()).await;
+        admin.finish().await?;
+        done
     });
     match outcome {
         Some(Ok(())) => ExitCode::SUCCESS,
@@ -166,7 +168,7 @@ fn seconds(text: &str) -> Result<i64, AdminError> {
 }
 
 /// Columns padded to their widest cell.
-fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {

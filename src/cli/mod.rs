@@ -2,6 +2,7 @@
 //! `keys rotate`, `demo`.
 
 mod admin;
+mod audit;
 mod state;
 
 use crate::config;
@@ -77,12 +78,16 @@ pub enum AuditCommand {
     /// Check an audit file's chain: exits 0 when every record is intact and in order, or names
     /// the first line that was edited, removed, inserted or moved and exits 1.
     Verify {
-        /// The audit file (JSON lines).
-        file: PathBuf,
+        /// The audit file (JSON lines); several files (rotated ones first) are checked as one
+        /// chain.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
         /// The gateway's configuration (for its key file).
         #[arg(long, short, env = "MFA_CONFIG")]
         config: PathBuf,
     },
+    /// Show records from the audit files or the Redis Stream, filtered, as a table or JSON.
+    Query(audit::QueryArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -106,14 +111,17 @@ pub fn run(cli: Cli) -> ExitCode {
         },
         Command::Migrate { config } => with_config(&config, state::migrate),
         Command::Audit {
-            action: AuditCommand::Verify { file, config },
+            action: AuditCommand::Verify { files, config },
         } => match config::load(&config) {
-            Ok(c) => state::verify_audit(&c, &file),
+            Ok(c) => audit::verify(&c, &files),
             Err(errors) => {
                 eprintln!("{errors}");
                 ExitCode::FAILURE
             }
         },
+        Command::Audit {
+            action: AuditCommand::Query(args),
+        } => audit::run_query(args),
         Command::Keys {
             action: KeysCommand::Rotate { config },
         } => with_config(&config, state::rotate_keys),

@@ -122,28 +122,3 @@ pub fn rotate_keys(config: &Config) -> ExitCode {
         None => ExitCode::FAILURE,
     }
 }
-
-/// `audit verify`: the chain of `file`, under the signing key of the config's key file.
-pub fn verify_audit(config: &Config, file: &std::path::Path) -> ExitCode {
-    let keys = match crate::keys::KeyRing::load(&config.keys_file) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("{}", crate::ops::error_chain(&e));
-            return ExitCode::FAILURE;
-        }
-    };
-    match crate::audit::verify_file(file, &keys) {
-        Ok(Ok(records)) => {
-            println!("{}: {records} records, chain intact", file.display());
-            ExitCode::SUCCESS
-        }
-        Ok(Err(broken)) => {
-            eprintln!("{}: {broken}", file.display());
-            ExitCode::FAILURE
-        }
-        Err(e) => {
-            eprintln!("cannot read {}: {e}", file.display());
-            ExitCode::FAILURE
-        }
-    }
-}

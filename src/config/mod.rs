@@ -1,6 +1,7 @@
 //! Configuration: the YAML file → a validated [`Config`], with every problem reported as
 //! `file:line:column: key: message`.
 
+mod audit;
 mod env;
 mod error;
 mod mfa;

@@ -21,8 +21,7 @@ pub struct Config {
     /// The key file (encryption, hashing and signing keys); default `{data_dir}/keys.json`.
     pub keys_file: PathBuf,
     pub state: StateConfig,
-    /// The audit trail's file; `None` when switched off.
-    pub audit_file: Option<PathBuf>,
+    pub audit: AuditConfig,
     /// Always starts and ends with `/`, e.g. `/.mfa/`.
     pub reserved_prefix: String,
     pub workers: usize,
@@ -321,6 +320,57 @@ pub enum DurableConfig {
         url: SecretText,
         max_connections: u32,
     },
+}
+
+/// Where audit records go and what happens when they cannot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The chained JSON-lines file; `None` when switched off.
+    pub file: Option<PathBuf>,
+    pub fsync: Fsync,
+    pub stdout: bool,
+    pub redis_stream: Option<AuditStream>,
+    pub on_failure: AuditFailure,
+}
+
+impl AuditConfig {
+    /// No sink at all (tests, tools).
+    pub fn none() -> AuditConfig {
+        AuditConfig {
+            file: None,
+            fsync: Fsync::Never,
+            stdout: false,
+            redis_stream: None,
+            on_failure: AuditFailure::Continue,
+        }
+    }
+}
+
+/// When written audit records are forced to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fsync {
+    /// After every record, before the request goes on.
+    Always,
+    /// At most this long after a record was written.
+    Interval(Duration),
+    /// Left to the operating system.
+    Never,
+}
+
+/// A Redis Stream the records are added to (`XADD … MAXLEN ~`), for SIEM consumers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditStream {
+    pub url: SecretText,
+    pub key: String,
+    pub max_len: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditFailure {
+    /// Sign-ins go on; the failure is logged and counted.
+    Continue,
+    /// Sign-ins are refused (503) until every sink works again.
+    Refuse,
 }
 
 /// Text that may hold a password (a connection URL); `Debug` never shows it.

@@ -339,4 +339,28 @@ pub struct RawAudit {
     /// The chained JSON-lines file; empty to write none.
     #[serde(default)]
     pub file: Option<String>,
+    /// `always`, `never`, or a duration (e.g. `1s`): how often written records are forced to disk.
+    #[serde(default)]
+    pub fsync: Option<String>,
+    /// Also write every record to standard output (for container log collectors).
+    #[serde(default)]
+    pub stdout: Option<bool>,
+    #[serde(default)]
+    pub redis_stream: Option<RawAuditStream>,
+    /// `continue` (default) or `refuse`: whether sign-ins go on while a sink is failing.
+    #[serde(default)]
+    pub on_failure: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuditStream {
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default)]
+    pub url_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub max_len: Option<u64>,
 }

@@ -35,7 +35,7 @@ impl<'a> Checker<'a> {
 
     /// Relative paths in the file are taken from the file's own folder, so a config works
     /// whatever directory the gateway is started in.
-    fn resolve(&self, path: &Path) -> PathBuf {
+    pub(super) fn resolve(&self, path: &Path) -> PathBuf {
         if path.is_absolute() {
             return path.to_path_buf();
         }
@@ -213,11 +213,7 @@ pub fn validate(
 
     let data_dir = c.resolve(raw.data_dir.as_deref().unwrap_or(Path::new("data")));
     let state = super::state::state(&mut c, &raw.state);
-    let audit_file = match raw.audit.file.as_deref().map(str::trim) {
-        None => Some(data_dir.join("audit.jsonl")),
-        Some("") => None,
-        Some(path) => Some(c.resolve(Path::new(path))),
-    };
+    let audit = super::audit::audit(&mut c, &raw.audit, &data_dir, &state);
     let keys_file = match &raw.keys_file {
         Some(path) => c.resolve(path),
         None => data_dir.join("keys.json"),
@@ -231,7 +227,7 @@ pub fn validate(
             data_dir,
             keys_file,
             state,
-            audit_file,
+            audit,
             reserved_prefix,
             workers,
             trusted_proxies,

@@ -59,7 +59,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
         }
         // An array or object of codes is an attempt to try several at once: refused, counted.
         Some(_) => {
-            return match flow::wrong::<()>(ctx, &challenge).await {
+            return match flow::wrong::<()>(ctx, &challenge, "unknown").await {
                 Ok(CodeOutcome::Locked(until)) => {
                     api_locked(crate::regulation::retry_after(until, ctx.now))
                 }

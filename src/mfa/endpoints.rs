@@ -462,7 +462,7 @@ impl Pages<'_> {
             Ok(Some(code)) if !code.trim().is_empty() => Ok((challenge, code.to_string())),
             Ok(_) => Err(self.wrong_code(&challenge, None)),
             Err(Repeated) => {
-                let outcome = flow::wrong::<()>(self.ctx, &challenge).await;
+                let outcome = flow::wrong::<()>(self.ctx, &challenge, "unknown").await;
                 Err(match outcome {
                     Ok(CodeOutcome::Locked(until)) => self.locked(until),
                     Ok(_) => self.message(

@@ -36,6 +36,8 @@ pub struct Context<'a> {
     /// The client's address (through the trusted-proxy rules) and the request id, for audit.
     pub client: std::net::IpAddr,
     pub request_id: String,
+    /// The client's `User-Agent`, shortened, for audit.
+    pub user_agent: String,
 }
 
 /// What the user must do after their password was accepted.
@@ -121,8 +123,9 @@ pub enum CodeOutcome<T> {
 }
 
 impl Context<'_> {
-    /// Writes an audit record; a failure is logged (the trail is best effort until issue 5's
-    /// fail-closed switch), never shown to the user.
+    /// Writes an audit record for information (refusals, failures, stripped cookies): a failure
+    /// is logged and counted, and the request goes on whatever `on_failure` says — refusing
+    /// would not make a refusal any safer.
     pub fn audit(
         &self,
         event: &'static str,
@@ -137,6 +140,7 @@ impl Context<'_> {
             user: Some(user),
             outcome,
             client: Some(self.client),
+            user_agent: Some(&self.user_agent),
             request_id: Some(&self.request_id),
             session,
             detail,
@@ -177,6 +181,13 @@ impl Context<'_> {
         )
         .await?;
         for (subject, until) in &failure.locked_now {
+            self.mfa
+                .metrics
+                .locks
+                .get_or_create(&super::metrics::LockLabels {
+                    subject: subject.kind(),
+                })
+                .inc();
             self.audit(
                 subject.lock_event(),
                 user,
@@ -201,6 +212,9 @@ impl Context<'_> {
 
     /// A code refused unread because of a lock, audited.
     fn refused_locked(&self, user: &str, until: i64) {
+        self.mfa
+            .metrics
+            .outcome(&self.app.name, "unknown", "locked");
         self.audit(
             "verify_failed",
             user,
@@ -211,6 +225,51 @@ impl Context<'_> {
                 ("locked_until", crate::ops::time::rfc3339(until)),
             ],
         );
+    }
+
+    /// Writes an audit record that a sign-in step depends on: with `audit.on_failure: refuse`
+    /// the step fails (503) when the record cannot be written.
+    pub fn audit_required(
+        &self,
+        event: &'static str,
+        user: &str,
+        outcome: &'static str,
+        session: Option<&[u8; 32]>,
+        detail: &[(&'static str, String)],
+    ) -> Result<(), MfaError> {
+        let record = crate::audit::Event {
+            event,
+            app: &self.app.name,
+            user: Some(user),
+            outcome,
+            client: Some(self.client),
+            user_agent: Some(&self.user_agent),
+            request_id: Some(&self.request_id),
+            session,
+            detail,
+        };
+        match self.mfa.audit.record(&self.keys, self.now, &record) {
+            Ok(()) => Ok(()),
+            Err(error) if self.mfa.audit.refuses_on_failure() => {
+                tracing::error!(error = %crate::ops::error_chain(&error), event, "audit record not written: sign-in refused");
+                Err(MfaError::Audit(error))
+            }
+            Err(error) => {
+                tracing::error!(error = %crate::ops::error_chain(&error), event, "audit record not written");
+                Ok(())
+            }
+        }
+    }
+
+    /// With `on_failure: refuse`, a failing sink stops a code before it is checked (and used
+    /// up). A new login's record is the next write that can find the sink back.
+    fn audit_gate(&self) -> Result<(), MfaError> {
+        if self.mfa.audit.refuses_on_failure() && self.mfa.audit.failing() {
+            return Err(MfaError::Audit(crate::audit::AuditError::Sinks(
+                "a sink is failing".into(),
+            )));
+        }
+        Ok(())
     }
 
     fn subject<'s>(&self, challenge: &'s Challenge) -> Subject<'s> {
@@ -287,26 +346,26 @@ pub async fn begin(
     let stage = match (enrolled, ctx.settings.policy_for(&user)) {
         (true, _) => ChallengeStage::Verify,
         (false, Policy::Optional) => {
-            ctx.audit(
+            ctx.audit_required(
                 "login_intercepted",
                 &user,
                 "released",
                 None,
                 &[("reason", "no factor, optional policy".into())],
-            );
+            )?;
             let response = release(ctx, realm, &user, answer).await?;
             return Ok(Begun::Released(response));
         }
         (false, Policy::Required) => match ctx.settings.enrollment {
             Enrollment::Invite => ChallengeStage::Invite,
             Enrollment::FirstLogin => {
-                ctx.audit(
+                ctx.audit_required(
                     "enrollment_started",
                     &user,
                     "accepted",
                     None,
                     &[("mode", "first_login".into())],
-                );
+                )?;
                 enrollment_stage(ctx, realm, &user)?
             }
         },
@@ -327,15 +386,17 @@ pub async fn begin(
         stage,
         withheld,
     };
-    ctx.mfa.ephemeral.put_challenge(&challenge).await?;
+    // Recorded before the challenge exists: with `on_failure: refuse` no login waits at a
+    // step the trail does not show.
     let step = Step::of(&challenge).name();
-    ctx.audit(
+    ctx.audit_required(
         "login_intercepted",
         &user,
         "challenge",
         None,
         &[("step", step.into())],
-    );
+    )?;
+    ctx.mfa.ephemeral.put_challenge(&challenge).await?;
     let token = PendingToken {
         challenge_id: id,
         realm: realm.clone(),
@@ -400,8 +461,9 @@ pub async fn accept_invite(
             None,
             &[("reason", "wrong or expired invitation code".into())],
         );
-        return wrong(ctx, challenge).await;
+        return wrong(ctx, challenge, "invite").await;
     }
+    ctx.mfa.metrics.outcome(&ctx.app.name, "invite", "accepted");
     let stage = enrollment_stage(ctx, realm, user)?;
     if !ctx
         .mfa
@@ -461,11 +523,14 @@ impl From<crate::store::StoreError> for PendingError {
     }
 }
 
-/// Counts a wrong answer on the challenge, the user and the client.
+/// Counts a wrong answer (to the step `method` names) on the challenge, the user and the
+/// client.
 pub async fn wrong<T>(
     ctx: &Context<'_>,
     challenge: &Challenge,
+    method: &'static str,
 ) -> Result<CodeOutcome<T>, PendingError> {
+    ctx.mfa.metrics.outcome(&ctx.app.name, method, "refused");
     let on_challenge = ctx
         .mfa
         .ephemeral
@@ -528,22 +593,26 @@ pub async fn verify(
         ctx.refused_locked(&challenge.user, until);
         return Ok(CodeOutcome::Locked(until));
     }
+    ctx.audit_gate()?;
     let accepted = check_code(ctx, &ctx.subject(challenge), code, method).await?;
     let Some(accepted) = accepted else {
-        return wrong(ctx, challenge).await;
+        return wrong(ctx, challenge, method.map_or("unknown", Method::as_str)).await;
     };
+    ctx.mfa
+        .metrics
+        .outcome(&ctx.app.name, accepted.method.as_str(), "accepted");
     ctx.code_passed(&challenge.realm, &challenge.user).await?;
     let mut detail = vec![("method", accepted.method.as_str().to_string())];
     if let Some(left) = accepted.recovery_codes_left {
         detail.push(("recovery_codes_left", left.to_string()));
     }
-    ctx.audit(
+    ctx.audit_required(
         "verify_succeeded",
         &challenge.user,
         "accepted",
         None,
         &detail,
-    );
+    )?;
     let taken = ctx
         .mfa
         .ephemeral
@@ -665,8 +734,11 @@ pub async fn confirm_enrollment(
         .map_err(|e| MfaError::Factor(e.into()))?
         .flatten();
     let Some(step) = step else {
-        return wrong(ctx, challenge).await;
+        return wrong(ctx, challenge, "enrollment").await;
     };
+    ctx.mfa
+        .metrics
+        .outcome(&ctx.app.name, "enrollment", "accepted");
     // The step moves first: of two racing confirmations only one goes on to store the factor
     // and make codes, so the codes one of them shows are never replaced by the other's.
     if !ctx
@@ -696,13 +768,13 @@ pub async fn confirm_enrollment(
         .ephemeral
         .end_user_sessions(&challenge.realm, &challenge.user, None)
         .await?;
-    ctx.audit(
+    ctx.audit_required(
         "enrollment_completed",
         &challenge.user,
         "accepted",
         None,
         &[("method", "totp".into())],
-    );
+    )?;
     Ok(CodeOutcome::Accepted(codes))
 }
 
@@ -782,8 +854,8 @@ async fn release(
         idle_timeout_secs: seconds(settings.idle_timeout),
         absolute_expires_at: ctx.now.saturating_add(seconds(settings.absolute_timeout)),
     };
+    ctx.audit_required("session_created", user, "accepted", Some(&id_hash), &[])?;
     ctx.mfa.ephemeral.put_session(&session).await?;
-    ctx.audit("session_created", user, "accepted", Some(&id_hash), &[]);
     for hash in credentials_in(ctx, &answer.headers, &answer.body) {
         ctx.mfa
             .ephemeral

@@ -6,6 +6,7 @@ pub mod api;
 pub mod endpoints;
 pub mod flow;
 pub mod guard;
+pub mod metrics;
 pub mod respond;
 pub mod settings;
 
@@ -33,6 +34,10 @@ pub struct Mfa {
     /// How long a session lookup may be reused without asking the shared store.
     session_cache: std::time::Duration,
     pub audit: crate::audit::Audit,
+    pub metrics: metrics::MfaMetrics,
+    /// Per client: when an unbound cookie was last audited, and how often it was stripped
+    /// since without a record.
+    strips: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u64)>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +68,8 @@ pub enum MfaError {
     Qr,
     #[error("MFA was switched on by a reload; restart the gateway to open its stores")]
     NotReady,
+    #[error("the audit trail cannot be written and audit.on_failure is refuse")]
+    Audit(#[source] crate::audit::AuditError),
 }
 
 impl Mfa {
@@ -86,7 +93,9 @@ impl Mfa {
                 EphemeralConfig::Redis { session_cache, .. } => *session_cache,
                 EphemeralConfig::Memory => std::time::Duration::ZERO,
             },
-            audit: crate::audit::Audit::open(config.audit_file.as_deref(), &instance_name(config))?,
+            audit: crate::audit::Audit::open(&config.audit, &instance_name(config))?,
+            metrics: metrics::MfaMetrics::default(),
+            strips: std::sync::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -99,6 +108,26 @@ impl Mfa {
                 Some((self.session_cache, redis.revocation_epoch()))
             }
             _ => None,
+        }
+    }
+
+    /// Whether a stripped cookie from `client` at `now` is audited: the first in a minute is,
+    /// with how many went unrecorded before it.
+    pub fn first_strip_in_a_while(&self, client: std::net::IpAddr, now: i64) -> Option<u64> {
+        let Ok(mut strips) = self.strips.lock() else {
+            return Some(0);
+        };
+        if strips.len() > 10_000 {
+            strips.retain(|_, (at, _)| now - *at < 60);
+        }
+        let entry = strips.entry(client).or_insert((i64::MIN, 0));
+        if now.saturating_sub(entry.0) >= 60 {
+            let repeats = entry.1;
+            *entry = (now, 0);
+            Some(repeats)
+        } else {
+            entry.1 += 1;
+            None
         }
     }
 

@@ -52,6 +52,17 @@ async fn answer(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>
         "/healthz" => text(StatusCode::OK, "ok\n"),
         "/readyz" => readiness(shared).await,
         "/metrics" => {
+            if let Some(mfa) = &shared.mfa {
+                use crate::store::EphemeralStore;
+                let counted = tokio::time::timeout(
+                    Duration::from_secs(1),
+                    mfa.ephemeral.census(crate::mfa::unix_now()),
+                )
+                .await;
+                if let Ok(Ok(census)) = counted {
+                    mfa.metrics.set_census(census);
+                }
+            }
             let mut response = text(StatusCode::OK, &shared.metrics.render());
             response.headers_mut().insert(
                 header::CONTENT_TYPE,

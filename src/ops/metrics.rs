@@ -59,6 +59,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// The proxy's series, and the second factor's when it runs.
+    pub fn with_mfa(mfa: Option<&crate::mfa::Mfa>) -> Self {
+        let mut metrics = Self::new();
+        if let Some(mfa) = mfa {
+            mfa.metrics.register(&mut metrics.registry, &mfa.audit);
+        }
+        metrics
+    }
+
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("mfa_gateway");
         let requests = Family::<RequestLabels, Counter>::default();

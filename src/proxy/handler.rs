@@ -189,6 +189,7 @@ async fn forward(
             tls: login::client_used_tls(peer, req.headers()),
             now: unix_now(),
             client: peer.client_ip(req.headers()),
+            user_agent: user_agent(req.headers()),
             request_id: request_id.to_str().unwrap_or("-").to_string(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
@@ -229,12 +230,36 @@ async fn forward(
                 Ok(c) => {
                     if c.stripped > 0 {
                         tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), cookies = c.stripped, "unbound app session cookie removed");
-                        ctx.audit("unbound_cookie_stripped", "-", "refused", None, &[]);
+                        ctx.mfa
+                            .metrics
+                            .unbound_cookies
+                            .get_or_create(&crate::mfa::metrics::AppLabels {
+                                app: app.name.clone(),
+                            })
+                            .inc();
+                        // One record per client a minute: a browser with a stale cookie
+                        // would otherwise write one per request (the metric counts them all).
+                        if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
+                            ctx.audit(
+                                "unbound_cookie_stripped",
+                                "-",
+                                "refused",
+                                None,
+                                &[("repeats_since_last_record", repeats.to_string())],
+                            );
+                        }
                     }
                     checked = Some((c, is_logout));
                 }
                 Err(Denied::UnboundAuthorization) => {
                     tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), "unbound Authorization refused");
+                    ctx.mfa
+                        .metrics
+                        .unbound_authorization
+                        .get_or_create(&crate::mfa::metrics::AppLabels {
+                            app: app.name.clone(),
+                        })
+                        .inc();
                     ctx.audit("unbound_authorization_refused", "-", "refused", None, &[]);
                     return Err(ProxyError::Unauthorized);
                 }
@@ -365,6 +390,22 @@ async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnU
 
 /// The host the client asked for: the request target's authority (HTTP/2, absolute-form) or
 /// else the `Host` header.
+/// The client's `User-Agent` for the audit trail: printable ASCII only, at most 200 characters
+/// (it is the client's own text, so it is bounded and never trusted).
+fn user_agent(headers: &http::HeaderMap) -> String {
+    headers
+        .get(header::USER_AGENT)
+        .map(|v| {
+            v.as_bytes()
+                .iter()
+                .filter(|b| (0x20..0x7f).contains(*b))
+                .take(200)
+                .map(|b| char::from(*b))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn original_host(req: &Request<Incoming>) -> Option<HeaderValue> {
     match req.uri().authority() {
         Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),

@@ -173,6 +173,13 @@ async fn refused_login(ctx: &Context<'_>, typed_user: Option<&str>) {
     match regulation::count_failure(&ctx.mfa.ephemeral, &subjects, ctx.now).await {
         Ok(failure) => {
             for (subject, until) in &failure.locked_now {
+                ctx.mfa
+                    .metrics
+                    .locks
+                    .get_or_create(&crate::mfa::metrics::LockLabels {
+                        subject: subject.kind(),
+                    })
+                    .inc();
                 ctx.audit(
                     subject.lock_event(),
                     typed_user.unwrap_or("-"),

@@ -94,6 +94,9 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
 
     control.block_on(async {
         if let Some(mfa) = shared.mfa.clone() {
+            if let Some(every) = mfa.audit.sync_interval() {
+                tokio::spawn(sync_audit(mfa.clone(), every));
+            }
             tokio::spawn(sweep(mfa));
         }
         if let Some(address) = admin_address {
@@ -120,6 +123,14 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
                 open = max_connections - connections.available_permits(),
                 "shutdown deadline reached; closing remaining connections"
             ),
+        }
+        if let Some(mfa) = &shared.mfa {
+            if let Err(error) = mfa.audit.sync() {
+                tracing::error!(error = %crate::ops::error_chain(&error), "audit file not synced at shutdown");
+            }
+            if !mfa.audit.drain(Duration::from_secs(5)).await {
+                tracing::error!("audit stream: records still queued at shutdown were not sent");
+            }
         }
         Ok(())
     })?;
@@ -290,6 +301,17 @@ async fn serve_connection<IO>(
     }
 }
 
+/// Forces the audit file to disk every `every` (the `fsync: <duration>` policy).
+async fn sync_audit(mfa: Arc<crate::mfa::Mfa>, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tick.tick().await;
+        if let Err(error) = mfa.audit.sync() {
+            tracing::error!(error = %crate::ops::error_chain(&error), "audit file not synced");
+        }
+    }
+}
+
 /// Drops expired challenges and sessions from the in-memory store now and then, so abandoned
 /// logins do not pile up.
 async fn sweep(mfa: Arc<crate::mfa::Mfa>) {
@@ -342,6 +364,10 @@ pub fn reload(shared: &Shared) {
         if let Err(error) = mfa.reload_keys() {
             tracing::error!(error = %crate::ops::error_chain(&error), "key file not reloaded; keeping the keys in use");
         }
+        // logrotate moved the file away and sent SIGHUP: go on in a new one.
+        if let Err(error) = mfa.audit.reopen() {
+            tracing::error!(error = %crate::ops::error_chain(&error), "audit file not reopened; writing on to the old one");
+        }
     }
     let path = current.source.clone();
     let result: Result<(), Vec<String>> = match config::load(&path) {
@@ -385,6 +411,36 @@ pub fn reload(shared: &Shared) {
         .config_reloads
         .get_or_create(&crate::ops::metrics::OutcomeLabels { outcome })
         .inc();
+    if let Some(mfa) = &shared.mfa {
+        let detail = [
+            ("file", path.display().to_string()),
+            (
+                "errors",
+                result.as_ref().err().map_or(0, Vec::len).to_string(),
+            ),
+        ];
+        let event = crate::audit::Event {
+            event: "config_reloaded",
+            app: "-",
+            user: None,
+            outcome: if result.is_ok() {
+                "accepted"
+            } else {
+                "refused"
+            },
+            client: None,
+            user_agent: None,
+            request_id: None,
+            session: None,
+            detail: &detail,
+        };
+        if let Err(error) = mfa
+            .audit
+            .record(&mfa.keys(), crate::mfa::unix_now(), &event)
+        {
+            tracing::error!(error = %crate::ops::error_chain(&error), "audit record of the reload not written");
+        }
+    }
     match result {
         Ok(()) => tracing::info!(file = %path.display(), "configuration reloaded"),
         Err(errors) => {

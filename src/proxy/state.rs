@@ -140,7 +140,7 @@ impl Shared {
         workers: usize,
         mfa: Option<Arc<crate::mfa::Mfa>>,
     ) -> Result<Self, SnapshotError> {
-        let metrics = Metrics::new();
+        let metrics = Metrics::with_mfa(mfa.as_deref());
         let snapshots = Snapshot::build_all(config, workers, &metrics)?
             .into_iter()
             .map(ArcSwap::from_pointee)

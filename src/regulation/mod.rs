@@ -61,6 +61,16 @@ impl Subject {
         }
     }
 
+    /// The kind, as a metric label.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Subject::User { .. } => "user",
+            Subject::Client(_) => "client",
+            Subject::LoginClient { .. } => "login_client",
+            Subject::LoginUser { .. } => "login_user",
+        }
+    }
+
     /// The event name an audit record of its lock carries.
     pub fn lock_event(&self) -> &'static str {
         match self {

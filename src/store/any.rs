@@ -2,13 +2,16 @@
 //! gateway, Redis + PostgreSQL when several share the work.
 
 use super::ephemeral::{
-    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
+    Session,
 };
 use super::{
     DurableStore, Invite, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
     TotpRecord,
 };
 use crate::keys::Sealed;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
 
 #[derive(Clone)]
 pub enum AnyDurable {
@@ -23,13 +26,40 @@ pub enum AnyEphemeral {
 }
 
 /// Calls the same method on whichever store is inside.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct StoreLabels {
+    pub store: &'static str,
+}
+
+/// Histograms by backend, each made on first use.
+pub type LatencyFamily = Family<StoreLabels, Histogram, fn() -> Histogram>;
+
+/// Time per store operation, by backend (`/metrics`: `store_seconds`).
+pub static LATENCY: std::sync::LazyLock<LatencyFamily> = std::sync::LazyLock::new(|| {
+    Family::new_with_constructor(|| {
+        // 100 µs (an in-memory lookup) … 2.5 s (a store timing out).
+        Histogram::new([
+            0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5,
+        ])
+    })
+});
+
+fn observe(store: &'static str, started: std::time::Instant) {
+    LATENCY
+        .get_or_create(&StoreLabels { store })
+        .observe(started.elapsed().as_secs_f64());
+}
+
 macro_rules! dispatch {
-    ($self:ident, $store:ident => $call:expr, $a:ident, $b:ident) => {
-        match $self {
+    ($self:ident, $store:ident => $call:expr, $a:ident, $b:ident) => {{
+        let started = std::time::Instant::now();
+        let result = match $self {
             Self::$a($store) => $call.await,
             Self::$b($store) => $call.await,
-        }
-    };
+        };
+        observe($self.kind(), started);
+        result
+    }};
 }
 
 impl AnyDurable {
@@ -219,5 +249,8 @@ impl EphemeralStore for AnyEphemeral {
     }
     async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
         dispatch!(self, s => s.locks(now), Memory, Redis)
+    }
+    async fn census(&self, now: i64) -> Result<Census, StoreError> {
+        dispatch!(self, s => s.census(now), Memory, Redis)
     }
 }

@@ -84,6 +84,18 @@ pub enum Counted {
     Locked(i64),
 }
 
+/// How much ephemeral state there is (for `/metrics`).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Census {
+    /// Logins waiting at a second-factor step.
+    pub challenges: u64,
+    /// Gateway sessions not past their end (on Redis: their absolute end; one that went idle
+    /// is counted until then).
+    pub sessions: u64,
+    /// Users under a lock.
+    pub locked_users: u64,
+}
+
 impl Session {
     pub fn is_live(&self, now: i64) -> bool {
         now < self.absolute_expires_at
@@ -205,6 +217,9 @@ pub trait EphemeralStore: Send + Sync {
 
     /// Forgets the subject's failures (a correct code), leaving any lock in force.
     fn clear_failures(&self, subject: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Counts of pending challenges, live sessions and locked users at `now`.
+    fn census(&self, now: i64) -> impl Future<Output = Result<Census, StoreError>> + Send;
 
     /// Every lock in force at `now`: (subject, end).
     fn locks(

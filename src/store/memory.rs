@@ -1,7 +1,8 @@
 //! The embedded ephemeral store: in-process maps behind one lock each, for a single gateway.
 
 use super::ephemeral::{
-    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
+    Session,
 };
 use super::StoreError;
 use std::collections::HashMap;
@@ -268,6 +269,26 @@ impl EphemeralStore for MemoryStore {
     async fn clear_failures(&self, subject: &str) -> Result<(), StoreError> {
         self.lock()?.failures.remove(subject);
         Ok(())
+    }
+
+    async fn census(&self, now: i64) -> Result<Census, StoreError> {
+        let maps = self.lock()?;
+        let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+        Ok(Census {
+            challenges: count(
+                maps.challenges
+                    .values()
+                    .filter(|c| c.expires_at > now)
+                    .count(),
+            ),
+            sessions: count(maps.sessions.values().filter(|s| s.is_live(now)).count()),
+            locked_users: count(
+                maps.locks
+                    .iter()
+                    .filter(|(s, until)| s.starts_with("u:") && now < **until)
+                    .count(),
+            ),
+        })
     }
 
     async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {

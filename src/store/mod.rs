@@ -12,9 +12,10 @@ mod sqlite;
 #[cfg(test)]
 pub mod suite;
 
-pub use any::{AnyDurable, AnyEphemeral};
+pub use any::{AnyDurable, AnyEphemeral, LATENCY};
 pub use ephemeral::{
-    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
+    Session,
 };
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;

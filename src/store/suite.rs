@@ -581,6 +581,37 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
     .await;
     assert_eq!(locked_now, 1);
 
+    // The census counts pending challenges, live sessions and locked users.
+    let before = store.census(60).await.unwrap();
+    store
+        .put_challenge(&sample_challenge("c-census", 1000))
+        .await
+        .unwrap();
+    let mut counted = sample_session(202, 50);
+    counted.user = format!("census-{:x}", rand::random::<u32>());
+    store.put_session(&counted).await.unwrap();
+    let locked = format!("u:4:main:census-{:x}", rand::random::<u32>());
+    store.set_lock(&locked, Some(5000), 60).await.unwrap();
+    store
+        .set_lock("c:192.0.2.99", Some(5000), 60)
+        .await
+        .unwrap();
+    let after = store.census(60).await.unwrap();
+    assert_eq!(after.challenges, before.challenges + 1);
+    assert_eq!(after.sessions, before.sessions + 1);
+    assert_eq!(
+        after.locked_users,
+        before.locked_users + 1,
+        "client locks are not users"
+    );
+    store.take_challenge("c-census", 60).await.unwrap();
+    store.end_session(&counted.id_hash).await.unwrap();
+    let done = store.census(60).await.unwrap();
+    assert_eq!(
+        (done.challenges, done.sessions),
+        (before.challenges, before.sessions)
+    );
+
     // Sessions are listed, all or one user's, live only.
     let mut a = sample_session(200, 0);
     a.user = format!("lister-{:x}", rand::random::<u32>());

@@ -91,6 +91,17 @@ pub struct Gateway {
     pub env: Vec<(String, String)>,
 }
 
+/// A Prometheus text page as `name{labels}` → value.
+pub fn parse_metrics(page: &str) -> std::collections::HashMap<String, f64> {
+    page.lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            Some((series.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
 /// What a command printed and how it ended.
 pub struct CliRun {
     pub code: i32,
@@ -180,7 +191,7 @@ impl Gateway {
             .arg(&config)
             .env("RUST_LOG", "info")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdout(Stdio::null())
+            .stdout(std::fs::File::create(dir.join("gateway.stdout")).unwrap())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();

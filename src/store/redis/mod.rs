@@ -4,7 +4,9 @@
 //! and carry native TTLs; liveness checks use the time the caller passes in, like every other
 //! store.
 //!
-//! Keys (`P` = prefix; ids are hex of keyed hashes): `Pc:{challenge id}` hash;
+//! Keys (`P` = prefix; ids are hex of keyed hashes): `P{c}:{challenge id}` hash and
+//! `P{c}:pending` sorted set of pending challenges by expiry (one hash slot, so a challenge and
+//! its place in the index change in one script);
 //! `P{session}:s` hash and `P{session}:sb` set of its credentials (one hash slot: `{…}` is a
 //! Cluster hash tag); `Pb:{credential}` → session; `Pu:{realm len}:{realm}:{user}` set of the
 //! user's sessions; `Psessions` sorted set of every session by absolute expiry (for listing);
@@ -20,7 +22,8 @@ mod scripts;
 pub use connection::Topology;
 
 use super::ephemeral::{
-    Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome, Session,
+    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
+    Session,
 };
 use super::StoreError;
 use arc_swap::ArcSwap;
@@ -108,7 +111,11 @@ impl RedisStore {
     }
 
     fn challenge_key(&self, id: &str) -> String {
-        format!("{}c:{id}", self.prefix)
+        format!("{}{{c}}:{id}", self.prefix)
+    }
+
+    fn pending_key(&self) -> String {
+        format!("{}{{c}}:pending", self.prefix)
     }
 
     fn session_key(&self, sid: &str) -> String {
@@ -232,9 +239,21 @@ impl RedisStore {
 
 impl EphemeralStore for RedisStore {
     async fn put_challenge(&self, c: &Challenge) -> Result<(), StoreError> {
-        let ttl = c.expires_at - c.created_at;
-        self.put_hash(self.challenge_key(&c.id), challenge_fields(c), ttl)
+        let mut invocation = scripts::PUT_CHALLENGE.key(self.challenge_key(&c.id));
+        invocation.key(self.pending_key());
+        for (name, value) in challenge_fields(c) {
+            invocation.arg(name).arg(value);
+        }
+        invocation
+            .arg((c.expires_at - c.created_at).max(1))
+            .arg(c.expires_at)
+            .arg(&c.id)
+            .arg(c.created_at);
+        let _: i64 = invocation
+            .invoke_async(&mut self.conn())
             .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 
     async fn challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
@@ -258,8 +277,10 @@ impl EphemeralStore for RedisStore {
     ) -> Result<FailureOutcome, StoreError> {
         let left: i64 = scripts::RECORD_FAILURE
             .key(self.challenge_key(id))
+            .key(self.pending_key())
             .arg(max_failures)
             .arg(now)
+            .arg(id)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -291,6 +312,8 @@ impl EphemeralStore for RedisStore {
     async fn take_challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
         let fields: Option<Fields> = scripts::TAKE
             .key(self.challenge_key(id))
+            .key(self.pending_key())
+            .arg(id)
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -515,6 +538,30 @@ impl EphemeralStore for RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn census(&self, now: i64) -> Result<Census, StoreError> {
+        let mut conn = self.conn();
+        let after = format!("({now}");
+        let challenges: u64 = conn
+            .zcount(self.pending_key(), &after, "+inf")
+            .await
+            .map_err(unavailable)?;
+        let sessions: u64 = conn
+            .zcount(self.all_sessions_key(), &after, "+inf")
+            .await
+            .map_err(unavailable)?;
+        let locked_users = self
+            .locks(now)
+            .await?
+            .iter()
+            .filter(|(s, _)| s.starts_with("u:"))
+            .count();
+        Ok(Census {
+            challenges,
+            sessions,
+            locked_users: u64::try_from(locked_users).unwrap_or(u64::MAX),
+        })
     }
 
     async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {

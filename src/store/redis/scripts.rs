@@ -17,7 +17,26 @@ return 1"#,
     )
 });
 
-/// KEYS[1] challenge; ARGV max failures, now → -1 missing, -2 dead, else attempts left.
+/// KEYS[1] challenge, KEYS[2] the index of pending challenges; ARGV fields as name/value
+/// pairs…, then TTL, expiry, id, now.
+pub static PUT_CHALLENGE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local now = table.remove(ARGV)
+local id = table.remove(ARGV)
+local expires = table.remove(ARGV)
+local ttl = table.remove(ARGV)
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], unpack(ARGV))
+redis.call('EXPIRE', KEYS[1], ttl)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+redis.call('ZADD', KEYS[2], expires, id)
+return 1"#,
+    )
+});
+
+/// KEYS[1] challenge, KEYS[2] the index; ARGV max failures, now, id → -1 missing, -2 dead,
+/// else attempts left.
 pub static RECORD_FAILURE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
@@ -27,6 +46,7 @@ local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 redis.call('HINCRBY', KEYS[1], 'revision', 1)
 if failures >= tonumber(ARGV[1]) then
   redis.call('DEL', KEYS[1])
+  redis.call('ZREM', KEYS[2], ARGV[3])
   return -2
 end
 return tonumber(ARGV[1]) - failures"#,
@@ -45,13 +65,14 @@ return 1"#,
     )
 });
 
-/// KEYS[1] challenge → its fields, and it is gone.
+/// KEYS[1] challenge, KEYS[2] the index; ARGV id → its fields, and it is gone.
 pub static TAKE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
 local all = redis.call('HGETALL', KEYS[1])
 if #all == 0 then return false end
 redis.call('DEL', KEYS[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
 return all"#,
     )
 });
