@@ -5,49 +5,20 @@ mod common;
 
 use common::apps::start_cookie_app;
 use common::browser::{enrollment_secret, form_value, recovery_codes, totp_now, Browser};
-use common::flows::{enroll, login};
-use common::{Answer, Gateway};
+use common::flows::{at_verify, enroll, login, send_code};
+use common::{audit_events, Answer, Gateway};
 
 fn config(upstream: std::net::SocketAddr, enrollment: &str) -> String {
-    format!(
-        r#"listeners:
-  - address: "{{listen}}"
-admin:
-  address: "{{admin}}"
-data_dir: "{{dir}}/data"
-apps:
-  - name: intranet
-    display_name: Intranet
-    hosts: ["*"]
-    upstream:
-      url: "http://{upstream}"
-    mfa:
-      policy: required
-      enrollment: {enrollment}
-      login:
-        - path: /login.php
-          username_field: user
-          success:
-            set_cookie: PHPSESSID
-      session_cookies: [PHPSESSID]
-"#
+    common::cookie_app_config(
+        upstream,
+        "",
+        &format!("      policy: required\n      enrollment: {enrollment}"),
     )
 }
 
 async fn verify_with(b: &mut Browser, user: &str, pass: &str, code: &str) -> Answer {
-    let answer = login(b, user, pass).await;
-    assert_eq!(answer.status, 303, "{}", answer.text());
-    let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
-    b.post_form("/.mfa/verify", &[("csrf", &csrf), ("code", code)])
-        .await
-}
-
-fn audit_events(gw: &Gateway) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(gw.dir.join("data/audit.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    let csrf = at_verify(b, user, pass).await;
+    send_code(b, &csrf, code).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -148,33 +148,12 @@ async fn all_sinks_rotation_queries_and_metrics() {
     let redis =
         std::env::var("MFA_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/".into());
     let key = format!("mfa-test-audit-{:016x}", rand::random::<u64>());
-    let yaml = format!(
-        r#"listeners:
-  - address: "{{listen}}"
-admin:
-  address: "{{admin}}"
-data_dir: "{{dir}}/data"
-audit:
-  stdout: true
-  fsync: always
-  redis_stream:
-    url: "{redis}"
-    key: "{key}"
-apps:
-  - name: intranet
-    display_name: Intranet
-    hosts: ["*"]
-    upstream:
-      url: "http://{}"
-    mfa:
-      login:
-        - path: /login.php
-          username_field: user
-          success:
-            set_cookie: PHPSESSID
-      session_cookies: [PHPSESSID]
-"#,
-        app.addr
+    let yaml = common::cookie_app_config(
+        app.addr,
+        &format!(
+            "audit:\n  stdout: true\n  fsync: always\n  redis_stream:\n    url: \"{redis}\"\n    key: \"{key}\""
+        ),
+        "",
     );
     let gw = Gateway::start(&yaml);
     let mut alice = Browser::new(gw.addr);

@@ -879,32 +879,12 @@ async fn with_a_failing_audit_sink_and_refuse_sign_ins_wait() {
     let app = start_cookie_app().await;
     let port = common::free_port();
     let mut redis = OwnRedis::start(port);
-    let yaml = format!(
-        r#"listeners:
-  - address: "{{listen}}"
-admin:
-  address: "{{admin}}"
-data_dir: "{{dir}}/data"
-audit:
-  on_failure: refuse
-  redis_stream:
-    url: "redis://127.0.0.1:{port}/"
-    key: "audit"
-apps:
-  - name: intranet
-    display_name: Intranet
-    hosts: ["*"]
-    upstream:
-      url: "http://{}"
-    mfa:
-      login:
-        - path: /login.php
-          username_field: user
-          success:
-            set_cookie: PHPSESSID
-      session_cookies: [PHPSESSID]
-"#,
-        app.addr
+    let yaml = common::cookie_app_config(
+        app.addr,
+        &format!(
+            "audit:\n  on_failure: refuse\n  redis_stream:\n    url: \"redis://127.0.0.1:{port}/\"\n    key: \"audit\""
+        ),
+        "",
     );
     let gw = Gateway::start(&yaml);
     let mut first = Browser::new(gw.addr);

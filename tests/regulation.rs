@@ -6,52 +6,23 @@
 mod common;
 
 use common::apps::start_cookie_app;
-use common::browser::{form_value, totp_now, Browser};
-use common::flows::{enroll, login};
-use common::{Answer, Gateway};
+use common::browser::{totp_now, Browser};
+use common::flows::{self, enroll, login, send_code};
+use common::{audit_events, Answer, Gateway};
 
 fn config(upstream: std::net::SocketAddr, regulation: &str) -> String {
-    format!(
-        r#"listeners:
-  - address: "{{listen}}"
-admin:
-  address: "{{admin}}"
-data_dir: "{{dir}}/data"
-gateway:
-  trusted_proxies: ["127.0.0.1"]
-apps:
-  - name: intranet
-    display_name: Intranet
-    hosts: ["*"]
-    upstream:
-      url: "http://{upstream}"
-    mfa:
-      policy: required
-      max_attempts: 10
-      login:
-        - path: /login.php
-          username_field: user
-          success:
-            set_cookie: PHPSESSID
-      session_cookies: [PHPSESSID]
-      regulation:
-{regulation}
-"#
+    common::cookie_app_config(
+        upstream,
+        "gateway:\n  trusted_proxies: [\"127.0.0.1\"]",
+        &format!("      policy: required\n      max_attempts: 10\n      regulation:\n{regulation}"),
     )
 }
 
 /// A login of `user` from `client`, brought to the verify page: the browser and its CSRF token.
 async fn at_verify(gw: &Gateway, client: &str, user: &str, pass: &str) -> (Browser, String) {
     let mut b = Browser::from_client(gw.addr, client);
-    let answer = login(&mut b, user, pass).await;
-    assert_eq!(answer.status, 303, "{}", answer.text());
-    let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+    let csrf = flows::at_verify(&mut b, user, pass).await;
     (b, csrf)
-}
-
-async fn send_code(b: &mut Browser, csrf: &str, code: &str) -> Answer {
-    b.post_form("/.mfa/verify", &[("csrf", csrf), ("code", code)])
-        .await
 }
 
 fn retry_after(answer: &Answer) -> u64 {
@@ -60,14 +31,6 @@ fn retry_after(answer: &Answer) -> u64 {
         .expect("a 429 says when to retry")
         .parse()
         .unwrap()
-}
-
-fn audit_events(gw: &Gateway) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(gw.dir.join("data/audit.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -123,6 +123,28 @@ pub enum CodeOutcome<T> {
 }
 
 impl Context<'_> {
+    /// The audit record of `event` in this request.
+    fn event<'e>(
+        &'e self,
+        event: &'static str,
+        user: &'e str,
+        outcome: &'static str,
+        session: Option<&'e [u8; 32]>,
+        detail: &'e [(&'static str, String)],
+    ) -> crate::audit::Event<'e> {
+        crate::audit::Event {
+            event,
+            app: &self.app.name,
+            user: Some(user),
+            outcome,
+            client: Some(self.client),
+            user_agent: Some(&self.user_agent),
+            request_id: Some(&self.request_id),
+            session,
+            detail,
+        }
+    }
+
     /// Writes an audit record for information (refusals, failures, stripped cookies): a failure
     /// is logged and counted, and the request goes on whatever `on_failure` says — refusing
     /// would not make a refusal any safer.
@@ -134,17 +156,7 @@ impl Context<'_> {
         session: Option<&[u8; 32]>,
         detail: &[(&'static str, String)],
     ) {
-        let record = crate::audit::Event {
-            event,
-            app: &self.app.name,
-            user: Some(user),
-            outcome,
-            client: Some(self.client),
-            user_agent: Some(&self.user_agent),
-            request_id: Some(&self.request_id),
-            session,
-            detail,
-        };
+        let record = self.event(event, user, outcome, session, detail);
         if let Err(error) = self.mfa.audit.record(&self.keys, self.now, &record) {
             tracing::error!(error = %crate::ops::error_chain(&error), event, "audit record not written");
         }
@@ -237,17 +249,7 @@ impl Context<'_> {
         session: Option<&[u8; 32]>,
         detail: &[(&'static str, String)],
     ) -> Result<(), MfaError> {
-        let record = crate::audit::Event {
-            event,
-            app: &self.app.name,
-            user: Some(user),
-            outcome,
-            client: Some(self.client),
-            user_agent: Some(&self.user_agent),
-            request_id: Some(&self.request_id),
-            session,
-            detail,
-        };
+        let record = self.event(event, user, outcome, session, detail);
         match self.mfa.audit.record(&self.keys, self.now, &record) {
             Ok(()) => Ok(()),
             Err(error) if self.mfa.audit.refuses_on_failure() => {

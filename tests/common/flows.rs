@@ -10,6 +10,20 @@ pub async fn login(browser: &mut Browser, user: &str, pass: &str) -> Answer {
         .await
 }
 
+/// A login of `user` brought to the verify page: the form's CSRF token.
+pub async fn at_verify(browser: &mut Browser, user: &str, pass: &str) -> String {
+    let answer = login(browser, user, pass).await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    form_value(&browser.get("/.mfa/verify").await.text(), "csrf")
+}
+
+/// A code sent at the verify step.
+pub async fn send_code(browser: &mut Browser, csrf: &str, code: &str) -> Answer {
+    browser
+        .post_form("/.mfa/verify", &[("csrf", csrf), ("code", code)])
+        .await
+}
+
 /// A first login under `required` policy, through enrollment: returns the TOTP secret and the
 /// recovery codes.
 pub async fn enroll(browser: &mut Browser, user: &str, pass: &str) -> (String, Vec<String>) {

@@ -91,6 +91,44 @@ pub struct Gateway {
     pub env: Vec<(String, String)>,
 }
 
+/// A config for the cookie app (tests/common/apps.rs) behind the gateway: one app `intranet`
+/// ("Intranet") with its login rule and session cookie. `top` is YAML added at the top level
+/// (e.g. an `audit:` block), `mfa` lines go inside the app's `mfa:` block (indented six).
+pub fn cookie_app_config(upstream: SocketAddr, top: &str, mfa: &str) -> String {
+    format!(
+        r#"listeners:
+  - address: "{{listen}}"
+admin:
+  address: "{{admin}}"
+data_dir: "{{dir}}/data"
+{top}
+apps:
+  - name: intranet
+    display_name: Intranet
+    hosts: ["*"]
+    upstream:
+      url: "http://{upstream}"
+    mfa:
+      login:
+        - path: /login.php
+          username_field: user
+          success:
+            set_cookie: PHPSESSID
+      session_cookies: [PHPSESSID]
+{mfa}
+"#
+    )
+}
+
+/// The gateway's audit records, parsed.
+pub fn audit_events(gw: &Gateway) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(gw.dir.join("data/audit.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// A Prometheus text page as `name{labels}` → value.
 pub fn parse_metrics(page: &str) -> std::collections::HashMap<String, f64> {
     page.lines()
