@@ -7,29 +7,10 @@ use common::browser::Browser;
 use common::Gateway;
 
 fn config(upstream: std::net::SocketAddr) -> String {
-    format!(
-        r#"listeners:
-  - address: "{{listen}}"
-admin:
-  address: "{{admin}}"
-data_dir: "{{dir}}/data"
-apps:
-  - name: intranet
-    hosts: ["*"]
-    upstream:
-      url: "http://{upstream}"
-    mfa:
-      policy: optional
-      overrides:
-        - pattern: "^car"
-          policy: required
-      login:
-        - path: /login.php
-          username_field: user
-          success:
-            set_cookie: PHPSESSID
-      session_cookies: [PHPSESSID]
-"#
+    common::cookie_app_config(
+        upstream,
+        "",
+        "      policy: optional\n      overrides:\n        - pattern: \"^car\"\n          policy: required",
     )
 }
 

@@ -10,30 +10,10 @@ use serde_json::{json, Value};
 
 /// alice must use MFA; bob may turn it off.
 fn cookie_config(upstream: std::net::SocketAddr) -> String {
-    format!(
-        r#"listeners:
-  - address: "{{listen}}"
-admin:
-  address: "{{admin}}"
-data_dir: "{{dir}}/data"
-apps:
-  - name: intranet
-    display_name: Intranet
-    hosts: ["*"]
-    upstream:
-      url: "http://{upstream}"
-    mfa:
-      policy: required
-      overrides:
-        - users: [bob]
-          policy: optional
-      login:
-        - path: /login.php
-          username_field: user
-          success:
-            set_cookie: PHPSESSID
-      session_cookies: [PHPSESSID]
-"#
+    common::cookie_app_config(
+        upstream,
+        "",
+        "      policy: required\n      overrides:\n        - users: [bob]\n          policy: optional",
     )
 }
 
