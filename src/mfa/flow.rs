@@ -183,6 +183,27 @@ impl Context<'_> {
         regulation::lock_end(&self.mfa.ephemeral, &subjects, self.now).await
     }
 
+    /// The lock on the user or this client (its end), and whether the user has failures in
+    /// the current window (a correct code then clears them) — one store round trip.
+    pub async fn code_lock(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> Result<(Option<i64>, bool), StoreError> {
+        let subjects = self.code_subjects(realm, user).map(|(s, _)| s.key());
+        let inspection = self
+            .mfa
+            .ephemeral
+            .inspect(&subjects, subjects.first().map(String::as_str), self.now)
+            .await?;
+        Ok((inspection.latest(0..subjects.len()), inspection.counting))
+    }
+
+    /// The code subjects' keys of `user` (for an inspection made before the login is answered).
+    pub fn code_subject_keys(&self, realm: &str, user: &str) -> [String; 2] {
+        self.code_subjects(realm, user).map(|(s, _)| s.key())
+    }
+
     /// Counts a wrong code against the user and this client; audits any lock it caused.
     /// The end of the lock now in force, if any.
     pub async fn code_failed(&self, realm: &str, user: &str) -> Result<Option<i64>, StoreError> {
@@ -323,14 +344,20 @@ fn withheld_context(challenge_id: &str) -> Vec<u8> {
 }
 
 /// The app accepted `user`'s password and answered with `answer`: withhold it behind a
-/// challenge, or release it at once when policy asks for nothing.
+/// challenge, or release it at once when policy asks for nothing. `known_lock` is the user's
+/// lock when it was already looked up with the login request.
 pub async fn begin(
     ctx: &Context<'_>,
     user: String,
     answer: WithheldAnswer,
+    known_lock: Option<Option<i64>>,
 ) -> Result<Begun, MfaError> {
     let realm = &ctx.settings.realm;
-    if let Some(until) = ctx.lock_end(realm, &user).await? {
+    let lock = match known_lock {
+        Some(lock) => lock,
+        None => ctx.lock_end(realm, &user).await?,
+    };
+    if let Some(until) = lock {
         ctx.audit(
             "login_intercepted",
             &user,
@@ -591,7 +618,8 @@ pub async fn verify(
     if challenge.stage != ChallengeStage::Verify {
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
-    if let Some(until) = ctx.lock_end(&challenge.realm, &challenge.user).await? {
+    let (lock, counting) = ctx.code_lock(&challenge.realm, &challenge.user).await?;
+    if let Some(until) = lock {
         ctx.refused_locked(&challenge.user, until);
         return Ok(CodeOutcome::Locked(until));
     }
@@ -603,7 +631,9 @@ pub async fn verify(
     ctx.mfa
         .metrics
         .outcome(&ctx.app.name, accepted.method.as_str(), "accepted");
-    ctx.code_passed(&challenge.realm, &challenge.user).await?;
+    if counting {
+        ctx.code_passed(&challenge.realm, &challenge.user).await?;
+    }
     let mut detail = vec![("method", accepted.method.as_str().to_string())];
     if let Some(left) = accepted.recovery_codes_left {
         detail.push(("recovery_codes_left", left.to_string()));

@@ -33,6 +33,9 @@ pub struct PendingLogin<'a> {
     typed_user: Option<String>,
     /// For a "whoami" identity: the request's forwarding headers, to ask the app the same way.
     whoami_base: Option<HeaderMap>,
+    /// The lock on the user as typed (and this client), looked up with the throttle: the user
+    /// it is for and its end.
+    code_lock: Option<(String, Option<i64>)>,
 }
 
 /// Reads the login body (bounded: 413 beyond `limit`) for its user name; the body then goes to
@@ -52,7 +55,8 @@ pub async fn read_request<'a>(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let typed_user = rule.username(content_type, &read);
-    if let Some(until) = throttled(ctx, typed_user.as_deref()).await? {
+    let (throttle, code_lock) = locks_before_login(ctx, typed_user.as_deref()).await?;
+    if let Some(until) = throttle {
         tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "login refused: throttled");
         return Err(ProxyError::LoginThrottled(regulation::retry_after(
             until, ctx.now,
@@ -64,6 +68,7 @@ pub async fn read_request<'a>(
         rule,
         typed_user,
         whoami_base,
+        code_lock,
     };
     Ok((Either::Right(Full::new(read)), pending))
 }
@@ -121,7 +126,11 @@ pub async fn answer(
     .map(|u| flow::identity(ctx.settings, &u))
     .filter(|u| !u.is_empty())
     .ok_or(ProxyError::LoginWithoutUser)?;
-    let begun = flow::begin(ctx, user, answer)
+    let known_lock = pending
+        .code_lock
+        .filter(|(for_user, _)| *for_user == user)
+        .map(|(_, lock)| lock);
+    let begun = flow::begin(ctx, user, answer, known_lock)
         .await
         .map_err(ProxyError::StateUnavailable)?;
     Ok(Answered::Ready(
@@ -148,19 +157,37 @@ fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, 
     subjects
 }
 
-/// The end of a throttle in force on this client or user name. A store that cannot answer
+/// Before the login goes to the app, in one store round trip: the end of a throttle on this
+/// client or user name, and — when the user will be the name as typed — the lock on that user
+/// for the second factor (so the answer phase need not ask again). A store that cannot answer
 /// refuses the login (it could not be completed without the store anyway).
-async fn throttled(ctx: &Context<'_>, typed_user: Option<&str>) -> Result<Option<i64>, ProxyError> {
-    let subjects: Vec<Subject> = login_subjects(ctx, typed_user)
+async fn locks_before_login(
+    ctx: &Context<'_>,
+    typed_user: Option<&str>,
+) -> Result<(Option<i64>, Option<(String, Option<i64>)>), ProxyError> {
+    let mut keys: Vec<String> = login_subjects(ctx, typed_user)
         .into_iter()
-        .map(|(s, _)| s)
+        .map(|(s, _)| s.key())
         .collect();
-    if subjects.is_empty() {
-        return Ok(None);
+    let throttles = keys.len();
+    let user = typed_user
+        .filter(|_| matches!(ctx.settings.identity, IdentitySource::LoginField))
+        .map(|u| flow::identity(ctx.settings, u))
+        .filter(|u| !u.is_empty());
+    if let Some(user) = &user {
+        keys.extend(ctx.code_subject_keys(&ctx.settings.realm, user));
     }
-    regulation::lock_end(&ctx.mfa.ephemeral, &subjects, ctx.now)
+    if keys.is_empty() {
+        return Ok((None, None));
+    }
+    let inspection = ctx
+        .mfa
+        .ephemeral
+        .inspect(&keys, None, ctx.now)
         .await
-        .map_err(|e| ProxyError::StateUnavailable(e.into()))
+        .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+    let code_lock = user.map(|u| (u, inspection.latest(throttles..keys.len())));
+    Ok((inspection.latest(0..throttles), code_lock))
 }
 
 /// Counts a login the app refused; a throttle it starts is audited. The app's answer goes to

@@ -143,7 +143,7 @@ pub async fn lock_end<S: EphemeralStore>(
     now: i64,
 ) -> Result<Option<i64>, StoreError> {
     let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
-    store.lock_end(&keys, now).await
+    Ok(store.inspect(&keys, None, now).await?.latest(0..keys.len()))
 }
 
 /// Seconds until `until`, at least one: the `Retry-After` value.

@@ -3,7 +3,7 @@
 
 use super::ephemeral::{
     Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Session,
+    Inspection, Session,
 };
 use super::{
     DurableStore, Invite, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
@@ -233,8 +233,13 @@ impl EphemeralStore for AnyEphemeral {
     ) -> Result<Counted, StoreError> {
         dispatch!(self, s => s.count_failure(subject, limit, now), Memory, Redis)
     }
-    async fn lock_end(&self, subjects: &[String], now: i64) -> Result<Option<i64>, StoreError> {
-        dispatch!(self, s => s.lock_end(subjects, now), Memory, Redis)
+    async fn inspect(
+        &self,
+        subjects: &[String],
+        counted: Option<&str>,
+        now: i64,
+    ) -> Result<Inspection, StoreError> {
+        dispatch!(self, s => s.inspect(subjects, counted, now), Memory, Redis)
     }
     async fn set_lock(
         &self,

@@ -73,6 +73,28 @@ pub struct FailureLimit {
     pub lock_secs: i64,
 }
 
+/// Locks and counting found by [`EphemeralStore::inspect`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// Per subject asked about, in order: the end of a lock in force.
+    pub lock_ends: Vec<Option<i64>>,
+    /// The `counted` subject has failures in its current window.
+    pub counting: bool,
+}
+
+impl Inspection {
+    /// The latest lock end among `lock_ends[range]`.
+    pub fn latest(&self, range: std::ops::Range<usize>) -> Option<i64> {
+        self.lock_ends
+            .get(range)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .copied()
+            .max()
+    }
+}
+
 /// The state of a subject (a user, a client address) after one more failure was counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Counted {
@@ -199,12 +221,15 @@ pub trait EphemeralStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<Counted, StoreError>> + Send;
 
-    /// The latest end of a lock on any of `subjects` that is in force at `now`.
-    fn lock_end(
+    /// For each of `subjects`, the end of its lock if one is in force at `now`; and whether
+    /// `counted` has failures in its current window. One round trip, so the hot path pays for
+    /// regulation once.
+    fn inspect(
         &self,
         subjects: &[String],
+        counted: Option<&str>,
         now: i64,
-    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Inspection, StoreError>> + Send;
 
     /// Locks `subject` until `until`, or (None) lifts its lock and forgets its failures.
     /// True when a lock was in force before.

@@ -2,7 +2,7 @@
 
 use super::ephemeral::{
     Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Session,
+    Inspection, Session,
 };
 use super::StoreError;
 use std::collections::HashMap;
@@ -238,12 +238,22 @@ impl EphemeralStore for MemoryStore {
         Ok(Counted::LockedNow(until))
     }
 
-    async fn lock_end(&self, subjects: &[String], now: i64) -> Result<Option<i64>, StoreError> {
+    async fn inspect(
+        &self,
+        subjects: &[String],
+        counted: Option<&str>,
+        now: i64,
+    ) -> Result<Inspection, StoreError> {
         let maps = self.lock()?;
-        Ok(subjects
-            .iter()
-            .filter_map(|s| lock_in_force(&maps, s, now))
-            .max())
+        Ok(Inspection {
+            lock_ends: subjects
+                .iter()
+                .map(|s| lock_in_force(&maps, s, now))
+                .collect(),
+            counting: counted
+                .and_then(|c| maps.failures.get(c))
+                .is_some_and(|(_, start, within)| now < start.saturating_add(*within)),
+        })
     }
 
     async fn set_lock(

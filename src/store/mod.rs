@@ -15,7 +15,7 @@ pub mod suite;
 pub use any::{AnyDurable, AnyEphemeral, LATENCY};
 pub use ephemeral::{
     Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Session,
+    Inspection, Session,
 };
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;

@@ -510,13 +510,21 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
         Counted::Locked(2520)
     );
     let both = [subject.clone(), other.clone()];
-    assert_eq!(store.lock_end(&both, 2519).await.unwrap(), Some(2520));
-    assert_eq!(
-        store.lock_end(&both, 2520).await.unwrap(),
-        None,
-        "the lock ended"
+    let seen = store.inspect(&both, Some(&subject), 2519).await.unwrap();
+    assert_eq!(seen.lock_ends, vec![Some(2520), None]);
+    assert!(
+        !seen.counting,
+        "the failure that locked started a new window"
     );
-    assert_eq!(store.lock_end(&[], 2000).await.unwrap(), None);
+    assert_eq!(seen.latest(0..2), Some(2520));
+    let after = store.inspect(&both, None, 2520).await.unwrap();
+    assert_eq!(after.latest(0..2), None, "the lock ended");
+    assert!(store
+        .inspect(&[], None, 2000)
+        .await
+        .unwrap()
+        .lock_ends
+        .is_empty());
     assert!(store
         .locks(2000)
         .await
@@ -533,7 +541,17 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
         store.count_failure(&other, limit, 10).await.unwrap(),
         Counted::Under(1)
     );
+    assert!(store.inspect(&[], Some(&other), 10).await.unwrap().counting);
+    assert!(
+        !store
+            .inspect(&[], Some(&other), 700)
+            .await
+            .unwrap()
+            .counting,
+        "window over"
+    );
     store.clear_failures(&other).await.unwrap();
+    assert!(!store.inspect(&[], Some(&other), 10).await.unwrap().counting);
     assert_eq!(
         store.count_failure(&other, limit, 11).await.unwrap(),
         Counted::Under(1)
@@ -541,19 +559,14 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
 
     // An admin lock and unlock; unlocking also forgets the failures.
     assert!(!store.set_lock(&other, Some(5000), 20).await.unwrap());
+    let one = std::slice::from_ref(&other);
     assert_eq!(
-        store
-            .lock_end(std::slice::from_ref(&other), 4999)
-            .await
-            .unwrap(),
+        store.inspect(one, None, 4999).await.unwrap().latest(0..1),
         Some(5000)
     );
     assert!(store.set_lock(&other, None, 30).await.unwrap());
     assert_eq!(
-        store
-            .lock_end(std::slice::from_ref(&other), 30)
-            .await
-            .unwrap(),
+        store.inspect(one, None, 30).await.unwrap().latest(0..1),
         None
     );
     assert!(!store

@@ -23,7 +23,7 @@ pub use connection::Topology;
 
 use super::ephemeral::{
     Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Session,
+    Inspection, Session,
 };
 use super::StoreError;
 use arc_swap::ArcSwap;
@@ -330,22 +330,28 @@ impl EphemeralStore for RedisStore {
         // sessions must end (a factor changed).
         let user_key = self.user_key(&s.realm, &s.user);
         let mut conn = self.conn();
-        let _: i64 = conn.sadd(&user_key, &sid).await.map_err(unavailable)?;
-        let _: bool = conn
-            .expire(&user_key, (s.absolute_expires_at - s.last_seen_at).max(1))
-            .await
-            .map_err(unavailable)?;
-        // The listing index is pruned as it grows, so it holds only sessions not yet past
-        // their absolute end.
+        // Both indexes at once (each is its own hash slot, so two single-slot pipelines sent
+        // together: one round trip of waiting): the user's set, and the listing index, pruned
+        // as it grows so it holds only sessions not yet past their absolute end.
         let index = self.all_sessions_key();
-        let _: () = redis::pipe()
+        let mut user_set = redis::pipe();
+        user_set
+            .sadd(&user_key, &sid)
+            .ignore()
+            .expire(&user_key, (s.absolute_expires_at - s.last_seen_at).max(1))
+            .ignore();
+        let mut listing = redis::pipe();
+        listing
             .zadd(&index, &sid, s.absolute_expires_at)
             .ignore()
             .zrembyscore(&index, "-inf", s.last_seen_at)
-            .ignore()
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+            .ignore();
+        let mut other = conn.clone();
+        let (a, b): (redis::RedisResult<()>, redis::RedisResult<()>) = tokio::join!(
+            user_set.query_async(&mut conn),
+            listing.query_async(&mut other)
+        );
+        a.and(b).map_err(unavailable)?;
         let end = s
             .absolute_expires_at
             .min(s.last_seen_at.saturating_add(s.idle_timeout_secs));
@@ -499,17 +505,38 @@ impl EphemeralStore for RedisStore {
         })
     }
 
-    async fn lock_end(&self, subjects: &[String], now: i64) -> Result<Option<i64>, StoreError> {
-        if subjects.is_empty() {
-            return Ok(None);
+    async fn inspect(
+        &self,
+        subjects: &[String],
+        counted: Option<&str>,
+        now: i64,
+    ) -> Result<Inspection, StoreError> {
+        if subjects.is_empty() && counted.is_none() {
+            return Ok(Inspection {
+                lock_ends: Vec::new(),
+                counting: false,
+            });
         }
-        let keys: Vec<String> = subjects.iter().map(|s| self.lock_key(s)).collect();
-        let ends: Vec<Option<i64>> = redis::cmd("MGET")
-            .arg(&keys)
-            .query_async(&mut self.conn())
+        let mut invocation = scripts::INSPECT.prepare_invoke();
+        for subject in subjects {
+            invocation.key(self.lock_key(subject));
+        }
+        if let Some(counted) = counted {
+            invocation.key(self.failures_key(counted));
+        }
+        invocation.arg(now).arg(u8::from(counted.is_some()));
+        let mut out: Vec<i64> = invocation
+            .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
-        Ok(ends.into_iter().flatten().filter(|end| now < *end).max())
+        let counting = out.pop().is_some_and(|c| c == 1);
+        Ok(Inspection {
+            lock_ends: out
+                .into_iter()
+                .map(|end| (end > now).then_some(end))
+                .collect(),
+            counting,
+        })
     }
 
     async fn set_lock(

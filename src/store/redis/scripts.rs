@@ -179,3 +179,26 @@ if was then return 1 end
 return 0"#,
     )
 });
+
+/// KEYS the subjects' locks…, then (when ARGV[2] is 1) a failure counter; ARGV now, 0/1 →
+/// {end or 0 per lock…, 1 when the counter is within its window else 0}.
+pub static INSPECT: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local now = tonumber(ARGV[1])
+local locks = #KEYS
+if ARGV[2] == '1' then locks = locks - 1 end
+local out = {}
+for i = 1, locks do
+  local ends = tonumber(redis.call('GET', KEYS[i]) or '0')
+  if ends > now then out[i] = ends else out[i] = 0 end
+end
+local counting = 0
+if ARGV[2] == '1' then
+  local v = redis.call('HMGET', KEYS[#KEYS], 'start', 'within')
+  if v[1] and now < tonumber(v[1]) + tonumber(v[2]) then counting = 1 end
+end
+out[locks + 1] = counting
+return out"#,
+    )
+});
