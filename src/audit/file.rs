@@ -132,4 +132,14 @@ impl FileSink {
         }
         Ok(())
     }
+
+    /// A second handle on the file to sync through when something was written since the last
+    /// time (the periodic fsync runs on it without holding up writers).
+    pub fn take_dirty_handle(&mut self) -> Result<Option<std::fs::File>, AuditError> {
+        if !self.dirty {
+            return Ok(None);
+        }
+        self.dirty = false;
+        self.file.try_clone().map(Some).map_err(AuditError::Write)
+    }
 }

@@ -158,13 +158,17 @@ impl Audit {
         }
     }
 
-    /// Forces the file's written records to disk (the periodic fsync).
+    /// Forces the file's written records to disk (the periodic fsync). The disk wait happens
+    /// outside the writers' lock: sign-ins are not held up by it.
     pub fn sync(&self) -> Result<(), AuditError> {
         let Some(file) = &self.file else {
             return Ok(());
         };
-        let mut file = file.lock().map_err(|_| poisoned())?;
-        file.sync()
+        let handle = file.lock().map_err(|_| poisoned())?.take_dirty_handle()?;
+        match handle {
+            Some(handle) => handle.sync_data().map_err(AuditError::Write),
+            None => Ok(()),
+        }
     }
 
     /// Opens the file again (SIGHUP, after logrotate moved it).
