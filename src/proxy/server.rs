@@ -97,7 +97,19 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             if let Some(every) = mfa.audit.sync_interval() {
                 tokio::spawn(sync_audit(mfa.clone(), every));
             }
-            tokio::spawn(sweep(mfa));
+            // Often enough that a session's timeout is recorded close to when it happened.
+            let every = shared
+                .config()
+                .and_then(|c| {
+                    c.apps
+                        .iter()
+                        .filter_map(|a| a.mfa.as_ref())
+                        .map(|m| m.idle_timeout.min(m.absolute_timeout) / 2)
+                        .min()
+                })
+                .unwrap_or(Duration::from_secs(60))
+                .clamp(Duration::from_secs(1), Duration::from_secs(60));
+            tokio::spawn(sweep(mfa, every));
         }
         if let Some(address) = admin_address {
             match tokio::net::TcpListener::bind(address).await {
@@ -314,16 +326,58 @@ async fn sync_audit(mfa: Arc<crate::mfa::Mfa>, every: Duration) {
 
 /// Drops expired challenges and sessions from the in-memory store now and then, so abandoned
 /// logins do not pile up.
-async fn sweep(mfa: Arc<crate::mfa::Mfa>) {
-    let mut every = tokio::time::interval(Duration::from_secs(60));
+async fn sweep(mfa: Arc<crate::mfa::Mfa>, every: Duration) {
+    let mut every = tokio::time::interval(every);
     loop {
         every.tick().await;
         let crate::store::AnyEphemeral::Memory(memory) = &mfa.ephemeral else {
             return; // Redis expires keys by itself.
         };
-        if let Err(error) = memory.sweep(crate::mfa::unix_now()) {
-            tracing::error!(%error, "cannot sweep the session store");
+        let now = crate::mfa::unix_now();
+        match memory.sweep(now) {
+            Ok((_, ended)) => {
+                let keys = mfa.keys();
+                for session in &ended {
+                    audit_timeout(&mfa, &keys, session, now);
+                }
+            }
+            Err(error) => tracing::error!(%error, "cannot sweep the session store"),
         }
+    }
+}
+
+/// The audit record of a session that ended by its idle or absolute timeout.
+fn audit_timeout(
+    mfa: &crate::mfa::Mfa,
+    keys: &crate::keys::KeyRing,
+    session: &crate::store::Session,
+    now: i64,
+) {
+    let idle_end = session
+        .last_seen_at
+        .saturating_add(session.idle_timeout_secs);
+    let (reason, ended_at) = if session.absolute_expires_at <= idle_end {
+        ("absolute timeout", session.absolute_expires_at)
+    } else {
+        ("idle timeout", idle_end)
+    };
+    let detail = [
+        ("reason", reason.to_string()),
+        ("ended_at", crate::ops::time::rfc3339(ended_at)),
+    ];
+    let event = crate::audit::Event {
+        event: "session_ended",
+        app: &session.app,
+        user: Some(&session.user),
+        outcome: "accepted",
+        client: None,
+        user_agent: None,
+        request_id: None,
+        session: Some(&session.id_hash),
+        detail: &detail,
+    };
+    if let Err(error) = mfa.audit.record(keys, now, &event) {
+        tracing::error!(error = %crate::ops::error_chain(&error), "audit record of a session timeout not written");
     }
 }
 

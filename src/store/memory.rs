@@ -37,10 +37,18 @@ impl MemoryStore {
     }
 
     /// Drops everything expired at `now`; run periodically so abandoned logins do not pile up.
-    pub fn sweep(&self, now: i64) -> Result<usize, StoreError> {
+    /// Returns how many records went, and the sessions that ended by their timeouts (to be
+    /// audited: this is where an idle or absolute end is seen).
+    pub fn sweep(&self, now: i64) -> Result<(usize, Vec<Session>), StoreError> {
         let mut maps = self.lock()?;
         let before = maps.challenges.len() + maps.sessions.len() + maps.credentials.len();
         maps.challenges.retain(|_, c| c.expires_at > now);
+        let ended: Vec<Session> = maps
+            .sessions
+            .values()
+            .filter(|s| !s.is_live(now))
+            .cloned()
+            .collect();
         maps.sessions.retain(|_, s| s.is_live(now));
         maps.failures
             .retain(|_, (_, start, within)| now < start.saturating_add(*within));
@@ -51,14 +59,17 @@ impl MemoryStore {
             ..
         } = &mut *maps;
         credentials.retain(|_, session| sessions.contains_key(session));
-        Ok(before - (maps.challenges.len() + maps.sessions.len() + maps.credentials.len()))
+        let removed =
+            before - (maps.challenges.len() + maps.sessions.len() + maps.credentials.len());
+        Ok((removed, ended))
     }
 }
 
+/// The session if live at `now`, marked seen. An ended one stays until the sweep, which
+/// reports it.
 fn live_session(maps: &mut Maps, id_hash: &[u8; 32], now: i64) -> Option<Session> {
     let session = maps.sessions.get_mut(id_hash)?;
     if !session.is_live(now) {
-        maps.sessions.remove(id_hash);
         return None;
     }
     session.last_seen_at = session.last_seen_at.max(now);
@@ -339,8 +350,18 @@ mod tests {
             .bind_credential(&[9; 32], &s.id_hash, 0)
             .await
             .unwrap();
-        assert_eq!(store.sweep(50).unwrap(), 0);
-        // The challenge expires at 100, the session's idle timeout (600 s) at 600.
-        assert_eq!(store.sweep(700).unwrap(), 3);
+        assert_eq!(store.sweep(50).unwrap(), (0, vec![]));
+        // Touched at 50, the session would have ended at 650: still there, just not live.
+        assert!(store.touch_session(&s.id_hash, 50).await.unwrap().is_some());
+        assert!(store
+            .touch_session(&s.id_hash, 660)
+            .await
+            .unwrap()
+            .is_none());
+        // The challenge expires at 100, the session's idle timeout (600 s) at 650.
+        let (removed, ended) = store.sweep(700).unwrap();
+        assert_eq!(removed, 3);
+        assert_eq!(ended.len(), 1);
+        assert_eq!(ended[0].id_hash, s.id_hash);
     }
 }
