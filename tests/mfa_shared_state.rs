@@ -181,12 +181,17 @@ impl OwnRedis {
     /// A server with more arguments (`--replicaof`, or a sentinel's config file first).
     fn start_with(port: u16, extra: &[&str]) -> OwnRedis {
         let mut command = std::process::Command::new("redis-server");
+        // Its files (a replica's synced dump, a sentinel's rewritten config) go to a scratch
+        // folder, never into the checkout.
+        command.current_dir(std::env::temp_dir());
         if extra.first().is_some_and(|a| a.ends_with(".conf")) {
             command.args(extra);
         } else {
             command
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no"])
+                .arg("--dir")
+                .arg(temp_dir("redis"))
                 .args(extra);
         }
         let child = command

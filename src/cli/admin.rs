@@ -167,10 +167,22 @@ fn seconds(text: &str) -> Result<i64, AdminError> {
         })
 }
 
-/// Columns padded to their widest cell.
+/// A cell as it may reach a terminal: user names and agents are typed by clients, and a control
+/// character (an escape sequence) must not act on the operator's terminal.
+fn printable(cell: &str) -> String {
+    cell.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// Columns padded to their widest cell (control characters shown as `?`).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| printable(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
+    for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -188,10 +200,25 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut out = line(header.iter().map(|h| h.to_string()).collect());
     out.push('\n');
     for row in rows {
-        out.push_str(&line(row.clone()));
+        out.push_str(&line(row));
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_and_neutralise_escape_sequences() {
+        let rows = vec![
+            vec!["alice".to_string(), "1".to_string()],
+            vec!["\u{1b}[2Jmallory".to_string(), "22".to_string()],
+        ];
+        let text = table(&["USER", "N"], &rows);
+        assert_eq!(text, "USER         N\nalice        1\n?[2Jmallory  22\n");
+    }
 }
 
 fn json_lines<T: serde::Serialize>(items: &[T]) {

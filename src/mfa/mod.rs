@@ -111,8 +111,9 @@ impl Mfa {
         }
     }
 
-    /// Whether a stripped cookie from `client` at `now` is audited: the first in a minute is,
-    /// with how many went unrecorded before it.
+    /// Whether an unbound credential from `client` at `now` (a stripped cookie, a refused
+    /// Authorization) is audited: the first in a minute is, with how many went unrecorded
+    /// before it. The metrics count every one.
     pub fn first_strip_in_a_while(&self, client: std::net::IpAddr, now: i64) -> Option<u64> {
         let Ok(mut strips) = self.strips.lock() else {
             return Some(0);

@@ -260,7 +260,16 @@ async fn forward(
                             app: app.name.clone(),
                         })
                         .inc();
-                    ctx.audit("unbound_authorization_refused", "-", "refused", None, &[]);
+                    if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
+                        let detail = [("repeats_since_last_record", repeats.to_string())];
+                        ctx.audit(
+                            "unbound_authorization_refused",
+                            "-",
+                            "refused",
+                            None,
+                            &detail,
+                        );
+                    }
                     return Err(ProxyError::Unauthorized);
                 }
                 Err(Denied::Unavailable(e)) => return Err(ProxyError::StateUnavailable(e)),

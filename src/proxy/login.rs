@@ -150,7 +150,11 @@ fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, 
         },
         rules.login_client,
     )];
-    if let Some(user) = typed_user.map(|u| flow::identity(ctx.settings, u)) {
+    // A name is kept to 256 characters: whatever a client types must not become an
+    // arbitrarily large key in the shared store.
+    if let Some(user) =
+        typed_user.map(|u| flow::identity(ctx.settings, u).chars().take(256).collect())
+    {
         subjects.push((Subject::LoginUser { app, user }, rules.login_user));
     }
     subjects.retain(|(_, limit)| limit.is_some());
