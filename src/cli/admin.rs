@@ -206,21 +206,6 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tables_align_and_neutralise_escape_sequences() {
-        let rows = vec![
-            vec!["alice".to_string(), "1".to_string()],
-            vec!["\u{1b}[2Jmallory".to_string(), "22".to_string()],
-        ];
-        let text = table(&["USER", "N"], &rows);
-        assert_eq!(text, "USER         N\nalice        1\n?[2Jmallory  22\n");
-    }
-}
-
 fn json_lines<T: serde::Serialize>(items: &[T]) {
     for item in items {
         if let Ok(line) = serde_json::to_string(item) {
@@ -494,5 +479,20 @@ pub fn session(command: SessionCommand) -> ExitCode {
                 })
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_and_neutralise_escape_sequences() {
+        let rows = vec![
+            vec!["alice".to_string(), "1".to_string()],
+            vec!["\u{1b}[2Jmallory".to_string(), "22".to_string()],
+        ];
+        let text = table(&["USER", "N"], &rows);
+        assert_eq!(text, "USER         N\nalice        1\n?[2Jmallory  22\n");
     }
 }
