@@ -238,3 +238,39 @@ async fn throttling_can_be_switched_off() {
     let mut b = Browser::new(gw.addr);
     assert_eq!(login(&mut b, "bob", "hunter2").await.status, 303);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_in_the_settings_count_towards_the_lock() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "        client: { failures: 100 }"));
+    let mut alice = Browser::new(gw.addr);
+    let (_, codes) = enroll(&mut alice, "alice", "secret").await;
+    // A stolen session is no place to guess codes: the settings' code checks count.
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
+        let answer = alice
+            .post_json(
+                "/.mfa/api/recovery-codes",
+                &serde_json::json!({ "code": "000000" }),
+            )
+            .await;
+        statuses.push(answer.status);
+        last = Some(answer);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429]);
+    let last = last.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&last.body).unwrap();
+    assert_eq!(body["error"], "locked");
+    assert!(retry_after(&last) > 800);
+    // Even the right code is refused now, and so is a new sign-in.
+    let right = alice
+        .post_json(
+            "/.mfa/api/recovery-codes",
+            &serde_json::json!({ "code": codes[0] }),
+        )
+        .await;
+    assert_eq!(right.status, 429);
+    let mut again = Browser::new(gw.addr);
+    assert_eq!(login(&mut again, "alice", "secret").await.status, 429);
+}

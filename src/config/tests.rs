@@ -340,3 +340,94 @@ fn redis_cluster_nodes_are_checked_and_exclusive_with_sentinel() {
     );
     assert!(e.iter().any(|e| e.contains("not both")), "{e:?}");
 }
+
+#[test]
+fn regulation_and_enrollment_have_defaults_and_named_mistakes() {
+    let c = load(&format!("{GOOD}{MFA}")).unwrap();
+    let m = c.apps[0].mfa.as_ref().unwrap();
+    let user = m.regulation.user.unwrap();
+    assert_eq!(
+        (user.failures, user.within.as_secs(), user.lock.as_secs()),
+        (5, 600, 900)
+    );
+    assert_eq!(m.regulation.client.unwrap().failures, 20);
+    assert_eq!(m.enrollment, Enrollment::FirstLogin);
+
+    let tuned = format!("{GOOD}{MFA}      enrollment: invite\n      regulation:\n        user: {{ failures: 3 }}\n        login_user: {{ failures: 0 }}\n");
+    let c = load(&tuned).unwrap();
+    let m = c.apps[0].mfa.as_ref().unwrap();
+    let user = m.regulation.user.unwrap();
+    assert_eq!(
+        (user.failures, user.lock.as_secs()),
+        (3, 900),
+        "unset fields keep defaults"
+    );
+    assert_eq!(m.regulation.login_user, None, "failures: 0 switches it off");
+    assert_eq!(m.enrollment, Enrollment::Invite);
+
+    let typo = format!("{GOOD}{MFA}      regulation:\n        clinet: {{ failures: 3 }}\n");
+    let e = errors(&typo);
+    assert!(
+        e.iter().any(|e| e.starts_with("gateway.yaml:")
+            && e.contains("apps[0].mfa.regulation.clinet")
+            && e.contains("did you mean `client`?")),
+        "{e:?}"
+    );
+    let e = errors(&format!("{GOOD}{MFA}      enrollment: anyone\n"));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("apps[0].mfa.enrollment: \"anyone\" is not an enrollment mode")),
+        "{e:?}"
+    );
+    let bad_duration = format!("{GOOD}{MFA}      regulation:\n        user: {{ lock: forever }}\n");
+    let e = errors(&bad_duration);
+    assert!(
+        e.iter()
+            .any(|e| e.contains("apps[0].mfa.regulation.user.lock: \"forever\" is not a duration")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn audit_sinks_and_their_mistakes() {
+    let c = load(GOOD).unwrap();
+    assert_eq!(
+        c.audit.fsync,
+        Fsync::Interval(std::time::Duration::from_secs(1))
+    );
+    assert_eq!(c.audit.on_failure, AuditFailure::Continue);
+    assert!(c.audit.file.as_ref().unwrap().ends_with("data/audit.jsonl"));
+
+    let sinks = format!("{GOOD}audit:\n  file: \"\"\n  stdout: true\n  fsync: always\n  redis_stream:\n    url: redis://127.0.0.1:6379/\n  on_failure: refuse\n");
+    let c = load(&sinks).unwrap();
+    assert_eq!(c.audit.file, None);
+    assert!(c.audit.stdout);
+    assert_eq!(c.audit.fsync, Fsync::Always);
+    let stream = c.audit.redis_stream.unwrap();
+    assert_eq!(
+        (stream.key.as_str(), stream.max_len),
+        ("mfa:audit", 1_000_000)
+    );
+    assert_eq!(c.audit.on_failure, AuditFailure::Refuse);
+
+    let e = errors(&format!(
+        "{GOOD}audit:\n  fsync: sometimes\n  on_failure: shrug\n  redis_stream:\n    key: audit\n"
+    ));
+    assert!(
+        e.iter().any(|e| e.contains("audit.fsync: \"sometimes\"")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter().any(|e| e.contains("audit.on_failure: \"shrug\"")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter()
+            .any(|e| e.contains("audit.redis_stream.url") && e.contains("name the Redis")),
+        "no URL and no single-server state Redis: {e:?}"
+    );
+    let e = errors(&format!(
+        "{GOOD}audit:\n  file: \"\"\n  on_failure: refuse\n"
+    ));
+    assert!(e.iter().any(|e| e.contains("refuse needs a sink")), "{e:?}");
+}
