@@ -966,3 +966,51 @@ async fn with_a_failing_audit_sink_and_refuse_sign_ins_wait() {
     .await;
     redis.stop();
 }
+
+/// On Redis a session's record expires inside Redis; the gateways still record its end (once,
+/// however many of them there are).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_that_time_out_on_redis_are_audited_once() {
+    let app = start_cookie_app().await;
+    let env = shared_state().await;
+    let value = |name: &str| env.iter().find(|(k, _)| *k == name).unwrap().1.clone();
+    let yaml = common::cookie_app_config(
+        app.addr,
+        &format!(
+            "state:\n  redis_url: \"{}\"\n  redis_prefix: \"{}\"\n  database_url: \"{}\"",
+            value("MFA_REDIS_URL"),
+            value("MFA_REDIS_PREFIX"),
+            value("MFA_DATABASE_URL")
+        ),
+        "      policy: optional\n      idle_timeout: 2s\n      absolute_timeout: 60s",
+    );
+    let gateways = [Gateway::start(&yaml), Gateway::start(&yaml)];
+    let mut alice = Browser::new(gateways[0].addr);
+    let answer = login(&mut alice, "alice", "secret").await;
+    assert_eq!(answer.status, 302, "optional policy, no factor: released");
+    eventually(10, "the idle end is recorded", || {
+        gateways
+            .iter()
+            .flat_map(common::audit_events)
+            .any(|e| e["event"] == "session_ended")
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let ended: Vec<serde_json::Value> = gateways
+        .iter()
+        .flat_map(common::audit_events)
+        .filter(|e| e["event"] == "session_ended")
+        .collect();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0]["user"], "alice");
+    assert_eq!(ended[0]["app"], "intranet");
+    assert_eq!(ended[0]["reason"], "idle timeout");
+    let created = common::audit_events(&gateways[0])
+        .into_iter()
+        .find(|e| e["event"] == "session_created")
+        .unwrap();
+    assert_eq!(
+        ended[0]["session"], created["session"],
+        "the same session, by its id prefix"
+    );
+}

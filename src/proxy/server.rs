@@ -324,24 +324,24 @@ async fn sync_audit(mfa: Arc<crate::mfa::Mfa>, every: Duration) {
     }
 }
 
-/// Drops expired challenges and sessions from the in-memory store now and then, so abandoned
-/// logins do not pile up.
+/// Now and then: drops what expired from the in-memory store (so abandoned logins do not pile
+/// up), and records the sessions that ended by their timeouts (both stores).
 async fn sweep(mfa: Arc<crate::mfa::Mfa>, every: Duration) {
+    use crate::store::EphemeralStore;
     let mut every = tokio::time::interval(every);
     loop {
         every.tick().await;
-        let crate::store::AnyEphemeral::Memory(memory) = &mfa.ephemeral else {
-            return; // Redis expires keys by itself.
-        };
         let now = crate::mfa::unix_now();
-        match memory.sweep(now) {
-            Ok((_, ended)) => {
+        match mfa.ephemeral.reap_ended(now).await {
+            Ok(ended) => {
                 let keys = mfa.keys();
                 for session in &ended {
                     audit_timeout(&mfa, &keys, session, now);
                 }
             }
-            Err(error) => tracing::error!(%error, "cannot sweep the session store"),
+            Err(error) => {
+                tracing::error!(error = %crate::ops::error_chain(&error), "cannot sweep the session store")
+            }
         }
     }
 }
@@ -350,21 +350,13 @@ async fn sweep(mfa: Arc<crate::mfa::Mfa>, every: Duration) {
 fn audit_timeout(
     mfa: &crate::mfa::Mfa,
     keys: &crate::keys::KeyRing,
-    session: &crate::store::Session,
+    session: &crate::store::EndedSession,
     now: i64,
 ) {
-    let idle_end = session
-        .last_seen_at
-        .saturating_add(session.idle_timeout_secs);
-    let (reason, ended_at) = if session.absolute_expires_at <= idle_end {
-        ("absolute timeout", session.absolute_expires_at)
-    } else {
-        ("idle timeout", idle_end)
-    };
-    let detail = [
-        ("reason", reason.to_string()),
-        ("ended_at", crate::ops::time::rfc3339(ended_at)),
-    ];
+    let mut detail = vec![("reason", session.reason.to_string())];
+    if let Some(at) = session.ended_at {
+        detail.push(("ended_at", crate::ops::time::rfc3339(at)));
+    }
     let event = crate::audit::Event {
         event: "session_ended",
         app: &session.app,

@@ -2,8 +2,8 @@
 //! gateway, Redis + PostgreSQL when several share the work.
 
 use super::ephemeral::{
-    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Inspection, Session,
+    Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FailureLimit,
+    FailureOutcome, Inspection, Session,
 };
 use super::{
     DurableStore, Invite, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
@@ -254,6 +254,9 @@ impl EphemeralStore for AnyEphemeral {
     }
     async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
         dispatch!(self, s => s.locks(now), Memory, Redis)
+    }
+    async fn reap_ended(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
+        dispatch!(self, s => s.reap_ended(now), Memory, Redis)
     }
     async fn census(&self, now: i64) -> Result<Census, StoreError> {
         dispatch!(self, s => s.census(now), Memory, Redis)

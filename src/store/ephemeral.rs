@@ -106,6 +106,20 @@ pub enum Counted {
     Locked(i64),
 }
 
+/// A session that ended by itself (idle or absolute timeout), found by
+/// [`EphemeralStore::reap_ended`] so it can be audited once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndedSession {
+    pub id_hash: [u8; 32],
+    pub app: String,
+    pub realm: String,
+    pub user: String,
+    /// `idle timeout` or `absolute timeout`.
+    pub reason: &'static str,
+    /// When it ended, if known (on Redis an idle end is only known to lie before now).
+    pub ended_at: Option<i64>,
+}
+
 /// How much ephemeral state there is (for `/metrics`).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Census {
@@ -242,6 +256,13 @@ pub trait EphemeralStore: Send + Sync {
 
     /// Forgets the subject's failures (a correct code), leaving any lock in force.
     fn clear_failures(&self, subject: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes what expired and returns the sessions that ended by their timeouts since the
+    /// last call, each to exactly one caller however many gateways reap the same store.
+    fn reap_ended(
+        &self,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<EndedSession>, StoreError>> + Send;
 
     /// Counts of pending challenges, live sessions and locked users at `now`.
     fn census(&self, now: i64) -> impl Future<Output = Result<Census, StoreError>> + Send;

@@ -1,8 +1,8 @@
 //! The embedded ephemeral store: in-process maps behind one lock each, for a single gateway.
 
 use super::ephemeral::{
-    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Inspection, Session,
+    Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FailureLimit,
+    FailureOutcome, Inspection, Session,
 };
 use super::StoreError;
 use std::collections::HashMap;
@@ -290,6 +290,29 @@ impl EphemeralStore for MemoryStore {
     async fn clear_failures(&self, subject: &str) -> Result<(), StoreError> {
         self.lock()?.failures.remove(subject);
         Ok(())
+    }
+
+    async fn reap_ended(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
+        let (_, ended) = self.sweep(now)?;
+        Ok(ended
+            .into_iter()
+            .map(|s| {
+                let idle_end = s.last_seen_at.saturating_add(s.idle_timeout_secs);
+                let (reason, at) = if s.absolute_expires_at <= idle_end {
+                    ("absolute timeout", s.absolute_expires_at)
+                } else {
+                    ("idle timeout", idle_end)
+                };
+                EndedSession {
+                    id_hash: s.id_hash,
+                    app: s.app,
+                    realm: s.realm,
+                    user: s.user,
+                    reason,
+                    ended_at: Some(at),
+                }
+            })
+            .collect())
     }
 
     async fn census(&self, now: i64) -> Result<Census, StoreError> {

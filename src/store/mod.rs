@@ -14,8 +14,8 @@ pub mod suite;
 
 pub use any::{AnyDurable, AnyEphemeral, LATENCY};
 pub use ephemeral::{
-    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Inspection, Session,
+    Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FailureLimit,
+    FailureOutcome, Inspection, Session,
 };
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;

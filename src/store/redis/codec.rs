@@ -64,6 +64,18 @@ pub fn stage_from(text: &str) -> Option<ChallengeStage> {
     }
 }
 
+/// 32 bytes from 64 hex digits.
+pub fn unhex32(text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    if text.len() != 64 {
+        return None;
+    }
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 pub type Fields = HashMap<String, String>;
 
 fn field<T: std::str::FromStr>(f: &Fields, name: &str) -> Result<T, StoreError> {

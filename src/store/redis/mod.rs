@@ -9,7 +9,9 @@
 //! its place in the index change in one script);
 //! `P{session}:s` hash and `P{session}:sb` set of its credentials (one hash slot: `{…}` is a
 //! Cluster hash tag); `Pb:{credential}` → session; `Pu:{realm len}:{realm}:{user}` set of the
-//! user's sessions; `Psessions` sorted set of every session by absolute expiry (for listing);
+//! user's sessions; `Psessions` sorted set of every session by absolute expiry, its member
+//! naming the session's id, app, realm and user (for listing, and for reporting the sessions
+//! that end by their timeouts: their record expires inside Redis);
 //! `P{rl}:n:{subject}` failure counter, `P{rl}:l:{subject}` lock and `P{rl}:locks` index of
 //! locks (one hash slot, so counting and locking is one script). Steps across records (a binding and its session, a session and its user's
 //! set) are ordered so that an interruption leaves nothing that grants access: a binding is
@@ -22,8 +24,8 @@ mod scripts;
 pub use connection::Topology;
 
 use super::ephemeral::{
-    Census, Challenge, ChallengeStage, Counted, EphemeralStore, FailureLimit, FailureOutcome,
-    Inspection, Session,
+    Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FailureLimit,
+    FailureOutcome, Inspection, Session,
 };
 use super::StoreError;
 use arc_swap::ArcSwap;
@@ -138,6 +140,10 @@ impl RedisStore {
         format!("{}sessions", self.prefix)
     }
 
+    fn reaper_key(&self) -> String {
+        format!("{}reaper", self.prefix)
+    }
+
     fn failures_key(&self, subject: &str) -> String {
         format!("{}{{rl}}:n:{subject}", self.prefix)
     }
@@ -148,6 +154,75 @@ impl RedisStore {
 
     fn locks_key(&self) -> String {
         format!("{}{{rl}}:locks", self.prefix)
+    }
+
+    /// Reports the sessions in the listing index whose record is gone (ended by a timeout, not
+    /// by `end`, which removes them from the index first), removing each from the index:
+    /// whoever removes one reports it.
+    async fn reap_index(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
+        let mut conn = self.conn();
+        let index = self.all_sessions_key();
+        let mut cursor: u64 = 0;
+        let mut listed: Vec<(String, i64)> = Vec::new();
+        loop {
+            let (next, page): (u64, Vec<(String, f64)>) = redis::cmd("ZSCAN")
+                .arg(&index)
+                .arg(cursor)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            // Scores are whole seconds.
+            #[allow(clippy::cast_possible_truncation)]
+            listed.extend(page.into_iter().map(|(m, score)| (m, score as i64)));
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        let mut ended = Vec::new();
+        for chunk in listed.chunks(200) {
+            let checks = chunk.iter().map(|(member, _)| {
+                let mut conn = self.conn();
+                let key = index_member_sid(member).map(|sid| self.session_key(&sid));
+                async move {
+                    match key {
+                        Some(key) => conn.exists::<_, bool>(key).await,
+                        None => Ok(false),
+                    }
+                }
+            });
+            let exists = futures_util::future::join_all(checks).await;
+            for ((member, score), present) in chunk.iter().zip(exists) {
+                if present.map_err(unavailable)? {
+                    continue;
+                }
+                let removed: i64 = conn.zrem(&index, member).await.map_err(unavailable)?;
+                let Some(parts) = index_member_parts(member) else {
+                    continue;
+                };
+                if removed == 1 {
+                    let [sid, app, realm, user] = parts;
+                    let (reason, ended_at) = if *score <= now {
+                        ("absolute timeout", Some(*score))
+                    } else {
+                        ("idle timeout", None)
+                    };
+                    if let Some(id_hash) = codec::unhex32(&sid) {
+                        ended.push(EndedSession {
+                            id_hash,
+                            app,
+                            realm,
+                            user,
+                            reason,
+                            ended_at,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(ended)
     }
 
     /// The sessions named that are live at `now` (an index may still name a session that
@@ -213,7 +288,8 @@ impl RedisStore {
             .map_err(unavailable)?;
         let mut out = out.into_iter();
         let ended = out.next().is_some_and(|n| n == "1");
-        let (realm, user) = (
+        let (realm, user, app) = (
+            out.next().unwrap_or_default(),
             out.next().unwrap_or_default(),
             out.next().unwrap_or_default(),
         );
@@ -229,10 +305,15 @@ impl RedisStore {
                 .await
                 .map_err(unavailable)?;
         }
-        let _: i64 = conn
-            .zrem(self.all_sessions_key(), sid)
-            .await
-            .map_err(unavailable)?;
+        if !realm.is_empty() {
+            let _: i64 = conn
+                .zrem(
+                    self.all_sessions_key(),
+                    index_member(sid, &app, &realm, &user),
+                )
+                .await
+                .map_err(unavailable)?;
+        }
         Ok(ended)
     }
 }
@@ -342,7 +423,11 @@ impl EphemeralStore for RedisStore {
             .ignore();
         let mut listing = redis::pipe();
         listing
-            .zadd(&index, &sid, s.absolute_expires_at)
+            .zadd(
+                &index,
+                index_member(&sid, &s.app, &s.realm, &s.user),
+                s.absolute_expires_at,
+            )
             .ignore()
             .zrembyscore(&index, "-inf", s.last_seen_at)
             .ignore();
@@ -471,10 +556,11 @@ impl EphemeralStore for RedisStore {
                 self.sessions_named(ids, now).await
             }
             None => {
-                let ids: Vec<String> = conn
+                let members: Vec<String> = conn
                     .zrangebyscore(self.all_sessions_key(), now, "+inf")
                     .await
                     .map_err(unavailable)?;
+                let ids = members.iter().filter_map(|m| index_member_sid(m)).collect();
                 self.sessions_named(ids, now).await
             }
         }
@@ -567,6 +653,24 @@ impl EphemeralStore for RedisStore {
         Ok(())
     }
 
+    async fn reap_ended(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
+        // One gateway a second walks the index; the others skip (the walk is O(sessions)).
+        let mut conn = self.conn();
+        let turn: Option<String> = redis::cmd("SET")
+            .arg(self.reaper_key())
+            .arg(now)
+            .arg("NX")
+            .arg("EX")
+            .arg(1)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if turn.is_none() {
+            return Ok(Vec::new());
+        }
+        self.reap_index(now).await
+    }
+
     async fn census(&self, now: i64) -> Result<Census, StoreError> {
         let mut conn = self.conn();
         let after = format!("({now}");
@@ -601,6 +705,20 @@ impl EphemeralStore for RedisStore {
         #[allow(clippy::cast_possible_truncation)]
         Ok(listed.into_iter().map(|(s, end)| (s, end as i64)).collect())
     }
+}
+
+/// A session's member of the listing index: its id, app, realm and user (a JSON array, so no
+/// name can be crafted to look like another).
+fn index_member(sid: &str, app: &str, realm: &str, user: &str) -> String {
+    serde_json::json!([sid, app, realm, user]).to_string()
+}
+
+fn index_member_parts(member: &str) -> Option<[String; 4]> {
+    serde_json::from_str(member).ok()
+}
+
+fn index_member_sid(member: &str) -> Option<String> {
+    index_member_parts(member).map(|[sid, ..]| sid)
 }
 
 #[cfg(test)]

@@ -100,18 +100,18 @@ return redis.call('HGETALL', KEYS[1])"#,
 });
 
 /// KEYS[1] session, KEYS[2] its credential set; ARGV revocation channel, session id →
-/// {ended (0/1), realm, user, credential…}. The credentials' own keys (in other slots) and the
+/// {ended (0/1), realm, user, app, credential…}. The credentials' own keys (in other slots) and the
 /// user's set are cleaned by the caller; a binding left behind points at no session and reads
 /// as unbound.
 pub static END_SESSION: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
         r#"
-local who = redis.call('HMGET', KEYS[1], 'realm', 'user')
+local who = redis.call('HMGET', KEYS[1], 'realm', 'user', 'app')
 local creds = redis.call('SMEMBERS', KEYS[2])
 redis.call('DEL', KEYS[2])
 local ended = redis.call('DEL', KEYS[1])
 if ended > 0 then redis.call('PUBLISH', ARGV[1], ARGV[2]) end
-local out = {ended, who[1] or '', who[2] or ''}
+local out = {ended, who[1] or '', who[2] or '', who[3] or ''}
 for _, c in ipairs(creds) do out[#out + 1] = c end
 return out"#,
     )

@@ -114,3 +114,39 @@ async fn a_redis_cluster_passes_the_ephemeral_store_suite() {
     store.ping().await.unwrap();
     super::super::suite::ephemeral_store_suite(&store).await;
 }
+
+/// A session whose record expired inside Redis is reported once, with its user, by whichever
+/// caller removes it from the index; one ended by `end_session` is not reported at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_ended_by_their_timeouts_are_reported_once() {
+    let store = fresh().await;
+    let now = crate::mfa::unix_now();
+    let mut idle = super::super::suite::sample_session(90, now);
+    idle.user = "idler".into();
+    idle.idle_timeout_secs = 1;
+    let mut logged_out = super::super::suite::sample_session(91, now);
+    logged_out.user = "leaver".into();
+    let live = super::super::suite::sample_session(92, now);
+    for s in [&idle, &logged_out, &live] {
+        store.put_session(s).await.unwrap();
+    }
+    store.end_session(&logged_out.id_hash).await.unwrap();
+    // The idle one's record lives one more second.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let later = crate::mfa::unix_now();
+    let ended = store.reap_ended(later).await.unwrap();
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(
+        (ended[0].user.as_str(), ended[0].reason),
+        ("idler", "idle timeout")
+    );
+    assert_eq!(
+        (ended[0].app.as_str(), ended[0].realm.as_str()),
+        ("django", "main")
+    );
+    assert_eq!(ended[0].id_hash, idle.id_hash);
+    // Another gateway's walk a second later finds nothing more.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(store.reap_ended(later + 2).await.unwrap().is_empty());
+    assert_eq!(store.sessions(None, later).await.unwrap().len(), 1);
+}
