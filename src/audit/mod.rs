@@ -222,17 +222,22 @@ impl Audit {
         }
         self.failing
             .store(!failing.is_empty(), std::sync::atomic::Ordering::Release);
+        // Queued records the stream task counts itself when it cannot add them; a full queue
+        // is this record lost for the stream, counted here.
+        let mut stream_down = false;
         if let Some(stream) = &self.stream {
             if !stream.send(line) {
                 tracing::error!("audit stream queue full: record lost for the stream");
                 failing.push("redis_stream");
             } else if !stream.healthy() {
-                // Queued, but the stream is not taking records right now.
-                return Err(AuditError::Sinks("redis_stream".into()));
+                stream_down = true;
             }
         }
         for sink in &failing {
             self.errors.get_or_create(&SinkLabels { sink }).inc();
+        }
+        if stream_down && !failing.contains(&"redis_stream") {
+            failing.push("redis_stream (not taking records)");
         }
         if failing.is_empty() {
             self.records.inc();
