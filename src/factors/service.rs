@@ -249,15 +249,15 @@ impl Factor for RecoveryCodeFactor {
             return Ok(None);
         };
         let hash = recovery::hash(keys, &normalised);
-        if !store
+        let Some(left) = store
             .consume_recovery_code(who.realm, who.user, &hash, who.now)
             .await?
-        {
+        else {
             return Ok(None);
-        }
+        };
         Ok(Some(Accepted {
             method: Method::RecoveryCode,
-            recovery_codes_left: Some(store.recovery_codes_left(who.realm, who.user).await?),
+            recovery_codes_left: Some(left),
         }))
     }
 

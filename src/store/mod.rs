@@ -114,14 +114,15 @@ pub trait DurableStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Marks the code with this hash used; true for exactly one caller, however many race.
+    /// Marks the code with this hash used: for exactly one caller, however many race, the
+    /// number of codes left after it; `None` for everyone else (used, unknown, another set).
     fn consume_recovery_code(
         &self,
         realm: &str,
         user: &str,
         hash: &[u8; 32],
         now: i64,
-    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
 
     fn recovery_codes_left(
         &self,

@@ -198,18 +198,34 @@ impl DurableStore for PostgresStore {
         user: &str,
         hash: &[u8; 32],
         now: i64,
-    ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE recovery_codes SET used_at = $4
-             WHERE realm = $1 AND user_name = $2 AND code_hash = $3 AND used_at IS NULL",
+    ) -> Result<Option<u32>, StoreError> {
+        // One round trip: the conditional UPDATE and the count of what is left. The count
+        // reads the snapshot from before the UPDATE (a CTE's change is not visible to its
+        // statement), so the code just used is taken off.
+        let row = sqlx::query(
+            "WITH used AS (
+                 UPDATE recovery_codes SET used_at = $4
+                 WHERE realm = $1 AND user_name = $2 AND code_hash = $3 AND used_at IS NULL
+                 RETURNING 1
+             )
+             SELECT (SELECT COUNT(*) FROM used) AS used,
+                    (SELECT COUNT(*) FROM recovery_codes
+                     WHERE realm = $1 AND user_name = $2 AND used_at IS NULL) AS unused",
         )
         .bind(realm)
         .bind(user)
         .bind(&hash[..])
         .bind(now)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let used: i64 = row.try_get("used")?;
+        let unused: i64 = row.try_get("unused")?;
+        if used != 1 {
+            return Ok(None);
+        }
+        u32::try_from(unused - 1)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("negative count"))
     }
 
     async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {

@@ -192,7 +192,7 @@ impl DurableStore for SqliteStore {
         user: &str,
         hash: &[u8; 32],
         now: i64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<u32>, StoreError> {
         let done = sqlx::query(
             "UPDATE recovery_codes SET used_at = ?4
              WHERE realm = ?1 AND user_name = ?2 AND code_hash = ?3 AND used_at IS NULL",
@@ -203,7 +203,11 @@ impl DurableStore for SqliteStore {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        // In this process's file: a second statement costs no round trip worth saving.
+        Ok(Some(self.recovery_codes_left(realm, user).await?))
     }
 
     async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {

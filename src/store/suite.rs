@@ -133,22 +133,27 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         .await
         .unwrap();
     assert_eq!(store.recovery_codes_left("main", "bob").await.unwrap(), 10);
-    assert!(store
-        .consume_recovery_code("main", "bob", &hashes[3], 21)
-        .await
-        .unwrap());
-    assert!(!store
-        .consume_recovery_code("main", "bob", &hashes[3], 22)
-        .await
-        .unwrap());
-    assert!(!store
-        .consume_recovery_code("other", "bob", &hashes[4], 22)
-        .await
-        .unwrap());
-    assert!(!store
-        .consume_recovery_code("main", "bob", &[99; 32], 22)
-        .await
-        .unwrap());
+    let consume = |realm: &'static str, hash: [u8; 32], now: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .consume_recovery_code(realm, "bob", &hash, now)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        consume("main", hashes[3], 21).await,
+        Some(9),
+        "9 left after it"
+    );
+    assert_eq!(consume("main", hashes[3], 22).await, None, "used once only");
+    assert_eq!(
+        consume("other", hashes[4], 22).await,
+        None,
+        "another realm's"
+    );
+    assert_eq!(consume("main", [99; 32], 22).await, None, "unknown");
     assert_eq!(store.recovery_codes_left("main", "bob").await.unwrap(), 9);
 
     // 50 parallel uses of one code: exactly one succeeds, the count drops by one
@@ -161,6 +166,7 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
                 .consume_recovery_code("main", "bob", &hash, 23)
                 .await
                 .unwrap()
+                .is_some()
         }
     })
     .await;
@@ -173,17 +179,12 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         .await
         .unwrap();
     assert_eq!(store.recovery_codes_left("main", "bob").await.unwrap(), 10);
-    assert!(
-        !store
-            .consume_recovery_code("main", "bob", &hashes[0], 31)
-            .await
-            .unwrap(),
+    assert_eq!(
+        consume("main", hashes[0], 31).await,
+        None,
         "old set still valid"
     );
-    assert!(store
-        .consume_recovery_code("main", "bob", &fresh[0], 31)
-        .await
-        .unwrap());
+    assert_eq!(consume("main", fresh[0], 31).await, Some(9));
 
     // Invitations: live until they expire, a new one replaces the old, used exactly once.
     let invite = super::Invite {
