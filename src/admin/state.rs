@@ -3,6 +3,7 @@
 //! running gateway that holds the state in its memory (`remote`). One `apply` serves both, so
 //! the two ways cannot drift apart.
 
+use crate::ops::hex::{hex, unhex};
 use crate::store::{AnyEphemeral, EphemeralStore, Session, StoreError};
 use serde::{Deserialize, Serialize};
 
@@ -57,21 +58,6 @@ impl SessionView {
                 .min(s.last_seen_at.saturating_add(s.idle_timeout_secs)),
         }
     }
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -12,9 +12,7 @@ use sha2::{Digest, Sha256};
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 const MAC_MARK: &str = ",\"mac\":\"";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use crate::ops::hex::hex;
 
 /// The hash the next line names as `prev`.
 pub fn line_hash(line: &str) -> String {

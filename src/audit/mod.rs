@@ -280,7 +280,7 @@ impl Audit {
             fields.insert("request_id".into(), id.into());
         }
         if let Some(session) = event.session {
-            let prefix: String = session.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let prefix = crate::ops::hex::hex(session.get(..8).unwrap_or_default());
             fields.insert("session".into(), prefix.into());
         }
         for (name, value) in event.detail {

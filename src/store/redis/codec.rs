@@ -8,20 +8,7 @@ use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 
-pub fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-pub fn unhex(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+pub use crate::ops::hex::{hex, unhex};
 
 pub fn sealed_json(s: &Sealed) -> Value {
     json!({ "key": s.key_id, "nonce": B64.encode(&s.nonce), "ct": B64.encode(&s.ciphertext) })
@@ -62,18 +49,6 @@ pub fn stage_from(text: &str) -> Option<ChallengeStage> {
         }),
         _ => None,
     }
-}
-
-/// 32 bytes from 64 hex digits.
-pub fn unhex32(text: &str) -> Option<[u8; 32]> {
-    let mut out = [0u8; 32];
-    if text.len() != 64 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(i * 2..i * 2 + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 pub type Fields = HashMap<String, String>;

@@ -209,7 +209,7 @@ impl RedisStore {
                     } else {
                         ("idle timeout", None)
                     };
-                    if let Some(id_hash) = codec::unhex32(&sid) {
+                    if let Some(id_hash) = codec::unhex(&sid) {
                         ended.push(EndedSession {
                             id_hash,
                             app,
@@ -472,7 +472,7 @@ impl EphemeralStore for RedisStore {
         user: &str,
         keep: Option<&[u8; 32]>,
     ) -> Result<u32, StoreError> {
-        let keep = keep.map(hex);
+        let keep = keep.map(|k| hex(k));
         let sessions: Vec<String> = self
             .conn()
             .smembers(self.user_key(realm, user))
