@@ -560,3 +560,54 @@ async fn access_log_can_be_switched_off() {
     assert!(!log.contains(&id), "{log}");
     assert!(!log.contains("mfa_gateway::access"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http2_with_prior_knowledge_and_http1_share_a_listener() {
+    use http_body_util::{BodyExt, Empty};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    let tcp = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get("http://a/h2c")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    let response = sender.send_request(req).await.unwrap();
+    assert_eq!(response.version(), http::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.starts_with("GET /h2c\n"), "{text}");
+    assert!(text.contains("via: 2 mfa-gateway\n"), "{text}");
+    // A method that merely starts like the HTTP/2 preface is still HTTP/1.1.
+    let text = raw_request(
+        gw.addr,
+        b"PROPFIND /dav HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(
+        up.seen.paths().contains(&"/dav".to_string()),
+        "{:?}",
+        up.seen.paths()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_connection_is_closed_after_the_header_timeout() {
+    use tokio::io::AsyncReadExt;
+    let up = upstream::start().await;
+    let config =
+        simple_config(up.addr, "").replace("apps:", "limits:\n  header_read_timeout: 500ms\napps:");
+    let gw = Gateway::start(&config);
+    let mut tcp = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let read = tokio::time::timeout(std::time::Duration::from_secs(5), tcp.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400));
+}

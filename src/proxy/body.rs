@@ -1,11 +1,11 @@
 //! The response body the gateway sends: the upstream's stream or a page of its own, counted so
 //! that the access-log line (written when the body ends) has the bytes sent.
 
+use super::upstream::UpstreamBody;
 use crate::ops::access_log;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::Full;
-use hyper::body::Incoming;
 use pin_project_lite::pin_project;
 use std::net::IpAddr;
 use std::pin::Pin;
@@ -15,14 +15,14 @@ use std::time::{Duration, Instant};
 /// What answers a request: the upstream's streamed body, or one the gateway holds whole (its
 /// own pages, a login answer it read).
 pub enum Reply {
-    Upstream(Incoming),
+    Upstream(UpstreamBody),
     Page(Bytes),
 }
 
 pin_project! {
     #[project = SourceProjection]
     pub enum Source {
-        Upstream { #[pin] body: Incoming },
+        Upstream { #[pin] body: UpstreamBody },
         Page { #[pin] body: Full<Bytes> },
     }
 }
@@ -36,7 +36,7 @@ pin_project! {
 }
 
 impl ResponseBody {
-    pub fn upstream(body: Incoming, record: Option<Box<AccessRecord>>) -> Self {
+    pub fn upstream(body: UpstreamBody, record: Option<Box<AccessRecord>>) -> Self {
         ResponseBody {
             source: Source::Upstream { body },
             record,

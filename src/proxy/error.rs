@@ -17,7 +17,7 @@ pub enum ProxyError {
     #[error("no such gateway page")]
     NoGatewayPage,
     #[error("upstream unreachable")]
-    UpstreamUnreachable(#[source] hyper_util::client::legacy::Error),
+    UpstreamUnreachable(#[source] super::upstream::UpstreamError),
     #[error("upstream switched protocols without being asked")]
     UnexpectedSwitch,
     #[error("upstream response timed out")]

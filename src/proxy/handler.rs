@@ -212,7 +212,9 @@ async fn forward(
             body,
             prefix: &config.reserved_prefix,
         };
-        return Ok(endpoints::handle(ctx, request).await.map(Reply::Page));
+        return Ok(Box::pin(endpoints::handle(ctx, request))
+            .await
+            .map(Reply::Page));
     }
 
     // Phase: session check. Credentials the app would take as a login reach it only when bound
@@ -226,7 +228,7 @@ async fn forward(
             let method = req.method();
             login = ctx.settings.login.iter().find(|r| r.matches(method, path));
             let is_logout = ctx.settings.logout.iter().any(|p| p == path);
-            match guard::check(ctx, req.headers_mut()).await {
+            match Box::pin(guard::check(ctx, req.headers_mut())).await {
                 Ok(c) => {
                     if c.stripped > 0 {
                         tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), cookies = c.stripped, "unbound app session cookie removed");
@@ -309,31 +311,30 @@ async fn forward(
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
     let (body, login) = match (login, &ctx) {
         (Some(rule), Some(ctx)) => {
-            let (body, pending) = login::read_request(
+            let (body, pending) = Box::pin(login::read_request(
                 ctx,
                 rule,
                 &parts.headers,
                 body,
                 config.limits.max_body_bytes,
-            )
+            ))
             .await?;
             (body, Some(pending))
         }
         _ => (Either::Left(body), None),
     };
     let outbound = Request::from_parts(parts, body);
-    let client = &upstream.client;
     let sent = Instant::now();
     let mut response = match tokio::time::timeout(
         app.upstream.response_header_timeout,
-        client.request(outbound),
+        upstream.pool.send(outbound),
     )
     .await
     {
         Ok(Ok(response)) => response,
         Ok(Err(error)) => {
             progress.upstream_time = Some(sent.elapsed());
-            return Err(if is_timeout(&error) {
+            return Err(if error.is_timeout() {
                 ProxyError::UpstreamTimeout
             } else {
                 ProxyError::UpstreamUnreachable(error)
@@ -371,14 +372,24 @@ async fn forward(
     // Phase: a login answer is checked and, on success, withheld.
     if let Some(pending) = login {
         let prefix = &config.reserved_prefix;
-        match login::answer(ctx, pending, response, upstream, json, prefix).await? {
+        match Box::pin(login::answer(
+            ctx, pending, response, upstream, json, prefix,
+        ))
+        .await?
+        {
             login::Answered::Ready(answer) => return Ok(answer),
             login::Answered::Untouched(passed) => response = passed,
         }
     }
     // Phase: a verified session follows the app's session cookie and ends with its logout.
     if let Some((checked, is_logout)) = &checked {
-        login::follow_session(ctx, checked, *is_logout, &mut response).await?;
+        Box::pin(login::follow_session(
+            ctx,
+            checked,
+            *is_logout,
+            &mut response,
+        ))
+        .await?;
     }
     Ok(response.map(Reply::Upstream))
 }
@@ -459,22 +470,6 @@ pub(super) fn upstream_uri(upstream: &UpstreamTarget, original: Uri) -> Result<U
         parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
     }
     Uri::from_parts(parts).map_err(|e| ProxyError::BadUpstreamRequest(e.into()))
-}
-
-fn is_timeout(error: &hyper_util::client::legacy::Error) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::TimedOut {
-                return true;
-            }
-        }
-        if e.to_string().contains("timed out") {
-            return true;
-        }
-        source = e.source();
-    }
-    false
 }
 
 fn error_response(

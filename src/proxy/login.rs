@@ -8,6 +8,7 @@ use super::handler::upstream_uri;
 use super::headers::{self, Peer};
 use super::state::UpstreamTarget;
 use super::upstream::ForwardBody;
+use super::upstream::UpstreamBody;
 use crate::config::IdentitySource;
 use crate::config::Limit;
 use crate::intercept::rules::LoginRule;
@@ -78,13 +79,13 @@ pub enum Answered {
     /// app's is withheld); for one it refused once its body was read, that answer as it was.
     Ready(Response<Reply>),
     /// Not a successful login by its status and headers: the app's answer, streamed on.
-    Untouched(Response<Incoming>),
+    Untouched(Response<UpstreamBody>),
 }
 
 pub async fn answer(
     ctx: &Context<'_>,
     pending: PendingLogin<'_>,
-    response: Response<Incoming>,
+    response: Response<UpstreamBody>,
     upstream: &UpstreamTarget,
     json: bool,
     prefix: &str,
@@ -236,7 +237,7 @@ pub async fn follow_session(
     ctx: &Context<'_>,
     checked: &Checked,
     is_logout: bool,
-    response: &mut Response<Incoming>,
+    response: &mut Response<UpstreamBody>,
 ) -> Result<(), ProxyError> {
     let Some(session) = &checked.session else {
         return Ok(());
@@ -335,7 +336,7 @@ async fn whoami(
     *request.headers_mut() = headers;
     let sent = tokio::time::timeout(
         ctx.app.upstream.response_header_timeout,
-        upstream.client.request(request),
+        upstream.pool.send(request),
     )
     .await;
     let response = match sent {

@@ -1,6 +1,7 @@
 //! The reverse proxy: listeners, TLS, routing, header rules and forwarding.
 
 pub mod body;
+pub mod connection;
 pub mod error;
 pub mod handler;
 pub mod headers;

@@ -2,19 +2,16 @@
 //! `SO_REUSEPORT` socket per listener and its own upstream pools: on a small machine this
 //! thread-per-core layout is what reaches nginx's speed (see shared/PERFORMANCE.md).
 
-use super::handler::{self, Connection};
+use super::connection::{self, Shutdown};
+use super::handler::Connection;
 use super::state::{Shared, SnapshotError};
-use crate::config::{self, Config, Limits};
+use crate::config::{self, Config};
 use crate::ops::{admin, metrics::OpenConnection};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{watch, Semaphore};
 
 #[derive(Debug, thiserror::Error)]
@@ -52,14 +49,14 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     };
     let shared = Arc::new(Shared::new(config, workers, mfa)?);
     let connections = Arc::new(Semaphore::new(max_connections));
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let shutdown = Shutdown::new();
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let mut threads = Vec::new();
     for (worker, sockets) in listeners.into_iter().enumerate() {
         let shared = shared.clone();
         let connections = connections.clone();
-        let shutdown = shutdown_rx.clone();
+        let shutdown = shutdown.clone();
         let mut stop = stop_rx.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -123,7 +120,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
         shared.ready.store(true, Ordering::SeqCst);
         wait_for_shutdown(&shared).await;
         shared.ready.store(false, Ordering::SeqCst);
-        let _ = shutdown_tx.send(true);
+        shutdown.begin();
         let deadline = shared
             .config()
             .map_or(Duration::from_secs(30), |c| c.limits.shutdown_timeout);
@@ -203,19 +200,19 @@ async fn accept_loop(
     worker: usize,
     shared: Arc<Shared>,
     connections: Arc<Semaphore>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: Arc<Shutdown>,
 ) {
     loop {
         // Waiting for a permit before accepting leaves excess clients in the kernel's backlog
         // instead of accepting sockets we cannot serve.
         let permit = tokio::select! {
             permit = connections.clone().acquire_owned() => permit,
-            _ = stopped(&mut shutdown) => return,
+            _ = shutdown.wait() => return,
         };
         let Ok(permit) = permit else { return };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
-            _ = stopped(&mut shutdown) => return,
+            _ = shutdown.wait() => return,
         };
         let (stream, peer) = match accepted {
             Ok(pair) => pair,
@@ -227,90 +224,61 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
+        let Some(snapshot) = shared.snapshot(worker) else {
+            return;
+        };
+        let limits = snapshot.config.limits.clone();
+        let acceptor = snapshot.tls.get(index).cloned().flatten();
+        drop(snapshot);
+        let open = Open {
+            _permit: permit,
+            _counted: OpenConnection::new(&shared.metrics.open_connections),
+        };
+        let connection = Arc::new(Connection {
+            peer,
+            peer_value: super::headers::ip_header_value(peer.ip()),
+            tls: acceptor.is_some(),
+            worker,
+            shared: shared.clone(),
+        });
         let shutdown = shutdown.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let _open = OpenConnection::new(&shared.metrics.open_connections);
-            let Some(snapshot) = shared.snapshot(worker) else {
-                return;
-            };
-            let limits = snapshot.config.limits.clone();
-            let acceptor = snapshot.tls.get(index).cloned().flatten();
-            drop(snapshot);
-            match acceptor {
-                Some(acceptor) => {
-                    match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
-                        .await
-                    {
-                        Ok(Ok(tls)) => {
-                            serve_connection(tls, peer, true, worker, shared, &limits, shutdown)
-                                .await
-                        }
-                        Ok(Err(error)) => {
-                            shared.metrics.tls_handshake_failures.inc();
-                            tracing::debug!(%peer, %error, "TLS handshake failed");
-                        }
-                        Err(_) => {
-                            shared.metrics.tls_handshake_failures.inc();
-                            tracing::debug!(%peer, "TLS handshake timed out");
+        // Two kinds of task, each sized for its own connection type: a plain connection does
+        // not carry the TLS handshake's state for as long as it stays open.
+        match acceptor {
+            Some(acceptor) => tokio::spawn(async move {
+                let _open = open;
+                match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await
+                {
+                    Ok(Ok(tls)) => {
+                        if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                            connection::serve_http2(tls, connection, &limits, &shutdown).await
+                        } else {
+                            connection::serve_http1(tls, connection, &limits, &shutdown).await
                         }
                     }
+                    Ok(Err(error)) => {
+                        connection.shared.metrics.tls_handshake_failures.inc();
+                        tracing::debug!(%peer, %error, "TLS handshake failed");
+                    }
+                    Err(_) => {
+                        connection.shared.metrics.tls_handshake_failures.inc();
+                        tracing::debug!(%peer, "TLS handshake timed out");
+                    }
                 }
-                None => {
-                    serve_connection(stream, peer, false, worker, shared, &limits, shutdown).await
-                }
-            }
-        });
+            }),
+            None => tokio::spawn(async move {
+                let _open = open;
+                connection::serve_plain(stream, connection, &limits, &shutdown).await
+            }),
+        };
     }
 }
 
-async fn serve_connection<IO>(
-    io: IO,
-    peer: SocketAddr,
-    tls: bool,
-    worker: usize,
-    shared: Arc<Shared>,
-    limits: &Limits,
-    mut shutdown: watch::Receiver<bool>,
-) where
-    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
-{
-    let connection = Arc::new(Connection {
-        peer,
-        peer_value: super::headers::ip_header_value(peer.ip()),
-        tls,
-        worker,
-        shared,
-    });
-    // Boxed so that an idle keep-alive connection does not carry the request future's
-    // space inline; it is allocated only while a request is in flight.
-    let service = service_fn(move |req| Box::pin(handler::handle(connection.clone(), req)));
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        // Our own check answers with a page; hyper's hard limits sit above it.
-        .max_buf_size((limits.max_header_bytes * 2).max(16 * 1024))
-        .max_headers(limits.max_headers * 2);
-    builder
-        .http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(u32::try_from(limits.max_header_bytes * 2).unwrap_or(u32::MAX))
-        .keep_alive_interval(Some(Duration::from_secs(30)));
-    let conn = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-    tokio::pin!(conn);
-    let result = tokio::select! {
-        result = conn.as_mut() => result,
-        _ = stopped(&mut shutdown) => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(error) = result {
-        tracing::debug!(%peer, %error, "connection ended with an error");
-    }
+/// Held by a connection's task: its place under `max_connections` and its count in the
+/// open-connections gauge, both given back when the task ends.
+struct Open {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _counted: OpenConnection,
 }
 
 /// Forces the audit file to disk every `every` (the `fsync: <duration>` policy).
@@ -371,11 +339,6 @@ fn audit_timeout(
     if let Err(error) = mfa.audit.record(keys, now, &event) {
         tracing::error!(error = %crate::ops::error_chain(&error), "audit record of a session timeout not written");
     }
-}
-
-/// Resolves once shutdown has been announced (the watch guard is not held across awaits).
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|s| *s).await;
 }
 
 /// Handles signals until one asks to stop: SIGHUP reloads, SIGTERM/SIGINT return.

@@ -8,7 +8,7 @@
 use super::headers::ViaHops;
 use super::routes::RouteTable;
 use super::tls;
-use super::upstream::{build_client, UpstreamClient, UpstreamSetupError};
+use super::upstream::{UpstreamPool, UpstreamSetupError};
 use crate::config::{Config, UpstreamTls};
 use crate::ops::metrics::{AppMetrics, Metrics};
 use arc_swap::ArcSwap;
@@ -30,7 +30,7 @@ pub struct Snapshot {
 }
 
 pub struct UpstreamTarget {
-    pub client: UpstreamClient,
+    pub pool: Arc<UpstreamPool>,
     pub scheme: http::uri::Scheme,
     pub authority: http::uri::Authority,
 }
@@ -88,15 +88,15 @@ impl Snapshot {
         for _ in 0..workers {
             let mut upstreams = Vec::with_capacity(config.apps.len());
             for app in &config.apps {
-                let client =
-                    build_client(&app.upstream).map_err(|source| SnapshotError::Upstream {
+                let pool =
+                    UpstreamPool::new(&app.upstream).map_err(|source| SnapshotError::Upstream {
                         app: app.name.clone(),
                         source,
                     })?;
                 let own_copy =
                     bytes::Bytes::copy_from_slice(app.upstream.authority.as_str().as_bytes());
                 upstreams.push(UpstreamTarget {
-                    client,
+                    pool,
                     scheme: if app.upstream.scheme_is_https {
                         http::uri::Scheme::HTTPS
                     } else {

@@ -1,29 +1,12 @@
-//! Clients that talk to the upstream apps: one per app and worker, so each worker thread keeps
-//! its own keep-alive pool and no lock is shared between cores on the hot path.
+//! TLS towards https upstreams: which roots verify the app's certificate, or the operator's
+//! explicit opt-out.
 
-use crate::config::{Upstream, UpstreamTls};
-use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use crate::config::UpstreamTls;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
 use std::sync::{Arc, OnceLock};
-
-/// What is sent upstream: the client's body streamed through, or a body the gateway read
-/// first (a login request, whose user name it needed).
-pub type ForwardBody = http_body_util::Either<Incoming, http_body_util::Full<bytes::Bytes>>;
-
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, ForwardBody>;
-
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamSetupError {
-    #[error("TLS setup for the upstream failed")]
-    Tls(#[from] rustls::Error),
-}
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -45,10 +28,11 @@ fn system_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
-fn tls_config(tls: &UpstreamTls) -> Result<ClientConfig, rustls::Error> {
+/// Only HTTP/1.1 is offered: the gateway talks HTTP/1.1 to its upstreams.
+pub fn client_config(tls: &UpstreamTls) -> Result<ClientConfig, rustls::Error> {
     let builder =
         ClientConfig::builder_with_provider(provider()).with_safe_default_protocol_versions()?;
-    let config = match tls {
+    let mut config = match tls {
         UpstreamTls::SystemRoots => builder
             .with_root_certificates(system_roots())
             .with_no_client_auth(),
@@ -60,32 +44,8 @@ fn tls_config(tls: &UpstreamTls) -> Result<ClientConfig, rustls::Error> {
             .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider())))
             .with_no_client_auth(),
     };
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-pub fn build_client(upstream: &Upstream) -> Result<UpstreamClient, UpstreamSetupError> {
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(upstream.connect_timeout));
-    let connector = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config(&upstream.tls)?)
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(upstream.idle_timeout)
-        // Idle connections kept for reuse, per worker (like nginx's `keepalive N` per worker
-        // process): a burst of N concurrent requests must not leave N idle connections, each
-        // with its buffers and task, behind.
-        .pool_max_idle_per_host(upstream.max_idle_connections)
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .set_host(false)
-        // A fixed 8 KiB read buffer per pooled connection instead of one that grows with
-        // bursts: keeps idle keep-alive memory flat (a response head may still grow it).
-        .http1_read_buf_exact_size(8 * 1024)
-        .build(connector))
 }
 
 /// Verifies nothing: used only when the operator set `insecure_skip_verify` (a warning is
