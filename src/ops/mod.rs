@@ -4,6 +4,7 @@ pub mod access_log;
 pub mod admin;
 pub mod hex;
 pub mod logging;
+pub mod memory;
 pub mod metrics;
 pub mod time;
 

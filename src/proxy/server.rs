@@ -108,6 +108,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
                 .clamp(Duration::from_secs(1), Duration::from_secs(60));
             tokio::spawn(sweep(mfa, every));
         }
+        tokio::spawn(crate::ops::memory::trim_now_and_then());
         if let Some(address) = admin_address {
             match tokio::net::TcpListener::bind(address).await {
                 Ok(listener) => {
