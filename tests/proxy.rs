@@ -611,3 +611,80 @@ async fn a_silent_connection_is_closed_after_the_header_timeout() {
     assert!(matches!(read, Ok(Ok(0)) | Ok(Err(_))), "{read:?}");
     assert!(started.elapsed() >= std::time::Duration::from_millis(400));
 }
+
+/// Accepts connections and answers every request with 200, recording each request line as
+/// sent (hyper would parse an absolute-form target into a path and hide it).
+async fn request_line_recorder() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = lines.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                loop {
+                    let Ok(n) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                        buf.drain(..end + 4);
+                        seen.lock()
+                            .unwrap()
+                            .push(head.lines().next().unwrap_or("").to_string());
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (addr, lines)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upstream_gets_an_origin_form_target_whatever_the_client_sent() {
+    use http_body_util::Empty;
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    let (addr, lines) = request_line_recorder().await;
+    let gw = Gateway::start(&simple_config(addr, ""));
+    // HTTP/1.1 absolute-form (what a client talking to a proxy sends).
+    let text = raw_request(
+        gw.addr,
+        b"GET http://a/admin/login/?next=/admin/ HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    // HTTP/2 carries scheme and authority as pseudo-headers.
+    let tcp = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = Request::get("http://a/h2/path?q=1")
+        .body(Empty::<Bytes>::new())
+        .unwrap();
+    assert_eq!(sender.send_request(req).await.unwrap().status(), 200);
+    let lines = lines.lock().unwrap().clone();
+    assert_eq!(
+        lines,
+        vec![
+            "GET /admin/login/?next=/admin/ HTTP/1.1".to_string(),
+            "GET /h2/path?q=1 HTTP/1.1".to_string()
+        ]
+    );
+}

@@ -7,7 +7,7 @@ use super::error::ProxyError;
 use super::headers::{self, Peer};
 use super::login;
 use super::path::check_path;
-use super::state::{Shared, Snapshot, UpstreamTarget};
+use super::state::{Shared, Snapshot};
 use crate::config::{App, HostHeader};
 use crate::mfa::endpoints::{self, GatewayRequest};
 use crate::mfa::flow::Context;
@@ -306,7 +306,7 @@ async fn forward(
     let upstream = snapshot
         .upstream(app_index)
         .ok_or(ProxyError::UnknownHost)?;
-    parts.uri = upstream_uri(upstream, parts.uri)?;
+    parts.uri = origin_form(parts.uri)?;
     parts.version = Version::HTTP_11;
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
     let (body, login) = match (login, &ctx) {
@@ -460,12 +460,17 @@ fn is_reserved(path: &str, prefix: &str) -> bool {
     head.eq_ignore_ascii_case(prefix) || path.eq_ignore_ascii_case(bare)
 }
 
-/// The request target on the upstream: its scheme and address, the client's path and query
-/// unchanged (reused, not re-parsed).
-pub(super) fn upstream_uri(upstream: &UpstreamTarget, original: Uri) -> Result<Uri, ProxyError> {
+/// The request target on the upstream in origin form (RFC 9112 §3.2.1): the client's path and
+/// query unchanged (reused, not re-parsed). A client's absolute-form target, and HTTP/2's
+/// scheme and authority, are not passed on: app servers such as Django's take an absolute
+/// target for the path. The connection already goes to the app's address.
+pub(super) fn origin_form(original: Uri) -> Result<Uri, ProxyError> {
+    if original.scheme().is_none() && original.authority().is_none() {
+        return Ok(original);
+    }
     let mut parts = original.into_parts();
-    parts.scheme = Some(upstream.scheme.clone());
-    parts.authority = Some(upstream.authority.clone());
+    parts.scheme = None;
+    parts.authority = None;
     if parts.path_and_query.is_none() {
         parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
     }

@@ -4,7 +4,7 @@
 
 use super::body::{collect_limited, CollectError, Reply};
 use super::error::ProxyError;
-use super::handler::upstream_uri;
+use super::handler::origin_form;
 use super::headers::{self, Peer};
 use super::state::UpstreamTarget;
 use super::upstream::ForwardBody;
@@ -330,7 +330,7 @@ async fn whoami(
         headers.insert(header::AUTHORIZATION, value);
     }
     headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let uri = upstream_uri(upstream, path.parse::<Uri>().ok()?).ok()?;
+    let uri = origin_form(path.parse::<Uri>().ok()?).ok()?;
     let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;

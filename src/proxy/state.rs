@@ -19,8 +19,7 @@ use tokio_rustls::TlsAcceptor;
 pub struct Snapshot {
     pub config: Arc<Config>,
     pub routes: Arc<RouteTable>,
-    /// One per app, in config order: this worker's pools and its own copy of the address
-    /// (cloning a shared one per request would bounce its reference count between cores).
+    /// One per app, in config order: this worker's own upstream pools.
     upstreams: Vec<UpstreamTarget>,
     pub via: ViaHops,
     /// One per app, in config order.
@@ -31,8 +30,6 @@ pub struct Snapshot {
 
 pub struct UpstreamTarget {
     pub pool: Arc<UpstreamPool>,
-    pub scheme: http::uri::Scheme,
-    pub authority: http::uri::Authority,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,18 +90,7 @@ impl Snapshot {
                         app: app.name.clone(),
                         source,
                     })?;
-                let own_copy =
-                    bytes::Bytes::copy_from_slice(app.upstream.authority.as_str().as_bytes());
-                upstreams.push(UpstreamTarget {
-                    pool,
-                    scheme: if app.upstream.scheme_is_https {
-                        http::uri::Scheme::HTTPS
-                    } else {
-                        http::uri::Scheme::HTTP
-                    },
-                    authority: http::uri::Authority::from_maybe_shared(own_copy)
-                        .unwrap_or_else(|_| app.upstream.authority.clone()),
-                });
+                upstreams.push(UpstreamTarget { pool });
             }
             snapshots.push(Snapshot {
                 config: config.clone(),
