@@ -688,3 +688,36 @@ async fn the_upstream_gets_an_origin_form_target_whatever_the_client_sent() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_never_waits_behind_another_clients_unfinished_upload() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The recorder answers each request head at once without reading the body: an app that
+    // refuses an upload early.
+    let (addr, lines) = request_line_recorder().await;
+    let config = simple_config(addr, "").replace("apps:", "gateway:\n  workers: 1\napps:");
+    let gw = Gateway::start(&config);
+    let mut uploader = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
+    uploader
+        .write_all(b"POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n")
+        .await
+        .unwrap();
+    uploader.write_all(&[b'x'; 1000]).await.unwrap();
+    let mut head = [0u8; 12];
+    uploader.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200");
+    // The upload is still going (999,000 bytes to come) on the upstream connection that just
+    // answered; the next request must not queue behind it.
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        get(gw.addr, "a", "/next", &[]),
+    )
+    .await
+    .expect("the second request waited for the first one's upload");
+    assert_eq!(next.status, 200);
+    assert!(lines
+        .lock()
+        .unwrap()
+        .contains(&"GET /next HTTP/1.1".to_string()));
+    drop(uploader);
+}

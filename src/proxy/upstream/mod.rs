@@ -111,7 +111,7 @@ impl UpstreamPool {
         mut request: Request<ForwardBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
         loop {
-            let (mut sender, reused) = match self.checkout().await {
+            let (mut sender, reused) = match self.take_idle(Instant::now()) {
                 Some(sender) => (sender, true),
                 // Boxed: connecting (DNS, TCP, TLS) is rare and its state is large; inline it
                 // would make every request's future that large.
@@ -142,23 +142,24 @@ impl UpstreamPool {
         self.connector.connect().await
     }
 
-    /// The most recently used idle connection that is still open and ready.
-    async fn checkout(&self) -> Option<SendRequest<ForwardBody>> {
-        loop {
-            let mut sender = self.take_idle(Instant::now())?;
-            if sender.ready().await.is_ok() {
-                return Some(sender);
-            }
-        }
-    }
-
+    /// The most recently used idle connection that is ready for a request now. One that is
+    /// still busy (its response was read, but the app has not yet taken the whole request
+    /// body: it answered early, and the client is still uploading) stays where it is: a
+    /// request must not wait behind somebody else's upload.
     fn take_idle(&self, now: Instant) -> Option<SendRequest<ForwardBody>> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        while let Some(entry) = idle.pop() {
-            if now.saturating_duration_since(entry.since) < self.idle_timeout
-                && !entry.sender.is_closed()
-            {
-                return Some(entry.sender);
+        self.drop_expired(&mut idle, now);
+        let mut index = idle.len();
+        while index > 0 {
+            index -= 1;
+            let (closed, ready) = match idle.get(index) {
+                Some(entry) => (entry.sender.is_closed(), entry.sender.is_ready()),
+                None => break,
+            };
+            if closed {
+                idle.remove(index);
+            } else if ready {
+                return Some(idle.remove(index).sender);
             }
         }
         None
