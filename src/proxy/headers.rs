@@ -14,52 +14,67 @@ static PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection"
 /// RFC 9110 §7.6.1: headers that describe one connection and must not be forwarded, plus
 /// `Proxy-Connection` (never standard, still sent) and the proxy authentication pair that is
 /// meant for the proxy itself (RFC 9110 §11.7).
-fn is_fixed_hop_by_hop(name: &HeaderName) -> bool {
-    // HeaderName equality is an enum compare for standard names: far cheaper than matching on
-    // the string form, and this runs for every header of every message.
-    name == header::CONNECTION
-        || name == header::TRANSFER_ENCODING
-        || name == header::TE
-        || name == header::UPGRADE
-        || name == header::PROXY_AUTHORIZATION
-        || name == header::PROXY_AUTHENTICATE
-        || name == KEEP_ALIVE
-        || name == PROXY_CONNECTION
+static FIXED_HOP_BY_HOP: [&HeaderName; 8] = [
+    &header::CONNECTION,
+    &header::TRANSFER_ENCODING,
+    &header::TE,
+    &header::UPGRADE,
+    &header::PROXY_AUTHORIZATION,
+    &header::PROXY_AUTHENTICATE,
+    &KEEP_ALIVE,
+    &PROXY_CONNECTION,
+];
+
+/// Which of the fixed hop-by-hop headers are present, one bit each. HeaderName equality is an
+/// enum compare for standard names: far cheaper than matching on the string form, and this
+/// runs for every header of every message.
+fn fixed_hop_by_hop_present(headers: &HeaderMap) -> u8 {
+    headers.keys().fold(0, |present, name| {
+        FIXED_HOP_BY_HOP
+            .iter()
+            .position(|fixed| name == *fixed)
+            .map_or(present, |bit| present | (1 << bit))
+    })
+}
+
+/// The tokens of every `Connection` header.
+fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
+    headers
+        .get_all(header::CONNECTION)
+        .into_iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
 }
 
 /// Removes the hop-by-hop headers, including every header the `Connection` header names
 /// (RFC 9110 §7.6.1). Returns the `Upgrade` value when the message asks to switch protocols
 /// (`Connection: upgrade` and an `Upgrade` header), so the caller can forward just that.
+///
+/// Allocates nothing unless `Connection` names a further header that is present (rare: the
+/// usual tokens are `keep-alive`, `close` and `upgrade`).
 pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
-    // Most messages carry none of them, and those that do carry one or two: find the names
-    // actually present in one pass, then remove only those.
-    if !headers.keys().any(is_fixed_hop_by_hop) {
+    let present = fixed_hop_by_hop_present(headers);
+    if present == 0 {
         return None;
     }
-    let tokens: Vec<&str> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .collect();
-    let upgrade_requested = tokens.iter().any(|t| t.eq_ignore_ascii_case("upgrade"));
-    let present: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| {
-            is_fixed_hop_by_hop(name)
-                || tokens.iter().any(|t| name.as_str().eq_ignore_ascii_case(t))
-        })
-        .cloned()
-        .collect();
-    let upgrade = if upgrade_requested {
-        headers.get(header::UPGRADE).cloned()
-    } else {
-        None
-    };
-    for name in present {
+    let upgrade = connection_tokens(headers)
+        .any(|t| t.eq_ignore_ascii_case("upgrade"))
+        .then(|| headers.get(header::UPGRADE).cloned())
+        .flatten();
+    // Looked up by the token itself (no allocation); a name is made only for one present.
+    let named = connection_tokens(headers)
+        .filter(|t| headers.contains_key(*t))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+        .collect::<Vec<_>>();
+    for name in named {
         headers.remove(name);
+    }
+    for (bit, name) in FIXED_HOP_BY_HOP.iter().enumerate() {
+        if present & (1 << bit) != 0 {
+            headers.remove(*name);
+        }
     }
     upgrade
 }
@@ -293,7 +308,10 @@ pub fn request_id(headers: &HeaderMap, trusted: bool) -> HeaderValue {
     for (pair, byte) in text.chunks_exact_mut(2).zip(random) {
         pair.copy_from_slice(&[hex_digit(byte >> 4), hex_digit(byte & 0x0f)]);
     }
-    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+    // Owned by a shared `Bytes` from the start: the id is cloned into the upstream request,
+    // and a value made from a Vec would allocate again on that first clone.
+    HeaderValue::from_maybe_shared(bytes::Bytes::from_owner(text))
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
 /// Bytes the request line and headers take, as a client would have sent them.
