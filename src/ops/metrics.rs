@@ -1,10 +1,10 @@
 //! Prometheus metrics, served on the admin listener's `/metrics`.
 
+use super::sharded;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::time::Duration;
 
@@ -27,8 +27,8 @@ pub struct OutcomeLabels {
 
 pub struct Metrics {
     registry: Registry,
-    pub requests: Family<RequestLabels, Counter>,
-    pub upstream_latency: Family<AppLabels, Histogram, fn() -> Histogram>,
+    pub requests: Family<RequestLabels, sharded::Counter>,
+    pub upstream_latency: Family<AppLabels, sharded::Histogram, fn() -> sharded::Histogram>,
     pub upstream_errors: Family<AppLabels, Counter>,
     pub open_connections: Gauge,
     pub tls_handshake_failures: Counter,
@@ -45,9 +45,9 @@ pub struct StoreLabels {
     pub kind: &'static str,
 }
 
-fn latency_histogram() -> Histogram {
+fn latency_histogram() -> sharded::Histogram {
     // 1 ms … ~16 s: enough resolution for fast apps and for the slow admin pages of old ones.
-    Histogram::new([
+    sharded::Histogram::new(&[
         0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 16.0,
     ])
 }
@@ -70,16 +70,17 @@ impl Metrics {
 
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("mfa_gateway");
-        let requests = Family::<RequestLabels, Counter>::default();
+        let requests = Family::<RequestLabels, sharded::Counter>::default();
         registry.register(
             "http_requests",
             "Requests answered, by app and status",
             requests.clone(),
         );
-        let upstream_latency =
-            Family::<AppLabels, Histogram, fn() -> Histogram>::new_with_constructor(
-                latency_histogram,
-            );
+        let upstream_latency = Family::<
+            AppLabels,
+            sharded::Histogram,
+            fn() -> sharded::Histogram,
+        >::new_with_constructor(latency_histogram);
         registry.register(
             "upstream_response_seconds",
             "Time from forwarding a request to receiving the upstream's response headers",
@@ -178,10 +179,10 @@ impl Metrics {
 /// atomic increments only, not a label hash-map lookup and a label allocation.
 pub struct AppMetrics {
     name: String,
-    requests: Family<RequestLabels, Counter>,
+    requests: Family<RequestLabels, sharded::Counter>,
     /// Status 100–599 → its counter, created on first use (no empty series are exported).
-    by_status: Box<[std::sync::OnceLock<Counter>]>,
-    pub upstream_latency: Histogram,
+    by_status: Box<[std::sync::OnceLock<sharded::Counter>]>,
+    pub upstream_latency: sharded::Histogram,
     pub upstream_errors: Counter,
 }
 

@@ -6,6 +6,7 @@ pub mod hex;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
+pub mod sharded;
 pub mod time;
 
 /// An error with all its sources, for the operator's log (`outer: cause: root cause`).

@@ -10,8 +10,8 @@ use super::{
     TotpRecord,
 };
 use crate::keys::Sealed;
+use crate::ops::sharded::Histogram;
 use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::histogram::Histogram;
 
 #[derive(Clone)]
 pub enum AnyDurable {
@@ -38,16 +38,30 @@ pub type LatencyFamily = Family<StoreLabels, Histogram, fn() -> Histogram>;
 pub static LATENCY: std::sync::LazyLock<LatencyFamily> = std::sync::LazyLock::new(|| {
     Family::new_with_constructor(|| {
         // 100 µs (an in-memory lookup) … 2.5 s (a store timing out).
-        Histogram::new([
+        Histogram::new(&[
             0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5,
         ])
     })
 });
 
+const KINDS: [&str; 4] = ["memory", "redis", "sqlite", "postgres"];
+
 fn observe(store: &'static str, started: std::time::Instant) {
-    LATENCY
-        .get_or_create(&StoreLabels { store })
-        .observe(started.elapsed().as_secs_f64());
+    // Each backend's histogram is looked up in the family once (the family's lock and hash
+    // are shared by every thread), then kept.
+    static RESOLVED: [std::sync::OnceLock<Histogram>; 4] =
+        [const { std::sync::OnceLock::new() }; 4];
+    let took = started.elapsed().as_secs_f64();
+    let resolved = KINDS
+        .iter()
+        .position(|k| *k == store)
+        .and_then(|i| RESOLVED.get(i));
+    match resolved {
+        Some(slot) => slot
+            .get_or_init(|| LATENCY.get_or_create(&StoreLabels { store }).clone())
+            .observe(took),
+        None => LATENCY.get_or_create(&StoreLabels { store }).observe(took),
+    }
 }
 
 macro_rules! dispatch {
