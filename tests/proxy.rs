@@ -561,18 +561,26 @@ async fn access_log_can_be_switched_off() {
     assert!(!log.contains("mfa_gateway::access"), "{log}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plain_http2_with_prior_knowledge_and_http1_share_a_listener() {
-    use http_body_util::{BodyExt, Empty};
+/// An HTTP/2 client with prior knowledge (no TLS, no upgrade) on a plain listener.
+async fn h2c(
+    addr: std::net::SocketAddr,
+) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<Bytes>> {
     use hyper_util::rt::{TokioExecutor, TokioIo};
-    let up = upstream::start().await;
-    let gw = Gateway::start(&simple_config(up.addr, ""));
-    let tcp = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
-    let (mut sender, conn) =
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) =
         hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
             .await
             .unwrap();
     tokio::spawn(conn);
+    sender
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plain_http2_with_prior_knowledge_and_http1_share_a_listener() {
+    use http_body_util::{BodyExt, Empty};
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    let mut sender = h2c(gw.addr).await;
     let req = Request::get("http://a/h2c")
         .body(Empty::<Bytes>::new())
         .unwrap();
@@ -658,7 +666,6 @@ async fn request_line_recorder() -> (
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upstream_gets_an_origin_form_target_whatever_the_client_sent() {
     use http_body_util::Empty;
-    use hyper_util::rt::{TokioExecutor, TokioIo};
     let (addr, lines) = request_line_recorder().await;
     let gw = Gateway::start(&simple_config(addr, ""));
     // HTTP/1.1 absolute-form (what a client talking to a proxy sends).
@@ -669,12 +676,7 @@ async fn the_upstream_gets_an_origin_form_target_whatever_the_client_sent() {
     .unwrap();
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     // HTTP/2 carries scheme and authority as pseudo-headers.
-    let tcp = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
-    let (mut sender, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
+    let mut sender = h2c(gw.addr).await;
     let req = Request::get("http://a/h2/path?q=1")
         .body(Empty::<Bytes>::new())
         .unwrap();
