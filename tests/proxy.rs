@@ -723,3 +723,74 @@ async fn a_request_never_waits_behind_another_clients_unfinished_upload() {
         .contains(&"GET /next HTTP/1.1".to_string()));
     drop(uploader);
 }
+
+/// Answers the first request on each connection; on a connection's second request it reads the
+/// head and closes without answering, as an app does whose keep-alive timeout ran out just as
+/// the request arrived.
+async fn closes_kept_alive_connections() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let mut answered = 0;
+                loop {
+                    let Ok(n) = stream.read(&mut chunk).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        buf.drain(..end + 4);
+                        if answered == 1 {
+                            return;
+                        }
+                        answered += 1;
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (addr, connections)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idempotent_request_on_a_connection_the_app_just_closed_is_sent_again() {
+    let (addr, connections) = closes_kept_alive_connections().await;
+    let config = simple_config(addr, "").replace("apps:", "gateway:\n  workers: 1\napps:");
+    let gw = Gateway::start(&config);
+    assert_eq!(get(gw.addr, "a", "/one", &[]).await.status, 200);
+    // Idle long enough to be suspect: the GET fails on it and goes out again on a new one.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let again = get(gw.addr, "a", "/two", &[]).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.text(), "first");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+    // A POST is never sent twice: the app may have acted on it.
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let post = send(
+        gw.addr,
+        Request::post("/three")
+            .header("host", "a")
+            .body(Full::new(Bytes::from_static(b"x=1")))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(post.status, 502);
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

@@ -61,6 +61,28 @@ impl UpstreamError {
     }
 }
 
+/// A connection idle at least this long may have been closed by the app at the moment a
+/// request goes out on it (app servers' keep-alive timeouts run from 2 s up); a hotter one is
+/// not worth keeping a copy of each request for.
+const STALE_AFTER: Duration = Duration::from_secs(1);
+
+/// A copy of an idempotent request without a body (RFC 9110 §9.2.2), to send again if the
+/// connection it went out on turns out to have been closed.
+fn replayable(request: &Request<ForwardBody>) -> Option<Request<ForwardBody>> {
+    use http_body::Body;
+    if !request.method().is_idempotent() || !request.body().is_end_stream() {
+        return None;
+    }
+    let mut copy = Request::new(http_body_util::Either::Right(http_body_util::Full::new(
+        bytes::Bytes::new(),
+    )));
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    Some(copy)
+}
+
 /// One app's upstream connections on one worker thread.
 pub struct UpstreamPool {
     connector: Connector,
@@ -103,19 +125,34 @@ impl UpstreamPool {
         }))
     }
 
-    /// Sends `request` on an idle connection, or on a new one. A request that was never
-    /// written because the app had meanwhile closed a kept-alive connection is sent again on
-    /// another; anything else is the caller's to answer (no request is sent twice).
+    /// Sends `request` on an idle connection, or on a new one.
+    ///
+    /// A request that was never written because the app had meanwhile closed a kept-alive
+    /// connection is sent again on another. So is an idempotent request without a body that
+    /// failed on a connection that had been idle a while: the app may have closed it just as
+    /// the request went out (nginx's `proxy_next_upstream` and Go's transport retry those
+    /// too). Anything else is the caller's to answer: nothing else is ever sent twice.
     pub async fn send(
         self: &Arc<Self>,
         mut request: Request<ForwardBody>,
     ) -> Result<Response<UpstreamBody>, UpstreamError> {
+        let mut fresh_only = false;
         loop {
-            let (mut sender, reused) = match self.take_idle(Instant::now()) {
-                Some(sender) => (sender, true),
+            let idle = if fresh_only {
+                None
+            } else {
+                self.take_idle(Instant::now())
+            };
+            let (mut sender, reused, replay) = match idle {
+                Some((sender, idle_for)) => {
+                    let replay = (idle_for >= STALE_AFTER)
+                        .then(|| replayable(&request))
+                        .flatten();
+                    (sender, true, replay)
+                }
                 // Boxed: connecting (DNS, TCP, TLS) is rare and its state is large; inline it
                 // would make every request's future that large.
-                None => (Box::pin(self.connect()).await?, false),
+                None => (Box::pin(self.connect()).await?, false, None),
             };
             match sender.try_send_request(request).await {
                 Ok(response) => {
@@ -127,8 +164,13 @@ impl UpstreamPool {
                         });
                     return Ok(response.map(|body| UpstreamBody::new(body, lease)));
                 }
-                Err(mut failed) => match failed.take_message() {
-                    Some(unsent) if reused => request = unsent,
+                Err(mut failed) => match (failed.take_message(), replay) {
+                    (Some(unsent), _) if reused => request = unsent,
+                    (_, Some(copy)) if !failed.error().is_timeout() => {
+                        tracing::debug!(error = %failed.error(), "stale upstream connection: request sent again on a new one");
+                        request = copy;
+                        fresh_only = true;
+                    }
                     _ => return Err(UpstreamError::Request(failed.into_error())),
                 },
             }
@@ -146,7 +188,7 @@ impl UpstreamPool {
     /// still busy (its response was read, but the app has not yet taken the whole request
     /// body: it answered early, and the client is still uploading) stays where it is: a
     /// request must not wait behind somebody else's upload.
-    fn take_idle(&self, now: Instant) -> Option<SendRequest<ForwardBody>> {
+    fn take_idle(&self, now: Instant) -> Option<(SendRequest<ForwardBody>, Duration)> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         self.drop_expired(&mut idle, now);
         let mut index = idle.len();
@@ -159,7 +201,8 @@ impl UpstreamPool {
             if closed {
                 idle.remove(index);
             } else if ready {
-                return Some(idle.remove(index).sender);
+                let entry = idle.remove(index);
+                return Some((entry.sender, now.saturating_duration_since(entry.since)));
             }
         }
         None
