@@ -7,7 +7,9 @@ the same wrk settings over alternating rounds and prints requests/s, p50/p99, th
 gateway/nginx and gateway/direct; then p99 of both proxies at half of nginx's peak rate (hey at a
 fixed rate), and peak RSS holding 1,000 keep-alive connections.
 
-Usage: bench/run.py [--rounds 3] [--duration 4] [--connections 64] [--access-log]
+Usage: bench/run.py [--rounds 3] [--duration 4] [--connections 64] [--access-log] [--baseline BINARY]
+--baseline: another mfa-gateway binary (e.g. a release build of an earlier commit) loaded in the
+same rounds, so a change is measured side by side with what it replaces.
 Needs nginx, wrk and hey (Debian packages; installed when missing and running as root).
 """
 import argparse
@@ -23,7 +25,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PORTS = {"upstream": 18081, "nginx": 18082, "gateway": 18083, "admin": 18084}
+PORTS = {"upstream": 18081, "nginx": 18082, "gateway": 18083, "admin": 18084, "baseline": 18085,
+         "baseline_admin": 18086}
 
 
 def sh(*args, **kw):
@@ -172,6 +175,7 @@ def main():
     ap.add_argument("--duration", type=int, default=4)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--access-log", action="store_true", help="both proxies write an access log to a file")
+    ap.add_argument("--baseline", help="another mfa-gateway binary to load in the same rounds")
     args = ap.parse_args()
 
     ensure_tools()
@@ -198,13 +202,14 @@ def main():
     location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }}
   }}""")
         procs.append(proxy)
-        config = os.path.join(work, "gateway.yaml")
-        with open(config, "w") as f:
-            f.write(f"""listeners:
-  - address: "127.0.0.1:{PORTS['gateway']}"
+        def gateway_config(name, port, admin):
+            path = os.path.join(work, f"{name}.yaml")
+            with open(path, "w") as f:
+                f.write(f"""listeners:
+  - address: "127.0.0.1:{port}"
 admin:
-  address: "127.0.0.1:{PORTS['admin']}"
-data_dir: "{work}/data"
+  address: "127.0.0.1:{admin}"
+data_dir: "{work}/{name}-data"
 logging:
   level: warn{",mfa_gateway::access=info" if args.access_log else ""}
   access_log: {"true" if args.access_log else "false"}
@@ -214,13 +219,21 @@ apps:
     upstream:
       url: "http://127.0.0.1:{PORTS['upstream']}"
 """)
+            return path
+
+        config = gateway_config("gateway", PORTS["gateway"], PORTS["admin"])
         gateway = start_gateway(binary, config, os.path.join(work, "gateway.log"))
         procs.append(gateway)
-        for name in ("upstream", "nginx", "gateway"):
-            wait_http(f"http://127.0.0.1:{PORTS[name]}/index.html")
-
         targets = ["direct", "nginx", "gateway"]
         port_of = {"direct": PORTS["upstream"], "nginx": PORTS["nginx"], "gateway": PORTS["gateway"]}
+        if args.baseline:
+            baseline_config = gateway_config("baseline", PORTS["baseline"], PORTS["baseline_admin"])
+            baseline = start_gateway(args.baseline, baseline_config, os.path.join(work, "baseline.log"))
+            procs.append(baseline)
+            targets.append("baseline")
+            port_of["baseline"] = PORTS["baseline"]
+        for name in targets:
+            wait_http(f"http://127.0.0.1:{port_of[name]}/index.html")
         results = {t: [] for t in targets}
         # Warm-up: fill pools and caches on every path.
         for t in targets:
@@ -242,11 +255,14 @@ apps:
         print(f"ratio gateway/nginx  : {med['gateway'][0] / med['nginx'][0]:.3f}  (target >= 1.0)")
         print(f"ratio gateway/direct : {med['gateway'][0] / med['direct'][0]:.3f}")
         print(f"ratio nginx/direct   : {med['nginx'][0] / med['direct'][0]:.3f}")
+        if args.baseline:
+            print(f"ratio gateway/baseline: {med['gateway'][0] / med['baseline'][0]:.3f}"
+                  f"  (baseline/nginx {med['baseline'][0] / med['nginx'][0]:.3f})")
 
         half = med["nginx"][0] / 2
         print()
         print(f"fixed rate {half:.0f} req/s (half of nginx's peak), hey -c{args.connections} -z{args.duration}s:")
-        for t in ("nginx", "gateway"):
+        for t in [t for t in targets if t != "direct"]:
             rps, p50, p99 = hey_fixed_rate(port_of[t], half, args.duration, args.connections)
             print(f"{t:10s} achieved {rps:8.0f} req/s  p50 {p50:6.2f} ms  p99 {p99:6.2f} ms")
 
@@ -264,10 +280,19 @@ apps:
         for c in held:
             c.close()
         print(f"RSS holding 1000 idle keep-alive connections: gateway {gateway_idle / 1024:.1f} MiB, nginx {nginx_idle / 1024:.1f} MiB")
+        if args.baseline:
+            held = hold_idle_connections(PORTS["baseline"], 1000)
+            time.sleep(3)
+            print(f"  baseline {rss_kib(baseline.pid, 'VmRSS') / 1024:.1f} MiB")
+            for c in held:
+                c.close()
         wrk(PORTS["gateway"], args.duration, 1000)
         wrk(PORTS["nginx"], args.duration, 1000)
         print(f"peak RSS with 1000 busy keep-alive connections (wrk -c1000): gateway {rss_kib(gateway.pid) / 1024:.1f} MiB"
               f" (target <= 30 MB); nginx master+workers now {nginx_rss_kib(proxy.pid) / 1024:.1f} MiB")
+        if args.baseline:
+            wrk(PORTS["baseline"], args.duration, 1000)
+            print(f"  baseline {rss_kib(baseline.pid) / 1024:.1f} MiB")
     finally:
         stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
