@@ -225,8 +225,9 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
+        // There is one snapshot per worker; without one the connection cannot be served.
         let Some(snapshot) = shared.snapshot(worker) else {
-            return;
+            continue;
         };
         let limits = snapshot.config.limits.clone();
         let acceptor = snapshot.tls.get(index).cloned().flatten();
