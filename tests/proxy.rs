@@ -620,24 +620,33 @@ async fn a_silent_connection_is_closed_after_the_header_timeout() {
     assert!(started.elapsed() >= std::time::Duration::from_millis(400));
 }
 
-/// Accepts connections and answers every request with 200, recording each request line as
-/// sent (hyper would parse an absolute-form target into a path and hide it).
-async fn request_line_recorder() -> (
+/// A raw HTTP/1.1 upstream (hyper would parse an absolute-form target into a path and hide it):
+/// it records each request line as sent and answers it with what `answer` returns for that
+/// line and its number on the connection (0 for the first); `None` closes the connection
+/// without answering. Request bodies are not read. Returns the address, the number of
+/// connections accepted and the lines seen.
+async fn raw_upstream(
+    answer: fn(&str, usize) -> Option<&'static [u8]>,
+) -> (
     std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
     std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 ) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let seen = lines.clone();
+    let (counted, seen) = (connections.clone(), lines.clone());
     tokio::spawn(async move {
         loop {
             let (mut stream, _) = listener.accept().await.unwrap();
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let seen = seen.clone();
             tokio::spawn(async move {
                 let mut buf = Vec::new();
                 let mut chunk = [0u8; 4096];
+                let mut answered = 0;
                 loop {
                     let Ok(n) = stream.read(&mut chunk).await else {
                         return;
@@ -649,24 +658,25 @@ async fn request_line_recorder() -> (
                     while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                         let head = String::from_utf8_lossy(&buf[..end]).to_string();
                         buf.drain(..end + 4);
-                        seen.lock()
-                            .unwrap()
-                            .push(head.lines().next().unwrap_or("").to_string());
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                            .await;
+                        let line = head.lines().next().unwrap_or("").to_string();
+                        let reply = answer(&line, answered);
+                        seen.lock().unwrap().push(line);
+                        let Some(reply) = reply else { return };
+                        answered += 1;
+                        let _ = stream.write_all(reply).await;
                     }
                 }
             });
         }
     });
-    (addr, lines)
+    (addr, connections, lines)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_upstream_gets_an_origin_form_target_whatever_the_client_sent() {
     use http_body_util::Empty;
-    let (addr, lines) = request_line_recorder().await;
+    let (addr, _, lines) =
+        raw_upstream(|_, _| Some(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")).await;
     let gw = Gateway::start(&simple_config(addr, ""));
     // HTTP/1.1 absolute-form (what a client talking to a proxy sends).
     let text = raw_request(
@@ -696,7 +706,8 @@ async fn a_request_never_waits_behind_another_clients_unfinished_upload() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     // The recorder answers each request head at once without reading the body: an app that
     // refuses an upload early.
-    let (addr, lines) = request_line_recorder().await;
+    let (addr, _, lines) =
+        raw_upstream(|_, _| Some(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")).await;
     let config = simple_config(addr, "").replace("apps:", "gateway:\n  workers: 1\napps:");
     let gw = Gateway::start(&config);
     let mut uploader = tokio::net::TcpStream::connect(gw.addr).await.unwrap();
@@ -724,54 +735,14 @@ async fn a_request_never_waits_behind_another_clients_unfinished_upload() {
     drop(uploader);
 }
 
-/// Answers the first request on each connection; on a connection's second request it reads the
-/// head and closes without answering, as an app does whose keep-alive timeout ran out just as
-/// the request arrived.
-async fn closes_kept_alive_connections() -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::atomic::AtomicUsize>,
-) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = connections.clone();
-    tokio::spawn(async move {
-        loop {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let mut answered = 0;
-                loop {
-                    let Ok(n) = stream.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                        buf.drain(..end + 4);
-                        if answered == 1 {
-                            return;
-                        }
-                        answered += 1;
-                        let _ = stream
-                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst")
-                            .await;
-                    }
-                }
-            });
-        }
-    });
-    (addr, connections)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idempotent_request_on_a_connection_the_app_just_closed_is_sent_again() {
-    let (addr, connections) = closes_kept_alive_connections().await;
+    // The second request on a connection is read and the connection closed unanswered, as an
+    // app does whose keep-alive timeout ran out just as the request arrived.
+    let (addr, connections, _) = raw_upstream(|_, nth| {
+        (nth == 0).then_some(b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfirst".as_slice())
+    })
+    .await;
     let config = simple_config(addr, "").replace("apps:", "gateway:\n  workers: 1\napps:");
     let gw = Gateway::start(&config);
     assert_eq!(get(gw.addr, "a", "/one", &[]).await.status, 200);
