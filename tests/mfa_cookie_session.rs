@@ -351,3 +351,139 @@ async fn fifty_parallel_uses_of_one_totp_code_give_one_session() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn the_codes_page_opened_again_shows_the_same_codes_and_they_work() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    let answer = login(&mut browser, "alice", "secret").await;
+    assert_eq!(answer.header("location"), Some("/.mfa/enroll"));
+    let text = browser.get("/.mfa/enroll").await.text();
+    let secret = enrollment_secret(&text);
+    let csrf = form_value(&text, "csrf");
+    let first = browser
+        .post_form(
+            "/.mfa/enroll",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
+        )
+        .await;
+    let shown = recovery_codes(&first.text());
+    assert_eq!(shown.len(), 10);
+
+    // A reload, back and forward, a phone restoring the tab: the same codes each time.
+    for _ in 0..2 {
+        let again = browser.get("/.mfa/enroll").await;
+        assert_eq!(again.status, 200);
+        assert_eq!(again.header("cache-control"), Some("no-store"));
+        assert_eq!(recovery_codes(&again.text()), shown);
+    }
+    // The form sent without the box ticked shows them again too.
+    let unticked = browser
+        .post_form("/.mfa/enroll/done", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(recovery_codes(&unticked.text()), shown);
+    let released = browser
+        .post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
+        .await;
+    assert_eq!(released.status, 302);
+    // The codes went with the login: nothing to show any more.
+    let gone = browser.get("/.mfa/enroll").await;
+    assert_eq!(gone.status, 401);
+    assert!(recovery_codes(&gone.text()).is_empty());
+
+    // No new set was made behind the user's back: the first one signs in.
+    assert!(!common::audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "recovery_codes_regenerated"));
+    let mut later = Browser::new(gw.addr);
+    let csrf = common::flows::at_verify(&mut later, "alice", "secret").await;
+    let ok = common::flows::send_code(&mut later, &csrf, &shown[0]).await;
+    assert_eq!(ok.status, 302, "{}", ok.text());
+}
+
+#[tokio::test]
+async fn the_gateway_signs_out_only_on_a_post_with_the_form_token() {
+    let (_app, gw) = setup().await;
+    let mut browser = Browser::new(gw.addr);
+    enroll(&mut browser, "alice", "secret").await;
+    assert_eq!(browser.get("/index.php").await.status, 200);
+
+    // A link on any site (GET): a question, never the sign-out.
+    let asked = browser.get("/.mfa/logout").await;
+    assert_eq!(asked.status, 200);
+    let text = asked.text();
+    assert!(
+        text.contains("<form method=\"post\" action=\"/.mfa/logout\">"),
+        "{text}"
+    );
+    let csrf = form_value(&text, "csrf");
+    assert!(set_cookies(&asked).is_empty());
+    assert_eq!(browser.get("/index.php").await.status, 200);
+    let json_get = browser
+        .request(
+            "GET",
+            "/.mfa/logout",
+            &[("accept", "application/json")],
+            vec![],
+        )
+        .await;
+    assert_eq!(json_get.status, 405);
+    assert_eq!(browser.get("/index.php").await.status, 200);
+
+    // A cross-site form (no token, a wrong one, one of another session) is refused.
+    let other_token = {
+        let mut bob = Browser::new(gw.addr);
+        enroll(&mut bob, "bob", "hunter2").await;
+        form_value(&bob.get("/.mfa/logout").await.text(), "csrf")
+    };
+    for fields in [
+        vec![],
+        vec![("csrf", "AAAA")],
+        vec![("csrf", other_token.as_str())],
+        vec![("csrf", csrf.as_str()), ("csrf", csrf.as_str())],
+    ] {
+        let refused = browser.post_form("/.mfa/logout", &fields).await;
+        assert_eq!(refused.status, 403, "{fields:?}");
+        assert!(set_cookies(&refused).is_empty());
+        assert_eq!(browser.get("/index.php").await.status, 200);
+    }
+    // Accept: application/json can be set by any page; without a JSON body it is still a form.
+    let accept_only = browser
+        .request(
+            "POST",
+            "/.mfa/logout",
+            &[
+                ("accept", "application/json"),
+                ("content-type", "text/plain"),
+            ],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(accept_only.status, 403);
+    assert_eq!(browser.get("/index.php").await.status, 200);
+
+    // The button on the page.
+    let saved = browser.cookies.clone();
+    let out = browser.post_form("/.mfa/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 200);
+    assert!(out.text().contains("You are signed out"));
+    assert!(set_cookies(&out)
+        .iter()
+        .any(|c| c.starts_with("mfa_session=;") && c.contains("Max-Age=0")));
+    assert_eq!(
+        browser.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+    let mut replay = Browser::new(gw.addr);
+    replay.cookies = saved;
+    assert_eq!(
+        replay.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+    let ended: Vec<_> = common::audit_events(&gw)
+        .into_iter()
+        .filter(|e| e["event"] == "session_ended" && e["user"] == "alice")
+        .map(|e| e["reason"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(ended, ["gateway logout"]);
+}

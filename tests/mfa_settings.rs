@@ -139,6 +139,8 @@ async fn a_new_authenticator_replaces_the_old_one_only_when_confirmed() {
         .await;
     assert_eq!(stolen.status, 400);
 
+    // With the new app's code and a current code (here a recovery code: the old app's next
+    // code is kept to show below that it stops working).
     let ok = b
         .post_form(
             "/.mfa/settings/authenticator",
@@ -146,10 +148,11 @@ async fn a_new_authenticator_replaces_the_old_one_only_when_confirmed() {
                 ("csrf", &csrf),
                 ("setup", &setup),
                 ("code", &totp_now(&new_secret, 0)),
+                ("current_code", &codes[1]),
             ],
         )
         .await;
-    assert_eq!(ok.status, 200);
+    assert_eq!(ok.status, 200, "{}", ok.text());
     assert!(ok.text().contains("Your new authenticator app is active"));
     // This session goes on; the other device was signed out (SECURITY-TESTS 16).
     assert_eq!(b.get("/index.php").await.status, 200);
@@ -306,4 +309,355 @@ async fn api_clients_list_and_change_their_methods() {
     assert_eq!(removal.status, 403, "required policy");
     let body: Value = serde_json::from_slice(&removal.body).unwrap();
     assert_eq!(body["error"], "mfa_required_by_policy");
+}
+
+/// The audit records of `event` for alice: (outcome, reason).
+fn alice_events(gw: &Gateway, event: &str) -> Vec<(String, String)> {
+    common::audit_events(gw)
+        .into_iter()
+        .filter(|e| e["event"] == event && e["user"] == "alice")
+        .map(|e| {
+            (
+                e["outcome"].as_str().unwrap_or_default().to_string(),
+                e["reason"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_borrowed_session_cannot_replace_the_authenticator_without_a_current_code() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&cookie_config(app.addr));
+    let mut b = Browser::new(gw.addr);
+    let (old_secret, codes) = enroll(&mut b, "alice", "secret").await;
+    // The owner's other device, signed in with a recovery code.
+    let mut phone = Browser::new(gw.addr);
+    let csrf = common::flows::at_verify(&mut phone, "alice", "secret").await;
+    common::flows::send_code(&mut phone, &csrf, &codes[0]).await;
+    assert_eq!(phone.get("/index.php").await.status, 200);
+
+    // Whoever sits at the unlocked browser sets up their own app...
+    let page = b.get("/.mfa/settings/authenticator").await;
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    assert!(text.contains("name=\"current_code\""), "{text}");
+    let new_secret = enrollment_secret(&text);
+    let csrf = form_value(&text, "csrf");
+    let setup = form_value(&text, "setup");
+    // ...but its code alone replaces nothing, and neither does a guessed current code.
+    let attempts = [
+        (
+            None,
+            400,
+            "Replacing your authenticator needs a current code",
+        ),
+        (
+            Some(""),
+            400,
+            "Replacing your authenticator needs a current code",
+        ),
+        (Some("000000"), 401, "The current code is not valid"),
+        (Some("abcd-efgh-jkmn"), 401, "The current code is not valid"),
+    ];
+    for (current, status, says) in attempts {
+        let new_code = totp_now(&new_secret, 0);
+        let mut fields = vec![
+            ("csrf", csrf.as_str()),
+            ("setup", setup.as_str()),
+            ("code", new_code.as_str()),
+        ];
+        if let Some(current) = current {
+            fields.push(("current_code", current));
+        }
+        let refused = b.post_form("/.mfa/settings/authenticator", &fields).await;
+        assert_eq!(refused.status, status, "{current:?}");
+        let text = refused.text();
+        assert!(text.contains(says), "{text}");
+        // The same setup is offered again, to finish with a current code.
+        assert_eq!(form_value(&text, "setup"), setup);
+    }
+    // Nothing changed: the other device is still signed in, and the old app still signs in.
+    assert_eq!(phone.get("/index.php").await.status, 200);
+    let mut again = Browser::new(gw.addr);
+    let csrf_again = common::flows::at_verify(&mut again, "alice", "secret").await;
+    let old = common::flows::send_code(&mut again, &csrf_again, &totp_now(&old_secret, 30)).await;
+    assert_eq!(old.status, 302, "{}", old.text());
+    let mut later = Browser::new(gw.addr);
+    let csrf_later = common::flows::at_verify(&mut later, "alice", "secret").await;
+    let new = common::flows::send_code(&mut later, &csrf_later, &totp_now(&new_secret, 30)).await;
+    assert_eq!(new.status, 401, "the new app was not made active");
+    let refusals = alice_events(&gw, "authenticator_set");
+    assert_eq!(
+        refusals,
+        [
+            ("refused", "no current code"),
+            ("refused", "no current code"),
+            ("refused", "wrong current code"),
+            ("refused", "wrong current code"),
+        ]
+        .map(|(o, r)| (o.to_string(), r.to_string()))
+    );
+
+    // The owner, with a current code (a recovery code: the old app's next code was used above).
+    let ok = b
+        .post_form(
+            "/.mfa/settings/authenticator",
+            &[
+                ("csrf", &csrf),
+                ("setup", &setup),
+                ("code", &totp_now(&new_secret, 0)),
+                ("current_code", &codes[1]),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert!(ok.text().contains("Your new authenticator app is active"));
+    assert_eq!(b.get("/index.php").await.status, 200);
+    for signed_out in [&mut phone, &mut again] {
+        assert_eq!(
+            signed_out.get("/index.php").await.header("location"),
+            Some("/login.php")
+        );
+    }
+    let events = alice_events(&gw, "authenticator_set");
+    assert_eq!(events.last().unwrap().0, "accepted");
+}
+
+#[tokio::test]
+async fn the_old_apps_code_proves_a_replacement_and_wrong_ones_lock_the_user() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&cookie_config(app.addr));
+    let mut b = Browser::new(gw.addr);
+    let (old_secret, _codes) = enroll(&mut b, "alice", "secret").await;
+    let text = b.get("/.mfa/settings/authenticator").await.text();
+    let new_secret = enrollment_secret(&text);
+    let (csrf, setup) = (form_value(&text, "csrf"), form_value(&text, "setup"));
+    let ok = b
+        .post_form(
+            "/.mfa/settings/authenticator",
+            &[
+                ("csrf", &csrf),
+                ("setup", &setup),
+                ("code", &totp_now(&new_secret, 0)),
+                ("current_code", &totp_now(&old_secret, 30)),
+            ],
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text());
+    assert!(ok.text().contains("Your new authenticator app is active"));
+
+    // A second replacement, guessed: wrong current codes count towards the user's lock.
+    let text = b.get("/.mfa/settings/authenticator").await.text();
+    let third_secret = enrollment_secret(&text);
+    let setup = form_value(&text, "setup");
+    let mut statuses = Vec::new();
+    for guess in ["111111", "222222", "333333", "444444", "555555"] {
+        let answer = b
+            .post_form(
+                "/.mfa/settings/authenticator",
+                &[
+                    ("csrf", &csrf),
+                    ("setup", &setup),
+                    ("code", &totp_now(&third_secret, 0)),
+                    ("current_code", guess),
+                ],
+            )
+            .await;
+        statuses.push(answer.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 401, 429]);
+    // Locked: even the right current code changes nothing now, and sign-in is paused too.
+    let locked = b
+        .post_form(
+            "/.mfa/settings/authenticator",
+            &[
+                ("csrf", &csrf),
+                ("setup", &setup),
+                ("code", &totp_now(&third_secret, 0)),
+                ("current_code", &totp_now(&new_secret, 30)),
+            ],
+        )
+        .await;
+    assert_eq!(locked.status, 429);
+    assert!(locked.header("retry-after").is_some());
+    let mut other = Browser::new(gw.addr);
+    let answer = login(&mut other, "alice", "secret").await;
+    assert_eq!(answer.status, 429, "{}", answer.text());
+}
+
+#[tokio::test]
+async fn removing_and_new_codes_need_a_code_on_the_page_and_the_api() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&cookie_config(app.addr));
+    let mut bob = Browser::new(gw.addr);
+    assert_eq!(login(&mut bob, "bob", "hunter2").await.status, 302);
+    let text = bob.get("/.mfa/settings/authenticator").await.text();
+    // A first authenticator (no factor yet to prove) needs only the new app's code.
+    assert!(!text.contains("current_code"), "{text}");
+    let secret = enrollment_secret(&text);
+    let codes = bob
+        .post_form(
+            "/.mfa/settings/authenticator",
+            &[
+                ("csrf", &form_value(&text, "csrf")),
+                ("setup", &form_value(&text, "setup")),
+                ("code", &totp_now(&secret, 0)),
+            ],
+        )
+        .await;
+    let codes = recovery_codes(&codes.text());
+    assert_eq!(codes.len(), 10);
+
+    let settings = bob.get("/.mfa/settings").await.text();
+    let csrf = form_value(&settings, "csrf");
+    for path in ["/.mfa/settings/recovery-codes", "/.mfa/settings/remove"] {
+        for fields in [
+            vec![("csrf", csrf.as_str())],
+            vec![("csrf", &csrf), ("code", "")],
+        ] {
+            let refused = bob.post_form(path, &fields).await;
+            assert_eq!(refused.status, 400, "{path}");
+            assert!(refused.text().contains("Enter a current code"));
+        }
+    }
+    // The API: JSON without a code, from the same session.
+    let refs = [
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+    for path in ["/.mfa/api/recovery-codes", "/.mfa/api/totp/remove"] {
+        let answer = bob.request("POST", path, &refs, b"{}".to_vec()).await;
+        assert_eq!(answer.status, 400, "{path}");
+        let body: Value = serde_json::from_slice(&answer.body).unwrap();
+        assert_eq!(body["error"], "code_required");
+    }
+    // Nothing changed: the same codes, the same factor.
+    let settings = bob.get("/.mfa/settings").await.text();
+    assert!(
+        settings.contains("10 unused recovery codes left"),
+        "{settings}"
+    );
+    let mut next = Browser::new(gw.addr);
+    let csrf = common::flows::at_verify(&mut next, "bob", "hunter2").await;
+    let ok = common::flows::send_code(&mut next, &csrf, &codes[0]).await;
+    assert_eq!(ok.status, 302);
+    let refused: Vec<String> = common::audit_events(&gw)
+        .into_iter()
+        .filter(|e| e["user"] == "bob" && e["outcome"] == "refused")
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["event"].as_str().unwrap(),
+                e["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "recovery_codes_regenerated no current code",
+            "recovery_codes_regenerated no current code",
+            "method_removed no current code",
+            "method_removed no current code",
+            "recovery_codes_regenerated no current code",
+            "method_removed no current code",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn api_clients_replace_the_authenticator_with_a_current_code_only() {
+    let app = start_token_app().await;
+    let dir = common::temp_dir("mfa-settings-api-replace");
+    let gw = Gateway::start_example("config/examples/token-api.yaml", app.addr, dir);
+    let mut client = Browser::new(gw.addr);
+    let login = json!({ "username": "alice", "password": "secret" });
+    let first: Value =
+        serde_json::from_slice(&client.post_json("/api/login", &login).await.body).unwrap();
+    let old_secret = first["secret"].as_str().unwrap().to_string();
+    let enrolled = client
+        .post_json(
+            "/.mfa/api/enroll",
+            &json!({ "ephemeral_token": first["ephemeral_token"], "code": totp_now(&old_secret, 0) }),
+        )
+        .await;
+    let enrolled: Value = serde_json::from_slice(&enrolled.body).unwrap();
+    let codes = enrolled["backup_codes"].as_array().unwrap().clone();
+    let bearer = format!("Bearer {}", enrolled["token"].as_str().unwrap());
+    // A second client of alice's, signed in with a recovery code.
+    let mut other = Browser::new(gw.addr);
+    let second: Value =
+        serde_json::from_slice(&other.post_json("/api/login", &login).await.body).unwrap();
+    let second = other
+        .post_json(
+            "/.mfa/api/verify",
+            &json!({ "ephemeral_token": second["ephemeral_token"], "code": codes[0] }),
+        )
+        .await;
+    assert_eq!(second.status, 200, "{}", second.text());
+    let second: Value = serde_json::from_slice(&second.body).unwrap();
+    let second_bearer = format!("Bearer {}", second["token"].as_str().unwrap());
+
+    let me = |bearer: String| {
+        let mut c = Browser::new(gw.addr);
+        async move {
+            c.request(
+                "GET",
+                "/api/me",
+                &[("authorization", &bearer), ("accept", "application/json")],
+                vec![],
+            )
+            .await
+            .status
+        }
+    };
+    let mut call = async |bearer: &str, path: &str, body: Value| {
+        let headers = [
+            ("authorization", bearer),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+        ];
+        let answer = client
+            .request("POST", path, &headers, body.to_string().into_bytes())
+            .await;
+        let body: Value = serde_json::from_slice(&answer.body).unwrap();
+        (answer.status, body)
+    };
+    let (status, setup) = call(&bearer, "/.mfa/api/totp/setup", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(setup["current_code_required"], true);
+    let new_secret = setup["secret"].as_str().unwrap().to_string();
+    let token = setup["setup_token"].clone();
+    let confirm = |current: Option<&str>| {
+        let mut body = json!({ "setup_token": token, "code": totp_now(&new_secret, 0) });
+        if let Some(current) = current {
+            body["current_code"] = json!(current);
+        }
+        body
+    };
+    let (status, body) = call(&bearer, "/.mfa/api/totp/confirm", confirm(None)).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("current_code_required"))
+    );
+    let (status, body) = call(&bearer, "/.mfa/api/totp/confirm", confirm(Some("000000"))).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_current_code"))
+    );
+    // Refused: the second client is still signed in.
+    assert_eq!(me(second_bearer.clone()).await, 200);
+
+    let (status, body) = call(
+        &bearer,
+        "/.mfa/api/totp/confirm",
+        confirm(Some(codes[1].as_str().unwrap())),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["is_active"], true);
+    // The change ended the other client's session, not this one.
+    assert_eq!(me(bearer.clone()).await, 200);
+    assert_eq!(me(second_bearer.clone()).await, 401);
 }

@@ -215,3 +215,61 @@ async fn forged_foreign_and_expired_ephemeral_tokens_release_nothing() {
         .await;
     assert_eq!(not_json.status, 400);
 }
+
+#[tokio::test]
+async fn api_clients_sign_out_with_a_json_post_only() {
+    let (_app, gw) = setup().await;
+    let mut client = Browser::new(gw.addr);
+    let (_secret, _codes, token) = enroll(&mut client, "alice", "secret").await;
+    let bearer = format!("Bearer {token}");
+    assert_eq!(me(&mut client, &bearer).await.status, 200);
+
+    // A GET never signs out.
+    let get = client
+        .request(
+            "GET",
+            "/.mfa/logout",
+            &[("authorization", &bearer), ("accept", "application/json")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(get.status, 405);
+    assert_eq!(json_of(&get)["error"], "method_not_allowed");
+    assert_eq!(me(&mut client, &bearer).await.status, 200);
+    // A POST that is not JSON (what a page on another site can send) needs the form token.
+    let form = client
+        .request(
+            "POST",
+            "/.mfa/logout",
+            &[
+                ("authorization", &bearer),
+                ("accept", "application/json"),
+                ("content-type", "text/plain"),
+            ],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(form.status, 403);
+    assert_eq!(json_of(&form)["error"], "csrf_failed");
+    assert_eq!(me(&mut client, &bearer).await.status, 200);
+
+    let out = client
+        .request(
+            "POST",
+            "/.mfa/logout",
+            &[
+                ("authorization", &bearer),
+                ("accept", "application/json"),
+                ("content-type", "application/json"),
+            ],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(out.status, 200, "{}", out.text());
+    assert_eq!(json_of(&out)["detail"], "Signed out.");
+    assert_eq!(me(&mut client, &bearer).await.status, 401);
+    // Nothing left to end.
+    let again = client.post_json("/.mfa/logout", &json!({})).await;
+    assert_eq!(again.status, 401);
+    assert_eq!(json_of(&again)["error"], "not_authenticated");
+}

@@ -3,9 +3,8 @@
 
 use super::flow::{self, CodeOutcome, Context, PendingError, Refusal};
 use super::respond::{api_error, api_locked, json_response, UNAVAILABLE};
-use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::Method;
-use crate::store::EphemeralStore;
+use crate::store::{ChallengeStage, EphemeralStore};
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use serde_json::{json, Value};
@@ -106,6 +105,17 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
             Err(e) => api_pending_failed(e),
         };
     }
+    // Confirmed before, but the answer never arrived (a timeout, a store that failed at the
+    // release): the same codes again, and the release.
+    if let ChallengeStage::AcknowledgeRecoveryCodes { .. } = challenge.stage {
+        return match flow::shown_recovery_codes(ctx, &challenge) {
+            Ok(shown) => match flow::acknowledge(ctx, &challenge).await {
+                Ok(released) => with_backup_codes(released, &shown),
+                Err(e) => api_pending_failed(e),
+            },
+            Err(e) => api_pending_failed(e),
+        };
+    }
     let codes = match flow::confirm_enrollment(ctx, &challenge, &code).await {
         Ok(CodeOutcome::Accepted(codes)) => codes,
         Ok(CodeOutcome::Wrong(left)) => return api_wrong(left),
@@ -126,8 +136,9 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
             .ok_or(PendingError::Refused(Refusal::Expired))?;
         flow::acknowledge(ctx, &current).await
     };
+    let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
     match acknowledged.await {
-        Ok(released) => with_backup_codes(released, &codes),
+        Ok(released) => with_backup_codes(released, &shown),
         Err(e) => api_pending_failed(e),
     }
 }
@@ -149,8 +160,7 @@ async fn invited(ctx: &Context<'_>, challenge: &crate::store::Challenge) -> Resp
 
 /// The released login answer with `backup_codes` added: into the app's JSON object when it is
 /// one, else around it.
-fn with_backup_codes(released: Response<Bytes>, codes: &[RecoveryCode]) -> Response<Bytes> {
-    let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
+fn with_backup_codes(released: Response<Bytes>, shown: &[String]) -> Response<Bytes> {
     let (mut parts, body) = released.into_parts();
     let merged = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(mut object)) => {

@@ -1,6 +1,8 @@
 //! The gateway's own addresses under the reserved prefix: the pages a browser walks through
 //! (verify, enroll, recovery codes, logout), the JSON API for API clients, and the assets.
-//! Every outcome of `flow` becomes a page or a JSON answer here, and nowhere else.
+//! Every outcome of `flow` becomes a page or a JSON answer here, and nowhere else. Nothing
+//! here changes state on a GET: signing out is a POST with the session's CSRF token (a form)
+//! or a JSON body (an API client).
 
 use super::api::{self, api_pending_failed};
 use super::flow::{self, Begun, CodeOutcome, Context, PendingError, Refusal, Step};
@@ -11,9 +13,9 @@ use super::respond::{
 use crate::factors::recovery::RecoveryCode;
 use crate::proxy::body::collect_limited;
 use crate::session::credentials::cookie_values;
-use crate::store::{Challenge, EphemeralStore};
+use crate::store::{Challenge, EphemeralStore, Session};
 use crate::ui::pages::{
-    self, ChallengePage, EnrollPage, Frame, InvitePage, MessagePage, RecoveryCodesPage,
+    self, ChallengePage, EnrollPage, Frame, InvitePage, LogoutPage, MessagePage, RecoveryCodesPage,
 };
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
@@ -86,7 +88,15 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
                 "The form was too large.",
             ),
         },
-        ("logout", _) => page.logout(wants_json(&headers)).await,
+        ("logout", true) => match read(body).await {
+            Ok(form) => page.logout(&form).await,
+            Err(_) => page.message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form was too large.",
+            ),
+        },
+        ("logout", false) => page.show_logout().await,
         ("api/verify" | "api/enroll" | "api/invite", true) => match read(body).await {
             Ok(body) => api::verify_or_enroll(ctx, rest, &body).await,
             Err(_) => api_error(
@@ -331,15 +341,15 @@ impl Pages<'_> {
                 csrf: &csrf,
                 action: "enroll",
                 setup: None,
+                ask_current: false,
                 back_link: &self.ctx.settings.login_page,
                 error,
             },
         )
     }
 
-    fn codes_page(&self, challenge: &Challenge, codes: &[RecoveryCode]) -> Response<Bytes> {
-        let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
-        let text = recovery_file(&challenge.user, &self.ctx.app.display_name, &shown);
+    fn codes_page(&self, challenge: &Challenge, shown: &[String]) -> Response<Bytes> {
+        let text = recovery_file(&challenge.user, &self.ctx.app.display_name, shown);
         let csrf = self.csrf(challenge);
         pages::html(
             StatusCode::OK,
@@ -347,7 +357,7 @@ impl Pages<'_> {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
-                codes: &shown,
+                codes: shown,
                 download_text: &pages::data_url_text(&text),
                 file_name: "recovery-codes.txt",
                 action: "enroll/done",
@@ -431,11 +441,9 @@ impl Pages<'_> {
             crate::store::ChallengeStage::Enroll { .. } => {
                 self.enroll_page(&challenge, StatusCode::OK, None)
             }
-            crate::store::ChallengeStage::AcknowledgeRecoveryCodes => {
-                match flow::reissue_recovery_codes(self.ctx, &challenge).await {
-                    Ok(codes) => self.codes_page(&challenge, &codes),
-                    Err(e) => self.pending_failed(e),
-                }
+            // Opened again (a reload, back and forward, a restored tab): the same codes.
+            crate::store::ChallengeStage::AcknowledgeRecoveryCodes { .. } => {
+                self.saved_codes_page(&challenge)
             }
         }
     }
@@ -558,9 +566,19 @@ impl Pages<'_> {
             Err(r) => return r,
         };
         let outcome = flow::confirm_enrollment(self.ctx, &challenge, &code).await;
-        self.code_answer(&challenge, outcome, |codes| {
-            self.codes_page(&challenge, &codes)
+        self.code_answer(&challenge, outcome, |codes: Vec<RecoveryCode>| {
+            let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
+            self.codes_page(&challenge, &shown)
         })
+    }
+
+    /// The codes page of a login at the acknowledge step: the codes sealed in it at the
+    /// confirmation.
+    fn saved_codes_page(&self, challenge: &Challenge) -> Response<Bytes> {
+        match flow::shown_recovery_codes(self.ctx, challenge) {
+            Ok(shown) => self.codes_page(challenge, &shown),
+            Err(e) => self.pending_failed(e),
+        }
     }
 
     async fn post_acknowledge(&self, body: &[u8]) -> Response<Bytes> {
@@ -569,10 +587,7 @@ impl Pages<'_> {
             Err(r) => return r,
         };
         if form.one("saved") != Ok(Some("yes")) {
-            return match flow::reissue_recovery_codes(self.ctx, &challenge).await {
-                Ok(codes) => self.codes_page(&challenge, &codes),
-                Err(e) => self.pending_failed(e),
-            };
+            return self.saved_codes_page(&challenge);
         }
         match flow::acknowledge(self.ctx, &challenge).await {
             Ok(released) => released,
@@ -580,44 +595,115 @@ impl Pages<'_> {
         }
     }
 
-    /// Ends the gateway session named by the session cookie (the app's own session then
-    /// counts for nothing: its cookie is no longer bound).
-    async fn logout(&self, json: bool) -> Response<Bytes> {
-        let name = self.ctx.session_cookie().full_name();
-        let ids: Vec<String> = cookie_values(self.headers, &name)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        for id in &ids {
-            let hash = self.ctx.mfa.session_hash(id);
-            let store = &self.ctx.mfa.ephemeral;
-            let ended = async {
-                let session = store.touch_session(&hash, self.ctx.now).await?;
-                store.end_session(&hash).await?;
-                Ok::<_, crate::store::StoreError>(session)
-            };
-            match ended.await {
-                Ok(Some(session)) => {
-                    let reason = [("reason", "gateway logout".to_string())];
-                    self.ctx.audit(
-                        "session_ended",
-                        &session.user,
-                        "accepted",
-                        Some(&hash),
-                        &reason,
-                    );
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");
-                    return self.message(
-                        StatusCode::SERVICE_UNAVAILABLE,
-                        "Temporarily unavailable",
-                        UNAVAILABLE,
-                    );
-                }
-            }
+    /// The signed-in session of this app (the session cookie, or a token the gateway released).
+    async fn session(&self) -> Result<Option<Session>, Response<Bytes>> {
+        super::settings::current_session(self.ctx, self.headers)
+            .await
+            .map_err(|error| {
+                tracing::error!(error = %crate::ops::error_chain(&error), "cannot read the session");
+                self.unavailable()
+            })
+    }
+
+    fn unavailable(&self) -> Response<Bytes> {
+        if wants_json(self.headers) {
+            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+        } else {
+            self.message(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                UNAVAILABLE,
+            )
         }
+    }
+
+    /// `GET {prefix}logout` asks; it never signs out (a link, an image or a prefetch on any
+    /// site could send it).
+    async fn show_logout(&self) -> Response<Bytes> {
+        if wants_json(self.headers) {
+            return api_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "Use POST with a JSON body to sign out.",
+            );
+        }
+        let session = match self.session().await {
+            Ok(Some(session)) => session,
+            Ok(None) => return self.not_signed_in(),
+            Err(response) => return response,
+        };
+        let csrf = super::settings::csrf_token(self.ctx, &session);
+        pages::html(
+            StatusCode::OK,
+            &LogoutPage {
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
+                user: &session.user,
+                csrf: &csrf,
+                back_link: &self.ctx.app.path_prefix,
+            },
+        )
+    }
+
+    fn not_signed_in(&self) -> Response<Bytes> {
+        self.message(
+            StatusCode::OK,
+            "Not signed in",
+            "You are not signed in to this application.",
+        )
+    }
+
+    /// `POST {prefix}logout` ends the signed-in session (the app's own session then counts for
+    /// nothing: its cookie or token is no longer bound). A form must carry the session's CSRF
+    /// token; an API client sends a JSON body instead, which a page on another site cannot
+    /// send without a CORS preflight the gateway never grants (as for the rest of the API).
+    async fn logout(&self, body: &[u8]) -> Response<Bytes> {
+        let api = self
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json"));
+        let json = api || wants_json(self.headers);
+        let session = match self.session().await {
+            Ok(Some(session)) => session,
+            Ok(None) if json => {
+                return api_error(
+                    StatusCode::UNAUTHORIZED,
+                    "not_authenticated",
+                    "There is no signed-in session to end.",
+                )
+            }
+            // Nothing to end, and nothing cleared: the cookie may be another app's.
+            Ok(None) => return self.not_signed_in(),
+            Err(response) => return response,
+        };
+        if !api && !super::settings::csrf_ok(self.ctx, &session, &Form::parse(body)) {
+            return if json {
+                api_error(
+                    StatusCode::FORBIDDEN,
+                    "csrf_failed",
+                    "Sign out with a JSON body, or with the form from the sign-out page.",
+                )
+            } else {
+                self.message(
+                    StatusCode::FORBIDDEN,
+                    "Form expired",
+                    "This form is no longer valid. Open the sign-out page again.",
+                )
+            };
+        }
+        if let Err(error) = self.ctx.mfa.ephemeral.end_session(&session.id_hash).await {
+            tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");
+            return self.unavailable();
+        }
+        self.ctx.audit(
+            "session_ended",
+            &session.user,
+            "accepted",
+            Some(&session.id_hash),
+            &[("reason", "gateway logout".into())],
+        );
         let mut response = if json {
             json_response(StatusCode::OK, &json!({ "detail": "Signed out." }))
         } else {

@@ -2,9 +2,12 @@
 //! `api/recovery-codes`, `api/totp/…` (JSON, field names as DRF Auth Kit spells them:
 //! `method`, `code`, `is_active`, `is_primary`, `backup_codes`).
 //!
-//! Every change needs a verified gateway session of this app, and all but listing need a
-//! current code. A new authenticator replaces the old one only once a code from it is
-//! confirmed; any change ends the user's other sessions (ASVS 3.3.3).
+//! Every change needs a verified gateway session of this app and a current code (TOTP or a
+//! recovery code): a session alone — a borrowed, unlocked browser — is not the user. A new
+//! authenticator replaces the old one only once a code from it is confirmed together with a
+//! current code of the factor it replaces (only a user with no factor yet sets one up on the
+//! session). Wrong codes count towards the user's lock; every change ends the user's other
+//! sessions (ASVS 3.3.3) and every change or refusal is audited.
 
 use super::flow::{Context, EnrollSetup};
 use super::respond::{api_error, json_response, redirect, Form, UNAVAILABLE};
@@ -67,6 +70,7 @@ fn subject<'a>(ctx: &Context<'_>, session: &'a Session) -> Subject<'a> {
 
 /// A current code from the user's own factors (consumed like at sign-in). Wrong codes count
 /// towards the user's lock like at sign-in: a stolen session must not become a place to guess.
+/// No code at all is refused without counting (nothing was guessed).
 async fn code_ok(
     ctx: &Context<'_>,
     session: &Session,
@@ -76,6 +80,9 @@ async fn code_ok(
     let locked = |until| Refused::Locked(crate::regulation::retry_after(until, ctx.now));
     if let Some(until) = ctx.lock_end(realm, user).await? {
         return Ok(Err(locked(until)));
+    }
+    if code.trim().is_empty() {
+        return Ok(Err(Refused::CodeRequired));
     }
     if super::flow::check_code(ctx, &subject(ctx, session), code, None)
         .await?
@@ -93,6 +100,17 @@ async fn code_ok(
 struct Overview {
     totp: Option<crate::factors::service::MethodInfo>,
     recovery: Option<crate::factors::service::MethodInfo>,
+}
+
+/// Whether the user has a factor a change must be proven with (an authenticator, or recovery
+/// codes left).
+async fn has_factor(ctx: &Context<'_>, session: &Session) -> Result<bool, MfaError> {
+    let durable = &ctx.mfa.durable;
+    Ok(durable.totp(&session.realm, &session.user).await?.is_some()
+        || durable
+            .recovery_codes_left(&session.realm, &session.user)
+            .await?
+            > 0)
 }
 
 async fn overview(ctx: &Context<'_>, session: &Session) -> Result<Overview, MfaError> {
@@ -180,18 +198,21 @@ fn open_record(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, Mfa
     Ok(TotpSecret::from_bytes(bytes.to_vec()))
 }
 
-enum Confirmed {
-    /// Active; recovery codes made now when the user had none (to show once).
-    Active(Option<Vec<RecoveryCode>>),
-    WrongCode,
-}
-
+/// Confirms a new authenticator: a code from it (`code`), and, when the user already has a
+/// factor, a current code of that factor (`current`: the old app's or a recovery code). The
+/// recovery codes made now when the user had none (to show once) come back.
 async fn confirm_setup(
     ctx: &Context<'_>,
     session: &Session,
     mut record: TotpRecord,
     code: &str,
-) -> Result<Confirmed, MfaError> {
+    current: &str,
+) -> Result<Result<Option<Vec<RecoveryCode>>, Refused>, MfaError> {
+    const EVENT: &str = "authenticator_set";
+    if let Some(until) = ctx.lock_end(&session.realm, &session.user).await? {
+        let wait = crate::regulation::retry_after(until, ctx.now);
+        return refuse(ctx, session, EVENT, Refused::Locked(wait));
+    }
     let secret = open_record(ctx, &record)?;
     let step = u64::try_from(ctx.now)
         .ok()
@@ -200,8 +221,22 @@ async fn confirm_setup(
         .map_err(|e| MfaError::Factor(e.into()))?
         .flatten();
     let Some(step) = step else {
-        return Ok(Confirmed::WrongCode);
+        return refuse(ctx, session, EVENT, Refused::WrongCode);
     };
+    // The new app's code proves only that the new app was set up; the factor it replaces is
+    // proven with a code of its own, checked (and counted, and used up) like any other.
+    if has_factor(ctx, session).await? {
+        match code_ok(ctx, session, current).await? {
+            Ok(()) => {}
+            Err(Refused::WrongCode) => {
+                return refuse(ctx, session, EVENT, Refused::WrongCurrentCode)
+            }
+            Err(Refused::CodeRequired) => {
+                return refuse(ctx, session, EVENT, Refused::CurrentCodeRequired)
+            }
+            Err(other) => return refuse(ctx, session, EVENT, other),
+        }
+    }
     record.last_step = Some(step);
     record.last_used_at = Some(ctx.now);
     let durable = &ctx.mfa.durable;
@@ -222,13 +257,34 @@ async fn confirm_setup(
     };
     end_other_sessions(ctx, session).await?;
     ctx.audit(
-        "authenticator_set",
+        EVENT,
         &session.user,
         "accepted",
         Some(&session.id_hash),
         &[("method", "totp".into())],
     );
-    Ok(Confirmed::Active(codes))
+    Ok(Ok(codes))
+}
+
+/// A refused change, audited under the change's event.
+fn refuse<T>(
+    ctx: &Context<'_>,
+    session: &Session,
+    event: &'static str,
+    refused: Refused,
+) -> Result<Result<T, Refused>, MfaError> {
+    audit_refused(ctx, session, event, refused);
+    Ok(Err(refused))
+}
+
+fn audit_refused(ctx: &Context<'_>, session: &Session, event: &'static str, refused: Refused) {
+    ctx.audit(
+        event,
+        &session.user,
+        "refused",
+        Some(&session.id_hash),
+        &[("reason", refused.reason().into())],
+    );
 }
 
 async fn end_other_sessions(ctx: &Context<'_>, session: &Session) -> Result<(), MfaError> {
@@ -242,7 +298,14 @@ async fn end_other_sessions(ctx: &Context<'_>, session: &Session) -> Result<(), 
 /// Why a change was refused, with the sentence the user reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refused {
+    /// The code is wrong (the current code; for a new authenticator, the new app's code).
     WrongCode,
+    /// No current code was sent.
+    CodeRequired,
+    /// A new authenticator: the current code of the factor it replaces is wrong.
+    WrongCurrentCode,
+    /// A new authenticator: no current code of the factor it replaces was sent.
+    CurrentCodeRequired,
     Required,
     SetupExpired,
     /// Locked (too many wrong codes); seconds to wait.
@@ -253,6 +316,15 @@ impl Refused {
     fn message(self) -> &'static str {
         match self {
             Refused::WrongCode => "That code is not valid.",
+            Refused::CodeRequired => {
+                "Enter a current code from your authenticator app, or a recovery code."
+            }
+            Refused::WrongCurrentCode => {
+                "The current code is not valid. Enter a code from the app you use now, or a recovery code."
+            }
+            Refused::CurrentCodeRequired => {
+                "Replacing your authenticator needs a current code too: one from the app you use now, or a recovery code."
+            }
             Refused::Locked(_) => {
                 "Too many wrong codes were entered. For your security, changes are paused for a while."
             }
@@ -265,10 +337,23 @@ impl Refused {
 
     fn status(self) -> StatusCode {
         match self {
-            Refused::WrongCode => StatusCode::UNAUTHORIZED,
+            Refused::WrongCode | Refused::WrongCurrentCode => StatusCode::UNAUTHORIZED,
+            Refused::CodeRequired | Refused::CurrentCodeRequired => StatusCode::BAD_REQUEST,
             Refused::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             Refused::Required => StatusCode::FORBIDDEN,
             Refused::SetupExpired => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    /// The audit record's `reason`.
+    fn reason(self) -> &'static str {
+        match self {
+            Refused::WrongCode => "wrong code",
+            Refused::CodeRequired | Refused::CurrentCodeRequired => "no current code",
+            Refused::WrongCurrentCode => "wrong current code",
+            Refused::Required => "required by policy",
+            Refused::SetupExpired => "setup expired or not this session's",
+            Refused::Locked(_) => "locked",
         }
     }
 }
@@ -279,7 +364,7 @@ async fn regenerate(
     code: &str,
 ) -> Result<Result<Vec<RecoveryCode>, Refused>, MfaError> {
     if let Err(refused) = code_ok(ctx, session, code).await? {
-        return Ok(Err(refused));
+        return refuse(ctx, session, "recovery_codes_regenerated", refused);
     }
     let codes = RecoveryCodeFactor
         .regenerate(&ctx.mfa.durable, &ctx.keys, &subject(ctx, session))
@@ -301,10 +386,10 @@ async fn remove(
     code: &str,
 ) -> Result<Result<(), Refused>, MfaError> {
     if ctx.settings.policy_for(&session.user) == Policy::Required {
-        return Ok(Err(Refused::Required));
+        return refuse(ctx, session, "method_removed", Refused::Required);
     }
     if let Err(refused) = code_ok(ctx, session, code).await? {
-        return Ok(Err(refused));
+        return refuse(ctx, session, "method_removed", refused);
     }
     let durable = &ctx.mfa.durable;
     durable.remove_totp(&session.realm, &session.user).await?;
@@ -344,7 +429,7 @@ pub async fn page(
         Err(e) => return pages.failed(&e),
     };
     let form = Form::parse(body);
-    if post && !pages.csrf_ok(&session, &form) {
+    if post && !csrf_ok(ctx, &session, &form) {
         return pages.message(
             StatusCode::FORBIDDEN,
             "Form expired",
@@ -369,34 +454,49 @@ pub async fn page(
             Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
             Err(e) => Err(e),
         },
-        ("/authenticator", false) => match begin_setup(ctx, &session) {
-            Ok((token, setup)) => Ok(pages.enroll(&session, &token, &setup, None)),
-            Err(e) => Err(e),
-        },
+        ("/authenticator", false) => {
+            match (begin_setup(ctx, &session), has_factor(ctx, &session).await) {
+                (Ok((token, setup)), Ok(ask_current)) => {
+                    Ok(pages.enroll(&session, &token, &setup, ask_current, None))
+                }
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            }
+        }
         ("/authenticator", true) => {
             let token = form.one("setup").ok().flatten().unwrap_or("");
+            let current = form.one("current_code").ok().flatten().unwrap_or("");
             match open_setup(ctx, &session, token) {
                 None => {
-                    pages
-                        .overview(&session, None, Some(Refused::SetupExpired))
-                        .await
+                    let refused = Refused::SetupExpired;
+                    audit_refused(ctx, &session, "authenticator_set", refused);
+                    pages.overview(&session, None, Some(refused)).await
                 }
-                Some(record) => match confirm_setup(ctx, &session, record.clone(), code).await {
-                    Ok(Confirmed::Active(Some(codes))) => Ok(pages.codes(&session, &codes)),
-                    Ok(Confirmed::Active(None)) => {
-                        pages
-                            .overview(
-                                &session,
-                                Some("Your new authenticator app is active."),
-                                None,
-                            )
-                            .await
+                Some(record) => {
+                    match confirm_setup(ctx, &session, record.clone(), code, current).await {
+                        Ok(Ok(Some(codes))) => Ok(pages.codes(&session, &codes)),
+                        Ok(Ok(None)) => {
+                            let notice = "Your new authenticator app is active.";
+                            pages.overview(&session, Some(notice), None).await
+                        }
+                        Ok(Err(refused @ Refused::Locked(_))) => {
+                            pages.overview(&session, None, Some(refused)).await
+                        }
+                        // Still this setup: the same new app, to try again.
+                        Ok(Err(refused)) => {
+                            match (setup_of(ctx, &record), has_factor(ctx, &session).await) {
+                                (Ok(setup), Ok(ask_current)) => Ok(pages.enroll(
+                                    &session,
+                                    token,
+                                    &setup,
+                                    ask_current,
+                                    Some(refused),
+                                )),
+                                (Err(e), _) | (_, Err(e)) => Err(e),
+                            }
+                        }
+                        Err(e) => Err(e),
                     }
-                    Ok(Confirmed::WrongCode) => setup_of(ctx, &record).map(|setup| {
-                        pages.enroll(&session, token, &setup, Some(Refused::WrongCode.message()))
-                    }),
-                    Err(e) => Err(e),
-                },
+                }
             }
         }
         _ => Ok(super::respond::not_found(headers)),
@@ -409,20 +509,27 @@ struct SettingsPages<'a> {
     prefix: &'a str,
 }
 
+/// The CSRF token of the forms a signed-in user posts (settings, sign out): signed over the
+/// session's id hash, so it is good for this session only and a page on another site cannot
+/// know it.
+pub fn csrf_token(ctx: &Context<'_>, session: &Session) -> String {
+    B64.encode(ctx.keys.sign(b"csrf-v1", &session.id_hash))
+}
+
+/// Whether `form` carries the session's CSRF token (exactly once).
+pub fn csrf_ok(ctx: &Context<'_>, session: &Session, form: &Form) -> bool {
+    let Ok(Some(sent)) = form.one("csrf") else {
+        return false;
+    };
+    B64.decode(sent).is_ok_and(|sent| {
+        ctx.keys
+            .verify_signature(b"csrf-v1", &session.id_hash, &sent)
+    })
+}
+
 impl SettingsPages<'_> {
     fn csrf(&self, session: &Session) -> String {
-        B64.encode(self.ctx.keys.sign(b"csrf-v1", &session.id_hash))
-    }
-
-    fn csrf_ok(&self, session: &Session, form: &Form) -> bool {
-        let Ok(Some(sent)) = form.one("csrf") else {
-            return false;
-        };
-        B64.decode(sent).is_ok_and(|sent| {
-            self.ctx
-                .keys
-                .verify_signature(b"csrf-v1", &session.id_hash, &sent)
-        })
+        csrf_token(self.ctx, session)
     }
 
     fn message(&self, status: StatusCode, title: &str, message: &str) -> Response<Bytes> {
@@ -475,21 +582,20 @@ impl SettingsPages<'_> {
         })
     }
 
+    /// The new app's QR code and the form confirming it; `ask_current` adds the field for a
+    /// current code of the factor it replaces.
     fn enroll(
         &self,
         session: &Session,
         token: &str,
         setup: &EnrollSetup,
-        error: Option<&str>,
+        ask_current: bool,
+        refused: Option<Refused>,
     ) -> Response<Bytes> {
         let csrf = self.csrf(session);
         let back = format!("{}settings", self.prefix);
         pages::html(
-            if error.is_some() {
-                StatusCode::UNAUTHORIZED
-            } else {
-                StatusCode::OK
-            },
+            refused.map_or(StatusCode::OK, Refused::status),
             &EnrollPage {
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
@@ -501,8 +607,9 @@ impl SettingsPages<'_> {
                 csrf: &csrf,
                 action: "settings/authenticator",
                 setup: Some(token),
+                ask_current,
                 back_link: &back,
-                error,
+                error: refused.map(Refused::message),
             },
         )
     }
@@ -597,8 +704,9 @@ pub async fn api(
             Ok(codes) => json_response(StatusCode::OK, &json!({ "backup_codes": shown(&codes) })),
             Err(refused) => api_refused(refused),
         }),
-        ("totp/setup", true) => begin_setup(ctx, &session).map(|(token, setup)| {
-            json_response(
+        ("totp/setup", true) => match (begin_setup(ctx, &session), has_factor(ctx, &session).await)
+        {
+            (Ok((token, setup)), Ok(ask_current)) => Ok(json_response(
                 StatusCode::OK,
                 &json!({
                     "method": "totp",
@@ -607,20 +715,29 @@ pub async fn api(
                     "secret": setup.secret.as_str(),
                     "qr_svg": setup.qr_svg.as_str(),
                     "expires_in": SETUP_TTL,
+                    "current_code_required": ask_current,
                 }),
-            )
-        }),
+            )),
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
         ("totp/confirm", true) => {
             let token = request
                 .get("setup_token")
                 .and_then(Value::as_str)
                 .unwrap_or("");
+            let current = request
+                .get("current_code")
+                .and_then(Value::as_str)
+                .unwrap_or("");
             match open_setup(ctx, &session, token) {
-                None => Ok(api_refused(Refused::SetupExpired)),
-                Some(record) => confirm_setup(ctx, &session, record, code)
+                None => {
+                    audit_refused(ctx, &session, "authenticator_set", Refused::SetupExpired);
+                    Ok(api_refused(Refused::SetupExpired))
+                }
+                Some(record) => confirm_setup(ctx, &session, record, code, current)
                     .await
                     .map(|c| match c {
-                        Confirmed::Active(codes) => {
+                        Ok(codes) => {
                             let mut body =
                                 json!({ "method": "totp", "is_active": true, "is_primary": true });
                             if let (Some(codes), Some(object)) = (codes, body.as_object_mut()) {
@@ -628,7 +745,7 @@ pub async fn api(
                             }
                             json_response(StatusCode::OK, &body)
                         }
-                        Confirmed::WrongCode => api_refused(Refused::WrongCode),
+                        Err(refused) => api_refused(refused),
                     }),
             }
         }
@@ -656,6 +773,9 @@ fn api_refused(refused: Refused) -> Response<Bytes> {
     let code = match refused {
         Refused::Locked(seconds) => return super::respond::api_locked(seconds),
         Refused::WrongCode => "invalid_code",
+        Refused::CodeRequired => "code_required",
+        Refused::WrongCurrentCode => "invalid_current_code",
+        Refused::CurrentCodeRequired => "current_code_required",
         Refused::Required => "mfa_required_by_policy",
         Refused::SetupExpired => "setup_expired",
     };

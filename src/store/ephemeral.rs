@@ -19,8 +19,10 @@ pub enum ChallengeStage {
         factor_id: String,
         pending_secret: Sealed,
     },
-    /// The user has to acknowledge the recovery codes shown once.
-    AcknowledgeRecoveryCodes,
+    /// The user has to acknowledge the recovery codes made at the confirmation. They are kept
+    /// here, sealed for this challenge, so the page opened again (a reload, back and forward,
+    /// a phone restoring the tab) shows the same set; they go with the challenge.
+    AcknowledgeRecoveryCodes { codes: Sealed },
 }
 
 /// A login the app accepted and the gateway holds back until the second factor passes.

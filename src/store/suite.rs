@@ -309,13 +309,16 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
         .await
         .unwrap();
     let seen = store.challenge("c-stage", 1).await.unwrap().unwrap();
+    // The acknowledge stage carries the sealed recovery codes, byte for byte.
+    let acknowledge = ChallengeStage::AcknowledgeRecoveryCodes {
+        codes: Sealed {
+            key_id: "k7".into(),
+            nonce: vec![7; 24],
+            ciphertext: (0..=255).collect(),
+        },
+    };
     assert!(store
-        .advance_challenge(
-            "c-stage",
-            seen.revision,
-            ChallengeStage::AcknowledgeRecoveryCodes,
-            1
-        )
+        .advance_challenge("c-stage", seen.revision, acknowledge.clone(), 1)
         .await
         .unwrap());
     assert!(
@@ -326,8 +329,16 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
         "stale revision"
     );
     let now_seen = store.challenge("c-stage", 1).await.unwrap().unwrap();
-    assert_eq!(now_seen.stage, ChallengeStage::AcknowledgeRecoveryCodes);
+    assert_eq!(now_seen.stage, acknowledge);
     assert_eq!(now_seen.revision, seen.revision + 1);
+    // Reading it again shows the same codes; taking the challenge takes them with it.
+    assert_eq!(
+        store.challenge("c-stage", 2).await.unwrap().unwrap().stage,
+        acknowledge
+    );
+    let taken = store.take_challenge("c-stage", 2).await.unwrap().unwrap();
+    assert_eq!(taken.stage, acknowledge);
+    assert_eq!(store.challenge("c-stage", 2).await.unwrap(), None);
 
     // Consuming is single use under a race.
     store

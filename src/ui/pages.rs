@@ -54,6 +54,9 @@ pub struct EnrollPage<'a> {
     pub action: &'a str,
     /// For a replacement from the settings: the signed setup token that carries the secret.
     pub setup: Option<&'a str>,
+    /// Ask also for a current code of the factor the new app replaces (the old app's code, or
+    /// a recovery code).
+    pub ask_current: bool,
     /// "Start over" at sign-in, "Cancel" in the settings.
     pub back_link: &'a str,
     pub error: Option<&'a str>,
@@ -88,6 +91,20 @@ pub struct RecoveryCodesPage<'a> {
     /// The form's target below the prefix.
     pub action: &'a str,
     pub csrf: &'a str,
+}
+
+/// `GET {prefix}logout`: a question, never the sign-out itself (a link or an image on any
+/// site can send a GET); the button posts the form with the session's CSRF token.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage<'a> {
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub logo: bool,
+    pub user: &'a str,
+    pub csrf: &'a str,
+    /// Where "Stay signed in" leads (the app).
+    pub back_link: &'a str,
 }
 
 #[derive(Template)]
@@ -246,6 +263,49 @@ mod tests {
         assert!(text.contains("name=\"viewport\""));
         assert!(text.contains("src=\"/.mfa/assets/logo\""));
         assert!(!text.contains("aria-invalid"));
+    }
+
+    #[test]
+    fn the_replacement_form_asks_for_a_current_code_only_when_told() {
+        let page = |ask_current| EnrollPage {
+            app_name: "A",
+            prefix: "/.mfa/",
+            logo: false,
+            user: "u",
+            qr_svg: "<svg></svg>",
+            secret_grouped: "ABCD EFGH",
+            otpauth_uri: "otpauth://totp/x",
+            csrf: "c",
+            action: "settings/authenticator",
+            setup: Some("t"),
+            ask_current,
+            back_link: "/.mfa/settings",
+            error: None,
+        };
+        let asked = page(true).render().unwrap();
+        assert!(asked.contains("name=\"current_code\""), "{asked}");
+        assert!(asked.contains("name=\"setup\" value=\"t\""));
+        assert!(!page(false).render().unwrap().contains("current_code"));
+    }
+
+    #[test]
+    fn the_logout_page_only_posts_with_the_csrf_token() {
+        let text = LogoutPage {
+            app_name: "A",
+            prefix: "/.mfa/",
+            logo: false,
+            user: "<u>",
+            csrf: "tok",
+            back_link: "/",
+        }
+        .render()
+        .unwrap();
+        assert!(
+            text.contains("<form method=\"post\" action=\"/.mfa/logout\">"),
+            "{text}"
+        );
+        assert!(text.contains("name=\"csrf\" value=\"tok\""));
+        assert!(text.contains("&#60;u&#62;"));
     }
 
     #[test]

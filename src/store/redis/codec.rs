@@ -32,7 +32,9 @@ pub fn stage_json(stage: &ChallengeStage) -> String {
         } => {
             json!({ "kind": "enroll", "factor": factor_id, "secret": sealed_json(pending_secret) })
         }
-        ChallengeStage::AcknowledgeRecoveryCodes => json!({ "kind": "acknowledge" }),
+        ChallengeStage::AcknowledgeRecoveryCodes { codes } => {
+            json!({ "kind": "acknowledge", "codes": sealed_json(codes) })
+        }
     }
     .to_string()
 }
@@ -42,7 +44,11 @@ pub fn stage_from(text: &str) -> Option<ChallengeStage> {
     match v.get("kind")?.as_str()? {
         "verify" => Some(ChallengeStage::Verify),
         "invite" => Some(ChallengeStage::Invite),
-        "acknowledge" => Some(ChallengeStage::AcknowledgeRecoveryCodes),
+        // Without its sealed codes (written by a gateway before they were kept) the stage
+        // cannot show them again: unreadable, and the login starts over.
+        "acknowledge" => Some(ChallengeStage::AcknowledgeRecoveryCodes {
+            codes: sealed_from(v.get("codes")?)?,
+        }),
         "enroll" => Some(ChallengeStage::Enroll {
             factor_id: v.get("factor")?.as_str()?.to_string(),
             pending_secret: sealed_from(v.get("secret")?)?,
@@ -140,7 +146,13 @@ mod tests {
         for stage in [
             ChallengeStage::Invite,
             ChallengeStage::Verify,
-            ChallengeStage::AcknowledgeRecoveryCodes,
+            ChallengeStage::AcknowledgeRecoveryCodes {
+                codes: Sealed {
+                    key_id: "k2".into(),
+                    nonce: vec![4; 24],
+                    ciphertext: vec![5; 40],
+                },
+            },
             ChallengeStage::Enroll {
                 factor_id: "f".into(),
                 pending_secret: sealed,
@@ -148,6 +160,8 @@ mod tests {
         ] {
             assert_eq!(stage_from(&stage_json(&stage)), Some(stage));
         }
+        // A stage written without its codes is not taken for one that has them.
+        assert_eq!(stage_from(r#"{"kind":"acknowledge"}"#), None);
         let id = [0xab; 32];
         assert_eq!(unhex(&hex(&id)), Some(id));
         assert_eq!(unhex("zz"), None);
