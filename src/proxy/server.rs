@@ -252,10 +252,14 @@ async fn accept_loop(
                 match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await
                 {
                     Ok(Ok(tls)) => {
+                        // The wait for the first request head starts after the handshake.
+                        let opened = tokio::time::Instant::now();
                         if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-                            connection::serve_http2(tls, connection, &limits, &shutdown).await
+                            connection::serve_http2(tls, connection, &limits, &shutdown, opened)
+                                .await
                         } else {
-                            connection::serve_http1(tls, connection, &limits, &shutdown).await
+                            connection::serve_http1(tls, connection, &limits, &shutdown, opened)
+                                .await
                         }
                     }
                     Ok(Err(error)) => {
