@@ -198,19 +198,14 @@ impl Admin {
             .unwrap_or_default()
     }
 
-    /// A user name as the realm's apps store it (trimmed, case-folded where configured).
+    /// A user name as the realm's apps store it (trimmed, normalised as configured).
     pub fn identity(&self, realm: &str, typed: &str) -> String {
-        let fold = self
-            .config
+        self.config
             .apps
             .iter()
             .filter_map(|a| a.mfa.as_ref())
-            .any(|m| m.realm == realm && m.case_fold_users);
-        if fold {
-            typed.trim().to_lowercase()
-        } else {
-            typed.trim().to_string()
-        }
+            .find(|m| m.realm == realm)
+            .map_or_else(|| typed.trim().to_string(), |m| m.normalize.apply(typed))
     }
 
     async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, AdminError> {

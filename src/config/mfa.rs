@@ -1,7 +1,8 @@
 //! The `mfa:` block of an app: login rules, the app's session credentials, policy and timers.
 
 use super::model::{
-    AppMfa, Enrollment, IdentitySource, Limit, Policy, PolicyOverride, Regulation, TokenRule,
+    AppMfa, Enrollment, IdentitySource, Limit, Normalize, Policy, PolicyOverride, Regulation,
+    TokenRule,
 };
 use super::raw::{RawIdentity, RawLimit, RawRegulation};
 use super::raw::{RawLoginRule, RawMfa};
@@ -29,6 +30,7 @@ pub fn app_mfa(
         );
     }
     let policy = parse_policy(c, &format!("{key}.policy"), raw.policy.as_deref());
+    let normalize = normalize(c, key, raw);
     let mut overrides = Vec::new();
     for (i, o) in raw.overrides.iter().enumerate() {
         let okey = format!("{key}.overrides[{i}]");
@@ -49,19 +51,8 @@ pub fn app_mfa(
         if o.users.is_empty() && o.pattern.is_none() {
             c.fail(&okey, "an override names users, a pattern, or both");
         }
-        let fold = raw.case_fold_users.unwrap_or(false);
         overrides.push(PolicyOverride {
-            users: o
-                .users
-                .iter()
-                .map(|u| {
-                    if fold {
-                        u.trim().to_lowercase()
-                    } else {
-                        u.trim().to_string()
-                    }
-                })
-                .collect(),
+            users: o.users.iter().map(|u| normalize.apply(u)).collect(),
             pattern,
             policy,
         });
@@ -135,7 +126,11 @@ pub fn app_mfa(
             })
             .collect()
     };
-    let logout = paths(&raw.logout, "logout");
+    // Compared with requests in canonical spelling, like login routes.
+    let logout = paths(&raw.logout, "logout")
+        .iter()
+        .map(|p| crate::intercept::spelling::canonical_path(p).into_owned())
+        .collect();
     let bypass_paths = paths(&raw.bypass.paths, "bypass.paths");
     // A login under a bypass prefix would never be intercepted: the app's session would go out
     // without a second factor.
@@ -241,7 +236,7 @@ pub fn app_mfa(
         session_cookies: raw.session_cookies.clone(),
         token,
         logout,
-        case_fold_users: raw.case_fold_users.unwrap_or(false),
+        normalize,
         identity,
         challenge_timeout,
         max_attempts,
@@ -325,8 +320,29 @@ fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
     }
 }
 
+/// `identity.normalize` (and the older `case_fold_users: true`, which is `casefold`).
+fn normalize(c: &mut Checker, key: &str, raw: &RawMfa) -> Normalize {
+    let mut normalize = Normalize {
+        nfkc: false,
+        casefold: raw.case_fold_users.unwrap_or(false),
+    };
+    let steps = raw.identity.as_ref().map_or(&[][..], |i| &i.normalize[..]);
+    for (i, step) in steps.iter().enumerate() {
+        match step.as_str() {
+            "nfkc" => normalize.nfkc = true,
+            "casefold" => normalize.casefold = true,
+            other => c.fail(
+                &format!("{key}.identity.normalize[{i}]"),
+                format!("{other:?} is not a normalisation: use nfkc (Unicode compatibility forms, as Django does) or casefold (ignore letter case)"),
+            ),
+        }
+    }
+    normalize
+}
+
 fn identity(c: &mut Checker, key: &str, raw: &RawIdentity) -> IdentitySource {
     match (&raw.header, &raw.json_pointer, &raw.whoami) {
+        (None, None, None) => IdentitySource::LoginField,
         (Some(name), None, None) => match http::HeaderName::from_bytes(name.as_bytes()) {
             Ok(name) => IdentitySource::ResponseHeader(name),
             Err(_) => {
@@ -355,7 +371,7 @@ fn identity(c: &mut Checker, key: &str, raw: &RawIdentity) -> IdentitySource {
             }
         }
         _ => {
-            c.fail(key, "give exactly one of header, json_pointer or whoami");
+            c.fail(key, "give at most one of header, json_pointer or whoami");
             IdentitySource::LoginField
         }
     }
@@ -452,6 +468,7 @@ fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRul
     }
     Some(LoginRule {
         path: raw.path.clone(),
+        route: crate::intercept::spelling::canonical_path(&raw.path).into_owned(),
         method: method?,
         body,
         username,

@@ -64,6 +64,17 @@ pub struct Limits {
     pub handshake_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_timeout: Duration,
+    /// A body the gateway reads itself (a login request, the app's login answer) must arrive
+    /// whole within this.
+    pub body_read_timeout: Duration,
+    /// ... and, after a short grace, at an average of at least this many bytes per second
+    /// (0: no minimum rate).
+    pub body_min_rate: u64,
+}
+
+impl Limits {
+    pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+    pub const DEFAULT_BODY_MIN_RATE: u64 = 1024;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +165,48 @@ pub enum IdentitySource {
     Whoami { path: String, json_pointer: String },
 }
 
+/// How a user name becomes the identity the realm knows (`mfa.identity.normalize`): always
+/// trimmed; then, as the app itself does, Unicode compatibility forms folded (NFKC: Django's
+/// login form turns `ａｌｉｃｅ` into `alice`) and letter case ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Normalize {
+    pub nfkc: bool,
+    pub casefold: bool,
+}
+
+impl Normalize {
+    pub fn apply(self, typed: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        let trimmed = typed.trim();
+        let composed: String = if self.nfkc {
+            trimmed.nfkc().collect()
+        } else {
+            trimmed.to_string()
+        };
+        // NFKC can expose new surrounding spaces (an ideographic space becomes U+0020).
+        let composed = composed.trim();
+        if self.casefold {
+            composed.to_lowercase()
+        } else {
+            composed.to_string()
+        }
+    }
+}
+
+/// What two names look like to a person, or to an app with a lenient collation: compatibility
+/// forms, case and accents folded. A first enrollment whose name looks like an enrolled user's
+/// is refused — it may be the same account to the app.
+pub fn lookalike(name: &str) -> String {
+    use unicode_normalization::char::is_combining_mark;
+    use unicode_normalization::UnicodeNormalization;
+    name.trim()
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .filter(|c| !c.is_whitespace())
+        .collect()
+}
+
 /// A token in the app's login answer that clients then send as `Authorization: SCHEME token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRule {
@@ -190,7 +243,8 @@ pub struct AppMfa {
     pub token: Option<TokenRule>,
     /// Paths (exact) of the app's logout; requests there end the gateway session too.
     pub logout: Vec<String>,
-    pub case_fold_users: bool,
+    /// How user names become identities (`identity.normalize`, or `case_fold_users`).
+    pub normalize: Normalize,
     pub identity: IdentitySource,
     pub challenge_timeout: Duration,
     pub max_attempts: u32,

@@ -89,6 +89,10 @@ pub struct RawLimits {
     pub max_connections: Option<usize>,
     #[serde(default)]
     pub shutdown_timeout: Option<String>,
+    #[serde(default)]
+    pub body_read_timeout: Option<String>,
+    #[serde(default)]
+    pub body_min_rate: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -295,6 +299,9 @@ pub struct RawIdentity {
     pub json_pointer: Option<String>,
     #[serde(default)]
     pub whoami: Option<RawWhoami>,
+    /// What the app does to a user name before it looks it up: nfkc, casefold.
+    #[serde(default)]
+    pub normalize: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -431,3 +431,30 @@ fn audit_sinks_and_their_mistakes() {
     ));
     assert!(e.iter().any(|e| e.contains("refuse needs a sink")), "{e:?}");
 }
+
+#[test]
+fn identity_normalisation_is_read_and_checked() {
+    let text = format!("{GOOD}{MFA}").replace(
+        "      case_fold_users: true\n",
+        "      identity:\n        normalize: [nfkc, casefold]\n",
+    );
+    let c = load(&text).unwrap();
+    let m = c.apps[0].mfa.as_ref().unwrap();
+    assert_eq!(m.normalize.apply(" ＡＬＩＣＥ "), "alice");
+    assert_eq!(m.identity, crate::config::IdentitySource::LoginField);
+    let e = errors(&text.replace("[nfkc, casefold]", "[nfc]"));
+    assert!(
+        e.iter()
+            .any(|m| m.contains("mfa.identity.normalize[0]") && m.contains("nfkc")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn lookalike_names_meet() {
+    use crate::config::lookalike;
+    for name in ["alice", "Alice", "ＡＬＩＣＥ", "alicé", " a lice", "ALİCE"] {
+        assert_eq!(lookalike(name), lookalike("alice"), "{name}");
+    }
+    assert_ne!(lookalike("alicia"), lookalike("alice"));
+}

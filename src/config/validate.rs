@@ -197,14 +197,32 @@ pub fn validate(
                 format!("another app is already named {:?}", app.name),
             );
         }
+        // Prefixes route in canonical spelling: `/api` and `/API/` are one route.
+        let prefix = crate::intercept::spelling::canonical_path(&app.path_prefix)
+            .trim_end_matches('/')
+            .to_string();
         for (h, (host, written)) in app.hosts.iter().zip(&a.hosts).enumerate() {
-            if !routes.insert((host.clone(), app.path_prefix.clone())) {
+            if !routes.insert((host.clone(), prefix.clone())) {
                 c.fail(
                     &format!("{key}.hosts[{h}]"),
                     format!(
                         "{written} with path prefix {:?} is already routed to another app",
                         app.path_prefix
                     ),
+                );
+            }
+        }
+        // One realm, one idea of who a user is: otherwise `Alice` enrolled through one app is
+        // another person to the next.
+        if let Some(mfa) = &app.mfa {
+            let other = apps
+                .iter()
+                .filter_map(|o: &App| o.mfa.as_ref().map(|m| (&o.name, m)))
+                .find(|(_, m)| m.realm == mfa.realm && m.normalize != mfa.normalize);
+            if let Some((other, _)) = other {
+                c.fail(
+                    &format!("{key}.mfa.identity.normalize"),
+                    format!("app {other:?} shares the realm {:?} but normalises user names differently: give both the same identity.normalize (and case_fold_users)", mfa.realm),
                 );
             }
         }
@@ -305,6 +323,12 @@ fn limits(c: &mut Checker, raw: &RawLimits) -> Limits {
             raw.shutdown_timeout.as_deref(),
             Duration::from_secs(30),
         ),
+        body_read_timeout: c.duration(
+            "limits.body_read_timeout",
+            raw.body_read_timeout.as_deref(),
+            Limits::DEFAULT_BODY_READ_TIMEOUT,
+        ),
+        body_min_rate: raw.body_min_rate.unwrap_or(Limits::DEFAULT_BODY_MIN_RATE),
     }
 }
 
@@ -687,6 +711,42 @@ fn normalise_prefix(p: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_limits_have_defaults_and_named_mistakes() {
+        let load = |limits: &str| {
+            let text = format!(
+                "listeners:\n  - address: \"127.0.0.1:8080\"\n{limits}apps:\n  - name: a\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://127.0.0.1:8000\"\n"
+            );
+            super::super::load_str(&text, Path::new("gateway.yaml"), |_| None)
+                .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())
+        };
+        let defaults = load("").unwrap().limits;
+        assert_eq!(defaults.body_read_timeout, Duration::from_secs(30));
+        assert_eq!(defaults.body_min_rate, 1024);
+        let set = load("limits:\n  body_read_timeout: 2s\n  body_min_rate: 0\n")
+            .unwrap()
+            .limits;
+        assert_eq!(set.body_read_timeout, Duration::from_secs(2));
+        assert_eq!(set.body_min_rate, 0);
+        let errors = load("limits:\n  body_read_timeout: 30\n").unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("gateway.yaml:4:")
+                && errors[0].contains("limits.body_read_timeout: \"30\" is not a duration"),
+            "{errors:?}"
+        );
+        let errors = load("limits:\n  body_read_timeout: 0s\n").unwrap_err();
+        assert!(
+            errors[0].contains("limits.body_read_timeout: must be greater than zero"),
+            "{errors:?}"
+        );
+        let errors = load("limits:\n  body_min_rate: -1\n").unwrap_err();
+        assert!(
+            errors[0].starts_with("gateway.yaml:4:") && errors[0].contains("limits.body_min_rate"),
+            "{errors:?}"
+        );
+    }
 
     #[test]
     fn durations_need_a_unit() {

@@ -33,6 +33,8 @@ pub struct SuccessRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRule {
     pub path: String,
+    /// `path` in the form requests are compared in (`spelling::canonical_path`).
+    pub route: String,
     pub method: Method,
     pub body: BodyKind,
     pub username: UsernameField,
@@ -40,37 +42,15 @@ pub struct LoginRule {
 }
 
 impl LoginRule {
-    /// Exact path and method: a login route is a specific URL, not a prefix.
-    pub fn matches(&self, method: &Method, path: &str) -> bool {
-        method == self.method && path == self.path
-    }
-
-    /// The user name as typed, trimmed; `None` when the body has none (or more than one, which
-    /// is ambiguous and treated as none).
-    pub fn username(&self, content_type: Option<&str>, body: &[u8]) -> Option<String> {
-        let raw = match &self.username {
-            UsernameField::Form(field) => {
-                if let Some(boundary) = content_type.and_then(super::multipart::boundary) {
-                    let value = super::multipart::text_field(body, boundary, field)?;
-                    let trimmed = value.trim();
-                    return (!trimmed.is_empty()).then(|| trimmed.to_string());
-                }
-                let mut values = form_urlencoded::parse(body)
-                    .filter(|(k, _)| k == field.as_str())
-                    .map(|(_, v)| v.into_owned());
-                let first = values.next()?;
-                if values.next().is_some() {
-                    return None;
-                }
-                first
-            }
-            UsernameField::JsonPointer(pointer) => {
-                let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-                value.pointer(pointer)?.as_str()?.to_string()
-            }
-        };
-        let trimmed = raw.trim();
-        (!trimmed.is_empty()).then(|| trimmed.to_string())
+    /// Whether a request is (or may be, to the app) this login. `route` is the request path in
+    /// canonical form. Matched liberally: every spelling the app may route to the login
+    /// handler, the path info below it, and any method that can carry a body — Django and PHP
+    /// dispatch `post` like `POST`, and some apps take a login on any method. Only GET, HEAD
+    /// and OPTIONS, which carry no form, are left out.
+    pub fn matches(&self, method: &Method, route: &str) -> bool {
+        let bodiless = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        (method == self.method || !bodiless)
+            && super::spelling::same_route_or_below(route, &self.route)
     }
 
     /// Whether the app's answer says the password was right. `body` is the answer's body when
@@ -110,27 +90,66 @@ pub fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
 
 /// Every non-empty value the answer's `Set-Cookie` headers give `name`, deletions left out.
 pub fn sets_cookie_value(headers: &HeaderMap, name: &str) -> Vec<String> {
+    set_cookies(headers)
+        .filter(|c| c.name == name && !c.deleted)
+        .map(|c| c.value.to_string())
+        .collect()
+}
+
+/// One `Set-Cookie` of an answer.
+pub struct SetCookie<'a> {
+    pub name: &'a str,
+    /// Kept as sent (quotes included): the browser sends it back the same way.
+    pub value: &'a str,
+    /// An empty value, `Max-Age=0` or less, or an expiry in 1970: the cookie is being removed.
+    pub deleted: bool,
+}
+
+/// Every readable `Set-Cookie` of an answer.
+pub fn set_cookies(headers: &HeaderMap) -> impl Iterator<Item = SetCookie<'_>> {
     headers
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .filter_map(|line| {
             let mut parts = line.split(';');
-            let (cookie, value) = parts.next()?.split_once('=')?;
-            // Kept as sent (quotes included): the browser sends it back the same way.
+            let (name, value) = parts.next()?.split_once('=')?;
             let value = value.trim();
-            if cookie.trim() != name || value.trim_matches('"').is_empty() {
-                return None;
-            }
-            let deleted = parts.any(|attr| {
-                let attr = attr.trim().to_ascii_lowercase();
-                attr == "max-age=0"
-                    || attr.starts_with("max-age=-")
-                    || attr.starts_with("expires=thu, 01 jan 1970")
-            });
-            (!deleted).then(|| value.to_string())
+            let deleted = value.trim_matches('"').is_empty()
+                || parts.any(|attr| {
+                    let attr = attr.trim().to_ascii_lowercase();
+                    attr == "max-age=0"
+                        || attr.starts_with("max-age=-")
+                        || attr.starts_with("expires=thu, 01 jan 1970")
+                });
+            Some(SetCookie {
+                name: name.trim(),
+                value,
+                deleted,
+            })
         })
-        .collect()
+}
+
+/// Removes the `Set-Cookie` lines that `drop` picks (by cookie name) from an answer; lines that
+/// are not text go too, as nobody can say what they set. Returns how many went.
+pub fn remove_set_cookies(headers: &mut HeaderMap, drop: impl Fn(&str) -> bool) -> usize {
+    let lines: Vec<header::HeaderValue> = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .cloned()
+        .collect();
+    let before = lines.len();
+    headers.remove(header::SET_COOKIE);
+    for line in lines {
+        let keep = line.to_str().is_ok_and(|text| {
+            let name = text.split(';').next().unwrap_or("");
+            !drop(name.split_once('=').map_or(name, |(n, _)| n).trim())
+        });
+        if keep {
+            headers.append(header::SET_COOKIE, line);
+        }
+    }
+    before - headers.get_all(header::SET_COOKIE).iter().count()
 }
 
 #[cfg(test)]
@@ -141,6 +160,7 @@ mod tests {
     fn django() -> LoginRule {
         LoginRule {
             path: "/admin/login/".into(),
+            route: "/admin/login/".into(),
             method: Method::POST,
             body: BodyKind::Form,
             username: UsernameField::Form("username".into()),
@@ -155,6 +175,7 @@ mod tests {
     fn token_api() -> LoginRule {
         LoginRule {
             path: "/api/login".into(),
+            route: "/api/login".into(),
             method: Method::POST,
             body: BodyKind::Json,
             username: UsernameField::JsonPointer("/credentials/email".into()),
@@ -175,62 +196,27 @@ mod tests {
     }
 
     #[test]
-    fn only_the_exact_route_and_method_match() {
+    fn every_spelling_and_body_method_of_the_route_matches() {
+        use super::super::spelling::canonical_path;
         let r = django();
-        assert!(r.matches(&Method::POST, "/admin/login/"));
-        assert!(!r.matches(&Method::GET, "/admin/login/"));
-        assert!(!r.matches(&Method::POST, "/admin/login/x"));
-        assert!(!r.matches(&Method::POST, "/admin/login"));
-    }
-
-    #[test]
-    fn username_from_a_form() {
-        let r = django();
-        assert_eq!(
-            r.username(None, b"csrfmiddlewaretoken=x&username=+Alice+&password=pw")
-                .as_deref(),
-            Some("Alice")
-        );
-        assert_eq!(
-            r.username(None, b"username=a%40b.example&password=pw")
-                .as_deref(),
-            Some("a@b.example")
-        );
-        assert_eq!(r.username(None, b"password=pw"), None);
-        assert_eq!(r.username(None, b"username=&password=pw"), None);
-        // Two user names in one login are ambiguous: the app may read either.
-        assert_eq!(
-            r.username(None, b"username=alice&username=admin&password=pw"),
-            None
-        );
-    }
-
-    #[test]
-    fn username_from_a_multipart_form() {
-        let r = django();
-        let body = b"--xyz\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n Bob \r\n--xyz--\r\n";
-        assert_eq!(
-            r.username(Some("multipart/form-data; boundary=xyz"), body)
-                .as_deref(),
-            Some("Bob")
-        );
-        // The same bytes read as urlencoded would be nonsense: the content type decides.
-        assert_eq!(r.username(None, body), None);
-    }
-
-    #[test]
-    fn username_from_json() {
-        let r = token_api();
-        assert_eq!(
-            r.username(
-                None,
-                br#"{"credentials":{"email":"bob@example.com","password":"x"}}"#
-            )
-            .as_deref(),
-            Some("bob@example.com")
-        );
-        assert_eq!(r.username(None, br#"{"credentials":{"email":42}}"#), None);
-        assert_eq!(r.username(None, b"not json"), None);
+        let post = |path: &str| r.matches(&Method::POST, &canonical_path(path));
+        for path in [
+            "/admin/login/",
+            "/admin/login",
+            "/ADMIN/Login/",
+            "/admin/login;x=1",
+            "/%61dmin/%6Cogin/",
+            "/admin/login/x",
+        ] {
+            assert!(post(path), "{path}");
+        }
+        assert!(!post("/admin/logins/"));
+        assert!(!post("/admin/"));
+        let route = canonical_path("/admin/login/");
+        assert!(!r.matches(&Method::GET, &route));
+        assert!(!r.matches(&Method::HEAD, &route));
+        assert!(r.matches(&Method::PUT, &route));
+        assert!(r.matches(&Method::from_bytes(b"post").unwrap(), &route));
     }
 
     #[test]

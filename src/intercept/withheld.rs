@@ -33,6 +33,14 @@ pub enum WithheldError {
 }
 
 impl WithheldAnswer {
+    /// The answer as a response again, exactly as it was captured.
+    pub fn into_response(self) -> http::Response<Bytes> {
+        let mut response = http::Response::new(self.body);
+        *response.status_mut() = self.status;
+        *response.headers_mut() = self.headers;
+        response
+    }
+
     /// The plaintext to seal. Wrapped in `Zeroizing`: it holds the app's session secrets.
     pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let encoded = Encoded {

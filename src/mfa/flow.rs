@@ -6,9 +6,7 @@ use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::Limit;
 use crate::config::{App, AppMfa, Enrollment, Policy};
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::{
-    verify_any, FactorError, Method, RecoveryCodeFactor, Subject, TotpFactor,
-};
+use crate::factors::service::{verify_any, FactorError, Method, Subject, TotpFactor};
 use crate::factors::totp::{self, TotpParams, TotpSecret};
 use crate::intercept::rules::sets_cookie_value;
 use crate::intercept::withheld::WithheldAnswer;
@@ -329,14 +327,10 @@ impl Context<'_> {
     }
 }
 
-/// The user name as the realm knows it: trimmed, and lower-cased when configured.
+/// The user name as the realm knows it: trimmed, and normalised as configured
+/// (`identity.normalize`).
 pub fn identity(settings: &AppMfa, typed: &str) -> String {
-    let trimmed = typed.trim();
-    if settings.case_fold_users {
-        trimmed.to_lowercase()
-    } else {
-        trimmed.to_string()
-    }
+    settings.normalize.apply(typed)
 }
 
 fn withheld_context(challenge_id: &str) -> Vec<u8> {
@@ -374,6 +368,17 @@ pub async fn begin(
         || ctx.mfa.durable.recovery_codes_left(realm, &user).await? > 0;
     let stage = match (enrolled, ctx.settings.policy_for(&user)) {
         (true, _) => ChallengeStage::Verify,
+        // Also under `optional`: a look-alike of an enrolled user must not pass on the password.
+        (false, _) if lookalike_enrolled(ctx, realm, &user).await? => {
+            ctx.audit(
+                "login_intercepted",
+                &user,
+                "refused",
+                None,
+                &[("reason", "name looks like an enrolled user's".into())],
+            );
+            return Err(MfaError::LookalikeUser);
+        }
         (false, Policy::Optional) => {
             ctx.audit_required(
                 "login_intercepted",
@@ -438,6 +443,28 @@ pub async fn begin(
         challenge: Box::new(challenge),
         expires_in: ttl,
     })
+}
+
+/// Whether an enrolled user of the realm has a name that looks like `user` (and is not it):
+/// `ａｌｉｃｅ`, `Alice` or `alicé` where `alice` is enrolled, when the app may read them as one
+/// account (a collation that ignores case or accents, a normalisation the config does not
+/// name). Asked only before a first enrollment, and only when the name is the one typed.
+async fn lookalike_enrolled(ctx: &Context<'_>, realm: &str, user: &str) -> Result<bool, MfaError> {
+    // A name the app itself told us is the app's own account, whatever it looks like.
+    if !matches!(
+        ctx.settings.identity,
+        crate::config::IdentitySource::LoginField
+    ) {
+        return Ok(false);
+    }
+    let looks = crate::config::lookalike(user);
+    Ok(ctx
+        .mfa
+        .durable
+        .all_totp()
+        .await?
+        .iter()
+        .any(|r| r.realm == realm && r.user != user && crate::config::lookalike(&r.user) == looks))
 }
 
 /// A new authenticator secret for `user`, sealed into the enroll stage.
@@ -745,8 +772,9 @@ fn open_pending(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, Pe
 }
 
 /// Confirms the authenticator shown at the enroll step with a current code: stores it, makes a
-/// fresh set of recovery codes (returned to show once) and moves the login to the step where
-/// the user acknowledges them.
+/// fresh set of recovery codes (returned to show) and moves the login to the step where the
+/// user acknowledges them, with the codes sealed into that step: the page opened again shows
+/// the same set.
 pub async fn confirm_enrollment(
     ctx: &Context<'_>,
     challenge: &Challenge,
@@ -771,15 +799,28 @@ pub async fn confirm_enrollment(
     ctx.mfa
         .metrics
         .outcome(&ctx.app.name, "enrollment", "accepted");
-    // The step moves first: of two racing confirmations only one goes on to store the factor
-    // and make codes, so the codes one of them shows are never replaced by the other's.
+    // The codes are made here and sealed into the next step; the step moves before anything
+    // is stored: of two racing confirmations only one goes on to store the factor and these
+    // codes, so the codes the winner shows are the ones that work.
+    let codes = crate::factors::recovery::generate_set();
+    let mut plain = zeroize::Zeroizing::new(String::with_capacity(codes.len() * 16));
+    for code in &codes {
+        if !plain.is_empty() {
+            plain.push('\n');
+        }
+        plain.push_str(&code.display());
+    }
+    let sealed = ctx
+        .keys
+        .seal(plain.as_bytes(), &recovery_codes_context(&challenge.id))
+        .map_err(MfaError::from)?;
     if !ctx
         .mfa
         .ephemeral
         .advance_challenge(
             &challenge.id,
             challenge.revision,
-            ChallengeStage::AcknowledgeRecoveryCodes,
+            ChallengeStage::AcknowledgeRecoveryCodes { codes: sealed },
             ctx.now,
         )
         .await?
@@ -791,10 +832,14 @@ pub async fn confirm_enrollment(
     record.last_used_at = Some(ctx.now);
     record.created_at = ctx.now;
     ctx.mfa.durable.put_totp(&record).await?;
-    let codes = RecoveryCodeFactor
-        .regenerate(&ctx.mfa.durable, &ctx.keys, &ctx.subject(challenge))
-        .await
-        .map_err(MfaError::from)?;
+    let hashes: Vec<[u8; 32]> = codes
+        .iter()
+        .map(|c| crate::factors::recovery::hash(&ctx.keys, c.normalised()))
+        .collect();
+    ctx.mfa
+        .durable
+        .replace_recovery_codes(&challenge.realm, &challenge.user, &hashes, ctx.now)
+        .await?;
     // A new factor ends every other session of the user (ASVS 3.3.3).
     ctx.mfa
         .ephemeral
@@ -810,27 +855,42 @@ pub async fn confirm_enrollment(
     Ok(CodeOutcome::Accepted(codes))
 }
 
-/// At the acknowledge step, the codes page was left and opened again: the codes shown before
-/// are replaced by a new set, so no code is ever shown twice.
-pub async fn reissue_recovery_codes(
-    ctx: &Context<'_>,
-    challenge: &Challenge,
-) -> Result<Vec<RecoveryCode>, PendingError> {
-    if challenge.stage != ChallengeStage::AcknowledgeRecoveryCodes {
-        return Err(PendingError::Refused(Refusal::WrongStep));
-    }
-    RecoveryCodeFactor
-        .regenerate(&ctx.mfa.durable, &ctx.keys, &ctx.subject(challenge))
-        .await
-        .map_err(|e| PendingError::Failed(e.into()))
+/// What the recovery codes sealed into a challenge's acknowledge step are bound to.
+fn recovery_codes_context(challenge_id: &str) -> Vec<u8> {
+    format!("recovery-codes-v1\0{challenge_id}").into_bytes()
 }
 
-/// The user saved their codes: the login is released.
+/// At the acknowledge step, the codes page opened again (a reload, back and forward, a tab
+/// restored): the codes made at the confirmation, as they were shown. Never a new set — the
+/// first one is the one that works, whatever the user saved.
+pub fn shown_recovery_codes(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+) -> Result<Vec<String>, PendingError> {
+    let ChallengeStage::AcknowledgeRecoveryCodes { codes } = &challenge.stage else {
+        return Err(PendingError::Refused(Refusal::WrongStep));
+    };
+    let plain = ctx
+        .keys
+        .open(codes, &recovery_codes_context(&challenge.id))
+        .map_err(MfaError::from)?;
+    // Authenticated, so exactly the text sealed above: lossy conversion loses nothing.
+    Ok(String::from_utf8_lossy(&plain)
+        .split('\n')
+        .map(str::to_string)
+        .collect())
+}
+
+/// The user saved their codes: the login is released (the challenge, and the codes sealed in
+/// it, are gone).
 pub async fn acknowledge(
     ctx: &Context<'_>,
     challenge: &Challenge,
 ) -> Result<Response<Bytes>, PendingError> {
-    if challenge.stage != ChallengeStage::AcknowledgeRecoveryCodes {
+    if !matches!(
+        challenge.stage,
+        ChallengeStage::AcknowledgeRecoveryCodes { .. }
+    ) {
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
     // Fail closed if the factor did not make it to the store.

@@ -6,7 +6,9 @@
 use super::flow::Context;
 use super::{MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::AppMfa;
-use crate::session::credentials::{authorization, cookie_values, strip_cookie};
+use crate::session::credentials::{
+    authorization, canonical_cookie_name, cookie_pairs, repeated_authorization, strip_cookies,
+};
 use crate::store::{EphemeralStore, Session};
 use http::HeaderMap;
 use std::cell::RefCell;
@@ -28,33 +30,68 @@ pub enum Denied {
     /// An `Authorization` header that is not a bound token (401: the client must sign in).
     #[error("unbound authorization")]
     UnboundAuthorization,
+    /// More than one `Authorization` line (400): which one the app uses is its own choice.
+    #[error("repeated authorization")]
+    RepeatedAuthorization,
     /// The session store could not answer: fail closed (503).
     #[error("session state unavailable")]
     Unavailable(#[from] MfaError),
 }
 
-/// Paths under a bypass prefix (whole segments) and clients from bypass networks are never
-/// checked.
+/// Paths under a bypass prefix (whole segments, compared strictly as sent: a bypass rule must
+/// never match more than it says) and clients from bypass networks are never checked.
 pub fn bypassed(settings: &AppMfa, path: &str, client: IpAddr) -> bool {
-    settings.bypass_networks.iter().any(|n| n.contains(&client))
+    trusted_network(settings, client)
         || settings
             .bypass_paths
             .iter()
             .any(|prefix| crate::proxy::path::is_under(path, prefix))
 }
 
-/// The gateway's own cookies are for the gateway: the app never sees them.
+/// A client of a bypass network: neither its requests nor the app's answers to it are checked.
+pub fn trusted_network(settings: &AppMfa, client: IpAddr) -> bool {
+    settings.bypass_networks.iter().any(|n| n.contains(&client))
+}
+
+/// The gateway's own cookies are for the gateway: the app never sees them, in any spelling
+/// an app might read as theirs (SECURITY-TESTS 17).
 pub fn strip_gateway_cookies(headers: &mut HeaderMap) {
-    for name in [PENDING_COOKIE, SESSION_COOKIE] {
-        strip_cookie(headers, name);
-        strip_cookie(headers, &format!("__Host-{name}"));
+    strip_cookies(headers, is_gateway_cookie);
+}
+
+fn is_gateway_cookie(name: &str) -> bool {
+    let name = canonical_cookie_name(name);
+    let name = name.strip_prefix("__host-").unwrap_or(&name);
+    [PENDING_COOKIE, SESSION_COOKIE].iter().any(|target| {
+        name.len() == target.len()
+            && name
+                .bytes()
+                .zip(target.bytes())
+                .all(|(a, b)| a == b || (a == b'-' && b == b'_'))
+    })
+}
+
+/// Which of the app's session cookies, if any, a request cookie of this name is to some app
+/// behind us: `Some(true)` spelled exactly as configured, `Some(false)` another spelling of it.
+fn session_cookie_spelling(settings: &AppMfa, name: &str) -> Option<bool> {
+    if settings.session_cookies.iter().any(|s| s == name) {
+        return Some(true);
     }
+    let canonical = canonical_cookie_name(name);
+    settings
+        .session_cookies
+        .iter()
+        .any(|s| canonical_cookie_name(s) == canonical)
+        .then_some(false)
 }
 
 pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked, Denied> {
     let mut checked = Checked::default();
     let app = &ctx.app.name;
 
+    if repeated_authorization(headers) {
+        return Err(Denied::RepeatedAuthorization);
+    }
     if let Some((scheme, token)) = authorization(headers) {
         let expected = ctx.settings.token.as_ref().map(|t| t.scheme.as_str());
         // Any other kind of Authorization (Basic, a foreign scheme) would be a second login
@@ -69,28 +106,51 @@ pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked
         }
     }
 
-    for name in &ctx.settings.session_cookies {
-        let values: Vec<String> = cookie_values(headers, name)
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        let mut all_bound = true;
-        for value in &values {
-            let hash = ctx.mfa.credential_hash(app, name, value);
+    // Every value of a session cookie must be bound (the app might read any one of them); a
+    // cookie spelled another way that some app reads as the session cookie never passes.
+    let mut unbound: Vec<String> = Vec::new();
+    let pairs: Vec<(String, String, bool)> = cookie_pairs(headers)
+        .filter_map(|(name, value)| {
+            session_cookie_spelling(ctx.settings, name)
+                .map(|exact| (name.to_string(), value.to_string(), exact))
+        })
+        .collect();
+    for (name, value, exact) in pairs {
+        if unbound.contains(&name) {
+            continue;
+        }
+        // Credentials of two sessions in one request: the app may act on either, so only the
+        // first session's pass.
+        let bound = exact && {
+            let hash = ctx.mfa.credential_hash(app, &name, &value);
             match bound_session(ctx, &hash).await? {
-                Some(session) if session.app == *app => {
-                    checked.session.get_or_insert(session);
-                }
-                _ => all_bound = false,
+                Some(session) if session.app == *app => match &checked.session {
+                    Some(first) => first.id_hash == session.id_hash,
+                    None => {
+                        checked.session = Some(session);
+                        true
+                    }
+                },
+                _ => false,
             }
+        };
+        if !bound {
+            unbound.push(name);
         }
-        // One unbound value spoils the name: the app might read that one.
-        if !all_bound {
-            checked.stripped += strip_cookie(headers, name);
-        }
+    }
+    if !unbound.is_empty() {
+        checked.stripped += strip_cookies(headers, |n| unbound.iter().any(|u| u == n));
     }
     strip_gateway_cookies(headers);
     Ok(checked)
+}
+
+/// The live session a credential (its keyed hash) is bound to, if any.
+pub async fn bound_to(
+    ctx: &Context<'_>,
+    credential: &[u8; 32],
+) -> Result<Option<Session>, MfaError> {
+    bound_session(ctx, credential).await
 }
 
 /// A lookup this worker made recently, reused without asking the shared store.
@@ -171,7 +231,7 @@ mod tests {
             session_cookies: vec!["sessionid".into()],
             token: None,
             logout: vec![],
-            case_fold_users: false,
+            normalize: Default::default(),
             identity: crate::config::IdentitySource::LoginField,
             challenge_timeout: Duration::from_secs(300),
             max_attempts: 5,
@@ -214,5 +274,29 @@ mod tests {
         );
         strip_gateway_cookies(&mut h);
         assert_eq!(h[http::header::COOKIE], "theme=dark");
+        for spelling in [
+            "MFA_SESSION=a",
+            "mfa-session=a",
+            "__HOST-mfa_pending=b",
+            "mfa%5Fsession=c",
+        ] {
+            let mut h = HeaderMap::new();
+            h.append(
+                http::header::COOKIE,
+                http::HeaderValue::from_str(&format!("{spelling}; theme=dark")).unwrap(),
+            );
+            strip_gateway_cookies(&mut h);
+            assert_eq!(h[http::header::COOKIE], "theme=dark", "{spelling}");
+        }
+    }
+
+    #[test]
+    fn session_cookie_spellings() {
+        let s = settings(&[], &[]);
+        assert_eq!(session_cookie_spelling(&s, "sessionid"), Some(true));
+        assert_eq!(session_cookie_spelling(&s, "SessionID"), Some(false));
+        assert_eq!(session_cookie_spelling(&s, "session%69d"), Some(false));
+        assert_eq!(session_cookie_spelling(&s, "sessionid[]"), Some(false));
+        assert_eq!(session_cookie_spelling(&s, "csrftoken"), None);
     }
 }

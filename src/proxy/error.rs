@@ -32,6 +32,10 @@ pub enum ProxyError {
     BodyTooLarge,
     #[error("request body could not be read")]
     BodyUnreadable,
+    /// The client sent a body the gateway reads too slowly (`limits.body_read_timeout`,
+    /// `limits.body_min_rate`).
+    #[error("request body too slow")]
+    BodyTimeout,
     #[error("the app's login answer could not be read in full")]
     LoginAnswerUnreadable,
     #[error("the app accepted a login whose user name the gateway could not read")]
@@ -40,6 +44,17 @@ pub enum ProxyError {
     /// wait.
     #[error("login throttled")]
     LoginThrottled(u64),
+    /// A request the app might read differently from the gateway (repeated `Authorization`,
+    /// a login body two parsers read two ways); the label names the reason for the log.
+    #[error("ambiguous request: {0}")]
+    AmbiguousRequest(&'static str),
+    /// The app handed out a session or token outside a login the gateway intercepted, and who
+    /// it is for cannot be told: withheld, the client must sign in through the login.
+    #[error("app session minted outside the intercepted login")]
+    AppSessionWithheld,
+    /// A first enrollment for a name that looks like an enrolled user's.
+    #[error("first enrollment refused: look-alike user name")]
+    LookalikeUser,
 }
 
 impl ProxyError {
@@ -57,10 +72,13 @@ impl ProxyError {
             ProxyError::StateUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::BodyUnreadable => StatusCode::BAD_REQUEST,
+            ProxyError::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => {
                 StatusCode::BAD_GATEWAY
             }
             ProxyError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ProxyError::AmbiguousRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::AppSessionWithheld | ProxyError::LookalikeUser => StatusCode::FORBIDDEN,
         }
     }
 
@@ -79,8 +97,12 @@ impl ProxyError {
             ProxyError::StateUnavailable(_) => "unavailable",
             ProxyError::BodyTooLarge => "too_large",
             ProxyError::BodyUnreadable => "bad_request",
+            ProxyError::BodyTimeout => "request_timeout",
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "login_unchecked",
             ProxyError::LoginThrottled(_) => "too_many_attempts",
+            ProxyError::AmbiguousRequest(_) => "ambiguous_request",
+            ProxyError::AppSessionWithheld => "sign_in_required",
+            ProxyError::LookalikeUser => "enrollment_refused",
         }
     }
 
@@ -100,8 +122,12 @@ impl ProxyError {
             ProxyError::StateUnavailable(_) => "The gateway cannot check sign-ins right now. Please try again in a moment.",
             ProxyError::BodyTooLarge => "The request body is too large.",
             ProxyError::BodyUnreadable => "The request body could not be read.",
+            ProxyError::BodyTimeout => "The request body did not arrive in time. Please try again.",
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "The sign-in could not be completed because the gateway could not check it. Please contact the administrator.",
             ProxyError::LoginThrottled(_) => "Too many failed sign-ins from this network or for this account. For your security, signing in is paused for a few minutes.",
+            ProxyError::AmbiguousRequest(_) => "The request could be read in more than one way and was refused.",
+            ProxyError::AppSessionWithheld => "This sign-in did not go through the gateway's login. Please sign in on the login page.",
+            ProxyError::LookalikeUser => "This user name cannot be set up for a second factor. Please contact the administrator.",
         }
     }
 }
@@ -122,14 +148,18 @@ mod tests {
             ProxyError::Unauthorized,
             ProxyError::BodyTooLarge,
             ProxyError::BodyUnreadable,
+            ProxyError::BodyTimeout,
             ProxyError::LoginAnswerUnreadable,
             ProxyError::LoginWithoutUser,
             ProxyError::LoginThrottled(60),
+            ProxyError::AmbiguousRequest("test"),
+            ProxyError::AppSessionWithheld,
+            ProxyError::LookalikeUser,
         ];
         let statuses: Vec<u16> = errors.iter().map(|e| e.status().as_u16()).collect();
         assert_eq!(
             statuses,
-            [404, 400, 400, 431, 404, 504, 401, 413, 400, 502, 502, 429]
+            [404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 403]
         );
         assert!(errors
             .iter()

@@ -8,7 +8,8 @@ use super::headers::{self, Peer};
 use super::login;
 use super::path::check_path;
 use super::state::{Shared, Snapshot};
-use crate::config::{App, HostHeader};
+use crate::config::{App, HostHeader, IdentitySource};
+use crate::intercept::spelling::{canonical_path, same_route_or_below};
 use crate::mfa::endpoints::{self, GatewayRequest};
 use crate::mfa::flow::Context;
 use crate::mfa::guard::{self, Denied};
@@ -170,10 +171,12 @@ async fn forward(
 
     let path = req.uri().path();
     check_path(path).map_err(ProxyError::AmbiguousPath)?;
+    // Routes, login and logout rules are compared in the spelling the app may read the path in.
+    let route = canonical_path(path);
 
     let app_index = snapshot
         .routes
-        .find(&host, path)
+        .find(&host, &route)
         .ok_or(ProxyError::UnknownHost)?;
     progress.app = Some(app_index);
     let app = config.apps.get(app_index).ok_or(ProxyError::UnknownHost)?;
@@ -218,16 +221,28 @@ async fn forward(
     }
 
     // Phase: session check. Credentials the app would take as a login reach it only when bound
-    // to a verified session; the login route itself is recognised here.
+    // to a verified session; the login route itself is recognised here (in every spelling).
     let mut checked = None;
     let mut login = None;
+    let mut is_logout = false;
+    // Clients of a bypass network are not checked either way: their answers pass as they are.
+    let mut gated = false;
     if let Some(ctx) = &ctx {
+        gated = !guard::trusted_network(ctx.settings, ctx.client);
         if guard::bypassed(ctx.settings, path, ctx.client) {
             guard::strip_gateway_cookies(req.headers_mut());
         } else {
             let method = req.method();
-            login = ctx.settings.login.iter().find(|r| r.matches(method, path));
-            let is_logout = ctx.settings.logout.iter().any(|p| p == path);
+            login = ctx
+                .settings
+                .login
+                .iter()
+                .find(|r| r.matches(method, &route));
+            is_logout = ctx
+                .settings
+                .logout
+                .iter()
+                .any(|p| same_route_or_below(&route, p));
             match Box::pin(guard::check(ctx, req.headers_mut())).await {
                 Ok(c) => {
                     if c.stripped > 0 {
@@ -251,7 +266,7 @@ async fn forward(
                             );
                         }
                     }
-                    checked = Some((c, is_logout));
+                    checked = Some(c);
                 }
                 Err(Denied::UnboundAuthorization) => {
                     tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), "unbound Authorization refused");
@@ -273,6 +288,9 @@ async fn forward(
                         );
                     }
                     return Err(ProxyError::Unauthorized);
+                }
+                Err(Denied::RepeatedAuthorization) => {
+                    return Err(ProxyError::AmbiguousRequest("repeated Authorization"))
                 }
                 Err(Denied::Unavailable(e)) => return Err(ProxyError::StateUnavailable(e)),
             }
@@ -308,6 +326,14 @@ async fn forward(
         .ok_or(ProxyError::UnknownHost)?;
     parts.uri = origin_form(parts.uri)?;
     parts.version = Version::HTTP_11;
+    // The release gate may have to ask the app who a session it handed out belongs to, the way
+    // this request reached it.
+    let whoami_base = ctx
+        .as_ref()
+        .filter(|c| {
+            gated && login.is_none() && matches!(c.settings.identity, IdentitySource::Whoami { .. })
+        })
+        .map(|_| parts.headers.clone());
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
     let (body, login) = match (login, &ctx) {
         (Some(rule), Some(ctx)) => {
@@ -315,6 +341,7 @@ async fn forward(
                 ctx,
                 rule,
                 &parts.headers,
+                parts.uri.query(),
                 body,
                 config.limits.max_body_bytes,
             ))
@@ -369,29 +396,37 @@ async fn forward(
     let Some(ctx) = &ctx else {
         return Ok(response.map(Reply::Upstream));
     };
+    let prefix = &config.reserved_prefix;
     // Phase: a login answer is checked and, on success, withheld.
-    if let Some(pending) = login {
-        let prefix = &config.reserved_prefix;
-        match Box::pin(login::answer(
-            ctx, pending, response, upstream, json, prefix,
-        ))
-        .await?
-        {
-            login::Answered::Ready(answer) => return Ok(answer),
-            login::Answered::Untouched(passed) => response = passed,
+    let response = match login {
+        Some(pending) => {
+            match Box::pin(login::answer(
+                ctx, pending, response, upstream, json, prefix,
+            ))
+            .await?
+            {
+                login::Answered::Ready(answer) => return Ok(answer),
+                login::Answered::NotALogin(passed) => passed,
+            }
         }
+        None => response.map(Reply::Upstream),
+    };
+    if !gated {
+        return Ok(response);
     }
-    // Phase: a verified session follows the app's session cookie and ends with its logout.
-    if let Some((checked, is_logout)) = &checked {
-        Box::pin(login::follow_session(
-            ctx,
-            checked,
-            *is_logout,
-            &mut response,
-        ))
-        .await?;
-    }
-    Ok(response.map(Reply::Upstream))
+    // Phase: the release gate — no app session leaves except through the second factor; a
+    // verified session follows the app's cookie rotation (with proof) and ends with its logout.
+    Box::pin(login::gate(
+        ctx,
+        checked.as_ref(),
+        is_logout,
+        response,
+        upstream,
+        whoami_base,
+        json,
+        prefix,
+    ))
+    .await
 }
 
 /// Relays bytes both ways after a protocol switch (WebSocket and other `Upgrade`s).

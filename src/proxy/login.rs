@@ -11,12 +11,17 @@ use super::upstream::ForwardBody;
 use super::upstream::UpstreamBody;
 use crate::config::IdentitySource;
 use crate::config::Limit;
+use crate::intercept::body::{canonical_field_name, login_username};
 use crate::intercept::rules::LoginRule;
+use crate::intercept::rules::UsernameField;
+use crate::intercept::rules::{remove_set_cookies, set_cookies};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::endpoints;
 use crate::mfa::flow::{self, Context};
-use crate::mfa::guard::Checked;
+use crate::mfa::guard::{self, Checked};
 use crate::regulation::{self, Subject};
+use crate::session::credentials::canonical_cookie_name;
+use crate::session::credentials::cookie_pairs;
 use crate::store::EphemeralStore;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -45,17 +50,62 @@ pub async fn read_request<'a>(
     ctx: &Context<'_>,
     rule: &'a LoginRule,
     headers: &HeaderMap,
+    query: Option<&str>,
     body: Incoming,
     limit: u64,
 ) -> Result<(ForwardBody, PendingLogin<'a>), ProxyError> {
     let read = collect_limited(body, limit).await.map_err(|e| match e {
         CollectError::TooLarge => ProxyError::BodyTooLarge,
+        CollectError::TimedOut => ProxyError::BodyTimeout,
         CollectError::Read(_) => ProxyError::BodyUnreadable,
     })?;
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
-    let typed_user = rule.username(content_type, &read);
+    // Several Content-Type lines: the app may go by either.
+    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
+    let content_type = match (types.next(), types.next()) {
+        (Some(v), None) => Some(
+            v.to_str()
+                .map_err(|_| ProxyError::AmbiguousRequest("content type not text"))?,
+        ),
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(ProxyError::AmbiguousRequest("repeated content type")),
+    };
+    // A compressed body: the gateway would read bytes that a decompressing app reads as a
+    // user name.
+    if headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"))
+    {
+        return Err(ProxyError::AmbiguousRequest("encoded login body"));
+    }
+    // PHP's $_REQUEST (and others that merge request variables) also take the field from a
+    // cookie of that name.
+    if let UsernameField::Form(field) = &rule.username {
+        let field = canonical_field_name(field);
+        if cookie_pairs(headers).any(|(name, _)| canonical_field_name(name) == field) {
+            return Err(ProxyError::AmbiguousRequest("user name in a cookie"));
+        }
+    }
+    // Read exactly as the app's framework reads it, by the declared type only; a body two
+    // parsers could read differently is refused before the app sees it.
+    let typed_user = login_username(rule.body, &rule.username, content_type, query, &read)
+        .map_err(|why| {
+            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, reason = why.label(), "ambiguous login body refused");
+            ProxyError::AmbiguousRequest(why.label())
+        })?;
+    // Space at the ends that only some apps strip (Python strips U+00A0 and U+3000, PHP and
+    // Ruby do not): which account it names depends on the app.
+    if typed_user
+        .as_deref()
+        .is_some_and(|u| u.trim() != u.trim_matches(|c: char| c.is_ascii_whitespace()))
+    {
+        return Err(ProxyError::AmbiguousRequest(
+            "space at the ends of the user name",
+        ));
+    }
+    let typed_user = typed_user
+        .map(|u| u.trim().to_string())
+        .filter(|u| !u.is_empty());
     let (throttle, code_lock) = locks_before_login(ctx, typed_user.as_deref()).await?;
     if let Some(until) = throttle {
         tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "login refused: throttled");
@@ -75,11 +125,11 @@ pub async fn read_request<'a>(
 }
 
 pub enum Answered {
-    /// What goes to the client: for a login the app accepted, the gateway's own answer (the
-    /// app's is withheld); for one it refused once its body was read, that answer as it was.
+    /// The app accepted the login: the gateway's own answer (the app's is withheld).
     Ready(Response<Reply>),
-    /// Not a successful login by its status and headers: the app's answer, streamed on.
-    Untouched(Response<UpstreamBody>),
+    /// Not a successful login (by the rule): the app's answer, to pass through the release
+    /// gate like any other answer.
+    NotALogin(Response<Reply>),
 }
 
 pub async fn answer(
@@ -93,15 +143,20 @@ pub async fn answer(
     let rule = pending.rule;
     if !rule.might_succeed(response.status(), response.headers()) {
         refused_login(ctx, pending.typed_user.as_deref()).await;
-        return Ok(Answered::Untouched(response));
+        return Ok(Answered::NotALogin(response.map(Reply::Upstream)));
     }
     let (parts, body) = response.into_parts();
-    let body = collect_limited(body, MAX_LOGIN_ANSWER)
-        .await
-        .map_err(|_| ProxyError::LoginAnswerUnreadable)?;
+    let body = read_answer(body).await?;
+    // A token answer the gateway cannot read (the app rendered it as HTML for `Accept:
+    // text/html`, say) might still carry the token: it is not passed on.
+    if rule.success.json_pointer.is_some()
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err()
+    {
+        return Err(ProxyError::LoginAnswerUnreadable);
+    }
     if !rule.is_success(parts.status, &parts.headers, &body) {
         refused_login(ctx, pending.typed_user.as_deref()).await;
-        return Ok(Answered::Ready(Response::from_parts(
+        return Ok(Answered::NotALogin(Response::from_parts(
             parts,
             Reply::Page(body),
         )));
@@ -111,32 +166,92 @@ pub async fn answer(
         headers: parts.headers,
         body,
     };
-    let user = match &ctx.settings.identity {
-        IdentitySource::LoginField => pending.typed_user,
+    let typed = pending
+        .typed_user
+        .as_deref()
+        .map(|u| flow::identity(ctx.settings, u));
+    let user = app_identity(
+        ctx,
+        pending.typed_user,
+        pending.whoami_base,
+        upstream,
+        &answer,
+    )
+    .await
+    .ok_or(ProxyError::LoginWithoutUser)?;
+    if let Some(typed) = typed.filter(|t| *t != user) {
+        // The app's word wins; the difference is recorded for a look (one account by name or
+        // e-mail is the usual reason, a name the app reads differently the dangerous one).
+        ctx.audit(
+            "login_identity_differs",
+            &user,
+            "accepted",
+            None,
+            &[("typed_user", typed.chars().take(256).collect())],
+        );
+    }
+    let known_lock = pending
+        .code_lock
+        .filter(|(for_user, _)| *for_user == user)
+        .map(|(_, lock)| lock);
+    withhold(ctx, user, answer, known_lock, json, prefix).await
+}
+
+/// The app's answer behind a challenge for `user` (or released at once where policy asks for
+/// nothing).
+async fn withhold(
+    ctx: &Context<'_>,
+    user: String,
+    answer: WithheldAnswer,
+    known_lock: Option<Option<i64>>,
+    json: bool,
+    prefix: &str,
+) -> Result<Answered, ProxyError> {
+    let begun = flow::begin(ctx, user, answer, known_lock)
+        .await
+        .map_err(|e| match e {
+            crate::mfa::MfaError::LookalikeUser => ProxyError::LookalikeUser,
+            e => ProxyError::StateUnavailable(e),
+        })?;
+    Ok(Answered::Ready(
+        endpoints::login_answer(ctx, begun, json, prefix).map(Reply::Page),
+    ))
+}
+
+/// The app's answer read whole (bounded), to check it or withhold it.
+async fn read_answer(body: UpstreamBody) -> Result<Bytes, ProxyError> {
+    collect_limited(body, MAX_LOGIN_ANSWER)
+        .await
+        .map_err(|e| match e {
+            CollectError::TimedOut => ProxyError::UpstreamTimeout,
+            _ => ProxyError::LoginAnswerUnreadable,
+        })
+}
+
+/// Who the app signed in, as the realm knows the name: from where the config says the app
+/// tells it, else the name typed. `None` when it cannot be told.
+async fn app_identity(
+    ctx: &Context<'_>,
+    typed: Option<String>,
+    whoami_base: Option<HeaderMap>,
+    upstream: &UpstreamTarget,
+    answer: &WithheldAnswer,
+) -> Option<String> {
+    match &ctx.settings.identity {
+        IdentitySource::LoginField => typed,
         IdentitySource::ResponseHeader(name) => answer
             .headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
         IdentitySource::ResponseJson(pointer) => json_text(&answer.body, pointer),
-        IdentitySource::Whoami { path, json_pointer } => match pending.whoami_base {
-            Some(base) => whoami(ctx, upstream, base, path, json_pointer, &answer).await,
+        IdentitySource::Whoami { path, json_pointer } => match whoami_base {
+            Some(base) => whoami(ctx, upstream, base, path, json_pointer, answer).await,
             None => None,
         },
     }
     .map(|u| flow::identity(ctx.settings, &u))
     .filter(|u| !u.is_empty())
-    .ok_or(ProxyError::LoginWithoutUser)?;
-    let known_lock = pending
-        .code_lock
-        .filter(|(for_user, _)| *for_user == user)
-        .map(|(_, lock)| lock);
-    let begun = flow::begin(ctx, user, answer, known_lock)
-        .await
-        .map_err(ProxyError::StateUnavailable)?;
-    Ok(Answered::Ready(
-        endpoints::login_answer(ctx, begun, json, prefix).map(Reply::Page),
-    ))
 }
 
 /// What logins the app refuses count against: the client's address and the user name typed
@@ -231,20 +346,35 @@ async fn refused_login(ctx: &Context<'_>, typed_user: Option<&str>) {
     }
 }
 
-/// After a request on a verified session: a session cookie the app set anew (rotation) is bound
-/// to the same session; the app's logout ends the gateway session too.
-pub async fn follow_session(
+/// Every answer of an MFA app passes here unless it was a login the gateway withheld. The app's
+/// session is released only through the second factor, so an answer that hands out an app
+/// credential (a session cookie in any spelling an app reads as its own, or the token) not
+/// bound to this request's verified session is not passed on as it is:
+/// - the app names who it is for (`identity`) and that is the request's verified user: the
+///   credential follows the session (the app rotated its cookie);
+/// - the app names someone else, or the request has no verified session: withheld like a
+///   login, behind that user's second factor (a login route the rules missed, a password
+///   reset that signs in, "log in as");
+/// - nobody can tell whose it is: the cookie is removed from the answer (a token: the answer
+///   is refused), and the event audited. A missed login is a denied login, never a free one.
+///
+/// The app's logout ends the gateway session too. Answers that set no cookie (and, on token
+/// apps, are not JSON) pass without any work.
+#[allow(clippy::too_many_arguments)]
+pub async fn gate(
     ctx: &Context<'_>,
-    checked: &Checked,
+    checked: Option<&Checked>,
     is_logout: bool,
-    response: &mut Response<UpstreamBody>,
-) -> Result<(), ProxyError> {
-    let Some(session) = &checked.session else {
-        return Ok(());
-    };
+    mut response: Response<Reply>,
+    upstream: &UpstreamTarget,
+    whoami_base: Option<HeaderMap>,
+    json: bool,
+    prefix: &str,
+) -> Result<Response<Reply>, ProxyError> {
+    let session = checked.and_then(|c| c.session.as_ref());
     let store = &ctx.mfa.ephemeral;
     let unavailable = |e: crate::store::StoreError| ProxyError::StateUnavailable(e.into());
-    if is_logout {
+    if let (Some(session), true) = (session, is_logout) {
         store
             .end_session(&session.id_hash)
             .await
@@ -260,15 +390,114 @@ pub async fn follow_session(
         response
             .headers_mut()
             .append(header::SET_COOKIE, ctx.session_cookie().clear());
-        return Ok(());
     }
-    for hash in flow::credentials_in(ctx, response.headers(), b"") {
-        store
-            .bind_credential(&hash, &session.id_hash, ctx.now)
+    let may_carry_token = ctx.settings.token.is_some() && is_json(response.headers());
+    if !may_carry_token && !response.headers().contains_key(header::SET_COOKIE) {
+        return Ok(response);
+    }
+    let is_session_cookie = |name: &str| {
+        let canonical = canonical_cookie_name(name);
+        ctx.settings
+            .session_cookies
+            .iter()
+            .any(|s| canonical_cookie_name(s) == canonical)
+    };
+    let mut minted: Vec<(String, String)> = set_cookies(response.headers())
+        .filter(|c| !c.deleted && is_session_cookie(c.name))
+        .map(|c| (c.name.to_string(), c.value.to_string()))
+        .collect();
+    if minted.is_empty() && !may_carry_token {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Reply::Page(bytes) => bytes,
+        Reply::Upstream(body) => read_answer(body).await?,
+    };
+    let token = flow::app_credentials(ctx.settings, &parts.headers, &body).token;
+    if let Some(token) = &token {
+        minted.push(("token".to_string(), token.clone()));
+    }
+    // What is already bound to this very session (a cookie the app sends again) passes.
+    let mut unbound = Vec::new();
+    for (name, value) in minted {
+        let hash = ctx.mfa.credential_hash(&ctx.app.name, &name, &value);
+        let bound = guard::bound_to(ctx, &hash)
             .await
-            .map_err(unavailable)?;
+            .map_err(ProxyError::StateUnavailable)?;
+        let ours = match (bound, session) {
+            (Some(bound), Some(session)) => bound.id_hash == session.id_hash,
+            _ => false,
+        };
+        if !ours {
+            unbound.push((name, hash));
+        }
     }
-    Ok(())
+    let answer = WithheldAnswer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    };
+    if unbound.is_empty() {
+        return Ok(answer.into_response().map(Reply::Page));
+    }
+    let user = match ctx.settings.identity {
+        IdentitySource::LoginField => None,
+        _ => app_identity(ctx, None, whoami_base, upstream, &answer).await,
+    };
+    match (user, session) {
+        (Some(user), Some(session)) if user == session.user => {
+            for (_, hash) in &unbound {
+                store
+                    .bind_credential(hash, &session.id_hash, ctx.now)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            Ok(answer.into_response().map(Reply::Page))
+        }
+        (Some(user), _) => {
+            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "the app started a session outside the login rules: withheld like a login");
+            match withhold(ctx, user, answer, None, json, prefix).await? {
+                Answered::Ready(r) | Answered::NotALogin(r) => Ok(r),
+            }
+        }
+        (None, _) => {
+            let user = session.map_or("-", |s| s.user.as_str());
+            ctx.mfa
+                .metrics
+                .unbound_cookies
+                .get_or_create(&crate::mfa::metrics::AppLabels {
+                    app: ctx.app.name.clone(),
+                })
+                .inc();
+            if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
+                ctx.audit(
+                    "app_session_stripped",
+                    user,
+                    "refused",
+                    None,
+                    &[("repeats_since_last_record", repeats.to_string())],
+                );
+            }
+            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "an app session minted outside the intercepted login was removed from the answer");
+            if token.is_some() {
+                return Err(ProxyError::AppSessionWithheld);
+            }
+            let mut answer = answer;
+            remove_set_cookies(&mut answer.headers, is_session_cookie);
+            Ok(answer.into_response().map(Reply::Page))
+        }
+    }
+}
+
+/// A JSON answer (`application/json` or a `+json` type), where a token may be.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .is_some_and(|t| t == "application/json" || t.ends_with("+json"))
 }
 
 /// Whether the browser reached us over TLS: directly, or through a trusted proxy that says so

@@ -9,6 +9,9 @@ pub enum AmbiguousPath {
     DotSegment,
     EmptySegment,
     EncodedSeparatorOrDot,
+    /// A letter, digit, `-` or `_` written as a percent escape: no client needs it, and it is
+    /// how a login route is spelled so that only the app recognises it (`/admin/%6Cogin/`).
+    EncodedUnreserved,
     Backslash,
     BadPercentEncoding,
     NotUtf8,
@@ -45,6 +48,9 @@ pub fn check_path(path: &str) -> Result<(), AmbiguousPath> {
                     .ok_or(AmbiguousPath::BadPercentEncoding)?;
                 match value {
                     b'.' | b'/' | b'\\' => return Err(AmbiguousPath::EncodedSeparatorOrDot),
+                    b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => {
+                        return Err(AmbiguousPath::EncodedUnreserved)
+                    }
                     0..=0x1f | 0x7f => return Err(AmbiguousPath::ControlCharacter),
                     _ => decoded.push(value),
                 }
@@ -67,8 +73,17 @@ pub fn check_path(path: &str) -> Result<(), AmbiguousPath> {
 fn check_segments(path: &str) -> Result<(), AmbiguousPath> {
     let mut segments = path.split('/').skip(1).peekable();
     while let Some(segment) = segments.next() {
-        if segment == "." || segment == ".." {
+        // Servlet containers drop `;parameters` before resolving dot segments, so `..;x` is
+        // `..` to them (`/static/..;/admin`), and `;x` alone an empty segment.
+        let (name, params) = match segment.split_once(';') {
+            Some((name, _)) => (name, true),
+            None => (segment, false),
+        };
+        if name == "." || name == ".." {
             return Err(AmbiguousPath::DotSegment);
+        }
+        if params && name.is_empty() {
+            return Err(AmbiguousPath::EmptySegment);
         }
         if segment.is_empty() && segments.peek().is_some() {
             return Err(AmbiguousPath::EmptySegment);
@@ -102,6 +117,8 @@ mod tests {
             "/a%20b",
             "/file.tar.gz",
             "/%7Euser",
+            "/a;jsessionid=1/b",
+            "/a%20b%21",
         ] {
             assert_eq!(check_path(p), Ok(()), "{p}");
         }
@@ -124,6 +141,14 @@ mod tests {
             ("/a%zz", AmbiguousPath::BadPercentEncoding),
             ("/a%2", AmbiguousPath::BadPercentEncoding),
             ("/a%00", AmbiguousPath::ControlCharacter),
+            ("/admin/%6Cogin/", AmbiguousPath::EncodedUnreserved),
+            ("/%61dmin/login/", AmbiguousPath::EncodedUnreserved),
+            ("/login%2Dpage", AmbiguousPath::EncodedUnreserved),
+            ("/a/%5F", AmbiguousPath::EncodedUnreserved),
+            ("/a/%39", AmbiguousPath::EncodedUnreserved),
+            ("/static/..;/admin", AmbiguousPath::DotSegment),
+            ("/static/.;x/admin", AmbiguousPath::DotSegment),
+            ("/a/;x/b", AmbiguousPath::EmptySegment),
             ("*", AmbiguousPath::NotOriginForm),
         ];
         for (path, why) in cases {

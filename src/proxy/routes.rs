@@ -1,4 +1,7 @@
 //! Routing: Host (case-insensitive, port ignored) first, then the longest path prefix.
+//! Prefixes are compared in the canonical spelling of the path (`intercept::spelling`): an app
+//! behind us may route `/API;x/token` to its `/api/token`, and so must we — or the rules of
+//! another app (one without that login) would judge the request.
 
 use crate::config::{App, HostPattern};
 use std::collections::HashMap;
@@ -19,6 +22,9 @@ struct Prefixes(Vec<(String, usize)>);
 
 impl Prefixes {
     fn add(&mut self, prefix: &str, app: usize) {
+        let prefix = crate::intercept::spelling::canonical_path(prefix);
+        let trimmed = prefix.trim_end_matches('/');
+        let prefix = if trimmed.is_empty() { "/" } else { trimmed };
         self.0.push((prefix.to_string(), app));
         self.0
             .sort_by_key(|(prefix, _)| std::cmp::Reverse(prefix.len()));
@@ -70,8 +76,9 @@ impl RouteTable {
         table
     }
 
-    /// The app for `host` (already lower-case, port removed) and `path`. A more specific host
-    /// always wins over a less specific one, even if only the latter has a matching prefix.
+    /// The app for `host` (already lower-case, port removed) and `path` (in canonical spelling).
+    /// A more specific host always wins over a less specific one, even if only the latter has
+    /// a matching prefix.
     pub fn find(&self, host: &str, path: &str) -> Option<usize> {
         if let Some(prefixes) = self.exact.get(host) {
             return prefixes.find(path);
@@ -136,6 +143,19 @@ mod tests {
         assert_eq!(t.find("a.com", "/api"), Some(1));
         assert_eq!(t.find("a.com", "/api/x"), Some(1));
         assert_eq!(t.find("a.com", "/apiary"), Some(0));
+    }
+
+    #[test]
+    fn prefixes_are_compared_in_canonical_spelling() {
+        use crate::intercept::spelling::canonical_path;
+        let t = RouteTable::new(&[
+            app("root", &["a.com"], "/"),
+            app("api", &["a.com"], "/API/"),
+        ]);
+        for path in ["/api/token/", "/API/token/", "/api;x=1/token/", "/Api"] {
+            assert_eq!(t.find("a.com", &canonical_path(path)), Some(1), "{path}");
+        }
+        assert_eq!(t.find("a.com", &canonical_path("/apix/")), Some(0));
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //!
 //! - [`start_cookie_app`]: a PHP-style form login (`/login.php`, field `user`/`pass`) with a
 //!   `PHPSESSID` cookie session, `/index.php` (protected), `/whoami.php` (the session's user as
-//!   JSON), `/rotate.php` (a new session id), `/logout.php`, `/assets/…` (public).
+//!   JSON), `/rotate.php` (a new session id), `/reset/USER` (a reset link that signs USER in),
+//!   `/logout.php`, `/assets/…` (public).
 //! - [`start_token_app`]: a JSON login (`POST /api/login` → `{"token": …}`) and `/api/me`,
 //!   which needs `Authorization: Bearer <token>`.
 
@@ -94,7 +95,7 @@ async fn serve(handler: Handler) -> App {
                             cookie: text(header::COOKIE),
                             authorization: text(header::AUTHORIZATION),
                         });
-                        let path = parts.uri.path().to_string();
+                        let path = app_route(parts.uri.path());
                         Ok::<_, Infallible>(handler(state, parts.method, path, parts.headers, body))
                     }
                 });
@@ -105,6 +106,22 @@ async fn serve(handler: Handler) -> App {
         }
     });
     App { addr, state }
+}
+
+/// How the apps route a path, like PHP on a case-insensitive file system or a servlet
+/// container: letters in any case, `;parameters` dropped, and a script's path info
+/// (`/login.php/x`) is the script.
+fn app_route(path: &str) -> String {
+    let mut route: String = path
+        .split('/')
+        .map(|segment| segment.split(';').next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("/")
+        .to_ascii_lowercase();
+    if let Some(at) = route.find(".php/") {
+        route.truncate(at + 4);
+    }
+    route
 }
 
 pub async fn start_cookie_app() -> App {
@@ -221,6 +238,18 @@ fn cookie_app(
             ),
             None => respond(StatusCode::FORBIDDEN, "application/json", "{}".into()),
         },
+        // A password-reset link that signs its user in (no password, no second factor): the
+        // kind of path by which an app mints a session outside its login.
+        (_, p) if p.starts_with("/reset/") => {
+            let user = p.trim_start_matches("/reset/").to_string();
+            let id = mint_session(&state, &user);
+            let mut r = redirect("/index.php");
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&format!("PHPSESSID={id}; path=/; HttpOnly")).unwrap(),
+            );
+            r
+        }
         (_, "/rotate.php") => match session_user(&state, &headers, "PHPSESSID") {
             // Session fixation defence of the app itself: a fresh id for the same user.
             Some(user) => {

@@ -1,0 +1,280 @@
+//! No second factor can be skipped by making the gateway read a request differently from the
+//! app (SECURITY-TESTS 25–29): login routes in other spellings, sessions the app mints on other
+//! paths, rotated cookies without proof, cookie names as legacy stacks read them, repeated
+//! `Authorization`, ambiguous login bodies. The apps here route like PHP on a case-insensitive
+//! file system (any case, `;params`, path info), so a spelling the gateway missed would log in.
+
+mod common;
+
+use common::apps::{mint_session, start_cookie_app, start_token_app, App};
+use common::browser::Browser;
+use common::flows::{enroll, login};
+use common::{audit_events, cookie_app_config, temp_dir, Answer, Gateway};
+
+const EXAMPLE: &str = "config/examples/cookie-session.yaml";
+
+fn set_cookies(answer: &Answer) -> Vec<String> {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+fn releases_app_session(answer: &Answer) -> bool {
+    set_cookies(answer)
+        .iter()
+        .any(|c| c.to_ascii_lowercase().starts_with("phpsessid="))
+}
+
+async fn example() -> (App, Gateway) {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start_example(EXAMPLE, app.addr, temp_dir("mfa-skip"));
+    (app, gw)
+}
+
+#[tokio::test]
+async fn login_routes_in_other_spellings_are_intercepted_or_refused() {
+    let (app, gw) = example().await;
+    let body = b"user=alice&pass=secret".to_vec();
+    let form = [("content-type", "application/x-www-form-urlencoded")];
+    // Percent-encoded letters: no client needs them; refused before the app sees anything.
+    for path in ["/%6Cogin.php", "/login%2Ephp", "/log%69n.php"] {
+        let mut b = Browser::new(gw.addr);
+        let answer = b.request("POST", path, &form, body.clone()).await;
+        assert_eq!(answer.status, 400, "{path}");
+        assert!(!releases_app_session(&answer), "{path}");
+    }
+    assert!(
+        app.state.visits().iter().all(|v| v.method != "POST"),
+        "no refused spelling reached the app"
+    );
+    // Spellings the app routes to its login: the answer is withheld behind the challenge.
+    for path in [
+        "/LOGIN.PHP",
+        "/login.php;x=1",
+        "/login.php/extra",
+        "/Login.php",
+    ] {
+        let mut b = Browser::new(gw.addr);
+        let answer = b.request("POST", path, &form, body.clone()).await;
+        assert_eq!(answer.status, 303, "{path}: {}", answer.text());
+        assert_eq!(answer.header("location"), Some("/.mfa/enroll"), "{path}");
+        assert!(!releases_app_session(&answer), "{path}");
+    }
+    let intercepted = audit_events(&gw)
+        .iter()
+        .filter(|e| e["event"] == "enrollment_started" && e["user"] == "alice")
+        .count();
+    assert_eq!(intercepted, 4, "each spelling was audited as a login");
+}
+
+#[tokio::test]
+async fn a_session_minted_outside_the_login_is_withheld_behind_its_users_factor() {
+    let (app, gw) = example().await;
+    let mut alice = Browser::new(gw.addr);
+    enroll(&mut alice, "alice", "secret").await;
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+
+    // A reset link that signs alice in, followed by a stranger: alice's second factor first.
+    let mut stranger = Browser::new(gw.addr);
+    let answer = stranger.get("/reset/alice").await;
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+    assert!(!releases_app_session(&answer));
+    assert!(!stranger.cookies.contains_key("PHPSESSID"));
+
+    // bob's verified session follows the same link: alice's session is not bound to bob's.
+    let answer = bob.get("/reset/alice").await;
+    assert_eq!(answer.status, 303);
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+    assert!(!releases_app_session(&answer));
+    assert_eq!(bob.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+    let challenged: Vec<_> = audit_events(&gw)
+        .into_iter()
+        .filter(|e| e["event"] == "login_intercepted" && e["step"] == "verify")
+        .map(|e| e["user"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(challenged, ["alice", "alice"]);
+    // The app's own rotation on a verified session is proven by whoami and still follows.
+    assert_eq!(bob.get("/rotate.php").await.status, 200);
+    assert_eq!(bob.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+    drop(app);
+}
+
+#[tokio::test]
+async fn without_an_identity_source_a_minted_session_is_removed_from_the_answer() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&cookie_app_config(app.addr, "", ""));
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+    let bound = bob.cookies["PHPSESSID"].clone();
+
+    let mut stranger = Browser::new(gw.addr);
+    let answer = stranger.get("/reset/alice").await;
+    assert_eq!(answer.status, 302);
+    assert!(!releases_app_session(&answer), "{:?}", set_cookies(&answer));
+
+    // A rotation nobody can prove is bob's is not bound: the new cookie does not reach bob,
+    // his bound one goes on working.
+    let answer = bob.get("/rotate.php").await;
+    assert_eq!(answer.status, 200);
+    assert!(!releases_app_session(&answer));
+    assert_eq!(bob.cookies["PHPSESSID"], bound);
+    assert_eq!(bob.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "app_session_stripped" && e["outcome"] == "refused"));
+}
+
+#[tokio::test]
+async fn cookie_names_as_legacy_stacks_read_them_never_reach_the_app() {
+    let (app, gw) = example().await;
+    let minted = mint_session(&app.state, "alice");
+    for cookie in [
+        format!("PHPSESS%49D={minted}"),
+        format!("phpsessid={minted}"),
+        format!("PHPSESSID[x]={minted}"),
+        format!("lang=en, PHPSESSID={minted}"),
+        format!("PHP%53ESSID={minted}; lang=en"),
+    ] {
+        let mut b = Browser::new(gw.addr);
+        let answer = b
+            .request(
+                "GET",
+                "/index.php",
+                &[("cookie", cookie.as_str())],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(answer.header("location"), Some("/login.php"), "{cookie}");
+    }
+    assert!(
+        !app.state.everything_sent().contains(&minted),
+        "the app never saw the minted session"
+    );
+}
+
+#[tokio::test]
+async fn two_authorization_lines_are_refused() {
+    let (app, gw) = example().await;
+    let mut b = Browser::new(gw.addr);
+    let answer = b
+        .request(
+            "GET",
+            "/index.php",
+            &[("authorization", "Bearer a"), ("authorization", "Bearer b")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(app.state.visits().is_empty());
+}
+
+#[tokio::test]
+async fn login_bodies_two_parsers_read_differently_are_refused() {
+    let (app, gw) = example().await;
+    let form = "application/x-www-form-urlencoded";
+    let double_boundary = "multipart/form-data; boundary=AAA; boundary=BBB";
+    let multipart = b"--AAA\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nbob\r\n--AAA--\r\n\
+--BBB\r\nContent-Disposition: form-data; name=\"user\"\r\n\r\nalice\r\n--BBB\r\nContent-Disposition: form-data; name=\"pass\"\r\n\r\nsecret\r\n--BBB--\r\n";
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (form, b"user=bob&user=alice&pass=secret".to_vec()),
+        (form, b"user=bob&user[]=alice&pass=secret".to_vec()),
+        (form, b"user=alice%1F&pass=secret".to_vec()),
+        (form, b"user=bob;user=alice&pass=secret".to_vec()),
+        (
+            "application/x-www-form-urlencoded; charset=utf-16",
+            b"user=alice&pass=secret".to_vec(),
+        ),
+        (double_boundary, multipart.to_vec()),
+        (
+            "application/json",
+            br#"{"user":"alice","pass":"secret"}"#.to_vec(),
+        ),
+    ];
+    for (content_type, body) in cases {
+        let mut b = Browser::new(gw.addr);
+        let answer = b
+            .request(
+                "POST",
+                "/login.php",
+                &[("content-type", content_type)],
+                body.clone(),
+            )
+            .await;
+        assert_eq!(
+            answer.status,
+            400,
+            "{content_type} {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    // The user name in the query string as well (PHP's $_REQUEST reads both).
+    let mut b = Browser::new(gw.addr);
+    let answer = b
+        .request(
+            "POST",
+            "/login.php?user=alice",
+            &[("content-type", form)],
+            b"user=bob&pass=hunter2".to_vec(),
+        )
+        .await;
+    assert_eq!(answer.status, 400);
+    assert!(app.state.visits().iter().all(|v| v.method != "POST"));
+}
+
+#[tokio::test]
+async fn a_token_login_is_read_by_its_declared_type_only() {
+    let app = start_token_app().await;
+    let gw = Gateway::start_example(
+        "config/examples/token-api.yaml",
+        app.addr,
+        temp_dir("mfa-skip-token"),
+    );
+    let mut b = Browser::new(gw.addr);
+    // A body that is JSON to one parser and a form to another.
+    let body = br#"{"username":"bob","x":"=&username=alice&password=secret&y="}"#.to_vec();
+    let answer = b
+        .request(
+            "POST",
+            "/api/login",
+            &[("content-type", "application/x-www-form-urlencoded")],
+            body,
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    let answer = b
+        .request(
+            "POST",
+            "/api/login",
+            &[("content-type", "application/json")],
+            br#"{"username":"bob","username":"alice","password":"secret"}"#.to_vec(),
+        )
+        .await;
+    assert_eq!(answer.status, 400, "{}", answer.text());
+    assert!(app.state.visits().is_empty());
+}
+
+#[tokio::test]
+async fn a_first_enrollment_that_looks_like_an_enrolled_user_is_refused() {
+    // No case folding configured, but the app matches names without regard to case: "ALICE"
+    // is alice's account to it, and must not get an authenticator of its own.
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&cookie_app_config(app.addr, "", ""));
+    let mut alice = Browser::new(gw.addr);
+    enroll(&mut alice, "alice", "secret").await;
+    for name in ["ALICE", "Alice"] {
+        let mut attacker = Browser::new(gw.addr);
+        let answer = login(&mut attacker, name, "secret").await;
+        assert_eq!(answer.status, 403, "{name}: {}", answer.text());
+        assert!(!releases_app_session(&answer));
+    }
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "login_intercepted"
+            && e["outcome"] == "refused"
+            && e["reason"] == "name looks like an enrolled user's"));
+}
