@@ -8,7 +8,7 @@ import subprocess
 
 import requests
 
-from conftest import EXAMPLE, form_value, totp
+from gwkit import EXAMPLE, form_value, totp
 from test_django_admin import django_login, enroll
 
 BINARY_ENV = "MFA_GATEWAY_BIN"

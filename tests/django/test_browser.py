@@ -5,7 +5,7 @@ import os
 
 from playwright.sync_api import sync_playwright
 
-from conftest import ARTIFACTS, PASSWORD, totp
+from gwkit import ARTIFACTS, PASSWORD, totp
 
 CHROMIUM_ARGS = [
     "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -43,6 +43,11 @@ def test_login_enrollment_code_and_admin_in_chromium(django_site, gateway, admin
             page.click("button:has-text('Confirm')")
             page.wait_for_selector("ol.codes")
             assert page.locator("ol.codes li").count() == 10
+            shown = page.locator("ol.codes li").all_inner_texts()
+            # Opened again before they are acknowledged (a reload, a restored tab): the same set.
+            page.goto(f"{gateway.url}/.mfa/enroll")
+            page.wait_for_selector("ol.codes")
+            assert page.locator("ol.codes li").all_inner_texts() == shown
             # The copy button is shown by the page's script (served from the gateway itself).
             assert page.locator("button.copy").is_visible()
             page.screenshot(path=os.path.join(ARTIFACTS, "recovery-codes.png"), full_page=True)
@@ -68,5 +73,30 @@ def test_login_enrollment_code_and_admin_in_chromium(django_site, gateway, admin
             second.click("button:has-text('Verify')")
             second.wait_for_url("**/admin/")
             assert "Site administration" in second.content()
+
+            # The gateway's sign-out: a link only asks, the button signs out.
+            second.goto(f"{gateway.url}/.mfa/logout")
+            assert second.locator("h1").inner_text() == "Sign out?"
+            second.screenshot(path=os.path.join(ARTIFACTS, "logout.png"), full_page=True)
+            second.goto(f"{gateway.url}/admin/")
+            assert "Site administration" in second.content()
+            second.goto(f"{gateway.url}/.mfa/logout")
+            second.click("button:has-text('Sign out')")
+            assert second.locator("h1").inner_text() == "Signed out"
+            second.goto(f"{gateway.url}/admin/")
+            assert "Site administration" not in second.content()
+
+            # The first browser is still signed in, and a recovery code from the set shown first
+            # signs in a third one.
+            page.goto(f"{gateway.url}/admin/")
+            assert "Site administration" in page.content()
+            third = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+            sign_in(third, gateway.url, admin_user)
+            third.wait_for_url("**/.mfa/verify")
+            third.click("text=Lost your phone? Use a recovery code")
+            third.fill("#recovery", shown[0])
+            third.click("button:has-text('Use recovery code')")
+            third.wait_for_url("**/admin/")
+            assert csp_violations == []
         finally:
             browser.close()

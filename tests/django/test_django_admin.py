@@ -4,7 +4,7 @@ import re
 
 import requests
 
-from conftest import PASSWORD, enrollment_secret, form_value, recovery_codes, totp
+from gwkit import PASSWORD, enrollment_secret, form_value, recovery_codes, totp
 
 
 def django_login(session, base, username, password=PASSWORD):
