@@ -105,29 +105,76 @@ pub struct SetCookie<'a> {
     pub deleted: bool,
 }
 
-/// Every readable `Set-Cookie` of an answer.
+/// Every readable `Set-Cookie` of an answer. A line is also read as several cookies joined
+/// with commas, as a client that folds header lines may (`a=1; path=/, session=x`): a cookie
+/// hidden after a comma still counts. (`Expires=Thu, 01 Jan …` splits into a piece without a
+/// name, which is skipped.)
 pub fn set_cookies(headers: &HeaderMap) -> impl Iterator<Item = SetCookie<'_>> {
     headers
         .get_all(header::SET_COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .filter_map(|line| {
-            let mut parts = line.split(';');
+        .flat_map(joined_cookies)
+        .filter_map(|piece| {
+            let mut parts = piece.split(';');
             let (name, value) = parts.next()?.split_once('=')?;
+            let name = name.trim();
+            if name.is_empty() || name.contains(' ') {
+                return None;
+            }
             let value = value.trim();
-            let deleted = value.trim_matches('"').is_empty()
-                || parts.any(|attr| {
-                    let attr = attr.trim().to_ascii_lowercase();
-                    attr == "max-age=0"
-                        || attr.starts_with("max-age=-")
-                        || attr.starts_with("expires=thu, 01 jan 1970")
-                });
             Some(SetCookie {
-                name: name.trim(),
+                name,
                 value,
-                deleted,
+                deleted: value.trim_matches('"').is_empty() || removes(parts),
             })
         })
+}
+
+/// The cookies of one `Set-Cookie` line: split at each comma that is followed by `name=` (a
+/// comma inside `Expires=Thu, 01 Jan …` is not).
+fn joined_cookies(line: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(line);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        let mut from = 0;
+        while let Some(at) = text.get(from..).and_then(|t| t.find(',')).map(|i| i + from) {
+            let after = text.get(at + 1..).unwrap_or("");
+            let head = after.split(';').next().unwrap_or("");
+            let starts_cookie = head
+                .split_once('=')
+                .is_some_and(|(n, _)| !n.trim().is_empty() && !n.trim().contains(' '));
+            if starts_cookie {
+                rest = Some(after);
+                return text.get(..at);
+            }
+            from = at + 1;
+        }
+        rest = None;
+        Some(text)
+    })
+}
+
+/// Whether a cookie's attributes remove it, as a browser reads them: the last `Max-Age` wins
+/// over any `Expires`; without one, an expiry in 1970 removes it.
+fn removes<'a>(attributes: impl Iterator<Item = &'a str>) -> bool {
+    let mut max_age = None;
+    let mut expired = false;
+    for attr in attributes {
+        let attr = attr.trim();
+        let Some((key, value)) = attr.split_once('=') else {
+            continue;
+        };
+        if key.trim().eq_ignore_ascii_case("max-age") {
+            // An unreadable Max-Age is ignored by browsers.
+            if let Ok(seconds) = value.trim().parse::<i64>() {
+                max_age = Some(seconds <= 0);
+            }
+        } else if key.trim().eq_ignore_ascii_case("expires") {
+            expired = value.trim().to_ascii_lowercase().contains("1970");
+        }
+    }
+    max_age.unwrap_or(expired)
 }
 
 /// Removes the `Set-Cookie` lines that `drop` picks (by cookie name) from an answer; lines that
@@ -141,9 +188,12 @@ pub fn remove_set_cookies(headers: &mut HeaderMap, drop: impl Fn(&str) -> bool) 
     let before = lines.len();
     headers.remove(header::SET_COOKIE);
     for line in lines {
+        // Any cookie of the line, also one joined after a comma, decides.
         let keep = line.to_str().is_ok_and(|text| {
-            let name = text.split(';').next().unwrap_or("");
-            !drop(name.split_once('=').map_or(name, |(n, _)| n).trim())
+            !joined_cookies(text).any(|piece| {
+                let head = piece.split(';').next().unwrap_or("");
+                head.split_once('=').is_some_and(|(n, _)| drop(n.trim()))
+            })
         });
         if keep {
             headers.append(header::SET_COOKIE, line);
@@ -244,6 +294,39 @@ mod tests {
         }
         // Name must match exactly.
         assert!(!r.is_success(StatusCode::FOUND, &cookies(&["sessionid2=x"]), b""));
+    }
+
+    #[test]
+    fn a_cookie_joined_after_a_comma_is_still_set() {
+        let h = cookies(&["lang=en; path=/, app_session=abc; path=/; HttpOnly"]);
+        let set: Vec<_> = set_cookies(&h)
+            .map(|c| (c.name, c.value, c.deleted))
+            .collect();
+        assert_eq!(set, [("lang", "en", false), ("app_session", "abc", false)]);
+        let expiring = cookies(&["sid=x; Expires=Thu, 01 Jan 2099 00:00:00 GMT; Path=/, b=1"]);
+        let set: Vec<_> = set_cookies(&expiring)
+            .map(|c| (c.name, c.deleted))
+            .collect();
+        assert_eq!(
+            set,
+            [("sid", false), ("b", false)],
+            "an Expires date is no cookie"
+        );
+        let mut h = h;
+        assert_eq!(remove_set_cookies(&mut h, |n| n == "app_session"), 1);
+        assert!(h.get(header::SET_COOKIE).is_none());
+    }
+
+    #[test]
+    fn removal_is_read_as_a_browser_reads_it() {
+        let set = |line: &str| set_cookies(&cookies(&[line])).next().unwrap().deleted;
+        assert!(set("sid=x; Max-Age=0"));
+        assert!(set("sid=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT"));
+        assert!(!set(
+            "sid=x; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=3600"
+        ));
+        assert!(!set("sid=x; Max-Age=0; Max-Age=3600"));
+        assert!(set("sid=\"\""));
     }
 
     #[test]

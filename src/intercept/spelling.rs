@@ -65,16 +65,20 @@ fn percent_decode(path: &str) -> Cow<'_, str> {
     }
 }
 
-/// Whether `path` is the route `rule` (both in canonical form) or lies below it: PHP and CGI
-/// set-ups run `/login.php/anything` as `/login.php` (PATH_INFO). Trailing slashes do not count
+/// Whether `path` is the route `rule` (both in canonical form), lies below it (PHP and CGI
+/// set-ups run `/login.php/anything` as `/login.php`: PATH_INFO) or adds a format suffix. Trailing slashes do not count
 /// (Django's APPEND_SLASH, and servers that map `/x` and `/x/` to one handler).
 pub fn same_route_or_below(path: &str, rule: &str) -> bool {
     let path = path.trim_end_matches('/');
     let rule = rule.trim_end_matches('/');
     path == rule
-        || path
-            .strip_prefix(rule)
-            .is_some_and(|rest| rest.starts_with('/') || rule.is_empty())
+        || path.strip_prefix(rule).is_some_and(|rest| {
+            rest.starts_with('/')
+                || rule.is_empty()
+                // A format suffix (Django REST framework's format_suffix_patterns, Rails'
+                // `.json`) routes `/api/login.json` to the same view.
+                || rest.strip_prefix('.').is_some_and(|ext| !ext.contains('/'))
+        })
 }
 
 #[cfg(test)]
@@ -115,6 +119,9 @@ mod tests {
         assert!(same_route_or_below("/login.php", "/login.php"));
         assert!(same_route_or_below("/login.php/x", "/login.php"));
         assert!(!same_route_or_below("/login.phpx", "/login.php"));
+        assert!(same_route_or_below("/api/login.api", "/api/login"));
+        assert!(same_route_or_below("/api/token.json/", "/api/token/"));
+        assert!(!same_route_or_below("/api/loginx.json", "/api/login"));
         assert!(!same_route_or_below("/other", "/login.php"));
         assert!(same_route_or_below("/anything", "/"));
     }

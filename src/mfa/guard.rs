@@ -7,10 +7,11 @@ use super::flow::Context;
 use super::{MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::AppMfa;
 use crate::session::credentials::{
-    authorization, canonical_cookie_name, cookie_pairs, repeated_authorization, strip_cookies,
+    authorization, cookie_name_reads_as, cookie_pairs, repeated_authorization, strip_cookies,
 };
 use crate::store::{EphemeralStore, Session};
 use http::HeaderMap;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -60,15 +61,20 @@ pub fn strip_gateway_cookies(headers: &mut HeaderMap) {
 }
 
 fn is_gateway_cookie(name: &str) -> bool {
-    let name = canonical_cookie_name(name);
-    let name = name.strip_prefix("__host-").unwrap_or(&name);
-    [PENDING_COOKIE, SESSION_COOKIE].iter().any(|target| {
-        name.len() == target.len()
-            && name
-                .bytes()
-                .zip(target.bytes())
-                .all(|(a, b)| a == b || (a == b'-' && b == b'_'))
-    })
+    let underscored: Cow<'_, str> = if name.contains('-') {
+        Cow::Owned(name.replace('-', "_"))
+    } else {
+        Cow::Borrowed(name)
+    };
+    let name = match underscored.get(..7) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("__host_") => {
+            underscored.get(7..).unwrap_or("")
+        }
+        _ => &underscored,
+    };
+    [PENDING_COOKIE, SESSION_COOKIE]
+        .iter()
+        .any(|target| cookie_name_reads_as(name, target))
 }
 
 /// Which of the app's session cookies, if any, a request cookie of this name is to some app
@@ -77,11 +83,10 @@ fn session_cookie_spelling(settings: &AppMfa, name: &str) -> Option<bool> {
     if settings.session_cookies.iter().any(|s| s == name) {
         return Some(true);
     }
-    let canonical = canonical_cookie_name(name);
     settings
         .session_cookies
         .iter()
-        .any(|s| canonical_cookie_name(s) == canonical)
+        .any(|s| cookie_name_reads_as(name, s))
         .then_some(false)
 }
 

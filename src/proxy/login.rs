@@ -20,8 +20,8 @@ use crate::mfa::endpoints;
 use crate::mfa::flow::{self, Context};
 use crate::mfa::guard::{self, Checked};
 use crate::regulation::{self, Subject};
-use crate::session::credentials::canonical_cookie_name;
-use crate::session::credentials::cookie_pairs;
+use crate::session::credentials::{cookie_name_reads_as, cookie_pairs};
+
 use crate::store::EphemeralStore;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -396,11 +396,10 @@ pub async fn gate(
         return Ok(response);
     }
     let is_session_cookie = |name: &str| {
-        let canonical = canonical_cookie_name(name);
         ctx.settings
             .session_cookies
             .iter()
-            .any(|s| canonical_cookie_name(s) == canonical)
+            .any(|s| cookie_name_reads_as(name, s))
     };
     let mut minted: Vec<(String, String)> = set_cookies(response.headers())
         .filter(|c| !c.deleted && is_session_cookie(c.name))

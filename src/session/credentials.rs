@@ -6,32 +6,37 @@
 use http::header::{self, HeaderMap, HeaderValue};
 use std::borrow::Cow;
 
-/// A cookie name as the stacks behind us may read it, so that every spelling one of them takes
-/// for the app's session cookie is treated as that cookie: PHP before 8.0.24 percent-decodes
-/// names, drops leading spaces and turns ` ` and `.` into `_` (and `[` starts an array key);
-/// ASP.NET/IIS compare names without regard to case. Two names with the same canonical form
-/// are one cookie to some app.
-pub fn canonical_cookie_name(name: &str) -> Cow<'_, str> {
-    let name = name.trim();
-    let plain = name
-        .bytes()
-        .all(|b| !matches!(b, b'%' | b' ' | b'.' | b'[' | b'+') && !b.is_ascii_uppercase());
-    if plain {
-        return Cow::Borrowed(name);
+/// Whether a cookie sent as `name` is, to some stack behind us, the cookie `target`: PHP before
+/// 8.0.24 percent-decodes names (and `+`), drops leading spaces, turns ` `, `.` and an
+/// unmatched `[` into `_`, and reads `name[key]` as an array under `name`; Rack reads
+/// `name[key]` the same way; ASP.NET/IIS compare names without regard to case. Every such
+/// reading of `name` is compared, so a spelling one stack takes for the app's session cookie
+/// is treated as that cookie. No allocation unless the name has escapes.
+pub fn cookie_name_reads_as(name: &str, target: &str) -> bool {
+    let decoded: Cow<'_, str> = if name.contains(['%', '+']) {
+        let spaced = name.replace('+', " ");
+        let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
+        Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
+    } else {
+        Cow::Borrowed(name)
+    };
+    let name = decoded.trim();
+    let target = target.trim();
+    same_folded(name, target)
+        || name
+            .split_once('[')
+            .is_some_and(|(array, _)| same_folded(array, target))
+}
+
+/// Equal once ` `, `.` and `[` read as `_` and letters without case.
+fn same_folded(a: &str, b: &str) -> bool {
+    fn fold(c: char) -> char {
+        match c {
+            ' ' | '.' | '[' => '_',
+            c => c.to_ascii_lowercase(),
+        }
     }
-    let spaced = name.replace('+', " ");
-    let decoded: Cow<'_, [u8]> = percent_encoding::percent_decode_str(&spaced).into();
-    let text = String::from_utf8_lossy(&decoded);
-    let text = text.trim_start();
-    let text = text.split('[').next().unwrap_or("");
-    Cow::Owned(
-        text.chars()
-            .map(|c| match c {
-                ' ' | '.' => '_',
-                c => c.to_ascii_lowercase(),
-            })
-            .collect(),
-    )
+    a.chars().map(fold).eq(b.chars().map(fold))
 }
 
 /// Every (name, value) cookie pair in the request, names and values trimmed. Pairs are split at
@@ -216,13 +221,25 @@ mod tests {
             "PHPSESSID[x]",
             "PHPSESSID[",
         ] {
-            assert_eq!(canonical_cookie_name(spelling), "phpsessid", "{spelling}");
+            assert!(cookie_name_reads_as(spelling, "PHPSESSID"), "{spelling}");
         }
-        assert_eq!(canonical_cookie_name("wp.session"), "wp_session");
-        assert_eq!(canonical_cookie_name("wp%20session"), "wp_session");
-        assert_eq!(canonical_cookie_name("wp+session"), "wp_session");
-        assert_eq!(canonical_cookie_name("sessionid"), "sessionid");
-        assert_ne!(canonical_cookie_name("sessionid2"), "sessionid");
+        // PHP: an unmatched `[` is `_`, so this is $_COOKIE['app_session'].
+        for spelling in [
+            "app[session",
+            "app.session",
+            "app session",
+            "app+session",
+            "app%5Bsession",
+        ] {
+            assert!(cookie_name_reads_as(spelling, "app_session"), "{spelling}");
+        }
+        assert!(cookie_name_reads_as("wp_session", "wp.session"));
+        assert!(!cookie_name_reads_as("sessionid2", "sessionid"));
+        assert!(!cookie_name_reads_as("app", "app_session"));
+        assert!(
+            !cookie_name_reads_as("app[session]", "app_session"),
+            "an array named app"
+        );
     }
 
     #[test]
