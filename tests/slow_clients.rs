@@ -1,8 +1,9 @@
 //! Clients that never finish: every wait of the gateway has a limit, and a stalled connection
 //! gives its place under `max_connections` back at that limit.
 //!
-//! The gateways here wait at most 1 s for a request head and 2 s for a login body; each test
-//! checks the time it took to be cut off against those limits plus a margin.
+//! The gateways here wait at most 1 s for a request head, 2 s for a login body and 1 s for a
+//! client to read some of its answer (`send_timeout`); each test checks the time it took to
+//! be cut off against those limits plus a margin.
 
 mod common;
 
@@ -32,7 +33,10 @@ async fn echo_gateway(extra: &str) -> (upstream::Upstream, Gateway) {
 
 /// Reads until the gateway closes `stream` (or `wait` passes): what it sent, and when it
 /// closed (`None`: still open).
-async fn until_closed(stream: &mut TcpStream, wait: Duration) -> (Vec<u8>, Option<Instant>) {
+async fn until_closed<S: tokio::io::AsyncRead + Unpin>(
+    stream: &mut S,
+    wait: Duration,
+) -> (Vec<u8>, Option<Instant>) {
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     let deadline = tokio::time::Instant::now() + wait;
@@ -263,4 +267,236 @@ async fn stalled_connections_give_their_slots_back_at_the_header_timeout() {
         assert!(closed.is_some(), "a stalled connection is still open");
     }
     assert_eq!(up.seen.paths(), ["/fourth"]);
+}
+
+const SEND_TIMEOUT: Duration = Duration::from_secs(1);
+/// Far more than the socket buffers between the upstream and a client hold.
+const BIG_BODY: usize = 20 * 1024 * 1024;
+
+/// An HTTP/1.1 upstream that answers `GET /big.bin` with `BIG_BODY` bytes and anything else
+/// with `ok`; `dropped` tells when a connection it was still writing the big body to was
+/// closed under it.
+struct BigUpstream {
+    addr: std::net::SocketAddr,
+    dropped: tokio::sync::mpsc::UnboundedReceiver<Instant>,
+}
+
+async fn start_big_upstream() -> BigUpstream {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tell, dropped) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let tell = tell.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match s.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let big = head.starts_with(b"GET /big.bin ");
+                    head.clear();
+                    if !big {
+                        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                        if s.write_all(ok).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
+                    let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {BIG_BODY}\r\n\r\n");
+                    let chunk = vec![b'x'; 64 * 1024];
+                    let mut sent = s.write_all(head.as_bytes()).await;
+                    for _ in 0..BIG_BODY / chunk.len() {
+                        if sent.is_err() {
+                            break;
+                        }
+                        sent = s.write_all(&chunk).await;
+                    }
+                    if sent.is_err() {
+                        let _ = tell.send(Instant::now());
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    BigUpstream { addr, dropped }
+}
+
+/// A connection to `addr` whose receive buffer holds only a few KiB.
+async fn small_window_client(addr: std::net::SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(addr).await.unwrap()
+}
+
+/// Waits for the upstream to see the big answer's connection dropped, and checks that it was
+/// at the send timeout after `since`.
+async fn upstream_dropped_at_the_send_timeout(up: &mut BigUpstream, since: Instant) {
+    let dropped = tokio::time::timeout(SEND_TIMEOUT + MARGIN * 2, up.dropped.recv())
+        .await
+        .expect("the upstream connection is still held well past the send timeout")
+        .unwrap();
+    let after = dropped - since;
+    assert!(
+        after >= SEND_TIMEOUT - Duration::from_millis(100),
+        "dropped early, after {after:?}"
+    );
+    assert!(after <= SEND_TIMEOUT + MARGIN, "dropped after {after:?}");
+}
+
+/// A client that is answered normally afterwards: the gateway is not stuck.
+async fn a_fresh_client_is_served(gw: &Gateway) {
+    let answer = common::get(gw.addr, "a", "/small", &[]).await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(&answer.body[..], b"ok");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http1_client_that_never_reads_is_dropped_at_the_send_timeout() {
+    let mut up = start_big_upstream().await;
+    let gw = Gateway::start(
+        &simple_config(up.addr, "").replace("apps:", "limits:\n  send_timeout: 1s\napps:"),
+    );
+    let mut s = small_window_client(gw.addr).await;
+    let since = Instant::now();
+    s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    // Reads nothing: the gateway's writes stall once the socket buffers are full.
+    upstream_dropped_at_the_send_timeout(&mut up, since).await;
+    // Read at last: what the kernel still held, then the end, long before the whole body.
+    let (got, closed) = until_closed(&mut s, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "the client connection is still open");
+    assert!(got.starts_with(b"HTTP/1.1 200"), "{:?}", got.get(..64));
+    assert!(
+        got.len() < BIG_BODY,
+        "got the whole body: {} bytes",
+        got.len()
+    );
+    a_fresh_client_is_served(&gw).await;
+}
+
+/// An HTTP/2 frame (RFC 9113 §4.1).
+fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
+/// With prior knowledge: the preface, windows far larger than the body (so that only the
+/// socket holds the gateway back), and `GET http://a/big.bin` on stream 1. A client library
+/// would read the socket on its own; this one reads nothing.
+fn http2_big_request() -> Vec<u8> {
+    const WINDOW: u32 = 64 * 1024 * 1024;
+    let mut bytes = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec();
+    // SETTINGS_INITIAL_WINDOW_SIZE (0x4).
+    let mut settings = vec![0, 4];
+    settings.extend_from_slice(&WINDOW.to_be_bytes());
+    bytes.extend(frame(0x4, 0, 0, &settings));
+    bytes.extend(frame(0x8, 0, 0, &(WINDOW - 65_535).to_be_bytes()));
+    // HPACK (RFC 7541): :method GET, :scheme http (static table 2, 6); :path and :authority
+    // as literals without indexing under their static names (4, 1).
+    let mut block = vec![0x82, 0x86, 0x04, 8];
+    block.extend_from_slice(b"/big.bin");
+    block.extend_from_slice(&[0x01, 1, b'a']);
+    // HEADERS with END_STREAM | END_HEADERS.
+    bytes.extend(frame(0x1, 0x5, 1, &block));
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_http2_client_that_never_reads_is_dropped_at_the_send_timeout() {
+    let mut up = start_big_upstream().await;
+    let gw = Gateway::start(
+        &simple_config(up.addr, "").replace("apps:", "limits:\n  send_timeout: 1s\napps:"),
+    );
+    let mut s = small_window_client(gw.addr).await;
+    let since = Instant::now();
+    s.write_all(&http2_big_request()).await.unwrap();
+    upstream_dropped_at_the_send_timeout(&mut up, since).await;
+    let (got, closed) = until_closed(&mut s, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "the client connection is still open");
+    // The gateway's SETTINGS first, and far from the whole body.
+    assert_eq!(got.get(3), Some(&4), "{:?}", got.get(..64));
+    assert!(
+        got.len() < BIG_BODY,
+        "got the whole body: {} bytes",
+        got.len()
+    );
+    a_fresh_client_is_served(&gw).await;
+}
+
+/// A TLS listener for `app.test` (certificate files in `dir`) in front of `upstream`, with the
+/// short send timeout; and a client config that trusts it.
+fn tls_gateway_config(
+    upstream: std::net::SocketAddr,
+    dir: &std::path::Path,
+) -> (String, std::sync::Arc<rustls::ClientConfig>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().unwrap();
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["app.test".to_string()])
+        .unwrap()
+        .signed_by(&key, &ca, &ca_key)
+        .unwrap();
+    let cert_file = common::write_file(dir, "app.crt", &leaf.pem());
+    let key_file = common::write_file(dir, "app.key", &key.serialize_pem());
+    let yaml = simple_config(upstream, "")
+        .replace(
+            "  - address: \"{listen}\"\n",
+            &format!(
+                "  - address: \"{{listen}}\"\n    tls:\n      certificates:\n        - cert_file: {}\n          key_file: {}\n",
+                cert_file.display(),
+                key_file.display()
+            ),
+        )
+        .replace("apps:", "limits:\n  send_timeout: 1s\napps:");
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let client = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    (yaml, std::sync::Arc::new(client))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_client_that_never_reads_is_dropped_at_the_send_timeout() {
+    let mut up = start_big_upstream().await;
+    let dir = common::temp_dir("send-timeout-tls");
+    let (yaml, client) = tls_gateway_config(up.addr, &dir);
+    let gw = Gateway::start_in(&yaml, dir);
+    let tcp = small_window_client(gw.addr).await;
+    let name = rustls::pki_types::ServerName::try_from("app.test").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(client)
+        .connect(name, tcp)
+        .await
+        .unwrap();
+    let since = Instant::now();
+    tls.write_all(b"GET /big.bin HTTP/1.1\r\nHost: app.test\r\n\r\n")
+        .await
+        .unwrap();
+    tls.flush().await.unwrap();
+    upstream_dropped_at_the_send_timeout(&mut up, since).await;
+    let (got, closed) = until_closed(&mut tls, Duration::from_secs(10)).await;
+    assert!(closed.is_some(), "the client connection is still open");
+    assert!(got.starts_with(b"HTTP/1.1 200"), "{:?}", got.get(..64));
+    assert!(
+        got.len() < BIG_BODY,
+        "got the whole body: {} bytes",
+        got.len()
+    );
 }

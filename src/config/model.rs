@@ -70,11 +70,15 @@ pub struct Limits {
     /// ... and, after a short grace, at an average of at least this many bytes per second
     /// (0: no minimum rate).
     pub body_min_rate: u64,
+    /// A write to a client must make progress within this (nginx's `send_timeout`): a client
+    /// that stops reading its answer is dropped, and the upstream connection with it.
+    pub send_timeout: Duration,
 }
 
 impl Limits {
     pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_BODY_MIN_RATE: u64 = 1024;
+    pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,11 +190,17 @@ impl Normalize {
         // NFKC can expose new surrounding spaces (an ideographic space becomes U+0020).
         let composed = composed.trim();
         if self.casefold {
-            composed.to_lowercase()
+            fold_case(composed)
         } else {
             composed.to_string()
         }
     }
+}
+
+/// Letter case folded as Python's `str.casefold` and case-insensitive collations do for names:
+/// lower case, and `ß` as `ss` (so `STRASSE`, `straße` and `strasse` meet).
+fn fold_case(text: &str) -> String {
+    text.to_lowercase().replace('ß', "ss")
 }
 
 /// What two names look like to a person, or to an app with a lenient collation: compatibility
@@ -199,12 +209,12 @@ impl Normalize {
 pub fn lookalike(name: &str) -> String {
     use unicode_normalization::char::is_combining_mark;
     use unicode_normalization::UnicodeNormalization;
-    name.trim()
+    let bare: String = name
+        .trim()
         .nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .filter(|c| !c.is_whitespace())
-        .collect()
+        .filter(|c| !is_combining_mark(*c) && !c.is_whitespace())
+        .collect();
+    fold_case(&bare)
 }
 
 /// A token in the app's login answer that clients then send as `Authorization: SCHEME token`.

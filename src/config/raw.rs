@@ -93,6 +93,8 @@ pub struct RawLimits {
     pub body_read_timeout: Option<String>,
     #[serde(default)]
     pub body_min_rate: Option<u64>,
+    #[serde(default)]
+    pub send_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -441,6 +441,7 @@ fn identity_normalisation_is_read_and_checked() {
     let c = load(&text).unwrap();
     let m = c.apps[0].mfa.as_ref().unwrap();
     assert_eq!(m.normalize.apply(" ＡＬＩＣＥ "), "alice");
+    assert_eq!(m.normalize.apply("Straße"), "strasse");
     assert_eq!(m.identity, crate::config::IdentitySource::LoginField);
     let e = errors(&text.replace("[nfkc, casefold]", "[nfc]"));
     assert!(
@@ -457,4 +458,5 @@ fn lookalike_names_meet() {
         assert_eq!(lookalike(name), lookalike("alice"), "{name}");
     }
     assert_ne!(lookalike("alicia"), lookalike("alice"));
+    assert_eq!(lookalike("straße"), lookalike("STRASSE"));
 }

@@ -329,6 +329,11 @@ fn limits(c: &mut Checker, raw: &RawLimits) -> Limits {
             Limits::DEFAULT_BODY_READ_TIMEOUT,
         ),
         body_min_rate: raw.body_min_rate.unwrap_or(Limits::DEFAULT_BODY_MIN_RATE),
+        send_timeout: c.duration(
+            "limits.send_timeout",
+            raw.send_timeout.as_deref(),
+            Limits::DEFAULT_SEND_TIMEOUT,
+        ),
     }
 }
 
@@ -712,15 +717,19 @@ fn normalise_prefix(p: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A config with `limits` (a whole `limits:` section, or nothing) from line 3: its first key
+    /// is on line 4.
+    fn load_limits(limits: &str) -> Result<Config, Vec<String>> {
+        let text = format!(
+            "listeners:\n  - address: \"127.0.0.1:8080\"\n{limits}apps:\n  - name: a\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://127.0.0.1:8000\"\n"
+        );
+        super::super::load_str(&text, Path::new("gateway.yaml"), |_| None)
+            .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())
+    }
+
     #[test]
     fn body_limits_have_defaults_and_named_mistakes() {
-        let load = |limits: &str| {
-            let text = format!(
-                "listeners:\n  - address: \"127.0.0.1:8080\"\n{limits}apps:\n  - name: a\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://127.0.0.1:8000\"\n"
-            );
-            super::super::load_str(&text, Path::new("gateway.yaml"), |_| None)
-                .map_err(|e| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())
-        };
+        let load = load_limits;
         let defaults = load("").unwrap().limits;
         assert_eq!(defaults.body_read_timeout, Duration::from_secs(30));
         assert_eq!(defaults.body_min_rate, 1024);
@@ -746,6 +755,27 @@ mod tests {
             errors[0].starts_with("gateway.yaml:4:") && errors[0].contains("limits.body_min_rate"),
             "{errors:?}"
         );
+    }
+
+    #[test]
+    fn send_timeout_defaults_to_a_minute_and_names_its_mistakes() {
+        let defaults = load_limits("").unwrap().limits;
+        assert_eq!(defaults.send_timeout, Duration::from_secs(60));
+        let set = load_limits("limits:\n  send_timeout: 1500ms\n")
+            .unwrap()
+            .limits;
+        assert_eq!(set.send_timeout, Duration::from_millis(1500));
+        for (text, says) in [
+            ("60", "limits.send_timeout: \"60\" is not a duration"),
+            ("0s", "limits.send_timeout: must be greater than zero"),
+        ] {
+            let errors = load_limits(&format!("limits:\n  send_timeout: {text}\n")).unwrap_err();
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].starts_with("gateway.yaml:4:") && errors[0].contains(says),
+                "{errors:?}"
+            );
+        }
     }
 
     #[test]
