@@ -1,0 +1,69 @@
+//! `Cookie` and `Authorization` request headers: how the gateway finds, and removes, the app's
+//! session cookie. Input: header lines (see `header_lines`); a line starting with
+//! `Authorization:` is an `Authorization` header, any other a `Cookie` header.
+//!
+//! Checks: no panic, and once `strip_cookies` has removed a name (exactly spelled, or every
+//! spelling some stack reads as it) no reader of the stripped headers still finds it.
+#![no_main]
+
+use http::header;
+use libfuzzer_sys::fuzz_target;
+use mfa_gateway::session::credentials::{
+    authorization, bearer_token, cookie_name_reads_as, cookie_pairs, cookie_values,
+    repeated_authorization, strip_cookies,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let headers = mfa_gateway_fuzz::header_lines(
+        data,
+        header::COOKIE,
+        &[(b"Authorization:", header::AUTHORIZATION)],
+    );
+    let _ = authorization(&headers);
+    let _ = bearer_token(&headers);
+    let _ = repeated_authorization(&headers);
+
+    let names: Vec<String> = cookie_pairs(&headers).map(|(n, _)| n.to_string()).collect();
+    let targets = [names.first(), names.last()]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(["sessionid", "PHPSESSID"]);
+    for target in targets {
+        let mut stripped = headers.clone();
+        let removed = strip_cookies(&mut stripped, |n| n == target);
+        assert!(
+            cookie_pairs(&stripped).all(|(n, _)| n != target),
+            "a pair named {target:?} survived strip_cookies: {stripped:?}"
+        );
+        assert!(
+            cookie_values(&stripped, target).is_empty(),
+            "cookie_values still finds {target:?} after strip_cookies: {stripped:?}"
+        );
+        if names.iter().any(|n| n == target) {
+            assert!(
+                removed > 0,
+                "{target:?} was present but strip_cookies removed nothing"
+            );
+        }
+        if removed == 0 {
+            assert_eq!(
+                stripped, headers,
+                "nothing removed, yet the headers changed"
+            );
+        }
+
+        if !target.contains(['%', '+']) {
+            assert!(
+                cookie_name_reads_as(target, target),
+                "{target:?} does not read as itself"
+            );
+        }
+        let mut stripped = headers.clone();
+        strip_cookies(&mut stripped, |n| cookie_name_reads_as(n, target));
+        assert!(
+            cookie_pairs(&stripped).all(|(n, _)| !cookie_name_reads_as(n, target)),
+            "a spelling of {target:?} survived strip_cookies: {stripped:?}"
+        );
+    }
+});

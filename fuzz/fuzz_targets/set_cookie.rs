@@ -1,0 +1,40 @@
+//! `Set-Cookie` answer headers: how the gateway sees which cookies a login answer sets, and
+//! removes the ones it must hold back. Input: header lines (see `header_lines`), each a
+//! `Set-Cookie` value.
+//!
+//! Checks: no panic; once `remove_set_cookies` has dropped a name, neither `set_cookies` nor
+//! `sets_cookie_value` finds it; and the count it returns is the number of lines gone.
+#![no_main]
+
+use http::header;
+use libfuzzer_sys::fuzz_target;
+use mfa_gateway::intercept::rules::{
+    remove_set_cookies, set_cookies, sets_cookie, sets_cookie_value,
+};
+
+fuzz_target!(|data: &[u8]| {
+    let headers = mfa_gateway_fuzz::header_lines(data, header::SET_COOKIE, &[]);
+    let names: Vec<String> = set_cookies(&headers).map(|c| c.name.to_string()).collect();
+    let targets = [names.first(), names.last()]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(["sessionid"]);
+    for target in targets {
+        let values = sets_cookie_value(&headers, target);
+        assert_eq!(sets_cookie(&headers, target), !values.is_empty());
+        let mut removed = headers.clone();
+        let count = remove_set_cookies(&mut removed, |n| n == target);
+        let before = headers.get_all(header::SET_COOKIE).iter().count();
+        let after = removed.get_all(header::SET_COOKIE).iter().count();
+        assert_eq!(count, before - after, "remove_set_cookies miscounted");
+        assert!(
+            set_cookies(&removed).all(|c| c.name != target),
+            "a Set-Cookie for {target:?} survived remove_set_cookies: {removed:?}"
+        );
+        assert!(sets_cookie_value(&removed, target).is_empty());
+        if names.iter().any(|n| n == target) {
+            assert!(count > 0, "{target:?} was set but nothing was removed");
+        }
+    }
+});
