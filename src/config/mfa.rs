@@ -421,7 +421,16 @@ fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRul
         }
     };
     let username = match (body, &raw.username_field, &raw.username_pointer) {
-        (BodyKind::Form, Some(field), None) => UsernameField::Form(field.clone()),
+        (BodyKind::Form, Some(field), None) => {
+            // An empty name (or one only spaces) would read no user from any body.
+            if field.trim().is_empty() || field.contains(['\0', '=', '&']) {
+                c.fail(
+                    &format!("{key}.username_field"),
+                    format!("{field:?} is not a form field name"),
+                );
+            }
+            UsernameField::Form(field.clone())
+        }
         (BodyKind::Form, None, None) => UsernameField::Form("username".into()),
         (BodyKind::Json, None, Some(pointer)) => {
             check_pointer(c, &format!("{key}.username_pointer"), pointer);

@@ -460,3 +460,16 @@ fn lookalike_names_meet() {
     assert_ne!(lookalike("alicia"), lookalike("alice"));
     assert_eq!(lookalike("straße"), lookalike("STRASSE"));
 }
+
+#[test]
+fn an_empty_username_field_is_refused() {
+    let text = format!("{GOOD}{MFA}").replace(
+        "        - path: /login\n",
+        "        - path: /login\n          username_field: \"\"\n",
+    );
+    let e = errors(&text);
+    assert!(
+        e.iter().any(|m| m.contains("mfa.login[0].username_field")),
+        "{e:?}"
+    );
+}

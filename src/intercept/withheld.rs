@@ -63,13 +63,17 @@ impl WithheldAnswer {
             return Err(WithheldError::Malformed);
         }
         let status = StatusCode::from_u16(encoded.status).map_err(|_| WithheldError::Malformed)?;
-        let mut headers = HeaderMap::with_capacity(encoded.headers.len());
+        // `with_capacity` and `append` panic beyond http's header limit (fuzzing found it).
+        let mut headers = HeaderMap::try_with_capacity(encoded.headers.len())
+            .map_err(|_| WithheldError::Malformed)?;
         for (name, value) in encoded.headers {
             let name =
                 HeaderName::from_bytes(name.as_bytes()).map_err(|_| WithheldError::Malformed)?;
             let raw = B64.decode(value).map_err(|_| WithheldError::Malformed)?;
             let value = HeaderValue::from_bytes(&raw).map_err(|_| WithheldError::Malformed)?;
-            headers.append(name, value);
+            headers
+                .try_append(name, value)
+                .map_err(|_| WithheldError::Malformed)?;
         }
         let body = Bytes::from(
             B64.decode(encoded.body)
@@ -124,6 +128,19 @@ mod tests {
         );
         assert_eq!(
             WithheldAnswer::decode(br#"{"v":1,"status":99,"headers":[],"body":""}"#),
+            Err(WithheldError::Malformed)
+        );
+    }
+
+    #[test]
+    fn more_headers_than_a_header_map_holds_are_refused_not_a_panic() {
+        let headers: Vec<String> = (0..33_000).map(|i| format!(r#"["h{i}","eA=="]"#)).collect();
+        let text = format!(
+            r#"{{"v":1,"status":200,"headers":[{}],"body":""}}"#,
+            headers.join(",")
+        );
+        assert_eq!(
+            WithheldAnswer::decode(text.as_bytes()),
             Err(WithheldError::Malformed)
         );
     }

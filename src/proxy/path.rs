@@ -12,6 +12,9 @@ pub enum AmbiguousPath {
     /// A letter, digit, `-` or `_` written as a percent escape: no client needs it, and it is
     /// how a login route is spelled so that only the app recognises it (`/admin/%6Cogin/`).
     EncodedUnreserved,
+    /// `%25` followed by two hex digits: an escape of an escape, which an app that decodes
+    /// twice reads as another path (`/%2561dmin` is `/admin` to it).
+    DoubleEncoded,
     Backslash,
     BadPercentEncoding,
     NotUtf8,
@@ -50,6 +53,12 @@ pub fn check_path(path: &str) -> Result<(), AmbiguousPath> {
                     b'.' | b'/' | b'\\' => return Err(AmbiguousPath::EncodedSeparatorOrDot),
                     b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' => {
                         return Err(AmbiguousPath::EncodedUnreserved)
+                    }
+                    b'%' if bytes
+                        .get(i + 3..i + 5)
+                        .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) =>
+                    {
+                        return Err(AmbiguousPath::DoubleEncoded)
                     }
                     0..=0x1f | 0x7f => return Err(AmbiguousPath::ControlCharacter),
                     _ => decoded.push(value),
@@ -119,6 +128,7 @@ mod tests {
             "/%7Euser",
             "/a;jsessionid=1/b",
             "/a%20b%21",
+            "/50%25-off",
         ] {
             assert_eq!(check_path(p), Ok(()), "{p}");
         }
@@ -149,6 +159,8 @@ mod tests {
             ("/static/..;/admin", AmbiguousPath::DotSegment),
             ("/static/.;x/admin", AmbiguousPath::DotSegment),
             ("/a/;x/b", AmbiguousPath::EmptySegment),
+            ("/%2561dmin/login/", AmbiguousPath::DoubleEncoded),
+            ("/a%252F", AmbiguousPath::DoubleEncoded),
             ("*", AmbiguousPath::NotOriginForm),
         ];
         for (path, why) in cases {
