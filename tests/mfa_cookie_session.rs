@@ -7,7 +7,7 @@ mod common;
 use common::apps::{mint_session, start_cookie_app, App};
 use common::browser::{enrollment_secret, form_value, recovery_codes, totp_now, Browser};
 use common::flows::{enroll, login, race_one_code};
-use common::{temp_dir, Answer, Gateway};
+use common::{set_cookies, temp_dir, Gateway};
 
 const EXAMPLE: &str = "config/examples/cookie-session.yaml";
 
@@ -15,15 +15,6 @@ async fn setup() -> (App, Gateway) {
     let app = start_cookie_app().await;
     let gw = Gateway::start_example(EXAMPLE, app.addr, temp_dir("mfa-cookie"));
     (app, gw)
-}
-
-fn set_cookies(answer: &Answer) -> Vec<String> {
-    answer
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test]

@@ -9,18 +9,9 @@ mod common;
 use common::apps::{mint_session, start_cookie_app, start_token_app, App};
 use common::browser::Browser;
 use common::flows::{enroll, login};
-use common::{audit_events, cookie_app_config, temp_dir, Answer, Gateway};
+use common::{audit_events, cookie_app_config, set_cookies, temp_dir, Answer, Gateway};
 
 const EXAMPLE: &str = "config/examples/cookie-session.yaml";
-
-fn set_cookies(answer: &Answer) -> Vec<String> {
-    answer
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect()
-}
 
 fn releases_app_session(answer: &Answer) -> bool {
     set_cookies(answer)

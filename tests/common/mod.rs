@@ -451,6 +451,16 @@ pub async fn assert_closed_soon(mut stream: tokio::net::TcpStream) {
     );
 }
 
+/// Every `Set-Cookie` line of an answer.
+pub fn set_cookies(answer: &Answer) -> Vec<String> {
+    answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn write_file(dir: &Path, name: &str, content: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, content).unwrap();
