@@ -46,6 +46,8 @@ fn percent_decode(path: &str) -> Cow<'_, str> {
         let escaped = (b == b'%')
             .then(|| bytes.get(i + 1..i + 3))
             .flatten()
+            // Two hex digits exactly: `from_str_radix` alone would take `+8` as well.
+            .filter(|hex| hex.iter().all(u8::is_ascii_hexdigit))
             .and_then(|hex| std::str::from_utf8(hex).ok())
             .and_then(|hex| u8::from_str_radix(hex, 16).ok());
         match escaped {
@@ -104,6 +106,9 @@ mod tests {
         assert_eq!(canonical_path("/;x"), "/");
         assert_eq!(canonical_path("/caf%C3%A9"), "/café");
         assert_eq!(canonical_path("/CAFÉ"), "/café");
+        // Found by fuzzing: `%+8` is no escape, so a second pass changes nothing.
+        assert_eq!(canonical_path("/%25+8i"), "/%+8i");
+        assert_eq!(canonical_path("/%+8i"), "/%+8i");
     }
 
     #[test]

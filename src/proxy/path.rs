@@ -45,8 +45,9 @@ pub fn check_path(path: &str) -> Result<(), AmbiguousPath> {
                 let hex = bytes
                     .get(i + 1..i + 3)
                     .ok_or(AmbiguousPath::BadPercentEncoding)?;
-                let value = std::str::from_utf8(hex)
-                    .ok()
+                let value = Some(hex)
+                    .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+                    .and_then(|h| std::str::from_utf8(h).ok())
                     .and_then(|h| u8::from_str_radix(h, 16).ok())
                     .ok_or(AmbiguousPath::BadPercentEncoding)?;
                 match value {
@@ -150,6 +151,7 @@ mod tests {
             ("/%c0%ae%c0%ae/admin", AmbiguousPath::NotUtf8),
             ("/a%zz", AmbiguousPath::BadPercentEncoding),
             ("/a%2", AmbiguousPath::BadPercentEncoding),
+            ("/a%+8", AmbiguousPath::BadPercentEncoding),
             ("/a%00", AmbiguousPath::ControlCharacter),
             ("/admin/%6Cogin/", AmbiguousPath::EncodedUnreserved),
             ("/%61dmin/login/", AmbiguousPath::EncodedUnreserved),
