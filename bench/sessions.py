@@ -9,6 +9,9 @@ JSON API of each gateway; wrk then sends that user's cookies. With Redis the gat
 a round trip per request (its session cache), so the target is redis/memory >= 0.95.
 
 Usage: bench/sessions.py [--rounds 3] [--duration 4] [--connections 64] [--session-cache 2s]
+                         [--baseline BINARY]
+--baseline: another mfa-gateway binary (e.g. a release build of an earlier commit) with the
+embedded stores, in the same alternating rounds: a before/after of a hot-path change in one run.
 Needs nginx and wrk (Debian), Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 with
 trust auth (scripts/test starts them).
 """
@@ -28,7 +31,8 @@ import time
 
 import run  # bench/run.py: tools, nginx, wrk
 
-PORTS = {"app": 18181, "memory": 18182, "redis": 18183, "admin_m": 18184, "admin_r": 18185}
+PORTS = {"app": 18181, "memory": 18182, "redis": 18183, "admin_m": 18184, "admin_r": 18185,
+         "baseline": 18186, "admin_b": 18187}
 DATABASE = os.environ.get("MFA_TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("MFA_TEST_REDIS_URL", "redis://127.0.0.1:6379/")
 
@@ -121,6 +125,7 @@ def main():
     ap.add_argument("--duration", type=int, default=4)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--session-cache", default="2s", help="state.session_cache of the Redis gateway (0s: a Redis round trip per request)")
+    ap.add_argument("--baseline", help="another mfa-gateway binary (embedded stores) in the same rounds")
     args = ap.parse_args()
     run.ensure_tools()
     binary = run.build_gateway()
@@ -151,14 +156,19 @@ def main():
             "memory": gateway_config(work, "memory", PORTS["memory"], PORTS["admin_m"], ""),
             "redis": gateway_config(work, "redis", PORTS["redis"], PORTS["admin_r"], shared),
         }
+        binaries = {"memory": binary, "redis": binary}
+        if args.baseline:
+            configs["baseline"] = gateway_config(work, "baseline", PORTS["baseline"], PORTS["admin_b"], "")
+            binaries["baseline"] = args.baseline
         for name, config in configs.items():
-            procs.append(run.start_gateway(binary, config, os.path.join(work, f"{name}.log")))
-        for name in ("app", "memory", "redis"):
+            procs.append(run.start_gateway(binaries[name], config, os.path.join(work, f"{name}.log")))
+        gateways = list(configs)
+        for name in ("app", *gateways):
             wait_port(PORTS[name])
-        cookies = {name: enroll(PORTS[name]) for name in ("memory", "redis")}
+        cookies = {name: enroll(PORTS[name]) for name in gateways}
         cookies["direct"] = "sid=direct"
-        port_of = {"direct": PORTS["app"], "memory": PORTS["memory"], "redis": PORTS["redis"]}
-        targets = ["direct", "memory", "redis"]
+        port_of = {"direct": PORTS["app"], **{name: PORTS[name] for name in gateways}}
+        targets = ["direct", *gateways]
         results = {t: [] for t in targets}
         for t in targets:
             wrk_with_cookie(port_of[t], 1, args.connections, cookies[t])
@@ -177,6 +187,8 @@ def main():
             print(f"{t:<10} {rps:>9.0f} {p50:>8.2f} {p99:>8.2f}")
         print(f"ratio redis/memory   : {med['redis'][0] / med['memory'][0]:.3f}  (target >= 0.95)")
         print(f"ratio memory/direct  : {med['memory'][0] / med['direct'][0]:.3f}")
+        if args.baseline:
+            print(f"ratio memory/baseline: {med['memory'][0] / med['baseline'][0]:.3f}  (this build / --baseline)")
     finally:
         run.stop_all(procs)
         subprocess.run(["psql", DATABASE, "-qc", f"DROP SCHEMA {schema} CASCADE"], check=False)

@@ -96,6 +96,28 @@ async fn a_session_minted_outside_the_login_is_withheld_behind_its_users_factor(
 }
 
 #[tokio::test]
+async fn a_verified_session_the_app_gives_to_another_user_in_place_ends() {
+    let (app, gw) = example().await;
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+    assert_eq!(bob.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+    // The app puts alice into bob's session (same id, no cookie in the answer): whoami after
+    // the answer says alice, so the answer is refused and bob's gateway session ends.
+    let answer = bob.get("/reset-here/alice").await;
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    assert!(!answer.text().contains("Hello alice"));
+    let page = bob.get("/index.php").await;
+    assert_eq!(page.status, 302, "{}", page.text());
+    assert_eq!(page.header("location"), Some("/login.php"));
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "session_ended"
+            && e["user"] == "bob"
+            && e["reason"] == "the app session changed hands"));
+    drop(app);
+}
+
+#[tokio::test]
 async fn without_an_identity_source_a_minted_session_is_removed_from_the_answer() {
     let app = start_cookie_app().await;
     let gw = Gateway::start(&cookie_app_config(app.addr, "", ""));
@@ -247,6 +269,55 @@ async fn a_token_login_is_read_by_its_declared_type_only() {
         .await;
     assert_eq!(answer.status, 400, "{}", answer.text());
     assert!(app.state.visits().is_empty());
+}
+
+#[tokio::test]
+async fn a_token_the_gateway_cannot_read_in_an_answer_is_not_handed_out() {
+    let app = start_token_app().await;
+    let gw = Gateway::start_example(
+        "config/examples/token-api.yaml",
+        app.addr,
+        temp_dir("mfa-skip-token-html"),
+    );
+    let mut b = Browser::new(gw.addr);
+    let password = br#"{"username":"alice","password":"secret"}"#.to_vec();
+    // The app renders a fresh token as HTML for a client that asks for it: refused, and the
+    // token is nowhere in the answer.
+    let answer = b
+        .request(
+            "POST",
+            "/api/session",
+            &[
+                ("content-type", "application/json"),
+                ("accept", "text/html"),
+            ],
+            password.clone(),
+        )
+        .await;
+    assert_eq!(answer.status, 502, "{}", answer.text());
+    assert!(!answer.text().contains("<code>"), "{}", answer.text());
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "app_answer_refused" && e["outcome"] == "refused"));
+    // The same endpoint in JSON: the gateway sees the token and does not hand it out either.
+    let answer = b
+        .request(
+            "POST",
+            "/api/session",
+            &[("content-type", "application/json")],
+            password,
+        )
+        .await;
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    assert!(!answer.text().contains("token\":"), "{}", answer.text());
+    // Reads of other types and writes without a body still pass.
+    let answer = b.request("GET", "/api/help", &[], Vec::new()).await;
+    assert_eq!(
+        (answer.status, answer.text().as_str()),
+        (200, "POST /api/login")
+    );
+    let answer = b.request("POST", "/api/ping", &[], Vec::new()).await;
+    assert_eq!(answer.status, 204);
 }
 
 #[tokio::test]

@@ -79,9 +79,21 @@ pub fn app_mfa(
                 format!("{scheme:?} is not an Authorization scheme (e.g. Bearer or Token)"),
             );
         }
+        let any_answers = match t.answers.as_deref() {
+            None | Some("json") => false,
+            Some("any") => true,
+            Some(other) => {
+                c.fail(
+                    &format!("{key}.token.answers"),
+                    format!("{other:?} is not json or any"),
+                );
+                false
+            }
+        };
         TokenRule {
             json_pointer: t.json_pointer.clone(),
             scheme,
+            any_answers,
         }
     });
     for (i, name) in raw.session_cookies.iter().enumerate() {
@@ -368,6 +380,7 @@ fn identity(c: &mut Checker, key: &str, raw: &RawIdentity) -> IdentitySource {
             IdentitySource::Whoami {
                 path: w.path.clone(),
                 json_pointer: w.json_pointer.clone(),
+                after_each_answer: w.after_each_answer,
             }
         }
         _ => {

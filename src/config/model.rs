@@ -166,7 +166,12 @@ pub enum IdentitySource {
     /// A JSON pointer into the app's login answer.
     ResponseJson(String),
     /// A GET the gateway makes to the app with the new session, and a pointer into its JSON.
-    Whoami { path: String, json_pointer: String },
+    /// `after_each_answer`: asked again after every answer to a verified session.
+    Whoami {
+        path: String,
+        json_pointer: String,
+        after_each_answer: bool,
+    },
 }
 
 /// How a user name becomes the identity the realm knows (`mfa.identity.normalize`): always
@@ -223,6 +228,9 @@ pub struct TokenRule {
     pub json_pointer: String,
     /// `Bearer`, or e.g. `Token` for Django REST framework's TokenAuthentication.
     pub scheme: String,
+    /// `answers: any`: the app answers writes with bodies other than JSON, and has no endpoint
+    /// that renders a token in them (default: such answers are refused).
+    pub any_answers: bool,
 }
 
 /// The second factor for one app.

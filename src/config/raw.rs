@@ -268,6 +268,8 @@ pub struct RawToken {
     pub json_pointer: String,
     #[serde(default)]
     pub scheme: Option<String>,
+    #[serde(default)]
+    pub answers: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -311,6 +313,8 @@ pub struct RawIdentity {
 pub struct RawWhoami {
     pub path: String,
     pub json_pointer: String,
+    #[serde(default)]
+    pub after_each_answer: bool,
 }
 
 /// Where ephemeral and durable state live. Empty URLs mean the embedded stores, so one file

@@ -55,6 +55,13 @@ pub enum ProxyError {
     /// A first enrollment for a name that looks like an enrolled user's.
     #[error("first enrollment refused: look-alike user name")]
     LookalikeUser,
+    /// The app's answer could not be checked for a credential (a token app answering a write
+    /// with a body that is not JSON; no trustworthy answer from its whoami path).
+    #[error("the app's answer could not be checked")]
+    AnswerUnchecked,
+    /// The app now says a verified session's app session is another user's.
+    #[error("the app session changed hands")]
+    SessionChangedHands,
 }
 
 impl ProxyError {
@@ -78,7 +85,10 @@ impl ProxyError {
             }
             ProxyError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::AmbiguousRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::AppSessionWithheld | ProxyError::LookalikeUser => StatusCode::FORBIDDEN,
+            ProxyError::AppSessionWithheld
+            | ProxyError::LookalikeUser
+            | ProxyError::SessionChangedHands => StatusCode::FORBIDDEN,
+            ProxyError::AnswerUnchecked => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -103,6 +113,8 @@ impl ProxyError {
             ProxyError::AmbiguousRequest(_) => "ambiguous_request",
             ProxyError::AppSessionWithheld => "sign_in_required",
             ProxyError::LookalikeUser => "enrollment_refused",
+            ProxyError::AnswerUnchecked => "answer_unchecked",
+            ProxyError::SessionChangedHands => "sign_in_required",
         }
     }
 
@@ -128,6 +140,8 @@ impl ProxyError {
             ProxyError::AmbiguousRequest(_) => "The request could be read in more than one way and was refused.",
             ProxyError::AppSessionWithheld => "This sign-in did not go through the gateway's login. Please sign in on the login page.",
             ProxyError::LookalikeUser => "This user name cannot be set up for a second factor. Please contact the administrator.",
+            ProxyError::AnswerUnchecked => "The application's answer could not be checked, so the gateway did not pass it on. Please contact the administrator if this keeps happening.",
+            ProxyError::SessionChangedHands => "The application now says this session belongs to another account. For your security you have been signed out; please sign in again.",
         }
     }
 }
@@ -155,11 +169,16 @@ mod tests {
             ProxyError::AmbiguousRequest("test"),
             ProxyError::AppSessionWithheld,
             ProxyError::LookalikeUser,
+            ProxyError::AnswerUnchecked,
+            ProxyError::SessionChangedHands,
         ];
         let statuses: Vec<u16> = errors.iter().map(|e| e.status().as_u16()).collect();
         assert_eq!(
             statuses,
-            [404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 403]
+            [
+                404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 403,
+                502, 403
+            ]
         );
         assert!(errors
             .iter()

@@ -225,6 +225,10 @@ async fn forward(
     let mut checked = None;
     let mut login = None;
     let mut is_logout = false;
+    let writes = !matches!(
+        *req.method(),
+        http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
+    );
     // Clients of a bypass network are not checked either way: their answers pass as they are.
     let mut gated = false;
     if let Some(ctx) = &ctx {
@@ -420,6 +424,7 @@ async fn forward(
         ctx,
         checked.as_ref(),
         is_logout,
+        writes,
         response,
         upstream,
         whoami_base,

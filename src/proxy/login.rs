@@ -4,11 +4,11 @@
 
 use super::body::{collect_limited, CollectError, Reply};
 use super::error::ProxyError;
-use super::handler::origin_form;
 use super::headers::{self, Peer};
 use super::state::UpstreamTarget;
 use super::upstream::ForwardBody;
 use super::upstream::UpstreamBody;
+use super::whoami;
 use crate::config::IdentitySource;
 use crate::config::Limit;
 use crate::intercept::body::{canonical_field_name, login_username};
@@ -24,8 +24,8 @@ use crate::session::credentials::{cookie_name_reads_as, cookie_pairs};
 
 use crate::store::EphemeralStore;
 use bytes::Bytes;
-use http::header::{self, HeaderMap, HeaderValue};
-use http::{Request, Response, Uri};
+use http::header::{self, HeaderMap};
+use http::Response;
 use http_body_util::{Either, Full};
 use hyper::body::Incoming;
 
@@ -244,9 +244,17 @@ async fn app_identity(
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        IdentitySource::ResponseJson(pointer) => json_text(&answer.body, pointer),
-        IdentitySource::Whoami { path, json_pointer } => match whoami_base {
-            Some(base) => whoami(ctx, upstream, base, path, json_pointer, answer).await,
+        IdentitySource::ResponseJson(pointer) => whoami::json_text(&answer.body, pointer),
+        IdentitySource::Whoami {
+            path, json_pointer, ..
+        } => match whoami_base {
+            Some(base) => {
+                let found = flow::app_credentials(ctx.settings, &answer.headers, &answer.body);
+                let asked = whoami::with_credentials(ctx.settings, base, &found);
+                whoami::ask(ctx, upstream, asked?, path, json_pointer)
+                    .await
+                    .user()
+            }
             None => None,
         },
     }
@@ -358,6 +366,11 @@ async fn refused_login(ctx: &Context<'_>, typed_user: Option<&str>) {
 /// - nobody can tell whose it is: the cookie is removed from the answer (a token: the answer
 ///   is refused), and the event audited. A missed login is a denied login, never a free one.
 ///
+/// On token apps the gateway sees a token only in JSON, so a successful answer with a body of
+/// another type to a request that changes something (where an app mints tokens: an endpoint
+/// the rules missed, rendered as HTML because the client asked for it) is refused unless the
+/// config says the app answers writes that way (`token.answers: any`).
+///
 /// The app's logout ends the gateway session too. Answers that set no cookie (and, on token
 /// apps, are not JSON) pass without any work.
 #[allow(clippy::too_many_arguments)]
@@ -365,6 +378,7 @@ pub async fn gate(
     ctx: &Context<'_>,
     checked: Option<&Checked>,
     is_logout: bool,
+    writes: bool,
     mut response: Response<Reply>,
     upstream: &UpstreamTarget,
     whoami_base: Option<HeaderMap>,
@@ -390,6 +404,26 @@ pub async fn gate(
         response
             .headers_mut()
             .append(header::SET_COOKIE, ctx.session_cookie().clear());
+    }
+    if let (Some(session), false) = (session, is_logout) {
+        still_the_same_user(ctx, session, upstream, whoami_base.clone()).await?;
+    }
+    if writes && unreadable_token_answer(ctx.settings, &response) {
+        let user = session.map_or("-", |s| s.user.as_str());
+        if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
+            ctx.audit(
+                "app_answer_refused",
+                user,
+                "refused",
+                None,
+                &[
+                    ("reason", "not JSON on a token app".to_string()),
+                    ("repeats_since_last_record", repeats.to_string()),
+                ],
+            );
+        }
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "a token app answered a write with a body the gateway cannot read for a token: refused");
+        return Err(ProxyError::AnswerUnchecked);
     }
     let may_carry_token = ctx.settings.token.is_some() && is_json(response.headers());
     if !may_carry_token && !response.headers().contains_key(header::SET_COOKIE) {
@@ -489,6 +523,66 @@ pub async fn gate(
     }
 }
 
+/// With `whoami.after_each_answer`, the app is asked after every answer to a verified session
+/// whether the session is still its user's: an app may put another user into a session
+/// without a new session id (a reset or magic link opened in a signed-in browser), and no
+/// answer header says so. Another user: the gateway session ends and the answer is refused.
+/// The app says nobody: the app ended its session, which gives nobody anything. No trustworthy
+/// answer: refused (fail closed).
+async fn still_the_same_user(
+    ctx: &Context<'_>,
+    session: &crate::store::Session,
+    upstream: &UpstreamTarget,
+    whoami_base: Option<HeaderMap>,
+) -> Result<(), ProxyError> {
+    let IdentitySource::Whoami {
+        path,
+        json_pointer,
+        after_each_answer: true,
+    } = &ctx.settings.identity
+    else {
+        return Ok(());
+    };
+    let Some(headers) = whoami_base else {
+        return Ok(());
+    };
+    match whoami::ask(ctx, upstream, headers, path, json_pointer).await {
+        whoami::AppSays::Nobody => Ok(()),
+        whoami::AppSays::User(name) if flow::identity(ctx.settings, &name) == session.user => {
+            Ok(())
+        }
+        whoami::AppSays::User(_) => {
+            ctx.mfa
+                .ephemeral
+                .end_session(&session.id_hash)
+                .await
+                .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+            ctx.audit(
+                "session_ended",
+                &session.user,
+                "refused",
+                Some(&session.id_hash),
+                &[("reason", "the app session changed hands".to_string())],
+            );
+            tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, "the app put another user into a verified session: session ended, answer refused");
+            Err(ProxyError::SessionChangedHands)
+        }
+        whoami::AppSays::Unknown => Err(ProxyError::AnswerUnchecked),
+    }
+}
+
+/// A successful answer of a token app (unless it answers writes with other types) with a body
+/// that is not JSON: a token in it would pass unseen.
+fn unreadable_token_answer(settings: &crate::config::AppMfa, response: &Response<Reply>) -> bool {
+    let json_only = settings.token.as_ref().is_some_and(|t| !t.any_answers);
+    let empty = response.status() == http::StatusCode::NO_CONTENT
+        || response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
+    json_only && response.status().is_success() && !empty && !is_json(response.headers())
+}
+
 /// A JSON answer (`application/json` or a `+json` type), where a token may be.
 fn is_json(headers: &HeaderMap) -> bool {
     headers
@@ -509,77 +603,4 @@ pub fn client_used_tls(peer: &Peer<'_>, headers: &http::HeaderMap) -> bool {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.split(',').next())
                 .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
-}
-
-/// A string (or number) at `pointer` in a JSON body.
-fn json_text(body: &[u8], pointer: &str) -> Option<String> {
-    let value = serde_json::from_slice::<serde_json::Value>(body).ok()?;
-    match value.pointer(pointer)? {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Asks the app who the session it just started belongs to: `GET path` with the session's
-/// cookies (or token), then the JSON pointer into the answer. Any failure is no identity, and
-/// the login then fails closed.
-async fn whoami(
-    ctx: &Context<'_>,
-    upstream: &UpstreamTarget,
-    mut headers: http::HeaderMap,
-    path: &str,
-    pointer: &str,
-    answer: &WithheldAnswer,
-) -> Option<String> {
-    const MAX_WHOAMI: u64 = 64 * 1024;
-    for name in [
-        header::COOKIE,
-        header::AUTHORIZATION,
-        header::CONTENT_TYPE,
-        header::CONTENT_LENGTH,
-    ] {
-        headers.remove(name);
-    }
-    let found = flow::app_credentials(ctx.settings, &answer.headers, &answer.body);
-    if !found.cookies.is_empty() {
-        let line: Vec<String> = found
-            .cookies
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&line.join("; ")).ok()?,
-        );
-    }
-    if let (Some(rule), Some(token)) = (&ctx.settings.token, &found.token) {
-        let value = HeaderValue::from_str(&format!("{} {token}", rule.scheme)).ok()?;
-        headers.insert(header::AUTHORIZATION, value);
-    }
-    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    let uri = origin_form(path.parse::<Uri>().ok()?).ok()?;
-    let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
-    *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    let sent = tokio::time::timeout(
-        ctx.app.upstream.response_header_timeout,
-        upstream.pool.send(request),
-    )
-    .await;
-    let response = match sent {
-        Ok(Ok(r)) if r.status().is_success() => r,
-        Ok(Ok(r)) => {
-            tracing::warn!(app = %ctx.app.name, status = r.status().as_u16(), "whoami request refused: login not released");
-            return None;
-        }
-        _ => {
-            tracing::warn!(app = %ctx.app.name, "whoami request failed: login not released");
-            return None;
-        }
-    };
-    let body = collect_limited(response.into_body(), MAX_WHOAMI)
-        .await
-        .ok()?;
-    json_text(&body, pointer)
 }

@@ -3,6 +3,7 @@
 //! - [`start_cookie_app`]: a PHP-style form login (`/login.php`, field `user`/`pass`) with a
 //!   `PHPSESSID` cookie session, `/index.php` (protected), `/whoami.php` (the session's user as
 //!   JSON), `/rotate.php` (a new session id), `/reset/USER` (a reset link that signs USER in),
+//!   `/reset-here/USER` (the same, into the session the browser has, without a new id),
 //!   `/logout.php`, `/assets/…` (public).
 //! - [`start_token_app`]: a JSON login (`POST /api/login` → `{"token": …}`) and `/api/me`,
 //!   which needs `Authorization: Bearer <token>`.
@@ -250,6 +251,31 @@ fn cookie_app(
             );
             r
         }
+        // The same link as some apps write it: the user goes into the session the browser
+        // already has, with no new id and no Set-Cookie.
+        (_, p) if p.starts_with("/reset-here/") => {
+            let user = p.trim_start_matches("/reset-here/").to_string();
+            let sessions = &mut state.sessions.lock().unwrap();
+            let current = headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(';'))
+                .filter_map(|pair| pair.trim().split_once('='))
+                .find(|(name, value)| *name == "PHPSESSID" && sessions.contains_key(*value))
+                .map(|(_, value)| value.to_string());
+            match current {
+                Some(id) => {
+                    sessions.insert(id, user.clone());
+                    respond(
+                        StatusCode::OK,
+                        "text/html",
+                        format!("<h1>Hello {user}</h1>"),
+                    )
+                }
+                None => redirect("/login.php"),
+            }
+        }
         (_, "/rotate.php") => match session_user(&state, &headers, "PHPSESSID") {
             // Session fixation defence of the app itself: a fresh id for the same user.
             Some(user) => {
@@ -303,6 +329,42 @@ fn token_app(
                     r#"{"error":"bad credentials"}"#.into(),
                 ),
             }
+        }
+        // A second way to a token the login rules do not name, rendered as the client asks
+        // (like Django REST framework's browsable API for `Accept: text/html`).
+        (Method::POST, "/api/session") => {
+            let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let user = value["username"].as_str().unwrap_or("");
+            let pass = value["password"].as_str().unwrap_or("");
+            let Some(user) = check_password(user, pass) else {
+                return respond(StatusCode::UNAUTHORIZED, "application/json", "{}".into());
+            };
+            let token = mint_session(&state, &user);
+            let html = headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            if html {
+                respond(
+                    StatusCode::OK,
+                    "text/html",
+                    format!("<p>Your token: <code>{token}</code></p>"),
+                )
+            } else {
+                respond(
+                    StatusCode::OK,
+                    "application/json",
+                    serde_json::json!({ "token": token }).to_string(),
+                )
+            }
+        }
+        (Method::GET, "/api/help") => {
+            respond(StatusCode::OK, "text/plain", "POST /api/login".into())
+        }
+        (Method::POST, "/api/ping") => {
+            let mut r = respond(StatusCode::NO_CONTENT, "text/plain", String::new());
+            r.headers_mut().remove(header::CONTENT_TYPE);
+            r
         }
         (Method::GET, "/api/me") => {
             let token = headers

@@ -271,6 +271,23 @@ def test_a_json_body_under_a_form_type_is_refused_by_the_token_login(env):
     assert_no_token(env, answer)
 
 
+@pytest.mark.parametrize("accept,status", [("text/html", 502), ("application/json", 403)])
+def test_a_token_endpoint_the_rules_miss_hands_out_nothing(env, accept, status):
+    """A second DRF token endpoint no login rule names: in JSON the gateway sees the token and
+    cannot tell whose it is (403); rendered as the browsable API's HTML it cannot look for it, so
+    a token app's non-JSON answer to a write is refused (502). DRF's tokens are static, so a
+    token seen once would work as soon as its user signs in through the gateway."""
+    body = json.dumps({"username": "alice", "password": PASSWORD}).encode()
+    direct = requests.post(f"{env.site.url}/api/v2/login/", data=body,
+                           headers={"Content-Type": "application/json", "Accept": accept})
+    assert direct.status_code == 200 and direct_token(env, "alice") in direct.text, direct.text[:300]
+    answer = send(env.gw.port, "POST", "/api/v2/login/",
+                  [("Accept", accept), ("Content-Type", "application/json")], body,
+                  source_ip=fresh_client_ip())
+    assert answer.status == status, answer
+    assert_no_token(env, answer)
+
+
 @pytest.mark.parametrize("label,body,ctype", [
     ("form", alice_form(), FORM),
     ("multipart", *mp([([cd("username")], "alice"), P])),

@@ -151,17 +151,20 @@ def test_bob_with_alices_password_or_reset_link_does_not_become_alice(env, metho
                                         [("Cookie", cookie_header(jar))]).text
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "a reset link that signs alice in on bob's existing PHP session without a new id sets no "
-    "cookie: nothing in the answer tells the gateway the session changed hands (item 28 needs "
-    "the app to rotate its id, or a whoami identity check on every request)"))
 def test_a_reset_link_reusing_bobs_session_id_does_not_make_bob_alice(env):
     bob = verified(env, "bob")
     path = f"/reset.php?user=alice&token={RESET_TOKENS['alice']}&keep=1"
     answer = send(env.gw.port, "GET", path, [("Cookie", cookie_header(bob.cookies))],
                   source_ip=fresh_client_ip())
+    # PHP put alice into bob's session without a new id; the gateway asks PHP after the
+    # answer (identity.whoami.after_each_answer), refuses it and ends bob's session.
+    assert answer.status == 403, answer
+    assert "alice" not in answer.text, answer
     assert_no_php_session(answer)
-    assert whoami(env, bob.cookies) in ("bob", None)
+    assert whoami(env, bob.cookies) is None
+    recs = env.gw.records_for(answer.get("x-request-id"))
+    assert [(r["event"], r["user"], r.get("reason")) for r in recs] == [
+        ("session_ended", "bob", "the app session changed hands")], recs
 
 
 # --- 28: a session PHP starts on another path ------------------------------------------------------
