@@ -118,6 +118,27 @@ async fn a_verified_session_the_app_gives_to_another_user_in_place_ends() {
 }
 
 #[tokio::test]
+async fn a_verified_session_whose_app_session_the_app_ended_ends_too() {
+    let (app, gw) = example().await;
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+    assert_eq!(bob.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+    // The app forgets bob's session (its own timeout, or a request that switched it away and
+    // back): nobody is signed in there any more, so the gateway session ends as well.
+    app.state.sessions.lock().unwrap().clear();
+    let answer = bob.get("/index.php").await;
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "session_ended"
+            && e["user"] == "bob"
+            && e["reason"] == "the app session ended"));
+    // A new sign-in asks for the second factor again.
+    let answer = login(&mut bob, "bob", "hunter2").await;
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+}
+
+#[tokio::test]
 async fn without_an_identity_source_a_minted_session_is_removed_from_the_answer() {
     let app = start_cookie_app().await;
     let gw = Gateway::start(&cookie_app_config(app.addr, "", ""));
@@ -310,6 +331,17 @@ async fn a_token_the_gateway_cannot_read_in_an_answer_is_not_handed_out() {
         .await;
     assert_eq!(answer.status, 403, "{}", answer.text());
     assert!(!answer.text().contains("token\":"), "{}", answer.text());
+    // JSON the gateway cannot parse may hide a token too.
+    let answer = b
+        .request(
+            "POST",
+            "/api/prefixed",
+            &[("content-type", "application/json")],
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(answer.status, 502, "{}", answer.text());
+    assert!(!answer.text().contains("token"), "{}", answer.text());
     // Reads of other types and writes without a body still pass.
     let answer = b.request("GET", "/api/help", &[], Vec::new()).await;
     assert_eq!(

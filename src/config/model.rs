@@ -235,6 +235,18 @@ pub struct TokenRule {
 
 /// The second factor for one app.
 impl AppMfa {
+    /// `identity.whoami.after_each_answer`: the app is asked after every answer to a verified
+    /// session whether the session is still its user's.
+    pub fn asks_after_each_answer(&self) -> bool {
+        matches!(
+            self.identity,
+            IdentitySource::Whoami {
+                after_each_answer: true,
+                ..
+            }
+        )
+    }
+
     /// The policy that applies to `user` (already trimmed and case-folded).
     pub fn policy_for(&self, user: &str) -> Policy {
         self.overrides

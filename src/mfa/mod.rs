@@ -9,6 +9,7 @@ pub mod guard;
 pub mod metrics;
 pub mod respond;
 pub mod settings;
+pub mod turns;
 
 use crate::config::{Config, DurableConfig, EphemeralConfig};
 use crate::factors::service::FactorError;
@@ -38,6 +39,8 @@ pub struct Mfa {
     /// Per client: when an unbound cookie was last audited, and how often it was stripped
     /// since without a record.
     strips: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u64)>>,
+    /// Requests of one session in order, where the app is asked after every answer.
+    pub turns: turns::Turns,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +103,7 @@ impl Mfa {
             audit: crate::audit::Audit::open(&config.audit, &instance_name(config))?,
             metrics: metrics::MfaMetrics::default(),
             strips: std::sync::Mutex::new(std::collections::HashMap::new()),
+            turns: turns::Turns::default(),
         })
     }
 

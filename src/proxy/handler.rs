@@ -334,10 +334,25 @@ async fn forward(
     // this request reached it.
     let whoami_base = ctx
         .as_ref()
-        .filter(|c| {
-            gated && login.is_none() && matches!(c.settings.identity, IdentitySource::Whoami { .. })
-        })
+        .filter(|c| gated && matches!(c.settings.identity, IdentitySource::Whoami { .. }))
         .map(|_| parts.headers.clone());
+    // A token app's answers must be readable for a token: not compressed.
+    if ctx.as_ref().is_some_and(|c| c.settings.token.is_some()) {
+        parts.headers.remove(header::ACCEPT_ENCODING);
+    }
+    // Where the app is asked after every answer, a session's requests take turns, so no
+    // request of it reaches the app between another one's answer and its check.
+    let session = checked.as_ref().and_then(|c| c.session.as_ref());
+    let _turn = match (&ctx, session) {
+        (Some(ctx), Some(session)) if gated && ctx.settings.asks_after_each_answer() => Some(
+            ctx.mfa
+                .turns
+                .take(session.id_hash, app.upstream.response_header_timeout)
+                .await
+                .ok_or(ProxyError::UpstreamTimeout)?,
+        ),
+        _ => None,
+    };
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
     let (body, login) = match (login, &ctx) {
         (Some(rule), Some(ctx)) => {

@@ -406,7 +406,10 @@ pub async fn gate(
             .append(header::SET_COOKIE, ctx.session_cookie().clear());
     }
     if let (Some(session), false) = (session, is_logout) {
-        still_the_same_user(ctx, session, upstream, whoami_base.clone()).await?;
+        if ctx.settings.asks_after_each_answer() {
+            response =
+                still_the_same_user(ctx, session, upstream, whoami_base.clone(), response).await?;
+        }
     }
     if writes && unreadable_token_answer(ctx.settings, &response) {
         let user = session.map_or("-", |s| s.user.as_str());
@@ -447,6 +450,10 @@ pub async fn gate(
         Reply::Page(bytes) => bytes,
         Reply::Upstream(body) => read_answer(body).await?,
     };
+    if may_carry_token && parts.status.is_success() && !readable_json(&parts.headers, &body) {
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "a token app's JSON answer could not be read for a token: refused");
+        return Err(ProxyError::AnswerUnchecked);
+    }
     let token = flow::app_credentials(ctx.settings, &parts.headers, &body).token;
     if let Some(token) = &token {
         minted.push(("token".to_string(), token.clone()));
@@ -526,49 +533,57 @@ pub async fn gate(
 /// With `whoami.after_each_answer`, the app is asked after every answer to a verified session
 /// whether the session is still its user's: an app may put another user into a session
 /// without a new session id (a reset or magic link opened in a signed-in browser), and no
-/// answer header says so. Another user: the gateway session ends and the answer is refused.
-/// The app says nobody: the app ended its session, which gives nobody anything. No trustworthy
-/// answer: refused (fail closed).
+/// answer header says so. The answer is read first (bounded), as the app may hold the
+/// session until it has sent it all (PHP's session lock). Another user, or nobody (the app
+/// ended its session, or a request of this session switched it there and back): the gateway
+/// session ends and the answer is refused. No trustworthy answer: refused (fail closed).
 async fn still_the_same_user(
     ctx: &Context<'_>,
     session: &crate::store::Session,
     upstream: &UpstreamTarget,
     whoami_base: Option<HeaderMap>,
-) -> Result<(), ProxyError> {
+    response: Response<Reply>,
+) -> Result<Response<Reply>, ProxyError> {
     let IdentitySource::Whoami {
-        path,
-        json_pointer,
-        after_each_answer: true,
+        path, json_pointer, ..
     } = &ctx.settings.identity
     else {
-        return Ok(());
+        return Ok(response);
     };
-    let Some(headers) = whoami_base else {
-        return Ok(());
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Reply::Page(bytes) => bytes,
+        Reply::Upstream(body) => collect_limited(body, MAX_LOGIN_ANSWER).await.map_err(|e| {
+            tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, error = %e, "answer not read in full: not checked");
+            ProxyError::AnswerUnchecked
+        })?,
     };
-    match whoami::ask(ctx, upstream, headers, path, json_pointer).await {
-        whoami::AppSays::Nobody => Ok(()),
+    let says = match whoami_base {
+        Some(headers) => whoami::ask(ctx, upstream, headers, path, json_pointer).await,
+        None => whoami::AppSays::Unknown,
+    };
+    let reason = match says {
         whoami::AppSays::User(name) if flow::identity(ctx.settings, &name) == session.user => {
-            Ok(())
+            return Ok(Response::from_parts(parts, Reply::Page(body)));
         }
-        whoami::AppSays::User(_) => {
-            ctx.mfa
-                .ephemeral
-                .end_session(&session.id_hash)
-                .await
-                .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
-            ctx.audit(
-                "session_ended",
-                &session.user,
-                "refused",
-                Some(&session.id_hash),
-                &[("reason", "the app session changed hands".to_string())],
-            );
-            tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, "the app put another user into a verified session: session ended, answer refused");
-            Err(ProxyError::SessionChangedHands)
-        }
-        whoami::AppSays::Unknown => Err(ProxyError::AnswerUnchecked),
-    }
+        whoami::AppSays::User(_) => "the app session changed hands",
+        whoami::AppSays::Nobody => "the app session ended",
+        whoami::AppSays::Unknown => return Err(ProxyError::AnswerUnchecked),
+    };
+    ctx.mfa
+        .ephemeral
+        .end_session(&session.id_hash)
+        .await
+        .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+    ctx.audit(
+        "session_ended",
+        &session.user,
+        "refused",
+        Some(&session.id_hash),
+        &[("reason", reason.to_string())],
+    );
+    tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, reason, "verified session ended: answer refused");
+    Err(ProxyError::SessionChangedHands)
 }
 
 /// A successful answer of a token app (unless it answers writes with other types) with a body
@@ -580,7 +595,24 @@ fn unreadable_token_answer(settings: &crate::config::AppMfa, response: &Response
             .headers()
             .get(header::CONTENT_LENGTH)
             .is_some_and(|v| v.as_bytes() == b"0");
-    json_only && response.status().is_success() && !empty && !is_json(response.headers())
+    let types = response
+        .headers()
+        .get_all(header::CONTENT_TYPE)
+        .iter()
+        .count();
+    json_only
+        && response.status().is_success()
+        && !empty
+        && (types > 1 || !is_json(response.headers()))
+}
+
+/// A JSON answer the gateway can look into: not encoded, and empty or one JSON document.
+fn readable_json(headers: &HeaderMap, body: &[u8]) -> bool {
+    let encoded = headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    !encoded && (body.is_empty() || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok())
 }
 
 /// A JSON answer (`application/json` or a `+json` type), where a token may be.

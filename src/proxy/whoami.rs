@@ -21,7 +21,7 @@ const MAX_WHOAMI: u64 = 64 * 1024;
 pub enum AppSays {
     /// The session is this user's (the name as the app spells it).
     User(String),
-    /// The session has no user (401/403, or null or nothing at the pointer).
+    /// The session has no user (401/403, a redirect, or null or nothing at the pointer).
     Nobody,
     /// No answer that can be trusted either way: the caller fails closed.
     Unknown,
@@ -63,68 +63,87 @@ pub fn with_credentials(
     Some(headers)
 }
 
-/// `GET path` with `headers` (the request's forwarding headers and the credentials to ask
-/// about), bounded by the app's response timeout.
+/// `GET path` with the request's credentials and forwarding headers from `headers` (nothing
+/// else of the client's: a `Range`, a conditional or an `Accept-Encoding` could turn the app's
+/// answer into something that reads as nobody), bounded by the app's response timeout.
 pub async fn ask(
     ctx: &Context<'_>,
     upstream: &UpstreamTarget,
-    mut headers: HeaderMap,
+    headers: HeaderMap,
     path: &str,
     pointer: &str,
 ) -> AppSays {
-    for name in [
-        header::CONTENT_TYPE,
-        header::CONTENT_LENGTH,
-        header::TRANSFER_ENCODING,
-        header::EXPECT,
-    ] {
-        headers.remove(name);
+    let mut asking = HeaderMap::new();
+    for (name, value) in &headers {
+        let kept =
+            KEPT.contains(name) || ctx.app.upstream.add_headers.iter().any(|(n, _)| n == name);
+        if kept {
+            asking.append(name.clone(), value.clone());
+        }
     }
-    headers.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    asking.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+    asking.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
     let Some(uri) = path.parse::<Uri>().ok().and_then(|u| origin_form(u).ok()) else {
         return AppSays::Unknown;
     };
     let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
     *request.uri_mut() = uri;
-    *request.headers_mut() = headers;
-    let sent = tokio::time::timeout(
-        ctx.app.upstream.response_header_timeout,
-        upstream.pool.send(request),
-    )
-    .await;
-    let response = match sent {
-        Ok(Ok(r)) if r.status().is_success() => r,
-        Ok(Ok(r)) if matches!(r.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => {
-            return AppSays::Nobody
-        }
-        Ok(Ok(r)) => {
-            tracing::warn!(app = %ctx.app.name, status = r.status().as_u16(), "whoami request refused");
-            return AppSays::Unknown;
-        }
+    *request.headers_mut() = asking;
+    let wait = ctx.app.upstream.response_header_timeout;
+    let response = match tokio::time::timeout(wait, upstream.pool.send(request)).await {
+        Ok(Ok(r)) => r,
         _ => {
             tracing::warn!(app = %ctx.app.name, "whoami request failed");
             return AppSays::Unknown;
         }
     };
-    let Ok(body) = tokio::time::timeout(
-        ctx.app.upstream.response_header_timeout,
-        collect_limited(response.into_body(), MAX_WHOAMI),
-    )
-    .await
-    else {
+    let status = response.status();
+    // Not signed in: refused, or sent to the login page.
+    if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) || status.is_redirection()
+    {
+        return AppSays::Nobody;
+    }
+    if status != StatusCode::OK || response.headers().contains_key(header::CONTENT_ENCODING) {
+        tracing::warn!(app = %ctx.app.name, status = status.as_u16(), "whoami answer not usable");
+        return AppSays::Unknown;
+    }
+    let body =
+        match tokio::time::timeout(wait, collect_limited(response.into_body(), MAX_WHOAMI)).await {
+            Ok(Ok(body)) => body,
+            _ => return AppSays::Unknown,
+        };
+    read(&body, pointer)
+}
+
+/// What a whoami answer says: a name at the pointer, `null` there (nobody), or nothing usable.
+fn read(body: &[u8], pointer: &str) -> AppSays {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         return AppSays::Unknown;
     };
-    let Ok(body) = body else {
-        return AppSays::Unknown;
-    };
-    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
-        return AppSays::Unknown;
-    };
+    // Apps say "nobody" as null or by leaving the field out (`{"account": null}`).
     match value.pointer(pointer) {
         None | Some(serde_json::Value::Null) => AppSays::Nobody,
         Some(v) => text(v).map_or(AppSays::Unknown, AppSays::User),
     }
 }
+
+/// The request headers a whoami request keeps: the credentials, and what says how and for
+/// which site the request came (apps build URLs and check origins from these).
+const KEPT: [header::HeaderName; 10] = [
+    header::HOST,
+    header::COOKIE,
+    header::AUTHORIZATION,
+    header::USER_AGENT,
+    header::FORWARDED,
+    header::VIA,
+    header::HeaderName::from_static("x-forwarded-for"),
+    header::HeaderName::from_static("x-forwarded-proto"),
+    header::HeaderName::from_static("x-forwarded-host"),
+    header::HeaderName::from_static("x-request-id"),
+];
 
 /// A string (or number) at `pointer` in a JSON body.
 pub fn json_text(body: &[u8], pointer: &str) -> Option<String> {
@@ -137,5 +156,29 @@ fn text(value: &serde_json::Value) -> Option<String> {
         serde_json::Value::String(s) => Some(s.clone()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_null_or_nothing_usable() {
+        let pointer = "/account/name";
+        let says = |body: &str| read(body.as_bytes(), pointer);
+        assert_eq!(
+            says(r#"{"account":{"name":"alice"}}"#),
+            AppSays::User("alice".into())
+        );
+        assert_eq!(says(r#"{"account":{"name":7}}"#), AppSays::User("7".into()));
+        assert_eq!(says(r#"{"account":{"name":null}}"#), AppSays::Nobody);
+        assert_eq!(says(r#"{"account":null}"#), AppSays::Nobody);
+        assert_eq!(says(r#"{"account":{}}"#), AppSays::Nobody);
+        // Another type, or not JSON at all (a login page) is no answer: the caller fails
+        // closed.
+        assert_eq!(says(r#"{"account":{"name":["alice"]}}"#), AppSays::Unknown);
+        assert_eq!(says("<html>"), AppSays::Unknown);
+        assert_eq!(says(r#"{"account":{"name":"alice"}"#), AppSays::Unknown);
     }
 }

@@ -358,6 +358,15 @@ fn token_app(
                 )
             }
         }
+        // A token behind an anti-JSON-hijacking prefix, still labelled JSON.
+        (Method::POST, "/api/prefixed") => {
+            let token = mint_session(&state, "alice");
+            respond(
+                StatusCode::OK,
+                "application/json",
+                format!(")]}}',\n{{\"token\":\"{token}\"}}"),
+            )
+        }
         (Method::GET, "/api/help") => {
             respond(StatusCode::OK, "text/plain", "POST /api/login".into())
         }

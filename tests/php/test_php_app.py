@@ -75,8 +75,13 @@ def cookie_header(cookies):
 
 
 def whoami(env, cookies, ip=None):
+    """Whom PHP sees for these cookies through the gateway; None also when the gateway ended
+    the session because PHP no longer has its user (identity.whoami.after_each_answer)."""
     header = cookie_header(cookies)
-    r = send(env.gw.port, "GET", "/whoami.php", [("Cookie", header)] if header else [], source_ip=ip)
+    headers = [("Accept", "application/json")] + ([("Cookie", header)] if header else [])
+    r = send(env.gw.port, "GET", "/whoami.php", headers, source_ip=ip)
+    if r.status == 403 and r.json().get("error") == "sign_in_required":
+        return None
     assert r.status == 200, r
     return r.json()["user"]
 
