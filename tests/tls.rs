@@ -213,6 +213,60 @@ async fn websocket_is_tunnelled() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_websocket_upgrades_pass() {
+    // h2c (or any other protocol) after a switch would be requests no check sees
+    // (SECURITY-TESTS 39): the gateway does not ask the app for it.
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    for protocol in ["h2c", "HTTP/2.0", "websocket, h2c", "tls/1.2"] {
+        let answer = get(
+            gw.addr,
+            "a",
+            "/any-upgrade",
+            &[
+                ("connection", "Upgrade, HTTP2-Settings"),
+                ("upgrade", protocol),
+                ("http2-settings", "AAMAAABkAAQAoAAAAAIAAAAA"),
+            ],
+        )
+        .await;
+        assert_eq!(answer.status, 200, "{protocol}");
+        assert_eq!(answer.text(), "no upgrade asked", "{protocol}");
+    }
+    // An app asked for WebSocket that switches to something else is not relayed either.
+    let answer = get(
+        gw.addr,
+        "a",
+        "/h2c-instead",
+        &[
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, 502);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_bound_sign_ins_are_refused() {
+    // NTLM and Negotiate sign in the connection, and the gateway's upstream connections serve
+    // every client (SECURITY-TESTS 36).
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    for value in [
+        "NTLM TlRMTVNTUAABAAAAB4IIog==",
+        "Negotiate YIIGHgYGKwYBBQUC",
+    ] {
+        let answer = get(gw.addr, "a", "/intranet", &[("authorization", value)]).await;
+        assert_eq!(answer.status, 403, "{value}");
+    }
+    assert!(up.seen.paths().is_empty());
+    assert_eq!(get(gw.addr, "a", "/intranet", &[]).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unrequested_protocol_switch_is_not_relayed() {
     let up = upstream::start().await;
     let gw = Gateway::start(&simple_config(up.addr, ""));

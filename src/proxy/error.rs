@@ -62,6 +62,9 @@ pub enum ProxyError {
     /// The app now says a verified session's app session is another user's.
     #[error("the app session changed hands")]
     SessionChangedHands,
+    /// NTLM or Negotiate: a sign-in bound to the upstream connection, which is shared.
+    #[error("connection-bound authentication refused")]
+    ConnectionAuthentication,
 }
 
 impl ProxyError {
@@ -89,6 +92,7 @@ impl ProxyError {
             | ProxyError::LookalikeUser
             | ProxyError::SessionChangedHands => StatusCode::FORBIDDEN,
             ProxyError::AnswerUnchecked => StatusCode::BAD_GATEWAY,
+            ProxyError::ConnectionAuthentication => StatusCode::FORBIDDEN,
         }
     }
 
@@ -115,6 +119,7 @@ impl ProxyError {
             ProxyError::LookalikeUser => "enrollment_refused",
             ProxyError::AnswerUnchecked => "answer_unchecked",
             ProxyError::SessionChangedHands => "sign_in_required",
+            ProxyError::ConnectionAuthentication => "connection_authentication_refused",
         }
     }
 
@@ -142,6 +147,7 @@ impl ProxyError {
             ProxyError::LookalikeUser => "This user name cannot be set up for a second factor. Please contact the administrator.",
             ProxyError::AnswerUnchecked => "The application's answer could not be checked, so the gateway did not pass it on. Please contact the administrator if this keeps happening.",
             ProxyError::SessionChangedHands => "The application now says this session belongs to another account. For your security you have been signed out; please sign in again.",
+            ProxyError::ConnectionAuthentication => "Windows sign-in (NTLM or Negotiate) cannot pass through this gateway: it would be shared with other users' requests.",
         }
     }
 }
@@ -171,13 +177,14 @@ mod tests {
             ProxyError::LookalikeUser,
             ProxyError::AnswerUnchecked,
             ProxyError::SessionChangedHands,
+            ProxyError::ConnectionAuthentication,
         ];
         let statuses: Vec<u16> = errors.iter().map(|e| e.status().as_u16()).collect();
         assert_eq!(
             statuses,
             [
                 404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 403,
-                502, 403
+                502, 403, 403
             ]
         );
         assert!(errors

@@ -220,6 +220,12 @@ async fn forward(
             .map(Reply::Page));
     }
 
+    // NTLM/Negotiate sign in the upstream connection, and upstream connections are pooled
+    // across clients (SECURITY-TESTS 36): refused for every app.
+    if crate::session::credentials::connection_authentication(req.headers()) {
+        return Err(ProxyError::ConnectionAuthentication);
+    }
+
     // Phase: session check. Credentials the app would take as a login reach it only when bound
     // to a verified session; the login route itself is recognised here (in every spelling).
     let mut checked = None;
@@ -307,7 +313,9 @@ async fn forward(
         .then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
     let inbound_version = parts.version;
-    let upgrade = headers::remove_hop_by_hop(&mut parts.headers);
+    // Only WebSocket is relayed: after a switch to h2c (or any other protocol) the client
+    // would send requests straight to the app, past every check here.
+    let upgrade = headers::remove_hop_by_hop(&mut parts.headers).filter(headers::is_websocket);
     headers::set_forwarded(
         &mut parts.headers,
         peer,
@@ -398,7 +406,7 @@ async fn forward(
         upgrade.is_some(),
         accepted_protocol,
     ) {
-        (true, Some(client_side), true, Some(protocol)) => {
+        (true, Some(client_side), true, Some(protocol)) if headers::is_websocket(&protocol) => {
             headers::set_upgrade(response.headers_mut(), protocol);
             let upstream_side = hyper::upgrade::on(&mut response);
             tokio::spawn(tunnel(client_side, upstream_side));

@@ -79,6 +79,12 @@ pub fn remove_hop_by_hop(headers: &mut HeaderMap) -> Option<HeaderValue> {
     upgrade
 }
 
+/// An `Upgrade` naming WebSocket alone (any version suffix is not WebSocket as RFC 6455
+/// spells it).
+pub fn is_websocket(protocol: &HeaderValue) -> bool {
+    protocol.as_bytes().eq_ignore_ascii_case(b"websocket")
+}
+
 /// Puts back exactly the headers a protocol switch needs on the next hop.
 pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
     headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));

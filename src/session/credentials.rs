@@ -152,9 +152,46 @@ pub fn repeated_authorization(headers: &HeaderMap) -> bool {
     lines.next().is_some() && lines.next().is_some()
 }
 
+/// NTLM and Negotiate (Kerberos/SPNEGO) authenticate the connection, not the request: on a
+/// pooled upstream connection one client's sign-in would serve the next client's requests.
+pub fn connection_authentication(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::AUTHORIZATION)
+        .iter()
+        .chain(headers.get_all(header::PROXY_AUTHORIZATION).iter())
+        .any(|v| {
+            let scheme = v
+                .as_bytes()
+                .split(|b| *b == b' ')
+                .find(|s| !s.is_empty())
+                .unwrap_or_default();
+            scheme.eq_ignore_ascii_case(b"ntlm") || scheme.eq_ignore_ascii_case(b"negotiate")
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ntlm_and_negotiate_in_any_case_are_connection_authentication() {
+        for (name, value, expected) in [
+            ("authorization", "NTLM TlRMTVNTUAABAAAAB4IIog==", true),
+            ("authorization", "negotiate YIIGHgYGKwYBBQUCoIIGEjCC", true),
+            ("authorization", "  Ntlm abc", true),
+            ("proxy-authorization", "NTLM abc", true),
+            ("authorization", "Bearer abc", false),
+            ("authorization", "Basic YTpi", false),
+            ("authorization", "NTLMx abc", false),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                http::HeaderName::from_static(name),
+                http::HeaderValue::from_static(value),
+            );
+            assert_eq!(connection_authentication(&headers), expected, "{value}");
+        }
+    }
 
     fn with_cookies(lines: &[&str]) -> HeaderMap {
         let mut h = HeaderMap::new();

@@ -8,6 +8,7 @@
 //! - `/hop`: answers with hop-by-hop headers that must not reach the client
 //! - `/ws`: WebSocket echo
 //! - `/stale-101`: answers 101 although nobody asked to upgrade
+//! - `/any-upgrade`: switches to any protocol asked for; `/h2c-instead`: to h2c, whatever asked
 
 use bytes::Bytes;
 use futures_util::{SinkExt, StreamExt};
@@ -138,6 +139,25 @@ async fn answer(seen: Seen, mut req: Request<Incoming>) -> Response<Body> {
             .body(full("hop"))
             .unwrap(),
         "/ws" => websocket(&mut req),
+        // An app that switches to whatever protocol it is asked for (h2c included, as Go,
+        // hyper and Tomcat servers can): what comes after the switch is no longer HTTP/1.1
+        // requests the gateway checks.
+        "/any-upgrade" => match req.headers().get(header::UPGRADE).cloned() {
+            Some(protocol) => Response::builder()
+                .status(StatusCode::SWITCHING_PROTOCOLS)
+                .header("connection", "upgrade")
+                .header("upgrade", protocol)
+                .body(full(""))
+                .unwrap(),
+            None => Response::new(full("no upgrade asked")),
+        },
+        // Asked for WebSocket, switches to HTTP/2.
+        "/h2c-instead" => Response::builder()
+            .status(StatusCode::SWITCHING_PROTOCOLS)
+            .header("connection", "upgrade")
+            .header("upgrade", "h2c")
+            .body(full(""))
+            .unwrap(),
         "/stale-101" => Response::builder()
             .status(StatusCode::SWITCHING_PROTOCOLS)
             .header("connection", "upgrade")
