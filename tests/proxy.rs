@@ -480,6 +480,25 @@ async fn json_logs_are_one_object_per_line() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_trailers_never_reach_the_app() {
+    // A trailer is a header after the body, read by no check (SECURITY-TESTS 39): a cookie or
+    // an identity header there must not reach the app.
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(up.addr, ""));
+    let request = b"POST /echo HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\
+        Trailer: cookie, x-remote-user\r\nTE: trailers\r\nConnection: close\r\n\r\n\
+        3\r\nabc\r\n0\r\nCookie: sessionid=minted\r\nX-Remote-User: admin\r\n\r\n";
+    let answer = raw_request(gw.addr, request).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("body-bytes: 3"), "{answer}");
+    assert!(!answer.contains("trailer "), "{answer}");
+    assert!(
+        !answer.to_ascii_lowercase().contains("\ntrailer:"),
+        "{answer}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_beyond_the_limit_wait_until_one_closes() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let up = upstream::start().await;

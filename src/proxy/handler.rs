@@ -316,6 +316,9 @@ async fn forward(
     // Only WebSocket is relayed: after a switch to h2c (or any other protocol) the client
     // would send requests straight to the app, past every check here.
     let upgrade = headers::remove_hop_by_hop(&mut parts.headers).filter(headers::is_websocket);
+    // Trailers are headers after the body that no check reads (a cookie, an identity header):
+    // the upstream connection sends only those the request declares in `Trailer`, so none.
+    parts.headers.remove(header::TRAILER);
     headers::set_forwarded(
         &mut parts.headers,
         peer,

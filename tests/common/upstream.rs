@@ -1,6 +1,6 @@
 //! A small hyper upstream with the behaviours the proxy tests need.
 //!
-//! - any path: echoes `METHOD PATH?QUERY` and every request header, one per line
+//! - any path: echoes `METHOD PATH?QUERY`, every request header and trailer, one per line
 //! - `/slow?ms=N`: waits N ms before answering
 //! - `/download?bytes=N`: streams N bytes
 //! - `/upload`: reads the whole body and answers with its length
@@ -166,10 +166,11 @@ async fn answer(seen: Seen, mut req: Request<Incoming>) -> Response<Body> {
             .unwrap(),
         _ => {
             let (parts, body) = req.into_parts();
-            let body = body
+            let (body, trailers) = body
                 .collect()
                 .await
-                .map(|b| b.to_bytes())
+                .map(|b| (b.trailers().cloned(), b.to_bytes()))
+                .map(|(t, b)| (b, t))
                 .unwrap_or_default();
             let mut text = format!(
                 "{} {}\n",
@@ -179,6 +180,13 @@ async fn answer(seen: Seen, mut req: Request<Incoming>) -> Response<Body> {
             for (name, value) in &parts.headers {
                 text.push_str(&format!(
                     "{}: {}\n",
+                    name,
+                    value.to_str().unwrap_or("<binary>")
+                ));
+            }
+            for (name, value) in trailers.iter().flatten() {
+                text.push_str(&format!(
+                    "trailer {}: {}\n",
                     name,
                     value.to_str().unwrap_or("<binary>")
                 ));
