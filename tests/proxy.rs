@@ -349,6 +349,37 @@ async fn slow_upstream_gets_504() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_that_stalls_mid_answer_is_cut_off() {
+    let up = upstream::start().await;
+    let gw = Gateway::start(&simple_config(
+        up.addr,
+        "      timeouts:\n        response_header: 300ms\n",
+    ));
+    // Steady pieces closer than the limit: the whole answer, though it takes longer.
+    let started = std::time::Instant::now();
+    let answer = raw_request(
+        gw.addr,
+        b"GET /trickle?parts=6&gap=150 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(started.elapsed() > std::time::Duration::from_millis(600));
+    assert!(answer.contains("part5;"), "{answer}");
+    assert!(answer.ends_with("0\r\n\r\n"), "{answer}");
+    // A pause longer than the limit: the connection is cut without the last chunk, so the
+    // client knows the answer is incomplete.
+    let started = std::time::Instant::now();
+    let answer = raw_request(
+        gw.addr,
+        b"GET /trickle?parts=2&gap=3000 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_millis(2000));
+    assert!(answer.contains("part0;"), "{answer}");
+    assert!(!answer.contains("part1;"), "{answer}");
+    assert!(!answer.ends_with("0\r\n\r\n"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_smuggling_shapes_are_refused() {
     let up = upstream::start().await;
     let gw = Gateway::start(&simple_config(up.addr, ""));

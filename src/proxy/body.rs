@@ -1,7 +1,7 @@
 //! The response body the gateway sends: the upstream's stream or a page of its own, counted so
 //! that the access-log line (written when the body ends) has the bytes sent.
 
-use super::upstream::UpstreamBody;
+use super::upstream::{UpstreamBody, UpstreamBodyError};
 use crate::ops::access_log;
 use bytes::Bytes;
 use http_body::{Body, Frame, SizeHint};
@@ -55,12 +55,12 @@ impl ResponseBody {
 
 impl Body for ResponseBody {
     type Data = Bytes;
-    type Error = hyper::Error;
+    type Error = UpstreamBodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<Bytes>, UpstreamBodyError>>> {
         let this = self.project();
         let polled = match this.source.project() {
             SourceProjection::Upstream { body } => body.poll_frame(cx),

@@ -235,12 +235,12 @@ pin_project! {
 
 impl Body for Tracked {
     type Data = bytes::Bytes;
-    type Error = hyper::Error;
+    type Error = super::upstream::UpstreamBodyError;
 
     fn poll_frame(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<bytes::Bytes>, hyper::Error>>> {
+    ) -> Poll<Option<Result<Frame<bytes::Bytes>, Self::Error>>> {
         self.project().body.poll_frame(cx)
     }
 

@@ -388,7 +388,11 @@ async fn forward(
     )
     .await
     {
-        Ok(Ok(response)) => response,
+        // The same limit holds for every pause in the answer's body (nginx's
+        // proxy_read_timeout): a stalled app does not hold the client's connection for ever.
+        Ok(Ok(response)) => {
+            response.map(|body| body.with_idle_limit(app.upstream.response_header_timeout))
+        }
         Ok(Err(error)) => {
             progress.upstream_time = Some(sent.elapsed());
             return Err(if error.is_timeout() {

@@ -5,6 +5,7 @@
 //! - `/download?bytes=N`: streams N bytes
 //! - `/upload`: reads the whole body and answers with its length
 //! - `/chunked`: answers in three chunks of unknown total length
+//! - `/trickle?parts=N&gap=MS`: N chunks, MS apart
 //! - `/hop`: answers with hop-by-hop headers that must not reach the client
 //! - `/ws`: WebSocket echo
 //! - `/stale-101`: answers 101 although nobody asked to upgrade
@@ -128,6 +129,24 @@ async fn answer(seen: Seen, mut req: Request<Incoming>) -> Response<Body> {
             let stream = futures_util::stream::iter(
                 parts.map(|p| Ok::<_, Infallible>(Frame::data(Bytes::from(p)))),
             );
+            Response::new(BodyExt::boxed(StreamBody::new(stream)))
+        }
+        // `gap` ms between each of `parts` chunks.
+        "/trickle" => {
+            let gap = Duration::from_millis(query_number(&req, "gap"));
+            let parts = query_number(&req, "parts");
+            let stream = futures_util::stream::unfold(0, move |sent| async move {
+                if sent == parts {
+                    return None;
+                }
+                if sent > 0 {
+                    tokio::time::sleep(gap).await;
+                }
+                Some((
+                    Ok::<_, Infallible>(Frame::data(Bytes::from(format!("part{sent};")))),
+                    sent + 1,
+                ))
+            });
             Response::new(BodyExt::boxed(StreamBody::new(stream)))
         }
         "/hop" => Response::builder()

@@ -12,7 +12,7 @@ mod body;
 mod connect;
 mod tls;
 
-pub use body::UpstreamBody;
+pub use body::{UpstreamBody, UpstreamBodyError};
 
 use crate::config::Upstream;
 use connect::Connector;
