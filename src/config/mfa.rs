@@ -97,10 +97,12 @@ pub fn app_mfa(
         }
     });
     for (i, name) in raw.session_cookies.iter().enumerate() {
-        if name.is_empty() || !name.bytes().all(is_cookie_name_byte) {
+        // `*` stands for a run of letters and digits (a per-site hash in the name).
+        let literal = name.replace('*', "");
+        if literal.is_empty() || !name.bytes().all(is_cookie_name_byte) || name.contains("**") {
             c.fail(
                 &format!("{key}.session_cookies[{i}]"),
-                format!("{name:?} is not a cookie name"),
+                format!("{name:?} is not a cookie name (or a pattern like wordpress_logged_in_*)"),
             );
         }
     }

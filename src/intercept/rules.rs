@@ -1,5 +1,6 @@
 //! Login rules from the config, applied to requests and to the app's answers.
 
+use crate::session::credentials::cookie_name_matches;
 use http::{header, HeaderMap, Method, StatusCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,9 +91,18 @@ pub fn sets_cookie(headers: &HeaderMap, name: &str) -> bool {
 
 /// Every non-empty value the answer's `Set-Cookie` headers give `name`, deletions left out.
 pub fn sets_cookie_value(headers: &HeaderMap, name: &str) -> Vec<String> {
+    sets_cookies_named(headers, name)
+        .into_iter()
+        .map(|(_, value)| value)
+        .collect()
+}
+
+/// Every (name, value) the answer's `Set-Cookie` headers set under a name `pattern` matches
+/// (a configured name, `*` for a run of letters and digits), deletions left out.
+pub fn sets_cookies_named(headers: &HeaderMap, pattern: &str) -> Vec<(String, String)> {
     set_cookies(headers)
-        .filter(|c| c.name == name && !c.deleted)
-        .map(|c| c.value.to_string())
+        .filter(|c| !c.deleted && cookie_name_matches(c.name, pattern))
+        .map(|c| (c.name.to_string(), c.value.to_string()))
         .collect()
 }
 

@@ -8,7 +8,7 @@ use crate::config::{App, AppMfa, Enrollment, Policy};
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::{verify_any, FactorError, Method, Subject, TotpFactor};
 use crate::factors::totp::{self, TotpParams, TotpSecret};
-use crate::intercept::rules::sets_cookie_value;
+use crate::intercept::rules::sets_cookies_named;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::keys::KeyError;
 use crate::regulation;
@@ -976,11 +976,7 @@ pub fn app_credentials(settings: &AppMfa, headers: &HeaderMap, body: &[u8]) -> A
     let cookies = settings
         .session_cookies
         .iter()
-        .flat_map(|name| {
-            sets_cookie_value(headers, name)
-                .into_iter()
-                .map(move |value| (name.clone(), value))
-        })
+        .flat_map(|name| sets_cookies_named(headers, name))
         .collect();
     let token = settings.token.as_ref().and_then(|rule| {
         serde_json::from_slice::<serde_json::Value>(body)

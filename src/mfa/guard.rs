@@ -7,7 +7,8 @@ use super::flow::Context;
 use super::{MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::AppMfa;
 use crate::session::credentials::{
-    authorization, cookie_name_reads_as, cookie_pairs, repeated_authorization, strip_cookies,
+    authorization, cookie_name_matches, cookie_name_reads_as, cookie_pairs, repeated_authorization,
+    strip_cookies,
 };
 use crate::store::{EphemeralStore, Session};
 use http::HeaderMap;
@@ -80,7 +81,11 @@ fn is_gateway_cookie(name: &str) -> bool {
 /// Which of the app's session cookies, if any, a request cookie of this name is to some app
 /// behind us: `Some(true)` spelled exactly as configured, `Some(false)` another spelling of it.
 fn session_cookie_spelling(settings: &AppMfa, name: &str) -> Option<bool> {
-    if settings.session_cookies.iter().any(|s| s == name) {
+    if settings
+        .session_cookies
+        .iter()
+        .any(|s| cookie_name_matches(name, s))
+    {
         return Some(true);
     }
     settings

@@ -28,7 +28,8 @@ pub fn cookie_name_reads_as(name: &str, target: &str) -> bool {
             .is_some_and(|(array, _)| same_folded(array, target))
 }
 
-/// Equal once ` `, `.` and `[` read as `_` and letters without case.
+/// Equal once ` `, `.` and `[` read as `_` and letters without case; a `*` in the configured
+/// name stands for a run of letters and digits (see [`cookie_name_matches`]).
 fn same_folded(a: &str, b: &str) -> bool {
     fn fold(c: char) -> char {
         match c {
@@ -36,7 +37,42 @@ fn same_folded(a: &str, b: &str) -> bool {
             c => c.to_ascii_lowercase(),
         }
     }
-    a.chars().map(fold).eq(b.chars().map(fold))
+    let name: Vec<char> = a.chars().map(fold).collect();
+    let pattern: Vec<char> = b.chars().map(fold).collect();
+    glob(&name, &pattern)
+}
+
+/// Whether a cookie name, exactly as sent, is the configured `pattern`: equal, where each `*`
+/// of the pattern stands for one or more ASCII letters and digits (a per-site hash, as in
+/// WordPress's `wordpress_logged_in_*`). A `*` never spans `_` or other separators, so
+/// `wordpress_*` is not `wordpress_test_cookie`.
+pub fn cookie_name_matches(name: &str, pattern: &str) -> bool {
+    if !pattern.contains('*') {
+        return name == pattern;
+    }
+    let name: Vec<char> = name.chars().collect();
+    let pattern: Vec<char> = pattern.chars().collect();
+    glob(&name, &pattern)
+}
+
+fn glob(name: &[char], pattern: &[char]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some(('*', rest)) => {
+            let run = name
+                .iter()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .count();
+            // Longest first; names are short, patterns have few stars.
+            (1..=run)
+                .rev()
+                .any(|taken| name.get(taken..).is_some_and(|left| glob(left, rest)))
+        }
+        Some((c, rest)) => match name.split_first() {
+            Some((first, left)) => first == c && glob(left, rest),
+            None => false,
+        },
+    }
 }
 
 /// Every (name, value) cookie pair in the request, names and values trimmed. Pairs are split at
@@ -172,6 +208,29 @@ pub fn connection_authentication(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_star_in_a_configured_name_is_a_run_of_letters_and_digits() {
+        let pattern = "wordpress_logged_in_*";
+        let hash = "wordpress_logged_in_5c0b3f14c1d2a9a2bb5c6b33fbe1c0b3";
+        assert!(cookie_name_matches(hash, pattern));
+        assert!(!cookie_name_matches("wordpress_logged_in_", pattern));
+        assert!(!cookie_name_matches("wordpress_logged_in_a_b", pattern));
+        assert!(!cookie_name_matches("wordpress_test_cookie", "wordpress_*"));
+        assert!(cookie_name_matches("wordpress_abc123", "wordpress_*"));
+        assert!(cookie_name_matches("a1b2", "*b*"));
+        assert!(cookie_name_matches("sessionid", "sessionid"));
+        assert!(!cookie_name_matches("Sessionid", "sessionid"));
+        // As legacy stacks read names: case, `.` for `_`, percent escapes, arrays.
+        assert!(cookie_name_reads_as("WORDPRESS_LOGGED_IN_ABC", pattern));
+        assert!(cookie_name_reads_as("wordpress.logged.in.abc", pattern));
+        assert!(cookie_name_reads_as("wordpress_logged_in_%61bc", pattern));
+        assert!(cookie_name_reads_as("wordpress_logged_in_abc[x]", pattern));
+        assert!(!cookie_name_reads_as(
+            "wordpress_test_cookie",
+            "wordpress_*"
+        ));
+    }
 
     #[test]
     fn ntlm_and_negotiate_in_any_case_are_connection_authentication() {
