@@ -99,10 +99,11 @@ pub fn app_mfa(
     for (i, name) in raw.session_cookies.iter().enumerate() {
         // `*` stands for a run of letters and digits (a per-site hash in the name).
         let literal = name.replace('*', "");
-        if literal.is_empty() || !name.bytes().all(is_cookie_name_byte) || name.contains("**") {
+        let stars = name.len() - literal.len();
+        if literal.is_empty() || !name.bytes().all(is_cookie_name_byte) || stars > 1 {
             c.fail(
                 &format!("{key}.session_cookies[{i}]"),
-                format!("{name:?} is not a cookie name (or a pattern like wordpress_logged_in_*)"),
+                format!("{name:?} is not a cookie name (or a pattern with one *, like wordpress_logged_in_*)"),
             );
         }
     }
