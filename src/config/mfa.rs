@@ -189,7 +189,7 @@ pub fn app_mfa(
         .identity
         .as_ref()
         .map_or(IdentitySource::LoginField, |i| {
-            identity(c, &format!("{key}.identity"), i)
+            identity(c, &format!("{key}.identity"), i, &raw.session_cookies)
         });
 
     let max_attempts = raw.max_attempts.unwrap_or(5);
@@ -355,7 +355,36 @@ fn normalize(c: &mut Checker, key: &str, raw: &RawMfa) -> Normalize {
     normalize
 }
 
-fn identity(c: &mut Checker, key: &str, raw: &RawIdentity) -> IdentitySource {
+fn identity(
+    c: &mut Checker,
+    key: &str,
+    raw: &RawIdentity,
+    session_cookies: &[String],
+) -> IdentitySource {
+    if let Some(cookie) = &raw.cookie {
+        if raw.header.is_some() || raw.json_pointer.is_some() || raw.whoami.is_some() {
+            c.fail(
+                key,
+                "give at most one of header, json_pointer, whoami or cookie",
+            );
+        }
+        if !session_cookies.contains(&cookie.name) {
+            c.fail(
+                &format!("{key}.cookie.name"),
+                format!("{:?} must also be listed in session_cookies", cookie.name),
+            );
+        }
+        if cookie.until.is_empty() {
+            c.fail(
+                &format!("{key}.cookie.until"),
+                "give the text that ends the user name in the cookie's value (e.g. \"|\")",
+            );
+        }
+        return IdentitySource::ResponseCookie {
+            name: cookie.name.clone(),
+            until: cookie.until.clone(),
+        };
+    }
     match (&raw.header, &raw.json_pointer, &raw.whoami) {
         (None, None, None) => IdentitySource::LoginField,
         (Some(name), None, None) => match http::HeaderName::from_bytes(name.as_bytes()) {
@@ -387,7 +416,10 @@ fn identity(c: &mut Checker, key: &str, raw: &RawIdentity) -> IdentitySource {
             }
         }
         _ => {
-            c.fail(key, "give at most one of header, json_pointer or whoami");
+            c.fail(
+                key,
+                "give at most one of header, json_pointer, whoami or cookie",
+            );
             IdentitySource::LoginField
         }
     }

@@ -165,6 +165,9 @@ pub enum IdentitySource {
     ResponseHeader(http::HeaderName),
     /// A JSON pointer into the app's login answer.
     ResponseJson(String),
+    /// The start of a session cookie's value (percent-decoded) the login answer sets, up to a
+    /// separator: apps that sign the user name into the cookie (WordPress).
+    ResponseCookie { name: String, until: String },
     /// A GET the gateway makes to the app with the new session, and a pointer into its JSON.
     /// `after_each_answer`: asked again after every answer to a verified session.
     Whoami {

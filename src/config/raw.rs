@@ -303,9 +303,20 @@ pub struct RawIdentity {
     pub json_pointer: Option<String>,
     #[serde(default)]
     pub whoami: Option<RawWhoami>,
+    #[serde(default)]
+    pub cookie: Option<RawCookieIdentity>,
     /// What the app does to a user name before it looks it up: nfkc, casefold.
     #[serde(default)]
     pub normalize: Vec<String>,
+}
+
+/// The user name at the start of a session cookie's value, up to a separator (WordPress:
+/// `wordpress_logged_in_<hash>=alice|expiry|token|mac`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCookieIdentity {
+    pub name: String,
+    pub until: String,
 }
 
 #[derive(Debug, Deserialize)]

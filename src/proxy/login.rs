@@ -14,7 +14,7 @@ use crate::config::Limit;
 use crate::intercept::body::{canonical_field_name, login_username};
 use crate::intercept::rules::LoginRule;
 use crate::intercept::rules::UsernameField;
-use crate::intercept::rules::{remove_set_cookies, set_cookies};
+use crate::intercept::rules::{remove_set_cookies, set_cookies, sets_cookies_named};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::endpoints;
 use crate::mfa::flow::{self, Context};
@@ -245,6 +245,9 @@ async fn app_identity(
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
         IdentitySource::ResponseJson(pointer) => whoami::json_text(&answer.body, pointer),
+        IdentitySource::ResponseCookie { name, until } => {
+            cookie_identity(&answer.headers, name, until)
+        }
         IdentitySource::Whoami {
             path, json_pointer, ..
         } => match whoami_base {
@@ -260,6 +263,26 @@ async fn app_identity(
     }
     .map(|u| flow::identity(ctx.settings, &u))
     .filter(|u| !u.is_empty())
+}
+
+/// The user name an app signed into its session cookie: the value (decoded as PHP does) up to
+/// `until`. Only when every such cookie of the answer names the same user.
+fn cookie_identity(headers: &HeaderMap, name: &str, until: &str) -> Option<String> {
+    let mut names = sets_cookies_named(headers, name)
+        .into_iter()
+        .map(|(_, value)| {
+            // As PHP writes and reads cookie values: percent escapes, and `+` for a space.
+            let value = value.trim_matches('"').replace('+', " ");
+            let decoded = percent_encoding::percent_decode_str(&value)
+                .decode_utf8()
+                .ok()?;
+            let (user, _) = decoded.split_once(until)?;
+            Some(user.to_string())
+        });
+    let first = names.next()??;
+    names
+        .all(|n| n.as_deref() == Some(first.as_str()))
+        .then_some(first)
 }
 
 /// What logins the app refuses count against: the client's address and the user name typed
@@ -635,4 +658,34 @@ pub fn client_used_tls(peer: &Peer<'_>, headers: &http::HeaderMap) -> bool {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.split(',').next())
                 .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(lines: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append(header::SET_COOKIE, line.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_user_name_signed_into_a_cookie() {
+        let pattern = "wordpress_logged_in_*";
+        let read = |lines: &[&str]| cookie_identity(&answer(lines), pattern, "|");
+        let wp = "wordpress_logged_in_0a1b=alice%7C1796%7Ctok%7Cmac; path=/; HttpOnly";
+        assert_eq!(read(&[wp]).as_deref(), Some("alice"));
+        let spaced = "wordpress_logged_in_0a1b=Alice+Smith%7C1%7Ct%7Cm; path=/";
+        assert_eq!(read(&[spaced]).as_deref(), Some("Alice Smith"));
+        // No separator, no such cookie, a deletion, or two cookies naming two users: nobody.
+        assert_eq!(read(&["wordpress_logged_in_0a1b=alice; path=/"]), None);
+        assert_eq!(read(&["wordpress_0a1b=alice%7C1; path=/"]), None);
+        assert_eq!(read(&["wordpress_logged_in_0a1b=; Max-Age=0"]), None);
+        let other = "wordpress_logged_in_ffff=bob%7C1%7Ct%7Cm; path=/";
+        assert_eq!(read(&[wp, other]), None);
+        assert_eq!(read(&[wp, wp]).as_deref(), Some("alice"));
+    }
 }
