@@ -139,6 +139,49 @@ async fn a_verified_session_whose_app_session_the_app_ended_ends_too() {
 }
 
 #[tokio::test]
+async fn an_app_that_removes_its_cookie_signed_out_and_refused_paths_stay_shut() {
+    let app = start_cookie_app().await;
+    let dir = temp_dir("mfa-skip-removal");
+    // No logout path in the config: the removal of PHPSESSID alone says the app signed out.
+    let text = std::fs::read_to_string(EXAMPLE)
+        .unwrap()
+        .replace("logout: [/logout.php]", "refuse: [/xmlrpc.php]");
+    assert!(text.contains("refuse: [/xmlrpc.php]"));
+    let file = dir.join("example.yaml");
+    std::fs::write(&file, text).unwrap();
+    let gw = Gateway::start_example(file.to_str().unwrap(), app.addr, dir);
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+    assert_eq!(bob.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+    let out = bob.get("/logout.php").await;
+    assert_eq!(out.status, 302);
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "session_ended"
+            && e["user"] == "bob"
+            && e["reason"] == "app logout"));
+    // A path the app takes a password on without a session is shut in every spelling.
+    let before = app.state.visits().len();
+    for path in [
+        "/xmlrpc.php",
+        "/XMLRPC.PHP",
+        "/xmlrpc.php/x",
+        "/xmlrpc.php;a=b",
+    ] {
+        let answer = bob
+            .request(
+                "POST",
+                path,
+                &[("content-type", "text/xml")],
+                b"<x/>".to_vec(),
+            )
+            .await;
+        assert_eq!(answer.status, 403, "{path}");
+    }
+    assert_eq!(app.state.visits().len(), before);
+}
+
+#[tokio::test]
 async fn without_an_identity_source_a_minted_session_is_removed_from_the_answer() {
     let app = start_cookie_app().await;
     let gw = Gateway::start(&cookie_app_config(app.addr, "", ""));

@@ -146,6 +146,10 @@ pub fn app_mfa(
         .iter()
         .map(|p| crate::intercept::spelling::canonical_path(p).into_owned())
         .collect();
+    let refuse = paths(&raw.refuse, "refuse")
+        .iter()
+        .map(|p| crate::intercept::spelling::canonical_path(p).into_owned())
+        .collect();
     let bypass_paths = paths(&raw.bypass.paths, "bypass.paths");
     // A login under a bypass prefix would never be intercepted: the app's session would go out
     // without a second factor.
@@ -251,6 +255,7 @@ pub fn app_mfa(
         session_cookies: raw.session_cookies.clone(),
         token,
         logout,
+        refuse,
         normalize,
         identity,
         challenge_timeout,

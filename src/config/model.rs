@@ -276,6 +276,9 @@ pub struct AppMfa {
     pub token: Option<TokenRule>,
     /// Paths (exact) of the app's logout; requests there end the gateway session too.
     pub logout: Vec<String>,
+    /// Paths (canonical spelling, and below) refused whatever the session: where the app
+    /// takes a password without a session, a second factor cannot be put in front.
+    pub refuse: Vec<String>,
     /// How user names become identities (`identity.normalize`, or `case_fold_users`).
     pub normalize: Normalize,
     pub identity: IdentitySource,

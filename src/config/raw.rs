@@ -187,6 +187,10 @@ pub struct RawMfa {
     pub token: Option<RawToken>,
     #[serde(default)]
     pub logout: Vec<String>,
+    /// Paths where the app takes a password without starting a session (XML-RPC, APIs with
+    /// Basic auth): refused.
+    #[serde(default)]
+    pub refuse: Vec<String>,
     #[serde(default)]
     pub case_fold_users: Option<bool>,
     #[serde(default)]

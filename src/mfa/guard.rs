@@ -241,6 +241,7 @@ mod tests {
             session_cookies: vec!["sessionid".into()],
             token: None,
             logout: vec![],
+            refuse: vec![],
             normalize: Default::default(),
             identity: crate::config::IdentitySource::LoginField,
             challenge_timeout: Duration::from_secs(300),

@@ -65,6 +65,10 @@ pub enum ProxyError {
     /// NTLM or Negotiate: a sign-in bound to the upstream connection, which is shared.
     #[error("connection-bound authentication refused")]
     ConnectionAuthentication,
+    /// A path the config refuses (`mfa.refuse`): the app takes a password there without a
+    /// session.
+    #[error("path refused by the config")]
+    PathRefused,
 }
 
 impl ProxyError {
@@ -92,7 +96,7 @@ impl ProxyError {
             | ProxyError::LookalikeUser
             | ProxyError::SessionChangedHands => StatusCode::FORBIDDEN,
             ProxyError::AnswerUnchecked => StatusCode::BAD_GATEWAY,
-            ProxyError::ConnectionAuthentication => StatusCode::FORBIDDEN,
+            ProxyError::ConnectionAuthentication | ProxyError::PathRefused => StatusCode::FORBIDDEN,
         }
     }
 
@@ -120,6 +124,7 @@ impl ProxyError {
             ProxyError::AnswerUnchecked => "answer_unchecked",
             ProxyError::SessionChangedHands => "sign_in_required",
             ProxyError::ConnectionAuthentication => "connection_authentication_refused",
+            ProxyError::PathRefused => "refused",
         }
     }
 
@@ -148,6 +153,7 @@ impl ProxyError {
             ProxyError::AnswerUnchecked => "The application's answer could not be checked, so the gateway did not pass it on. Please contact the administrator if this keeps happening.",
             ProxyError::SessionChangedHands => "The application now says this session belongs to another account. For your security you have been signed out; please sign in again.",
             ProxyError::ConnectionAuthentication => "Windows sign-in (NTLM or Negotiate) cannot pass through this gateway: it would be shared with other users' requests.",
+            ProxyError::PathRefused => "This address is not available through the gateway: it would sign in with a password alone.",
         }
     }
 }
@@ -178,13 +184,14 @@ mod tests {
             ProxyError::AnswerUnchecked,
             ProxyError::SessionChangedHands,
             ProxyError::ConnectionAuthentication,
+            ProxyError::PathRefused,
         ];
         let statuses: Vec<u16> = errors.iter().map(|e| e.status().as_u16()).collect();
         assert_eq!(
             statuses,
             [
                 404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 403,
-                502, 403, 403
+                502, 403, 403, 403
             ]
         );
         assert!(errors

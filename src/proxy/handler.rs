@@ -239,6 +239,16 @@ async fn forward(
     let mut gated = false;
     if let Some(ctx) = &ctx {
         gated = !guard::trusted_network(ctx.settings, ctx.client);
+        // Where the app takes a password without a session, no second factor can stand.
+        if gated
+            && ctx
+                .settings
+                .refuse
+                .iter()
+                .any(|p| same_route_or_below(&route, p))
+        {
+            return Err(ProxyError::PathRefused);
+        }
         if guard::bypassed(ctx.settings, path, ctx.client) {
             guard::strip_gateway_cookies(req.headers_mut());
         } else {

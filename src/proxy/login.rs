@@ -411,6 +411,19 @@ pub async fn gate(
     let session = checked.and_then(|c| c.session.as_ref());
     let store = &ctx.mfa.ephemeral;
     let unavailable = |e: crate::store::StoreError| ProxyError::StateUnavailable(e.into());
+    let is_session_cookie = |name: &str| {
+        ctx.settings
+            .session_cookies
+            .iter()
+            .any(|s| cookie_name_reads_as(name, s))
+    };
+    // An app that removes its session cookie (and sets none) has signed the user out, on
+    // whatever path: WordPress's logout is wp-login.php?action=logout, its login page.
+    let removed = session.is_some()
+        && response.headers().contains_key(header::SET_COOKIE)
+        && set_cookies(response.headers()).any(|c| c.deleted && is_session_cookie(c.name))
+        && !set_cookies(response.headers()).any(|c| !c.deleted && is_session_cookie(c.name));
+    let is_logout = is_logout || removed;
     if let (Some(session), true) = (session, is_logout) {
         store
             .end_session(&session.id_hash)
@@ -455,12 +468,6 @@ pub async fn gate(
     if !may_carry_token && !response.headers().contains_key(header::SET_COOKIE) {
         return Ok(response);
     }
-    let is_session_cookie = |name: &str| {
-        ctx.settings
-            .session_cookies
-            .iter()
-            .any(|s| cookie_name_reads_as(name, s))
-    };
     let mut minted: Vec<(String, String)> = set_cookies(response.headers())
         .filter(|c| !c.deleted && is_session_cookie(c.name))
         .map(|c| (c.name.to_string(), c.value.to_string()))
