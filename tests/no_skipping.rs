@@ -235,6 +235,33 @@ async fn cookie_names_as_legacy_stacks_read_them_never_reach_the_app() {
 }
 
 #[tokio::test]
+async fn session_ids_in_the_url_reach_the_app_only_when_bound() {
+    // Tomcat reads `;jsessionid=` from the path, old PHP `?PHPSESSID=` from the query.
+    let (app, gw) = example().await;
+    let minted = mint_session(&app.state, "alice");
+    let mut stranger = Browser::new(gw.addr);
+    for target in [
+        format!("/index.php;PHPSESSID={minted}"),
+        format!("/x;phpsessid={minted}/index.php"),
+        format!("/index.php?PHPSESSID={minted}"),
+        format!("/index.php?a=1&PHPSESS%49D={minted}"),
+        format!("/index.php?phpsessid={minted}"),
+    ] {
+        let answer = stranger.get(&target).await;
+        assert_eq!(answer.status, 400, "{target}");
+    }
+    assert!(!app.state.everything_sent().contains(&minted));
+    // The verified session's own id in the URL (URL rewriting) goes on.
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+    let own = bob.cookies.get("PHPSESSID").cloned().unwrap();
+    let answer = bob.get(&format!("/index.php?PHPSESSID={own}")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let answer = bob.get(&format!("/index.php?PHPSESSID={minted}")).await;
+    assert_eq!(answer.status, 400);
+}
+
+#[tokio::test]
 async fn two_authorization_lines_are_refused() {
     let (app, gw) = example().await;
     let mut b = Browser::new(gw.addr);

@@ -155,6 +155,43 @@ pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked
     Ok(checked)
 }
 
+/// Whether the URL carries a session id the app might take instead of its cookie, other than
+/// one this request's bound cookies carry: a servlet path parameter (`;jsessionid=…`, Tomcat's
+/// URL rewriting) or a query parameter (`?PHPSESSID=…`, PHP with `session.use_only_cookies`
+/// off), under any name that reads as one of the app's session cookies. Run after [`check`],
+/// when only bound session cookies are left in `headers`.
+pub fn unbound_url_session_id(settings: &AppMfa, uri: &http::Uri, headers: &HeaderMap) -> bool {
+    let path_params = uri.path().contains(';');
+    if !path_params && uri.query().is_none() {
+        return false;
+    }
+    let is_session = |name: &str| {
+        settings
+            .session_cookies
+            .iter()
+            .any(|s| cookie_name_reads_as(name, s))
+    };
+    let unbound = |name: &str, value: &str| {
+        is_session(name) && !cookie_pairs(headers).any(|(n, v)| v == value && is_session(n))
+    };
+    let in_path = path_params
+        && uri
+            .path()
+            .split('/')
+            .flat_map(|segment| segment.split(';').skip(1))
+            .any(|param| {
+                let (name, value) = param.split_once('=').unwrap_or((param, ""));
+                unbound(
+                    &percent_encoding::percent_decode_str(name).decode_utf8_lossy(),
+                    value,
+                )
+            });
+    in_path
+        || uri.query().is_some_and(|q| {
+            form_urlencoded::parse(q.as_bytes()).any(|(name, value)| unbound(&name, &value))
+        })
+}
+
 /// The live session a credential (its keyed hash) is bound to, if any.
 pub async fn bound_to(
     ctx: &Context<'_>,

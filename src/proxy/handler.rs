@@ -264,6 +264,9 @@ async fn forward(
                 .iter()
                 .any(|p| same_route_or_below(&route, p));
             match Box::pin(guard::check(ctx, req.headers_mut())).await {
+                Ok(_) if guard::unbound_url_session_id(ctx.settings, req.uri(), req.headers()) => {
+                    return Err(ProxyError::AmbiguousRequest("session id in the URL"));
+                }
                 Ok(c) => {
                     if c.stripped > 0 {
                         tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), cookies = c.stripped, "unbound app session cookie removed");
