@@ -256,6 +256,7 @@ pub fn app_mfa(
         token,
         logout,
         refuse,
+        session_before_login: raw.session_before_login,
         normalize,
         identity,
         challenge_timeout,

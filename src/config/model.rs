@@ -279,6 +279,10 @@ pub struct AppMfa {
     /// Paths (canonical spelling, and below) refused whatever the session: where the app
     /// takes a password without a session, a second factor cannot be put in front.
     pub refuse: Vec<String>,
+    /// The app keeps a session from before the login (its CSRF token, the page asked for):
+    /// session cookies it sets on anonymous pages reach the client, and come back to the app on
+    /// its login routes only.
+    pub session_before_login: bool,
     /// How user names become identities (`identity.normalize`, or `case_fold_users`).
     pub normalize: Normalize,
     pub identity: IdentitySource,

@@ -192,6 +192,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub refuse: Vec<String>,
     #[serde(default)]
+    pub session_before_login: bool,
+    #[serde(default)]
     pub case_fold_users: Option<bool>,
     #[serde(default)]
     pub identity: Option<RawIdentity>,

@@ -95,7 +95,15 @@ fn session_cookie_spelling(settings: &AppMfa, name: &str) -> Option<bool> {
         .then_some(false)
 }
 
-pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked, Denied> {
+/// `login`: the request is one of the app's login routes (a write). With
+/// `session_before_login`, a session cookie bound to no session at all, spelled as configured,
+/// then reaches the app: the pre-login session that holds the app's CSRF token or saved
+/// request. Nowhere else can such a cookie go, and the login's answer is withheld as always.
+pub async fn check(
+    ctx: &Context<'_>,
+    headers: &mut HeaderMap,
+    login: bool,
+) -> Result<Checked, Denied> {
     let mut checked = Checked::default();
     let app = &ctx.app.name;
 
@@ -131,6 +139,7 @@ pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked
         }
         // Credentials of two sessions in one request: the app may act on either, so only the
         // first session's pass.
+        let keeps_anonymous = login && ctx.settings.session_before_login;
         let bound = exact && {
             let hash = ctx.mfa.credential_hash(app, &name, &value);
             match bound_session(ctx, &hash).await? {
@@ -141,7 +150,8 @@ pub async fn check(ctx: &Context<'_>, headers: &mut HeaderMap) -> Result<Checked
                         true
                     }
                 },
-                _ => false,
+                Some(_) => false,
+                None => keeps_anonymous,
             }
         };
         if !bound {
@@ -279,6 +289,7 @@ mod tests {
             token: None,
             logout: vec![],
             refuse: vec![],
+            session_before_login: false,
             normalize: Default::default(),
             identity: crate::config::IdentitySource::LoginField,
             challenge_timeout: Duration::from_secs(300),

@@ -263,7 +263,8 @@ async fn forward(
                 .logout
                 .iter()
                 .any(|p| same_route_or_below(&route, p));
-            match Box::pin(guard::check(ctx, req.headers_mut())).await {
+            let is_login = login.is_some();
+            match Box::pin(guard::check(ctx, req.headers_mut(), is_login)).await {
                 Ok(_) if guard::unbound_url_session_id(ctx.settings, req.uri(), req.headers()) => {
                     return Err(ProxyError::AmbiguousRequest("session id in the URL"));
                 }

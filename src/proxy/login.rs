@@ -531,6 +531,11 @@ pub async fn gate(
                 Answered::Ready(r) | Answered::NotALogin(r) => Ok(r),
             }
         }
+        // A page the app shows before the login (an anonymous read) may start the app's
+        // pre-login session; its cookie can come back on the login routes only (guard::check).
+        (None, None) if ctx.settings.session_before_login && !writes && token.is_none() => {
+            Ok(answer.into_response().map(Reply::Page))
+        }
         (None, _) => {
             let user = session.map_or("-", |s| s.user.as_str());
             ctx.mfa

@@ -280,10 +280,11 @@ EOF
 setup_app() {
   case "$1" in
     wordpress|phpmyadmin)
+      stop_pid apache
       setup_mariadb; setup_wordpress_files; setup_phpmyadmin_files; setup_apache
       [ -s "$RUN/wp-app-password" ] || install_wordpress ;;
-    redmine) setup_redmine ;;
-    tomcat) setup_tomcat ;;
+    redmine) stop_pid redmine; setup_redmine ;;
+    tomcat) stop_pid tomcat; setup_tomcat ;;
     *) echo "unknown app: $1" >&2; exit 2 ;;
   esac
 }
