@@ -5,7 +5,7 @@
 #   tests/legacy/apps.sh install              # apt packages (debconf preseeded)
 #   tests/legacy/apps.sh setup wordpress      # databases, config files, admin user
 #   tests/legacy/apps.sh start wordpress      # start, wait until it answers
-#   tests/legacy/apps.sh stop                 # stop what start started
+#   tests/legacy/apps.sh stop [APP...]        # stop what start started
 #   tests/legacy/apps.sh reset                # undo setup
 #
 # Ports (loopback only): 18091 WordPress (apache2 in the foreground with a private config,
@@ -345,7 +345,18 @@ start_app() {
   esac
 }
 
-do_stop() { stop_pid apache; stop_pid redmine; stop_pid tomcat; }
+# The named apps' servers, or all of them.
+do_stop() {
+  [ "$#" -gt 0 ] || set -- wordpress redmine tomcat
+  local app
+  for app in "$@"; do
+    case "$app" in
+      wordpress|phpmyadmin) stop_pid apache ;;
+      redmine|tomcat) stop_pid "$app" ;;
+      *) echo "unknown app: $app" >&2; exit 2 ;;
+    esac
+  done
+}
 
 do_reset() {
   do_stop
@@ -364,7 +375,7 @@ case "$command" in
   install) do_install ;;
   setup) for app in "$@"; do setup_app "$app"; done ;;
   start) for app in "$@"; do start_app "$app"; done ;;
-  stop) do_stop ;;
+  stop) do_stop "$@" ;;
   reset) do_reset ;;
-  *) echo "usage: $0 install | setup APP... | start APP... | stop | reset" >&2; exit 2 ;;
+  *) echo "usage: $0 install | setup APP... | start APP... | stop [APP...] | reset" >&2; exit 2 ;;
 esac

@@ -42,4 +42,13 @@ def legacy_apps():
 
     yield start
     if started:
-        apps("stop")
+        apps("stop", *sorted(started))
+
+
+def gateway_in_front(legacy_apps, legacy_workdir, app, upstream, example):
+    """Starts `app` and the gateway binary in front of it with config/examples/`example`."""
+    from gwkit import ROOT, GatewayProcess
+    legacy_apps(app)
+    workdir = os.path.join(legacy_workdir, app)
+    os.makedirs(workdir, exist_ok=True)
+    return GatewayProcess(upstream, workdir, config=os.path.join(ROOT, "config", "examples", example))

@@ -2,17 +2,15 @@
 config/examples/tomcat-form.yaml: container-managed FORM login (j_security_check) with its
 pre-login session, then the second factor, then the protected page; sessions obtained around
 the gateway, other j_security_check paths, session ids in the URL and HTTP Basic are refused."""
-import os
 import re
 import urllib.parse
 
 import pytest
 import requests
 
-from gwkit import (ROOT, GatewayProcess, enrollment_secret, form_value, fresh_client_ip,
-                   recovery_codes, send, totp)
+from conftest import gateway_in_front
+from gwkit import enrollment_secret, form_value, fresh_client_ip, recovery_codes, send, totp
 
-EXAMPLE = os.path.join(ROOT, "config", "examples", "tomcat-form.yaml")
 TOMCAT = "http://127.0.0.1:18084"
 PROTECTED = "/examples/jsp/security/protected/index.jsp"
 USER, PASSWORD = "tomcat", "Tomcat-Pass1"
@@ -21,10 +19,7 @@ SIGNED_IN = re.compile(r"remote user\s+<b>tomcat</b>")
 
 @pytest.fixture(scope="module")
 def tc(legacy_apps, legacy_workdir):
-    legacy_apps("tomcat")
-    workdir = os.path.join(legacy_workdir, "tomcat")
-    os.makedirs(workdir)
-    gw = GatewayProcess(TOMCAT, workdir, config=EXAMPLE)
+    gw = gateway_in_front(legacy_apps, legacy_workdir, "tomcat", TOMCAT, "tomcat-form.yaml")
     yield gw
     gw.stop()
 

@@ -2,27 +2,22 @@
 password login, then the second factor, the dashboard, "Remember Me", logout; WordPress
 sessions obtained around the gateway, XML-RPC and application passwords are refused; the
 login's other spellings get the account's own challenge or a refusal."""
-import os
 import re
 import urllib.parse
 
 import pytest
 import requests
 
-from gwkit import (ROOT, GatewayProcess, enrollment_secret, form_value, fresh_client_ip,
-                   recovery_codes, send, totp)
+from conftest import RUN, gateway_in_front
+from gwkit import enrollment_secret, form_value, fresh_client_ip, recovery_codes, send, totp
 
-EXAMPLE = os.path.join(ROOT, "config", "examples", "wordpress.yaml")
 WP = "http://127.0.0.1:18091"
 ADMIN, PASSWORD, EMAIL = "admin", "Adm1n-Pass!", "admin@example.com"
 
 
 @pytest.fixture(scope="module")
 def wp(legacy_apps, legacy_workdir):
-    legacy_apps("wordpress")
-    workdir = os.path.join(legacy_workdir, "wp")
-    os.makedirs(workdir)
-    gw = GatewayProcess(WP, workdir, config=EXAMPLE)
+    gw = gateway_in_front(legacy_apps, legacy_workdir, "wordpress", WP, "wordpress.yaml")
     yield gw
     gw.stop()
 
@@ -195,7 +190,7 @@ def test_xml_rpc_and_application_passwords_are_refused(wp, enrolled):
         answer = send(wp.port, "POST", path, [("Content-Type", "text/xml")], call,
                       source_ip=fresh_client_ip())
         assert answer.status in (400, 403), (path, answer)
-    app_password = open("/var/lib/mfa-legacy/run/wp-app-password").read().strip()
+    app_password = open(f"{RUN}/wp-app-password").read().strip()
     direct = requests.get(f"{WP}/wp-json/wp/v2/users/me", auth=(ADMIN, app_password))
     assert direct.status_code == 200, direct.text[:300]
     through = requests.get(f"{wp.url}/wp-json/wp/v2/users/me", auth=(ADMIN, app_password))
