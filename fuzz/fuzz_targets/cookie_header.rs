@@ -3,14 +3,15 @@
 //! `Authorization:` is an `Authorization` header, any other a `Cookie` header.
 //!
 //! Checks: no panic, and once `strip_cookies` has removed a name (exactly spelled, or every
-//! spelling some stack reads as it) no reader of the stripped headers still finds it.
+//! spelling some stack reads as it) no reader of the stripped headers still finds it; a name a
+//! configured pattern (`wordpress_logged_in_*`) matches exactly is one of its readings too.
 #![no_main]
 
 use http::header;
 use libfuzzer_sys::fuzz_target;
 use mfa_gateway::session::credentials::{
-    authorization, bearer_token, cookie_name_reads_as, cookie_pairs, cookie_values,
-    repeated_authorization, strip_cookies,
+    authorization, bearer_token, cookie_name_matches, cookie_name_reads_as, cookie_pairs,
+    cookie_values, repeated_authorization, strip_cookies,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -24,6 +25,16 @@ fuzz_target!(|data: &[u8]| {
     let _ = repeated_authorization(&headers);
 
     let names: Vec<String> = cookie_pairs(&headers).map(|(n, _)| n.to_string()).collect();
+    for name in &names {
+        for pattern in ["wordpress_logged_in_*", "wordpress_*", "*_sid", "a*"] {
+            if cookie_name_matches(name, pattern) {
+                assert!(
+                    cookie_name_reads_as(name, pattern),
+                    "{name:?} matches {pattern:?} but is not one of its readings"
+                );
+            }
+        }
+    }
     let targets = [names.first(), names.last()]
         .into_iter()
         .flatten()
@@ -53,7 +64,8 @@ fuzz_target!(|data: &[u8]| {
             );
         }
 
-        if !target.contains(['%', '+']) {
+        // (A `*` in a configured name is the pattern's run of letters and digits.)
+        if !target.contains(['%', '+', '*']) {
             assert!(
                 cookie_name_reads_as(target, target),
                 "{target:?} does not read as itself"

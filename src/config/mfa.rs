@@ -154,6 +154,15 @@ pub fn app_mfa(
     // A login under a bypass prefix would never be intercepted: the app's session would go out
     // without a second factor.
     for (i, rule) in login.iter().enumerate() {
+        if let (true, Some(prefix)) = (rule.anywhere, bypass_paths.first()) {
+            c.fail(
+                &format!("{key}.login[{i}].path"),
+                format!(
+                    "{:?} is a login under any path, so one under the bypass path {prefix:?} would not be intercepted: drop the bypass paths",
+                    rule.path
+                ),
+            );
+        }
         if let Some(prefix) = bypass_paths
             .iter()
             .find(|p| crate::proxy::path::is_under(&rule.path, p))
@@ -447,10 +456,19 @@ fn parse_policy(c: &mut Checker, key: &str, raw: Option<&str>) -> Policy {
 
 fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRule> {
     let before = c.errors.len();
-    if !is_plain_path(&raw.path) {
+    // `*/j_security_check`: that path's end under any path (servlet containers take their
+    // FORM login anywhere in the app).
+    let (anywhere, path) = match raw.path.strip_prefix('*') {
+        Some(rest) => (true, rest),
+        None => (false, raw.path.as_str()),
+    };
+    if !is_plain_path(path) {
         c.fail(
             &format!("{key}.path"),
-            format!("{:?} must be a plain path starting with `/`", raw.path),
+            format!(
+                "{:?} must be a plain path starting with `/` (or `*/` and a path: that path at the end of any path)",
+                raw.path
+            ),
         );
     }
     let method = match raw.method.as_deref().unwrap_or("POST") {
@@ -531,7 +549,8 @@ fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRul
     }
     Some(LoginRule {
         path: raw.path.clone(),
-        route: crate::intercept::spelling::canonical_path(&raw.path).into_owned(),
+        route: crate::intercept::spelling::canonical_path(path).into_owned(),
+        anywhere,
         method: method?,
         body,
         username,

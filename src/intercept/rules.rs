@@ -34,8 +34,11 @@ pub struct SuccessRule {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginRule {
     pub path: String,
-    /// `path` in the form requests are compared in (`spelling::canonical_path`).
+    /// `path` in the form requests are compared in (`spelling::canonical_path`), without the
+    /// leading `*` of a rule that holds anywhere.
     pub route: String,
+    /// `*/j_security_check`: the route at the end of any path.
+    pub anywhere: bool,
     pub method: Method,
     pub body: BodyKind,
     pub username: UsernameField,
@@ -50,8 +53,13 @@ impl LoginRule {
     /// and OPTIONS, which carry no form, are left out.
     pub fn matches(&self, method: &Method, route: &str) -> bool {
         let bodiless = matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        let at = |tail: &str| super::spelling::same_route_or_below(tail, &self.route);
         (method == self.method || !bodiless)
-            && super::spelling::same_route_or_below(route, &self.route)
+            && (at(route)
+                || self.anywhere
+                    && route
+                        .match_indices('/')
+                        .any(|(i, _)| route.get(i..).is_some_and(at)))
     }
 
     /// Whether the app's answer says the password was right. `body` is the answer's body when
@@ -221,6 +229,7 @@ mod tests {
         LoginRule {
             path: "/admin/login/".into(),
             route: "/admin/login/".into(),
+            anywhere: false,
             method: Method::POST,
             body: BodyKind::Form,
             username: UsernameField::Form("username".into()),
@@ -232,10 +241,39 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_rule_that_holds_anywhere_matches_the_end_of_any_path() {
+        let rule = LoginRule {
+            path: "*/j_security_check".into(),
+            route: "/j_security_check".into(),
+            anywhere: true,
+            ..django()
+        };
+        for route in [
+            "/j_security_check",
+            "/examples/j_security_check",
+            "/examples/jsp/security/protected/j_security_check",
+            "/examples/j_security_check/",
+        ] {
+            assert!(rule.matches(&Method::POST, route), "{route}");
+        }
+        for route in [
+            "/examples/j_security_checkx",
+            "/examples/xj_security_check",
+            "/",
+        ] {
+            assert!(!rule.matches(&Method::POST, route), "{route}");
+        }
+        assert!(!rule.matches(&Method::GET, "/examples/j_security_check"));
+        let exact = django();
+        assert!(!exact.matches(&Method::POST, "/x/admin/login/"));
+    }
+
     fn token_api() -> LoginRule {
         LoginRule {
             path: "/api/login".into(),
             route: "/api/login".into(),
+            anywhere: false,
             method: Method::POST,
             body: BodyKind::Json,
             username: UsernameField::JsonPointer("/credentials/email".into()),

@@ -531,10 +531,30 @@ pub async fn gate(
                 Answered::Ready(r) | Answered::NotALogin(r) => Ok(r),
             }
         }
-        // A page the app shows before the login (an anonymous read) may start the app's
-        // pre-login session; its cookie can come back on the login routes only (guard::check).
-        (None, None) if ctx.settings.session_before_login && !writes && token.is_none() => {
-            Ok(answer.into_response().map(Reply::Page))
+        // A page the app shows before the login (a read nobody is named for) may start the
+        // app's pre-login session; its cookie can come back on the login routes only
+        // (guard::check). On a verified session this means the app dropped that session (a
+        // logout the rules do not see, an expiry): the gateway session ends with it.
+        (None, session) if ctx.settings.session_before_login && !writes && token.is_none() => {
+            let mut answer = answer.into_response().map(Reply::Page);
+            if let Some(session) = session {
+                store
+                    .end_session(&session.id_hash)
+                    .await
+                    .map_err(unavailable)?;
+                let reason = [("reason", "the app started a new session".to_string())];
+                ctx.audit(
+                    "session_ended",
+                    &session.user,
+                    "accepted",
+                    Some(&session.id_hash),
+                    &reason,
+                );
+                answer
+                    .headers_mut()
+                    .append(header::SET_COOKIE, ctx.session_cookie().clear());
+            }
+            Ok(answer)
         }
         (None, _) => {
             let user = session.map_or("-", |s| s.user.as_str());

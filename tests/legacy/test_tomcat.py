@@ -114,18 +114,39 @@ def test_a_tomcat_session_obtained_directly_is_refused(tc, enrolled):
 @pytest.mark.parametrize("path", ["/examples/j_security_check",
                                   "/examples/jsp/security/j_security_check",
                                   "/examples/jsp/security/protected/x/j_security_check"])
-def test_other_j_security_check_paths_sign_nobody_in(tc, enrolled, path):
-    """Tomcat takes j_security_check under any path of the context: there the pre-login
-    session is removed, so Tomcat has no saved request and starts no session."""
+def test_j_security_check_at_other_paths_is_a_login_too(tc, enrolled, path):
+    """Tomcat takes j_security_check under any path of the app (`*/j_security_check` in the
+    config): each is intercepted like the form's own, so the password alone opens nothing and
+    failures there count towards the login throttle."""
     s = requests.Session()
-    page = s.get(f"{tc.url}{PROTECTED}")
+    s.get(f"{tc.url}{PROTECTED}")
     assert "JSESSIONID" in s.cookies
-    for target in [path, f"{path};jsessionid={s.cookies['JSESSIONID']}"]:
-        answer = s.post(f"{tc.url}{target}", data={"j_username": USER, "j_password": PASSWORD},
-                        allow_redirects=False)
-        assert answer.status_code in (400, 403, 404, 408), (target, answer.status_code)
-        assert "JSESSIONID" not in answer.headers.get("set-cookie", ""), target
+    answer = s.post(f"{tc.url}{path}", data={"j_username": USER, "j_password": PASSWORD},
+                    allow_redirects=False)
+    assert "JSESSIONID" not in answer.headers.get("set-cookie", ""), path
+    assert answer.status_code == 303 and answer.headers["location"] == "/.mfa/verify", (
+        answer.status_code, answer.text[:300])
     assert not signed_in(s, tc.url)
+
+
+def test_tomcats_logoff_ends_the_gateway_session_and_signing_in_again_works(tc, enrolled):
+    _, codes = enrolled
+    s = requests.Session()
+    form_login(s, tc.url)
+    page = s.get(f"{tc.url}/.mfa/verify")
+    s.post(f"{tc.url}/.mfa/verify", data={"csrf": form_value(page.text, "csrf"), "code": codes[1]},
+           allow_redirects=False)
+    assert signed_in(s, tc.url)
+    off = s.get(f"{tc.url}{PROTECTED}?logoff=true", allow_redirects=False)
+    assert off.status_code == 302, off.text[:300]
+    # Tomcat answers the next page with its login form and a new session: the gateway
+    # session ends with the old one.
+    again = s.get(f"{tc.url}{PROTECTED}", allow_redirects=False)
+    assert again.status_code == 200 and "j_security_check" in again.text
+    ended = tc.records_for(again.headers.get("x-request-id"), "session_ended")
+    assert [r["user"] for r in ended] == [USER], ended
+    answer = form_login(s, tc.url)
+    assert answer.status_code == 303 and answer.headers["location"] == "/.mfa/verify", answer.text[:300]
 
 
 def test_http_basic_is_refused(tc):
