@@ -4,6 +4,7 @@
 
 use super::body::{AccessRecord, Reply, ResponseBody};
 use super::error::ProxyError;
+use super::gate;
 use super::headers::{self, Peer};
 use super::login;
 use super::path::check_path;
@@ -464,7 +465,7 @@ async fn forward(
     }
     // Phase: the release gate — no app session leaves except through the second factor; a
     // verified session follows the app's cookie rotation (with proof) and ends with its logout.
-    Box::pin(login::gate(
+    Box::pin(gate::gate(
         ctx,
         checked.as_ref(),
         is_logout,

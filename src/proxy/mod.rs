@@ -3,6 +3,7 @@
 pub mod body;
 pub mod connection;
 pub mod error;
+pub mod gate;
 pub mod handler;
 pub mod headers;
 pub mod login;

@@ -1,0 +1,321 @@
+//! The release gate: every answer of an MFA app that is not a login the gateway withheld
+//! passes here on its way to the client, so that no app session leaves except through the
+//! second factor (see [`gate`]).
+
+use super::body::{collect_limited, Reply};
+use super::error::ProxyError;
+use super::login::{app_identity, read_answer, withhold, Answered, MAX_LOGIN_ANSWER};
+use super::state::UpstreamTarget;
+use super::whoami;
+use crate::config::IdentitySource;
+use crate::intercept::rules::{remove_set_cookies, set_cookies};
+use crate::intercept::withheld::WithheldAnswer;
+use crate::mfa::flow::{self, Context};
+use crate::mfa::guard::{self, Checked};
+use crate::session::credentials::cookie_name_reads_as;
+use crate::store::EphemeralStore;
+use http::header::{self, HeaderMap};
+use http::Response;
+
+/// Every answer of an MFA app passes here unless it was a login the gateway withheld. The app's
+/// session is released only through the second factor, so an answer that hands out an app
+/// credential (a session cookie in any spelling an app reads as its own, or the token) not
+/// bound to this request's verified session is not passed on as it is:
+/// - the app names who it is for (`identity`) and that is the request's verified user: the
+///   credential follows the session (the app rotated its cookie);
+/// - the app names someone else, or the request has no verified session: withheld like a
+///   login, behind that user's second factor (a login route the rules missed, a password
+///   reset that signs in, "log in as");
+/// - nobody can tell whose it is: the cookie is removed from the answer (a token: the answer
+///   is refused), and the event audited. A missed login is a denied login, never a free one.
+///
+/// On token apps the gateway sees a token only in JSON, so a successful answer with a body of
+/// another type to a request that changes something (where an app mints tokens: an endpoint
+/// the rules missed, rendered as HTML because the client asked for it) is refused unless the
+/// config says the app answers writes that way (`token.answers: any`).
+///
+/// The app's logout ends the gateway session too. Answers that set no cookie (and, on token
+/// apps, are not JSON) pass without any work.
+#[allow(clippy::too_many_arguments)]
+pub async fn gate(
+    ctx: &Context<'_>,
+    checked: Option<&Checked>,
+    is_logout: bool,
+    writes: bool,
+    mut response: Response<Reply>,
+    upstream: &UpstreamTarget,
+    whoami_base: Option<HeaderMap>,
+    json: bool,
+    prefix: &str,
+) -> Result<Response<Reply>, ProxyError> {
+    let session = checked.and_then(|c| c.session.as_ref());
+    let store = &ctx.mfa.ephemeral;
+    let unavailable = |e: crate::store::StoreError| ProxyError::StateUnavailable(e.into());
+    let is_session_cookie = |name: &str| {
+        ctx.settings
+            .session_cookies
+            .iter()
+            .any(|s| cookie_name_reads_as(name, s))
+    };
+    // An app that removes its session cookie (and sets none) has signed the user out, on
+    // whatever path: WordPress's logout is wp-login.php?action=logout, its login page.
+    let removed = session.is_some()
+        && response.headers().contains_key(header::SET_COOKIE)
+        && set_cookies(response.headers()).any(|c| c.deleted && is_session_cookie(c.name))
+        && !set_cookies(response.headers()).any(|c| !c.deleted && is_session_cookie(c.name));
+    let is_logout = is_logout || removed;
+    if let (Some(session), true) = (session, is_logout) {
+        store
+            .end_session(&session.id_hash)
+            .await
+            .map_err(unavailable)?;
+        let reason = [("reason", "app logout".to_string())];
+        ctx.audit(
+            "session_ended",
+            &session.user,
+            "accepted",
+            Some(&session.id_hash),
+            &reason,
+        );
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, ctx.session_cookie().clear());
+    }
+    if let (Some(session), false) = (session, is_logout) {
+        if ctx.settings.asks_after_each_answer() {
+            response =
+                still_the_same_user(ctx, session, upstream, whoami_base.clone(), response).await?;
+        }
+    }
+    if writes && unreadable_token_answer(ctx.settings, &response) {
+        let user = session.map_or("-", |s| s.user.as_str());
+        if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
+            ctx.audit(
+                "app_answer_refused",
+                user,
+                "refused",
+                None,
+                &[
+                    ("reason", "not JSON on a token app".to_string()),
+                    ("repeats_since_last_record", repeats.to_string()),
+                ],
+            );
+        }
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "a token app answered a write with a body the gateway cannot read for a token: refused");
+        return Err(ProxyError::AnswerUnchecked);
+    }
+    let may_carry_token = ctx.settings.token.is_some() && is_json(response.headers());
+    if !may_carry_token && !response.headers().contains_key(header::SET_COOKIE) {
+        return Ok(response);
+    }
+    let mut minted: Vec<(String, String)> = set_cookies(response.headers())
+        .filter(|c| !c.deleted && is_session_cookie(c.name))
+        .map(|c| (c.name.to_string(), c.value.to_string()))
+        .collect();
+    if minted.is_empty() && !may_carry_token {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Reply::Page(bytes) => bytes,
+        Reply::Upstream(body) => read_answer(body).await?,
+    };
+    if may_carry_token && parts.status.is_success() && !readable_json(&parts.headers, &body) {
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "a token app's JSON answer could not be read for a token: refused");
+        return Err(ProxyError::AnswerUnchecked);
+    }
+    let token = flow::app_credentials(ctx.settings, &parts.headers, &body).token;
+    if let Some(token) = &token {
+        minted.push(("token".to_string(), token.clone()));
+    }
+    // What is already bound to this very session (a cookie the app sends again) passes.
+    let mut unbound = Vec::new();
+    for (name, value) in minted {
+        let hash = ctx.mfa.credential_hash(&ctx.app.name, &name, &value);
+        let bound = guard::bound_to(ctx, &hash)
+            .await
+            .map_err(ProxyError::StateUnavailable)?;
+        let ours = match (bound, session) {
+            (Some(bound), Some(session)) => bound.id_hash == session.id_hash,
+            _ => false,
+        };
+        if !ours {
+            unbound.push((name, hash));
+        }
+    }
+    let answer = WithheldAnswer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    };
+    if unbound.is_empty() {
+        return Ok(answer.into_response().map(Reply::Page));
+    }
+    let user = match ctx.settings.identity {
+        IdentitySource::LoginField => None,
+        _ => app_identity(ctx, None, whoami_base, upstream, &answer).await,
+    };
+    match (user, session) {
+        (Some(user), Some(session)) if user == session.user => {
+            for (_, hash) in &unbound {
+                store
+                    .bind_credential(hash, &session.id_hash, ctx.now)
+                    .await
+                    .map_err(unavailable)?;
+            }
+            Ok(answer.into_response().map(Reply::Page))
+        }
+        (Some(user), _) => {
+            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "the app started a session outside the login rules: withheld like a login");
+            match withhold(ctx, user, answer, None, json, prefix).await? {
+                Answered::Ready(r) | Answered::NotALogin(r) => Ok(r),
+            }
+        }
+        // A page the app shows before the login (a read nobody is named for) may start the
+        // app's pre-login session; its cookie can come back on the login routes only
+        // (guard::check). On a verified session this means the app dropped that session (a
+        // logout the rules do not see, an expiry): the gateway session ends with it.
+        (None, session) if ctx.settings.session_before_login && !writes && token.is_none() => {
+            let mut answer = answer.into_response().map(Reply::Page);
+            if let Some(session) = session {
+                store
+                    .end_session(&session.id_hash)
+                    .await
+                    .map_err(unavailable)?;
+                let reason = [("reason", "the app started a new session".to_string())];
+                ctx.audit(
+                    "session_ended",
+                    &session.user,
+                    "accepted",
+                    Some(&session.id_hash),
+                    &reason,
+                );
+                answer
+                    .headers_mut()
+                    .append(header::SET_COOKIE, ctx.session_cookie().clear());
+            }
+            Ok(answer)
+        }
+        (None, _) => {
+            let user = session.map_or("-", |s| s.user.as_str());
+            ctx.mfa
+                .metrics
+                .unbound_cookies
+                .get_or_create(&crate::mfa::metrics::AppLabels {
+                    app: ctx.app.name.clone(),
+                })
+                .inc();
+            if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
+                ctx.audit(
+                    "app_session_stripped",
+                    user,
+                    "refused",
+                    None,
+                    &[("repeats_since_last_record", repeats.to_string())],
+                );
+            }
+            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "an app session minted outside the intercepted login was removed from the answer");
+            if token.is_some() {
+                return Err(ProxyError::AppSessionWithheld);
+            }
+            let mut answer = answer;
+            remove_set_cookies(&mut answer.headers, is_session_cookie);
+            Ok(answer.into_response().map(Reply::Page))
+        }
+    }
+}
+
+/// With `whoami.after_each_answer`, the app is asked after every answer to a verified session
+/// whether the session is still its user's: an app may put another user into a session
+/// without a new session id (a reset or magic link opened in a signed-in browser), and no
+/// answer header says so. The answer is read first (bounded), as the app may hold the
+/// session until it has sent it all (PHP's session lock). Another user, or nobody (the app
+/// ended its session, or a request of this session switched it there and back): the gateway
+/// session ends and the answer is refused. No trustworthy answer: refused (fail closed).
+async fn still_the_same_user(
+    ctx: &Context<'_>,
+    session: &crate::store::Session,
+    upstream: &UpstreamTarget,
+    whoami_base: Option<HeaderMap>,
+    response: Response<Reply>,
+) -> Result<Response<Reply>, ProxyError> {
+    let IdentitySource::Whoami {
+        path, json_pointer, ..
+    } = &ctx.settings.identity
+    else {
+        return Ok(response);
+    };
+    let (parts, body) = response.into_parts();
+    let body = match body {
+        Reply::Page(bytes) => bytes,
+        Reply::Upstream(body) => collect_limited(body, MAX_LOGIN_ANSWER).await.map_err(|e| {
+            tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, error = %e, "answer not read in full: not checked");
+            ProxyError::AnswerUnchecked
+        })?,
+    };
+    let says = match whoami_base {
+        Some(headers) => whoami::ask(ctx, upstream, headers, path, json_pointer).await,
+        None => whoami::AppSays::Unknown,
+    };
+    let reason = match says {
+        whoami::AppSays::User(name) if flow::identity(ctx.settings, &name) == session.user => {
+            return Ok(Response::from_parts(parts, Reply::Page(body)));
+        }
+        whoami::AppSays::User(_) => "the app session changed hands",
+        whoami::AppSays::Nobody => "the app session ended",
+        whoami::AppSays::Unknown => return Err(ProxyError::AnswerUnchecked),
+    };
+    ctx.mfa
+        .ephemeral
+        .end_session(&session.id_hash)
+        .await
+        .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+    ctx.audit(
+        "session_ended",
+        &session.user,
+        "refused",
+        Some(&session.id_hash),
+        &[("reason", reason.to_string())],
+    );
+    tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, reason, "verified session ended: answer refused");
+    Err(ProxyError::SessionChangedHands)
+}
+
+/// A successful answer of a token app (unless it answers writes with other types) with a body
+/// that is not JSON: a token in it would pass unseen.
+fn unreadable_token_answer(settings: &crate::config::AppMfa, response: &Response<Reply>) -> bool {
+    let json_only = settings.token.as_ref().is_some_and(|t| !t.any_answers);
+    let empty = response.status() == http::StatusCode::NO_CONTENT
+        || response
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|v| v.as_bytes() == b"0");
+    let types = response
+        .headers()
+        .get_all(header::CONTENT_TYPE)
+        .iter()
+        .count();
+    json_only
+        && response.status().is_success()
+        && !empty
+        && (types > 1 || !is_json(response.headers()))
+}
+
+/// A JSON answer the gateway can look into: not encoded, and empty or one JSON document.
+fn readable_json(headers: &HeaderMap, body: &[u8]) -> bool {
+    let encoded = headers
+        .get_all(header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    !encoded && (body.is_empty() || serde_json::from_slice::<serde::de::IgnoredAny>(body).is_ok())
+}
+
+/// A JSON answer (`application/json` or a `+json` type), where a token may be.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|t| t.trim().to_ascii_lowercase())
+        .is_some_and(|t| t == "application/json" || t.ends_with("+json"))
+}
