@@ -7,7 +7,7 @@ use super::error::ProxyError;
 use super::gate;
 use super::headers::{self, Peer};
 use super::login;
-use super::path::check_path;
+use super::path::{check_path, origin_form};
 use super::state::{Shared, Snapshot};
 use crate::config::{App, HostHeader, IdentitySource};
 use crate::intercept::spelling::{canonical_path, same_route_or_below};
@@ -17,7 +17,7 @@ use crate::mfa::guard::{self, Denied};
 use crate::mfa::{unix_now, Mfa, MfaError};
 use crate::ui::error_page;
 use http::header::{self, HeaderValue};
-use http::{Request, Response, StatusCode, Uri, Version};
+use http::{Request, Response, StatusCode, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -354,7 +354,7 @@ async fn forward(
     let upstream = snapshot
         .upstream(app_index)
         .ok_or(ProxyError::UnknownHost)?;
-    parts.uri = origin_form(parts.uri)?;
+    parts.uri = origin_form(parts.uri).map_err(|e| ProxyError::BadUpstreamRequest(e.into()))?;
     parts.version = Version::HTTP_11;
     // The release gate may have to ask the app who a session it handed out belongs to, the way
     // this request reached it.
@@ -543,23 +543,6 @@ fn is_reserved(path: &str, prefix: &str) -> bool {
     let bare = prefix.trim_end_matches('/');
     let head = path.get(..prefix.len()).unwrap_or(path);
     head.eq_ignore_ascii_case(prefix) || path.eq_ignore_ascii_case(bare)
-}
-
-/// The request target on the upstream in origin form (RFC 9112 §3.2.1): the client's path and
-/// query unchanged (reused, not re-parsed). A client's absolute-form target, and HTTP/2's
-/// scheme and authority, are not passed on: app servers such as Django's take an absolute
-/// target for the path. The connection already goes to the app's address.
-pub(super) fn origin_form(original: Uri) -> Result<Uri, ProxyError> {
-    if original.scheme().is_none() && original.authority().is_none() {
-        return Ok(original);
-    }
-    let mut parts = original.into_parts();
-    parts.scheme = None;
-    parts.authority = None;
-    if parts.path_and_query.is_none() {
-        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
-    }
-    Uri::from_parts(parts).map_err(|e| ProxyError::BadUpstreamRequest(e.into()))
 }
 
 fn error_response(

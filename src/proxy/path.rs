@@ -112,6 +112,23 @@ pub fn is_under(path: &str, prefix: &str) -> bool {
             .is_some_and(|rest| rest.starts_with('/'))
 }
 
+/// The request target on the upstream in origin form (RFC 9112 §3.2.1): the client's path and
+/// query unchanged (reused, not re-parsed). A client's absolute-form target, and HTTP/2's
+/// scheme and authority, are not passed on: app servers such as Django's take an absolute
+/// target for the path. The connection already goes to the app's address.
+pub fn origin_form(original: http::Uri) -> Result<http::Uri, http::uri::InvalidUriParts> {
+    if original.scheme().is_none() && original.authority().is_none() {
+        return Ok(original);
+    }
+    let mut parts = original.into_parts();
+    parts.scheme = None;
+    parts.authority = None;
+    if parts.path_and_query.is_none() {
+        parts.path_and_query = Some(http::uri::PathAndQuery::from_static("/"));
+    }
+    http::Uri::from_parts(parts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

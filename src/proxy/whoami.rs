@@ -4,7 +4,7 @@
 //! says so, after every answer to a verified session (is it still the same user?).
 
 use super::body::collect_limited;
-use super::handler::origin_form;
+use super::path::origin_form;
 use super::state::UpstreamTarget;
 use crate::config::AppMfa;
 use crate::mfa::flow::{AppCredentials, Context};
