@@ -65,21 +65,7 @@ pub async fn gate(
         && !set_cookies(response.headers()).any(|c| !c.deleted && is_session_cookie(c.name));
     let is_logout = is_logout || removed;
     if let (Some(session), true) = (session, is_logout) {
-        store
-            .end_session(&session.id_hash)
-            .await
-            .map_err(unavailable)?;
-        let reason = [("reason", "app logout".to_string())];
-        ctx.audit(
-            "session_ended",
-            &session.user,
-            "accepted",
-            Some(&session.id_hash),
-            &reason,
-        );
-        response
-            .headers_mut()
-            .append(header::SET_COOKIE, ctx.session_cookie().clear());
+        ended_with_the_app(ctx, session, "app logout", &mut response).await?;
     }
     if let (Some(session), false) = (session, is_logout) {
         if ctx.settings.asks_after_each_answer() {
@@ -178,21 +164,8 @@ pub async fn gate(
         (None, session) if ctx.settings.session_before_login && !writes && token.is_none() => {
             let mut answer = answer.into_response().map(Reply::Page);
             if let Some(session) = session {
-                store
-                    .end_session(&session.id_hash)
-                    .await
-                    .map_err(unavailable)?;
-                let reason = [("reason", "the app started a new session".to_string())];
-                ctx.audit(
-                    "session_ended",
-                    &session.user,
-                    "accepted",
-                    Some(&session.id_hash),
-                    &reason,
-                );
-                answer
-                    .headers_mut()
-                    .append(header::SET_COOKIE, ctx.session_cookie().clear());
+                let reason = "the app started a new session";
+                ended_with_the_app(ctx, session, reason, &mut answer).await?;
             }
             Ok(answer)
         }
@@ -223,6 +196,32 @@ pub async fn gate(
             Ok(answer.into_response().map(Reply::Page))
         }
     }
+}
+
+/// The app ended the session its cookie was (`reason`): the gateway session ends too, and the
+/// answer clears the gateway's cookie.
+async fn ended_with_the_app(
+    ctx: &Context<'_>,
+    session: &crate::store::Session,
+    reason: &str,
+    answer: &mut Response<Reply>,
+) -> Result<(), ProxyError> {
+    ctx.mfa
+        .ephemeral
+        .end_session(&session.id_hash)
+        .await
+        .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+    ctx.audit(
+        "session_ended",
+        &session.user,
+        "accepted",
+        Some(&session.id_hash),
+        &[("reason", reason.to_string())],
+    );
+    answer
+        .headers_mut()
+        .append(header::SET_COOKIE, ctx.session_cookie().clear());
+    Ok(())
 }
 
 /// With `whoami.after_each_answer`, the app is asked after every answer to a verified session

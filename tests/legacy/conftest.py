@@ -1,24 +1,11 @@
 """Fixtures for the legacy apps from Debian's packages (tests/legacy/apps.sh sets them up and
-starts them; scripts/test installs the packages), each behind the gateway binary with its
-config/examples file unchanged. Helpers are shared with the Django tests (tests/django/gwkit.py)."""
-import os
+starts them; scripts/test installs the packages). Helpers are in legacykit.py."""
 import shutil
-import subprocess
-import sys
 import tempfile
 
 import pytest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(HERE), "django"))
-
-APPS = os.path.join(HERE, "apps.sh")
-RUN = "/var/lib/mfa-legacy/run"
-
-
-def apps(*args):
-    done = subprocess.run(["bash", APPS, *args], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, f"apps.sh {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
+from legacykit import apps
 
 
 @pytest.fixture(scope="session")
@@ -30,7 +17,7 @@ def legacy_workdir():
 
 @pytest.fixture(scope="session")
 def legacy_apps():
-    """Starts apps on demand (`legacy_apps("wordpress")`); stops them all at the end."""
+    """Starts apps on demand (`legacy_apps("wordpress")`); stops them at the end."""
     started = set()
 
     def start(name):
@@ -38,17 +25,7 @@ def legacy_apps():
             apps("setup", name)
             apps("start", name)
             started.add(name)
-        return RUN
 
     yield start
     if started:
         apps("stop", *sorted(started))
-
-
-def gateway_in_front(legacy_apps, legacy_workdir, app, upstream, example):
-    """Starts `app` and the gateway binary in front of it with config/examples/`example`."""
-    from gwkit import ROOT, GatewayProcess
-    legacy_apps(app)
-    workdir = os.path.join(legacy_workdir, app)
-    os.makedirs(workdir, exist_ok=True)
-    return GatewayProcess(upstream, workdir, config=os.path.join(ROOT, "config", "examples", example))

@@ -8,7 +8,7 @@ import urllib.parse
 import pytest
 import requests
 
-from conftest import RUN, gateway_in_front
+from legacykit import RUN, gateway_in_front
 from gwkit import enrollment_secret, form_value, fresh_client_ip, recovery_codes, send, totp
 
 WP = "http://127.0.0.1:18091"
