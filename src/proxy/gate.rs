@@ -206,6 +206,21 @@ async fn ended_with_the_app(
     reason: &str,
     answer: &mut Response<Reply>,
 ) -> Result<(), ProxyError> {
+    end_session(ctx, session, "accepted", reason).await?;
+    answer
+        .headers_mut()
+        .append(header::SET_COOKIE, ctx.session_cookie().clear());
+    Ok(())
+}
+
+/// Ends a verified gateway session and audits why (`outcome`: accepted when the app signed
+/// out, refused when the gateway refused the answer).
+async fn end_session(
+    ctx: &Context<'_>,
+    session: &crate::store::Session,
+    outcome: &'static str,
+    reason: &str,
+) -> Result<(), ProxyError> {
     ctx.mfa
         .ephemeral
         .end_session(&session.id_hash)
@@ -214,13 +229,10 @@ async fn ended_with_the_app(
     ctx.audit(
         "session_ended",
         &session.user,
-        "accepted",
+        outcome,
         Some(&session.id_hash),
         &[("reason", reason.to_string())],
     );
-    answer
-        .headers_mut()
-        .append(header::SET_COOKIE, ctx.session_cookie().clear());
     Ok(())
 }
 
@@ -264,18 +276,7 @@ async fn still_the_same_user(
         whoami::AppSays::Nobody => "the app session ended",
         whoami::AppSays::Unknown => return Err(ProxyError::AnswerUnchecked),
     };
-    ctx.mfa
-        .ephemeral
-        .end_session(&session.id_hash)
-        .await
-        .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
-    ctx.audit(
-        "session_ended",
-        &session.user,
-        "refused",
-        Some(&session.id_hash),
-        &[("reason", reason.to_string())],
-    );
+    end_session(ctx, session, "refused", reason).await?;
     tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, reason, "verified session ended: answer refused");
     Err(ProxyError::SessionChangedHands)
 }
