@@ -1,10 +1,10 @@
 //! The `mfa:` block of an app: login rules, the app's session credentials, policy and timers.
 
 use super::model::{
-    AppMfa, Enrollment, IdentitySource, Limit, Normalize, Policy, PolicyOverride, Regulation,
-    TokenRule,
+    AppMfa, BasicAuth, Enrollment, IdentitySource, Limit, Normalize, Policy, PolicyOverride,
+    Regulation, TokenRule,
 };
-use super::raw::{RawIdentity, RawLimit, RawRegulation};
+use super::raw::{RawBasicAuth, RawIdentity, RawLimit, RawRegulation};
 use super::raw::{RawLoginRule, RawMfa};
 use super::validate::{parse_cidr, Checker};
 use crate::intercept::rules::{BodyKind, LoginRule, SuccessRule, UsernameField};
@@ -57,10 +57,14 @@ pub fn app_mfa(
             policy,
         });
     }
-    if raw.login.is_empty() {
+    let basic_auth = raw
+        .basic_auth
+        .as_ref()
+        .map(|b| basic_auth(c, &format!("{key}.basic_auth"), b));
+    if raw.login.is_empty() && basic_auth.is_none() {
         c.fail(
             &format!("{key}.login"),
-            "at least one login rule is needed: the gateway must know which requests are logins",
+            "at least one login rule (or basic_auth) is needed: the gateway must know which requests are logins",
         );
     }
     let login: Vec<LoginRule> = raw
@@ -107,7 +111,7 @@ pub fn app_mfa(
             );
         }
     }
-    if raw.session_cookies.is_empty() && token.is_none() {
+    if raw.session_cookies.is_empty() && token.is_none() && basic_auth.is_none() {
         c.fail(
             &format!("{key}.session_cookies"),
             "name the app's session cookie(s) (e.g. [sessionid]) or a token, so the gateway can \
@@ -266,6 +270,7 @@ pub fn app_mfa(
         logout,
         refuse,
         session_before_login: raw.session_before_login,
+        basic_auth,
         normalize,
         identity,
         challenge_timeout,
@@ -569,6 +574,40 @@ fn check_pointer(c: &mut Checker, key: &str, pointer: &str) {
             format!("{pointer:?} is not a JSON pointer: write it like /token or /data/user"),
         );
     }
+}
+
+/// `basic_auth`: the check is a GET the gateway sends with the credential, so it must be a
+/// path of the app (a query is allowed: Tomcat's manager takes commands in it).
+fn basic_auth(c: &mut Checker, key: &str, raw: &RawBasicAuth) -> BasicAuth {
+    let check = raw.check.list().to_vec();
+    if check.is_empty() {
+        c.fail(&format!("{key}.check"), "name at least one path");
+    }
+    for (i, path) in check.iter().enumerate() {
+        let (plain, query) = path.split_once('?').unwrap_or((path, ""));
+        if !is_plain_path(plain) || query.contains(['#', ' ']) {
+            c.fail(
+                &format!("{key}.check[{i}]"),
+                format!(
+                    "{path:?} must be a path of the app starting with `/` (a page that needs the credential and changes nothing)"
+                ),
+            );
+        }
+    }
+    let mut success = Vec::new();
+    for (i, code) in raw.success_status.iter().enumerate() {
+        match http::StatusCode::from_u16(*code) {
+            Ok(s) if s.is_success() => success.push(s),
+            _ => c.fail(
+                &format!("{key}.success_status[{i}]"),
+                format!("{code} is not a 2xx status"),
+            ),
+        }
+    }
+    if success.is_empty() {
+        success.push(http::StatusCode::OK);
+    }
+    BasicAuth { check, success }
 }
 
 fn is_plain_path(p: &str) -> bool {

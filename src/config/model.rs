@@ -236,6 +236,21 @@ pub struct TokenRule {
     pub any_answers: bool,
 }
 
+/// HTTP Basic sign-ins (`basic_auth`): an unbound Basic credential is a login. Its password is
+/// checked with GETs of `check` (never with the request itself, which may change something
+/// on the app before the second factor); after the second factor it is bound to the gateway
+/// session, and passes only together with that session's gateway cookie (the credential is the
+/// password: alone it proves one factor).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicAuth {
+    /// Origin-form paths (with queries) of the app that ask for the credential and change
+    /// nothing, tried in turn until one accepts it (users of different roles may each read
+    /// only some of them).
+    pub check: Vec<String>,
+    /// The answers to `check` that mean the password is right (default 200).
+    pub success: Vec<http::StatusCode>,
+}
+
 /// The second factor for one app.
 impl AppMfa {
     /// `identity.whoami.after_each_answer`: the app is asked after every answer to a verified
@@ -283,6 +298,9 @@ pub struct AppMfa {
     /// session cookies it sets on anonymous pages reach the client, and come back to the app on
     /// its login routes only.
     pub session_before_login: bool,
+    /// HTTP Basic as a login (`None`: a Basic credential is refused like any foreign
+    /// Authorization).
+    pub basic_auth: Option<BasicAuth>,
     /// How user names become identities (`identity.normalize`, or `case_fold_users`).
     pub normalize: Normalize,
     pub identity: IdentitySource,

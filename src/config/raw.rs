@@ -194,6 +194,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub session_before_login: bool,
     #[serde(default)]
+    pub basic_auth: Option<RawBasicAuth>,
+    #[serde(default)]
     pub case_fold_users: Option<bool>,
     #[serde(default)]
     pub identity: Option<RawIdentity>,
@@ -276,6 +278,33 @@ pub struct RawToken {
     pub scheme: Option<String>,
     #[serde(default)]
     pub answers: Option<String>,
+}
+
+/// HTTP Basic sign-ins: a request with a Basic credential bound to no session is a login,
+/// checked with GETs of `check` (one path or several) before anything of it reaches the app.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    pub check: RawPaths,
+    #[serde(default)]
+    pub success_status: Vec<u16>,
+}
+
+/// One path, or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawPaths {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl RawPaths {
+    pub fn list(&self) -> &[String] {
+        match self {
+            RawPaths::One(p) => std::slice::from_ref(p),
+            RawPaths::Many(list) => list,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -473,3 +473,40 @@ fn an_empty_username_field_is_refused() {
         "{e:?}"
     );
 }
+
+#[test]
+fn basic_auth_is_read_and_its_mistakes_named() {
+    let one = format!("{GOOD}{MFA}      basic_auth:\n        check: /manager/status\n");
+    let settings = load(&one).unwrap().apps[0].mfa.clone().unwrap();
+    let basic = settings.basic_auth.unwrap();
+    assert_eq!(basic.check, ["/manager/status"]);
+    assert_eq!(basic.success, [http::StatusCode::OK]);
+    let list = format!(
+        "{GOOD}{MFA}      basic_auth:\n        check: [/a, /b?x=1]\n        success_status: [204]\n"
+    );
+    let basic = load(&list).unwrap().apps[0]
+        .mfa
+        .clone()
+        .unwrap()
+        .basic_auth
+        .unwrap();
+    assert_eq!(basic.check, ["/a", "/b?x=1"]);
+    assert_eq!(basic.success, [http::StatusCode::NO_CONTENT]);
+    let bad = format!(
+        "{GOOD}{MFA}      basic_auth:\n        check: [manager, /a/../b]\n        success_status: [302]\n"
+    );
+    let e = errors(&bad);
+    for key in [
+        "apps[0].mfa.basic_auth.check[0]",
+        "apps[0].mfa.basic_auth.check[1]",
+        "apps[0].mfa.basic_auth.success_status[0]",
+    ] {
+        assert!(e.iter().any(|e| e.contains(key)), "{key}: {e:?}");
+    }
+    assert!(load(&format!("{GOOD}{MFA}")).unwrap().apps[0]
+        .mfa
+        .as_ref()
+        .unwrap()
+        .basic_auth
+        .is_none());
+}

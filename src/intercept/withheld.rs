@@ -14,6 +14,9 @@ pub struct WithheldAnswer {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: Bytes,
+    /// Credentials (keyed hashes) the request itself carried, to bind to the session the
+    /// release starts: an HTTP Basic credential, which no answer hands out.
+    pub bind: Vec<[u8; 32]>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -24,6 +27,10 @@ struct Encoded {
     /// (name, base64 value): values need not be UTF-8.
     headers: Vec<(String, String)>,
     body: String,
+    /// Base64 of each hash in `bind`; left out when there is none, so that answers withheld
+    /// by a gateway of this version read the same in an older one during a rolling upgrade.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    bind: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -52,6 +59,7 @@ impl WithheldAnswer {
                 .map(|(name, value)| (name.as_str().to_string(), B64.encode(value.as_bytes())))
                 .collect(),
             body: B64.encode(&self.body),
+            bind: self.bind.iter().map(|h| B64.encode(h)).collect(),
         };
         Zeroizing::new(serde_json::to_vec(&encoded).unwrap_or_default())
     }
@@ -79,10 +87,21 @@ impl WithheldAnswer {
             B64.decode(encoded.body)
                 .map_err(|_| WithheldError::Malformed)?,
         );
+        let bind = encoded
+            .bind
+            .iter()
+            .map(|h| {
+                B64.decode(h)
+                    .ok()
+                    .and_then(|raw| <[u8; 32]>::try_from(raw).ok())
+                    .ok_or(WithheldError::Malformed)
+            })
+            .collect::<Result<_, _>>()?;
         Ok(WithheldAnswer {
             status,
             headers,
             body,
+            bind,
         })
     }
 }
@@ -112,6 +131,7 @@ mod tests {
             status: StatusCode::FOUND,
             headers,
             body: Bytes::from_static(b"\x00\x01 body"),
+            bind: vec![[7; 32]],
         };
         let back = WithheldAnswer::decode(&answer.encode()).unwrap();
         assert_eq!(back, answer);

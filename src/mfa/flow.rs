@@ -948,7 +948,9 @@ async fn release(
     };
     ctx.audit_required("session_created", user, "accepted", Some(&id_hash), &[])?;
     ctx.mfa.ephemeral.put_session(&session).await?;
-    for hash in credentials_in(ctx, &answer.headers, &answer.body) {
+    let mut hashes = credentials_in(ctx, &answer.headers, &answer.body);
+    hashes.extend_from_slice(&answer.bind);
+    for hash in hashes {
         ctx.mfa
             .ephemeral
             .bind_credential(&hash, &id_hash, ctx.now)

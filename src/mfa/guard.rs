@@ -7,8 +7,8 @@ use super::flow::Context;
 use super::{MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::AppMfa;
 use crate::session::credentials::{
-    authorization, cookie_name_matches, cookie_name_reads_as, cookie_pairs, repeated_authorization,
-    strip_cookies,
+    authorization, basic_credential, cookie_name_matches, cookie_name_reads_as, cookie_pairs,
+    cookie_values, repeated_authorization, strip_cookies, BasicCredential, BasicError,
 };
 use crate::store::{EphemeralStore, Session};
 use http::HeaderMap;
@@ -25,6 +25,9 @@ pub struct Checked {
     pub session: Option<Session>,
     /// How many unbound app cookies were removed.
     pub stripped: usize,
+    /// The user name of the bound HTTP Basic credential the request came with (as the realm
+    /// knows it): whom the app's answer to it is for.
+    pub basic_user: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +38,13 @@ pub enum Denied {
     /// More than one `Authorization` line (400): which one the app uses is its own choice.
     #[error("repeated authorization")]
     RepeatedAuthorization,
+    /// A Basic credential of an app that takes Basic sign-ins, not bound to this request's
+    /// verified session: a login (`basic_auth`). Nothing of the request reaches the app.
+    #[error("basic sign-in")]
+    BasicLogin(BasicCredential),
+    /// A Basic credential that servers could read in more than one way (400).
+    #[error("{0}")]
+    BadBasic(#[from] BasicError),
     /// The session store could not answer: fail closed (503).
     #[error("session state unavailable")]
     Unavailable(#[from] MfaError),
@@ -110,18 +120,39 @@ pub async fn check(
     if repeated_authorization(headers) {
         return Err(Denied::RepeatedAuthorization);
     }
-    if let Some((scheme, token)) = authorization(headers) {
-        let expected = ctx.settings.token.as_ref().map(|t| t.scheme.as_str());
-        // Any other kind of Authorization (Basic, a foreign scheme) would be a second login
-        // path around the MFA: refused like an unbound token.
-        if !expected.is_some_and(|s| s.eq_ignore_ascii_case(scheme)) {
-            return Err(Denied::UnboundAuthorization);
+    let basic =
+        |scheme: &str| ctx.settings.basic_auth.is_some() && scheme.eq_ignore_ascii_case("basic");
+    match authorization(headers) {
+        Some((scheme, encoded)) if basic(scheme) => {
+            let credential = basic_credential(encoded)?;
+            let hash = ctx.mfa.credential_hash(app, "basic", credential.pair());
+            // The credential is the password, one factor: it passes only with the gateway
+            // cookie of the session its second factor started.
+            match bound_session(ctx, &hash).await? {
+                Some(session)
+                    if session.app == *app && carries_gateway_cookie(ctx, headers, &session) =>
+                {
+                    checked.basic_user =
+                        Some(super::flow::identity(ctx.settings, &credential.user));
+                    checked.session = Some(session);
+                }
+                _ => return Err(Denied::BasicLogin(credential)),
+            }
         }
-        let hash = ctx.mfa.credential_hash(app, "token", token);
-        match bound_session(ctx, &hash).await? {
-            Some(session) if session.app == *app => checked.session = Some(session),
-            _ => return Err(Denied::UnboundAuthorization),
+        Some((scheme, token)) => {
+            let expected = ctx.settings.token.as_ref().map(|t| t.scheme.as_str());
+            // Any other kind of Authorization (Basic, a foreign scheme) would be a second login
+            // path around the MFA: refused like an unbound token.
+            if !expected.is_some_and(|s| s.eq_ignore_ascii_case(scheme)) {
+                return Err(Denied::UnboundAuthorization);
+            }
+            let hash = ctx.mfa.credential_hash(app, "token", token);
+            match bound_session(ctx, &hash).await? {
+                Some(session) if session.app == *app => checked.session = Some(session),
+                _ => return Err(Denied::UnboundAuthorization),
+            }
         }
+        None => {}
     }
 
     // Every value of a session cookie must be bound (the app might read any one of them); a
@@ -163,6 +194,16 @@ pub async fn check(
     }
     strip_gateway_cookies(headers);
     Ok(checked)
+}
+
+/// Whether the request carries the gateway's own cookie of `session` (in the one spelling the
+/// gateway sets it).
+fn carries_gateway_cookie(ctx: &Context<'_>, headers: &HeaderMap, session: &Session) -> bool {
+    use subtle::ConstantTimeEq;
+    let name = ctx.session_cookie().full_name();
+    cookie_values(headers, &name)
+        .into_iter()
+        .any(|id| bool::from(ctx.mfa.session_hash(id).ct_eq(&session.id_hash)))
 }
 
 /// Whether the URL carries a session id the app might take instead of its cookie, other than
@@ -290,6 +331,7 @@ mod tests {
             logout: vec![],
             refuse: vec![],
             session_before_login: false,
+            basic_auth: None,
             normalize: Default::default(),
             identity: crate::config::IdentitySource::LoginField,
             challenge_timeout: Duration::from_secs(300),

@@ -133,12 +133,14 @@ pub async fn gate(
         status: parts.status,
         headers: parts.headers,
         body,
+        bind: Vec::new(),
     };
     if unbound.is_empty() {
         return Ok(answer.into_response().map(Reply::Page));
     }
     let user = match ctx.settings.identity {
-        IdentitySource::LoginField => None,
+        // A request signed in with HTTP Basic names its user in every request.
+        IdentitySource::LoginField => checked.and_then(|c| c.basic_user.clone()),
         _ => app_identity(ctx, None, whoami_base, upstream, &answer).await,
     };
     match (user, session) {

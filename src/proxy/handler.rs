@@ -2,6 +2,7 @@
 //! limits → host → path → route → (MFA app: gateway pages; session check) → rewrite headers →
 //! (login: read body) → forward → (login: withhold) → answer.
 
+use super::basic;
 use super::body::{AccessRecord, Reply, ResponseBody};
 use super::error::ProxyError;
 use super::gate;
@@ -231,6 +232,7 @@ async fn forward(
     // to a verified session; the login route itself is recognised here (in every spelling).
     let mut checked = None;
     let mut login = None;
+    let mut basic_login = None;
     let mut is_logout = false;
     let writes = !matches!(
         *req.method(),
@@ -317,6 +319,12 @@ async fn forward(
                 Err(Denied::RepeatedAuthorization) => {
                     return Err(ProxyError::AmbiguousRequest("repeated Authorization"))
                 }
+                Err(Denied::BadBasic(why)) => {
+                    return Err(ProxyError::AmbiguousRequest(why.label()))
+                }
+                // Checked below with the app's check path, once the request's headers are
+                // those the app would see; the request itself goes nowhere.
+                Err(Denied::BasicLogin(credential)) => basic_login = Some(credential),
                 Err(Denied::Unavailable(e)) => return Err(ProxyError::StateUnavailable(e)),
             }
         }
@@ -356,6 +364,27 @@ async fn forward(
         .ok_or(ProxyError::UnknownHost)?;
     parts.uri = origin_form(parts.uri).map_err(|e| ProxyError::BadUpstreamRequest(e.into()))?;
     parts.version = Version::HTTP_11;
+    let prefix = &config.reserved_prefix;
+    if let Some(credential) = basic_login {
+        let (Some(ctx), Some(rule)) = (
+            &ctx,
+            ctx.as_ref().and_then(|c| c.settings.basic_auth.as_ref()),
+        ) else {
+            return Err(ProxyError::Unauthorized);
+        };
+        let uri = parts.uri.clone();
+        return Box::pin(basic::sign_in(
+            ctx,
+            rule,
+            credential,
+            parts.headers,
+            &uri,
+            upstream,
+            json,
+            prefix,
+        ))
+        .await;
+    }
     // The release gate may have to ask the app who a session it handed out belongs to, the way
     // this request reached it.
     let whoami_base = ctx
@@ -445,7 +474,6 @@ async fn forward(
     let Some(ctx) = &ctx else {
         return Ok(response.map(Reply::Upstream));
     };
-    let prefix = &config.reserved_prefix;
     // Phase: a login answer is checked and, on success, withheld.
     let response = match login {
         Some(pending) => {

@@ -163,6 +163,7 @@ pub async fn answer(
         status: parts.status,
         headers: parts.headers,
         body,
+        bind: Vec::new(),
     };
     let typed = pending
         .typed_user
@@ -310,7 +311,7 @@ fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, 
 /// client or user name, and — when the user will be the name as typed — the lock on that user
 /// for the second factor (so the answer phase need not ask again). A store that cannot answer
 /// refuses the login (it could not be completed without the store anyway).
-async fn locks_before_login(
+pub(super) async fn locks_before_login(
     ctx: &Context<'_>,
     typed_user: Option<&str>,
 ) -> Result<(Option<i64>, Option<(String, Option<i64>)>), ProxyError> {
@@ -341,7 +342,7 @@ async fn locks_before_login(
 
 /// Counts a login the app refused; a throttle it starts is audited. The app's answer goes to
 /// the client whatever happens here.
-async fn refused_login(ctx: &Context<'_>, typed_user: Option<&str>) {
+pub(super) async fn refused_login(ctx: &Context<'_>, typed_user: Option<&str>) {
     let subjects = login_subjects(ctx, typed_user);
     if subjects.is_empty() {
         return;

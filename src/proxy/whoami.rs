@@ -6,6 +6,7 @@
 use super::body::collect_limited;
 use super::path::origin_form;
 use super::state::UpstreamTarget;
+use super::upstream::UpstreamBody;
 use crate::config::AppMfa;
 use crate::mfa::flow::{AppCredentials, Context};
 use bytes::Bytes;
@@ -73,32 +74,9 @@ pub async fn ask(
     path: &str,
     pointer: &str,
 ) -> AppSays {
-    let mut asking = HeaderMap::new();
-    for (name, value) in &headers {
-        let kept =
-            KEPT.contains(name) || ctx.app.upstream.add_headers.iter().any(|(n, _)| n == name);
-        if kept {
-            asking.append(name.clone(), value.clone());
-        }
-    }
-    asking.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
-    asking.insert(
-        header::ACCEPT_ENCODING,
-        HeaderValue::from_static("identity"),
-    );
-    let Some(uri) = path.parse::<Uri>().ok().and_then(|u| origin_form(u).ok()) else {
+    let Some(response) = get(ctx, upstream, &headers, path, "application/json").await else {
+        tracing::warn!(app = %ctx.app.name, "whoami request failed");
         return AppSays::Unknown;
-    };
-    let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
-    *request.uri_mut() = uri;
-    *request.headers_mut() = asking;
-    let wait = ctx.app.upstream.response_header_timeout;
-    let response = match tokio::time::timeout(wait, upstream.pool.send(request)).await {
-        Ok(Ok(r)) => r,
-        _ => {
-            tracing::warn!(app = %ctx.app.name, "whoami request failed");
-            return AppSays::Unknown;
-        }
     };
     let status = response.status();
     // Not signed in: refused, or sent to the login page.
@@ -110,12 +88,47 @@ pub async fn ask(
         tracing::warn!(app = %ctx.app.name, status = status.as_u16(), "whoami answer not usable");
         return AppSays::Unknown;
     }
+    let wait = ctx.app.upstream.response_header_timeout;
     let body =
         match tokio::time::timeout(wait, collect_limited(response.into_body(), MAX_WHOAMI)).await {
             Ok(Ok(body)) => body,
             _ => return AppSays::Unknown,
         };
     read(&body, pointer)
+}
+
+/// A GET of the app's `path` (origin form, with its query) that the gateway sends on its own
+/// account: only the credentials and forwarding headers of `headers` go with it, and the
+/// answer is uncompressed. `None` when the app could not be asked in time.
+pub async fn get(
+    ctx: &Context<'_>,
+    upstream: &UpstreamTarget,
+    headers: &HeaderMap,
+    path: &str,
+    accept: &'static str,
+) -> Option<http::Response<UpstreamBody>> {
+    let mut asking = HeaderMap::new();
+    for (name, value) in headers {
+        let kept =
+            KEPT.contains(name) || ctx.app.upstream.add_headers.iter().any(|(n, _)| n == name);
+        if kept {
+            asking.append(name.clone(), value.clone());
+        }
+    }
+    asking.insert(header::ACCEPT, HeaderValue::from_static(accept));
+    asking.insert(
+        header::ACCEPT_ENCODING,
+        HeaderValue::from_static("identity"),
+    );
+    let uri = origin_form(path.parse::<Uri>().ok()?).ok()?;
+    let mut request = Request::new(Either::Right(Full::new(Bytes::new())));
+    *request.uri_mut() = uri;
+    *request.headers_mut() = asking;
+    let wait = ctx.app.upstream.response_header_timeout;
+    match tokio::time::timeout(wait, upstream.pool.send(request)).await {
+        Ok(Ok(response)) => Some(response.map(|body| body.with_idle_limit(wait))),
+        _ => None,
+    }
 }
 
 /// What a whoami answer says: a name at the pointer, `null` there (nobody), or nothing usable.

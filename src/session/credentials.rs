@@ -175,6 +175,82 @@ pub fn authorization(headers: &HeaderMap) -> Option<(&str, &str)> {
     })
 }
 
+/// An HTTP Basic credential, read the one way every server reads it.
+pub struct BasicCredential {
+    /// The user name, as sent.
+    pub user: String,
+    /// `user:password`, what is hashed to bind the credential (never logged).
+    pair: zeroize::Zeroizing<String>,
+}
+
+impl BasicCredential {
+    pub fn pair(&self) -> &str {
+        &self.pair
+    }
+}
+
+impl std::fmt::Debug for BasicCredential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BasicCredential")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a Basic credential is refused (400) rather than read: servers differ where the
+/// encoding is loose (padding, characters outside the alphabet, Latin-1 against UTF-8), and a
+/// credential two readers take for two users could be bound under one and used as the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BasicError {
+    #[error("Basic credential not in canonical base64")]
+    Encoding,
+    #[error("Basic credential not UTF-8 text without control characters")]
+    Text,
+    #[error("Basic credential without a user name")]
+    NoUser,
+    #[error("space at the ends of the Basic user name")]
+    Space,
+}
+
+impl BasicError {
+    /// The reason, for the log and the 400 page.
+    pub fn label(self) -> &'static str {
+        match self {
+            BasicError::Encoding => "Basic credential not in canonical base64",
+            BasicError::Text => "Basic credential not UTF-8 text",
+            BasicError::NoUser => "Basic credential without a user name",
+            BasicError::Space => "space at the ends of the Basic user name",
+        }
+    }
+}
+
+/// The credentials part of `Authorization: Basic …`: canonical base64 (padded, nothing
+/// around it), decoding to UTF-8 `user:password` with a non-empty user name without space at
+/// its ends and no control characters anywhere.
+pub fn basic_credential(encoded: &str) -> Result<BasicCredential, BasicError> {
+    use base64::Engine;
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let bytes = zeroize::Zeroizing::new(engine.decode(encoded).map_err(|_| BasicError::Encoding)?);
+    if engine.encode(&*bytes) != encoded {
+        return Err(BasicError::Encoding);
+    }
+    let text = std::str::from_utf8(&bytes).map_err(|_| BasicError::Text)?;
+    if text.chars().any(char::is_control) {
+        return Err(BasicError::Text);
+    }
+    let (user, _) = text.split_once(':').ok_or(BasicError::NoUser)?;
+    if user.is_empty() {
+        return Err(BasicError::NoUser);
+    }
+    if user.trim() != user {
+        return Err(BasicError::Space);
+    }
+    Ok(BasicCredential {
+        user: user.to_string(),
+        pair: zeroize::Zeroizing::new(text.to_string()),
+    })
+}
+
 /// More than one `Authorization` line: the gateway would check one and the app might use
 /// another (or join them), so such a request is refused.
 pub fn repeated_authorization(headers: &HeaderMap) -> bool {
@@ -245,6 +321,35 @@ mod tests {
             );
             assert_eq!(connection_authentication(&headers), expected, "{value}");
         }
+    }
+
+    #[test]
+    fn a_basic_credential_is_read_one_way_or_refused() {
+        let read = |s: &str| basic_credential(s).map(|c| (c.user.clone(), c.pair().to_string()));
+        // "alice:pa:ss" (a colon belongs to the password)
+        assert_eq!(
+            read("YWxpY2U6cGE6c3M="),
+            Ok(("alice".into(), "alice:pa:ss".into()))
+        );
+        // "Zoë:x" in UTF-8
+        assert_eq!(read("Wm/DqzpY"), Ok(("Zoë".into(), "Zoë:X".into())));
+        // Padding left out, a line break, whitespace, URL-safe letters: read differently by
+        // different servers.
+        assert_eq!(read("YWxpY2U6eA").unwrap_err(), BasicError::Encoding);
+        assert_eq!(read("YWxp\nY2U6eA==").unwrap_err(), BasicError::Encoding);
+        assert_eq!(read(" YWxpY2U6eA==").unwrap_err(), BasicError::Encoding);
+        assert_eq!(read("Pz8_Pz8-").unwrap_err(), BasicError::Encoding);
+        // Non-canonical trailing bits ("YWxpY2U6eB==" decodes like "YWxpY2U6eA==").
+        assert_eq!(read("YWxpY2U6eB==").unwrap_err(), BasicError::Encoding);
+        // "Zo\xeb:x" (Latin-1): not UTF-8.
+        assert_eq!(read("Wm/rOng=").unwrap_err(), BasicError::Text);
+        // "alice\n:x", ":x", "alice", " alice:x"
+        assert_eq!(read("YWxpY2UKOng=").unwrap_err(), BasicError::Text);
+        assert_eq!(read("Ong=").unwrap_err(), BasicError::NoUser);
+        assert_eq!(read("YWxpY2U=").unwrap_err(), BasicError::NoUser);
+        assert_eq!(read("IGFsaWNlOng=").unwrap_err(), BasicError::Space);
+        let debug = format!("{:?}", basic_credential("YWxpY2U6cGE6c3M=").unwrap());
+        assert!(!debug.contains("pa:ss"), "{debug}");
     }
 
     fn with_cookies(lines: &[&str]) -> HeaderMap {

@@ -5,6 +5,9 @@
 //!   JSON), `/rotate.php` (a new session id), `/reset/USER` (a reset link that signs USER in),
 //!   `/reset-here/USER` (the same, into the session the browser has, without a new id),
 //!   `/logout.php`, `/assets/…` (public).
+//!   `/basic/…`: an area behind HTTP Basic (Tomcat-manager-like): `/basic/status` (changes
+//!   nothing), `/basic/undeploy` (a GET that changes something), `/basic/session` (caches the
+//!   sign-in in a new `PHPSESSID`, as Tomcat does).
 //! - [`start_token_app`]: a JSON login (`POST /api/login` → `{"token": …}`) and `/api/me`,
 //!   which needs `Authorization: Bearer <token>`.
 
@@ -298,7 +301,47 @@ fn cookie_app(
             r
         }
         (_, p) if p.starts_with("/assets/") => respond(StatusCode::OK, "text/css", "body{}".into()),
+        (_, p) if p.starts_with("/basic/") => basic_area(&state, p, &headers),
         _ => respond(StatusCode::NOT_FOUND, "text/html", "not found".into()),
+    }
+}
+
+/// The user of a valid `Authorization: Basic` (decoded leniently, like many servers).
+fn basic_user(headers: &http::HeaderMap) -> Option<String> {
+    use base64::Engine;
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(encoded.trim().trim_end_matches('='))
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, pass) = text.split_once(':')?;
+    check_password(user, pass)
+}
+
+fn basic_area(state: &State, path: &str, headers: &http::HeaderMap) -> Response<Full<Bytes>> {
+    let Some(user) = basic_user(headers) else {
+        let mut r = respond(StatusCode::UNAUTHORIZED, "text/html", "who are you?".into());
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"Manager\""),
+        );
+        return r;
+    };
+    match path {
+        "/basic/session" => {
+            let id = mint_session(state, &user);
+            let mut r = respond(StatusCode::OK, "text/html", format!("session for {user}"));
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                HeaderValue::from_str(&format!("PHPSESSID={id}; path=/basic")).unwrap(),
+            );
+            r
+        }
+        _ => respond(StatusCode::OK, "text/plain", format!("OK {path} as {user}")),
     }
 }
 

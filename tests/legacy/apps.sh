@@ -22,7 +22,7 @@ WP_PORT=18091 PMA_PORT=18092 RM_PORT=18083 TC_PORT=18084
 WP_ADMIN=admin WP_PASS='Adm1n-Pass!'
 PMA_USER=pma_test PMA_PASS=pma_test_pw
 RM_ADMIN=admin RM_PASS='Adm1n-Pass!'
-TC_USER=tomcat TC_PASS=Tomcat-Pass1 TC_MGR=mgr TC_MGR_PASS=Mgr-Pass1
+TC_USER=tomcat TC_PASS=Tomcat-Pass1 TC_MGR=mgr TC_MGR_PASS=Mgr-Pass1 TC_GUI=gui TC_GUI_PASS=Gui-Pass1
 
 export DEBIAN_FRONTEND=noninteractive
 
@@ -248,8 +248,10 @@ setup_tomcat() {
   <role rolename="tomcat"/>
   <role rolename="role1"/>
   <role rolename="manager-script"/>
+  <role rolename="manager-gui"/>
   <user username="$TC_USER" password="$TC_PASS" roles="tomcat,role1"/>
   <user username="$TC_MGR" password="$TC_MGR_PASS" roles="manager-script"/>
+  <user username="$TC_GUI" password="$TC_GUI_PASS" roles="manager-gui"/>
 </tomcat-users>
 EOF
 

@@ -1,0 +1,145 @@
+//! HTTP Basic as a login (`mfa.basic_auth`). A Basic credential is sent with every request,
+//! and the request that carries it for the first time may change something on the app (Tomcat's
+//! manager deploys and undeploys on a GET): so a request with an unbound credential never
+//! reaches the app. The gateway checks the password itself with a GET of the configured check
+//! path, and if the app takes it, asks for the second factor; the answer it then releases sends
+//! the client back to the URL it asked for, and binds the credential to the new gateway session.
+
+use super::body::{collect_limited, Reply};
+use super::error::ProxyError;
+use super::login::{locks_before_login, refused_login, withhold, Answered};
+use super::state::UpstreamTarget;
+use super::whoami;
+use crate::config::{BasicAuth, IdentitySource};
+use crate::intercept::withheld::WithheldAnswer;
+use crate::mfa::flow::{self, Context};
+use crate::regulation;
+use crate::session::credentials::BasicCredential;
+use bytes::Bytes;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Response, StatusCode, Uri};
+
+/// The app's refusal is passed on (its `WWW-Authenticate` makes the browser ask again); a
+/// larger body is not read.
+const MAX_REFUSAL: u64 = 64 * 1024;
+
+/// A request with an unbound Basic credential (`headers`: the request's, as they would be
+/// forwarded). The password is checked with `rule.check` (the paths in turn, until one
+/// accepts it or the app answers 401); a refusal is the app's own answer;
+/// an accepted password is a login like any other, whose answer (held back until the second
+/// factor) sends the client to `uri` again.
+#[allow(clippy::too_many_arguments)]
+pub async fn sign_in(
+    ctx: &Context<'_>,
+    rule: &BasicAuth,
+    credential: BasicCredential,
+    mut headers: HeaderMap,
+    uri: &Uri,
+    upstream: &UpstreamTarget,
+    json: bool,
+    prefix: &str,
+) -> Result<Response<Reply>, ProxyError> {
+    let typed = credential.user.as_str();
+    let (throttle, code_lock) = locks_before_login(ctx, Some(typed)).await?;
+    if let Some(until) = throttle {
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "Basic sign-in refused: throttled");
+        return Err(ProxyError::LoginThrottled(regulation::retry_after(
+            until, ctx.now,
+        )));
+    }
+    // The check is about the credential alone: no cookie of the client's may answer for it.
+    headers.remove(header::COOKIE);
+    let mut refusal = None;
+    for path in &rule.check {
+        let answer = whoami::get(ctx, upstream, &headers, path, "*/*")
+            .await
+            .ok_or(ProxyError::UpstreamTimeout)?;
+        let status = answer.status();
+        if rule.success.contains(&status) {
+            refusal = None;
+            break;
+        }
+        // 403: the password may be right, for a user who may not read this path; the next
+        // path may be one they can.
+        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let last = status == StatusCode::UNAUTHORIZED;
+            refusal = Some(answer);
+            if last {
+                break;
+            }
+            continue;
+        }
+        tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, status = status.as_u16(), "basic_auth.check answered neither success nor 401/403: sign-in refused");
+        return Err(ProxyError::AnswerUnchecked);
+    }
+    if let Some(answer) = refusal {
+        refused_login(ctx, Some(typed)).await;
+        let (mut parts, body) = answer.into_parts();
+        let body = collect_limited(body, MAX_REFUSAL).await.unwrap_or_default();
+        parts.headers.remove(header::SET_COOKIE);
+        return Ok(Response::from_parts(parts, Reply::Page(body)));
+    }
+    let user = match &ctx.settings.identity {
+        IdentitySource::Whoami {
+            path, json_pointer, ..
+        } => whoami::ask(ctx, upstream, headers, path, json_pointer)
+            .await
+            .user()
+            .map(|u| flow::identity(ctx.settings, &u)),
+        _ => Some(flow::identity(ctx.settings, typed)),
+    }
+    .filter(|u| !u.is_empty())
+    .ok_or(ProxyError::LoginWithoutUser)?;
+    let hash = ctx
+        .mfa
+        .credential_hash(&ctx.app.name, "basic", credential.pair());
+    let withheld = WithheldAnswer {
+        status: StatusCode::SEE_OTHER,
+        headers: back_to(uri),
+        body: Bytes::new(),
+        bind: vec![hash],
+    };
+    let known_lock = code_lock
+        .filter(|(for_user, _)| *for_user == user)
+        .map(|(_, lock)| lock);
+    match withhold(ctx, user, withheld, known_lock, json, prefix).await? {
+        Answered::Ready(r) | Answered::NotALogin(r) => Ok(r),
+    }
+}
+
+/// The answer released after the second factor: back to the URL asked for (a GET), now with
+/// the gateway's cookie. Only a path of this site: `//host` or `/\host` would leave it.
+fn back_to(uri: &Uri) -> HeaderMap {
+    let path = uri.path();
+    let local = path.starts_with('/')
+        && !path
+            .get(1..)
+            .is_some_and(|rest| rest.starts_with(['/', '\\']));
+    let target = match (local, uri.query()) {
+        (true, Some(q)) => format!("{path}?{q}"),
+        (true, None) => path.to_string(),
+        (false, _) => "/".to_string(),
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(&target) {
+        headers.insert(header::LOCATION, value);
+    }
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from_static("0"));
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_released_answer_stays_on_this_site() {
+        let location = |u: &str| back_to(&u.parse().unwrap())[header::LOCATION].clone();
+        assert_eq!(location("/manager/html?x=1"), "/manager/html?x=1");
+        assert_eq!(location("/manager/html"), "/manager/html");
+        assert_eq!(location("//evil.example/x"), "/");
+        assert_eq!(location("/\\evil.example/x"), "/");
+        assert_eq!(location("http://evil.example/x"), "/x");
+    }
+}
