@@ -172,6 +172,7 @@ async fn basic_credentials_that_read_two_ways_are_refused() {
         "Basic YWxpY2U6c2VjcmV0 x",   // text after it
         "Basic IGFsaWNlOnNlY3JldA==", // " alice:secret"
         "Basic QWxpY2U6c2VjcmV0\u{0}",
+        "Basic YWxp4oCLY2U6c2VjcmV0", // "ali\u{200b}ce:secret" (zero-width space)
     ] {
         let Ok(value) = http::HeaderValue::from_str(credential) else {
             continue;

@@ -133,7 +133,7 @@ pub fn login_username(
 /// A user name any reader keeps as sent: short, without control or format characters (Python's
 /// `str.strip()` removes `\x1c`–`\x1f`, Rust's `trim` does not; a bidi or zero-width character
 /// makes two names look the same).
-fn checked_username(name: String) -> Result<String, Ambiguous> {
+pub fn checked_username(name: String) -> Result<String, Ambiguous> {
     if name.len() > MAX_USERNAME_BYTES {
         return Err(Ambiguous::TooLong);
     }

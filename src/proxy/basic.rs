@@ -11,6 +11,7 @@ use super::login::{locks_before_login, refused_login, withhold, Answered};
 use super::state::UpstreamTarget;
 use super::whoami;
 use crate::config::{BasicAuth, IdentitySource};
+use crate::intercept::body::checked_username;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
 use crate::regulation;
@@ -39,6 +40,10 @@ pub async fn sign_in(
     json: bool,
     prefix: &str,
 ) -> Result<Response<Reply>, ProxyError> {
+    // The same names a form login refuses (too long, control or format characters): a
+    // zero-width or bidi character makes two names look alike.
+    checked_username(credential.user.clone())
+        .map_err(|why| ProxyError::AmbiguousRequest(why.label()))?;
     let typed = credential.user.as_str();
     let (throttle, code_lock) = locks_before_login(ctx, Some(typed)).await?;
     if let Some(until) = throttle {

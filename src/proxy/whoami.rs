@@ -47,14 +47,9 @@ pub fn with_credentials(
     headers.remove(header::COOKIE);
     headers.remove(header::AUTHORIZATION);
     if !found.cookies.is_empty() {
-        let line: Vec<String> = found
-            .cookies
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
         headers.insert(
             header::COOKIE,
-            HeaderValue::from_str(&line.join("; ")).ok()?,
+            HeaderValue::from_str(&as_a_browser_keeps(&found.cookies)).ok()?,
         );
     }
     if let (Some(rule), Some(token)) = (&settings.token, &found.token) {
@@ -62,6 +57,20 @@ pub fn with_credentials(
         headers.insert(header::AUTHORIZATION, value);
     }
     Some(headers)
+}
+
+/// A `Cookie` line of the cookies an answer set, as a browser keeps them: the last value an
+/// answer gives a name wins (phpMyAdmin sends its old session id before the new one at login,
+/// and PHP would read the first of two).
+fn as_a_browser_keeps(cookies: &[(String, String)]) -> String {
+    let mut line: Vec<String> = Vec::new();
+    for (i, (name, value)) in cookies.iter().enumerate() {
+        let later = cookies.get(i + 1..).unwrap_or_default();
+        if !later.iter().any(|(n, _)| n == name) {
+            line.push(format!("{name}={value}"));
+        }
+    }
+    line.join("; ")
 }
 
 /// `GET path` with the request's credentials and forwarding headers from `headers` (nothing
@@ -175,6 +184,20 @@ fn text(value: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_app_is_asked_with_the_last_value_of_each_cookie() {
+        let cookies = [
+            ("phpMyAdmin", "old"),
+            ("phpMyAdmin", "new"),
+            ("pmaAuth-1", "sealed"),
+        ]
+        .map(|(n, v)| (n.to_string(), v.to_string()));
+        assert_eq!(
+            as_a_browser_keeps(&cookies),
+            "phpMyAdmin=new; pmaAuth-1=sealed"
+        );
+    }
 
     #[test]
     fn a_name_null_or_nothing_usable() {
