@@ -39,13 +39,14 @@ fn visited(app: &App, path: &str) -> usize {
     app.state.visits().iter().filter(|v| v.path == path).count()
 }
 
-/// A first Basic sign-in brought through enrollment: the released answer.
-async fn enroll_basic(b: &mut Browser, path: &str, authorization: &str) -> Answer {
+/// A first Basic sign-in brought through enrollment: the released answer, and the TOTP secret.
+async fn enroll_basic(b: &mut Browser, path: &str, authorization: &str) -> (Answer, String) {
     let answer = get_as(b, path, authorization).await;
     assert_eq!(answer.status, 303, "{}", answer.text());
     assert_eq!(answer.header("location"), Some("/.mfa/enroll"));
     let page = b.get("/.mfa/enroll").await.text();
-    let code = totp_now(&enrollment_secret(&page), 0);
+    let secret = enrollment_secret(&page);
+    let code = totp_now(&secret, 0);
     let codes = b
         .post_form(
             "/.mfa/enroll",
@@ -54,8 +55,10 @@ async fn enroll_basic(b: &mut Browser, path: &str, authorization: &str) -> Answe
         .await;
     assert_eq!(recovery_codes(&codes.text()).len(), 10);
     let csrf = form_value(&codes.text(), "csrf");
-    b.post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
-        .await
+    let released = b
+        .post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
+        .await;
+    (released, secret)
 }
 
 #[tokio::test]
@@ -87,7 +90,7 @@ async fn a_basic_sign_in_needs_the_second_factor_before_its_request_reaches_the_
     );
 
     // The right password: the second factor first; still nothing of the request at the app.
-    let released = enroll_basic(&mut b, "/basic/undeploy", ALICE).await;
+    let (released, secret) = enroll_basic(&mut b, "/basic/undeploy", ALICE).await;
     assert_eq!(visited(&app, "/basic/undeploy"), 1);
     assert_eq!(released.status, 303, "{}", released.text());
     assert_eq!(released.header("location"), Some("/basic/undeploy"));
@@ -108,6 +111,30 @@ async fn a_basic_sign_in_needs_the_second_factor_before_its_request_reaches_the_
     assert_eq!(again.status, 303);
     assert_eq!(again.header("location"), Some("/.mfa/verify"));
     assert_eq!(visited(&app, "/basic/undeploy"), 2);
+
+    // An API client (curl -u, with a cookie jar): the JSON flow, then the credential with the
+    // gateway cookie the verify answer set.
+    let mut api = Browser::new(gw.addr);
+    let json = [("authorization", ALICE), ("accept", "application/json")];
+    let answer = api
+        .request("GET", "/basic/undeploy", &json, Vec::new())
+        .await;
+    let body: serde_json::Value = serde_json::from_slice(&answer.body).unwrap();
+    assert_eq!(body["mfa_required"], true, "{body}");
+    let token = body["ephemeral_token"].as_str().unwrap().to_string();
+    let verified = api
+        .post_json(
+            "/.mfa/api/verify",
+            &serde_json::json!({"ephemeral_token": token, "code": totp_now(&secret, 30), "method": "totp"}),
+        )
+        .await;
+    assert_eq!(verified.status, 303, "{}", verified.text());
+    assert!(api.cookies.contains_key("mfa_session"));
+    let page = api
+        .request("GET", "/basic/undeploy", &json, Vec::new())
+        .await;
+    assert_eq!(page.text(), "OK /basic/undeploy as alice");
+    assert_eq!(visited(&app, "/basic/undeploy"), 3);
 
     let events = audit_events(&gw);
     assert!(events
