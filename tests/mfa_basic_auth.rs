@@ -19,7 +19,7 @@ async fn setup() -> (App, Gateway) {
     let config = cookie_app_config(
         app.addr,
         "",
-        "      basic_auth:\n        check: /basic/status\n      identity:\n        normalize: [casefold]",
+        "      basic_auth:\n        check: /basic/status\n        paths: [/basic/]\n      identity:\n        normalize: [casefold]",
     );
     let gw = Gateway::start_in(&config, temp_dir("mfa-basic"));
     (app, gw)
@@ -212,4 +212,50 @@ async fn basic_credentials_that_read_two_ways_are_refused() {
     let answer = get_as(&mut b, "/basic/undeploy", "Digest username=\"alice\"").await;
     assert_eq!(answer.status, 401);
     assert_eq!(app.state.visits().len(), 0);
+}
+
+#[tokio::test]
+async fn basic_is_a_login_only_where_the_config_says() {
+    let (app, gw) = setup().await;
+    let mut b = Browser::new(gw.addr);
+    let (_, _) = enroll_basic(&mut b, "/basic/status", ALICE).await;
+    assert_eq!(get_as(&mut b, "/basic/status", ALICE).await.status, 200);
+    // Outside basic_auth.paths the credential is refused, bound or not: a page there that
+    // sets a cookie from its input must not get that cookie bound as alice's.
+    let before = app.state.visits().len();
+    let answer = get_as(&mut b, "/reset/carol", ALICE).await;
+    assert_eq!(answer.status, 401, "{}", answer.text());
+    assert_eq!(app.state.visits().len(), before);
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_link_on_another_site_lands_on_the_check_path() {
+    let (app, gw) = setup().await;
+    let mut b = Browser::new(gw.addr);
+    let (_, secret) = enroll_basic(&mut b, "/basic/status", ALICE).await;
+    b.cookies.clear();
+    // A link elsewhere to a command: after the code the browser lands on a page that changes
+    // nothing, not on the command.
+    let answer = b
+        .request(
+            "GET",
+            "/basic/undeploy?path=/app",
+            &[("authorization", ALICE), ("sec-fetch-site", "cross-site")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(answer.header("location"), Some("/.mfa/verify"));
+    let page = b.get("/.mfa/verify").await.text();
+    let released = b
+        .post_form(
+            "/.mfa/verify",
+            &[
+                ("csrf", &form_value(&page, "csrf")),
+                ("code", &totp_now(&secret, 30)),
+            ],
+        )
+        .await;
+    assert_eq!(released.status, 303, "{}", released.text());
+    assert_eq!(released.header("location"), Some("/basic/status"));
+    assert_eq!(visited(&app, "/basic/undeploy"), 0);
 }

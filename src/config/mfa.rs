@@ -607,7 +607,25 @@ fn basic_auth(c: &mut Checker, key: &str, raw: &RawBasicAuth) -> BasicAuth {
     if success.is_empty() {
         success.push(http::StatusCode::OK);
     }
-    BasicAuth { check, success }
+    let mut paths = Vec::new();
+    for (i, path) in raw.paths.iter().enumerate() {
+        if is_plain_path(path) {
+            paths.push(crate::intercept::spelling::canonical_path(path).into_owned());
+        } else {
+            c.fail(
+                &format!("{key}.paths[{i}]"),
+                format!("{path:?} must be a plain path starting with `/`"),
+            );
+        }
+    }
+    if paths.is_empty() {
+        paths.push("/".to_string());
+    }
+    BasicAuth {
+        check,
+        success,
+        paths,
+    }
 }
 
 fn is_plain_path(p: &str) -> bool {

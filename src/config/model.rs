@@ -249,6 +249,10 @@ pub struct BasicAuth {
     pub check: Vec<String>,
     /// The answers to `check` that mean the password is right (default 200).
     pub success: Vec<http::StatusCode>,
+    /// Where Basic is a login (canonical paths, and below; default the whole app): elsewhere a
+    /// Basic credential is refused. The sessions the app starts in answer to a bound Basic
+    /// credential here are taken as that user's.
+    pub paths: Vec<String>,
 }
 
 /// The second factor for one app.

@@ -287,6 +287,8 @@ pub struct RawToken {
 pub struct RawBasicAuth {
     pub check: RawPaths,
     #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
     pub success_status: Vec<u16>,
 }
 

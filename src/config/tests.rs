@@ -481,6 +481,7 @@ fn basic_auth_is_read_and_its_mistakes_named() {
     let basic = settings.basic_auth.unwrap();
     assert_eq!(basic.check, ["/manager/status"]);
     assert_eq!(basic.success, [http::StatusCode::OK]);
+    assert_eq!(basic.paths, ["/"]);
     let list = format!(
         "{GOOD}{MFA}      basic_auth:\n        check: [/a, /b?x=1]\n        success_status: [204]\n"
     );
@@ -493,13 +494,14 @@ fn basic_auth_is_read_and_its_mistakes_named() {
     assert_eq!(basic.check, ["/a", "/b?x=1"]);
     assert_eq!(basic.success, [http::StatusCode::NO_CONTENT]);
     let bad = format!(
-        "{GOOD}{MFA}      basic_auth:\n        check: [manager, /a/../b]\n        success_status: [302]\n"
+        "{GOOD}{MFA}      basic_auth:\n        check: [manager, /a/../b]\n        success_status: [302]\n        paths: [x]\n"
     );
     let e = errors(&bad);
     for key in [
         "apps[0].mfa.basic_auth.check[0]",
         "apps[0].mfa.basic_auth.check[1]",
         "apps[0].mfa.basic_auth.success_status[0]",
+        "apps[0].mfa.basic_auth.paths[0]",
     ] {
         assert!(e.iter().any(|e| e.contains(key)), "{key}: {e:?}");
     }

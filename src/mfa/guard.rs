@@ -105,6 +105,7 @@ fn session_cookie_spelling(settings: &AppMfa, name: &str) -> Option<bool> {
         .then_some(false)
 }
 
+/// `basic_area`: the request is where `basic_auth` makes a Basic credential a login.
 /// `login`: the request is one of the app's login routes (a write). With
 /// `session_before_login`, a session cookie bound to no session at all, spelled as configured,
 /// then reaches the app: the pre-login session that holds the app's CSRF token or saved
@@ -113,6 +114,7 @@ pub async fn check(
     ctx: &Context<'_>,
     headers: &mut HeaderMap,
     login: bool,
+    basic_area: bool,
 ) -> Result<Checked, Denied> {
     let mut checked = Checked::default();
     let app = &ctx.app.name;
@@ -120,8 +122,7 @@ pub async fn check(
     if repeated_authorization(headers) {
         return Err(Denied::RepeatedAuthorization);
     }
-    let basic =
-        |scheme: &str| ctx.settings.basic_auth.is_some() && scheme.eq_ignore_ascii_case("basic");
+    let basic = |scheme: &str| basic_area && scheme.eq_ignore_ascii_case("basic");
     match authorization(headers) {
         Some((scheme, encoded)) if basic(scheme) => {
             let credential = basic_credential(encoded)?;

@@ -44,7 +44,15 @@ pub async fn sign_in(
     // zero-width or bidi character makes two names look alike.
     checked_username(credential.user.clone())
         .map_err(|why| ProxyError::AmbiguousRequest(why.label()))?;
+    // Servers decode Basic as ISO-8859-1 (Tomcat, unless told otherwise) or UTF-8: a name
+    // beyond ASCII would be one account to the gateway and another to the app.
+    if !credential.user.is_ascii() {
+        return Err(ProxyError::AmbiguousRequest(
+            "Basic user name beyond ASCII: servers decode it differently",
+        ));
+    }
     let typed = credential.user.as_str();
+    let cross_site = from_another_site(&headers);
     let (throttle, code_lock) = locks_before_login(ctx, Some(typed)).await?;
     if let Some(until) = throttle {
         tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "Basic sign-in refused: throttled");
@@ -82,6 +90,9 @@ pub async fn sign_in(
         let (mut parts, body) = answer.into_parts();
         let body = collect_limited(body, MAX_REFUSAL).await.unwrap_or_default();
         parts.headers.remove(header::SET_COOKIE);
+        // The body as read (empty beyond the bound): its length is the gateway's to say.
+        parts.headers.remove(header::CONTENT_LENGTH);
+        parts.headers.remove(header::TRANSFER_ENCODING);
         return Ok(Response::from_parts(parts, Reply::Page(body)));
     }
     let user = match &ctx.settings.identity {
@@ -98,9 +109,18 @@ pub async fn sign_in(
     let hash = ctx
         .mfa
         .credential_hash(&ctx.app.name, "basic", credential.pair());
+    // Back to the URL asked for only when the browser itself went there: a link on another site
+    // (Sec-Fetch-Site) may carry a command (Tomcat's manager stops an app on a GET), which the
+    // user would run by entering their code. Those, and overlong URLs (kept in the challenge),
+    // land on the first check path, which changes nothing.
+    let landing = if cross_site || uri.to_string().len() > MAX_BACK_TO {
+        rule.check.first().and_then(|p| p.parse::<Uri>().ok())
+    } else {
+        None
+    };
     let withheld = WithheldAnswer {
         status: StatusCode::SEE_OTHER,
-        headers: back_to(uri),
+        headers: back_to(landing.as_ref().unwrap_or(uri)),
         body: Bytes::new(),
         bind: vec![hash],
     };
@@ -110,6 +130,17 @@ pub async fn sign_in(
     match withhold(ctx, user, withheld, known_lock, json, prefix).await? {
         Answered::Ready(r) | Answered::NotALogin(r) => Ok(r),
     }
+}
+
+/// Longer URLs are not kept to go back to.
+const MAX_BACK_TO: usize = 2048;
+
+/// The browser says the request came from another site (a link or form there), or from
+/// nowhere it will name but a site (`Sec-Fetch-Site` other than same-origin or none).
+fn from_another_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .is_some_and(|v| !matches!(v.as_bytes(), b"same-origin" | b"none"))
 }
 
 /// The answer released after the second factor: back to the URL asked for (a GET), now with

@@ -67,7 +67,10 @@ pub async fn handle(
         Box::new(AccessRecord {
             started,
             method: req.method().clone(),
-            host: request_host(&req).unwrap_or("-").to_string(),
+            // Never a password from `user:password@host` in an absolute-form target.
+            host: request_host(&req)
+                .map_or("-", |h| h.rsplit_once('@').map_or(h, |(_, host)| host))
+                .to_string(),
             path: req.uri().path().to_string(),
             status: 0,
             bytes: 0,
@@ -267,7 +270,12 @@ async fn forward(
                 .iter()
                 .any(|p| same_route_or_below(&route, p));
             let is_login = login.is_some();
-            match Box::pin(guard::check(ctx, req.headers_mut(), is_login)).await {
+            let basic_area = ctx
+                .settings
+                .basic_auth
+                .as_ref()
+                .is_some_and(|b| b.paths.iter().any(|p| same_route_or_below(&route, p)));
+            match Box::pin(guard::check(ctx, req.headers_mut(), is_login, basic_area)).await {
                 Ok(_) if guard::unbound_url_session_id(ctx.settings, req.uri(), req.headers()) => {
                     return Err(ProxyError::AmbiguousRequest("session id in the URL"));
                 }

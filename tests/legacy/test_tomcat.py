@@ -232,3 +232,19 @@ def test_a_basic_credential_read_two_ways_is_refused(tc, credential):
     answer = requests.get(f"{tc.url}/manager/text/list", allow_redirects=False,
                           headers={"Authorization": f"Basic {credential}"})
     assert answer.status_code == 400, (answer.status_code, answer.text[:300])
+
+
+def test_a_basic_user_cannot_launder_a_session_obtained_around_the_gateway(tc, enrolled):
+    """The examples' CookieExample servlet sets any cookie its query names: in answer to a
+    Basic user's request it would hand out a JSESSIONID signed in as someone else. Basic is a
+    login under /manager/ only, so there it is refused, and the session stays unusable."""
+    sid = direct_session()
+    s = requests.Session()
+    s.auth = GUI
+    answer = s.get(f"{tc.url}/examples/servlets/servlet/CookieExample",
+                   params={"cookiename": "JSESSIONID", "cookievalue": sid}, allow_redirects=False)
+    assert answer.status_code == 401, (answer.status_code, answer.text[:300])
+    alone = send(tc.port, "GET", PROTECTED, [("Cookie", f"JSESSIONID={sid}")],
+                 source_ip=fresh_client_ip())
+    assert not SIGNED_IN.search(alone.text)
+
