@@ -2,7 +2,9 @@
 //! session cookie. Input: header lines (see `header_lines`); a line starting with
 //! `Authorization:` is an `Authorization` header, any other a `Cookie` header.
 //!
-//! Checks: no panic, and once `strip_cookies` has removed a name (exactly spelled, or every
+//! Checks: no panic; a Basic credential is read only when it is the one canonical spelling
+//! of a user name and password (re-encoding gives back what was sent, the name is non-empty,
+//! trimmed, without `:` or control characters); and once `strip_cookies` has removed a name (exactly spelled, or every
 //! spelling some stack reads as it) no reader of the stripped headers still finds it; a name a
 //! configured pattern (`wordpress_logged_in_*`) matches exactly is one of its readings too.
 #![no_main]
@@ -10,8 +12,8 @@
 use http::header;
 use libfuzzer_sys::fuzz_target;
 use mfa_gateway::session::credentials::{
-    authorization, bearer_token, cookie_name_matches, cookie_name_reads_as, cookie_pairs,
-    cookie_values, repeated_authorization, strip_cookies,
+    authorization, basic_credential, bearer_token, cookie_name_matches, cookie_name_reads_as,
+    cookie_pairs, cookie_values, repeated_authorization, strip_cookies,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -23,6 +25,17 @@ fuzz_target!(|data: &[u8]| {
     let _ = authorization(&headers);
     let _ = bearer_token(&headers);
     let _ = repeated_authorization(&headers);
+    if let Some((_, encoded)) = authorization(&headers) {
+        if let Ok(credential) = basic_credential(encoded) {
+            use base64::Engine;
+            let again = base64::engine::general_purpose::STANDARD.encode(credential.pair());
+            assert_eq!(again, encoded, "a Basic credential read from a non-canonical spelling");
+            let user = credential.user.as_str();
+            assert!(!user.is_empty() && user.trim() == user && !user.contains(':'));
+            assert!(!credential.pair().chars().any(char::is_control));
+            assert!(credential.pair().starts_with(&format!("{user}:")));
+        }
+    }
 
     let names: Vec<String> = cookie_pairs(&headers).map(|(n, _)| n.to_string()).collect();
     for name in &names {
