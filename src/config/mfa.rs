@@ -4,7 +4,7 @@ use super::model::{
     AppMfa, BasicAuth, Enrollment, IdentitySource, Limit, Normalize, Policy, PolicyOverride,
     Regulation, TokenRule,
 };
-use super::raw::{RawBasicAuth, RawIdentity, RawLimit, RawRegulation};
+use super::raw::{RawBasicAuth, RawBeforeLogin, RawIdentity, RawLimit, RawRegulation};
 use super::raw::{RawLoginRule, RawMfa};
 use super::validate::{parse_cidr, Checker};
 use crate::intercept::rules::{BodyKind, LoginRule, SuccessRule, UsernameField};
@@ -124,6 +124,26 @@ pub fn app_mfa(
                 c.fail(
                     &format!("{key}.login[{i}].success.set_cookie"),
                     format!("{cookie:?} must also be listed in session_cookies, or the session it starts would be refused"),
+                );
+            }
+        }
+    }
+
+    let listed = |name: &str| raw.session_cookies.iter().any(|c| c == name);
+    let session_before_login = match &raw.session_before_login {
+        RawBeforeLogin::All(true) => raw.session_cookies.clone(),
+        RawBeforeLogin::All(false) => Vec::new(),
+        RawBeforeLogin::Some(names) => names.clone(),
+    };
+    for (key_name, names) in [
+        ("session_before_login", &session_before_login),
+        ("resealed_cookies", &raw.resealed_cookies),
+    ] {
+        for (i, name) in names.iter().enumerate() {
+            if !listed(name) {
+                c.fail(
+                    &format!("{key}.{key_name}[{i}]"),
+                    format!("{name:?} is not one of session_cookies"),
                 );
             }
         }
@@ -269,7 +289,8 @@ pub fn app_mfa(
         token,
         logout,
         refuse,
-        session_before_login: raw.session_before_login,
+        session_before_login,
+        resealed_cookies: raw.resealed_cookies.clone(),
         basic_auth,
         normalize,
         identity,
@@ -422,10 +443,13 @@ fn identity(
             IdentitySource::ResponseJson(pointer.clone())
         }
         (None, None, Some(w)) => {
-            if !is_plain_path(&w.path) {
+            if !is_app_page(&w.path) {
                 c.fail(
                     &format!("{key}.whoami.path"),
-                    format!("{:?} must be a plain path starting with `/`", w.path),
+                    format!(
+                        "{:?} must be a path of the app starting with `/` (a query may follow)",
+                        w.path
+                    ),
                 );
             }
             check_pointer(c, &format!("{key}.whoami.json_pointer"), &w.json_pointer);
@@ -559,6 +583,7 @@ fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRul
         method: method?,
         body,
         username,
+        username_required: raw.username_required,
         success: SuccessRule {
             statuses,
             set_cookie: raw.success.set_cookie.clone(),
@@ -584,8 +609,7 @@ fn basic_auth(c: &mut Checker, key: &str, raw: &RawBasicAuth) -> BasicAuth {
         c.fail(&format!("{key}.check"), "name at least one path");
     }
     for (i, path) in check.iter().enumerate() {
-        let (plain, query) = path.split_once('?').unwrap_or((path, ""));
-        if !is_plain_path(plain) || query.contains(['#', ' ']) {
+        if !is_app_page(path) {
             c.fail(
                 &format!("{key}.check[{i}]"),
                 format!(
@@ -626,6 +650,12 @@ fn basic_auth(c: &mut Checker, key: &str, raw: &RawBasicAuth) -> BasicAuth {
         success,
         paths,
     }
+}
+
+/// A path the gateway itself asks the app for: a plain path, and a query if any.
+fn is_app_page(p: &str) -> bool {
+    let (plain, query) = p.split_once('?').unwrap_or((p, ""));
+    is_plain_path(plain) && !query.contains(['#', ' '])
 }
 
 fn is_plain_path(p: &str) -> bool {

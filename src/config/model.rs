@@ -269,6 +269,21 @@ impl AppMfa {
         )
     }
 
+    /// Whether the app keeps a session cookie of this name before the login
+    /// (`session_before_login`).
+    pub fn kept_before_login(&self, name: &str) -> bool {
+        self.session_before_login
+            .iter()
+            .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+    }
+
+    /// Whether the app seals this cookie again in every answer (`resealed_cookies`).
+    pub fn resealed(&self, name: &str) -> bool {
+        self.resealed_cookies
+            .iter()
+            .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+    }
+
     /// The policy that applies to `user` (already trimmed and case-folded).
     pub fn policy_for(&self, user: &str) -> Policy {
         self.overrides
@@ -299,9 +314,13 @@ pub struct AppMfa {
     /// takes a password without a session, a second factor cannot be put in front.
     pub refuse: Vec<String>,
     /// The app keeps a session from before the login (its CSRF token, the page asked for):
-    /// session cookies it sets on anonymous pages reach the client, and come back to the app on
-    /// its login routes only.
-    pub session_before_login: bool,
+    /// these of its session cookies (configured names or patterns) it sets on anonymous pages
+    /// reach the client, and come back to the app on its login routes only. Empty: none.
+    pub session_before_login: Vec<String>,
+    /// Session cookies the app seals again with a new value in every answer, while the values
+    /// it gave before stay valid (phpMyAdmin's pmaUser-1 and pmaAuth-1): on a verified session
+    /// the new values are not passed on, and the client keeps the bound ones.
+    pub resealed_cookies: Vec<String>,
     /// HTTP Basic as a login (`None`: a Basic credential is refused like any foreign
     /// Authorization).
     pub basic_auth: Option<BasicAuth>,

@@ -192,7 +192,9 @@ pub struct RawMfa {
     #[serde(default)]
     pub refuse: Vec<String>,
     #[serde(default)]
-    pub session_before_login: bool,
+    pub session_before_login: RawBeforeLogin,
+    #[serde(default)]
+    pub resealed_cookies: Vec<String>,
     #[serde(default)]
     pub basic_auth: Option<RawBasicAuth>,
     #[serde(default)]
@@ -255,6 +257,8 @@ pub struct RawLoginRule {
     #[serde(default)]
     pub username_pointer: Option<String>,
     #[serde(default)]
+    pub username_required: bool,
+    #[serde(default)]
     pub success: RawSuccess,
 }
 
@@ -290,6 +294,21 @@ pub struct RawBasicAuth {
     pub paths: Vec<String>,
     #[serde(default)]
     pub success_status: Vec<u16>,
+}
+
+/// `session_before_login`: true (every session cookie), false, or the names of those the app
+/// keeps before the login.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawBeforeLogin {
+    All(bool),
+    Some(Vec<String>),
+}
+
+impl Default for RawBeforeLogin {
+    fn default() -> Self {
+        RawBeforeLogin::All(false)
+    }
 }
 
 /// One path, or a list of them.

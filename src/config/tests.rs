@@ -512,3 +512,25 @@ fn basic_auth_is_read_and_its_mistakes_named() {
         .basic_auth
         .is_none());
 }
+
+#[test]
+fn cookies_kept_before_login_and_resealed_come_from_session_cookies() {
+    let mfa = MFA.replace("session_cookies: [sid]", "session_cookies: [sid, auth]");
+    let some =
+        format!("{GOOD}{mfa}      session_before_login: [sid]\n      resealed_cookies: [auth]\n");
+    let settings = load(&some).unwrap().apps[0].mfa.clone().unwrap();
+    assert!(settings.kept_before_login("sid") && !settings.kept_before_login("auth"));
+    assert!(settings.resealed("auth") && !settings.resealed("sid"));
+    let all = format!("{GOOD}{mfa}      session_before_login: true\n");
+    let settings = load(&all).unwrap().apps[0].mfa.clone().unwrap();
+    assert!(settings.kept_before_login("sid") && settings.kept_before_login("auth"));
+    let bad =
+        format!("{GOOD}{mfa}      session_before_login: [other]\n      resealed_cookies: [x]\n");
+    let e = errors(&bad);
+    for key in [
+        "apps[0].mfa.session_before_login[0]",
+        "apps[0].mfa.resealed_cookies[0]",
+    ] {
+        assert!(e.iter().any(|e| e.contains(key)), "{key}: {e:?}");
+    }
+}

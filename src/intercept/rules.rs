@@ -42,6 +42,10 @@ pub struct LoginRule {
     pub method: Method,
     pub body: BodyKind,
     pub username: UsernameField,
+    /// A request here without the user-name field is not a login but an ordinary request
+    /// (phpMyAdmin takes a login on any POST to index.php that carries pma_username). Its
+    /// answer passes the release gate, which withholds any session it starts.
+    pub username_required: bool,
     pub success: SuccessRule,
 }
 
@@ -133,20 +137,35 @@ pub fn set_cookies(headers: &HeaderMap) -> impl Iterator<Item = SetCookie<'_>> {
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(joined_cookies)
-        .filter_map(|piece| {
-            let mut parts = piece.split(';');
-            let (name, value) = parts.next()?.split_once('=')?;
-            let name = name.trim();
-            if name.is_empty() || name.contains(' ') {
-                return None;
-            }
-            let value = value.trim();
-            Some(SetCookie {
-                name,
-                value,
-                deleted: value.trim_matches('"').is_empty() || removes(parts),
-            })
-        })
+        .filter_map(read_set_cookie)
+}
+
+/// One cookie of a `Set-Cookie` line, if it has a name.
+fn read_set_cookie(piece: &str) -> Option<SetCookie<'_>> {
+    let mut parts = piece.split(';');
+    let (name, value) = parts.next()?.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty() || name.contains(' ') {
+        return None;
+    }
+    let value = value.trim();
+    Some(SetCookie {
+        name,
+        value,
+        deleted: value.trim_matches('"').is_empty() || removes(parts),
+    })
+}
+
+/// The cookies an answer leaves the browser with, as it applies the answer's `Set-Cookie`
+/// lines in order: per name, the last one decides (phpMyAdmin sets `pmaAuth-1` and then
+/// removes it in one answer).
+pub fn final_set_cookies(headers: &HeaderMap) -> Vec<SetCookie<'_>> {
+    let mut last: Vec<SetCookie<'_>> = Vec::new();
+    for cookie in set_cookies(headers) {
+        last.retain(|c| c.name != cookie.name);
+        last.push(cookie);
+    }
+    last
 }
 
 /// The cookies of one `Set-Cookie` line: split at each comma that is followed by `name=` (a
@@ -198,6 +217,28 @@ fn removes<'a>(attributes: impl Iterator<Item = &'a str>) -> bool {
 /// Removes the `Set-Cookie` lines that `drop` picks (by cookie name) from an answer; lines that
 /// are not text go too, as nobody can say what they set. Returns how many went.
 pub fn remove_set_cookies(headers: &mut HeaderMap, drop: impl Fn(&str) -> bool) -> usize {
+    // By the name alone, also one with a space in it that `set_cookies` does not read (PHP
+    // reads `my sid` as `my_sid`).
+    remove_lines(headers, |piece| {
+        let head = piece.split(';').next().unwrap_or("");
+        head.split_once('=').is_some_and(|(n, _)| drop(n.trim()))
+    })
+}
+
+/// Removes the `Set-Cookie` lines that set a cookie `drop` picks (by name, value and whether
+/// it removes the cookie); lines that are not text go too. Returns how many went.
+pub fn remove_set_cookies_where(
+    headers: &mut HeaderMap,
+    drop: impl Fn(&SetCookie<'_>) -> bool,
+) -> usize {
+    remove_lines(headers, |piece| {
+        read_set_cookie(piece).is_some_and(|c| drop(&c))
+    })
+}
+
+/// Removes the `Set-Cookie` lines of which any cookie (also one joined after a comma) is
+/// picked, and lines that are not text.
+fn remove_lines(headers: &mut HeaderMap, picked: impl Fn(&str) -> bool) -> usize {
     let lines: Vec<header::HeaderValue> = headers
         .get_all(header::SET_COOKIE)
         .iter()
@@ -206,13 +247,9 @@ pub fn remove_set_cookies(headers: &mut HeaderMap, drop: impl Fn(&str) -> bool) 
     let before = lines.len();
     headers.remove(header::SET_COOKIE);
     for line in lines {
-        // Any cookie of the line, also one joined after a comma, decides.
-        let keep = line.to_str().is_ok_and(|text| {
-            !joined_cookies(text).any(|piece| {
-                let head = piece.split(';').next().unwrap_or("");
-                head.split_once('=').is_some_and(|(n, _)| drop(n.trim()))
-            })
-        });
+        let keep = line
+            .to_str()
+            .is_ok_and(|text| !joined_cookies(text).any(&picked));
         if keep {
             headers.append(header::SET_COOKIE, line);
         }
@@ -233,6 +270,7 @@ mod tests {
             method: Method::POST,
             body: BodyKind::Form,
             username: UsernameField::Form("username".into()),
+            username_required: false,
             success: SuccessRule {
                 statuses: vec![StatusCode::FOUND],
                 set_cookie: Some("sessionid".into()),
@@ -277,6 +315,7 @@ mod tests {
             method: Method::POST,
             body: BodyKind::Json,
             username: UsernameField::JsonPointer("/credentials/email".into()),
+            username_required: false,
             success: SuccessRule {
                 statuses: vec![StatusCode::OK],
                 set_cookie: None,

@@ -28,6 +28,10 @@ pub struct Checked {
     /// The user name of the bound HTTP Basic credential the request came with (as the realm
     /// knows it): whom the app's answer to it is for.
     pub basic_user: Option<String>,
+    /// Session cookies (names as sent) bound to no session that were let through because the
+    /// request is to a login route (`session_before_login`): if it turns out not to be a
+    /// login, they go too.
+    pub before_login: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -171,7 +175,7 @@ pub async fn check(
         }
         // Credentials of two sessions in one request: the app may act on either, so only the
         // first session's pass.
-        let keeps_anonymous = login && ctx.settings.session_before_login;
+        let keeps_anonymous = login && ctx.settings.kept_before_login(&name);
         let bound = exact && {
             let hash = ctx.mfa.credential_hash(app, &name, &value);
             match bound_session(ctx, &hash).await? {
@@ -183,7 +187,12 @@ pub async fn check(
                     }
                 },
                 Some(_) => false,
-                None => keeps_anonymous,
+                None => {
+                    if keeps_anonymous {
+                        checked.before_login.push(name.clone());
+                    }
+                    keeps_anonymous
+                }
             }
         };
         if !bound {
@@ -331,7 +340,8 @@ mod tests {
             token: None,
             logout: vec![],
             refuse: vec![],
-            session_before_login: false,
+            session_before_login: vec![],
+            resealed_cookies: vec![],
             basic_auth: None,
             normalize: Default::default(),
             identity: crate::config::IdentitySource::LoginField,

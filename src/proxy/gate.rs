@@ -8,7 +8,9 @@ use super::login::{app_identity, read_answer, withhold, Answered, MAX_LOGIN_ANSW
 use super::state::UpstreamTarget;
 use super::whoami;
 use crate::config::IdentitySource;
-use crate::intercept::rules::{remove_set_cookies, set_cookies};
+use crate::intercept::rules::{
+    final_set_cookies, remove_set_cookies, remove_set_cookies_where, set_cookies,
+};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
 use crate::mfa::guard::{self, Checked};
@@ -57,13 +59,22 @@ pub async fn gate(
             .iter()
             .any(|s| cookie_name_reads_as(name, s))
     };
-    // An app that removes its session cookie (and sets none) has signed the user out, on
-    // whatever path: WordPress's logout is wp-login.php?action=logout, its login page.
+    // An app that leaves the browser without one of its session cookies has signed the user
+    // out, on whatever path: WordPress's logout is wp-login.php?action=logout, its login page;
+    // phpMyAdmin's logout seals pmaAuth-1 again and then removes it, in one answer.
     let removed = session.is_some()
         && response.headers().contains_key(header::SET_COOKIE)
-        && set_cookies(response.headers()).any(|c| c.deleted && is_session_cookie(c.name))
-        && !set_cookies(response.headers()).any(|c| !c.deleted && is_session_cookie(c.name));
+        && final_set_cookies(response.headers())
+            .iter()
+            .any(|c| c.deleted && is_session_cookie(c.name));
     let is_logout = is_logout || removed;
+    // New values of cookies the app seals again in every answer (the old ones stay valid):
+    // the client keeps its bound ones.
+    if session.is_some() && !ctx.settings.resealed_cookies.is_empty() {
+        remove_set_cookies_where(response.headers_mut(), |c| {
+            !c.deleted && ctx.settings.resealed(c.name)
+        });
+    }
     if let (Some(session), true) = (session, is_logout) {
         ended_with_the_app(ctx, session, "app logout", &mut response).await?;
     }
@@ -138,7 +149,17 @@ pub async fn gate(
     if unbound.is_empty() {
         return Ok(answer.into_response().map(Reply::Page));
     }
+    // A pre-login session on an anonymous page is not asked about: asking with it can end it
+    // (phpMyAdmin destroys a session that fails its sign-in check), and whatever it is, it
+    // comes back to the app on the login routes only.
+    let before_login = session.is_none()
+        && !writes
+        && token.is_none()
+        && unbound
+            .iter()
+            .all(|(name, _)| ctx.settings.kept_before_login(name));
     let user = match ctx.settings.identity {
+        _ if before_login => None,
         // A request signed in with HTTP Basic names its user in every request.
         IdentitySource::LoginField => checked.and_then(|c| c.basic_user.clone()),
         _ => app_identity(ctx, None, whoami_base, upstream, &answer).await,
@@ -163,7 +184,13 @@ pub async fn gate(
         // app's pre-login session; its cookie can come back on the login routes only
         // (guard::check). On a verified session this means the app dropped that session (a
         // logout the rules do not see, an expiry): the gateway session ends with it.
-        (None, session) if ctx.settings.session_before_login && !writes && token.is_none() => {
+        (None, session)
+            if !writes
+                && token.is_none()
+                && unbound
+                    .iter()
+                    .all(|(name, _)| ctx.settings.kept_before_login(name)) =>
+        {
             let mut answer = answer.into_response().map(Reply::Page);
             if let Some(session) = session {
                 let reason = "the app started a new session";

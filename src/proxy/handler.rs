@@ -428,7 +428,17 @@ async fn forward(
                 config.limits.max_body_bytes,
             ))
             .await?;
-            (body, Some(pending))
+            // Not a login after all (no user name where the rule needs one): the pre-login
+            // session goes no further than on any other route.
+            if let (None, Some(c)) = (&pending, &checked) {
+                let names = &c.before_login;
+                if !names.is_empty() {
+                    crate::session::credentials::strip_cookies(&mut parts.headers, |n| {
+                        names.iter().any(|b| b == n)
+                    });
+                }
+            }
+            (body, pending)
         }
         _ => (Either::Left(body), None),
     };

@@ -43,7 +43,8 @@ pub struct PendingLogin<'a> {
 }
 
 /// Reads the login body (bounded: 413 beyond `limit`) for its user name; the body then goes to
-/// the app exactly as read.
+/// the app exactly as read. No pending login when the rule needs a user name and the body has
+/// none: the request is an ordinary one.
 pub async fn read_request<'a>(
     ctx: &Context<'_>,
     rule: &'a LoginRule,
@@ -51,7 +52,7 @@ pub async fn read_request<'a>(
     query: Option<&str>,
     body: Incoming,
     limit: u64,
-) -> Result<(ForwardBody, PendingLogin<'a>), ProxyError> {
+) -> Result<(ForwardBody, Option<PendingLogin<'a>>), ProxyError> {
     let read = collect_limited(body, limit).await.map_err(|e| match e {
         CollectError::TooLarge => ProxyError::BodyTooLarge,
         CollectError::TimedOut => ProxyError::BodyTimeout,
@@ -104,6 +105,9 @@ pub async fn read_request<'a>(
     let typed_user = typed_user
         .map(|u| u.trim().to_string())
         .filter(|u| !u.is_empty());
+    if typed_user.is_none() && rule.username_required {
+        return Ok((Either::Right(Full::new(read)), None));
+    }
     let (throttle, code_lock) = locks_before_login(ctx, typed_user.as_deref()).await?;
     if let Some(until) = throttle {
         tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "login refused: throttled");
@@ -119,7 +123,7 @@ pub async fn read_request<'a>(
         whoami_base,
         code_lock,
     };
-    Ok((Either::Right(Full::new(read)), pending))
+    Ok((Either::Right(Full::new(read)), Some(pending)))
 }
 
 pub enum Answered {
