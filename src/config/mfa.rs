@@ -119,7 +119,12 @@ pub fn app_mfa(
         );
     }
     for (i, rule) in raw.login.iter().enumerate() {
-        if let Some(cookie) = &rule.success.set_cookie {
+        let names = rule
+            .success
+            .set_cookie
+            .as_ref()
+            .map_or(&[][..], |n| n.list());
+        for cookie in names {
             if !raw.session_cookies.contains(cookie) {
                 c.fail(
                     &format!("{key}.login[{i}].success.set_cookie"),
@@ -586,7 +591,11 @@ fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRul
         username_required: raw.username_required,
         success: SuccessRule {
             statuses,
-            set_cookie: raw.success.set_cookie.clone(),
+            set_cookie: raw
+                .success
+                .set_cookie
+                .as_ref()
+                .map_or_else(Vec::new, |n| n.list().to_vec()),
             json_pointer: raw.success.json_pointer.clone(),
         },
     })

@@ -268,7 +268,7 @@ pub struct RawSuccess {
     #[serde(default)]
     pub status: Vec<u16>,
     #[serde(default)]
-    pub set_cookie: Option<String>,
+    pub set_cookie: Option<RawPaths>,
     #[serde(default)]
     pub json_pointer: Option<String>,
 }

@@ -168,6 +168,11 @@ pub struct MediaType<'a> {
 }
 
 impl<'a> MediaType<'a> {
+    /// The parameters as sent: (name, value without its quotes).
+    pub fn params(&self) -> &[(&'a str, &'a str)] {
+        &self.params
+    }
+
     pub fn parse(value: &'a str) -> Result<Self, Ambiguous> {
         let syntax = Ambiguous::ContentTypeSyntax;
         let mut pieces = value.split(';').map(|p| p.trim_matches(OWS));

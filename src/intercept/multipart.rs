@@ -42,7 +42,17 @@ fn form_boundary<'a>(media: &MediaType<'a>) -> Result<&'a str, Ambiguous> {
             other => other,
         })?;
     let boundary = media.param("boundary").ok_or(shape)?;
-    let bchars = |b: u8| b.is_ascii_alphanumeric() || b"'()+_,-./:=?".contains(&b);
+    // PHP takes the boundary after the first text `boundary` in the header (in lower case;
+    // failing that, in any case), and ends an unquoted one at `,`: the parameter must be that
+    // first text, so spelled in lower case with no `boundary` in any value before or after
+    // (WebKit's `----WebKitFormBoundary…` is fine: PHP looks for lower case first).
+    if media.params().iter().any(|(name, value)| {
+        value.contains("boundary") || (name.eq_ignore_ascii_case("boundary") && *name != "boundary")
+    }) || boundary.contains(',')
+    {
+        return Err(shape);
+    }
+    let bchars = |b: u8| b.is_ascii_alphanumeric() || b"'()+_-./:=?".contains(&b);
     if (1..=70).contains(&boundary.len()) && boundary.bytes().all(bchars) {
         Ok(boundary)
     } else {
@@ -294,6 +304,11 @@ mod tests {
             "multipart/form-data; boundary=\"a b\"",
             "multipart/form-data; boundary=\"a \"",
             "multipart/form-data; boundary=a; boundary=b",
+            // PHP reads these as boundaries `b"` and `a`.
+            "multipart/form-data; BOUNDARY=\"xboundary=b\"",
+            "multipart/form-data; boundary=a,b",
+            "multipart/form-data; charset=boundary; boundary=a",
+            "multipart/form-data; Boundary=a",
             "multipart/form-data; boundary=a; foo=bar",
             "multipart/form-data; boundary=a; charset=latin1",
             "multipart/mixed; boundary=a",

@@ -25,8 +25,9 @@ pub enum UsernameField {
 pub struct SuccessRule {
     /// Status codes that can mean success (empty: any 2xx or 3xx).
     pub statuses: Vec<StatusCode>,
-    /// A cookie the app sets on success (e.g. Django's `sessionid`).
-    pub set_cookie: Option<String>,
+    /// Cookies the app sets on success, any one of them (e.g. Django's `sessionid`;
+    /// phpMyAdmin's `pmaAuth-1`, `pmaAuth-1_https` over https). Empty: none needed.
+    pub set_cookie: Vec<String>,
     /// A JSON pointer that must be present and not null in the answer (e.g. `/token`).
     pub json_pointer: Option<String>,
 }
@@ -86,11 +87,8 @@ impl LoginRule {
         } else {
             self.success.statuses.contains(&status)
         };
-        let cookie_ok = self
-            .success
-            .set_cookie
-            .as_deref()
-            .is_none_or(|name| sets_cookie(headers, name));
+        let cookies = &self.success.set_cookie;
+        let cookie_ok = cookies.is_empty() || cookies.iter().any(|name| sets_cookie(headers, name));
         status_ok && cookie_ok
     }
 }
@@ -273,7 +271,7 @@ mod tests {
             username_required: false,
             success: SuccessRule {
                 statuses: vec![StatusCode::FOUND],
-                set_cookie: Some("sessionid".into()),
+                set_cookie: vec!["sessionid".into()],
                 json_pointer: None,
             },
         }
@@ -318,7 +316,7 @@ mod tests {
             username_required: false,
             success: SuccessRule {
                 statuses: vec![StatusCode::OK],
-                set_cookie: None,
+                set_cookie: vec![],
                 json_pointer: Some("/token".into()),
             },
         }

@@ -94,7 +94,10 @@ pub fn set_upgrade(headers: &mut HeaderMap, protocol: HeaderValue) {
 /// Headers a client could use to pose as a proxy in front of us, or (through WSGI/CGI, where
 /// `-` and `_` both become `_`) as one of the headers we set. From an untrusted peer all of them
 /// go; underscore spellings go whoever sent them.
-const PROXY_HEADERS: [&str; 11] = [
+/// Besides the forwarding headers, the ones by which a proxy tells the app the client used
+/// https: apps change what they do on them (phpMyAdmin renames every cookie, `pmaAuth-1_https`,
+/// past the names the config gives the gateway).
+const PROXY_HEADERS: [&str; 19] = [
     "x-forwarded-for",
     "x-forwarded-proto",
     "x-forwarded-host",
@@ -106,6 +109,14 @@ const PROXY_HEADERS: [&str; 11] = [
     "forwarded",
     "x-original-url",
     "x-rewrite-url",
+    "x-forwarded-ssl",
+    "x-forwarded-scheme",
+    "x-forwarded-protocol",
+    "x-url-scheme",
+    "front-end-https",
+    "https-from-lb",
+    "cloudfront-forwarded-proto",
+    "scheme",
 ];
 
 fn is_proxy_header(name: &str, our_own: &[&str]) -> bool {
@@ -189,9 +200,10 @@ pub fn set_forwarded(
         if name.contains('_') {
             is_proxy_header(&name.replace('_', "-"), our_own)
         } else {
-            // Every proxy header starts with `x-` or is `forwarded`: skip the rest cheaply.
+            // Every proxy header starts with `x-`, `f`, `h`, `c` or `s`: skip the rest cheaply.
             !trusted
-                && (name.starts_with("x-") || name == "forwarded")
+                && (name.starts_with("x-")
+                    || matches!(name.as_bytes().first(), Some(b'f' | b'h' | b'c' | b's')))
                 && PROXY_HEADERS.contains(&name)
                 && !is_forwarded_trio(name)
         }
@@ -438,6 +450,32 @@ mod tests {
         assert!(!h.contains_key("x-real-ip"));
         assert!(!h.contains_key("forwarded"));
         assert!(!h.contains_key("x-forwarded-prefix"));
+    }
+
+    #[test]
+    fn an_untrusted_peer_cannot_claim_https_by_any_header_an_app_reads() {
+        let claims = [
+            ("front-end-https", "on"),
+            ("https-from-lb", "on"),
+            ("cloudfront-forwarded-proto", "https"),
+            ("scheme", "https"),
+            ("x-forwarded-ssl", "on"),
+            ("x-forwarded-scheme", "https"),
+            ("x-forwarded-protocol", "https"),
+            ("x-url-scheme", "https"),
+        ];
+        let mut h = map(&claims);
+        h.insert("content-type", HeaderValue::from_static("text/plain"));
+        set_forwarded(&mut h, &peer(&[]), None, &[]);
+        for (name, _) in claims {
+            assert!(!h.contains_key(name), "{name}");
+        }
+        assert!(h.contains_key("content-type"));
+        // A trusted proxy may say so.
+        let mut h = map(&claims);
+        let nets = ["192.0.2.0/24".parse().unwrap()];
+        set_forwarded(&mut h, &peer(&nets), None, &[]);
+        assert!(h.contains_key("front-end-https"));
     }
 
     #[test]

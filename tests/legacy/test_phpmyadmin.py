@@ -162,3 +162,29 @@ def test_logout_ends_the_gateway_session(pma, enrolled):
     assert not signed_in(s, pma.url)
     again = pma_login(s, pma.url)
     assert again.status_code == 303 and again.headers["location"] == "/.mfa/verify"
+
+
+@pytest.mark.parametrize("header", ["Front-End-Https: on", "HTTPS-From-LB: on",
+                                    "CloudFront-Forwarded-Proto: https", "Scheme: https",
+                                    "X-Forwarded-Proto: https"])
+def test_a_client_claiming_https_gets_no_session_past_the_gateway(pma, enrolled, header):
+    """phpMyAdmin names its cookies `…_https` when a header says the client used https: a
+    client that says so itself still meets the second factor (the gateway drops such headers
+    from clients, and knows both spellings)."""
+    name, value = header.split(": ")
+    s = requests.Session()
+    s.headers[name] = value
+    answer = pma_login(s, pma.url)
+    assert answer.status_code == 303 and answer.headers["location"] == "/.mfa/verify", (
+        answer.status_code, answer.headers)
+    assert not [c for c in s.cookies if c.name.startswith("pmaAuth")]
+
+
+def test_a_login_posted_to_the_directory_index_is_a_login(pma, enrolled):
+    s = requests.Session()
+    page = s.get(f"{pma.url}{HOME}")
+    answer = s.post(f"{pma.url}/", allow_redirects=False, data={
+        "token": form_value(page.text, "token"), "pma_username": USER,
+        "pma_password": PASSWORD, "server": "1"})
+    assert answer.status_code == 303 and answer.headers["location"] == "/.mfa/verify", (
+        answer.status_code, answer.text[:300])
