@@ -225,6 +225,15 @@ impl EphemeralStore for AnyEphemeral {
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.bind_credential(credential, session, now), Memory, Redis)
     }
+    async fn retire_credential(
+        &self,
+        credential: &[u8; 32],
+        session: &[u8; 32],
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.retire_credential(credential, session, until, now), Memory, Redis)
+    }
     async fn session_for_credential(
         &self,
         credential: &[u8; 32],

@@ -213,6 +213,17 @@ pub trait EphemeralStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// A credential the app replaced (a cookie it sealed anew): it stops opening `session` at
+    /// `until`, so that requests already on their way with it still pass. Nothing happens
+    /// when it is not bound to that session.
+    fn retire_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        session: &[u8; 32],
+        until: i64,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The live session an app credential is bound to, if any; marks it seen.
     fn session_for_credential(
         &self,

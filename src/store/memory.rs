@@ -13,6 +13,8 @@ struct Maps {
     challenges: HashMap<String, Challenge>,
     sessions: HashMap<[u8; 32], Session>,
     credentials: HashMap<[u8; 32], [u8; 32]>,
+    /// Credentials that stop opening their session at a time (`retire_credential`).
+    retiring: HashMap<[u8; 32], i64>,
     /// Failures per subject: (count, start of the window, its length).
     failures: HashMap<String, (u32, i64, i64)>,
     /// Lock end per subject.
@@ -56,8 +58,16 @@ impl MemoryStore {
         let Maps {
             sessions,
             credentials,
+            retiring,
             ..
         } = &mut *maps;
+        retiring.retain(|credential, until| {
+            let gone = *until <= now;
+            if gone {
+                credentials.remove(credential);
+            }
+            !gone
+        });
         credentials.retain(|_, session| sessions.contains_key(session));
         let removed =
             before - (maps.challenges.len() + maps.sessions.len() + maps.credentials.len());
@@ -191,12 +201,35 @@ impl EphemeralStore for MemoryStore {
         Ok(())
     }
 
+    async fn retire_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        session: &[u8; 32],
+        until: i64,
+        _now: i64,
+    ) -> Result<(), StoreError> {
+        let mut maps = self.lock()?;
+        if maps.credentials.get(credential_hash) == Some(session) {
+            maps.retiring.insert(*credential_hash, until);
+        }
+        Ok(())
+    }
+
     async fn session_for_credential(
         &self,
         credential_hash: &[u8; 32],
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
         let mut maps = self.lock()?;
+        if maps
+            .retiring
+            .get(credential_hash)
+            .is_some_and(|until| *until <= now)
+        {
+            maps.retiring.remove(credential_hash);
+            maps.credentials.remove(credential_hash);
+            return Ok(None);
+        }
         let Some(session) = maps.credentials.get(credential_hash).copied() else {
             return Ok(None);
         };

@@ -422,6 +422,40 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
         store.session_for_credential(&[99; 32], 10).await.unwrap(),
         None
     );
+    // A replaced credential keeps opening its session until its time, then no more; retiring
+    // it for another session changes nothing.
+    store
+        .bind_credential(&[32; 32], &a.id_hash, 10)
+        .await
+        .unwrap();
+    store
+        .retire_credential(&[31; 32], &b.id_hash, 10, 10)
+        .await
+        .unwrap();
+    store
+        .retire_credential(&[32; 32], &a.id_hash, 11, 10)
+        .await
+        .unwrap();
+    assert!(store
+        .session_for_credential(&[32; 32], 10)
+        .await
+        .unwrap()
+        .is_some());
+    // (Redis counts the time itself.)
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(
+        store.session_for_credential(&[32; 32], 11).await.unwrap(),
+        None,
+        "retired"
+    );
+    assert!(
+        store
+            .session_for_credential(&[31; 32], 11)
+            .await
+            .unwrap()
+            .is_some(),
+        "retiring it for another session changed nothing"
+    );
     assert!(store.end_session(&a.id_hash).await.unwrap());
     assert!(!store.end_session(&a.id_hash).await.unwrap());
     assert_eq!(

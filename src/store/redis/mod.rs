@@ -514,6 +514,31 @@ impl EphemeralStore for RedisStore {
         Ok(())
     }
 
+    async fn retire_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        session: &[u8; 32],
+        until: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (credential, sid) = (hex(credential_hash), hex(session));
+        let mut conn = self.conn();
+        let key = self.binding_key(&credential);
+        let bound: Option<String> = conn.get(&key).await.map_err(unavailable)?;
+        if bound.as_deref() != Some(sid.as_str()) {
+            return Ok(());
+        }
+        let ttl = until.saturating_sub(now).max(1);
+        let _: () = conn.expire(&key, ttl).await.map_err(unavailable)?;
+        // Out of the session's set now: the binding goes by itself, and ending the session
+        // need not find it.
+        let _: () = conn
+            .srem(self.credentials_key(&sid), &credential)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn session_for_credential(
         &self,
         credential_hash: &[u8; 32],
