@@ -2,7 +2,7 @@
 
 use super::model::{
     AppMfa, BasicAuth, Enrollment, IdentitySource, Limit, Normalize, Policy, PolicyOverride,
-    Regulation, TokenRule,
+    Regulation, Resealed, TokenRule, WhoamiAnswer,
 };
 use super::raw::{RawBasicAuth, RawBeforeLogin, RawIdentity, RawLimit, RawRegulation};
 use super::raw::{RawLoginRule, RawMfa};
@@ -154,6 +154,18 @@ pub fn app_mfa(
         }
     }
 
+    let resealed = match raw.resealed.as_deref() {
+        None | Some("keep") => Resealed::Keep,
+        Some("follow") => Resealed::Follow,
+        Some(other) => {
+            c.fail(
+                &format!("{key}.resealed"),
+                format!("{other:?} is not keep or follow"),
+            );
+            Resealed::Keep
+        }
+    };
+
     let mut paths = |list: &[String], name: &str| -> Vec<String> {
         list.iter()
             .enumerate()
@@ -296,6 +308,7 @@ pub fn app_mfa(
         refuse,
         session_before_login,
         resealed_cookies: raw.resealed_cookies.clone(),
+        resealed,
         basic_auth,
         normalize,
         identity,
@@ -457,10 +470,39 @@ fn identity(
                     ),
                 );
             }
-            check_pointer(c, &format!("{key}.whoami.json_pointer"), &w.json_pointer);
+            let answer = match (&w.json_pointer, &w.pattern) {
+                (Some(pointer), None) => {
+                    check_pointer(c, &format!("{key}.whoami.json_pointer"), pointer);
+                    WhoamiAnswer::JsonPointer(pointer.clone())
+                }
+                (None, Some(pattern)) => match regex::Regex::new(pattern) {
+                    Ok(re) if re.captures_len() == 2 => WhoamiAnswer::Pattern(re),
+                    Ok(_) => {
+                        c.fail(
+                            &format!("{key}.whoami.pattern"),
+                            "give the pattern exactly one group, around the user name",
+                        );
+                        WhoamiAnswer::JsonPointer("/".into())
+                    }
+                    Err(e) => {
+                        c.fail(
+                            &format!("{key}.whoami.pattern"),
+                            format!("not a pattern: {e}"),
+                        );
+                        WhoamiAnswer::JsonPointer("/".into())
+                    }
+                },
+                _ => {
+                    c.fail(
+                        &format!("{key}.whoami"),
+                        "give json_pointer (a JSON answer) or pattern (a page), one of them",
+                    );
+                    WhoamiAnswer::JsonPointer("/".into())
+                }
+            };
             IdentitySource::Whoami {
                 path: w.path.clone(),
-                json_pointer: w.json_pointer.clone(),
+                answer,
                 after_each_answer: w.after_each_answer,
             }
         }

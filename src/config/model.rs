@@ -168,14 +168,36 @@ pub enum IdentitySource {
     /// The start of a session cookie's value (percent-decoded) the login answer sets, up to a
     /// separator: apps that sign the user name into the cookie (WordPress).
     ResponseCookie { name: String, until: String },
-    /// A GET the gateway makes to the app with the new session, and a pointer into its JSON.
-    /// `after_each_answer`: asked again after every answer to a verified session.
+    /// A GET the gateway makes to the app with the new session, and where its answer names
+    /// the user. `after_each_answer`: asked again after every answer to a verified session.
     Whoami {
         path: String,
-        json_pointer: String,
+        answer: WhoamiAnswer,
         after_each_answer: bool,
     },
 }
+
+/// Where a whoami answer names the user.
+#[derive(Debug, Clone)]
+pub enum WhoamiAnswer {
+    /// A JSON pointer into a JSON answer.
+    JsonPointer(String),
+    /// The first capture group of the first match in a page (apps whose only word on who is
+    /// signed in is HTML: Redmine's "Logged in as").
+    Pattern(regex::Regex),
+}
+
+impl PartialEq for WhoamiAnswer {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::JsonPointer(a), Self::JsonPointer(b)) => a == b,
+            (Self::Pattern(a), Self::Pattern(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for WhoamiAnswer {}
 
 /// How a user name becomes the identity the realm knows (`mfa.identity.normalize`): always
 /// trimmed; then, as the app itself does, Unicode compatibility forms folded (NFKC: Django's
@@ -234,6 +256,19 @@ pub struct TokenRule {
     /// `answers: any`: the app answers writes with bodies other than JSON, and has no endpoint
     /// that renders a token in them (default: such answers are refused).
     pub any_answers: bool,
+}
+
+/// New values of `resealed_cookies` on a verified session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resealed {
+    /// Removed from the answer: the browser keeps the bound value, which the app still takes
+    /// (phpMyAdmin).
+    #[default]
+    Keep,
+    /// Passed on and bound in place of the value the request carried, which keeps opening
+    /// the session for a short grace time (Rails' cookie store: Redmine puts its CSRF token
+    /// in the newest value only).
+    Follow,
 }
 
 /// HTTP Basic sign-ins (`basic_auth`): an unbound Basic credential is a login. Its password is
@@ -321,6 +356,8 @@ pub struct AppMfa {
     /// it gave before stay valid (phpMyAdmin's pmaUser-1 and pmaAuth-1): on a verified session
     /// the new values are not passed on, and the client keeps the bound ones.
     pub resealed_cookies: Vec<String>,
+    /// What the gateway does with their new values (`resealed`).
+    pub resealed: Resealed,
     /// HTTP Basic as a login (`None`: a Basic credential is refused like any foreign
     /// Authorization).
     pub basic_auth: Option<BasicAuth>,

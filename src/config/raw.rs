@@ -196,6 +196,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub resealed_cookies: Vec<String>,
     #[serde(default)]
+    pub resealed: Option<String>,
+    #[serde(default)]
     pub basic_auth: Option<RawBasicAuth>,
     #[serde(default)]
     pub case_fold_users: Option<bool>,
@@ -379,7 +381,10 @@ pub struct RawCookieIdentity {
 #[serde(deny_unknown_fields)]
 pub struct RawWhoami {
     pub path: String,
-    pub json_pointer: String,
+    #[serde(default)]
+    pub json_pointer: Option<String>,
+    #[serde(default)]
+    pub pattern: Option<String>,
     #[serde(default)]
     pub after_each_answer: bool,
 }

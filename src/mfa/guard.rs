@@ -32,6 +32,8 @@ pub struct Checked {
     /// request is to a login route (`session_before_login`): if it turns out not to be a
     /// login, they go too.
     pub before_login: Vec<String>,
+    /// The session cookies that passed (name as sent, keyed hash of the value).
+    pub bound: Vec<(String, [u8; 32])>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,13 +181,19 @@ pub async fn check(
         let bound = exact && {
             let hash = ctx.mfa.credential_hash(app, &name, &value);
             match bound_session(ctx, &hash).await? {
-                Some(session) if session.app == *app => match &checked.session {
-                    Some(first) => first.id_hash == session.id_hash,
-                    None => {
-                        checked.session = Some(session);
-                        true
+                Some(session) if session.app == *app => {
+                    let ours = match &checked.session {
+                        Some(first) => first.id_hash == session.id_hash,
+                        None => {
+                            checked.session = Some(session);
+                            true
+                        }
+                    };
+                    if ours {
+                        checked.bound.push((name.clone(), hash));
                     }
-                },
+                    ours
+                }
                 Some(_) => false,
                 None => {
                     if keeps_anonymous {
@@ -342,6 +350,7 @@ mod tests {
             refuse: vec![],
             session_before_login: vec![],
             resealed_cookies: vec![],
+            resealed: Default::default(),
             basic_auth: None,
             normalize: Default::default(),
             identity: crate::config::IdentitySource::LoginField,

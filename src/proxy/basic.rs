@@ -96,12 +96,12 @@ pub async fn sign_in(
         return Ok(Response::from_parts(parts, Reply::Page(body)));
     }
     let user = match &ctx.settings.identity {
-        IdentitySource::Whoami {
-            path, json_pointer, ..
-        } => whoami::ask(ctx, upstream, headers, path, json_pointer)
-            .await
-            .user()
-            .map(|u| flow::identity(ctx.settings, &u)),
+        IdentitySource::Whoami { path, answer, .. } => {
+            whoami::ask(ctx, upstream, headers, path, answer)
+                .await
+                .user()
+                .map(|u| flow::identity(ctx.settings, &u))
+        }
         _ => Some(flow::identity(ctx.settings, typed)),
     }
     .filter(|u| !u.is_empty())

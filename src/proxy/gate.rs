@@ -7,7 +7,7 @@ use super::error::ProxyError;
 use super::login::{app_identity, read_answer, withhold, Answered, MAX_LOGIN_ANSWER};
 use super::state::UpstreamTarget;
 use super::whoami;
-use crate::config::IdentitySource;
+use crate::config::{IdentitySource, Resealed};
 use crate::intercept::rules::{
     final_set_cookies, remove_set_cookies, remove_set_cookies_where, set_cookies,
 };
@@ -68,12 +68,11 @@ pub async fn gate(
             .iter()
             .any(|c| c.deleted && is_session_cookie(c.name));
     let is_logout = is_logout || removed;
-    // New values of cookies the app seals again in every answer (the old ones stay valid):
-    // the client keeps its bound ones.
-    if session.is_some() && !ctx.settings.resealed_cookies.is_empty() {
-        remove_set_cookies_where(response.headers_mut(), |c| {
-            !c.deleted && ctx.settings.resealed(c.name)
-        });
+    // New values of cookies the app seals again in every answer.
+    if let (Some(session), Some(checked)) = (session, checked) {
+        if !ctx.settings.resealed_cookies.is_empty() {
+            resealed(ctx, session, checked, &mut response).await?;
+        }
     }
     if let (Some(session), true) = (session, is_logout) {
         ended_with_the_app(ctx, session, "app logout", &mut response).await?;
@@ -227,6 +226,56 @@ pub async fn gate(
     }
 }
 
+/// How long a value the app replaced keeps opening its session (`resealed: follow`): requests
+/// the browser sent before the new value arrived are still on their way.
+const FOLLOW_GRACE: i64 = 30;
+
+/// New values of `resealed_cookies` in an answer to a verified session. `keep`: removed, the
+/// browser keeps its bound ones (the app still takes them). `follow`: where the request carried
+/// this session's value of the same cookie, the new one is bound in its place (the old one
+/// retires after a grace time) and passes; others go through the gate like any cookie.
+async fn resealed(
+    ctx: &Context<'_>,
+    session: &crate::store::Session,
+    checked: &Checked,
+    response: &mut Response<Reply>,
+) -> Result<(), ProxyError> {
+    match ctx.settings.resealed {
+        Resealed::Keep => {
+            remove_set_cookies_where(response.headers_mut(), |c| {
+                !c.deleted && ctx.settings.resealed(c.name)
+            });
+        }
+        Resealed::Follow => {
+            let store = &ctx.mfa.ephemeral;
+            let unavailable = |e: crate::store::StoreError| ProxyError::StateUnavailable(e.into());
+            for cookie in final_set_cookies(response.headers()) {
+                if cookie.deleted || !ctx.settings.resealed(cookie.name) {
+                    continue;
+                }
+                let Some((_, old)) = checked.bound.iter().find(|(n, _)| n == cookie.name) else {
+                    continue;
+                };
+                let new = ctx
+                    .mfa
+                    .credential_hash(&ctx.app.name, cookie.name, cookie.value);
+                if new == *old {
+                    continue;
+                }
+                store
+                    .bind_credential(&new, &session.id_hash, ctx.now)
+                    .await
+                    .map_err(unavailable)?;
+                store
+                    .retire_credential(old, &session.id_hash, ctx.now + FOLLOW_GRACE, ctx.now)
+                    .await
+                    .map_err(unavailable)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The app ended the session its cookie was (`reason`): the gateway session ends too, and the
 /// answer clears the gateway's cookie.
 async fn ended_with_the_app(
@@ -279,10 +328,7 @@ async fn still_the_same_user(
     whoami_base: Option<HeaderMap>,
     response: Response<Reply>,
 ) -> Result<Response<Reply>, ProxyError> {
-    let IdentitySource::Whoami {
-        path, json_pointer, ..
-    } = &ctx.settings.identity
-    else {
+    let IdentitySource::Whoami { path, answer, .. } = &ctx.settings.identity else {
         return Ok(response);
     };
     let (parts, body) = response.into_parts();
@@ -294,7 +340,7 @@ async fn still_the_same_user(
         })?,
     };
     let says = match whoami_base {
-        Some(headers) => whoami::ask(ctx, upstream, headers, path, json_pointer).await,
+        Some(headers) => whoami::ask(ctx, upstream, headers, path, answer).await,
         None => whoami::AppSays::Unknown,
     };
     let reason = match says {

@@ -252,14 +252,12 @@ pub(super) async fn app_identity(
             cookie_identity(&answer.headers, name, until)
         }
         IdentitySource::Whoami {
-            path, json_pointer, ..
+            path, answer: says, ..
         } => match whoami_base {
             Some(base) => {
                 let found = flow::app_credentials(ctx.settings, &answer.headers, &answer.body);
                 let asked = whoami::with_credentials(ctx.settings, base, &found);
-                whoami::ask(ctx, upstream, asked?, path, json_pointer)
-                    .await
-                    .user()
+                whoami::ask(ctx, upstream, asked?, path, says).await.user()
             }
             None => None,
         },

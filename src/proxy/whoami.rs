@@ -7,7 +7,7 @@ use super::body::collect_limited;
 use super::path::origin_form;
 use super::state::UpstreamTarget;
 use super::upstream::UpstreamBody;
-use crate::config::AppMfa;
+use crate::config::{AppMfa, WhoamiAnswer};
 use crate::mfa::flow::{AppCredentials, Context};
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -81,9 +81,13 @@ pub async fn ask(
     upstream: &UpstreamTarget,
     headers: HeaderMap,
     path: &str,
-    pointer: &str,
+    answer: &WhoamiAnswer,
 ) -> AppSays {
-    let Some(response) = get(ctx, upstream, &headers, path, "application/json").await else {
+    let accept = match answer {
+        WhoamiAnswer::JsonPointer(_) => "application/json",
+        WhoamiAnswer::Pattern(_) => "text/html",
+    };
+    let Some(response) = get(ctx, upstream, &headers, path, accept).await else {
         tracing::warn!(app = %ctx.app.name, "whoami request failed");
         return AppSays::Unknown;
     };
@@ -103,7 +107,23 @@ pub async fn ask(
             Ok(Ok(body)) => body,
             _ => return AppSays::Unknown,
         };
-    read(&body, pointer)
+    match answer {
+        WhoamiAnswer::JsonPointer(pointer) => read(&body, pointer),
+        WhoamiAnswer::Pattern(pattern) => read_page(&body, pattern),
+    }
+}
+
+/// What a page says: the pattern's group at its first match; no match is nobody (a page for
+/// visitors). A name with markup or an entity in it is no answer (the page may escape names).
+fn read_page(body: &[u8], pattern: &regex::Regex) -> AppSays {
+    let Ok(text) = std::str::from_utf8(body) else {
+        return AppSays::Unknown;
+    };
+    match pattern.captures(text).and_then(|c| c.get(1)) {
+        None => AppSays::Nobody,
+        Some(name) if name.as_str().contains(['<', '>', '&', '"']) => AppSays::Unknown,
+        Some(name) => AppSays::User(name.as_str().to_string()),
+    }
 }
 
 /// A GET of the app's `path` (origin form, with its query) that the gateway sends on its own
@@ -197,6 +217,19 @@ mod tests {
             as_a_browser_keeps(&cookies),
             "phpMyAdmin=new; pmaAuth-1=sealed"
         );
+    }
+
+    #[test]
+    fn a_name_on_a_page() {
+        let pattern =
+            regex::Regex::new(r#"<div id="loggedas">Logged in as <a [^>]*>([^<]*)</a>"#).unwrap();
+        let says = |page: &str| read_page(page.as_bytes(), &pattern);
+        let redmine = r#"<div id="loggedas">Logged in as <a class="user active" href="/users/1">admin</a></div>"#;
+        assert_eq!(says(redmine), AppSays::User("admin".into()));
+        assert_eq!(says("<form id=login-form>"), AppSays::Nobody);
+        let escaped = redmine.replace(">admin<", ">a&amp;b<");
+        assert_eq!(says(&escaped), AppSays::Unknown);
+        assert_eq!(read_page(b"\xff", &pattern), AppSays::Unknown);
     }
 
     #[test]
