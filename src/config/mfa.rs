@@ -2,7 +2,7 @@
 
 use super::model::{
     AppMfa, BasicAuth, Enrollment, IdentitySource, Limit, Normalize, Policy, PolicyOverride,
-    Regulation, Resealed, TokenRule, WhoamiAnswer,
+    RefusedCredentials, Regulation, Resealed, TokenRule, WhoamiAnswer,
 };
 use super::raw::{RawBasicAuth, RawBeforeLogin, RawIdentity, RawLimit, RawRegulation};
 use super::raw::{RawLoginRule, RawMfa};
@@ -307,6 +307,20 @@ pub fn app_mfa(
         logout,
         refuse,
         session_before_login,
+        refuse_credentials: RefusedCredentials {
+            headers: raw
+                .refuse_credentials
+                .headers
+                .iter()
+                .map(|h| h.to_ascii_lowercase().replace('_', "-"))
+                .collect(),
+            query: raw
+                .refuse_credentials
+                .query
+                .iter()
+                .map(|q| q.to_ascii_lowercase())
+                .collect(),
+        },
         resealed_cookies: raw.resealed_cookies.clone(),
         resealed,
         basic_auth,

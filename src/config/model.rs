@@ -258,6 +258,35 @@ pub struct TokenRule {
     pub any_answers: bool,
 }
 
+/// `refuse_credentials`: header names in lower case with `-` for `_` (how CGI-style stacks
+/// read both), query parameter names in lower case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RefusedCredentials {
+    pub headers: Vec<String>,
+    pub query: Vec<String>,
+}
+
+impl RefusedCredentials {
+    /// Whether a request carries one: a header of such a name in any spelling a stack reads
+    /// alike, or a query parameter of such a name (percent-decoded, in any case, also as
+    /// `name[…]`).
+    pub fn carried(&self, headers: &http::HeaderMap, query: Option<&str>) -> bool {
+        let header = self.headers.iter().any(|refused| {
+            headers
+                .keys()
+                .any(|name| name.as_str().replace('_', "-") == *refused)
+        });
+        header
+            || query.is_some_and(|q| {
+                !self.query.is_empty()
+                    && form_urlencoded::parse(q.as_bytes()).any(|(name, _)| {
+                        let base = name.split('[').next().unwrap_or("").trim();
+                        self.query.iter().any(|r| base.eq_ignore_ascii_case(r))
+                    })
+            })
+    }
+}
+
 /// New values of `resealed_cookies` on a verified session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Resealed {
@@ -348,6 +377,9 @@ pub struct AppMfa {
     /// Paths (canonical spelling, and below) refused whatever the session: where the app
     /// takes a password without a session, a second factor cannot be put in front.
     pub refuse: Vec<String>,
+    /// Headers and query parameters that carry a credential of the app the gateway cannot
+    /// put a second factor in front of (an API key): requests with one are refused.
+    pub refuse_credentials: RefusedCredentials,
     /// The app keeps a session from before the login (its CSRF token, the page asked for):
     /// these of its session cookies (configured names or patterns) it sets on anonymous pages
     /// reach the client, and come back to the app on its login routes only. Empty: none.

@@ -192,6 +192,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub refuse: Vec<String>,
     #[serde(default)]
+    pub refuse_credentials: RawRefuseCredentials,
+    #[serde(default)]
     pub session_before_login: RawBeforeLogin,
     #[serde(default)]
     pub resealed_cookies: Vec<String>,
@@ -311,6 +313,17 @@ impl Default for RawBeforeLogin {
     fn default() -> Self {
         RawBeforeLogin::All(false)
     }
+}
+
+/// Credentials of the app the gateway cannot put a second factor in front of (API keys):
+/// requests that carry one in a header or query parameter of these names are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRefuseCredentials {
+    #[serde(default)]
+    pub headers: Vec<String>,
+    #[serde(default)]
+    pub query: Vec<String>,
 }
 
 /// One path, or a list of them.

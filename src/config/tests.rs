@@ -534,3 +534,30 @@ fn cookies_kept_before_login_and_resealed_come_from_session_cookies() {
         assert!(e.iter().any(|e| e.contains(key)), "{key}: {e:?}");
     }
 }
+
+#[test]
+fn refused_credentials_are_found_in_every_spelling() {
+    let text = format!(
+        "{GOOD}{MFA}      refuse_credentials:\n        headers: [X-Redmine-API-Key]\n        query: [key]\n"
+    );
+    let settings = load(&text).unwrap().apps[0].mfa.clone().unwrap();
+    let refused = &settings.refuse_credentials;
+    let with = |name: &'static str| {
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            http::HeaderName::from_static(name),
+            http::HeaderValue::from_static("k"),
+        );
+        h
+    };
+    let none = http::HeaderMap::new();
+    assert!(refused.carried(&with("x-redmine-api-key"), None));
+    assert!(refused.carried(&with("x_redmine_api_key"), None));
+    assert!(!refused.carried(&with("x-redmine-api"), None));
+    for query in ["key=abc", "a=1&KEY=abc", "%6Bey=abc", "key[]=abc", "key"] {
+        assert!(refused.carried(&none, Some(query)), "{query}");
+    }
+    for query in ["keys=abc", "monkey=1", "a=key"] {
+        assert!(!refused.carried(&none, Some(query)), "{query}");
+    }
+}

@@ -348,6 +348,7 @@ mod tests {
             token: None,
             logout: vec![],
             refuse: vec![],
+            refuse_credentials: Default::default(),
             session_before_login: vec![],
             resealed_cookies: vec![],
             resealed: Default::default(),

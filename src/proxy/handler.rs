@@ -255,6 +255,15 @@ async fn forward(
         {
             return Err(ProxyError::PathRefused);
         }
+        // Nor where a request carries such a credential itself (an API key).
+        if gated
+            && ctx
+                .settings
+                .refuse_credentials
+                .carried(req.headers(), req.uri().query())
+        {
+            return Err(ProxyError::PathRefused);
+        }
         if guard::bypassed(ctx.settings, path, ctx.client) {
             guard::strip_gateway_cookies(req.headers_mut());
         } else {

@@ -221,7 +221,7 @@ u.password = '$RM_PASS'
 u.password_confirmation = '$RM_PASS'
 u.must_change_passwd = false      # default admin/admin is forced to /my/password
 u.save!
-Setting.rest_api_enabled = '1'    # X-Redmine-API-Key / ?key= / Basic on *.json
+Setting.rest_api_enabled = '0'    # off, as config/examples/redmine.yaml asks: keys are one factor
 Setting.autologin = '7'           # days; '0' (default) hides "Stay logged in"
 Setting.login_required = '1'
 File.write('$RUN/redmine-api-key', u.api_key)
