@@ -1,8 +1,8 @@
 //! The `mfa:` block of an app: login rules, the app's session credentials, policy and timers.
 
 use super::model::{
-    AppMfa, BasicAuth, Enrollment, IdentitySource, Limit, Normalize, Policy, PolicyOverride,
-    RefusedCredentials, Regulation, Resealed, TokenRule, WhoamiAnswer,
+    AppMfa, BasicAuth, Enrollment, IdentitySource, Limit, LogoutRule, Normalize, Policy,
+    PolicyOverride, RefusedCredentials, Regulation, Resealed, TokenRule, WhoamiAnswer,
 };
 use super::raw::{RawBasicAuth, RawBeforeLogin, RawIdentity, RawLimit, RawRegulation};
 use super::raw::{RawLoginRule, RawMfa};
@@ -166,6 +166,35 @@ pub fn app_mfa(
         }
     };
 
+    // Compared with requests in canonical spelling, like login routes. An entry may name the
+    // one method that signs out ("POST /logout": Redmine's GET only asks).
+    let mut methods = Vec::new();
+    let bare: Vec<String> = raw
+        .logout
+        .iter()
+        .enumerate()
+        .map(|(i, entry)| match entry.split_once(' ') {
+            Some((method, path)) => {
+                match Method::from_bytes(method.as_bytes()) {
+                    Ok(m) if method.bytes().all(|b| b.is_ascii_uppercase()) => {
+                        methods.push(Some(m))
+                    }
+                    _ => {
+                        c.fail(
+                            &format!("{key}.logout[{i}]"),
+                            format!("{method:?} is not a method: write e.g. \"POST /logout\""),
+                        );
+                        methods.push(None);
+                    }
+                }
+                path.trim().to_string()
+            }
+            None => {
+                methods.push(None);
+                entry.clone()
+            }
+        })
+        .collect();
     let mut paths = |list: &[String], name: &str| -> Vec<String> {
         list.iter()
             .enumerate()
@@ -182,10 +211,13 @@ pub fn app_mfa(
             })
             .collect()
     };
-    // Compared with requests in canonical spelling, like login routes.
-    let logout = paths(&raw.logout, "logout")
+    let logout = paths(&bare, "logout")
         .iter()
-        .map(|p| crate::intercept::spelling::canonical_path(p).into_owned())
+        .zip(methods)
+        .map(|(p, method)| LogoutRule {
+            method,
+            route: crate::intercept::spelling::canonical_path(p).into_owned(),
+        })
         .collect();
     let refuse = paths(&raw.refuse, "refuse")
         .iter()

@@ -268,22 +268,65 @@ pub struct RefusedCredentials {
 
 impl RefusedCredentials {
     /// Whether a request carries one: a header of such a name in any spelling a stack reads
-    /// alike, or a query parameter of such a name (percent-decoded, in any case, also as
-    /// `name[…]`).
-    pub fn carried(&self, headers: &http::HeaderMap, query: Option<&str>) -> bool {
+    /// alike, or a query parameter of such a name in any spelling a framework reads alike
+    /// (see [`query_name`]). A GET or HEAD with a body is taken to carry one too where query
+    /// names are refused: Rails reads form and JSON bodies on a GET as parameters, and the
+    /// gateway does not read them.
+    pub fn carried(
+        &self,
+        method: &http::Method,
+        headers: &http::HeaderMap,
+        query: Option<&str>,
+    ) -> bool {
         let header = self.headers.iter().any(|refused| {
             headers
                 .keys()
                 .any(|name| name.as_str().replace('_', "-") == *refused)
         });
-        header
+        if header {
+            return true;
+        }
+        if self.query.is_empty() {
+            return false;
+        }
+        let bodied_read = matches!(*method, http::Method::GET | http::Method::HEAD)
+            && (headers.contains_key(http::header::TRANSFER_ENCODING)
+                || headers
+                    .get(http::header::CONTENT_LENGTH)
+                    .is_some_and(|v| v.as_bytes() != b"0"));
+        bodied_read
             || query.is_some_and(|q| {
-                !self.query.is_empty()
-                    && form_urlencoded::parse(q.as_bytes()).any(|(name, _)| {
-                        let base = name.split('[').next().unwrap_or("").trim();
-                        self.query.iter().any(|r| base.eq_ignore_ascii_case(r))
-                    })
+                q.split(['&', ';']).any(|pair| {
+                    let name = pair.split_once('=').map_or(pair, |(n, _)| n);
+                    let name = query_name(name);
+                    self.query.iter().any(|r| name.eq_ignore_ascii_case(r))
+                })
             })
+    }
+}
+
+/// A query parameter's name as frameworks read it, the loosest reading: percent-decoded (`+`
+/// a space), trimmed, leading `[` and `]` dropped and cut at the next one (Rack reads `[key]`,
+/// `key]` and `key[x]` as `key`), `.` and space as `_` (PHP).
+fn query_name(raw: &str) -> String {
+    let spaced = raw.replace('+', " ");
+    let decoded = percent_encoding::percent_decode_str(&spaced).decode_utf8_lossy();
+    let name = decoded.trim().trim_start_matches(['[', ']']);
+    let name = name.split(['[', ']']).next().unwrap_or("");
+    name.replace(['.', ' '], "_")
+}
+
+/// One of the app's logout routes (canonical spelling, and below), for one method or any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogoutRule {
+    pub method: Option<http::Method>,
+    pub route: String,
+}
+
+impl LogoutRule {
+    pub fn matches(&self, method: &http::Method, route: &str) -> bool {
+        self.method.as_ref().is_none_or(|m| m == method)
+            && crate::intercept::spelling::same_route_or_below(route, &self.route)
     }
 }
 
@@ -373,7 +416,7 @@ pub struct AppMfa {
     pub session_cookies: Vec<String>,
     pub token: Option<TokenRule>,
     /// Paths (exact) of the app's logout; requests there end the gateway session too.
-    pub logout: Vec<String>,
+    pub logout: Vec<LogoutRule>,
     /// Paths (canonical spelling, and below) refused whatever the session: where the app
     /// takes a password without a session, a second factor cannot be put in front.
     pub refuse: Vec<String>,

@@ -551,13 +551,54 @@ fn refused_credentials_are_found_in_every_spelling() {
         h
     };
     let none = http::HeaderMap::new();
-    assert!(refused.carried(&with("x-redmine-api-key"), None));
-    assert!(refused.carried(&with("x_redmine_api_key"), None));
-    assert!(!refused.carried(&with("x-redmine-api"), None));
-    for query in ["key=abc", "a=1&KEY=abc", "%6Bey=abc", "key[]=abc", "key"] {
-        assert!(refused.carried(&none, Some(query)), "{query}");
+    let get = http::Method::GET;
+    assert!(refused.carried(&get, &with("x-redmine-api-key"), None));
+    assert!(refused.carried(&get, &with("x_redmine_api_key"), None));
+    assert!(!refused.carried(&get, &with("x-redmine-api"), None));
+    // As Rack and PHP read names: `;` between pairs, brackets around or after, `.` for `_`.
+    for query in [
+        "key=abc",
+        "a=1&KEY=abc",
+        "%6Bey=abc",
+        "key[]=abc",
+        "key",
+        "x=1;key=abc",
+        "[key]=abc",
+        "key]=abc",
+        "]key=abc",
+        "+key=abc",
+    ] {
+        assert!(refused.carried(&get, &none, Some(query)), "{query}");
     }
     for query in ["keys=abc", "monkey=1", "a=key"] {
-        assert!(!refused.carried(&none, Some(query)), "{query}");
+        assert!(!refused.carried(&get, &none, Some(query)), "{query}");
     }
+    // A GET with a body: Rails reads its form or JSON as parameters too.
+    let mut bodied = http::HeaderMap::new();
+    bodied.insert(
+        http::header::CONTENT_LENGTH,
+        http::HeaderValue::from_static("9"),
+    );
+    assert!(refused.carried(&get, &bodied, None));
+    assert!(!refused.carried(&http::Method::POST, &bodied, None));
+}
+
+#[test]
+fn a_logout_may_name_its_method() {
+    let text = format!("{GOOD}{MFA}      logout: [POST /logout, /bye]\n");
+    let settings = load(&text).unwrap().apps[0].mfa.clone().unwrap();
+    let (post, get) = (http::Method::POST, http::Method::GET);
+    assert!(settings.logout[0].matches(&post, "/logout"));
+    assert!(!settings.logout[0].matches(&get, "/logout"));
+    assert!(settings.logout[1].matches(&get, "/bye"));
+    let bad = format!("{GOOD}{MFA}      logout: [post /logout, \"POST logout\"]\n");
+    let e = errors(&bad);
+    assert!(
+        e.iter().any(|e| e.contains("apps[0].mfa.logout[0]")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter().any(|e| e.contains("apps[0].mfa.logout[1]")),
+        "{e:?}"
+    );
 }

@@ -71,7 +71,7 @@ pub async fn gate(
     // New values of cookies the app seals again in every answer.
     if let (Some(session), Some(checked)) = (session, checked) {
         if !ctx.settings.resealed_cookies.is_empty() {
-            resealed(ctx, session, checked, &mut response).await?;
+            resealed(ctx, session, checked, writes, &mut response).await?;
         }
     }
     if let (Some(session), true) = (session, is_logout) {
@@ -232,12 +232,13 @@ const FOLLOW_GRACE: i64 = 30;
 
 /// New values of `resealed_cookies` in an answer to a verified session. `keep`: removed, the
 /// browser keeps its bound ones (the app still takes them). `follow`: where the request carried
-/// this session's value of the same cookie, the new one is bound in its place (the old one
-/// retires after a grace time) and passes; others go through the gate like any cookie.
+/// this session's value of the same cookie, on a read, the new one is bound in its place (the
+/// old one retires after a grace time) and passes; others go through the gate like any cookie.
 async fn resealed(
     ctx: &Context<'_>,
     session: &crate::store::Session,
     checked: &Checked,
+    writes: bool,
     response: &mut Response<Reply>,
 ) -> Result<(), ProxyError> {
     match ctx.settings.resealed {
@@ -246,6 +247,9 @@ async fn resealed(
                 !c.deleted && ctx.settings.resealed(c.name)
             });
         }
+        // A write may have signed someone else in (a registration that logs the new account
+        // in): its new values are proven by whoami like any other cookie.
+        Resealed::Follow if writes => {}
         Resealed::Follow => {
             let store = &ctx.mfa.ephemeral;
             let unavailable = |e: crate::store::StoreError| ProxyError::StateUnavailable(e.into());
@@ -264,6 +268,14 @@ async fn resealed(
                 }
                 store
                     .bind_credential(&new, &session.id_hash, ctx.now)
+                    .await
+                    .map_err(unavailable)?;
+                // A value the browser never uses (of several answers in parallel, it keeps
+                // one) goes once the session could have idled out; one it uses is replaced
+                // by the next answer.
+                let idle = ctx.now.saturating_add(session.idle_timeout_secs);
+                store
+                    .retire_credential(&new, &session.id_hash, idle, ctx.now)
                     .await
                     .map_err(unavailable)?;
                 store

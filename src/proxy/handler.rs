@@ -257,10 +257,11 @@ async fn forward(
         }
         // Nor where a request carries such a credential itself (an API key).
         if gated
-            && ctx
-                .settings
-                .refuse_credentials
-                .carried(req.headers(), req.uri().query())
+            && ctx.settings.refuse_credentials.carried(
+                req.method(),
+                req.headers(),
+                req.uri().query(),
+            )
         {
             return Err(ProxyError::PathRefused);
         }
@@ -277,7 +278,7 @@ async fn forward(
                 .settings
                 .logout
                 .iter()
-                .any(|p| same_route_or_below(&route, p));
+                .any(|rule| rule.matches(method, &route));
             let is_login = login.is_some();
             let basic_area = ctx
                 .settings

@@ -16,6 +16,8 @@ use http_body_util::{Either, Full};
 
 /// Larger answers are not read: no identity.
 const MAX_WHOAMI: u64 = 64 * 1024;
+/// A whole page (`pattern`) may be larger.
+const MAX_WHOAMI_PAGE: u64 = 2 * 1024 * 1024;
 
 /// What the app said.
 #[derive(Debug, PartialEq, Eq)]
@@ -102,11 +104,15 @@ pub async fn ask(
         return AppSays::Unknown;
     }
     let wait = ctx.app.upstream.response_header_timeout;
-    let body =
-        match tokio::time::timeout(wait, collect_limited(response.into_body(), MAX_WHOAMI)).await {
-            Ok(Ok(body)) => body,
-            _ => return AppSays::Unknown,
-        };
+    let limit = match answer {
+        WhoamiAnswer::JsonPointer(_) => MAX_WHOAMI,
+        WhoamiAnswer::Pattern(_) => MAX_WHOAMI_PAGE,
+    };
+    let body = match tokio::time::timeout(wait, collect_limited(response.into_body(), limit)).await
+    {
+        Ok(Ok(body)) => body,
+        _ => return AppSays::Unknown,
+    };
     match answer {
         WhoamiAnswer::JsonPointer(pointer) => read(&body, pointer),
         WhoamiAnswer::Pattern(pattern) => read_page(&body, pattern),

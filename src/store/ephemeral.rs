@@ -214,8 +214,8 @@ pub trait EphemeralStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// A credential the app replaced (a cookie it sealed anew): it stops opening `session` at
-    /// `until`, so that requests already on their way with it still pass. Nothing happens
-    /// when it is not bound to that session.
+    /// `until`, so that requests already on their way with it still pass; an earlier time
+    /// already set stays. Nothing happens when it is not bound to that session.
     fn retire_credential(
         &self,
         credential_hash: &[u8; 32],

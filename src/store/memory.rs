@@ -210,7 +210,11 @@ impl EphemeralStore for MemoryStore {
     ) -> Result<(), StoreError> {
         let mut maps = self.lock()?;
         if maps.credentials.get(credential_hash) == Some(session) {
-            maps.retiring.insert(*credential_hash, until);
+            // Never later than a time already set.
+            maps.retiring
+                .entry(*credential_hash)
+                .and_modify(|t| *t = (*t).min(until))
+                .or_insert(until);
         }
         Ok(())
     }

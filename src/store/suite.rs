@@ -436,6 +436,11 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
         .retire_credential(&[32; 32], &a.id_hash, 11, 10)
         .await
         .unwrap();
+    // A later time does not put it off.
+    store
+        .retire_credential(&[32; 32], &a.id_hash, 500, 10)
+        .await
+        .unwrap();
     assert!(store
         .session_for_credential(&[32; 32], 10)
         .await

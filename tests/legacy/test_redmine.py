@@ -124,9 +124,16 @@ def test_api_keys_are_refused(rm, enrolled):
     for target, headers in [("/issues.json", [("X-Redmine-API-Key", key)]),
                             ("/my/page", [("X_Redmine_API_Key", key)]),
                             (f"/issues.atom?key={key}", []),
+                            (f"/issues.atom?x=1;key={key}", []),
+                            (f"/issues.atom?[key]={key}", []),
                             (f"/issues?%6Bey={key}", [])]:
         answer = send(rm.port, "GET", target, headers, source_ip=fresh_client_ip())
         assert answer.status == 403, (target, answer)
+    # Rails reads a GET's form body as parameters too.
+    answer = send(rm.port, "GET", "/issues.atom",
+                  [("Content-Type", "application/x-www-form-urlencoded")],
+                  f"key={key}".encode(), source_ip=fresh_client_ip())
+    assert answer.status == 403, answer
 
 
 def test_stay_logged_in_and_logout(rm, enrolled):
@@ -135,6 +142,10 @@ def test_stay_logged_in_and_logout(rm, enrolled):
     rm_login(s, rm.url, autologin=True)
     assert verify(s, rm.url, codes[1]).status_code == 302
     assert "autologin" in s.cookies
+    # A GET of /logout only asks (an image pointing there must not sign anyone out).
+    asked = s.get(f"{rm.url}/logout")
+    assert asked.status_code == 200
+    assert signed_in(s, rm.url)
     page = s.get(f"{rm.url}/my/page")
     out = s.post(f"{rm.url}/logout", allow_redirects=False,
                  data={"authenticity_token": authenticity_token(page.text)})

@@ -529,7 +529,14 @@ impl EphemeralStore for RedisStore {
             return Ok(());
         }
         let ttl = until.saturating_sub(now).max(1);
-        let _: () = conn.expire(&key, ttl).await.map_err(unavailable)?;
+        // LT: never later than a time already set (a key without one has none yet).
+        let _: () = redis::cmd("EXPIRE")
+            .arg(&key)
+            .arg(ttl)
+            .arg("LT")
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
         // Out of the session's set now: the binding goes by itself, and ending the session
         // need not find it.
         let _: () = conn
