@@ -227,11 +227,12 @@ mod tests {
 
     #[test]
     fn a_name_on_a_page() {
-        let pattern =
-            regex::Regex::new(r#"<div id="loggedas">Logged in as <a [^>]*>([^<]*)</a>"#).unwrap();
+        let pattern = regex::Regex::new(r#"<div id="loggedas">[^<]*<a [^>]*>([^<]*)</a>"#).unwrap();
         let says = |page: &str| read_page(page.as_bytes(), &pattern);
         let redmine = r#"<div id="loggedas">Logged in as <a class="user active" href="/users/1">admin</a></div>"#;
         assert_eq!(says(redmine), AppSays::User("admin".into()));
+        let french = redmine.replace("Logged in as", "Connecté en tant que");
+        assert_eq!(says(&french), AppSays::User("admin".into()));
         assert_eq!(says("<form id=login-form>"), AppSays::Nobody);
         let escaped = redmine.replace(">admin<", ">a&amp;b<");
         assert_eq!(says(&escaped), AppSays::Unknown);
