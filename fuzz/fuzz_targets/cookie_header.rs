@@ -29,7 +29,10 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(credential) = basic_credential(encoded) {
             use base64::Engine;
             let again = base64::engine::general_purpose::STANDARD.encode(credential.pair());
-            assert_eq!(again, encoded, "a Basic credential read from a non-canonical spelling");
+            assert_eq!(
+                again, encoded,
+                "a Basic credential read from a non-canonical spelling"
+            );
             let user = credential.user.as_str();
             assert!(!user.is_empty() && user.trim() == user && !user.contains(':'));
             assert!(!credential.pair().chars().any(char::is_control));
