@@ -478,3 +478,23 @@ async fn the_gateway_signs_out_only_on_a_post_with_the_form_token() {
         .collect();
     assert_eq!(ended, ["gateway logout"]);
 }
+
+#[tokio::test]
+async fn a_missing_gateway_page_names_the_request_as_its_header_does() {
+    let (_app, gw) = setup().await;
+    let mut b = Browser::new(gw.addr);
+    for accept in ["application/json", "text/html"] {
+        let answer = b
+            .request(
+                "GET",
+                "/.mfa/no-such-page",
+                &[("accept", accept)],
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(answer.status, 404);
+        let id = answer.header("x-request-id").unwrap().to_string();
+        assert!(id.len() > 8, "{id}");
+        assert!(answer.text().contains(&id), "{accept}: {}", answer.text());
+    }
+}

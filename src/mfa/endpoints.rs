@@ -145,12 +145,13 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
         ),
         ("assets/logo", false) => match &ctx.app.logo {
             Some(logo) => pages::logo(logo),
-            None => not_found(&headers),
+            None => not_found(&headers, &ctx.request_id),
         },
         (asset, false) if asset.starts_with("assets/") => {
-            pages::asset(asset.trim_start_matches("assets/")).unwrap_or_else(|| not_found(&headers))
+            pages::asset(asset.trim_start_matches("assets/"))
+                .unwrap_or_else(|| not_found(&headers, &ctx.request_id))
         }
-        _ => not_found(&headers),
+        _ => not_found(&headers, &ctx.request_id),
     }
 }
 

@@ -38,12 +38,13 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
     crate::ui::error_page::wants_json(headers)
 }
 
-pub fn not_found(headers: &HeaderMap) -> Response<Bytes> {
+/// 404 under the reserved prefix, naming the request as the `X-Request-Id` header does.
+pub fn not_found(headers: &HeaderMap, request_id: &str) -> Response<Bytes> {
     let (body, content_type) = crate::ui::error_page::render(
         StatusCode::NOT_FOUND,
         "not_found",
         "There is no gateway page at this address.",
-        "-",
+        request_id,
         wants_json(headers),
     );
     let mut r = Response::new(body);

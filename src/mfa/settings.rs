@@ -499,7 +499,7 @@ pub async fn page(
                 }
             }
         }
-        _ => Ok(super::respond::not_found(headers)),
+        _ => Ok(super::respond::not_found(headers, &ctx.request_id)),
     };
     result.unwrap_or_else(|e| pages.failed(&e))
 }
