@@ -361,3 +361,26 @@ async fn invite_mode_needs_the_code_from_an_admin_before_any_secret_is_shown() {
         2
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_login_name_the_operator_is_the_process_user() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "first_login"));
+    let mut alice = Browser::new(gw.addr);
+    enroll(&mut alice, "alice", "secret").await;
+    // Root in a container: no $USER, $LOGNAME or $SUDO_USER.
+    let unset = ["USER", "LOGNAME", "SUDO_USER", "MFA_OPERATOR"];
+    let run = gw.cli_without(&["user", "unlock", "alice"], "", &unset);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let me = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .unwrap();
+    let me = String::from_utf8_lossy(&me.stdout).trim().to_string();
+    let unlocked: Vec<String> = audit_events(&gw)
+        .iter()
+        .filter(|e| e["event"] == "user_unlocked")
+        .map(|e| e["operator"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(unlocked, [me], "not 'unknown'");
+}

@@ -104,13 +104,31 @@ pub enum SessionCommand {
     },
 }
 
-fn operator(given: Option<String>) -> String {
-    given
-        .or_else(|| std::env::var("SUDO_USER").ok())
-        .or_else(|| std::env::var("USER").ok())
-        .or_else(|| std::env::var("LOGNAME").ok())
-        .filter(|o| !o.trim().is_empty())
-        .unwrap_or_else(|| "unknown".into())
+/// Who runs an admin command, for the audit trail: `--operator` (`MFA_OPERATOR`), else the
+/// person behind sudo, else the login name, else the name of the process's user (root in a
+/// container has no `$USER`). `None` when nothing names anyone: the command then asks.
+fn operator(given: Option<String>) -> Option<String> {
+    let named = |v: Option<String>| v.filter(|o| !o.trim().is_empty());
+    let env = |name: &str| named(std::env::var(name).ok());
+    named(given)
+        .or_else(|| env("SUDO_USER"))
+        .or_else(|| env("USER"))
+        .or_else(|| env("LOGNAME"))
+        .or_else(process_user)
+}
+
+/// The name `/etc/passwd` gives the user this process runs as.
+fn process_user() -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        let id: u32 = fields.next()?.parse().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_string())
+    })
 }
 
 /// Loads the config, opens the stores and runs `work`; errors are printed, never secrets.
@@ -131,7 +149,12 @@ where
             return ExitCode::FAILURE;
         }
     };
-    let operator = operator(common.operator);
+    let Some(operator) = operator(common.operator) else {
+        eprintln!(
+            "nobody to name in the audit trail: say who runs this command with --operator NAME (or MFA_OPERATOR)"
+        );
+        return ExitCode::from(2);
+    };
     let outcome = super::state::block_on(async {
         let admin = Admin::open(config, operator).await?;
         let done = work(&admin, common.app.as_deref(), common.realm.as_deref()).await;

@@ -247,8 +247,17 @@ impl Gateway {
     /// Runs `mfa-gateway ARGS --config <this gateway's config>` with the gateway's variables,
     /// `stdin` as its input.
     pub fn cli(&self, args: &[&str], stdin: &str) -> CliRun {
+        self.cli_without(args, stdin, &[])
+    }
+
+    /// Like [`Gateway::cli`], with the named variables taken out of its environment.
+    pub fn cli_without(&self, args: &[&str], stdin: &str, unset: &[&str]) -> CliRun {
         use std::io::Write;
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        for name in unset {
+            command.env_remove(name);
+        }
+        let mut child = command
             .args(args)
             .arg("--config")
             .arg(&self.config)
