@@ -253,6 +253,10 @@ async fn all_sinks_rotation_queries_and_metrics() {
     assert_eq!(both.code, 0, "{}{}", both.stdout, both.stderr);
     let alone = gw.cli(&["audit", "verify", file.to_str().unwrap()], "");
     assert_eq!(alone.code, 0);
+    // No file named: the one the config writes, as `audit query` does.
+    let configured = gw.cli(&["audit", "verify"], "");
+    assert_eq!(configured.code, 0, "{}", configured.stderr);
+    assert_eq!(configured.stdout, alone.stdout);
     assert!(
         alone.stdout.contains("continues an earlier file"),
         "{}",

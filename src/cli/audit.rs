@@ -38,8 +38,21 @@ pub struct QueryArgs {
     json: bool,
 }
 
-/// `audit verify FILE...`: the files' records as one chain (rotated files in order).
+/// `audit verify [FILE...]`: the files' records as one chain (rotated files in order); no
+/// file named: the one the config writes, as `audit query` reads it.
 pub fn verify(config: &Config, files: &[PathBuf]) -> ExitCode {
+    let configured;
+    let files = match (files.is_empty(), &config.audit.file) {
+        (false, _) => files,
+        (true, Some(file)) => {
+            configured = [file.clone()];
+            &configured[..]
+        }
+        (true, None) => {
+            eprintln!("the config writes no audit file: name the files to verify");
+            return ExitCode::from(2);
+        }
+    };
     let keys = match crate::keys::KeyRing::load(&config.keys_file) {
         Ok(k) => k,
         Err(e) => {

@@ -79,8 +79,7 @@ pub enum AuditCommand {
     /// the first line that was edited, removed, inserted or moved and exits 1.
     Verify {
         /// The audit file (JSON lines); several files (rotated ones first) are checked as one
-        /// chain.
-        #[arg(required = true)]
+        /// chain. Default: the file the config writes.
         files: Vec<PathBuf>,
         /// The gateway's configuration (for its key file).
         #[arg(long, short, env = "MFA_CONFIG")]
