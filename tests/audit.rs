@@ -4,8 +4,9 @@
 mod common;
 
 use common::apps::start_cookie_app;
+use common::browser::totp_now;
 use common::browser::{form_value, Browser};
-use common::flows::{enroll, login};
+use common::flows::{at_verify, enroll, login, send_code};
 use common::{temp_dir, Gateway, BIN};
 use serde_json::Value;
 
@@ -301,4 +302,76 @@ async fn all_sinks_rotation_queries_and_metrics() {
     assert!(!m
         .keys()
         .any(|k| k.starts_with("mfa_gateway_audit_sink_errors_total{") && m[k] > 0.0));
+}
+
+/// A code that was real but already used is recorded (and told) as such, at sign-in and in
+/// the settings, and still counts as a failure; a wrong code in the settings is recorded too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_used_code_is_recorded_as_used_not_as_wrong() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start_example(EXAMPLE, app.addr, temp_dir("audit-spent"));
+    let mut alice = Browser::new(gw.addr);
+    let (secret, codes) = enroll(&mut alice, "alice", "secret").await;
+
+    // The current code was used by the enrollment, or (the step turned meanwhile) is used
+    // by this first sign-in.
+    let mut first = Browser::new(gw.addr);
+    let csrf = at_verify(&mut first, "alice", "secret").await;
+    let code = totp_now(&secret, 0);
+    let replays = match send_code(&mut first, &csrf, &code).await.status {
+        302 => 1,
+        401 => 2,
+        other => panic!("{other}"),
+    };
+    // The same code again, within its 30 s, in another sign-in: a replay.
+    let mut again = Browser::new(gw.addr);
+    let csrf = at_verify(&mut again, "alice", "secret").await;
+    let page = send_code(&mut again, &csrf, &code).await;
+    assert_eq!(page.status, 401);
+    assert!(
+        page.text().contains("already used. Wait for the next code"),
+        "{}",
+        page.text()
+    );
+    // A used recovery code.
+    assert_eq!(send_code(&mut again, &csrf, &codes[0]).await.status, 302);
+    let mut reused = Browser::new(gw.addr);
+    let csrf = at_verify(&mut reused, "alice", "secret").await;
+    let page = send_code(&mut reused, &csrf, &codes[0]).await;
+    assert_eq!(page.status, 401);
+    assert!(page.text().contains("4 attempts left"), "{}", page.text());
+
+    // The settings: a wrong code and a used one.
+    for code in ["000000", codes[0].as_str()] {
+        let answer = alice
+            .post_json(
+                "/.mfa/api/recovery-codes",
+                &serde_json::json!({ "code": code }),
+            )
+            .await;
+        assert_eq!(answer.status, 401, "{}", answer.text());
+    }
+
+    let text = std::fs::read_to_string(gw.dir.join("data/audit.jsonl")).unwrap();
+    let refused: Vec<(String, String)> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|r| r["outcome"] == "refused")
+        .map(|r| {
+            (
+                r["event"].as_str().unwrap().to_string(),
+                r["reason"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let spent = ("verify_failed", "code already used");
+    let expected: Vec<(String, String)> = std::iter::repeat_n(spent, replays)
+        .chain([
+            ("verify_failed", "code already used"),
+            ("recovery_codes_regenerated", "wrong code"),
+            ("recovery_codes_regenerated", "code already used"),
+        ])
+        .map(|(e, r)| (e.to_string(), r.to_string()))
+        .collect();
+    assert_eq!(refused, expected, "{text}");
 }

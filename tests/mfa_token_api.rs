@@ -144,6 +144,20 @@ async fn api_clients_enroll_verify_and_use_the_released_token() {
         .await;
     assert_eq!(again.status, 401);
     assert_eq!(json_of(&again)["error"], "expired");
+
+    // The same code in a new sign-in is a replay: named as such, and counted.
+    let body = json_of(&login(&mut client, "alice", "secret").await);
+    let replay = client
+        .post_json(
+            "/.mfa/api/verify",
+            &json!({ "ephemeral_token": body["ephemeral_token"], "code": totp_now(&secret, 30) }),
+        )
+        .await;
+    assert_eq!(replay.status, 401);
+    let said = json_of(&replay);
+    assert_eq!(said["error"], "code_already_used", "{said}");
+    assert_eq!(said["remaining_attempts"], 4);
+    assert!(said["message"].as_str().unwrap().contains("next code"));
 }
 
 #[tokio::test]

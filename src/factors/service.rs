@@ -6,7 +6,7 @@
 
 use super::{recovery, totp};
 use crate::keys::{KeyError, KeyRing};
-use crate::store::{DurableStore, StoreError, TotpRecord};
+use crate::store::{CodeUse, DurableStore, StoreError, TotpRecord};
 use std::future::Future;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +31,34 @@ pub struct Accepted {
     pub method: Method,
     /// For recovery codes: how many are left after this one.
     pub recovery_codes_left: Option<u32>,
+}
+
+/// What a code turned out to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted(Accepted),
+    /// A real code of the user's that was already used: a replay, or the same TOTP typed
+    /// again before the next one shows. Refused and counted like a wrong code, but the
+    /// audit trail and the user are told which it was.
+    Spent,
+    Wrong,
+}
+
+impl Verdict {
+    pub fn accepted(self) -> Option<Accepted> {
+        match self {
+            Verdict::Accepted(accepted) => Some(accepted),
+            Verdict::Spent | Verdict::Wrong => None,
+        }
+    }
+
+    /// The audit record's `reason` for a refused code.
+    pub fn reason(self) -> &'static str {
+        match self {
+            Verdict::Spent => "code already used",
+            Verdict::Accepted(_) | Verdict::Wrong => "wrong code",
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,14 +94,14 @@ pub trait Factor: Send + Sync {
     fn method(&self) -> Method;
 
     /// Checks `code`; on success the code is consumed atomically, so of two racing requests
-    /// with the same code exactly one is accepted.
+    /// with the same code exactly one is accepted (the other finds it spent).
     fn verify<S: DurableStore>(
         &self,
         store: &S,
         keys: &KeyRing,
         who: &Subject<'_>,
         code: &str,
-    ) -> impl Future<Output = Result<Option<Accepted>, FactorError>> + Send;
+    ) -> impl Future<Output = Result<Verdict, FactorError>> + Send;
 
     fn describe<S: DurableStore>(
         &self,
@@ -140,7 +168,7 @@ impl TotpFactor {
         let Some(step) = unix(now)
             .map(|t| totp::verify(&secret, self.params, code, t, None))
             .transpose()?
-            .flatten()
+            .and_then(totp::Check::fresh)
         else {
             return Ok(false);
         };
@@ -164,9 +192,9 @@ impl Factor for TotpFactor {
         keys: &KeyRing,
         who: &Subject<'_>,
         code: &str,
-    ) -> Result<Option<Accepted>, FactorError> {
+    ) -> Result<Verdict, FactorError> {
         let Some(record) = store.totp(who.realm, who.user).await? else {
-            return Ok(None);
+            return Ok(Verdict::Wrong);
         };
         let secret = totp::TotpSecret::from_bytes(
             keys.open(
@@ -175,20 +203,22 @@ impl Factor for TotpFactor {
             )?
             .to_vec(),
         );
-        let verified = unix(who.now)
+        let checked = unix(who.now)
             .map(|t| totp::verify(&secret, self.params, code, t, record.last_step))
             .transpose()?;
-        let Some(step) = verified.flatten() else {
-            return Ok(None);
+        let step = match checked {
+            Some(totp::Check::Fresh(step)) => step,
+            Some(totp::Check::Spent) => return Ok(Verdict::Spent),
+            Some(totp::Check::Wrong) | None => return Ok(Verdict::Wrong),
         };
         // The store re-checks the step atomically: a racing request with the same code loses.
         if !store
             .record_totp_step(who.realm, who.user, &record.id, step, who.now)
             .await?
         {
-            return Ok(None);
+            return Ok(Verdict::Spent);
         }
-        Ok(Some(Accepted {
+        Ok(Verdict::Accepted(Accepted {
             method: Method::Totp,
             recovery_codes_left: None,
         }))
@@ -244,21 +274,24 @@ impl Factor for RecoveryCodeFactor {
         keys: &KeyRing,
         who: &Subject<'_>,
         code: &str,
-    ) -> Result<Option<Accepted>, FactorError> {
+    ) -> Result<Verdict, FactorError> {
         let Some(normalised) = recovery::normalise(code) else {
-            return Ok(None);
+            return Ok(Verdict::Wrong);
         };
         let hash = recovery::hash(keys, &normalised);
-        let Some(left) = store
-            .consume_recovery_code(who.realm, who.user, &hash, who.now)
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(Some(Accepted {
-            method: Method::RecoveryCode,
-            recovery_codes_left: Some(left),
-        }))
+        Ok(
+            match store
+                .consume_recovery_code(who.realm, who.user, &hash, who.now)
+                .await?
+            {
+                CodeUse::Consumed(left) => Verdict::Accepted(Accepted {
+                    method: Method::RecoveryCode,
+                    recovery_codes_left: Some(left),
+                }),
+                CodeUse::Spent => Verdict::Spent,
+                CodeUse::Unknown => Verdict::Wrong,
+            },
+        )
     }
 
     async fn describe<S: DurableStore>(
@@ -280,6 +313,7 @@ impl Factor for RecoveryCodeFactor {
 
 /// Tries the user's factors in turn with one code typed into one field: a 6-digit code is a
 /// TOTP, a 12-character one a recovery code. `method`, when the client names one, restricts it.
+/// A code one factor finds spent is spent, whatever the others say.
 pub async fn verify_any<S: DurableStore>(
     totp: &TotpFactor,
     store: &S,
@@ -287,16 +321,21 @@ pub async fn verify_any<S: DurableStore>(
     who: &Subject<'_>,
     code: &str,
     method: Option<Method>,
-) -> Result<Option<Accepted>, FactorError> {
+) -> Result<Verdict, FactorError> {
+    let mut verdict = Verdict::Wrong;
     if method.is_none_or(|m| m == Method::Totp) {
-        if let Some(accepted) = totp.verify(store, keys, who, code).await? {
-            return Ok(Some(accepted));
+        verdict = totp.verify(store, keys, who, code).await?;
+        if verdict.accepted().is_some() {
+            return Ok(verdict);
         }
     }
     if method.is_none_or(|m| m == Method::RecoveryCode) {
-        return RecoveryCodeFactor.verify(store, keys, who, code).await;
+        match RecoveryCodeFactor.verify(store, keys, who, code).await? {
+            Verdict::Wrong => {}
+            other => verdict = other,
+        }
     }
-    Ok(None)
+    Ok(verdict)
 }
 
 #[cfg(test)]
@@ -359,7 +398,7 @@ mod tests {
                 .verify(&store, &keys, &who(1_700_000_000), &code)
                 .await
                 .unwrap(),
-            None
+            Verdict::Spent
         );
     }
 
@@ -398,7 +437,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             ok,
-            Some(Accepted {
+            Verdict::Accepted(Accepted {
                 method: Method::Totp,
                 recovery_codes_left: None
             })
@@ -407,8 +446,14 @@ mod tests {
             verify_any(&factor, &store, &keys, &who(later), &next, None)
                 .await
                 .unwrap(),
-            None,
+            Verdict::Spent,
             "replay"
+        );
+        assert_eq!(
+            verify_any(&factor, &store, &keys, &who(later), "not a code", None)
+                .await
+                .unwrap(),
+            Verdict::Wrong
         );
 
         let typed = codes[0].display().to_uppercase();
@@ -417,7 +462,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             ok,
-            Some(Accepted {
+            Verdict::Accepted(Accepted {
                 method: Method::RecoveryCode,
                 recovery_codes_left: Some(9)
             })
@@ -426,7 +471,7 @@ mod tests {
             verify_any(&factor, &store, &keys, &who(later), &typed, None)
                 .await
                 .unwrap(),
-            None,
+            Verdict::Spent,
             "used twice"
         );
 
@@ -443,7 +488,7 @@ mod tests {
             )
             .await
             .unwrap(),
-            None
+            Verdict::Wrong
         );
         assert!(verify_any(
             &factor,
@@ -455,6 +500,7 @@ mod tests {
         )
         .await
         .unwrap()
+        .accepted()
         .is_some());
 
         // Another user's codes do nothing for alice, and alice's nothing for bob.
@@ -467,7 +513,7 @@ mod tests {
             verify_any(&factor, &store, &keys, &bob, &codes[2].display(), None)
                 .await
                 .unwrap(),
-            None
+            Verdict::Wrong
         );
     }
 

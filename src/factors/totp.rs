@@ -87,32 +87,59 @@ pub fn code_at(secret: &TotpSecret, params: TotpParams, now: u64) -> Result<Stri
     Ok(totp(secret, params, Algorithm::SHA1)?.generate(now))
 }
 
-/// Checks `code` against the steps around `now`. Returns the matched step, or `None` when no
-/// step within the skew matches or the match is not newer than `last_step` (a replay).
+/// What a code is against the steps around `now`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    /// The code of this step, newer than the last one used.
+    Fresh(u64),
+    /// The code of a step within the skew that was already used (a replay, or a second try
+    /// with the same code before the next one shows).
+    Spent,
+    Wrong,
+}
+
+impl Check {
+    pub fn fresh(self) -> Option<u64> {
+        match self {
+            Check::Fresh(step) => Some(step),
+            Check::Spent | Check::Wrong => None,
+        }
+    }
+}
+
+/// Checks `code` against the steps around `now`: fresh when a step within the skew matches
+/// and is newer than `last_step`, spent when only a step not newer matches.
 pub fn verify(
     secret: &TotpSecret,
     params: TotpParams,
     code: &str,
     now: u64,
     last_step: Option<u64>,
-) -> Result<Option<u64>, TotpError> {
+) -> Result<Check, TotpError> {
     let generator = totp(secret, params, Algorithm::SHA1)?;
     let code = code.trim();
     if code.len() != params.digits || !code.bytes().all(|b| b.is_ascii_digit()) {
-        return Ok(None);
+        return Ok(Check::Wrong);
     }
     let current = now / params.period;
     let skew = u64::from(params.skew);
     let mut matched = None;
+    let mut spent = false;
     // Every candidate is computed and compared, so timing does not reveal which step matched.
     for step in current.saturating_sub(skew)..=current.saturating_add(skew) {
         let candidate = generator.generate(step * params.period);
         let equal: bool = candidate.as_bytes().ct_eq(code.as_bytes()).into();
-        if equal && last_step.is_none_or(|last| step > last) && matched.is_none() {
+        let newer = last_step.is_none_or(|last| step > last);
+        if equal && newer && matched.is_none() {
             matched = Some(step);
         }
+        spent |= equal && !newer;
     }
-    Ok(matched)
+    Ok(match (matched, spent) {
+        (Some(step), _) => Check::Fresh(step),
+        (None, true) => Check::Spent,
+        (None, false) => Check::Wrong,
+    })
 }
 
 /// The key URI authenticator apps scan (Google Authenticator's format): issuer in the label and
@@ -224,7 +251,10 @@ mod tests {
         let p = TotpParams::default();
         let now = 1_700_000_015;
         let code = code_at(&s, p, now).unwrap();
-        assert_eq!(verify(&s, p, &code, now, None).unwrap(), Some(now / 30));
+        assert_eq!(
+            verify(&s, p, &code, now, None).unwrap(),
+            Check::Fresh(now / 30)
+        );
     }
 
     #[test]
@@ -233,16 +263,22 @@ mod tests {
         let p = TotpParams::default();
         let now = 1_700_000_015;
         let code = code_at(&s, p, now).unwrap();
-        let step = verify(&s, p, &code, now, None).unwrap();
-        assert_eq!(verify(&s, p, &code, now, step).unwrap(), None);
+        let step = verify(&s, p, &code, now, None).unwrap().fresh();
+        // Used once, the code is spent, not wrong: the user is told to wait for the next.
+        assert_eq!(verify(&s, p, &code, now, step).unwrap(), Check::Spent);
         // An older step's code inside the window is a replay too once a newer step was used.
         let previous = code_at(&s, p, now - 30).unwrap();
-        assert_eq!(verify(&s, p, &previous, now, step).unwrap(), None);
+        assert_eq!(verify(&s, p, &previous, now, step).unwrap(), Check::Spent);
+        // A code of no step in the window is wrong, whatever was used.
+        let far = code_at(&s, p, now - 3600).unwrap();
+        if far != code && far != previous {
+            assert_eq!(verify(&s, p, &far, now, step).unwrap(), Check::Wrong);
+        }
         // The next step's code still works.
         let next = code_at(&s, p, now + 30).unwrap();
         assert_eq!(
             verify(&s, p, &next, now + 30, step).unwrap(),
-            Some(now / 30 + 1)
+            Check::Fresh(now / 30 + 1)
         );
     }
 
@@ -261,7 +297,7 @@ mod tests {
             let at = (now as i64 + offset) as u64;
             let code = code_at(&s, p, at).unwrap();
             assert_eq!(
-                verify(&s, p, &code, now, None).unwrap().is_some(),
+                verify(&s, p, &code, now, None).unwrap().fresh().is_some(),
                 accepted,
                 "offset {offset}"
             );
@@ -275,13 +311,14 @@ mod tests {
         for code in ["", "12345", "1234567", "12345a", "١٢٣٤٥٦"] {
             assert_eq!(
                 verify(&s, p, code, 1_700_000_000, None).unwrap(),
-                None,
+                Check::Wrong,
                 "{code}"
             );
         }
         let code = code_at(&s, p, 1_700_000_000).unwrap();
         assert!(verify(&s, p, &format!(" {code} "), 1_700_000_000, None)
             .unwrap()
+            .fresh()
             .is_some());
     }
 

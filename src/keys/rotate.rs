@@ -124,12 +124,14 @@ mod tests {
             .verify(&store, &rotated, &later, &code)
             .await
             .unwrap()
+            .accepted()
             .is_none());
         let next = code_at(&secret, factor.params, 1_700_000_030).unwrap();
         assert!(factor
             .verify(&store, &rotated, &later, &next)
             .await
             .unwrap()
+            .accepted()
             .is_some());
 
         // Finishing an interrupted run moves nothing that is already current.

@@ -3,7 +3,7 @@
 
 use super::flow::{self, CodeOutcome, Context, PendingError, Refusal};
 use super::respond::{api_error, api_locked, json_response, UNAVAILABLE};
-use crate::factors::service::Method;
+use crate::factors::service::{Method, Verdict};
 use crate::store::{ChallengeStage, EphemeralStore};
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -58,7 +58,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
         }
         // An array or object of codes is an attempt to try several at once: refused, counted.
         Some(_) => {
-            return match flow::wrong::<()>(ctx, &challenge, "unknown").await {
+            return match flow::wrong::<()>(ctx, &challenge, "unknown", Verdict::Wrong).await {
                 Ok(CodeOutcome::Locked(until)) => {
                     api_locked(crate::regulation::retry_after(until, ctx.now))
                 }
@@ -86,7 +86,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     if rest == "api/invite" {
         return match flow::accept_invite(ctx, &challenge, &code).await {
             Ok(CodeOutcome::Accepted(())) => invited(ctx, &challenge).await,
-            Ok(CodeOutcome::Wrong(left)) => api_wrong(left),
+            Ok(CodeOutcome::Wrong { left, spent }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
             Ok(CodeOutcome::Locked(until)) => {
                 api_locked(crate::regulation::retry_after(until, ctx.now))
@@ -97,7 +97,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     if !enroll {
         return match flow::verify(ctx, &challenge, &code, method).await {
             Ok(CodeOutcome::Accepted(released)) => released,
-            Ok(CodeOutcome::Wrong(left)) => api_wrong(left),
+            Ok(CodeOutcome::Wrong { left, spent }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
             Ok(CodeOutcome::Locked(until)) => {
                 api_locked(crate::regulation::retry_after(until, ctx.now))
@@ -118,7 +118,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     }
     let codes = match flow::confirm_enrollment(ctx, &challenge, &code).await {
         Ok(CodeOutcome::Accepted(codes)) => codes,
-        Ok(CodeOutcome::Wrong(left)) => return api_wrong(left),
+        Ok(CodeOutcome::Wrong { left, spent }) => return api_wrong(left, spent),
         Ok(CodeOutcome::Dead) => return api_dead(),
         Ok(CodeOutcome::Locked(until)) => {
             return api_locked(crate::regulation::retry_after(until, ctx.now))
@@ -183,12 +183,17 @@ fn with_backup_codes(released: Response<Bytes>, shown: &[String]) -> Response<By
     Response::from_parts(parts, Bytes::from(format!("{merged}\n")))
 }
 
-fn api_wrong(left: u32) -> Response<Bytes> {
+fn api_wrong(left: u32, spent: bool) -> Response<Bytes> {
+    let (error, message) = if spent {
+        (super::respond::SPENT_CODE_ERROR, super::respond::SPENT_CODE)
+    } else {
+        ("invalid_code", "The code is not valid.")
+    };
     json_response(
         StatusCode::UNAUTHORIZED,
         &json!({
-            "error": "invalid_code",
-            "message": "The code is not valid.",
+            "error": error,
+            "message": message,
             "remaining_attempts": left,
         }),
     )

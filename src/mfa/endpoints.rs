@@ -11,6 +11,7 @@ use super::respond::{
     wants_json, Form, Repeated, LOCKED_TITLE, UNAVAILABLE,
 };
 use crate::factors::recovery::RecoveryCode;
+use crate::factors::service::Verdict;
 use crate::proxy::body::collect_limited;
 use crate::session::credentials::cookie_values;
 use crate::store::{Challenge, EphemeralStore, Session};
@@ -469,9 +470,10 @@ impl Pages<'_> {
         let (challenge, form) = self.posted(body).await?;
         match form.one("code") {
             Ok(Some(code)) if !code.trim().is_empty() => Ok((challenge, code.to_string())),
-            Ok(_) => Err(self.wrong_code(&challenge, None)),
+            Ok(_) => Err(self.wrong_code(&challenge, None, false)),
             Err(Repeated) => {
-                let outcome = flow::wrong::<()>(self.ctx, &challenge, "unknown").await;
+                let outcome =
+                    flow::wrong::<()>(self.ctx, &challenge, "unknown", Verdict::Wrong).await;
                 Err(match outcome {
                     Ok(CodeOutcome::Locked(until)) => self.locked(until),
                     Ok(_) => self.message(
@@ -485,10 +487,15 @@ impl Pages<'_> {
         }
     }
 
-    fn wrong_code(&self, challenge: &Challenge, left: Option<u32>) -> Response<Bytes> {
+    fn wrong_code(&self, challenge: &Challenge, left: Option<u32>, spent: bool) -> Response<Bytes> {
+        let said = if spent {
+            super::respond::SPENT_CODE
+        } else {
+            "That code is not valid."
+        };
         let message = match left {
-            Some(1) => "That code is not valid. 1 attempt left.".to_string(),
-            Some(n) => format!("That code is not valid. {n} attempts left."),
+            Some(1) => format!("{said} 1 attempt left."),
+            Some(n) => format!("{said} {n} attempts left."),
             None => "Enter the code from your authenticator app.".to_string(),
         };
         let status = if left.is_some() {
@@ -545,7 +552,7 @@ impl Pages<'_> {
     ) -> Response<Bytes> {
         match outcome {
             Ok(CodeOutcome::Accepted(value)) => accepted(value),
-            Ok(CodeOutcome::Wrong(left)) => self.wrong_code(challenge, Some(left)),
+            Ok(CodeOutcome::Wrong { left, spent }) => self.wrong_code(challenge, Some(left), spent),
             Ok(CodeOutcome::Dead) => self.too_many(),
             Ok(CodeOutcome::Locked(until)) => self.locked(until),
             Err(e) => self.pending_failed(e),

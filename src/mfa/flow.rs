@@ -6,7 +6,7 @@ use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::Limit;
 use crate::config::{App, AppMfa, Enrollment, Policy};
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::{verify_any, FactorError, Method, Subject, TotpFactor};
+use crate::factors::service::{verify_any, FactorError, Method, Subject, TotpFactor, Verdict};
 use crate::factors::totp::{self, TotpParams, TotpSecret};
 use crate::intercept::rules::sets_cookies_named;
 use crate::intercept::withheld::WithheldAnswer;
@@ -112,8 +112,12 @@ impl Refusal {
 
 pub enum CodeOutcome<T> {
     Accepted(T),
-    /// Wrong code; this many attempts are left.
-    Wrong(u32),
+    /// Wrong code; this many attempts are left. `spent`: a real code that was already used
+    /// (the user should wait for the next one).
+    Wrong {
+        left: u32,
+        spent: bool,
+    },
     /// That was the last attempt: the login is gone.
     Dead,
     /// The user or the client is locked until then; no code is checked meanwhile.
@@ -517,7 +521,7 @@ pub async fn accept_invite(
             None,
             &[("reason", "wrong or expired invitation code".into())],
         );
-        return wrong(ctx, challenge, "invite").await;
+        return wrong(ctx, challenge, "invite", Verdict::Wrong).await;
     }
     ctx.mfa.metrics.outcome(&ctx.app.name, "invite", "accepted");
     let stage = enrollment_stage(ctx, realm, user)?;
@@ -585,7 +589,9 @@ pub async fn wrong<T>(
     ctx: &Context<'_>,
     challenge: &Challenge,
     method: &'static str,
+    verdict: Verdict,
 ) -> Result<CodeOutcome<T>, PendingError> {
+    let reason = verdict.reason();
     ctx.mfa.metrics.outcome(&ctx.app.name, method, "refused");
     let on_challenge = ctx
         .mfa
@@ -600,7 +606,7 @@ pub async fn wrong<T>(
             "refused",
             None,
             &[
-                ("reason", "wrong code".into()),
+                ("reason", reason.into()),
                 ("locked_until", crate::ops::time::rfc3339(until)),
             ],
         );
@@ -614,11 +620,14 @@ pub async fn wrong<T>(
                 "refused",
                 None,
                 &[
-                    ("reason", "wrong code".into()),
+                    ("reason", reason.into()),
                     ("attempts_left", left.to_string()),
                 ],
             );
-            Ok(CodeOutcome::Wrong(left))
+            Ok(CodeOutcome::Wrong {
+                left,
+                spent: verdict == Verdict::Spent,
+            })
         }
         FailureOutcome::Dead => {
             ctx.audit(
@@ -651,9 +660,15 @@ pub async fn verify(
         return Ok(CodeOutcome::Locked(until));
     }
     ctx.audit_gate()?;
-    let accepted = check_code(ctx, &ctx.subject(challenge), code, method).await?;
-    let Some(accepted) = accepted else {
-        return wrong(ctx, challenge, method.map_or("unknown", Method::as_str)).await;
+    let verdict = check_code(ctx, &ctx.subject(challenge), code, method).await?;
+    let Some(accepted) = verdict.accepted() else {
+        return wrong(
+            ctx,
+            challenge,
+            method.map_or("unknown", Method::as_str),
+            verdict,
+        )
+        .await;
     };
     ctx.mfa
         .metrics
@@ -690,7 +705,7 @@ pub async fn check_code(
     who: &Subject<'_>,
     code: &str,
     method: Option<Method>,
-) -> Result<Option<crate::factors::service::Accepted>, MfaError> {
+) -> Result<Verdict, MfaError> {
     let durable = &ctx.mfa.durable;
     match verify_any(&ctx.totp_factor(), durable, &ctx.keys, who, code, method).await {
         Err(FactorError::Keys(KeyError::UnknownKey(_))) => {
@@ -792,9 +807,9 @@ pub async fn confirm_enrollment(
         .map(|t| totp::verify(&secret, params, code, t, None))
         .transpose()
         .map_err(|e| MfaError::Factor(e.into()))?
-        .flatten();
+        .and_then(totp::Check::fresh);
     let Some(step) = step else {
-        return wrong(ctx, challenge, "enrollment").await;
+        return wrong(ctx, challenge, "enrollment", Verdict::Wrong).await;
     };
     ctx.mfa
         .metrics

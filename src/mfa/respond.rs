@@ -4,6 +4,13 @@ use bytes::Bytes;
 use http::{header, HeaderMap, HeaderValue, Response, StatusCode};
 use serde_json::{json, Value};
 
+/// What a user reads when a real code is typed a second time: most often the same TOTP again
+/// before the app shows the next.
+pub const SPENT_CODE: &str =
+    "That code was already used. Wait for the next code from your authenticator app, or use a recovery code.";
+/// The JSON `error` for it.
+pub const SPENT_CODE_ERROR: &str = "code_already_used";
+
 pub const UNAVAILABLE: &str =
     "The gateway cannot check sign-ins right now. Please try again in a moment.";
 

@@ -10,11 +10,11 @@
 //! sessions (ASVS 3.3.3) and every change or refusal is audited.
 
 use super::flow::{Context, EnrollSetup};
-use super::respond::{api_error, json_response, redirect, Form, UNAVAILABLE};
+use super::respond::{api_error, json_response, redirect, Form, SPENT_CODE, UNAVAILABLE};
 use super::MfaError;
 use crate::config::Policy;
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::{totp_context, Factor, RecoveryCodeFactor, Subject};
+use crate::factors::service::{totp_context, Factor, RecoveryCodeFactor, Subject, Verdict};
 use crate::factors::totp::{self, TotpSecret};
 use crate::keys::Sealed;
 use crate::session::credentials::{authorization, cookie_values};
@@ -84,15 +84,14 @@ async fn code_ok(
     if code.trim().is_empty() {
         return Ok(Err(Refused::CodeRequired));
     }
-    if super::flow::check_code(ctx, &subject(ctx, session), code, None)
-        .await?
-        .is_some()
-    {
+    let verdict = super::flow::check_code(ctx, &subject(ctx, session), code, None).await?;
+    if verdict.accepted().is_some() {
         ctx.code_passed(realm, user).await?;
         return Ok(Ok(()));
     }
     Ok(Err(match ctx.code_failed(realm, user).await? {
         Some(until) => locked(until),
+        None if verdict == Verdict::Spent => Refused::SpentCode,
         None => Refused::WrongCode,
     }))
 }
@@ -219,7 +218,7 @@ async fn confirm_setup(
         .map(|t| totp::verify(&secret, ctx.totp_factor().params, code, t, None))
         .transpose()
         .map_err(|e| MfaError::Factor(e.into()))?
-        .flatten();
+        .and_then(totp::Check::fresh);
     let Some(step) = step else {
         return refuse(ctx, session, EVENT, Refused::WrongCode);
     };
@@ -300,6 +299,8 @@ async fn end_other_sessions(ctx: &Context<'_>, session: &Session) -> Result<(), 
 enum Refused {
     /// The code is wrong (the current code; for a new authenticator, the new app's code).
     WrongCode,
+    /// The current code is a real one that was already used.
+    SpentCode,
     /// No current code was sent.
     CodeRequired,
     /// A new authenticator: the current code of the factor it replaces is wrong.
@@ -316,6 +317,7 @@ impl Refused {
     fn message(self) -> &'static str {
         match self {
             Refused::WrongCode => "That code is not valid.",
+            Refused::SpentCode => SPENT_CODE,
             Refused::CodeRequired => {
                 "Enter a current code from your authenticator app, or a recovery code."
             }
@@ -337,7 +339,9 @@ impl Refused {
 
     fn status(self) -> StatusCode {
         match self {
-            Refused::WrongCode | Refused::WrongCurrentCode => StatusCode::UNAUTHORIZED,
+            Refused::WrongCode | Refused::SpentCode | Refused::WrongCurrentCode => {
+                StatusCode::UNAUTHORIZED
+            }
             Refused::CodeRequired | Refused::CurrentCodeRequired => StatusCode::BAD_REQUEST,
             Refused::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             Refused::Required => StatusCode::FORBIDDEN,
@@ -349,6 +353,7 @@ impl Refused {
     fn reason(self) -> &'static str {
         match self {
             Refused::WrongCode => "wrong code",
+            Refused::SpentCode => Verdict::Spent.reason(),
             Refused::CodeRequired | Refused::CurrentCodeRequired => "no current code",
             Refused::WrongCurrentCode => "wrong current code",
             Refused::Required => "required by policy",
@@ -773,6 +778,7 @@ fn api_refused(refused: Refused) -> Response<Bytes> {
     let code = match refused {
         Refused::Locked(seconds) => return super::respond::api_locked(seconds),
         Refused::WrongCode => "invalid_code",
+        Refused::SpentCode => super::respond::SPENT_CODE_ERROR,
         Refused::CodeRequired => "code_required",
         Refused::WrongCurrentCode => "invalid_current_code",
         Refused::CurrentCodeRequired => "current_code_required",

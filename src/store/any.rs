@@ -142,7 +142,7 @@ impl DurableStore for AnyDurable {
         user: &str,
         hash: &[u8; 32],
         now: i64,
-    ) -> Result<Option<u32>, StoreError> {
+    ) -> Result<super::CodeUse, StoreError> {
         dispatch!(self, s => s.consume_recovery_code(realm, user, hash, now), Sqlite, Postgres)
     }
     async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {

@@ -38,6 +38,17 @@ pub struct TotpRecord {
 }
 
 /// A pending enrollment invitation (the code itself is only ever stored as a keyed hash).
+/// What became of a recovery code offered for use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeUse {
+    /// Used now; this many of the set are left.
+    Consumed(u32),
+    /// A code of the user's set that was used before.
+    Spent,
+    /// No code of the user's set.
+    Unknown,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invite {
     pub realm: String,
@@ -115,14 +126,15 @@ pub trait DurableStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Marks the code with this hash used: for exactly one caller, however many race, the
-    /// number of codes left after it; `None` for everyone else (used, unknown, another set).
+    /// number of codes left after it; `Spent` for everyone else when the code is of the
+    /// user's set, `Unknown` when it is not.
     fn consume_recovery_code(
         &self,
         realm: &str,
         user: &str,
         hash: &[u8; 32],
         now: i64,
-    ) -> impl Future<Output = Result<Option<u32>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<CodeUse, StoreError>> + Send;
 
     fn recovery_codes_left(
         &self,

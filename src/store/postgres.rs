@@ -1,7 +1,7 @@
 //! The shared durable store: PostgreSQL, for several gateways. Every check-and-set is one
 //! conditional statement, so gateways racing on one database still accept a code once.
 
-use super::{DurableStore, Invite, StoreError, TotpRecord};
+use super::{CodeUse, DurableStore, Invite, StoreError, TotpRecord};
 use crate::keys::Sealed;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
@@ -198,7 +198,7 @@ impl DurableStore for PostgresStore {
         user: &str,
         hash: &[u8; 32],
         now: i64,
-    ) -> Result<Option<u32>, StoreError> {
+    ) -> Result<CodeUse, StoreError> {
         // One round trip: the conditional UPDATE and the count of what is left. The count
         // reads the snapshot from before the UPDATE (a CTE's change is not visible to its
         // statement), so the code just used is taken off.
@@ -210,7 +210,10 @@ impl DurableStore for PostgresStore {
              )
              SELECT (SELECT COUNT(*) FROM used) AS used,
                     (SELECT COUNT(*) FROM recovery_codes
-                     WHERE realm = $1 AND user_name = $2 AND used_at IS NULL) AS unused",
+                     WHERE realm = $1 AND user_name = $2 AND used_at IS NULL) AS unused,
+                    (SELECT COUNT(*) FROM recovery_codes
+                     WHERE realm = $1 AND user_name = $2 AND code_hash = $3
+                       AND used_at IS NOT NULL) AS spent",
         )
         .bind(realm)
         .bind(user)
@@ -221,10 +224,15 @@ impl DurableStore for PostgresStore {
         let used: i64 = row.try_get("used")?;
         let unused: i64 = row.try_get("unused")?;
         if used != 1 {
-            return Ok(None);
+            let spent: i64 = row.try_get("spent")?;
+            return Ok(if spent > 0 {
+                CodeUse::Spent
+            } else {
+                CodeUse::Unknown
+            });
         }
         u32::try_from(unused - 1)
-            .map(Some)
+            .map(CodeUse::Consumed)
             .map_err(|_| StoreError::Corrupt("negative count"))
     }
 

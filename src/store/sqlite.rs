@@ -1,6 +1,6 @@
 //! The embedded durable store: SQLite in WAL mode in the data directory.
 
-use super::{DurableStore, Invite, StoreError, TotpRecord};
+use super::{CodeUse, DurableStore, Invite, StoreError, TotpRecord};
 use crate::keys::Sealed;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -192,7 +192,7 @@ impl DurableStore for SqliteStore {
         user: &str,
         hash: &[u8; 32],
         now: i64,
-    ) -> Result<Option<u32>, StoreError> {
+    ) -> Result<CodeUse, StoreError> {
         let done = sqlx::query(
             "UPDATE recovery_codes SET used_at = ?4
              WHERE realm = ?1 AND user_name = ?2 AND code_hash = ?3 AND used_at IS NULL",
@@ -204,10 +204,25 @@ impl DurableStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         if done.rows_affected() != 1 {
-            return Ok(None);
+            let spent: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM recovery_codes
+                 WHERE realm = ?1 AND user_name = ?2 AND code_hash = ?3 AND used_at IS NOT NULL)",
+            )
+            .bind(realm)
+            .bind(user)
+            .bind(&hash[..])
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(if spent {
+                CodeUse::Spent
+            } else {
+                CodeUse::Unknown
+            });
         }
         // In this process's file: a second statement costs no round trip worth saving.
-        Ok(Some(self.recovery_codes_left(realm, user).await?))
+        Ok(CodeUse::Consumed(
+            self.recovery_codes_left(realm, user).await?,
+        ))
     }
 
     async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {

@@ -1,6 +1,6 @@
 //! The behaviour every durable store must show, run against each backend.
 
-use super::{DurableStore, TotpRecord};
+use super::{CodeUse, DurableStore, TotpRecord};
 use crate::keys::Sealed;
 
 /// Runs `attempt` on `n` tasks at once and counts how many succeeded.
@@ -144,16 +144,24 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     };
     assert_eq!(
         consume("main", hashes[3], 21).await,
-        Some(9),
+        CodeUse::Consumed(9),
         "9 left after it"
     );
-    assert_eq!(consume("main", hashes[3], 22).await, None, "used once only");
+    assert_eq!(
+        consume("main", hashes[3], 22).await,
+        CodeUse::Spent,
+        "used once only"
+    );
     assert_eq!(
         consume("other", hashes[4], 22).await,
-        None,
+        CodeUse::Unknown,
         "another realm's"
     );
-    assert_eq!(consume("main", [99; 32], 22).await, None, "unknown");
+    assert_eq!(
+        consume("main", [99; 32], 22).await,
+        CodeUse::Unknown,
+        "unknown"
+    );
     assert_eq!(store.recovery_codes_left("main", "bob").await.unwrap(), 9);
 
     // 50 parallel uses of one code: exactly one succeeds, the count drops by one
@@ -162,11 +170,13 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     let wins = race(50, || {
         let store = store.clone();
         async move {
-            store
-                .consume_recovery_code("main", "bob", &hash, 23)
-                .await
-                .unwrap()
-                .is_some()
+            matches!(
+                store
+                    .consume_recovery_code("main", "bob", &hash, 23)
+                    .await
+                    .unwrap(),
+                CodeUse::Consumed(_)
+            )
         }
     })
     .await;
@@ -181,10 +191,10 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     assert_eq!(store.recovery_codes_left("main", "bob").await.unwrap(), 10);
     assert_eq!(
         consume("main", hashes[0], 31).await,
-        None,
+        CodeUse::Unknown,
         "old set still valid"
     );
-    assert_eq!(consume("main", fresh[0], 31).await, Some(9));
+    assert_eq!(consume("main", fresh[0], 31).await, CodeUse::Consumed(9));
 
     // Invitations: live until they expire, a new one replaces the old, used exactly once.
     let invite = super::Invite {
