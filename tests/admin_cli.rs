@@ -191,20 +191,92 @@ async fn admins_list_lock_unlock_revoke_and_reset_users_of_a_running_gateway() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_gateway_running_admin_commands_say_so() {
+async fn without_the_gateway_running_what_lives_in_the_database_is_still_managed() {
     let app = start_cookie_app().await;
     let mut gw = Gateway::start(&config(app.addr, "first_login"));
     let mut b = Browser::new(gw.addr);
     enroll(&mut b, "alice", "secret").await;
     gw.child.kill().unwrap();
     gw.child.wait().unwrap();
-    let run = gw.cli(&["session", "list"], "");
-    assert_eq!(run.code, 1);
+    let ops = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--operator", "ops"]);
+        gw.cli(&all, "")
+    };
+    // Users and factors come from SQLite; sessions and locks died with the gateway's memory,
+    // and the output says so.
+    let list = ops(&["user", "list"]);
+    assert_eq!(list.code, 0, "{}", list.stderr);
     assert!(
-        run.stderr.contains("is the gateway running?"),
+        list.stdout.lines().any(|l| l.starts_with("alice ")),
         "{}",
-        run.stderr
+        list.stdout
     );
+    assert!(
+        list.stderr.contains("the gateway is not running") && list.stderr.contains("database"),
+        "{}",
+        list.stderr
+    );
+    let sessions = ops(&["session", "list"]);
+    assert_eq!(sessions.code, 0, "{}", sessions.stderr);
+    assert!(
+        sessions.stderr.contains("not running"),
+        "{}",
+        sessions.stderr
+    );
+    let invite = ops(&["user", "invite", "bob"]);
+    assert_eq!(invite.code, 0, "{}", invite.stderr);
+    let show = ops(&["user", "show", "bob"]);
+    assert!(show.stdout.contains("pending"), "{}", show.stdout);
+    // A lock would live in the memory of a gateway that is not there: refused, with why.
+    let lock = ops(&["user", "lock", "alice"]);
+    assert_eq!(lock.code, 1);
+    assert!(
+        lock.stderr.contains("start the gateway first"),
+        "{}",
+        lock.stderr
+    );
+    let reset = ops(&["user", "reset", "alice", "--yes"]);
+    assert_eq!(reset.code, 0, "{}", reset.stderr);
+    assert!(
+        reset.stdout.contains("authenticator removed"),
+        "{}",
+        reset.stdout
+    );
+    let events = audit_events(&gw);
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "admin_user_reset" && e["operator"] == "ops"));
+
+    // Without an admin listener, a running gateway's sessions cannot be asked for: listing
+    // says so, changes to them are refused.
+    let written = std::fs::read_to_string(&gw.config).unwrap();
+    let admin_block = format!("admin:\n  address: \"{}\"\n", gw.admin);
+    assert!(written.contains(&admin_block), "{written}");
+    let quiet = gw.dir.join("no-admin.yaml");
+    std::fs::write(
+        &quiet,
+        written.replace(&admin_block, "admin:\n  enabled: false\n"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::BIN)
+            .args(args)
+            .args(["--operator", "ops", "--config"])
+            .arg(&quiet)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (code, stderr) = run(&["user", "list"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("no admin listener"), "{stderr}");
+    let (code, stderr) = run(&["session", "revoke", "--user", "alice"]);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("admin.address"), "{stderr}");
     // A forged request to a running gateway's admin API is refused.
     let gw = Gateway::start(&config(app.addr, "first_login"));
     let forged = common::raw_request(

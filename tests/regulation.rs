@@ -84,7 +84,7 @@ async fn wrong_codes_lock_the_user_whatever_cookie_or_address_they_come_from() {
     let page = login(&mut later, "alice", "secret").await;
     assert_eq!(page.status, 429);
     assert!(
-        page.text().contains("try again in 15 minutes"),
+        page.text().contains("UTC (in about 15 minutes)"),
         "{}",
         page.text()
     );
@@ -144,7 +144,25 @@ async fn an_address_guessing_across_users_is_locked_and_others_are_not() {
     }
     assert_eq!(statuses, [401, 401, 429]);
     let mut from_there = Browser::from_client(gw.addr, "192.0.2.66");
-    assert_eq!(login(&mut from_there, "alice", "secret").await.status, 429);
+    let page = login(&mut from_there, "alice", "secret").await;
+    assert_eq!(page.status, 429);
+    // The page tells the truth: signing in again does not help, and it says when it ends.
+    let text = page.text();
+    assert!(!text.contains("Sign in again"), "{text}");
+    assert!(text.contains(" UTC (in about 15 minutes)"), "{text}");
+
+    // Operators see the address's lock in the metrics and in `client list`.
+    let m = common::parse_metrics(&common::get(gw.admin, "admin", "/metrics", &[]).await.text());
+    assert_eq!(m["mfa_gateway_client_locks"], 1.0);
+    assert_eq!(m["mfa_gateway_users_locked"], 0.0);
+    let list = gw.cli(&["client", "list", "--operator", "ops"], "");
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    let row = list.stdout.lines().nth(1).unwrap_or_default().to_string();
+    assert!(
+        row.starts_with("192.0.2.66 ") && row.contains("second-factor codes"),
+        "{}",
+        list.stdout
+    );
 
     // alice herself is not locked: from her own address her code works.
     let (mut b, csrf) = at_verify(&gw, "192.0.2.10", "alice", "secret").await;
@@ -154,6 +172,73 @@ async fn an_address_guessing_across_users_is_locked_and_others_are_not() {
     assert!(audit_events(&gw)
         .iter()
         .any(|e| e["event"] == "client_locked" && e["client_ip"] == "192.0.2.66"));
+
+    // An operator lifts it; the address works again at once, and the trail names who did.
+    let bad = gw.cli(
+        &["client", "unlock", "not-an-address", "--operator", "ops"],
+        "",
+    );
+    assert_eq!(bad.code, 2, "{}", bad.stderr);
+    let lifted = gw.cli(&["client", "unlock", "192.0.2.66", "--operator", "ops"], "");
+    assert_eq!(lifted.code, 0, "{}", lifted.stderr);
+    assert!(
+        lifted.stdout.contains("192.0.2.66 unlocked"),
+        "{}",
+        lifted.stdout
+    );
+    let (mut b, csrf) = at_verify(&gw, "192.0.2.66", "bob", "hunter2").await;
+    let released = send_code(&mut b, &csrf, &codes[1][0]).await;
+    assert_eq!(released.status, 302, "{}", released.text());
+    assert!(gw
+        .cli(&["client", "list"], "")
+        .stdout
+        .lines()
+        .nth(1)
+        .is_none());
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "client_unlocked"
+            && e["client"] == "192.0.2.66"
+            && e["operator"] == "ops"
+            && e["locks_lifted"] == "1"));
+}
+
+/// An office behind one address: wrong codes of many users there never lock the address as a
+/// whole, but each user's own limit still holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shared_network_is_not_locked_as_a_whole() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(
+        app.addr,
+        "        client: { failures: 2 }
+        user: { failures: 3 }
+        shared_networks: [\"192.0.2.0/24\"]",
+    ));
+    let users = [("alice", "secret"), ("bob", "hunter2"), ("carol", "pw")];
+    for (user, pass) in users {
+        let mut b = Browser::from_client(gw.addr, "198.51.100.9");
+        enroll(&mut b, user, pass).await;
+    }
+    let mut statuses = Vec::new();
+    for (user, pass) in users {
+        let (mut b, csrf) = at_verify(&gw, "192.0.2.66", user, pass).await;
+        statuses.push(send_code(&mut b, &csrf, "000000").await.status);
+    }
+    assert_eq!(statuses, [401, 401, 401], "the office is not locked");
+    // alice's own limit: her third wrong code locks her, from the office too.
+    let mut alice = Vec::new();
+    for _ in 0..2 {
+        let (mut b, csrf) = at_verify(&gw, "192.0.2.67", "alice", "secret").await;
+        alice.push(send_code(&mut b, &csrf, "000000").await.status);
+    }
+    assert_eq!(alice, [401, 429]);
+    // Outside the network the address limit still applies.
+    let mut outside = Vec::new();
+    for (user, pass) in &users[1..] {
+        let (mut b, csrf) = at_verify(&gw, "203.0.113.9", user, pass).await;
+        outside.push(send_code(&mut b, &csrf, "000000").await.status);
+    }
+    assert_eq!(outside, [401, 429]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,8 @@ pub enum AdminError {
     Remote(#[from] remote::RemoteError),
     #[error("this gateway keeps sessions and locks in its own memory (no state.redis_url), and the config has no admin listener to reach it: set admin.address, or use Redis")]
     NoAdminListener,
+    #[error("the gateway is not running (nothing answers at {0}): a lock lives in its memory, so start the gateway first")]
+    NotRunning(std::net::SocketAddr),
     #[error("the audit record could not be written (the change was made)")]
     Audit(#[from] crate::audit::AuditError),
     #[error("{0}")]
@@ -39,10 +41,32 @@ pub enum AdminError {
 }
 
 /// Where sessions and locks are: a shared store every process reaches, or the running
-/// gateway's memory.
+/// gateway's memory (reached through its admin listener, or not at all without one).
 enum StateAccess {
     Direct(crate::store::AnyEphemeral),
     Gateway(remote::GatewayClient),
+    Unreachable,
+}
+
+/// Why sessions and locks could not be asked for.
+#[derive(Debug, Clone, Copy)]
+enum Absent {
+    /// Nothing listens at the admin address: the gateway is stopped, and with it the memory
+    /// its sessions and locks lived in.
+    NotRunning(std::net::SocketAddr),
+    /// No admin listener is configured: a running gateway may hold some.
+    NoListener,
+}
+
+impl Absent {
+    fn note(self) -> String {
+        match self {
+            Absent::NotRunning(addr) => format!(
+                "note: the gateway is not running (nothing answers at {addr}); it keeps sessions and locks in its memory, so there are none. Users, factors and invitations are read from the database."
+            ),
+            Absent::NoListener => "note: sessions and locks are not shown: this gateway keeps them in its own memory and the config has no admin listener (admin.address) to reach it. Users, factors and invitations are read from the database.".to_string(),
+        }
+    }
 }
 
 /// One enrolled user as `user list` shows it.
@@ -67,6 +91,15 @@ pub struct UserDetail {
     pub invite_expires_at: Option<i64>,
 }
 
+/// An address lock as `client list` shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClientLock {
+    pub address: String,
+    /// What the lock refuses: second-factor codes (every app), or one app's logins.
+    pub refuses: String,
+    pub locked_until: i64,
+}
+
 /// What `user reset` did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Reset {
@@ -82,6 +115,8 @@ pub struct Admin {
     state: StateAccess,
     audit: Audit,
     operator: String,
+    /// Set when sessions and locks could not be asked for; the command prints it.
+    absent: std::sync::Mutex<Option<Absent>>,
 }
 
 impl Admin {
@@ -97,7 +132,7 @@ impl Admin {
                 Some(address) => {
                     StateAccess::Gateway(remote::GatewayClient::new(address, keys.clone()))
                 }
-                None => return Err(AdminError::NoAdminListener),
+                None => StateAccess::Unreachable,
             },
         };
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -116,7 +151,13 @@ impl Admin {
             state,
             audit,
             operator,
+            absent: std::sync::Mutex::new(None),
         })
+    }
+
+    /// What the operator should know about sessions and locks that could not be asked for.
+    pub fn note(&self) -> Option<String> {
+        self.absent.lock().ok().and_then(|a| a.map(Absent::note))
     }
 
     /// Before the command exits: records queued for the audit stream are sent.
@@ -131,10 +172,42 @@ impl Admin {
     }
 
     async fn state(&self, op: StateOp, now: i64) -> Result<StateReply, AdminError> {
-        Ok(match &self.state {
-            StateAccess::Direct(store) => state::apply(store, op, now).await?,
-            StateAccess::Gateway(client) => client.send(&op, now).await?,
-        })
+        match &self.state {
+            StateAccess::Direct(store) => Ok(state::apply(store, op, now).await?),
+            StateAccess::Gateway(client) => match client.send(&op, now).await {
+                Err(remote::RemoteError::Connect(addr, e))
+                    if e.kind() == std::io::ErrorKind::ConnectionRefused =>
+                {
+                    self.without_state(op, Absent::NotRunning(addr))
+                }
+                answer => Ok(answer?),
+            },
+            StateAccess::Unreachable => self.without_state(op, Absent::NoListener),
+        }
+    }
+
+    /// The answer when the state is out of reach. A stopped gateway's memory is gone: it has
+    /// no sessions or locks, so reads are empty and ends end nothing, but a lock cannot be set.
+    /// Without a listener a running gateway may have some: reads are empty (and say so),
+    /// changes are refused.
+    fn without_state(&self, op: StateOp, why: Absent) -> Result<StateReply, AdminError> {
+        let reply = match (op, why) {
+            (StateOp::Sessions { .. }, _) => StateReply::Sessions(Vec::new()),
+            (StateOp::Locks, _) => StateReply::Locks(Vec::new()),
+            (StateOp::EndSession { .. }, Absent::NotRunning(_)) => StateReply::Done(false),
+            (StateOp::EndUserSessions { .. }, Absent::NotRunning(_)) => StateReply::Count(0),
+            (StateOp::SetLock { until: None, .. }, Absent::NotRunning(_)) => {
+                StateReply::Done(false)
+            }
+            (StateOp::SetLock { until: Some(_), .. }, Absent::NotRunning(addr)) => {
+                return Err(AdminError::NotRunning(addr))
+            }
+            (_, Absent::NoListener) => return Err(AdminError::NoAdminListener),
+        };
+        if let Ok(mut absent) = self.absent.lock() {
+            *absent = Some(why);
+        }
+        Ok(reply)
     }
 
     /// Every realm the config's MFA apps use, with its apps.
@@ -391,6 +464,72 @@ impl Admin {
         }
     }
 
+    /// Locks on client addresses in force, by address.
+    pub async fn client_locks(&self, now: i64) -> Result<Vec<ClientLock>, AdminError> {
+        let mut rows: Vec<ClientLock> = self
+            .locks(now)
+            .await?
+            .into_iter()
+            .filter_map(|(key, until)| {
+                let (ip, refuses) = match Subject::parse(&key)? {
+                    Subject::Client(ip) => (ip, "second-factor codes".to_string()),
+                    Subject::LoginClient { app, ip } => (ip, format!("logins to {app}")),
+                    Subject::User { .. } | Subject::LoginUser { .. } => return None,
+                };
+                Some(ClientLock {
+                    address: ip.to_canonical().to_string(),
+                    refuses,
+                    locked_until: until,
+                })
+            })
+            .collect();
+        rows.sort_by(|a, b| (&a.address, &a.refuses).cmp(&(&b.address, &b.refuses)));
+        Ok(rows)
+    }
+
+    /// Lifts every lock on the address (its second-factor codes, and each app's logins) and
+    /// forgets its failures; how many locks were in force.
+    pub async fn unlock_client(&self, ip: std::net::IpAddr, now: i64) -> Result<u32, AdminError> {
+        let ip = ip.to_canonical();
+        // A client on a dual-stack listener is counted under its IPv4-mapped IPv6 address.
+        let mut spellings = vec![ip];
+        if let std::net::IpAddr::V4(v4) = ip {
+            spellings.push(std::net::IpAddr::V6(v4.to_ipv6_mapped()));
+        }
+        let apps: Vec<String> = self.realms().into_iter().flat_map(|(_, a)| a).collect();
+        let mut lifted = 0;
+        for ip in spellings {
+            let subjects =
+                std::iter::once(Subject::Client(ip)).chain(apps.iter().map(move |app| {
+                    Subject::LoginClient {
+                        app: app.clone(),
+                        ip,
+                    }
+                }));
+            for subject in subjects {
+                let op = StateOp::SetLock {
+                    subject: subject.key(),
+                    until: None,
+                };
+                match self.state(op, now).await? {
+                    StateReply::Done(was) => lifted += u32::from(was),
+                    _ => return Err(remote::RemoteError::Answer.into()),
+                }
+            }
+        }
+        self.write(
+            "client_unlocked",
+            "-",
+            None,
+            now,
+            vec![
+                ("client", ip.to_string()),
+                ("locks_lifted", lifted.to_string()),
+            ],
+        )?;
+        Ok(lifted)
+    }
+
     /// A one-time enrollment code for the user, valid for `valid_secs` (replacing any earlier
     /// one). The code is returned to be shown once; only its keyed hash is stored.
     pub async fn invite(
@@ -515,15 +654,28 @@ impl Admin {
             .into_iter()
             .next()
             .unwrap_or_else(|| realm.to_string());
+        let mut fields = vec![("realm", realm.to_string())];
+        fields.extend(detail.iter().cloned());
+        self.write(event, &app, user, now, fields)
+    }
+
+    /// Writes the record, with the operator and how the change was made.
+    fn write(
+        &self,
+        event: &'static str,
+        app: &str,
+        user: Option<&str>,
+        now: i64,
+        detail: Vec<(&'static str, String)>,
+    ) -> Result<(), AdminError> {
         let mut fields = vec![
             ("operator", self.operator.clone()),
-            ("realm", realm.to_string()),
             ("via", "cli".to_string()),
         ];
-        fields.extend(detail.iter().cloned());
+        fields.extend(detail);
         let record = Event {
             event,
-            app: &app,
+            app,
             user,
             outcome: "accepted",
             client: None,

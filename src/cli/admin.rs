@@ -80,6 +80,26 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Client addresses locked now (too many wrong codes, or logins the app refused), and
+    /// until when.
+    List {
+        #[command(flatten)]
+        common: Common,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Lift every lock on an address (codes and logins) and forget its failed attempts.
+    Unlock {
+        /// The address, as `client list` shows it (e.g. 203.0.113.7 or 2001:db8::1).
+        address: String,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum SessionCommand {
     /// Live gateway sessions (all, or one user's).
     List {
@@ -159,10 +179,15 @@ where
         let admin = Admin::open(config, operator).await?;
         let done = work(&admin, common.app.as_deref(), common.realm.as_deref()).await;
         admin.finish().await?;
-        done
+        done.map(|()| admin.note())
     });
     match outcome {
-        Some(Ok(())) => ExitCode::SUCCESS,
+        Some(Ok(note)) => {
+            if let Some(note) = note {
+                eprintln!("{note}");
+            }
+            ExitCode::SUCCESS
+        }
         Some(Err(AdminError::Usage(message))) => {
             eprintln!("{message}");
             ExitCode::from(2)
@@ -502,6 +527,48 @@ pub fn session(command: SessionCommand) -> ExitCode {
                 })
             })
         }
+    }
+}
+
+pub fn client(command: ClientCommand) -> ExitCode {
+    let now = crate::mfa::unix_now();
+    match command {
+        ClientCommand::List { common, json } => with_admin(common, move |admin, _, _| {
+            Box::pin(async move {
+                let locks = admin.client_locks(now).await?;
+                if json {
+                    json_lines(&locks);
+                    return Ok(());
+                }
+                let cells: Vec<Vec<String>> = locks
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            l.address.clone(),
+                            l.refuses.clone(),
+                            when(Some(l.locked_until)),
+                        ]
+                    })
+                    .collect();
+                print!("{}", table(&["ADDRESS", "REFUSES", "LOCKED UNTIL"], &cells));
+                Ok(())
+            })
+        }),
+        ClientCommand::Unlock { address, common } => with_admin(common, move |admin, _, _| {
+            Box::pin(async move {
+                let ip: std::net::IpAddr = address
+                    .trim()
+                    .parse()
+                    .map_err(|_| AdminError::Usage(format!("{address:?} is not an IP address")))?;
+                let lifted = admin.unlock_client(ip, now).await?;
+                match lifted {
+                    0 => println!("{ip} was not locked (failed attempts forgotten)"),
+                    1 => println!("{ip} unlocked (1 lock lifted)"),
+                    n => println!("{ip} unlocked ({n} locks lifted)"),
+                }
+                Ok(())
+            })
+        }),
     }
 }
 

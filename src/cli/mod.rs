@@ -57,6 +57,11 @@ pub enum Command {
         #[command(subcommand)]
         action: admin::SessionCommand,
     },
+    /// Locks on client addresses (admin; every change is audited).
+    Client {
+        #[command(subcommand)]
+        action: admin::ClientCommand,
+    },
     /// Manage the gateway's keys.
     Keys {
         #[command(subcommand)]
@@ -126,6 +131,7 @@ pub fn run(cli: Cli) -> ExitCode {
         } => with_config(&config, state::rotate_keys),
         Command::User { action } => admin::user(action),
         Command::Session { action } => admin::session(action),
+        Command::Client { action } => admin::client(action),
         Command::Demo { listen, app_listen } => crate::demo::run(&listen, app_listen),
     }
 }

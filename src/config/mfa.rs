@@ -260,16 +260,7 @@ pub fn app_mfa(
         }
         None => "/".into(),
     };
-    let mut bypass_networks = Vec::new();
-    for (i, text) in raw.bypass.networks.iter().enumerate() {
-        match parse_cidr(text) {
-            Some(net) => bypass_networks.push(net),
-            None => c.fail(
-                &format!("{key}.bypass.networks[{i}]"),
-                format!("{text:?} is not an IP address or CIDR range"),
-            ),
-        }
-    }
+    let bypass_networks = networks(c, &format!("{key}.bypass.networks"), &raw.bypass.networks);
 
     let identity = raw
         .identity
@@ -370,11 +361,27 @@ pub fn app_mfa(
     }
 }
 
+/// A list of addresses and CIDR ranges; each one that is neither is named.
+fn networks(c: &mut Checker, key: &str, texts: &[String]) -> Vec<ipnet::IpNet> {
+    let mut nets = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        match parse_cidr(text) {
+            Some(net) => nets.push(net),
+            None => c.fail(
+                &format!("{key}[{i}]"),
+                format!("{text:?} is not an IP address or CIDR range"),
+            ),
+        }
+    }
+    nets
+}
+
 /// The defaults: 5 wrong codes per user in 10 minutes lock the user for 15 (the issue's
 /// figures; NIST 800-63B allows up to 100); a client address gets more room because several
 /// people can share one (an office NAT); the app's own login is throttled generously, only
 /// against credential stuffing.
 fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
+    let shared_networks = networks(c, &format!("{key}.shared_networks"), &raw.shared_networks);
     let minutes = |m: u64| Duration::from_secs(m * 60);
     let mut limit = |name: &str, raw: &Option<RawLimit>, default: Limit| -> Option<Limit> {
         let Some(raw) = raw else {
@@ -401,6 +408,7 @@ fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
         })
     };
     Regulation {
+        shared_networks,
         user: limit(
             "user",
             &raw.user,

@@ -463,6 +463,19 @@ pub struct Regulation {
     pub login_client: Option<Limit>,
     /// Logins the app refused, per user name typed.
     pub login_user: Option<Limit>,
+    /// Addresses in these networks are never locked as a whole (many people share one); each
+    /// user's own limits still apply there.
+    pub shared_networks: Vec<IpNet>,
+}
+
+impl Regulation {
+    /// The limit on `client`'s address as a whole: none in a shared network.
+    pub fn for_address(&self, limit: Option<Limit>, client: std::net::IpAddr) -> Option<Limit> {
+        // An IPv4 client on a dual-stack listener arrives as ::ffff:a.b.c.d.
+        let client = client.to_canonical();
+        let shared = self.shared_networks.iter().any(|n| n.contains(&client));
+        limit.filter(|_| !shared)
+    }
 }
 
 /// At `failures` within `within`, locked for `lock`.

@@ -235,6 +235,9 @@ pub struct RawRegulation {
     pub login_client: Option<RawLimit>,
     #[serde(default)]
     pub login_user: Option<RawLimit>,
+    /// Networks many people share (an office behind one NAT address).
+    #[serde(default)]
+    pub shared_networks: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

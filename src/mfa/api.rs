@@ -60,7 +60,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
         Some(_) => {
             return match flow::wrong::<()>(ctx, &challenge, "unknown", Verdict::Wrong).await {
                 Ok(CodeOutcome::Locked(until)) => {
-                    api_locked(crate::regulation::retry_after(until, ctx.now))
+                    api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
                 }
                 Ok(_) => api_error(
                     StatusCode::BAD_REQUEST,
@@ -89,7 +89,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
             Ok(CodeOutcome::Wrong { left, spent }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
             Ok(CodeOutcome::Locked(until)) => {
-                api_locked(crate::regulation::retry_after(until, ctx.now))
+                api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
             }
             Err(e) => api_pending_failed(e),
         };
@@ -100,7 +100,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
             Ok(CodeOutcome::Wrong { left, spent }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
             Ok(CodeOutcome::Locked(until)) => {
-                api_locked(crate::regulation::retry_after(until, ctx.now))
+                api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
             }
             Err(e) => api_pending_failed(e),
         };
@@ -121,7 +121,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
         Ok(CodeOutcome::Wrong { left, spent }) => return api_wrong(left, spent),
         Ok(CodeOutcome::Dead) => return api_dead(),
         Ok(CodeOutcome::Locked(until)) => {
-            return api_locked(crate::regulation::retry_after(until, ctx.now))
+            return api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
         }
         Err(e) => return api_pending_failed(e),
     };

@@ -164,15 +164,15 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
         Begun::Locked(until) => {
             let seconds = crate::regulation::retry_after(until, ctx.now);
             if json {
-                return api_locked(seconds);
+                return api_locked(seconds, ctx.now);
             }
             let frame = Frame {
                 app_name: &ctx.app.display_name,
                 prefix,
                 logo: ctx.app.logo.is_some(),
             };
-            let message = locked_message(seconds);
-            let page = MessagePage::new(&frame, LOCKED_TITLE, &message, &ctx.settings.login_page);
+            let message = locked_message(seconds, ctx.now);
+            let page = MessagePage::waiting(&frame, LOCKED_TITLE, &message);
             return retry_after(pages::html(StatusCode::TOO_MANY_REQUESTS, &page), seconds);
         }
         Begun::Pending {
@@ -535,8 +535,10 @@ impl Pages<'_> {
     /// A locked user or client: no form, the wait, and the pending login left behind.
     fn locked(&self, until: i64) -> Response<Bytes> {
         let seconds = crate::regulation::retry_after(until, self.ctx.now);
-        let message = locked_message(seconds);
-        let mut r = self.message(StatusCode::TOO_MANY_REQUESTS, LOCKED_TITLE, &message);
+        let message = locked_message(seconds, self.ctx.now);
+        let frame = self.frame();
+        let page = MessagePage::waiting(&frame, LOCKED_TITLE, &message);
+        let mut r = pages::html(StatusCode::TOO_MANY_REQUESTS, &page);
         r.headers_mut()
             .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
         retry_after(r, seconds)

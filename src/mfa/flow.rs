@@ -175,7 +175,10 @@ impl Context<'_> {
                 },
                 rules.user,
             ),
-            (regulation::Subject::Client(self.client), rules.client),
+            (
+                regulation::Subject::Client(self.client),
+                rules.for_address(rules.client, self.client),
+            ),
         ]
     }
 

@@ -367,6 +367,7 @@ mod tests {
                 client: None,
                 login_client: None,
                 login_user: None,
+                shared_networks: Vec::new(),
             },
             enrollment: crate::config::Enrollment::FirstLogin,
         }

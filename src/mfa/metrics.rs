@@ -36,6 +36,7 @@ pub struct MfaMetrics {
     pub challenges_pending: Gauge,
     pub active_sessions: Gauge,
     pub locked_users: Gauge,
+    pub client_locks: Gauge,
 }
 
 impl MfaMetrics {
@@ -86,6 +87,11 @@ impl MfaMetrics {
             self.locked_users.clone(),
         );
         registry.register(
+            "client_locks",
+            "Locks on client addresses, for codes or one app's logins (at the last scrape; `mfa-gateway client list` names them)",
+            self.client_locks.clone(),
+        );
+        registry.register(
             "audit_records",
             "Audit records written to every sink",
             audit.records.clone(),
@@ -108,5 +114,6 @@ impl MfaMetrics {
         self.challenges_pending.set(gauge(census.challenges));
         self.active_sessions.set(gauge(census.sessions));
         self.locked_users.set(gauge(census.locked_users));
+        self.client_locks.set(gauge(census.client_locks));
     }
 }

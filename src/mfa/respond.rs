@@ -88,11 +88,15 @@ pub fn redirect(location: &str) -> Response<Bytes> {
 
 pub const LOCKED_TITLE: &str = "Too many attempts";
 
-/// The sentence a locked user reads.
-pub fn locked_message(retry_after: u64) -> String {
+/// The sentence a locked user reads: why, and when the lock ends (in UTC, and from now, since
+/// the page cannot know the reader's time zone).
+pub fn locked_message(retry_after: u64, now: i64) -> String {
+    let until = now.saturating_add(i64::try_from(retry_after).unwrap_or(i64::MAX));
     format!(
         "Too many wrong codes were entered for this account or from this network. For your \
-         security, signing in is paused: try again in {}.",
+         security, signing in is paused until {} UTC (in about {}). Signing in again before \
+         then will not help; an administrator can lift the lock sooner.",
+        crate::ops::time::clock_time(until),
         crate::regulation::wait_text(retry_after)
     )
 }
@@ -106,10 +110,10 @@ pub fn retry_after(mut response: Response<Bytes>, seconds: u64) -> Response<Byte
 }
 
 /// The JSON answer for a locked user or client.
-pub fn api_locked(seconds: u64) -> Response<Bytes> {
+pub fn api_locked(seconds: u64, now: i64) -> Response<Bytes> {
     let body = json!({
         "error": "locked",
-        "message": locked_message(seconds),
+        "message": locked_message(seconds, now),
         "retry_after": seconds,
     });
     retry_after(json_response(StatusCode::TOO_MANY_REQUESTS, &body), seconds)

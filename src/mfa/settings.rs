@@ -707,7 +707,7 @@ pub async fn api(
         }),
         ("recovery-codes", true) => regenerate(ctx, &session, code).await.map(|r| match r {
             Ok(codes) => json_response(StatusCode::OK, &json!({ "backup_codes": shown(&codes) })),
-            Err(refused) => api_refused(refused),
+            Err(refused) => api_refused(refused, ctx.now),
         }),
         ("totp/setup", true) => match (begin_setup(ctx, &session), has_factor(ctx, &session).await)
         {
@@ -737,7 +737,7 @@ pub async fn api(
             match open_setup(ctx, &session, token) {
                 None => {
                     audit_refused(ctx, &session, "authenticator_set", Refused::SetupExpired);
-                    Ok(api_refused(Refused::SetupExpired))
+                    Ok(api_refused(Refused::SetupExpired, ctx.now))
                 }
                 Some(record) => confirm_setup(ctx, &session, record, code, current)
                     .await
@@ -750,7 +750,7 @@ pub async fn api(
                             }
                             json_response(StatusCode::OK, &body)
                         }
-                        Err(refused) => api_refused(refused),
+                        Err(refused) => api_refused(refused, ctx.now),
                     }),
             }
         }
@@ -759,7 +759,7 @@ pub async fn api(
                 StatusCode::OK,
                 &json!({ "method": "totp", "is_active": false }),
             ),
-            Err(refused) => api_refused(refused),
+            Err(refused) => api_refused(refused, ctx.now),
         }),
         _ => Ok(api_error(
             StatusCode::NOT_FOUND,
@@ -774,9 +774,9 @@ fn shown(codes: &[RecoveryCode]) -> Vec<String> {
     codes.iter().map(|c| c.display().to_string()).collect()
 }
 
-fn api_refused(refused: Refused) -> Response<Bytes> {
+fn api_refused(refused: Refused, now: i64) -> Response<Bytes> {
     let code = match refused {
-        Refused::Locked(seconds) => return super::respond::api_locked(seconds),
+        Refused::Locked(seconds) => return super::respond::api_locked(seconds, now),
         Refused::WrongCode => "invalid_code",
         Refused::SpentCode => super::respond::SPENT_CODE_ERROR,
         Refused::CodeRequired => "code_required",

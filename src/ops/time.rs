@@ -30,6 +30,12 @@ pub fn rfc3339(unix: i64) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
+/// Date and minute in UTC for people, e.g. `2026-11-28 03:51`.
+pub fn clock_time(unix: i64) -> String {
+    let (y, mo, d, h, mi, _) = civil(unix);
+    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}")
+}
+
 /// Days since 1970-01-01 of a civil date (the inverse of [`civil`]'s date part).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };

@@ -296,7 +296,7 @@ fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, 
             app: app.clone(),
             ip: ctx.client,
         },
-        rules.login_client,
+        rules.for_address(rules.login_client, ctx.client),
     )];
     // A name is kept to 256 characters: whatever a client types must not become an
     // arbitrarily large key in the shared store.

@@ -132,6 +132,13 @@ pub struct Census {
     pub sessions: u64,
     /// Users under a lock.
     pub locked_users: u64,
+    /// Locks on client addresses (their codes, or one app's logins).
+    pub client_locks: u64,
+}
+
+/// Whether a regulation key names a client address (for codes or for logins).
+pub fn is_client_lock(subject: &str) -> bool {
+    subject.starts_with("c:") || subject.starts_with("lc:")
 }
 
 impl Session {

@@ -369,6 +369,12 @@ impl EphemeralStore for MemoryStore {
                     .filter(|(s, until)| s.starts_with("u:") && now < **until)
                     .count(),
             ),
+            client_locks: count(
+                maps.locks
+                    .iter()
+                    .filter(|(s, until)| super::ephemeral::is_client_lock(s) && now < **until)
+                    .count(),
+            ),
         })
     }
 

@@ -115,7 +115,8 @@ pub struct MessagePage<'a> {
     pub logo: bool,
     pub title: &'a str,
     pub message: &'a str,
-    pub link: &'a str,
+    /// Where the one button leads; none when there is nothing to do but wait.
+    pub link: Option<&'a str>,
     pub link_text: &'a str,
 }
 
@@ -127,8 +128,16 @@ impl<'a> MessagePage<'a> {
             logo: frame.logo,
             title,
             message,
-            link,
+            link: Some(link),
             link_text: "Sign in again",
+        }
+    }
+
+    /// A page with no way on: a lock, which signing in again cannot lift.
+    pub fn waiting(frame: &Frame<'a>, title: &'a str, message: &'a str) -> Self {
+        MessagePage {
+            link: None,
+            ..MessagePage::new(frame, title, message, "")
         }
     }
 }

@@ -714,16 +714,16 @@ impl EphemeralStore for RedisStore {
             .zcount(self.all_sessions_key(), &after, "+inf")
             .await
             .map_err(unavailable)?;
-        let locked_users = self
-            .locks(now)
-            .await?
-            .iter()
-            .filter(|(s, _)| s.starts_with("u:"))
-            .count();
+        let locks = self.locks(now).await?;
+        let count = |keep: fn(&str) -> bool| {
+            let n = locks.iter().filter(|(s, _)| keep(s)).count();
+            u64::try_from(n).unwrap_or(u64::MAX)
+        };
         Ok(Census {
             challenges,
             sessions,
-            locked_users: u64::try_from(locked_users).unwrap_or(u64::MAX),
+            locked_users: count(|s| s.starts_with("u:")),
+            client_locks: count(crate::store::ephemeral::is_client_lock),
         })
     }
 
