@@ -50,9 +50,9 @@ fn check_config_names_file_line_column_and_key_for_each_error_class() {
         // unknown key with a hint
         (BASE.replace("    hosts:", "    hots: []\n    hosts:"), "gateway.yaml:5:5: apps[0].hots: unknown key `hots` (did you mean `hosts`?)"),
         // wrong type
-        (BASE.replace("hosts: [\"*\"]", "hosts: 7"), "gateway.yaml:5:12: apps[0].hosts: invalid type: integer `7`, expected a sequence"),
+        (BASE.replace("hosts: [\"*\"]", "hosts: 7"), "gateway.yaml:5:12: apps[0].hosts: expected a list of host names, such as [\"app.example.com\"], found the number 7"),
         // missing required key
-        (BASE.replace("      url: \"http://127.0.0.1:8000\"\n", "      ca_file: x\n"), "gateway.yaml:7:7: apps[0].upstream: missing field `url`"),
+        (BASE.replace("      url: \"http://127.0.0.1:8000\"\n", "      ca_file: x\n"), "gateway.yaml:7:7: apps[0].upstream.url: missing: `url` is required here"),
         // unset environment variable
         (BASE.replace("127.0.0.1:8080", "${NOT_SET_ANYWHERE_42}"), "gateway.yaml:2:15: environment variable NOT_SET_ANYWHERE_42 is not set"),
         // YAML syntax
@@ -87,6 +87,38 @@ fn check_config_lists_every_validation_problem() {
     assert!(stderr.contains("logging.format"), "{stderr}");
     assert!(stderr.contains("apps[0].upstream.url"), "{stderr}");
     assert!(stderr.contains("3 problems found"), "{stderr}");
+
+    // Structural mistakes (an unknown key, wrong kinds) and the checks after them, all in one
+    // run, in file order.
+    let text = text
+        .replace(
+            "apps:",
+            "limits:\n  max_headers: many\ngateway:\n  workerz: 2\napps:",
+        )
+        .replace(
+            "    hosts: [\"*\"]\n",
+            "    hosts: [\"*\"]\n    path_prefix: [1]\n",
+        );
+    let (ok, _, stderr) = check_config(&text);
+    assert!(!ok);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(stderr.contains("6 problems found"), "{stderr}");
+    for (i, expected) in [
+        "gateway.yaml:2:",
+        "gateway.yaml:4:",
+        "gateway.yaml:6:16: limits.max_headers: expected a whole number, found the text \"many\"",
+        "gateway.yaml:8:3: gateway.workerz: unknown key `workerz` (did you mean `workers`?)",
+        "gateway.yaml:12:",
+        "gateway.yaml:14:",
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert!(
+            lines[i].starts_with(expected),
+            "{i}: {expected} in\n{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod model;
 mod positions;
 mod raw;
 mod state;
+mod structure;
 mod tls_files;
 mod validate;
 
@@ -41,28 +42,27 @@ pub fn load_str(
 ) -> Result<Config, ConfigErrors> {
     let text = env::substitute(text, path, lookup).map_err(ConfigErrors)?;
     let positions = Positions::index(&text);
-    let raw: raw::RawConfig = parse(&text, path, &positions).map_err(|e| ConfigErrors(vec![e]))?;
-    validate::validate(raw, path, &positions).map_err(ConfigErrors)
-}
-
-fn parse(text: &str, path: &Path, positions: &Positions) -> Result<raw::RawConfig, ConfigError> {
-    let deserializer = serde_yaml::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
-        let key = e.path().to_string();
-        let key = if key == "." { String::new() } else { key };
-        let inner = e.into_inner();
-        let (line, column) = match inner.location() {
-            Some(l) => (l.line(), l.column()),
-            None => positions.find(&key),
-        };
-        ConfigError::at(
-            path,
-            line,
-            column,
-            key,
-            explain_serde_error(&inner.to_string()),
-        )
-    })
+    let structure::Read {
+        raw,
+        mut errors,
+        mended,
+    } = structure::read(&text, path, &positions);
+    let Some(raw) = raw else {
+        return Err(ConfigErrors(errors));
+    };
+    match validate::validate(raw, path, &positions) {
+        Ok(config) if errors.is_empty() => return Ok(config),
+        Ok(_) => {}
+        // What is found in a mended place echoes a mistake already reported.
+        Err(later) => errors.extend(
+            later
+                .into_iter()
+                .filter(|e| !structure::is_under_any(&mended, &e.key)),
+        ),
+    }
+    // In file order; problems without a place (an unreadable file) last.
+    errors.sort_by_key(|e| (e.line == 0, e.line, e.column));
+    Err(ConfigErrors(errors))
 }
 
 /// serde's wording with its trailing position removed (we print our own) and, for an unknown
