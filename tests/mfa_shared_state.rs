@@ -740,6 +740,14 @@ async fn a_read_only_or_silent_redis_fails_closed() {
     let answer = login(&mut b, "alice", "secret").await;
     assert_eq!(answer.status, 503, "{}", answer.text());
     assert!(!b.cookies.contains_key("PHPSESSID"));
+    // The next gateway shares the database: it needs the same key file.
+    let silent_dir = temp_dir("silent");
+    std::fs::create_dir_all(silent_dir.join("data")).unwrap();
+    std::fs::copy(
+        gw.dir.join("data/keys.json"),
+        silent_dir.join("data/keys.json"),
+    )
+    .unwrap();
     drop(gw);
 
     // Silent: connections are accepted and never answered.
@@ -753,7 +761,7 @@ async fn a_read_only_or_silent_redis_fails_closed() {
     });
     env.retain(|(k, _)| *k != "MFA_REDIS_URL");
     env.push(("MFA_REDIS_URL", format!("redis://127.0.0.1:{silent_port}/")));
-    let gw = Gateway::start_example_unready(EXAMPLE, app.addr, temp_dir("silent"), &env);
+    let gw = Gateway::start_example_unready(EXAMPLE, app.addr, silent_dir, &env);
     let mut b = Browser::new(gw.addr);
     let started = std::time::Instant::now();
     let answer = login(&mut b, "alice", "secret").await;
@@ -998,7 +1006,11 @@ async fn sessions_that_time_out_on_redis_are_audited_once() {
         ),
         "      policy: optional\n      idle_timeout: 2s\n      absolute_timeout: 60s",
     );
-    let gateways = [Gateway::start(&yaml), Gateway::start(&yaml)];
+    let first = Gateway::start(&yaml);
+    let dir = temp_dir("gw");
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    std::fs::copy(first.dir.join("data/keys.json"), dir.join("data/keys.json")).unwrap();
+    let gateways = [first, Gateway::start_in(&yaml, dir)];
     let mut alice = Browser::new(gateways[0].addr);
     let answer = login(&mut alice, "alice", "secret").await;
     assert_eq!(answer.status, 302, "optional policy, no factor: released");
@@ -1026,5 +1038,89 @@ async fn sessions_that_time_out_on_redis_are_audited_once() {
     assert_eq!(
         ended[0]["session"], created["session"],
         "the same session, by its id prefix"
+    );
+}
+
+/// The natural mistake: a node with a key file of its own. It refuses to start, naming both
+/// fingerprints and what to copy where; with the right file it starts. The check also holds
+/// for Redis alone (a node with its own SQLite), and for a PostgreSQL that was down at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_with_another_key_file_refuses_to_start_and_says_what_to_copy() {
+    let app = start_cookie_app().await;
+    let env = shared_state().await;
+    let first = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("keys-a"), &env);
+    let shown = first.cli(&["keys", "fingerprint"], "");
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let theirs = shown.stdout.split_whitespace().next().unwrap().to_string();
+    assert_eq!(theirs.len(), 16, "{}", shown.stdout);
+
+    let dir = temp_dir("keys-b");
+    let (code, log) = Gateway::start_example_refused(EXAMPLE, app.addr, dir.clone(), &env);
+    assert_eq!(code, Some(1), "{log}");
+    let keys = dir.join("data/keys.json");
+    let ours = mfa_gateway::keys::KeyRing::load(&keys)
+        .unwrap()
+        .fingerprint();
+    assert_ne!(ours, theirs);
+    for needed in [
+        theirs.as_str(),
+        ours.as_str(),
+        "PostgreSQL",
+        "mfa-gateway keys fingerprint",
+        &format!("to {}", keys.display()),
+    ] {
+        assert!(log.contains(needed), "{needed:?} not in:\n{log}");
+    }
+    // Copied, it starts and serves.
+    std::fs::copy(first.dir.join("data/keys.json"), &keys).unwrap();
+    let second = Gateway::start_example_with(EXAMPLE, app.addr, dir, &env);
+    let mut browser = Browser::new(second.addr);
+    enroll(&mut browser, "alice", "secret").await;
+
+    // Redis alone: a node with its own SQLite (which claims its own key file) and the
+    // cluster's Redis.
+    let redis_only: Vec<(&str, String)> = env
+        .iter()
+        .filter(|(name, _)| *name != "MFA_DATABASE_URL")
+        .cloned()
+        .collect();
+    let (code, log) =
+        Gateway::start_example_refused(EXAMPLE, app.addr, temp_dir("keys-c"), &redis_only);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("Redis") && log.contains(&theirs), "{log}");
+
+    // PostgreSQL down at start: the check waits for it, then the node stops.
+    let relay = common::relay::Relay::start("127.0.0.1:5432".parse().unwrap()).await;
+    relay.down();
+    let mut late = env.clone();
+    for (name, value) in late.iter_mut() {
+        match *name {
+            "MFA_DATABASE_URL" => {
+                *value = value.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", relay.port))
+            }
+            // Another Redis prefix: only PostgreSQL can tell.
+            "MFA_REDIS_PREFIX" => value.insert_str(0, "late-"),
+            _ => {}
+        }
+    }
+    let mut waiting = Gateway::start_example_unready(EXAMPLE, app.addr, temp_dir("keys-d"), &late);
+    relay.up().await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = waiting.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{}",
+            waiting.log_text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        waiting.log_text().contains(&theirs),
+        "{}",
+        waiting.log_text()
     );
 }

@@ -103,6 +103,12 @@ pub enum KeysCommand {
         #[arg(long, short, env = "MFA_CONFIG")]
         config: PathBuf,
     },
+    /// Print the key file's fingerprint (16 hex digits; not a secret). Every gateway sharing
+    /// one Redis or PostgreSQL must show the same.
+    Fingerprint {
+        #[arg(long, short, env = "MFA_CONFIG")]
+        config: PathBuf,
+    },
 }
 
 pub fn run(cli: Cli) -> ExitCode {
@@ -129,6 +135,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Keys {
             action: KeysCommand::Rotate { config },
         } => with_config(&config, state::rotate_keys),
+        Command::Keys {
+            action: KeysCommand::Fingerprint { config },
+        } => with_config(&config, state::key_fingerprint),
         Command::User { action } => admin::user(action),
         Command::Session { action } => admin::session(action),
         Command::Client { action } => admin::client(action),

@@ -102,6 +102,20 @@ pub fn migrate(config: &Config) -> ExitCode {
     }
 }
 
+/// `keys fingerprint`: which key file this config reads, by its fingerprint.
+pub fn key_fingerprint(config: &Config) -> ExitCode {
+    match crate::keys::KeyRing::load(&config.keys_file) {
+        Ok(ring) => {
+            println!("{}  {}", ring.fingerprint(), config.keys_file.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{}", crate::ops::error_chain(&error));
+            ExitCode::FAILURE
+        }
+    }
+}
+
 /// `keys rotate`: a new active key, every TOTP secret re-encrypted under it.
 pub fn rotate_keys(config: &Config) -> ExitCode {
     match block_on(crate::keys::rotate::rotate(config)) {

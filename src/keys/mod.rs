@@ -290,6 +290,14 @@ impl KeyRing {
         mac(&self.hashing, label, data)
     }
 
+    /// Names the key file without revealing it: 16 hex digits from the hashing and signing keys
+    /// (which `keys rotate` keeps), so two files can be told apart by their fingerprints.
+    pub fn fingerprint(&self) -> String {
+        let hashed = self.keyed_hash(b"key-fingerprint-v1", b"");
+        let both = self.sign(b"key-fingerprint-v1", &hashed);
+        both[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// HMAC-SHA256 under the signing key, for tokens the gateway issues.
     pub fn sign(&self, label: &[u8], data: &[u8]) -> [u8; 32] {
         mac(&self.signing, label, data)

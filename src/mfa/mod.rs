@@ -15,8 +15,8 @@ use crate::config::{Config, DurableConfig, EphemeralConfig};
 use crate::factors::service::FactorError;
 use crate::keys::{KeyError, KeyRing};
 use crate::store::{
-    AnyDurable, AnyEphemeral, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
-    Topology,
+    AnyDurable, AnyEphemeral, DurableStore, MemoryStore, PostgresStore, RedisStore, SqliteStore,
+    StoreError, Topology,
 };
 use arc_swap::ArcSwap;
 use std::path::PathBuf;
@@ -53,6 +53,8 @@ pub enum MfaSetupError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Audit(#[from] crate::audit::AuditError),
+    #[error("{0}")]
+    KeysDiffer(String),
 }
 
 /// Failures inside the flow that are not the user's doing. Each one fails closed: nothing is
@@ -91,7 +93,8 @@ impl Mfa {
         if generated {
             tracing::warn!(path = %config.keys_file.display(), "no keys found: generated new ones (back this file up; without it enrolled factors cannot be read)");
         }
-        Ok(Mfa {
+        let fingerprint = keys.fingerprint();
+        let mfa = Mfa {
             keys: ArcSwap::from_pointee(keys),
             keys_file: config.keys_file.clone(),
             durable: open_durable(config).await?,
@@ -104,7 +107,25 @@ impl Mfa {
             metrics: metrics::MfaMetrics::default(),
             strips: std::sync::Mutex::new(std::collections::HashMap::new()),
             turns: turns::Turns::default(),
-        })
+        };
+        let stores = KeyCheck {
+            fingerprint,
+            keys_file: config.keys_file.clone(),
+            durable: mfa.durable.clone(),
+            ephemeral: mfa.ephemeral.clone(),
+            names: store_names(config),
+        };
+        match stores.run().await {
+            Ok(()) => {}
+            Err(KeyCheckError::Differ(message)) => return Err(MfaSetupError::KeysDiffer(message)),
+            // A store that is down now is checked when it answers; until then nothing of it
+            // is used (the gateway is not ready).
+            Err(KeyCheckError::Unreachable(error)) => {
+                tracing::warn!(error = %crate::ops::error_chain(&error), "the key file could not be compared with the shared stores yet; retrying");
+                tokio::spawn(stores.until_checked());
+            }
+        }
+        Ok(mfa)
     }
 
     /// When session lookups may be cached: the time bound and the current revocation epoch (a
@@ -167,6 +188,100 @@ impl Mfa {
     pub fn session_hash(&self, id: &str) -> [u8; 32] {
         self.keys.load().keyed_hash(b"session-id-v1", id.as_bytes())
     }
+}
+
+/// The comparison of this gateway's key file with the one the stores were written with.
+struct KeyCheck {
+    fingerprint: String,
+    keys_file: std::path::PathBuf,
+    durable: AnyDurable,
+    ephemeral: AnyEphemeral,
+    /// How the operator knows the durable and the ephemeral store.
+    names: (String, String),
+}
+
+enum KeyCheckError {
+    Differ(String),
+    Unreachable(StoreError),
+}
+
+impl KeyCheck {
+    async fn run(&self) -> Result<(), KeyCheckError> {
+        let bound = std::time::Duration::from_secs(5);
+        let timed_out = || KeyCheckError::Unreachable(StoreError::Unavailable("timed out"));
+        let durable = tokio::time::timeout(
+            bound,
+            self.durable
+                .claim_key_fingerprint(&self.fingerprint, unix_now()),
+        )
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(KeyCheckError::Unreachable)?;
+        self.compare(&durable, &self.names.0)?;
+        let ephemeral = tokio::time::timeout(
+            bound,
+            self.ephemeral.claim_key_fingerprint(&self.fingerprint),
+        )
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(KeyCheckError::Unreachable)?;
+        self.compare(&ephemeral, &self.names.1)
+    }
+
+    fn compare(&self, theirs: &str, store: &str) -> Result<(), KeyCheckError> {
+        if theirs == self.fingerprint {
+            return Ok(());
+        }
+        Err(KeyCheckError::Differ(format!(
+            "the key file {file} (fingerprint {ours}) is not the one {store} was written with \
+             (fingerprint {theirs}): every gateway sharing these stores must use the same key \
+             file, or none of the sessions, logins and factors the others wrote can be read. \
+             Copy the key file of a gateway that works with these stores (`mfa-gateway keys \
+             fingerprint` there prints {theirs}) to {file} on this one, and start it again.",
+            file = self.keys_file.display(),
+            ours = self.fingerprint,
+        )))
+    }
+
+    /// Checks again every few seconds until the stores answer; a gateway whose keys differ
+    /// then stops rather than serve with keys that read nothing.
+    async fn until_checked(self) {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+            match self.run().await {
+                Ok(()) => {
+                    tracing::info!("the key file matches the shared stores");
+                    return;
+                }
+                Err(KeyCheckError::Differ(message)) => {
+                    tracing::error!("{message}");
+                    // The log is written by its own thread: give it time to write this line,
+                    // which exiting would otherwise lose.
+                    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+                    std::process::exit(1);
+                }
+                Err(KeyCheckError::Unreachable(_)) => {}
+            }
+        }
+    }
+}
+
+/// The stores as the operator knows them: where the config puts them.
+fn store_names(config: &Config) -> (String, String) {
+    let durable = match &config.state.durable {
+        DurableConfig::Sqlite => format!(
+            "the database {}",
+            config.data_dir.join("factors.sqlite3").display()
+        ),
+        DurableConfig::Postgres { .. } => "the PostgreSQL database (state.database_url)".into(),
+    };
+    let ephemeral = match &config.state.ephemeral {
+        EphemeralConfig::Memory => "this process's memory".into(),
+        EphemeralConfig::Redis { prefix, .. } => {
+            format!("Redis (state.redis_url, keys under {prefix:?})")
+        }
+    };
+    (durable, ephemeral)
 }
 
 /// How this gateway names itself in audit records: host name and first listener.

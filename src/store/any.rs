@@ -99,6 +99,15 @@ impl AnyEphemeral {
             AnyEphemeral::Redis(r) => r.ping().await,
         }
     }
+
+    /// Like [`DurableStore::claim_key_fingerprint`]; this process's memory holds only what it
+    /// wrote itself.
+    pub async fn claim_key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
+        match self {
+            AnyEphemeral::Memory(_) => Ok(fingerprint.to_string()),
+            AnyEphemeral::Redis(r) => r.claim_key_fingerprint(fingerprint).await,
+        }
+    }
 }
 
 impl DurableStore for AnyDurable {
@@ -170,6 +179,13 @@ impl DurableStore for AnyDurable {
     }
     async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ping(), Sqlite, Postgres)
+    }
+    async fn claim_key_fingerprint(
+        &self,
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        dispatch!(self, s => s.claim_key_fingerprint(fingerprint, now), Sqlite, Postgres)
     }
 }
 

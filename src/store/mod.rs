@@ -168,4 +168,12 @@ pub trait DurableStore: Send + Sync {
 
     /// A cheap round trip for readiness checks.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records `fingerprint` as the key file's this store is written with, unless one is
+    /// recorded already; the one in force after the call.
+    fn claim_key_fingerprint(
+        &self,
+        fingerprint: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
 }

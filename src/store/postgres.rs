@@ -317,6 +317,26 @@ impl DurableStore for PostgresStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn claim_key_fingerprint(
+        &self,
+        fingerprint: &str,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        sqlx::query(
+            "INSERT INTO key_fingerprint (id, fingerprint, written_at) VALUES (1, $1, $2)
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(fingerprint)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT fingerprint FROM key_fingerprint WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
 }
 
 #[cfg(test)]

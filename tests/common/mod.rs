@@ -295,6 +295,25 @@ impl Gateway {
         gw
     }
 
+    /// Starts a gateway that is expected to refuse to start: its exit code and its log.
+    pub fn start_example_refused(
+        file: &str,
+        upstream: SocketAddr,
+        dir: PathBuf,
+        extra: &[(&str, String)],
+    ) -> (Option<i32>, String) {
+        let (config, env, addr, admin) = Self::example(file, upstream, &dir, extra);
+        let mut gw = Self::launch(config, &env, addr, admin, dir);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Some(status) = gw.child.try_wait().unwrap() {
+                return (status.code(), gw.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("gateway still running; log:\n{}", gw.log_text());
+    }
+
     fn wait_for(&mut self, path: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {

@@ -246,6 +246,14 @@ impl RedisStore {
         Ok(found)
     }
 
+    /// The key file's fingerprint under the prefix: set if absent, then read.
+    pub async fn claim_key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
+        let key = format!("{}key-fingerprint", self.prefix);
+        let mut c = self.conn();
+        let _: bool = c.set_nx(&key, fingerprint).await.map_err(unavailable)?;
+        c.get(&key).await.map_err(unavailable)
+    }
+
     pub async fn ping(&self) -> Result<(), StoreError> {
         let mut c = self.conn();
         let _: String = redis::cmd("PING")
