@@ -296,8 +296,10 @@ async fn demo_command_serves_the_bundled_app_through_the_gateway() {
         ])
         .env("MFA_ADMIN_LISTEN", &admin)
         .env("MFA_DATA_DIR", dir.join("data"))
+        // Not the checkout: the demo's config is built in.
+        .current_dir(&dir)
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("demo.log")).unwrap())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
@@ -337,6 +339,28 @@ async fn demo_command_serves_the_bundled_app_through_the_gateway() {
     assert_eq!(r.status, 302);
     let r = browser.get("/").await;
     assert_eq!(r.status, 200);
+    assert!(r.text().contains("Welcome, demo"), "{}", r.text());
+
+    // A reload reads the same built-in config with the same options, from any folder: the
+    // upstream stays the --app-listen one.
+    let hup = Command::new("kill")
+        .args(["-HUP", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    let log = dir.join("demo.log");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        assert!(!text.contains("reload refused"), "{text}");
+        if text.contains("configuration reloaded") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no reload in:\n{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let r = browser.get("/").await;
+    assert_eq!(r.status, 200, "{}", r.text());
     assert!(r.text().contains("Welcome, demo"), "{}", r.text());
 
     child.kill().unwrap();

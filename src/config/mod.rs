@@ -20,6 +20,36 @@ pub use validate::{parse_duration, parse_host_pattern};
 use positions::Positions;
 use std::path::Path;
 
+/// Reads the configuration again as `current` was read: its file with the environment, or the
+/// text and variables it was started with.
+pub fn reload(current: &Config) -> Result<Config, ConfigErrors> {
+    match &current.origin {
+        Origin::File => load(&current.source),
+        Origin::Fixed { text, variables } => {
+            fixed(text.clone(), &current.source, variables.clone())
+        }
+    }
+}
+
+/// Loads `text` (shown as `path` in errors) with `variables` before the environment, and
+/// keeps them for reloads.
+pub fn fixed(
+    text: std::sync::Arc<str>,
+    path: &Path,
+    variables: std::sync::Arc<[(String, String)]>,
+) -> Result<Config, ConfigErrors> {
+    let lookup = |name: &str| {
+        variables
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| std::env::var(name).ok())
+    };
+    let mut config = load_str(&text, path, lookup)?;
+    config.origin = Origin::Fixed { text, variables };
+    Ok(config)
+}
+
 /// Reads, substitutes, parses and validates `path`, using the process environment.
 pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
     let text = std::fs::read_to_string(path).map_err(|e| {

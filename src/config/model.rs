@@ -14,6 +14,8 @@ use std::time::Duration;
 pub struct Config {
     /// The file this was loaded from; SIGHUP reads it again.
     pub source: PathBuf,
+    /// What a reload reads: the file, or the text a command was started with.
+    pub origin: Origin,
     pub listeners: Vec<Listener>,
     /// `None` when the admin listener is switched off.
     pub admin: Option<SocketAddr>,
@@ -450,6 +452,20 @@ pub struct AppMfa {
     pub bypass_networks: Vec<IpNet>,
     pub regulation: Regulation,
     pub enrollment: Enrollment,
+}
+
+/// Where a reload reads the configuration again.
+#[derive(Debug, Clone, Default)]
+pub enum Origin {
+    /// `source`, with the process environment (`serve`).
+    #[default]
+    File,
+    /// This text, with these variables set as at the start and the environment for the rest
+    /// (`demo`, whose config is built in and whose listen addresses come from its options).
+    Fixed {
+        text: Arc<str>,
+        variables: Arc<[(String, String)]>,
+    },
 }
 
 /// Brute-force limits; `None` is switched off.

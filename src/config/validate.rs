@@ -240,6 +240,7 @@ pub fn validate(
     if c.errors.is_empty() {
         Ok(Config {
             source: file.to_path_buf(),
+            origin: Origin::File,
             listeners,
             admin,
             data_dir,

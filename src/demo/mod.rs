@@ -19,17 +19,16 @@ pub fn run(listen: &str, app_listen: SocketAddr) -> ExitCode {
             .map(|d| d.join("data").display().to_string())
             .unwrap_or_else(|_| "data".into())
     });
+    // A reload (SIGHUP) reads the same built-in text with the same settings.
+    let variables: std::sync::Arc<[(String, String)]> = [
+        ("MFA_LISTEN", listen.to_string()),
+        ("UPSTREAM_URL", upstream),
+        ("MFA_DATA_DIR", data_dir),
+    ]
+    .map(|(k, v)| (k.to_string(), v))
+    .into();
     let config =
-        crate::config::load_str(
-            DEMO_CONFIG,
-            Path::new("config/demo.yaml"),
-            |name| match name {
-                "MFA_LISTEN" => Some(listen.to_string()),
-                "UPSTREAM_URL" => Some(upstream.clone()),
-                "MFA_DATA_DIR" => Some(data_dir.clone()),
-                other => std::env::var(other).ok(),
-            },
-        );
+        crate::config::fixed(DEMO_CONFIG.into(), Path::new("config/demo.yaml"), variables);
     let config = match config {
         Ok(c) => c,
         Err(errors) => {

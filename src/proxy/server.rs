@@ -385,7 +385,7 @@ pub fn reload(shared: &Shared) {
         }
     }
     let path = current.source.clone();
-    let result: Result<(), Vec<String>> = match config::load(&path) {
+    let result: Result<(), Vec<String>> = match config::reload(&current) {
         Err(errors) => Err(errors.0.iter().map(ToString::to_string).collect()),
         Ok(next) if shared.mfa.is_none() && next.apps.iter().any(|a| a.mfa.is_some()) => {
             Err(vec![format!(
