@@ -57,8 +57,13 @@ async fn first_login_enrolls_and_only_then_reaches_the_app() {
     let bad = browser
         .post_form("/.mfa/enroll", &[("csrf", &csrf), ("code", "000000")])
         .await;
-    assert_eq!(bad.status, 401);
-    assert!(bad.text().contains("4 attempts left"), "{}", bad.text());
+    let shown = common::flows::after_wrong_code(&mut browser, &bad).await;
+    assert!(shown.contains("4 attempts left"), "{shown}");
+    // Opened with the same link but no failure behind it, the page shows no error.
+    let mut fresh = Browser::new(gw.addr);
+    login(&mut fresh, "bob", "hunter2").await;
+    let clean = fresh.get("/.mfa/enroll?error=wrong").await.text();
+    assert!(!clean.contains("attempts left"), "{clean}");
     // A form without the CSRF token is refused.
     let forged = browser
         .post_form("/.mfa/enroll", &[("code", &totp_now(&secret, 0))])
@@ -145,7 +150,7 @@ async fn second_login_asks_for_a_code_and_refuses_replays() {
             &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
         )
         .await;
-    assert_eq!(replay.status, 401);
+    assert_eq!(replay.status, 303);
     // Two codes in one form: refused and counted (SECURITY-TESTS 7).
     let two = again
         .post_form(
@@ -174,8 +179,8 @@ async fn five_wrong_codes_end_the_login() {
         let answer = attacker
             .post_form("/.mfa/verify", &[("csrf", &csrf), ("code", "123456")])
             .await;
-        assert_eq!(answer.status, 401);
-        assert!(answer.text().contains(&format!("{left} attempt")));
+        let shown = common::flows::after_wrong_code(&mut attacker, &answer).await;
+        assert!(shown.contains(&format!("{left} attempt")), "{shown}");
     }
     let token = attacker.cookies["mfa_pending"].clone();
     let fifth = attacker
@@ -214,7 +219,7 @@ async fn a_recovery_code_works_once() {
         assert!(!contains(code.replace('-', "").as_bytes()) && !contains(code.as_bytes()));
     }
 
-    for (attempt, expected) in [(0, 302), (1, 401)] {
+    for (attempt, expected) in [(0, 302), (1, 303)] {
         let mut b = Browser::new(gw.addr);
         login(&mut b, "alice", "secret").await;
         let csrf = form_value(&b.get("/.mfa/verify").await.text(), "csrf");
@@ -290,7 +295,7 @@ async fn fifty_parallel_uses_of_one_recovery_code_give_one_session() {
         1,
         "{statuses:?}"
     );
-    assert!(statuses.iter().all(|s| *s == 302 || *s == 401));
+    assert!(statuses.iter().all(|s| *s == 302 || *s == 303));
 }
 
 #[tokio::test]
@@ -377,10 +382,15 @@ async fn the_codes_page_opened_again_shows_the_same_codes_and_they_work() {
         .post_form("/.mfa/enroll/done", &[("csrf", &csrf), ("saved", "yes")])
         .await;
     assert_eq!(released.status, 302);
-    // The codes went with the login: nothing to show any more.
+    // The codes went with the login: nothing to show any more. Signed in, the browser that
+    // comes back (Back, a bookmark) is sent on to the app.
     let gone = browser.get("/.mfa/enroll").await;
-    assert_eq!(gone.status, 401);
+    assert_eq!(gone.status, 303);
+    assert_eq!(gone.header("location"), Some("/"));
     assert!(recovery_codes(&gone.text()).is_empty());
+    let mut stranger = Browser::new(gw.addr);
+    let dead_end = stranger.get("/.mfa/enroll").await;
+    assert_eq!(dead_end.status, 401);
 
     // No new set was made behind the user's back: the first one signs in.
     assert!(!common::audit_events(&gw)

@@ -82,7 +82,7 @@ async fn new_recovery_codes_need_a_code_and_replace_the_old_set() {
     assert!(new_codes.iter().all(|c| !old_codes.contains(c)));
 
     // An old code no longer signs in; a new one does.
-    for (code, expected) in [(&old_codes[0], 401), (&new_codes[0], 302)] {
+    for (code, expected) in [(&old_codes[0], 303), (&new_codes[0], 302)] {
         let mut other = Browser::new(gw.addr);
         login(&mut other, "alice", "secret").await;
         let csrf = form_value(&other.get("/.mfa/verify").await.text(), "csrf");
@@ -171,7 +171,7 @@ async fn a_new_authenticator_replaces_the_old_one_only_when_confirmed() {
             &[("csrf", &csrf), ("code", &totp_now(&old_secret, 30))],
         )
         .await;
-    assert_eq!(old.status, 401);
+    assert_eq!(old.status, 303);
     let new = again
         .post_form(
             "/.mfa/verify",
@@ -386,7 +386,7 @@ async fn a_borrowed_session_cannot_replace_the_authenticator_without_a_current_c
     let mut later = Browser::new(gw.addr);
     let csrf_later = common::flows::at_verify(&mut later, "alice", "secret").await;
     let new = common::flows::send_code(&mut later, &csrf_later, &totp_now(&new_secret, 30)).await;
-    assert_eq!(new.status, 401, "the new app was not made active");
+    assert_eq!(new.status, 303, "the new app was not made active");
     let refusals = alice_events(&gw, "authenticator_set");
     assert_eq!(
         refusals,

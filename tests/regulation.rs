@@ -56,7 +56,7 @@ async fn wrong_codes_lock_the_user_whatever_cookie_or_address_they_come_from() {
         }
     }
     let statuses: Vec<u16> = answers.iter().map(|a| a.status).collect();
-    assert_eq!(statuses, [401, 401, 401, 401, 429]);
+    assert_eq!(statuses, [303, 303, 303, 303, 429]);
     let locked = answers.last().unwrap();
     assert!(locked.text().contains("Too many wrong codes"));
     let wait = retry_after(locked);
@@ -142,7 +142,7 @@ async fn an_address_guessing_across_users_is_locked_and_others_are_not() {
         let (mut b, csrf) = at_verify(&gw, "192.0.2.66", user, pass).await;
         statuses.push(send_code(&mut b, &csrf, "000000").await.status);
     }
-    assert_eq!(statuses, [401, 401, 429]);
+    assert_eq!(statuses, [303, 303, 429]);
     let mut from_there = Browser::from_client(gw.addr, "192.0.2.66");
     let page = login(&mut from_there, "alice", "secret").await;
     assert_eq!(page.status, 429);
@@ -224,21 +224,21 @@ async fn a_shared_network_is_not_locked_as_a_whole() {
         let (mut b, csrf) = at_verify(&gw, "192.0.2.66", user, pass).await;
         statuses.push(send_code(&mut b, &csrf, "000000").await.status);
     }
-    assert_eq!(statuses, [401, 401, 401], "the office is not locked");
+    assert_eq!(statuses, [303, 303, 303], "the office is not locked");
     // alice's own limit: her third wrong code locks her, from the office too.
     let mut alice = Vec::new();
     for _ in 0..2 {
         let (mut b, csrf) = at_verify(&gw, "192.0.2.67", "alice", "secret").await;
         alice.push(send_code(&mut b, &csrf, "000000").await.status);
     }
-    assert_eq!(alice, [401, 429]);
+    assert_eq!(alice, [303, 429]);
     // Outside the network the address limit still applies.
     let mut outside = Vec::new();
     for (user, pass) in &users[1..] {
         let (mut b, csrf) = at_verify(&gw, "203.0.113.9", user, pass).await;
         outside.push(send_code(&mut b, &csrf, "000000").await.status);
     }
-    assert_eq!(outside, [401, 429]);
+    assert_eq!(outside, [303, 429]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -254,7 +254,7 @@ async fn a_login_ends_after_its_attempts_without_locking_the_user() {
     for _ in 0..3 {
         statuses.push(send_code(&mut b, &csrf, "111111").await.status);
     }
-    assert_eq!(statuses, [401, 401, 401]);
+    assert_eq!(statuses, [303, 303, 401], "the third ends the login");
     // The login is gone; a correct code cannot revive it.
     let dead = send_code(&mut b, &csrf, &totp_now(&secret, 0)).await;
     assert_eq!(dead.status, 401);

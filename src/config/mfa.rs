@@ -249,17 +249,19 @@ pub fn app_mfa(
             );
         }
     }
-    let login_page = match &raw.login_page {
+    let mut page = |name: &str, raw: &Option<String>| match raw {
         Some(p) if is_plain_path(p) => p.clone(),
         Some(p) => {
             c.fail(
-                &format!("{key}.login_page"),
+                &format!("{key}.{name}"),
                 format!("{p:?} must be a plain path starting with `/`"),
             );
             "/".into()
         }
         None => "/".into(),
     };
+    let login_page = page("login_page", &raw.login_page);
+    let home_page = page("home_page", &raw.home_page);
     let bypass_networks = networks(c, &format!("{key}.bypass.networks"), &raw.bypass.networks);
 
     let identity = raw
@@ -325,6 +327,7 @@ pub fn app_mfa(
             .unwrap_or_else(|| display_name.to_string()),
         login,
         login_page,
+        home_page,
         session_cookies: raw.session_cookies.clone(),
         token,
         logout,

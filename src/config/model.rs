@@ -414,6 +414,8 @@ pub struct AppMfa {
     pub login: Vec<crate::intercept::rules::LoginRule>,
     /// Where "log in again" links point.
     pub login_page: String,
+    /// The app's start page for a signed-in user: where the gateway's pages lead back to.
+    pub home_page: String,
     /// The app's session cookie names; a request's value must be bound to a verified session.
     pub session_cookies: Vec<String>,
     pub token: Option<TokenRule>,

@@ -182,6 +182,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub login_page: Option<String>,
     #[serde(default)]
+    pub home_page: Option<String>,
+    #[serde(default)]
     pub session_cookies: Vec<String>,
     #[serde(default)]
     pub token: Option<RawToken>,

@@ -27,8 +27,7 @@ pub fn run(listen: &str, app_listen: SocketAddr) -> ExitCode {
     ]
     .map(|(k, v)| (k.to_string(), v))
     .into();
-    let config =
-        crate::config::fixed(DEMO_CONFIG.into(), Path::new("config/demo.yaml"), variables);
+    let config = crate::config::fixed(DEMO_CONFIG.into(), Path::new("config/demo.yaml"), variables);
     let config = match config {
         Ok(c) => c,
         Err(errors) => {

@@ -117,7 +117,11 @@ pub fn verify(
     last_step: Option<u64>,
 ) -> Result<Check, TotpError> {
     let generator = totp(secret, params, Algorithm::SHA1)?;
-    let code = code.trim();
+    // As apps show and people paste it: `123 456`, `123-456`.
+    let code: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     if code.len() != params.digits || !code.bytes().all(|b| b.is_ascii_digit()) {
         return Ok(Check::Wrong);
     }
@@ -316,10 +320,16 @@ mod tests {
             );
         }
         let code = code_at(&s, p, 1_700_000_000).unwrap();
-        assert!(verify(&s, p, &format!(" {code} "), 1_700_000_000, None)
-            .unwrap()
-            .fresh()
-            .is_some());
+        let (a, b) = code.split_at(3);
+        for spelled in [format!(" {code} "), format!("{a} {b}"), format!("{a}-{b}")] {
+            assert!(
+                verify(&s, p, &spelled, 1_700_000_000, None)
+                    .unwrap()
+                    .fresh()
+                    .is_some(),
+                "{spelled}"
+            );
+        }
     }
 
     #[test]

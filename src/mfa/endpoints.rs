@@ -33,6 +33,8 @@ pub struct GatewayRequest<'a> {
     pub method: HttpMethod,
     /// The path below the prefix, e.g. `verify` or `api/verify`.
     pub rest: &'a str,
+    /// The query, for the page a wrong code redirects to (`?error=wrong`).
+    pub query: Option<&'a str>,
     pub headers: HeaderMap,
     pub body: Incoming,
     pub prefix: &'a str,
@@ -42,6 +44,7 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
     let GatewayRequest {
         method,
         rest,
+        query,
         headers,
         body,
         prefix,
@@ -50,6 +53,7 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
         ctx,
         prefix,
         headers: &headers,
+        query,
     };
     let post = method == HttpMethod::POST;
     let read = |body| collect_limited(body, MAX_BODY);
@@ -98,6 +102,14 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             ),
         },
         ("logout", false) => page.show_logout().await,
+        ("start-over", true) => match read(body).await {
+            Ok(form) => page.start_over(&form).await,
+            Err(_) => page.message(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Request too large",
+                "The form was too large.",
+            ),
+        },
         ("api/verify" | "api/enroll" | "api/invite", true) => match read(body).await {
             Ok(body) => api::verify_or_enroll(ctx, rest, &body).await,
             Err(_) => api_error(
@@ -146,13 +158,13 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
         ),
         ("assets/logo", false) => match &ctx.app.logo {
             Some(logo) => pages::logo(logo),
-            None => not_found(&headers, &ctx.request_id),
+            None => not_found(ctx, &headers),
         },
         (asset, false) if asset.starts_with("assets/") => {
             pages::asset(asset.trim_start_matches("assets/"))
-                .unwrap_or_else(|| not_found(&headers, &ctx.request_id))
+                .unwrap_or_else(|| not_found(ctx, &headers))
         }
-        _ => not_found(&headers, &ctx.request_id),
+        _ => not_found(ctx, &headers),
     }
 }
 
@@ -212,18 +224,35 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
     response
 }
 
-/// The downloadable recovery-codes file.
-pub fn recovery_file(user: &str, app: &str, codes: &[String]) -> String {
-    format!(
-        "Recovery codes for {user} ({app})\nEach code works once.\n\n{}\n",
-        codes.join("\n")
-    )
-}
-
 struct Pages<'a> {
     ctx: &'a Context<'a>,
     prefix: &'a str,
     headers: &'a HeaderMap,
+    query: Option<&'a str>,
+}
+
+/// Why a page after a redirect shows an error: the posted code was wrong, or already used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shown {
+    Wrong,
+    Used,
+}
+
+impl Shown {
+    fn query(self) -> &'static str {
+        match self {
+            Shown::Wrong => "error=wrong",
+            Shown::Used => "error=used",
+        }
+    }
+
+    fn of(query: Option<&str>) -> Option<Shown> {
+        match query? {
+            "error=wrong" => Some(Shown::Wrong),
+            "error=used" => Some(Shown::Used),
+            _ => None,
+        }
+    }
 }
 
 impl Pages<'_> {
@@ -312,7 +341,6 @@ impl Pages<'_> {
                 user: &challenge.user,
                 issuer: &self.ctx.settings.issuer,
                 csrf: &csrf,
-                login_page: &self.ctx.settings.login_page,
                 error,
             },
         )
@@ -345,13 +373,23 @@ impl Pages<'_> {
                 setup: None,
                 ask_current: false,
                 back_link: &self.ctx.settings.login_page,
+                valid_minutes: Some(
+                    u64::try_from(challenge.expires_at.saturating_sub(self.ctx.now))
+                        .unwrap_or(0)
+                        .div_ceil(60),
+                ),
                 error,
             },
         )
     }
 
     fn codes_page(&self, challenge: &Challenge, shown: &[String]) -> Response<Bytes> {
-        let text = recovery_file(&challenge.user, &self.ctx.app.display_name, shown);
+        let (text, file_name) = pages::recovery_file(
+            &self.ctx.app.display_name,
+            &challenge.user,
+            shown,
+            self.ctx.now,
+        );
         let csrf = self.csrf(challenge);
         pages::html(
             StatusCode::OK,
@@ -361,24 +399,96 @@ impl Pages<'_> {
                 logo: self.ctx.app.logo.is_some(),
                 codes: shown,
                 download_text: &pages::data_url_text(&text),
-                file_name: "recovery-codes.txt",
+                file_name: &file_name,
                 action: "enroll/done",
                 csrf: &csrf,
+                notice: None,
             },
         )
     }
 
     async fn show_verify(&self) -> Response<Bytes> {
-        let challenge = match self.challenge().await {
+        let challenge = match self.shown_challenge().await {
             Ok(c) => c,
             Err(r) => return r,
         };
         match challenge.stage {
-            crate::store::ChallengeStage::Verify => {
-                self.challenge_page(&challenge, StatusCode::OK, None)
-            }
+            crate::store::ChallengeStage::Verify => match self.shown_error(&challenge) {
+                Some(message) => self.challenge_page(&challenge, StatusCode::OK, Some(&message)),
+                None => self.challenge_page(&challenge, StatusCode::OK, None),
+            },
             _ => self.to_step(&challenge),
         }
+    }
+
+    /// The login a page shows. Without one, a visitor who is signed in (Back after the code
+    /// was accepted) goes on to the app instead of a dead end.
+    async fn shown_challenge(&self) -> Result<Challenge, Response<Bytes>> {
+        let token = self.pending_token();
+        match flow::pending(self.ctx, token.as_deref()).await {
+            Ok(challenge) => Ok(challenge),
+            Err(error @ PendingError::Refused(_)) => {
+                match super::settings::current_session(self.ctx, self.headers).await {
+                    Ok(Some(_)) => {
+                        let mut r = redirect(&self.ctx.settings.home_page);
+                        if token.is_some() {
+                            r.headers_mut()
+                                .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
+                        }
+                        Err(r)
+                    }
+                    _ => Err(self.pending_failed(error)),
+                }
+            }
+            Err(error) => Err(self.pending_failed(error)),
+        }
+    }
+
+    /// The error a page shows after a wrong code redirected to it: only while the login
+    /// really has failures (a crafted link shows nothing), with the attempts left.
+    fn shown_error(&self, challenge: &Challenge) -> Option<String> {
+        let shown = Shown::of(self.query)?;
+        if challenge.failures == 0 {
+            return None;
+        }
+        let left = self
+            .ctx
+            .settings
+            .max_attempts
+            .saturating_sub(challenge.failures);
+        Some(self.wrong_message(challenge, left, shown == Shown::Used))
+    }
+
+    /// Ends the login being started over (its pending state and cookie), then the app's login.
+    async fn start_over(&self, body: &[u8]) -> Response<Bytes> {
+        let mut response = redirect(&self.ctx.settings.login_page);
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
+        let Ok((challenge, _)) = self.posted(body).await else {
+            return response;
+        };
+        match self
+            .ctx
+            .mfa
+            .ephemeral
+            .take_challenge(&challenge.id, self.ctx.now)
+            .await
+        {
+            Ok(Some(_)) => self.ctx.audit(
+                "login_abandoned",
+                &challenge.user,
+                "ended",
+                None,
+                &[("reason", "started over".into())],
+            ),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(app = %self.ctx.app.name, error = %crate::ops::error_chain(&error), "login not ended");
+                return self.pending_failed(PendingError::from(error));
+            }
+        }
+        response
     }
 
     /// A redirect to the page the login is at.
@@ -401,20 +511,20 @@ impl Pages<'_> {
                 logo: self.ctx.app.logo.is_some(),
                 user: &challenge.user,
                 csrf: &csrf,
-                login_page: &self.ctx.settings.login_page,
                 error,
             },
         )
     }
 
     async fn show_invite(&self) -> Response<Bytes> {
-        let challenge = match self.challenge().await {
+        let challenge = match self.shown_challenge().await {
             Ok(c) => c,
             Err(r) => return r,
         };
         match challenge.stage {
             crate::store::ChallengeStage::Invite => {
-                self.invite_page(&challenge, StatusCode::OK, None)
+                let error = self.shown_error(&challenge);
+                self.invite_page(&challenge, StatusCode::OK, error.as_deref())
             }
             _ => self.to_step(&challenge),
         }
@@ -432,7 +542,7 @@ impl Pages<'_> {
     }
 
     async fn show_enroll(&self) -> Response<Bytes> {
-        let challenge = match self.challenge().await {
+        let challenge = match self.shown_challenge().await {
             Ok(c) => c,
             Err(r) => return r,
         };
@@ -441,7 +551,8 @@ impl Pages<'_> {
                 self.to_step(&challenge)
             }
             crate::store::ChallengeStage::Enroll { .. } => {
-                self.enroll_page(&challenge, StatusCode::OK, None)
+                let error = self.shown_error(&challenge);
+                self.enroll_page(&challenge, StatusCode::OK, error.as_deref())
             }
             // Opened again (a reload, back and forward, a restored tab): the same codes.
             crate::store::ChallengeStage::AcknowledgeRecoveryCodes { .. } => {
@@ -470,7 +581,7 @@ impl Pages<'_> {
         let (challenge, form) = self.posted(body).await?;
         match form.one("code") {
             Ok(Some(code)) if !code.trim().is_empty() => Ok((challenge, code.to_string())),
-            Ok(_) => Err(self.wrong_code(&challenge, None, false)),
+            Ok(_) => Err(self.code_required(&challenge)),
             Err(Repeated) => {
                 let outcome =
                     flow::wrong::<()>(self.ctx, &challenge, "unknown", Verdict::Wrong).await;
@@ -487,38 +598,54 @@ impl Pages<'_> {
         }
     }
 
-    fn wrong_code(&self, challenge: &Challenge, left: Option<u32>, spent: bool) -> Response<Bytes> {
-        let said = if spent {
-            super::respond::SPENT_CODE
+    /// What the page of `challenge`'s step says after a wrong (or `spent`) code.
+    fn wrong_message(&self, challenge: &Challenge, left: u32, spent: bool) -> String {
+        let attempts = if left == 1 {
+            "1 attempt left.".to_string()
         } else {
-            "That code is not valid."
-        };
-        let message = match left {
-            Some(1) => format!("{said} 1 attempt left."),
-            Some(n) => format!("{said} {n} attempts left."),
-            None => "Enter the code from your authenticator app.".to_string(),
-        };
-        let status = if left.is_some() {
-            StatusCode::UNAUTHORIZED
-        } else {
-            StatusCode::BAD_REQUEST
+            format!("{left} attempts left.")
         };
         match challenge.stage {
-            crate::store::ChallengeStage::Enroll { .. } => {
-                self.enroll_page(challenge, status, Some(&message))
-            }
             crate::store::ChallengeStage::Invite => {
-                let message = match left {
-                    Some(n) => format!(
-                        "That invitation code is not valid or has expired. {n} attempt{} left.",
-                        if n == 1 { "" } else { "s" }
-                    ),
-                    None => "Enter the invitation code from your administrator.".to_string(),
-                };
-                self.invite_page(challenge, status, Some(&message))
+                format!("That invitation code is not valid or has expired. {attempts}")
             }
-            _ => self.challenge_page(challenge, status, Some(&message)),
+            _ if spent => format!("{} {attempts}", super::respond::SPENT_CODE),
+            _ => format!("That code is not valid. {attempts}"),
         }
+    }
+
+    /// An empty code: the form again, asking for one.
+    fn code_required(&self, challenge: &Challenge) -> Response<Bytes> {
+        let status = StatusCode::BAD_REQUEST;
+        match challenge.stage {
+            crate::store::ChallengeStage::Enroll { .. } => self.enroll_page(
+                challenge,
+                status,
+                Some("Enter the code from your authenticator app."),
+            ),
+            crate::store::ChallengeStage::Invite => self.invite_page(
+                challenge,
+                status,
+                Some("Enter the invitation code from your administrator."),
+            ),
+            _ => self.challenge_page(
+                challenge,
+                status,
+                Some("Enter the code from your authenticator app."),
+            ),
+        }
+    }
+
+    /// After a wrong code, the step's page again by a redirect (Post/Redirect/Get): a reload
+    /// or Back does not post the code again.
+    fn back_to_step(&self, challenge: &Challenge, spent: bool) -> Response<Bytes> {
+        let shown = if spent { Shown::Used } else { Shown::Wrong };
+        redirect(&format!(
+            "{}{}?{}",
+            self.prefix,
+            Step::of(challenge).name(),
+            shown.query()
+        ))
     }
 
     fn too_many(&self) -> Response<Bytes> {
@@ -554,7 +681,7 @@ impl Pages<'_> {
     ) -> Response<Bytes> {
         match outcome {
             Ok(CodeOutcome::Accepted(value)) => accepted(value),
-            Ok(CodeOutcome::Wrong { left, spent }) => self.wrong_code(challenge, Some(left), spent),
+            Ok(CodeOutcome::Wrong { spent, .. }) => self.back_to_step(challenge, spent),
             Ok(CodeOutcome::Dead) => self.too_many(),
             Ok(CodeOutcome::Locked(until)) => self.locked(until),
             Err(e) => self.pending_failed(e),
@@ -688,7 +815,8 @@ impl Pages<'_> {
             Ok(None) => return self.not_signed_in(),
             Err(response) => return response,
         };
-        if !api && !super::settings::csrf_ok(self.ctx, &session, &Form::parse(body)) {
+        let form = Form::parse(body);
+        if !api && !super::settings::csrf_ok(self.ctx, &session, &form) {
             return if json {
                 api_error(
                     StatusCode::FORBIDDEN,
@@ -702,6 +830,31 @@ impl Pages<'_> {
                     "This form is no longer valid. Open the sign-out page again.",
                 )
             };
+        }
+        // "Sign out everywhere": the user's other sessions first, then this one.
+        if !api && matches!(form.one("everywhere"), Ok(Some("yes"))) {
+            match self
+                .ctx
+                .mfa
+                .ephemeral
+                .end_user_sessions(&session.realm, &session.user, Some(&session.id_hash))
+                .await
+            {
+                Ok(ended) => self.ctx.audit(
+                    "session_ended",
+                    &session.user,
+                    "accepted",
+                    Some(&session.id_hash),
+                    &[
+                        ("reason", "signed out everywhere".into()),
+                        ("sessions_ended", ended.to_string()),
+                    ],
+                ),
+                Err(error) => {
+                    tracing::error!(error = %crate::ops::error_chain(&error), "cannot end sessions");
+                    return self.unavailable();
+                }
+            }
         }
         if let Err(error) = self.ctx.mfa.ephemeral.end_session(&session.id_hash).await {
             tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");

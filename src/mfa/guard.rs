@@ -344,6 +344,7 @@ mod tests {
             issuer: "I".into(),
             login: vec![],
             login_page: "/".into(),
+            home_page: "/".into(),
             session_cookies: vec!["sessionid".into()],
             token: None,
             logout: vec![],

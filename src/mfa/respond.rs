@@ -45,14 +45,20 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
     crate::ui::error_page::wants_json(headers)
 }
 
-/// 404 under the reserved prefix, naming the request as the `X-Request-Id` header does.
-pub fn not_found(headers: &HeaderMap, request_id: &str) -> Response<Bytes> {
+/// 404 under the reserved prefix, naming the request as the `X-Request-Id` header does, in
+/// the app's frame with the way back to it.
+pub fn not_found(ctx: &super::flow::Context<'_>, headers: &HeaderMap) -> Response<Bytes> {
+    let way = crate::ui::error_page::Way {
+        app_name: Some(&ctx.app.display_name),
+        home: &ctx.settings.home_page,
+    };
     let (body, content_type) = crate::ui::error_page::render(
         StatusCode::NOT_FOUND,
         "not_found",
         "There is no gateway page at this address.",
-        request_id,
+        &ctx.request_id,
         wants_json(headers),
+        way,
     );
     let mut r = Response::new(body);
     *r.status_mut() = StatusCode::NOT_FOUND;

@@ -446,7 +446,7 @@ pub async fn page(
         ("", false) => pages.overview(&session, None, None).await,
         ("/done", true) => Ok(redirect(&format!("{prefix}settings"))),
         ("/recovery-codes", true) => match regenerate(ctx, &session, code).await {
-            Ok(Ok(codes)) => Ok(pages.codes(&session, &codes)),
+            Ok(Ok(codes)) => Ok(pages.codes(&session, &codes, true)),
             Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
             Err(e) => Err(e),
         },
@@ -478,7 +478,7 @@ pub async fn page(
                 }
                 Some(record) => {
                     match confirm_setup(ctx, &session, record.clone(), code, current).await {
-                        Ok(Ok(Some(codes))) => Ok(pages.codes(&session, &codes)),
+                        Ok(Ok(Some(codes))) => Ok(pages.codes(&session, &codes, false)),
                         Ok(Ok(None)) => {
                             let notice = "Your new authenticator app is active.";
                             pages.overview(&session, Some(notice), None).await
@@ -504,7 +504,7 @@ pub async fn page(
                 }
             }
         }
-        _ => Ok(super::respond::not_found(headers, &ctx.request_id)),
+        _ => Ok(super::respond::not_found(ctx, headers)),
     };
     result.unwrap_or_else(|e| pages.failed(&e))
 }
@@ -565,6 +565,22 @@ impl SettingsPages<'_> {
         let o = overview(self.ctx, session).await?;
         let csrf = self.csrf(session);
         let status = refused.map_or(StatusCode::OK, Refused::status);
+        let mut live = self
+            .ctx
+            .mfa
+            .ephemeral
+            .sessions(Some((&session.realm, &session.user)), self.ctx.now)
+            .await?;
+        live.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
+        let sessions: Vec<pages::SessionRow> = live
+            .iter()
+            .map(|s| pages::SessionRow {
+                app: self.app_name_of(&s.app),
+                started: pages::utc(s.created_at),
+                last_seen: pages::utc(s.last_seen_at),
+                current: s.id_hash == session.id_hash,
+            })
+            .collect();
         let page = pages::html(
             status,
             &SettingsPage {
@@ -579,12 +595,22 @@ impl SettingsPages<'_> {
                 csrf: &csrf,
                 notice,
                 error: refused.map(Refused::message),
+                home_page: &self.ctx.settings.home_page,
+                sessions,
             },
         );
         Ok(match refused {
             Some(Refused::Locked(seconds)) => super::respond::retry_after(page, seconds),
             _ => page,
         })
+    }
+
+    /// How the user knows the app a session is of (its display name, when this gateway has it).
+    fn app_name_of(&self, app: &str) -> String {
+        if app == self.ctx.app.name {
+            return self.ctx.app.display_name.clone();
+        }
+        app.to_string()
     }
 
     /// The new app's QR code and the form confirming it; `ask_current` adds the field for a
@@ -614,15 +640,21 @@ impl SettingsPages<'_> {
                 setup: Some(token),
                 ask_current,
                 back_link: &back,
+                valid_minutes: None,
                 error: refused.map(Refused::message),
             },
         )
     }
 
-    fn codes(&self, session: &Session, codes: &[RecoveryCode]) -> Response<Bytes> {
+    /// New codes to save; `replaced`: they replace a set, which no longer works.
+    fn codes(&self, session: &Session, codes: &[RecoveryCode], replaced: bool) -> Response<Bytes> {
         let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
-        let text =
-            super::endpoints::recovery_file(&session.user, &self.ctx.app.display_name, &shown);
+        let (text, file_name) = pages::recovery_file(
+            &self.ctx.app.display_name,
+            &session.user,
+            &shown,
+            self.ctx.now,
+        );
         let csrf = self.csrf(session);
         pages::html(
             StatusCode::OK,
@@ -632,9 +664,11 @@ impl SettingsPages<'_> {
                 logo: self.ctx.app.logo.is_some(),
                 codes: &shown,
                 download_text: &pages::data_url_text(&text),
-                file_name: "recovery-codes.txt",
+                file_name: &file_name,
                 action: "settings/done",
                 csrf: &csrf,
+                notice: replaced
+                    .then_some("Your old recovery codes no longer work: only these new ones do."),
             },
         )
     }

@@ -122,7 +122,14 @@ pub async fn handle(
                         .inc();
                 }
             }
-            error_response(&error, &request_id, json).map(|page| (None, Some(page)))
+            let way = app.map_or_else(Default::default, |a| error_page::Way {
+                app_name: Some(&a.display_name),
+                home: a
+                    .mfa
+                    .as_ref()
+                    .map_or(a.path_prefix.as_str(), |m| &m.home_page),
+            });
+            error_response(&error, &request_id, json, way).map(|page| (None, Some(page)))
         }
     };
     response
@@ -216,6 +223,7 @@ async fn forward(
         let request = GatewayRequest {
             method: parts.method,
             rest: &rest,
+            query: parts.uri.query(),
             headers: parts.headers,
             body,
             prefix: &config.reserved_prefix,
@@ -605,6 +613,7 @@ fn error_response(
     error: &ProxyError,
     request_id: &HeaderValue,
     json: bool,
+    way: error_page::Way<'_>,
 ) -> Response<bytes::Bytes> {
     let status = error.status();
     let (body, content_type) = error_page::render(
@@ -613,6 +622,7 @@ fn error_response(
         error.message(),
         request_id.to_str().unwrap_or("-"),
         json,
+        way,
     );
     let mut response = Response::new(body);
     *response.status_mut() = status;

@@ -19,9 +19,26 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
     }
 }
 
-/// The error page's only style, inline so the page needs no second request; the CSP allows
-/// exactly this text by its hash.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:36rem;margin:4rem auto;padding:0 1rem;color:#222}h1{font-size:1.4rem}small{color:#666}";
+/// The error page's only style, inline so the page needs no second request (the gateway's
+/// stylesheet may be what failed); the CSP allows exactly this text by its hash. It draws the
+/// same frame as the gateway's other pages.
+pub const STYLE: &str = "*{box-sizing:border-box}body{font-family:system-ui,-apple-system,\"Segoe UI\",sans-serif;margin:0;background:#f4f5f7;color:#1d2330;line-height:1.5}main{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}@media (max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}.app{margin:0 0 .5rem;color:#5a6275;font-size:.9rem;text-transform:uppercase;letter-spacing:.05em}h1{font-size:1.35rem;margin:.25rem 0 1rem}.button{display:inline-block;margin:1rem .5rem 0 0;padding:.65rem 1.2rem;border-radius:.35rem;background:#2a5bd7;color:#fff;text-decoration:none;min-height:44px}.button.secondary{background:#5a6275}small{color:#5a6275}";
+
+/// Where an error page's reader can go: the app's name for the frame, and its start page.
+#[derive(Debug, Clone, Copy)]
+pub struct Way<'a> {
+    pub app_name: Option<&'a str>,
+    pub home: &'a str,
+}
+
+impl Default for Way<'_> {
+    fn default() -> Self {
+        Way {
+            app_name: None,
+            home: "/",
+        }
+    }
+}
 
 /// Body and content type of an error answer.
 pub fn render(
@@ -30,6 +47,7 @@ pub fn render(
     message: &str,
     request_id: &str,
     json: bool,
+    way: Way<'_>,
 ) -> (Bytes, HeaderValue) {
     if json {
         let body =
@@ -45,11 +63,22 @@ pub fn render(
             status.as_u16(),
             status.canonical_reason().unwrap_or("Error")
         );
+        let app = way.app_name.map_or(String::new(), |name| {
+            format!("<p class=\"app\">{}</p>", html_escape(name))
+        });
+        // A failure of the app or of the gateway's stores may pass: trying again is the way on.
+        let again = if status.is_server_error() {
+            "<a class=\"button\" href=\"\">Try again</a>"
+        } else {
+            ""
+        };
         let body = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title>\
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title>\
 <style>{STYLE}</style></head>\
-<body><main><h1>{title}</h1><p>{}</p><p><small>Request id: {}</small></p></main></body></html>\n",
+<body><main>{app}<h1>{title}</h1><p>{}</p><p>{again}<a class=\"button secondary\" href=\"{}\">Go to the start page</a></p>\
+<p><small>If you ask for help, give this reference: {}</small></p></main></body></html>\n",
             html_escape(message),
+            html_escape(way.home),
             html_escape(request_id)
         );
         (
@@ -117,13 +146,42 @@ mod tests {
             "a<b",
             "id\"1",
             false,
+            Way {
+                app_name: Some("<Intranet>"),
+                home: "/start?a=1&b=\"",
+            },
         );
         let text = std::str::from_utf8(&body).unwrap();
         assert!(text.contains("502 Bad Gateway"));
         assert!(text.contains("a&lt;b"));
         assert!(text.contains("id&quot;1"));
+        // The frame: the app's name, a way back, and for a server error a way to try again.
+        assert!(
+            text.contains("<p class=\"app\">&lt;Intranet&gt;</p>"),
+            "{text}"
+        );
+        assert!(text.contains("href=\"/start?a=1&amp;b=&quot;\">Go to the start page"));
+        assert!(text.contains(">Try again</a>"));
         assert_eq!(ct, "text/html; charset=utf-8");
-        let (body, _) = render(StatusCode::BAD_GATEWAY, "bad_gateway", "a\"b", "x", true);
+        let (body, _) = render(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "x",
+            "y",
+            false,
+            Way::default(),
+        );
+        let text = std::str::from_utf8(&body).unwrap();
+        assert!(!text.contains("Try again") && !text.contains("class=\"app\""));
+        assert!(text.contains("href=\"/\">Go to the start page"));
+        let (body, _) = render(
+            StatusCode::BAD_GATEWAY,
+            "bad_gateway",
+            "a\"b",
+            "x",
+            true,
+            Way::default(),
+        );
         assert_eq!(
             &body[..],
             b"{\"error\":\"bad_gateway\",\"message\":\"a\\\"b\",\"request_id\":\"x\"}\n"

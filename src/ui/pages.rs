@@ -23,7 +23,6 @@ pub struct ChallengePage<'a> {
     pub user: &'a str,
     pub issuer: &'a str,
     pub csrf: &'a str,
-    pub login_page: &'a str,
     pub error: Option<&'a str>,
 }
 
@@ -35,7 +34,6 @@ pub struct InvitePage<'a> {
     pub logo: bool,
     pub user: &'a str,
     pub csrf: &'a str,
-    pub login_page: &'a str,
     pub error: Option<&'a str>,
 }
 
@@ -57,8 +55,10 @@ pub struct EnrollPage<'a> {
     /// Ask also for a current code of the factor the new app replaces (the old app's code, or
     /// a recovery code).
     pub ask_current: bool,
-    /// "Start over" at sign-in, "Cancel" in the settings.
+    /// Where "Cancel" leads in the settings (at sign-in, "Start over" ends the login).
     pub back_link: &'a str,
+    /// At sign-in: minutes until the login expires, said on the page.
+    pub valid_minutes: Option<u64>,
     pub error: Option<&'a str>,
 }
 
@@ -76,6 +76,19 @@ pub struct SettingsPage<'a> {
     pub csrf: &'a str,
     pub notice: Option<&'a str>,
     pub error: Option<&'a str>,
+    /// The app's start page, for the way back.
+    pub home_page: &'a str,
+    /// The user's live sessions, newest use first.
+    pub sessions: Vec<SessionRow>,
+}
+
+/// One of the user's sessions, as the settings page lists it.
+pub struct SessionRow {
+    pub app: String,
+    pub started: String,
+    pub last_seen: String,
+    /// The session of the browser looking at the page.
+    pub current: bool,
 }
 
 #[derive(Template)]
@@ -91,6 +104,48 @@ pub struct RecoveryCodesPage<'a> {
     /// The form's target below the prefix.
     pub action: &'a str,
     pub csrf: &'a str,
+    /// Said above the codes (after new codes replaced old ones).
+    pub notice: Option<&'a str>,
+}
+
+/// The downloadable recovery-codes file, and its name: which app and account the codes are
+/// for, when they were made, and where to use them.
+pub fn recovery_file(app: &str, user: &str, codes: &[String], now: i64) -> (String, String) {
+    let date = crate::ops::time::rfc3339(now);
+    let day = date.get(..10).unwrap_or(&date);
+    let list: Vec<String> = codes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{:>2}. {c}", i + 1))
+        .collect();
+    let text = format!(
+        "Recovery codes for {app}\nAccount: {user}\nMade: {} (UTC)\n\n\
+         Use one of these codes when {app} asks for a verification code and you do not have \
+         your authenticator app: choose \"Lost your phone? Use a recovery code\" and type it.\n\
+         Each code works once. Making new codes in the settings replaces all of these.\n\n{}\n",
+        date.replace('T', " ").trim_end_matches('Z'),
+        list.join("\n")
+    );
+    let name = format!("{}-{}-recovery-codes-{day}.txt", slug(app), slug(user));
+    (text, name)
+}
+
+/// A file-name part: lowercase letters, digits and single dashes.
+fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.is_empty() && !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    if out.is_empty() {
+        "account".into()
+    } else {
+        out.chars().take(40).collect()
+    }
 }
 
 /// `GET {prefix}logout`: a question, never the sign-out itself (a link or an image on any
@@ -239,7 +294,6 @@ mod tests {
             user: "<script>alert(1)</script>",
             issuer: "I",
             csrf: "c",
-            login_page: "/login",
             error: Some("bad & wrong"),
         };
         let text = page.render().unwrap();
@@ -262,7 +316,6 @@ mod tests {
             user: "u",
             issuer: "I",
             csrf: "c",
-            login_page: "/",
             error: None,
         };
         let text = page.render().unwrap();
@@ -272,6 +325,34 @@ mod tests {
         assert!(text.contains("name=\"viewport\""));
         assert!(text.contains("src=\"/.mfa/assets/logo\""));
         assert!(!text.contains("aria-invalid"));
+        // Whatever the server takes (123 456, 123-456, a recovery code) can be typed or pasted.
+        assert!(!text.contains("pattern="), "{text}");
+    }
+
+    #[test]
+    fn the_recovery_file_says_what_the_codes_are_for() {
+        let codes = vec!["abcd-efgh-jkmn".to_string(), "pqrs-tuvw-xyz2".to_string()];
+        let (text, name) = recovery_file(
+            "Acme Intranet",
+            "Alice.B@example.org",
+            &codes,
+            1_764_460_800,
+        );
+        assert_eq!(
+            name,
+            "acme-intranet-alice-b-example-org-recovery-codes-2025-11-30.txt"
+        );
+        for part in [
+            "Recovery codes for Acme Intranet",
+            "Account: Alice.B@example.org",
+            "Made: 2025-11-30 00:00:00 (UTC)",
+            "Lost your phone? Use a recovery code",
+            " 1. abcd-efgh-jkmn\n 2. pqrs-tuvw-xyz2",
+            "replaces all of these",
+        ] {
+            assert!(text.contains(part), "{part:?} not in {text}");
+        }
+        assert_eq!(slug("../..").as_str(), "account");
     }
 
     #[test]
@@ -289,6 +370,7 @@ mod tests {
             setup: Some("t"),
             ask_current,
             back_link: "/.mfa/settings",
+            valid_minutes: None,
             error: None,
         };
         let asked = page(true).render().unwrap();

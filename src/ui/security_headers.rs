@@ -75,8 +75,14 @@ mod tests {
         assert!(!csp.contains("unsafe-inline"));
         assert!(csp.contains("frame-ancestors 'none'"));
         // The page really carries exactly that style.
-        let (page, _) =
-            super::super::error_page::render(http::StatusCode::NOT_FOUND, "x", "y", "z", false);
+        let (page, _) = super::super::error_page::render(
+            http::StatusCode::NOT_FOUND,
+            "x",
+            "y",
+            "z",
+            false,
+            Default::default(),
+        );
         let page = std::str::from_utf8(&page).unwrap();
         assert!(page.contains(&format!(
             "<style>{}</style>",

@@ -17,6 +17,17 @@ pub async fn at_verify(browser: &mut Browser, user: &str, pass: &str) -> String 
     form_value(&browser.get("/.mfa/verify").await.text(), "csrf")
 }
 
+/// A wrong code's answer: a redirect back to the step's page (Post/Redirect/Get), whose text
+/// (fetched here) says what was wrong.
+pub async fn after_wrong_code(browser: &mut Browser, answer: &Answer) -> String {
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let location = answer.header("location").expect("a redirect").to_string();
+    assert!(location.contains("?error="), "{location}");
+    let page = browser.get(&location).await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    page.text()
+}
+
 /// A code sent at the verify step.
 pub async fn send_code(browser: &mut Browser, csrf: &str, code: &str) -> Answer {
     browser

@@ -37,8 +37,11 @@ def test_a_django_sign_in_leaves_exactly_these_events(django_site, gateway, admi
     assert django_login(again, base, admin_user).headers["location"] == "/.mfa/verify"
     page = again.get(f"{base}/.mfa/verify")
     csrf = form_value(page.text, "csrf")
-    wrong = again.post(f"{base}/.mfa/verify", data={"csrf": csrf, "code": "000000"})
-    assert wrong.status_code == 401
+    wrong = again.post(f"{base}/.mfa/verify", allow_redirects=False,
+                       data={"csrf": csrf, "code": "000000"})
+    # Post/Redirect/Get: back to the form, which says why.
+    assert wrong.status_code == 303 and wrong.headers["location"] == "/.mfa/verify?error=wrong"
+    assert "4 attempts left" in again.get(f"{base}{wrong.headers['location']}").text
     ok = again.post(f"{base}/.mfa/verify", allow_redirects=False, data={"csrf": csrf, "code": codes[0]})
     assert ok.status_code == 302
     cookies.update(dict(again.cookies))
