@@ -10,7 +10,7 @@ document.querySelectorAll("button[data-copy]").forEach(function (button) {
       return c.textContent;
     }).join("\n");
     navigator.clipboard.writeText(text).then(function () {
-      button.textContent = "Copied";
+      button.textContent = button.getAttribute("data-copied") || button.textContent;
     });
   });
 });

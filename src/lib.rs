@@ -16,6 +16,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod factors;
+pub mod i18n;
 pub mod intercept;
 pub mod keys;
 pub mod mfa;

@@ -87,7 +87,10 @@ async fn identity_from_a_whoami_request_with_the_new_session() {
         .await;
     assert_eq!(answer.status, 303);
     let page = b.get("/.mfa/enroll").await.text();
-    assert!(page.contains("<strong>bob</strong>"), "{page}");
+    assert!(
+        page.contains("bob, this site needs a second factor"),
+        "{page}"
+    );
     // The gateway asked the app with the session the app had just started.
     let visit = app
         .state

@@ -262,6 +262,23 @@ pub fn app_mfa(
     };
     let login_page = page("login_page", &raw.login_page);
     let home_page = page("home_page", &raw.home_page);
+    let language = match raw.language.as_deref() {
+        None | Some("auto") => None,
+        Some(tag) => match crate::i18n::Lang::ALL.into_iter().find(|l| l.code() == tag) {
+            Some(lang) => Some(lang),
+            None => {
+                let shipped: Vec<&str> = crate::i18n::Lang::ALL.iter().map(|l| l.code()).collect();
+                c.fail(
+                    &format!("{key}.language"),
+                    format!(
+                        "{tag:?} is not a shipped language: use auto or one of {}",
+                        shipped.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
     let bypass_networks = networks(c, &format!("{key}.bypass.networks"), &raw.bypass.networks);
 
     let identity = raw
@@ -328,6 +345,7 @@ pub fn app_mfa(
         login,
         login_page,
         home_page,
+        language,
         session_cookies: raw.session_cookies.clone(),
         token,
         logout,

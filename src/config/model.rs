@@ -416,6 +416,8 @@ pub struct AppMfa {
     pub login_page: String,
     /// The app's start page for a signed-in user: where the gateway's pages lead back to.
     pub home_page: String,
+    /// The language of the gateway's pages for this app; `None`: the browser's choice.
+    pub language: Option<crate::i18n::Lang>,
     /// The app's session cookie names; a request's value must be bound to a verified session.
     pub session_cookies: Vec<String>,
     pub token: Option<TokenRule>,

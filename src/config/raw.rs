@@ -184,6 +184,8 @@ pub struct RawMfa {
     #[serde(default)]
     pub home_page: Option<String>,
     #[serde(default)]
+    pub language: Option<String>,
+    #[serde(default)]
     pub session_cookies: Vec<String>,
     #[serde(default)]
     pub token: Option<RawToken>,

@@ -7,8 +7,8 @@
 use super::api::{self, api_pending_failed};
 use super::flow::{self, Begun, CodeOutcome, Context, PendingError, Refusal, Step};
 use super::respond::{
-    api_error, api_locked, json_response, locked_message, not_found, redirect, retry_after,
-    wants_json, Form, Repeated, LOCKED_TITLE, UNAVAILABLE,
+    api_error, api_locked, json_response, locked_text, not_found, redirect, retry_after,
+    wants_json, Form, Repeated, UNAVAILABLE,
 };
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::Verdict;
@@ -63,8 +63,8 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             Ok(form) => page.post_verify(&form).await,
             Err(_) => page.message(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Request too large",
-                "The form was too large.",
+                "too-large-title",
+                "too-large",
             ),
         },
         ("enroll", false) => page.show_enroll().await,
@@ -73,32 +73,32 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             Ok(form) => page.post_invite(&form).await,
             Err(_) => page.message(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Request too large",
-                "The form was too large.",
+                "too-large-title",
+                "too-large",
             ),
         },
         ("enroll", true) => match read(body).await {
             Ok(form) => page.post_enroll(&form).await,
             Err(_) => page.message(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Request too large",
-                "The form was too large.",
+                "too-large-title",
+                "too-large",
             ),
         },
         ("enroll/done", true) => match read(body).await {
             Ok(form) => page.post_acknowledge(&form).await,
             Err(_) => page.message(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Request too large",
-                "The form was too large.",
+                "too-large-title",
+                "too-large",
             ),
         },
         ("logout", true) => match read(body).await {
             Ok(form) => page.logout(&form).await,
             Err(_) => page.message(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Request too large",
-                "The form was too large.",
+                "too-large-title",
+                "too-large",
             ),
         },
         ("logout", false) => page.show_logout().await,
@@ -106,8 +106,8 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             Ok(form) => page.start_over(&form).await,
             Err(_) => page.message(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "Request too large",
-                "The form was too large.",
+                "too-large-title",
+                "too-large",
             ),
         },
         ("api/verify" | "api/enroll" | "api/invite", true) => match read(body).await {
@@ -131,8 +131,8 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
                 Ok(form) => super::settings::page(ctx, prefix, rest, post, &headers, &form).await,
                 Err(_) => page.message(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "Request too large",
-                    "The form was too large.",
+                    "too-large-title",
+                    "too-large",
                 ),
             }
         }
@@ -179,12 +179,14 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
                 return api_locked(seconds, ctx.now);
             }
             let frame = Frame {
+                t: ctx.tr(),
                 app_name: &ctx.app.display_name,
                 prefix,
                 logo: ctx.app.logo.is_some(),
             };
-            let message = locked_message(seconds, ctx.now);
-            let page = MessagePage::waiting(&frame, LOCKED_TITLE, &message);
+            let message = locked_text(ctx.tr(), seconds, ctx.now);
+            let title = ctx.tr().t("locked-title");
+            let page = MessagePage::waiting(&frame, &title, &message);
             return retry_after(pages::html(StatusCode::TOO_MANY_REQUESTS, &page), seconds);
         }
         Begun::Pending {
@@ -258,6 +260,7 @@ impl Shown {
 impl Pages<'_> {
     fn frame(&self) -> Frame<'_> {
         Frame {
+            t: self.ctx.tr(),
             app_name: &self.ctx.app.display_name,
             prefix: self.prefix,
             logo: self.ctx.app.logo.is_some(),
@@ -294,9 +297,12 @@ impl Pages<'_> {
             .map_err(|e| self.pending_failed(e))
     }
 
+    /// A page with one message: `title` and `message` are message ids.
     fn message(&self, status: StatusCode, title: &str, message: &str) -> Response<Bytes> {
+        let t = self.ctx.tr();
+        let (title, message) = (t.t(title), t.t(message));
         let frame = self.frame();
-        let page = MessagePage::new(&frame, title, message, &self.ctx.settings.login_page);
+        let page = MessagePage::new(&frame, &title, &message, &self.ctx.settings.login_page);
         pages::html(status, &page)
     }
 
@@ -308,14 +314,14 @@ impl Pages<'_> {
                     Refusal::WrongStep => StatusCode::CONFLICT,
                     _ => StatusCode::UNAUTHORIZED,
                 };
-                self.message(status, "Please sign in again", refusal.message())
+                self.message(status, "sign-in-again-title", refusal.message_id())
             }
             PendingError::Failed(error) => {
                 tracing::error!(app = %self.ctx.app.name, error = %crate::ops::error_chain(&error), "MFA step failed");
                 return self.message(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "Temporarily unavailable",
-                    UNAVAILABLE,
+                    "unavailable-title",
+                    "unavailable",
                 );
             }
         };
@@ -335,6 +341,7 @@ impl Pages<'_> {
         pages::html(
             status,
             &ChallengePage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -361,6 +368,7 @@ impl Pages<'_> {
         pages::html(
             status,
             &EnrollPage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -385,6 +393,7 @@ impl Pages<'_> {
 
     fn codes_page(&self, challenge: &Challenge, shown: &[String]) -> Response<Bytes> {
         let (text, file_name) = pages::recovery_file(
+            self.ctx.tr(),
             &self.ctx.app.display_name,
             &challenge.user,
             shown,
@@ -394,6 +403,7 @@ impl Pages<'_> {
         pages::html(
             StatusCode::OK,
             &RecoveryCodesPage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -506,6 +516,7 @@ impl Pages<'_> {
         pages::html(
             status,
             &InvitePage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -566,11 +577,7 @@ impl Pages<'_> {
         let challenge = self.challenge().await?;
         let form = Form::parse(body);
         if !self.csrf_ok(&challenge, &form) {
-            return Err(self.message(
-                StatusCode::FORBIDDEN,
-                "Form expired",
-                "This form is no longer valid. Please sign in again.",
-            ));
+            return Err(self.message(StatusCode::FORBIDDEN, "form-expired-title", "form-expired"));
         }
         Ok((challenge, form))
     }
@@ -587,11 +594,7 @@ impl Pages<'_> {
                     flow::wrong::<()>(self.ctx, &challenge, "unknown", Verdict::Wrong).await;
                 Err(match outcome {
                     Ok(CodeOutcome::Locked(until)) => self.locked(until),
-                    Ok(_) => self.message(
-                        StatusCode::BAD_REQUEST,
-                        "One code, please",
-                        "The form carried more than one code and was refused.",
-                    ),
+                    Ok(_) => self.message(StatusCode::BAD_REQUEST, "one-code-title", "one-code"),
                     Err(e) => self.pending_failed(e),
                 })
             }
@@ -600,39 +603,27 @@ impl Pages<'_> {
 
     /// What the page of `challenge`'s step says after a wrong (or `spent`) code.
     fn wrong_message(&self, challenge: &Challenge, left: u32, spent: bool) -> String {
-        let attempts = if left == 1 {
-            "1 attempt left.".to_string()
-        } else {
-            format!("{left} attempts left.")
+        let t = self.ctx.tr();
+        let said = match challenge.stage {
+            crate::store::ChallengeStage::Invite => "invite-wrong",
+            _ if spent => "code-spent",
+            _ => "code-wrong",
         };
-        match challenge.stage {
-            crate::store::ChallengeStage::Invite => {
-                format!("That invitation code is not valid or has expired. {attempts}")
-            }
-            _ if spent => format!("{} {attempts}", super::respond::SPENT_CODE),
-            _ => format!("That code is not valid. {attempts}"),
-        }
+        format!("{} {}", t.t(said), t.n("attempts-left", "count", left))
     }
 
     /// An empty code: the form again, asking for one.
     fn code_required(&self, challenge: &Challenge) -> Response<Bytes> {
         let status = StatusCode::BAD_REQUEST;
+        let t = self.ctx.tr();
         match challenge.stage {
-            crate::store::ChallengeStage::Enroll { .. } => self.enroll_page(
-                challenge,
-                status,
-                Some("Enter the code from your authenticator app."),
-            ),
-            crate::store::ChallengeStage::Invite => self.invite_page(
-                challenge,
-                status,
-                Some("Enter the invitation code from your administrator."),
-            ),
-            _ => self.challenge_page(
-                challenge,
-                status,
-                Some("Enter the code from your authenticator app."),
-            ),
+            crate::store::ChallengeStage::Enroll { .. } => {
+                self.enroll_page(challenge, status, Some(&t.t("enter-code")))
+            }
+            crate::store::ChallengeStage::Invite => {
+                self.invite_page(challenge, status, Some(&t.t("enter-invite")))
+            }
+            _ => self.challenge_page(challenge, status, Some(&t.t("enter-code"))),
         }
     }
 
@@ -649,11 +640,7 @@ impl Pages<'_> {
     }
 
     fn too_many(&self) -> Response<Bytes> {
-        let mut r = self.message(
-            StatusCode::UNAUTHORIZED,
-            "Too many wrong codes",
-            "Too many wrong codes were entered. Please sign in again.",
-        );
+        let mut r = self.message(StatusCode::UNAUTHORIZED, "too-many-title", "too-many");
         r.headers_mut()
             .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
         r
@@ -662,9 +649,10 @@ impl Pages<'_> {
     /// A locked user or client: no form, the wait, and the pending login left behind.
     fn locked(&self, until: i64) -> Response<Bytes> {
         let seconds = crate::regulation::retry_after(until, self.ctx.now);
-        let message = locked_message(seconds, self.ctx.now);
+        let message = locked_text(self.ctx.tr(), seconds, self.ctx.now);
+        let title = self.ctx.tr().t("locked-title");
         let frame = self.frame();
-        let page = MessagePage::waiting(&frame, LOCKED_TITLE, &message);
+        let page = MessagePage::waiting(&frame, &title, &message);
         let mut r = pages::html(StatusCode::TOO_MANY_REQUESTS, &page);
         r.headers_mut()
             .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
@@ -748,8 +736,8 @@ impl Pages<'_> {
         } else {
             self.message(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "Temporarily unavailable",
-                UNAVAILABLE,
+                "unavailable-title",
+                "unavailable",
             )
         }
     }
@@ -773,6 +761,7 @@ impl Pages<'_> {
         pages::html(
             StatusCode::OK,
             &LogoutPage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -784,11 +773,7 @@ impl Pages<'_> {
     }
 
     fn not_signed_in(&self) -> Response<Bytes> {
-        self.message(
-            StatusCode::OK,
-            "Not signed in",
-            "You are not signed in to this application.",
-        )
+        self.message(StatusCode::OK, "not-signed-in-title", "not-signed-in")
     }
 
     /// `POST {prefix}logout` ends the signed-in session (the app's own session then counts for
@@ -826,8 +811,8 @@ impl Pages<'_> {
             } else {
                 self.message(
                     StatusCode::FORBIDDEN,
-                    "Form expired",
-                    "This form is no longer valid. Open the sign-out page again.",
+                    "form-expired-title",
+                    "form-expired-logout",
                 )
             };
         }
@@ -870,11 +855,7 @@ impl Pages<'_> {
         let mut response = if json {
             json_response(StatusCode::OK, &json!({ "detail": "Signed out." }))
         } else {
-            self.message(
-                StatusCode::OK,
-                "Signed out",
-                "You are signed out of this application.",
-            )
+            self.message(StatusCode::OK, "signed-out-title", "signed-out")
         };
         response
             .headers_mut()

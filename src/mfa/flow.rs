@@ -36,6 +36,8 @@ pub struct Context<'a> {
     pub request_id: String,
     /// The client's `User-Agent`, shortened, for audit.
     pub user_agent: String,
+    /// The client's `Accept-Language`, for the language of the pages.
+    pub accept_language: Option<http::HeaderValue>,
 }
 
 /// What the user must do after their password was accepted.
@@ -99,6 +101,16 @@ impl Refusal {
         }
     }
 
+    /// The id of the sentence a page shows (`locales/*.ftl`).
+    pub fn message_id(self) -> &'static str {
+        match self {
+            Refusal::Invalid => "refusal-invalid",
+            Refusal::Expired => "refusal-expired",
+            Refusal::WrongStep => "refusal-wrong-step",
+        }
+    }
+
+    /// The sentence JSON answers carry (in English, like every API message).
     pub fn message(self) -> &'static str {
         match self {
             Refusal::Invalid => "This sign-in could not be verified. Please sign in again.",
@@ -125,6 +137,15 @@ pub enum CodeOutcome<T> {
 }
 
 impl Context<'_> {
+    /// The language of the gateway's pages for this request: the app's, if it names one, else
+    /// the one the browser asks for.
+    pub fn tr(&self) -> crate::i18n::Tr {
+        let lang = self.settings.language.unwrap_or_else(|| {
+            crate::i18n::negotiate(self.accept_language.as_ref().and_then(|v| v.to_str().ok()))
+        });
+        crate::i18n::Tr::new(lang)
+    }
+
     /// The audit record of `event` in this request.
     fn event<'e>(
         &'e self,

@@ -345,6 +345,7 @@ mod tests {
             login: vec![],
             login_page: "/".into(),
             home_page: "/".into(),
+            language: None,
             session_cookies: vec!["sessionid".into()],
             token: None,
             logout: vec![],

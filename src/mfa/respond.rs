@@ -51,13 +51,20 @@ pub fn not_found(ctx: &super::flow::Context<'_>, headers: &HeaderMap) -> Respons
     let way = crate::ui::error_page::Way {
         app_name: Some(&ctx.app.display_name),
         home: &ctx.settings.home_page,
+        t: ctx.tr(),
+    };
+    let json = wants_json(headers);
+    let message = if json {
+        "There is no gateway page at this address.".to_string()
+    } else {
+        way.t.t("proxy-no-gateway-page")
     };
     let (body, content_type) = crate::ui::error_page::render(
         StatusCode::NOT_FOUND,
         "not_found",
-        "There is no gateway page at this address.",
+        &message,
         &ctx.request_id,
-        wants_json(headers),
+        json,
         way,
     );
     let mut r = Response::new(body);
@@ -92,8 +99,6 @@ pub fn redirect(location: &str) -> Response<Bytes> {
     r
 }
 
-pub const LOCKED_TITLE: &str = "Too many attempts";
-
 /// The sentence a locked user reads: why, and when the lock ends (in UTC, and from now, since
 /// the page cannot know the reader's time zone).
 pub fn locked_message(retry_after: u64, now: i64) -> String {
@@ -104,6 +109,23 @@ pub fn locked_message(retry_after: u64, now: i64) -> String {
          then will not help; an administrator can lift the lock sooner.",
         crate::ops::time::clock_time(until),
         crate::regulation::wait_text(retry_after)
+    )
+}
+
+/// The same for a page, in its language.
+pub fn locked_text(t: crate::i18n::Tr, retry_after: u64, now: i64) -> String {
+    let until = now.saturating_add(i64::try_from(retry_after).unwrap_or(i64::MAX));
+    let minutes = retry_after.div_ceil(60).max(1);
+    let wait = t.n("wait-minutes", "minutes", minutes);
+    t.args(
+        "locked",
+        &[
+            (
+                "until",
+                crate::i18n::Arg::Text(&crate::ops::time::clock_time(until)),
+            ),
+            ("wait", crate::i18n::Arg::Text(&wait)),
+        ],
     )
 }
 

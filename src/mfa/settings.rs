@@ -314,6 +314,21 @@ enum Refused {
 }
 
 impl Refused {
+    /// The id of the sentence the page shows.
+    fn message_id(self) -> &'static str {
+        match self {
+            Refused::WrongCode => "code-wrong",
+            Refused::SpentCode => "code-spent",
+            Refused::CodeRequired => "refused-code-required",
+            Refused::WrongCurrentCode => "refused-wrong-current",
+            Refused::CurrentCodeRequired => "refused-current-required",
+            Refused::Locked(_) => "refused-locked",
+            Refused::Required => "refused-required",
+            Refused::SetupExpired => "refused-setup-expired",
+        }
+    }
+
+    /// The sentence of JSON answers (English, like every API message).
     fn message(self) -> &'static str {
         match self {
             Refused::WrongCode => "That code is not valid.",
@@ -427,8 +442,8 @@ pub async fn page(
         Ok(None) => {
             return pages.message(
                 StatusCode::UNAUTHORIZED,
-                "Sign in first",
-                "Sign in to this application to change how you verify.",
+                "sign-in-first-title",
+                "sign-in-first",
             )
         }
         Err(e) => return pages.failed(&e),
@@ -437,8 +452,8 @@ pub async fn page(
     if post && !csrf_ok(ctx, &session, &form) {
         return pages.message(
             StatusCode::FORBIDDEN,
-            "Form expired",
-            "This form is no longer valid. Open the settings again.",
+            "form-expired-title",
+            "form-expired-settings",
         );
     }
     let code = form.one("code").ok().flatten().unwrap_or("");
@@ -451,11 +466,7 @@ pub async fn page(
             Err(e) => Err(e),
         },
         ("/remove", true) => match remove(ctx, &session, code).await {
-            Ok(Ok(())) => {
-                pages
-                    .overview(&session, Some("Two-factor authentication is off."), None)
-                    .await
-            }
+            Ok(Ok(())) => pages.overview(&session, Some("notice-off"), None).await,
             Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
             Err(e) => Err(e),
         },
@@ -480,7 +491,7 @@ pub async fn page(
                     match confirm_setup(ctx, &session, record.clone(), code, current).await {
                         Ok(Ok(Some(codes))) => Ok(pages.codes(&session, &codes, false)),
                         Ok(Ok(None)) => {
-                            let notice = "Your new authenticator app is active.";
+                            let notice = "notice-new-app";
                             pages.overview(&session, Some(notice), None).await
                         }
                         Ok(Err(refused @ Refused::Locked(_))) => {
@@ -537,13 +548,17 @@ impl SettingsPages<'_> {
         csrf_token(self.ctx, session)
     }
 
+    /// A page with one message: `title` and `message` are message ids.
     fn message(&self, status: StatusCode, title: &str, message: &str) -> Response<Bytes> {
+        let t = self.ctx.tr();
+        let (title, message) = (t.t(title), t.t(message));
         let frame = pages::Frame {
+            t: self.ctx.tr(),
             app_name: &self.ctx.app.display_name,
             prefix: self.prefix,
             logo: self.ctx.app.logo.is_some(),
         };
-        let page = MessagePage::new(&frame, title, message, &self.ctx.settings.login_page);
+        let page = MessagePage::new(&frame, &title, &message, &self.ctx.settings.login_page);
         pages::html(status, &page)
     }
 
@@ -551,11 +566,12 @@ impl SettingsPages<'_> {
         tracing::error!(app = %self.ctx.app.name, error = %crate::ops::error_chain(error), "settings change failed");
         self.message(
             StatusCode::SERVICE_UNAVAILABLE,
-            "Temporarily unavailable",
-            UNAVAILABLE,
+            "unavailable-title",
+            "unavailable",
         )
     }
 
+    /// The settings page; `notice` is a message id.
     async fn overview(
         &self,
         session: &Session,
@@ -564,6 +580,9 @@ impl SettingsPages<'_> {
     ) -> Result<Response<Bytes>, MfaError> {
         let o = overview(self.ctx, session).await?;
         let csrf = self.csrf(session);
+        let t = self.ctx.tr();
+        let notice = notice.map(|id| t.t(id));
+        let error = refused.map(|r| t.t(r.message_id()));
         let status = refused.map_or(StatusCode::OK, Refused::status);
         let mut live = self
             .ctx
@@ -584,6 +603,7 @@ impl SettingsPages<'_> {
         let page = pages::html(
             status,
             &SettingsPage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -593,8 +613,8 @@ impl SettingsPages<'_> {
                 remaining: o.recovery.and_then(|r| r.remaining).unwrap_or(0),
                 can_remove: self.ctx.settings.policy_for(&session.user) == Policy::Optional,
                 csrf: &csrf,
-                notice,
-                error: refused.map(Refused::message),
+                notice: notice.as_deref(),
+                error: error.as_deref(),
                 home_page: &self.ctx.settings.home_page,
                 sessions,
             },
@@ -625,9 +645,11 @@ impl SettingsPages<'_> {
     ) -> Response<Bytes> {
         let csrf = self.csrf(session);
         let back = format!("{}settings", self.prefix);
+        let error = refused.map(|r| self.ctx.tr().t(r.message_id()));
         pages::html(
             refused.map_or(StatusCode::OK, Refused::status),
             &EnrollPage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -641,7 +663,7 @@ impl SettingsPages<'_> {
                 ask_current,
                 back_link: &back,
                 valid_minutes: None,
-                error: refused.map(Refused::message),
+                error: error.as_deref(),
             },
         )
     }
@@ -650,15 +672,18 @@ impl SettingsPages<'_> {
     fn codes(&self, session: &Session, codes: &[RecoveryCode], replaced: bool) -> Response<Bytes> {
         let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
         let (text, file_name) = pages::recovery_file(
+            self.ctx.tr(),
             &self.ctx.app.display_name,
             &session.user,
             &shown,
             self.ctx.now,
         );
         let csrf = self.csrf(session);
+        let notice = replaced.then(|| self.ctx.tr().t("codes-replaced"));
         pages::html(
             StatusCode::OK,
             &RecoveryCodesPage {
+                t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
                 prefix: self.prefix,
                 logo: self.ctx.app.logo.is_some(),
@@ -667,8 +692,7 @@ impl SettingsPages<'_> {
                 file_name: &file_name,
                 action: "settings/done",
                 csrf: &csrf,
-                notice: replaced
-                    .then_some("Your old recovery codes no longer work: only these new ones do."),
+                notice: notice.as_deref(),
             },
         )
     }

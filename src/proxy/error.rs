@@ -128,7 +128,38 @@ impl ProxyError {
         }
     }
 
-    /// The sentence the client reads.
+    /// The id of the sentence a page shows (`locales/*.ftl`).
+    pub fn message_id(&self) -> &'static str {
+        match self {
+            ProxyError::UnknownHost => "proxy-unknown-host",
+            ProxyError::NoGatewayPage => "proxy-no-gateway-page",
+            ProxyError::BadHost => "proxy-bad-host",
+            ProxyError::AmbiguousPath(_) => "proxy-ambiguous-path",
+            ProxyError::HeadersTooLarge => "proxy-headers-too-large",
+            ProxyError::UpstreamUnreachable(_) => "proxy-upstream-unreachable",
+            ProxyError::UnexpectedSwitch => "proxy-unexpected-switch",
+            ProxyError::UpstreamTimeout => "proxy-upstream-timeout",
+            ProxyError::BadUpstreamRequest(_) => "proxy-bad-upstream-request",
+            ProxyError::Unauthorized => "proxy-unauthorized",
+            ProxyError::StateUnavailable(_) => "proxy-state-unavailable",
+            ProxyError::BodyTooLarge => "proxy-body-too-large",
+            ProxyError::BodyUnreadable => "proxy-body-unreadable",
+            ProxyError::BodyTimeout => "proxy-body-timeout",
+            ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => {
+                "proxy-login-unchecked"
+            }
+            ProxyError::LoginThrottled(_) => "proxy-login-throttled",
+            ProxyError::AmbiguousRequest(_) => "proxy-ambiguous-request",
+            ProxyError::AppSessionWithheld => "proxy-app-session-withheld",
+            ProxyError::LookalikeUser => "proxy-lookalike-user",
+            ProxyError::AnswerUnchecked => "proxy-answer-unchecked",
+            ProxyError::SessionChangedHands => "proxy-session-changed-hands",
+            ProxyError::ConnectionAuthentication => "proxy-connection-authentication",
+            ProxyError::PathRefused => "proxy-path-refused",
+        }
+    }
+
+    /// The sentence JSON answers carry (English, like every API message).
     pub fn message(&self) -> &'static str {
         match self {
             ProxyError::UnknownHost => "No application is configured for this host name.",

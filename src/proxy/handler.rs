@@ -63,6 +63,8 @@ pub async fn handle(
     };
     let request_id = headers::request_id(req.headers(), peer.is_trusted());
     let json = error_page::wants_json(req.headers());
+    // For an error page in the reader's language (a reference-counted copy of the header).
+    let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
     let mut record = crate::ops::access_log::enabled().then(|| {
         Box::new(AccessRecord {
             started,
@@ -122,13 +124,24 @@ pub async fn handle(
                         .inc();
                 }
             }
-            let way = app.map_or_else(Default::default, |a| error_page::Way {
-                app_name: Some(&a.display_name),
-                home: a
-                    .mfa
-                    .as_ref()
-                    .map_or(a.path_prefix.as_str(), |m| &m.home_page),
-            });
+            let asked =
+                crate::i18n::negotiate(accept_language.as_ref().and_then(|v| v.to_str().ok()));
+            let t =
+                crate::i18n::Tr::new(app.and_then(|a| a.mfa.as_ref()?.language).unwrap_or(asked));
+            let way = app.map_or(
+                error_page::Way {
+                    t,
+                    ..Default::default()
+                },
+                |a| error_page::Way {
+                    app_name: Some(&a.display_name),
+                    home: a
+                        .mfa
+                        .as_ref()
+                        .map_or(a.path_prefix.as_str(), |m| &m.home_page),
+                    t,
+                },
+            );
             error_response(&error, &request_id, json, way).map(|page| (None, Some(page)))
         }
     };
@@ -205,6 +218,7 @@ async fn forward(
             now: unix_now(),
             client: peer.client_ip(req.headers()),
             user_agent: user_agent(req.headers()),
+            accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
             request_id: request_id.to_str().unwrap_or("-").to_string(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
@@ -616,10 +630,15 @@ fn error_response(
     way: error_page::Way<'_>,
 ) -> Response<bytes::Bytes> {
     let status = error.status();
+    let message = if json {
+        error.message().to_string()
+    } else {
+        way.t.t(error.message_id())
+    };
     let (body, content_type) = error_page::render(
         status,
         error.code(),
-        error.message(),
+        &message,
         request_id.to_str().unwrap_or("-"),
         json,
         way,

@@ -24,11 +24,13 @@ pub fn wants_json(headers: &HeaderMap) -> bool {
 /// same frame as the gateway's other pages.
 pub const STYLE: &str = "*{box-sizing:border-box}body{font-family:system-ui,-apple-system,\"Segoe UI\",sans-serif;margin:0;background:#f4f5f7;color:#1d2330;line-height:1.5}main{max-width:28rem;margin:2rem auto;padding:1.5rem;background:#fff;border-radius:.5rem;box-shadow:0 1px 3px rgba(0,0,0,.12)}@media (max-width:30rem){main{margin:0;border-radius:0;min-height:100vh}}.app{margin:0 0 .5rem;color:#5a6275;font-size:.9rem;text-transform:uppercase;letter-spacing:.05em}h1{font-size:1.35rem;margin:.25rem 0 1rem}.button{display:inline-block;margin:1rem .5rem 0 0;padding:.65rem 1.2rem;border-radius:.35rem;background:#2a5bd7;color:#fff;text-decoration:none;min-height:44px}.button.secondary{background:#5a6275}small{color:#5a6275}";
 
-/// Where an error page's reader can go: the app's name for the frame, and its start page.
+/// Where an error page's reader can go: the app's name for the frame, and its start page; and
+/// the language the page speaks.
 #[derive(Debug, Clone, Copy)]
 pub struct Way<'a> {
     pub app_name: Option<&'a str>,
     pub home: &'a str,
+    pub t: crate::i18n::Tr,
 }
 
 impl Default for Way<'_> {
@@ -36,6 +38,7 @@ impl Default for Way<'_> {
         Way {
             app_name: None,
             home: "/",
+            t: crate::i18n::Tr::default(),
         }
     }
 }
@@ -58,28 +61,36 @@ pub fn render(
             HeaderValue::from_static("application/json"),
         )
     } else {
+        let t = way.t;
         let title = format!(
             "{} {}",
             status.as_u16(),
-            status.canonical_reason().unwrap_or("Error")
+            t.n("error-title", "status", status.as_u16())
         );
         let app = way.app_name.map_or(String::new(), |name| {
             format!("<p class=\"app\">{}</p>", html_escape(name))
         });
         // A failure of the app or of the gateway's stores may pass: trying again is the way on.
         let again = if status.is_server_error() {
-            "<a class=\"button\" href=\"\">Try again</a>"
+            format!(
+                "<a class=\"button\" href=\"\">{}</a>",
+                html_escape(&t.t("error-try-again"))
+            )
         } else {
-            ""
+            String::new()
         };
         let body = format!(
-            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{title}</title>\
+            "<!doctype html>\n<html lang=\"{}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><meta name=\"referrer\" content=\"no-referrer\"><title>{}</title>\
 <style>{STYLE}</style></head>\
-<body><main>{app}<h1>{title}</h1><p>{}</p><p>{again}<a class=\"button secondary\" href=\"{}\">Go to the start page</a></p>\
-<p><small>If you ask for help, give this reference: {}</small></p></main></body></html>\n",
+<body><main>{app}<h1>{}</h1><p>{}</p><p>{again}<a class=\"button secondary\" href=\"{}\">{}</a></p>\
+<p><small>{}</small></p></main></body></html>\n",
+            t.lang(),
+            html_escape(&title),
+            html_escape(&title),
             html_escape(message),
             html_escape(way.home),
-            html_escape(request_id)
+            html_escape(&t.t("error-home")),
+            html_escape(&t.t1("error-reference", "id", request_id))
         );
         (
             Bytes::from(body),
@@ -149,10 +160,11 @@ mod tests {
             Way {
                 app_name: Some("<Intranet>"),
                 home: "/start?a=1&b=\"",
+                t: crate::i18n::Tr::default(),
             },
         );
         let text = std::str::from_utf8(&body).unwrap();
-        assert!(text.contains("502 Bad Gateway"));
+        assert!(text.contains("502 Application not reachable"), "{text}");
         assert!(text.contains("a&lt;b"));
         assert!(text.contains("id&quot;1"));
         // The frame: the app's name, a way back, and for a server error a way to try again.

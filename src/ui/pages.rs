@@ -1,12 +1,14 @@
 //! The gateway's own HTML pages (askama templates in `templates/`, escaped by default), and the
 //! two static assets they use, served from the binary.
 
+use crate::i18n::Tr;
 use askama::Template;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 
 /// What every page shows in its frame.
 pub struct Frame<'a> {
+    pub t: Tr,
     pub app_name: &'a str,
     /// The reserved prefix, e.g. `/.mfa/`: forms and assets live under it.
     pub prefix: &'a str,
@@ -17,6 +19,8 @@ pub struct Frame<'a> {
 #[derive(Template)]
 #[template(path = "challenge.html")]
 pub struct ChallengePage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
     pub app_name: &'a str,
     pub prefix: &'a str,
     pub logo: bool,
@@ -29,6 +33,8 @@ pub struct ChallengePage<'a> {
 #[derive(Template)]
 #[template(path = "invite.html")]
 pub struct InvitePage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
     pub app_name: &'a str,
     pub prefix: &'a str,
     pub logo: bool,
@@ -40,6 +46,8 @@ pub struct InvitePage<'a> {
 #[derive(Template)]
 #[template(path = "enroll.html")]
 pub struct EnrollPage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
     pub app_name: &'a str,
     pub prefix: &'a str,
     pub logo: bool,
@@ -65,6 +73,8 @@ pub struct EnrollPage<'a> {
 #[derive(Template)]
 #[template(path = "settings.html")]
 pub struct SettingsPage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
     pub app_name: &'a str,
     pub prefix: &'a str,
     pub logo: bool,
@@ -94,6 +104,8 @@ pub struct SessionRow {
 #[derive(Template)]
 #[template(path = "recovery_codes.html")]
 pub struct RecoveryCodesPage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
     pub app_name: &'a str,
     pub prefix: &'a str,
     pub logo: bool,
@@ -110,7 +122,7 @@ pub struct RecoveryCodesPage<'a> {
 
 /// The downloadable recovery-codes file, and its name: which app and account the codes are
 /// for, when they were made, and where to use them.
-pub fn recovery_file(app: &str, user: &str, codes: &[String], now: i64) -> (String, String) {
+pub fn recovery_file(t: Tr, app: &str, user: &str, codes: &[String], now: i64) -> (String, String) {
     let date = crate::ops::time::rfc3339(now);
     let day = date.get(..10).unwrap_or(&date);
     let list: Vec<String> = codes
@@ -118,12 +130,14 @@ pub fn recovery_file(app: &str, user: &str, codes: &[String], now: i64) -> (Stri
         .enumerate()
         .map(|(i, c)| format!("{:>2}. {c}", i + 1))
         .collect();
+    let made = date.replace('T', " ");
     let text = format!(
-        "Recovery codes for {app}\nAccount: {user}\nMade: {} (UTC)\n\n\
-         Use one of these codes when {app} asks for a verification code and you do not have \
-         your authenticator app: choose \"Lost your phone? Use a recovery code\" and type it.\n\
-         Each code works once. Making new codes in the settings replaces all of these.\n\n{}\n",
-        date.replace('T', " ").trim_end_matches('Z'),
+        "{}\n{}\n{}\n\n{}\n{}\n\n{}\n",
+        t.t1("file-heading", "app", app),
+        t.t1("file-account", "user", user),
+        t.t1("file-made", "time", made.trim_end_matches('Z')),
+        t.t1("file-use", "app", app),
+        t.t("file-once"),
         list.join("\n")
     );
     let name = format!("{}-{}-recovery-codes-{day}.txt", slug(app), slug(user));
@@ -153,6 +167,8 @@ fn slug(text: &str) -> String {
 #[derive(Template)]
 #[template(path = "logout.html")]
 pub struct LogoutPage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
     pub app_name: &'a str,
     pub prefix: &'a str,
     pub logo: bool,
@@ -165,26 +181,28 @@ pub struct LogoutPage<'a> {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub struct MessagePage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
     pub app_name: &'a str,
     pub prefix: &'a str,
     pub logo: bool,
     pub title: &'a str,
     pub message: &'a str,
-    /// Where the one button leads; none when there is nothing to do but wait.
+    /// Where the one button ("Sign in again") leads; none when there is nothing to do but
+    /// wait.
     pub link: Option<&'a str>,
-    pub link_text: &'a str,
 }
 
 impl<'a> MessagePage<'a> {
     pub fn new(frame: &Frame<'a>, title: &'a str, message: &'a str, link: &'a str) -> Self {
         MessagePage {
+            t: frame.t,
             app_name: frame.app_name,
             prefix: frame.prefix,
             logo: frame.logo,
             title,
             message,
             link: Some(link),
-            link_text: "Sign in again",
         }
     }
 
@@ -288,6 +306,7 @@ mod tests {
     #[test]
     fn user_supplied_text_is_escaped() {
         let page = ChallengePage {
+            t: Tr::default(),
             app_name: "<App>",
             prefix: "/.mfa/",
             logo: false,
@@ -310,6 +329,7 @@ mod tests {
     #[test]
     fn the_code_field_suits_one_time_codes_on_a_phone() {
         let page = ChallengePage {
+            t: Tr::default(),
             app_name: "A",
             prefix: "/.mfa/",
             logo: true,
@@ -333,6 +353,7 @@ mod tests {
     fn the_recovery_file_says_what_the_codes_are_for() {
         let codes = vec!["abcd-efgh-jkmn".to_string(), "pqrs-tuvw-xyz2".to_string()];
         let (text, name) = recovery_file(
+            Tr::default(),
             "Acme Intranet",
             "Alice.B@example.org",
             &codes,
@@ -358,6 +379,7 @@ mod tests {
     #[test]
     fn the_replacement_form_asks_for_a_current_code_only_when_told() {
         let page = |ask_current| EnrollPage {
+            t: Tr::default(),
             app_name: "A",
             prefix: "/.mfa/",
             logo: false,
@@ -382,6 +404,7 @@ mod tests {
     #[test]
     fn the_logout_page_only_posts_with_the_csrf_token() {
         let text = LogoutPage {
+            t: Tr::default(),
             app_name: "A",
             prefix: "/.mfa/",
             logo: false,
