@@ -350,6 +350,8 @@ async fn invite_mode_needs_the_code_from_an_admin_before_any_secret_is_shown() {
             &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
         )
         .await;
+    assert_eq!(codes.status, 303, "{}", codes.text());
+    let codes = carol.get("/.mfa/enroll").await;
     assert_eq!(recovery_codes(&codes.text()).len(), 10);
 
     // The same code again (another user's login, or carol's own) is worthless.

@@ -50,13 +50,14 @@ async fn walk(gw: &Gateway, lang: Lang, user: &str, pass: &str) {
     assert!(page.contains(&escaped(t.t("enroll-add"))), "{page}");
     let secret = enrollment_secret(&page);
     let csrf = form_value(&page, "csrf");
-    let codes = b
+    let confirmed = b
         .post_form(
             "/.mfa/enroll",
             &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
         )
-        .await
-        .text();
+        .await;
+    assert_eq!(confirmed.status, 303);
+    let codes = b.get("/.mfa/enroll").await.text();
     assert!(codes.contains(&escaped(t.t("codes-heading"))), "{codes}");
     assert_eq!(recovery_codes(&codes).len(), 10);
     let done = b

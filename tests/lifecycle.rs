@@ -327,10 +327,11 @@ async fn demo_command_serves_the_bundled_app_through_the_gateway() {
     let secret = common::browser::enrollment_secret(&page);
     let csrf = common::browser::form_value(&page, "csrf");
     let code = common::browser::totp_now(&secret, 0);
-    let codes = browser
+    let confirmed = browser
         .post_form("/.mfa/enroll", &[("csrf", &csrf), ("code", &code)])
-        .await
-        .text();
+        .await;
+    assert_eq!(confirmed.status, 303);
+    let codes = browser.get("/.mfa/enroll").await.text();
     assert_eq!(common::browser::recovery_codes(&codes).len(), 10);
     let csrf = common::browser::form_value(&codes, "csrf");
     let r = browser

@@ -53,6 +53,8 @@ async fn enroll_basic(b: &mut Browser, path: &str, authorization: &str) -> (Answ
             &[("csrf", &form_value(&page, "csrf")), ("code", &code)],
         )
         .await;
+    assert_eq!(codes.status, 303, "{}", codes.text());
+    let codes = b.get("/.mfa/enroll").await;
     assert_eq!(recovery_codes(&codes.text()).len(), 10);
     let csrf = form_value(&codes.text(), "csrf");
     let released = b

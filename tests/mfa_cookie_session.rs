@@ -76,6 +76,8 @@ async fn first_login_enrolls_and_only_then_reaches_the_app() {
             &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
         )
         .await;
+    assert_eq!(codes_page.status, 303, "{}", codes_page.text());
+    let codes_page = browser.get("/.mfa/enroll").await;
     assert_eq!(codes_page.status, 200);
     assert_eq!(recovery_codes(&codes_page.text()).len(), 10);
     assert!(
@@ -363,6 +365,8 @@ async fn the_codes_page_opened_again_shows_the_same_codes_and_they_work() {
             &[("csrf", &csrf), ("code", &totp_now(&secret, 0))],
         )
         .await;
+    assert_eq!(first.status, 303, "{}", first.text());
+    let first = browser.get("/.mfa/enroll").await;
     let shown = recovery_codes(&first.text());
     assert_eq!(shown.len(), 10);
 
@@ -386,7 +390,11 @@ async fn the_codes_page_opened_again_shows_the_same_codes_and_they_work() {
     // comes back (Back, a bookmark) is sent on to the app.
     let gone = browser.get("/.mfa/enroll").await;
     assert_eq!(gone.status, 303);
-    assert_eq!(gone.header("location"), Some("/"));
+    assert_eq!(
+        gone.header("location"),
+        Some("/index.php"),
+        "the example's home_page"
+    );
     assert!(recovery_codes(&gone.text()).is_empty());
     let mut stranger = Browser::new(gw.addr);
     let dead_end = stranger.get("/.mfa/enroll").await;

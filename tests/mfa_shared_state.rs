@@ -77,8 +77,9 @@ async fn a_login_moves_freely_between_gateways() {
                 ("code", &totp_now(&secret, 0)),
             ],
         )
-        .await
-        .text();
+        .await;
+    assert_eq!(codes_page.status, 303);
+    let codes_page = browser.get("/.mfa/enroll").await.text();
     browser.addr = c;
     let released = browser
         .post_form(
@@ -612,8 +613,9 @@ async fn sessions_survive_a_sentinel_failover() {
                 ("code", &totp_now(&secret, 0)),
             ],
         )
-        .await
-        .text();
+        .await;
+    assert_eq!(codes.status, 303);
+    let codes = browser.get("/.mfa/enroll").await.text();
     browser
         .post_form(
             "/.mfa/enroll/done",

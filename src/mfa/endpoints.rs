@@ -691,9 +691,10 @@ impl Pages<'_> {
             Err(r) => return r,
         };
         let outcome = flow::confirm_enrollment(self.ctx, &challenge, &code).await;
-        self.code_answer(&challenge, outcome, |codes: Vec<RecoveryCode>| {
-            let shown: Vec<String> = codes.iter().map(|c| c.display().to_string()).collect();
-            self.codes_page(&challenge, &shown)
+        // The codes are shown by the page the login is now at (Post/Redirect/Get): Back and
+        // reload never post the code again.
+        self.code_answer(&challenge, outcome, |_: Vec<RecoveryCode>| {
+            redirect(&format!("{}enroll", self.prefix))
         })
     }
 

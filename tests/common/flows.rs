@@ -49,9 +49,13 @@ pub async fn enroll(browser: &mut Browser, user: &str, pass: &str) -> (String, V
     let secret = enrollment_secret(&text);
     let csrf = form_value(&text, "csrf");
     let code = totp_now(&secret, 0);
-    let codes_page = browser
+    let confirmed = browser
         .post_form("/.mfa/enroll", &[("csrf", &csrf), ("code", &code)])
         .await;
+    // Post/Redirect/Get: the codes are on the page the redirect leads to.
+    assert_eq!(confirmed.status, 303, "{}", confirmed.text());
+    assert_eq!(confirmed.header("location"), Some("/.mfa/enroll"));
+    let codes_page = browser.get("/.mfa/enroll").await;
     assert_eq!(codes_page.status, 200, "{}", codes_page.text());
     let codes = recovery_codes(&codes_page.text());
     assert_eq!(codes.len(), 10);

@@ -67,7 +67,7 @@ def enrolled(pma):
     assert "pmaAuth-1" not in s.cookies, "the login's answer is withheld"
     page = s.get(f"{pma.url}/.mfa/enroll")
     secret = enrollment_secret(page.text)
-    codes_page = s.post(f"{pma.url}/.mfa/enroll", allow_redirects=False,
+    codes_page = s.post(f"{pma.url}/.mfa/enroll",
                         data={"csrf": form_value(page.text, "csrf"), "code": totp(secret)})
     codes = recovery_codes(codes_page.text)
     released = s.post(f"{pma.url}/.mfa/enroll/done", allow_redirects=False,

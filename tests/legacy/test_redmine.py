@@ -55,7 +55,7 @@ def enrolled(rm):
     assert answer.headers["location"] == "/.mfa/enroll"
     page = s.get(f"{rm.url}/.mfa/enroll")
     secret = enrollment_secret(page.text)
-    codes_page = s.post(f"{rm.url}/.mfa/enroll", allow_redirects=False,
+    codes_page = s.post(f"{rm.url}/.mfa/enroll",
                         data={"csrf": form_value(page.text, "csrf"), "code": totp(secret)})
     codes = recovery_codes(codes_page.text)
     released = s.post(f"{rm.url}/.mfa/enroll/done", allow_redirects=False,

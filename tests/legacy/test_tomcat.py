@@ -50,7 +50,7 @@ def enrolled(tc):
     assert answer.headers["location"] == "/.mfa/enroll"
     page = s.get(f"{tc.url}/.mfa/enroll")
     secret = enrollment_secret(page.text)
-    codes_page = s.post(f"{tc.url}/.mfa/enroll", allow_redirects=False,
+    codes_page = s.post(f"{tc.url}/.mfa/enroll",
                         data={"csrf": form_value(page.text, "csrf"), "code": totp(secret)})
     codes = recovery_codes(codes_page.text)
     released = s.post(f"{tc.url}/.mfa/enroll/done", allow_redirects=False,
@@ -163,7 +163,7 @@ def basic_enroll(session, base, path):
     assert answer.headers["location"] == "/.mfa/enroll"
     page = session.get(f"{base}/.mfa/enroll")
     secret = enrollment_secret(page.text)
-    codes_page = session.post(f"{base}/.mfa/enroll", allow_redirects=False,
+    codes_page = session.post(f"{base}/.mfa/enroll",
                               data={"csrf": form_value(page.text, "csrf"), "code": totp(secret)})
     return session.post(f"{base}/.mfa/enroll/done", allow_redirects=False,
                         data={"csrf": form_value(codes_page.text, "csrf"), "saved": "yes"})

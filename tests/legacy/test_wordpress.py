@@ -45,7 +45,7 @@ def enroll(session, base, user=ADMIN):
     assert wp_cookies(session) == []
     page = session.get(f"{base}/.mfa/enroll")
     secret = enrollment_secret(page.text)
-    codes_page = session.post(f"{base}/.mfa/enroll", allow_redirects=False,
+    codes_page = session.post(f"{base}/.mfa/enroll",
                               data={"csrf": form_value(page.text, "csrf"), "code": totp(secret)})
     assert codes_page.status_code == 200, codes_page.text[:300]
     codes = recovery_codes(codes_page.text)
