@@ -196,6 +196,38 @@ async fn without_the_gateway_running_what_lives_in_the_database_is_still_managed
     let mut gw = Gateway::start(&config(app.addr, "first_login"));
     let mut b = Browser::new(gw.addr);
     enroll(&mut b, "alice", "secret").await;
+    // Running, but the command's config names another admin address: a refused connection
+    // is not taken for a stopped gateway, so nothing is changed and no session survives a
+    // reset unseen.
+    let written = std::fs::read_to_string(&gw.config).unwrap();
+    let elsewhere = gw.dir.join("elsewhere.yaml");
+    let other = common::free_address_pair().1;
+    std::fs::write(
+        &elsewhere,
+        written.replace(&gw.admin.to_string(), &other.to_string()),
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args([
+            "user",
+            "reset",
+            "alice",
+            "--yes",
+            "--operator",
+            "ops",
+            "--config",
+        ])
+        .arg(&elsewhere)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("a gateway is running"), "{stderr}");
+    assert_eq!(
+        b.get("/index.php").await.status,
+        200,
+        "alice's session lives on"
+    );
     gw.child.kill().unwrap();
     gw.child.wait().unwrap();
     let ops = |args: &[&str]| {

@@ -121,6 +121,26 @@ fn check_config_lists_every_validation_problem() {
     }
 }
 
+/// The README's "Protect your own app" lines are a working config.
+#[test]
+fn the_readmes_own_app_config_passes_check_config() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme
+        .split("## Protect your own app")
+        .nth(1)
+        .expect("the section");
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("its YAML block");
+    let text = format!("listeners:\n  - address: \"127.0.0.1:8080\"\n{yaml}");
+    let (ok, stdout, stderr) = check_config(&text);
+    assert!(ok, "{stderr}\n{text}");
+    assert!(stdout.contains("ok (1 listener, 1 app)"), "{stdout}");
+}
+
 #[test]
 fn every_shipped_config_passes_check_config_with_no_variables_set() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");

@@ -516,3 +516,44 @@ async fn a_missing_gateway_page_names_the_request_as_its_header_does() {
         assert!(answer.text().contains(&id), "{accept}: {}", answer.text());
     }
 }
+
+/// "Start over" ends the pending login, with the login's own form only: a post from another
+/// site (no form token) changes nothing.
+#[tokio::test]
+async fn start_over_ends_the_login_only_from_its_own_form() {
+    let (_app, gw) = setup().await;
+    let mut first = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut first, "alice", "secret").await;
+    let mut b = Browser::new(gw.addr);
+    login(&mut b, "alice", "secret").await;
+    let page = b.get("/.mfa/verify").await.text();
+    let csrf = form_value(&page, "csrf");
+    let pending = b.cookies["mfa_pending"].clone();
+
+    let forged = b.post_form("/.mfa/start-over", &[]).await;
+    assert_eq!(forged.status, 403);
+    assert!(
+        set_cookies(&forged).is_empty(),
+        "{:?}",
+        set_cookies(&forged)
+    );
+    assert_eq!(b.cookies["mfa_pending"], pending);
+
+    let ended = b.post_form("/.mfa/start-over", &[("csrf", &csrf)]).await;
+    assert_eq!(ended.status, 303);
+    assert_eq!(ended.header("location"), Some("/login.php"));
+    assert!(!b.cookies.contains_key("mfa_pending"));
+    // The login is gone, even with its cookie put back.
+    b.cookies.insert("mfa_pending".into(), pending);
+    let late = b
+        .post_form(
+            "/.mfa/verify",
+            &[("csrf", &csrf), ("code", &totp_now(&secret, 30))],
+        )
+        .await;
+    assert_eq!(late.status, 401);
+    assert!(!b.cookies.contains_key("PHPSESSID"));
+    assert!(common::audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "login_abandoned" && e["user"] == "alice"));
+}

@@ -1125,4 +1125,27 @@ async fn a_gateway_with_another_key_file_refuses_to_start_and_says_what_to_copy(
         "{}",
         waiting.log_text()
     );
+
+    // A database written before fingerprints were kept (the row removed, a Redis of its own):
+    // a node with another key file cannot claim it, since the stored secrets do not open.
+    let url = &env
+        .iter()
+        .find(|(k, _)| *k == "MFA_DATABASE_URL")
+        .unwrap()
+        .1;
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    sqlx::query("DELETE FROM key_fingerprint")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut unclaimed = env.clone();
+    for (name, value) in unclaimed.iter_mut() {
+        if *name == "MFA_REDIS_PREFIX" {
+            value.insert_str(0, "old-");
+        }
+    }
+    let (code, log) =
+        Gateway::start_example_refused(EXAMPLE, app.addr, temp_dir("keys-old"), &unclaimed);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains("cannot open the factors stored"), "{log}");
 }

@@ -34,6 +34,11 @@ pub enum AdminError {
     NoAdminListener,
     #[error("the gateway is not running (nothing answers at {0}): a lock lives in its memory, so start the gateway first")]
     NotRunning(std::net::SocketAddr),
+    #[error("a gateway is running with this data directory (it holds {lock}) but its admin listener at {addr} refused the connection: nothing was changed; check admin.address against the running gateway's")]
+    Unreachable {
+        addr: std::net::SocketAddr,
+        lock: String,
+    },
     #[error("the audit record could not be written (the change was made)")]
     Audit(#[from] crate::audit::AuditError),
     #[error("{0}")]
@@ -46,6 +51,21 @@ enum StateAccess {
     Direct(crate::store::AnyEphemeral),
     Gateway(remote::GatewayClient),
     Unreachable,
+}
+
+/// Whether a running gateway holds the lock file (a file that cannot be opened counts as held:
+/// not knowing is not proof of a stopped gateway).
+fn gateway_holds(lock: &std::path::Path) -> bool {
+    match std::fs::OpenOptions::new().write(true).open(lock) {
+        Ok(file) => match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                false
+            }
+            Err(_) => true,
+        },
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
 }
 
 /// Why sessions and locks could not be asked for.
@@ -178,6 +198,15 @@ impl Admin {
                 Err(remote::RemoteError::Connect(addr, e))
                     if e.kind() == std::io::ErrorKind::ConnectionRefused =>
                 {
+                    // Refused is not proof of "stopped" (another address, a firewall): only a
+                    // lock no running gateway holds is.
+                    let lock = crate::mfa::running_lock_file(&self.config);
+                    if gateway_holds(&lock) {
+                        return Err(AdminError::Unreachable {
+                            addr,
+                            lock: lock.display().to_string(),
+                        });
+                    }
                     self.without_state(op, Absent::NotRunning(addr))
                 }
                 answer => Ok(answer?),

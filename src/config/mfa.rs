@@ -403,6 +403,18 @@ fn networks(c: &mut Checker, key: &str, texts: &[String]) -> Vec<ipnet::IpNet> {
 /// against credential stuffing.
 fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
     let shared_networks = networks(c, &format!("{key}.shared_networks"), &raw.shared_networks);
+    // A range this wide is everyone (or every client behind a proxy missing from
+    // trusted_proxies): the address-wide lock, the defence against guessing across users,
+    // would be off for all.
+    for (i, net) in shared_networks.iter().enumerate() {
+        let widest = if net.addr().is_ipv4() { 8 } else { 32 };
+        if net.prefix_len() < widest {
+            c.fail(
+                &format!("{key}.shared_networks[{i}]"),
+                format!("{net} is too wide for a shared network (at least /{widest}): name the office or VPN addresses"),
+            );
+        }
+    }
     let minutes = |m: u64| Duration::from_secs(m * 60);
     let mut limit = |name: &str, raw: &Option<RawLimit>, default: Limit| -> Option<Limit> {
         let Some(raw) = raw else {
@@ -785,7 +797,9 @@ fn is_app_page(p: &str) -> bool {
 }
 
 fn is_plain_path(p: &str) -> bool {
+    // `//host/…` is a link to another site (protocol-relative), never a path of this one.
     p.starts_with('/')
+        && !p.starts_with("//")
         && !p.contains(['?', '#', '%', '\\', ' '])
         && !p.split('/').any(|s| s == "." || s == "..")
 }

@@ -104,8 +104,12 @@ pub(super) fn read(text: &str, path: &Path, positions: &Positions) -> Read {
             break;
         }
         match serde_yaml::to_string(&document) {
-            Ok(text) => written = text,
-            Err(_) => break,
+            // Aliases are expanded when the document is written out: a file that grows past
+            // this is not mended further (its first mistakes are reported).
+            Ok(next) if next.len() <= text.len().saturating_mul(4).saturating_add(65_536) => {
+                written = next
+            }
+            _ => break,
         }
     }
     read

@@ -379,6 +379,45 @@ fn regulation_and_enrollment_have_defaults_and_named_mistakes() {
             .any(|e| e.contains("apps[0].mfa.enrollment: \"anyone\" is not an enrollment mode")),
         "{e:?}"
     );
+    // An office's addresses are shared; everyone is not.
+    let shared = format!("{GOOD}{MFA}      regulation:\n        shared_networks: [\"203.0.113.7\", \"10.0.0.0/8\", \"2001:db8::/32\"]\n");
+    let c = load(&shared).unwrap();
+    let r = &c.apps[0].mfa.as_ref().unwrap().regulation;
+    assert_eq!(r.shared_networks.len(), 3);
+    let mapped: std::net::IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+    assert_eq!(
+        r.for_address(r.client, mapped),
+        None,
+        "a dual-stack listener's spelling"
+    );
+    assert!(r
+        .for_address(r.client, "203.0.113.8".parse().unwrap())
+        .is_some());
+    for wide in ["0.0.0.0/0", "::/0", "10.0.0.0/7"] {
+        let e = errors(&format!(
+            "{GOOD}{MFA}      regulation:\n        shared_networks: [\"{wide}\"]\n"
+        ));
+        assert!(
+            e.iter()
+                .any(|e| e.contains("apps[0].mfa.regulation.shared_networks[0]")
+                    && e.contains("too wide")),
+            "{wide}: {e:?}"
+        );
+    }
+    // A page of another site is no page of the app (`//host/...` is protocol-relative).
+    for key in ["home_page", "login_page"] {
+        let e = errors(&format!("{GOOD}{MFA}      {key}: //evil.example/x\n"));
+        assert!(
+            e.iter().any(|e| e.contains(&format!("apps[0].mfa.{key}"))),
+            "{key}: {e:?}"
+        );
+    }
+    let e = errors(&format!("{GOOD}{MFA}      language: klingon\n"));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("apps[0].mfa.language") && e.contains("en, de, fr, es")),
+        "{e:?}"
+    );
     let bad_duration = format!("{GOOD}{MFA}      regulation:\n        user: {{ lock: forever }}\n");
     let e = errors(&bad_duration);
     assert!(

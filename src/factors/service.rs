@@ -37,10 +37,10 @@ pub struct Accepted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Accepted(Accepted),
-    /// A real code of the user's that was already used: a replay, or the same TOTP typed
-    /// again before the next one shows. Refused and counted like a wrong code, but the
-    /// audit trail and the user are told which it was.
-    Spent,
+    /// A real code of the user's, of this method, that was already used: a replay, or the
+    /// same TOTP typed again before the next one shows. Refused and counted like a wrong code,
+    /// but the audit trail says which it was.
+    Spent(Method),
     Wrong,
 }
 
@@ -48,16 +48,24 @@ impl Verdict {
     pub fn accepted(self) -> Option<Accepted> {
         match self {
             Verdict::Accepted(accepted) => Some(accepted),
-            Verdict::Spent | Verdict::Wrong => None,
+            Verdict::Spent(_) | Verdict::Wrong => None,
         }
     }
 
     /// The audit record's `reason` for a refused code.
     pub fn reason(self) -> &'static str {
         match self {
-            Verdict::Spent => "code already used",
+            Verdict::Spent(_) => "code already used",
             Verdict::Accepted(_) | Verdict::Wrong => "wrong code",
         }
+    }
+
+    /// Whether a user who has not passed the second factor yet is told to wait for the next
+    /// code: only for an authenticator's code typed twice, the everyday mistake. That a
+    /// recovery code of a list was used is not said before the second factor (it would tell
+    /// the holder of a stolen list which codes are gone).
+    pub fn wait_for_next(self) -> bool {
+        self == Verdict::Spent(Method::Totp)
     }
 }
 
@@ -208,7 +216,7 @@ impl Factor for TotpFactor {
             .transpose()?;
         let step = match checked {
             Some(totp::Check::Fresh(step)) => step,
-            Some(totp::Check::Spent) => return Ok(Verdict::Spent),
+            Some(totp::Check::Spent) => return Ok(Verdict::Spent(Method::Totp)),
             Some(totp::Check::Wrong) | None => return Ok(Verdict::Wrong),
         };
         // The store re-checks the step atomically: a racing request with the same code loses.
@@ -216,7 +224,7 @@ impl Factor for TotpFactor {
             .record_totp_step(who.realm, who.user, &record.id, step, who.now)
             .await?
         {
-            return Ok(Verdict::Spent);
+            return Ok(Verdict::Spent(Method::Totp));
         }
         Ok(Verdict::Accepted(Accepted {
             method: Method::Totp,
@@ -288,7 +296,7 @@ impl Factor for RecoveryCodeFactor {
                     method: Method::RecoveryCode,
                     recovery_codes_left: Some(left),
                 }),
-                CodeUse::Spent => Verdict::Spent,
+                CodeUse::Spent => Verdict::Spent(Method::RecoveryCode),
                 CodeUse::Unknown => Verdict::Wrong,
             },
         )
@@ -398,7 +406,7 @@ mod tests {
                 .verify(&store, &keys, &who(1_700_000_000), &code)
                 .await
                 .unwrap(),
-            Verdict::Spent
+            Verdict::Spent(Method::Totp)
         );
     }
 
@@ -446,7 +454,7 @@ mod tests {
             verify_any(&factor, &store, &keys, &who(later), &next, None)
                 .await
                 .unwrap(),
-            Verdict::Spent,
+            Verdict::Spent(Method::Totp),
             "replay"
         );
         assert_eq!(
@@ -471,7 +479,7 @@ mod tests {
             verify_any(&factor, &store, &keys, &who(later), &typed, None)
                 .await
                 .unwrap(),
-            Verdict::Spent,
+            Verdict::Spent(Method::RecoveryCode),
             "used twice"
         );
 

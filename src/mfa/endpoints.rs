@@ -471,13 +471,15 @@ impl Pages<'_> {
 
     /// Ends the login being started over (its pending state and cookie), then the app's login.
     async fn start_over(&self, body: &[u8]) -> Response<Bytes> {
+        // Only the login's own form ends it: a post from another site changes nothing.
+        let (challenge, _) = match self.posted(body).await {
+            Ok(posted) => posted,
+            Err(refused) => return refused,
+        };
         let mut response = redirect(&self.ctx.settings.login_page);
         response
             .headers_mut()
             .append(header::SET_COOKIE, self.ctx.pending_cookie().clear());
-        let Ok((challenge, _)) = self.posted(body).await else {
-            return response;
-        };
         match self
             .ctx
             .mfa

@@ -650,7 +650,7 @@ pub async fn wrong<T>(
             );
             Ok(CodeOutcome::Wrong {
                 left,
-                spent: verdict == Verdict::Spent,
+                spent: verdict.wait_for_next(),
             })
         }
         FailureOutcome::Dead => {

@@ -41,6 +41,14 @@ pub struct Mfa {
     strips: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u64)>>,
     /// Requests of one session in order, where the app is asked after every answer.
     pub turns: turns::Turns,
+    /// Held (shared) while this process runs with its state in memory: an admin command that
+    /// can lock the file knows no gateway holds sessions or locks it cannot reach.
+    _running: Option<std::fs::File>,
+}
+
+/// The file a gateway keeping its state in memory holds a shared lock on while it runs.
+pub fn running_lock_file(config: &Config) -> PathBuf {
+    config.data_dir.join("gateway.lock")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -107,8 +115,13 @@ impl Mfa {
             metrics: metrics::MfaMetrics::default(),
             strips: std::sync::Mutex::new(std::collections::HashMap::new()),
             turns: turns::Turns::default(),
+            _running: match &config.state.ephemeral {
+                EphemeralConfig::Memory => Some(hold_running_lock(config)?),
+                EphemeralConfig::Redis { .. } => None,
+            },
         };
         let stores = KeyCheck {
+            keys: mfa.keys(),
             fingerprint,
             keys_file: config.keys_file.clone(),
             durable: mfa.durable.clone(),
@@ -190,8 +203,22 @@ impl Mfa {
     }
 }
 
+fn hold_running_lock(config: &Config) -> Result<std::fs::File, MfaSetupError> {
+    let path = running_lock_file(config);
+    let fail = |e| MfaSetupError::DataDir(path.display().to_string(), e);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(fail)?;
+    file.lock_shared().map_err(fail)?;
+    Ok(file)
+}
+
 /// The comparison of this gateway's key file with the one the stores were written with.
 struct KeyCheck {
+    keys: Arc<KeyRing>,
     fingerprint: String,
     keys_file: std::path::PathBuf,
     durable: AnyDurable,
@@ -209,6 +236,17 @@ impl KeyCheck {
     async fn run(&self) -> Result<(), KeyCheckError> {
         let bound = std::time::Duration::from_secs(5);
         let timed_out = || KeyCheckError::Unreachable(StoreError::Unavailable("timed out"));
+        let recorded = tokio::time::timeout(bound, self.durable.key_fingerprint())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(KeyCheckError::Unreachable)?;
+        match recorded {
+            Some(theirs) => self.compare(&theirs, &self.names.0)?,
+            // A store written before fingerprints were recorded has none: whoever starts
+            // first would claim it. A stored secret that opens is the proof that this key
+            // file is the one (or there is nothing to read yet).
+            None => self.opens_what_is_stored(bound).await?,
+        }
         let durable = tokio::time::timeout(
             bound,
             self.durable
@@ -226,6 +264,30 @@ impl KeyCheck {
         .map_err(|_| timed_out())?
         .map_err(KeyCheckError::Unreachable)?;
         self.compare(&ephemeral, &self.names.1)
+    }
+
+    async fn opens_what_is_stored(&self, bound: std::time::Duration) -> Result<(), KeyCheckError> {
+        let stored = tokio::time::timeout(bound, self.durable.all_totp())
+            .await
+            .map_err(|_| KeyCheckError::Unreachable(StoreError::Unavailable("timed out")))?
+            .map_err(KeyCheckError::Unreachable)?;
+        let Some(record) = stored.first() else {
+            return Ok(());
+        };
+        let context =
+            crate::factors::service::totp_context(&record.realm, &record.user, &record.id);
+        if self.keys.open(&record.secret, &context).is_ok() {
+            return Ok(());
+        }
+        Err(KeyCheckError::Differ(format!(
+            "the key file {file} (fingerprint {ours}) cannot open the factors stored in {store}: \
+             every gateway sharing these stores must use the same key file. Copy the key file \
+             of a gateway that works with these stores to {file} on this one, and start it \
+             again.",
+            file = self.keys_file.display(),
+            ours = self.fingerprint,
+            store = self.names.0,
+        )))
     }
 
     fn compare(&self, theirs: &str, store: &str) -> Result<(), KeyCheckError> {

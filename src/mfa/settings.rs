@@ -91,7 +91,7 @@ async fn code_ok(
     }
     Ok(Err(match ctx.code_failed(realm, user).await? {
         Some(until) => locked(until),
-        None if verdict == Verdict::Spent => Refused::SpentCode,
+        None if matches!(verdict, Verdict::Spent(_)) => Refused::SpentCode,
         None => Refused::WrongCode,
     }))
 }
@@ -368,7 +368,7 @@ impl Refused {
     fn reason(self) -> &'static str {
         match self {
             Refused::WrongCode => "wrong code",
-            Refused::SpentCode => Verdict::Spent.reason(),
+            Refused::SpentCode => "code already used",
             Refused::CodeRequired | Refused::CurrentCodeRequired => "no current code",
             Refused::WrongCurrentCode => "wrong current code",
             Refused::Required => "required by policy",

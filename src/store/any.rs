@@ -180,6 +180,9 @@ impl DurableStore for AnyDurable {
     async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ping(), Sqlite, Postgres)
     }
+    async fn key_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        dispatch!(self, s => s.key_fingerprint(), Sqlite, Postgres)
+    }
     async fn claim_key_fingerprint(
         &self,
         fingerprint: &str,

@@ -169,6 +169,9 @@ pub trait DurableStore: Send + Sync {
     /// A cheap round trip for readiness checks.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The fingerprint of the key file this store was written with, if one was recorded.
+    fn key_fingerprint(&self) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
     /// Records `fingerprint` as the key file's this store is written with, unless one is
     /// recorded already; the one in force after the call.
     fn claim_key_fingerprint(

@@ -318,6 +318,14 @@ impl DurableStore for PostgresStore {
         Ok(())
     }
 
+    async fn key_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT fingerprint FROM key_fingerprint WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     async fn claim_key_fingerprint(
         &self,
         fingerprint: &str,

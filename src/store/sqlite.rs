@@ -307,6 +307,14 @@ impl DurableStore for SqliteStore {
         Ok(())
     }
 
+    async fn key_fingerprint(&self) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT fingerprint FROM key_fingerprint WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     async fn claim_key_fingerprint(
         &self,
         fingerprint: &str,

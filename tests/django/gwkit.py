@@ -30,6 +30,11 @@ DRF_EXAMPLE = os.path.join(EXAMPLES, "django-drf.yaml")
 COOKIE_EXAMPLE = os.path.join(EXAMPLES, "cookie-session.yaml")
 ARTIFACTS = os.path.join(ROOT, "target", "test-artifacts")
 PASSWORD = "correct horse battery staple"
+# Debian's chromium as the browser tests start it: headless, nothing fetched in the background.
+CHROMIUM_ARGS = [
+    "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
 
 
 def free_port():

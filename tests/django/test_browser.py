@@ -5,12 +5,8 @@ import os
 
 from playwright.sync_api import sync_playwright
 
-from gwkit import ARTIFACTS, PASSWORD, totp
+from gwkit import ARTIFACTS, CHROMIUM_ARGS, PASSWORD, totp
 
-CHROMIUM_ARGS = [
-    "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 
 
 def sign_in(page, base, username):

@@ -11,12 +11,8 @@ import urllib.parse
 import pytest
 from playwright.sync_api import sync_playwright
 
-from gwkit import ARTIFACTS, PASSWORD, totp
+from gwkit import ARTIFACTS, CHROMIUM_ARGS, PASSWORD, totp
 
-CHROMIUM_ARGS = [
-    "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 SIZES = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
     "desktop": {"viewport": {"width": 1280, "height": 800}},
