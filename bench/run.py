@@ -136,7 +136,8 @@ def build_gateway():
     """The release binary, built now (the run measures the code as it is)."""
     print("building the gateway (release)…", flush=True)
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
-    return os.path.join(ROOT, "target", "release", "mfa-gateway")
+    target = os.environ.get("CARGO_TARGET_DIR") or os.path.join(ROOT, "target")
+    return os.path.join(target, "release", "mfa-gateway")
 
 
 def work_dir(prefix):
