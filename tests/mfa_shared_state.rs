@@ -737,7 +737,8 @@ async fn a_read_only_or_silent_redis_fails_closed() {
     let mut env = shared_state().await;
     env.retain(|(k, _)| *k != "MFA_REDIS_URL");
     env.push(("MFA_REDIS_URL", format!("redis://127.0.0.1:{port}/")));
-    let gw = Gateway::start_example_with(EXAMPLE, app.addr, temp_dir("readonly"), &env);
+    // Not ready (nothing can be written), so not waited for.
+    let gw = Gateway::start_example_unready(EXAMPLE, app.addr, temp_dir("readonly"), &env);
     let mut b = Browser::new(gw.addr);
     let answer = login(&mut b, "alice", "secret").await;
     assert_eq!(answer.status, 503, "{}", answer.text());
@@ -1106,6 +1107,12 @@ async fn a_gateway_with_another_key_file_refuses_to_start_and_says_what_to_copy(
         }
     }
     let mut waiting = Gateway::start_example_unready(EXAMPLE, app.addr, temp_dir("keys-d"), &late);
+    // Until the key file is compared, nothing of the app passes and the node is not ready.
+    let early = common::get(waiting.addr, "a", "/index.php", &[]).await;
+    assert_eq!(early.status, 503, "{}", early.text());
+    let ready = common::get(waiting.admin, "admin", "/readyz", &[]).await;
+    assert_eq!(ready.status, 503);
+    assert!(ready.text().contains("key file"), "{}", ready.text());
     relay.up().await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let status = loop {

@@ -41,6 +41,9 @@ pub struct Mfa {
     strips: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, (i64, u64)>>,
     /// Requests of one session in order, where the app is asked after every answer.
     pub turns: turns::Turns,
+    /// Set once the key file was compared with the shared stores: until then nothing of an
+    /// MFA app passes (a node with another key file would write what no other node can read).
+    keys_checked: Arc<std::sync::atomic::AtomicBool>,
     /// Held (shared) while this process runs with its state in memory: an admin command that
     /// can lock the file knows no gateway holds sessions or locks it cannot reach.
     _running: Option<std::fs::File>,
@@ -81,6 +84,8 @@ pub enum MfaError {
     Qr,
     #[error("MFA was switched on by a reload; restart the gateway to open its stores")]
     NotReady,
+    #[error("the key file is not yet compared with the shared stores (one is down)")]
+    KeysUnchecked,
     #[error("the audit trail cannot be written and audit.on_failure is refuse")]
     Audit(#[source] crate::audit::AuditError),
     /// A first enrollment for a name that looks like an enrolled user's (the app may take
@@ -115,12 +120,14 @@ impl Mfa {
             metrics: metrics::MfaMetrics::default(),
             strips: std::sync::Mutex::new(std::collections::HashMap::new()),
             turns: turns::Turns::default(),
+            keys_checked: Arc::default(),
             _running: match &config.state.ephemeral {
                 EphemeralConfig::Memory => Some(hold_running_lock(config)?),
                 EphemeralConfig::Redis { .. } => None,
             },
         };
         let stores = KeyCheck {
+            checked: mfa.keys_checked.clone(),
             keys: mfa.keys(),
             fingerprint,
             keys_file: config.keys_file.clone(),
@@ -129,7 +136,9 @@ impl Mfa {
             names: store_names(config),
         };
         match stores.run().await {
-            Ok(()) => {}
+            Ok(()) => stores
+                .checked
+                .store(true, std::sync::atomic::Ordering::SeqCst),
             Err(KeyCheckError::Differ(message)) => return Err(MfaSetupError::KeysDiffer(message)),
             // A store that is down now is checked when it answers; until then nothing of it
             // is used (the gateway is not ready).
@@ -172,6 +181,11 @@ impl Mfa {
             entry.1 += 1;
             None
         }
+    }
+
+    /// Whether the key file was compared with the shared stores (and matched).
+    pub fn keys_checked(&self) -> bool {
+        self.keys_checked.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The key ring in force now.
@@ -218,6 +232,7 @@ fn hold_running_lock(config: &Config) -> Result<std::fs::File, MfaSetupError> {
 
 /// The comparison of this gateway's key file with the one the stores were written with.
 struct KeyCheck {
+    checked: Arc<std::sync::atomic::AtomicBool>,
     keys: Arc<KeyRing>,
     fingerprint: String,
     keys_file: std::path::PathBuf,
@@ -313,6 +328,8 @@ impl KeyCheck {
             match self.run().await {
                 Ok(()) => {
                     tracing::info!("the key file matches the shared stores");
+                    self.checked
+                        .store(true, std::sync::atomic::Ordering::SeqCst);
                     return;
                 }
                 Err(KeyCheckError::Differ(message)) => {

@@ -112,6 +112,12 @@ async fn readiness(shared: &Shared) -> Response<Full<Bytes>> {
     let Some(mfa) = &shared.mfa else {
         return text(StatusCode::OK, "ready\n");
     };
+    if !mfa.keys_checked() {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready\nkey file: not yet compared with the shared stores\n",
+        );
+    }
     let limit = Duration::from_secs(1);
     let ephemeral = tokio::time::timeout(limit, mfa.ephemeral.ping())
         .await

@@ -209,6 +209,9 @@ async fn forward(
     // An app with MFA needs the stores; if they are missing (MFA switched on by a reload), no
     // request to it passes unchecked.
     let ctx = match (&app.mfa, mfa) {
+        (Some(_), Some(mfa)) if !mfa.keys_checked() => {
+            return Err(ProxyError::StateUnavailable(MfaError::KeysUnchecked))
+        }
         (Some(settings), Some(mfa)) => Some(Context {
             mfa,
             keys: mfa.keys(),
