@@ -37,6 +37,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+
+def sign_in(page, base, username):
+    """The Django admin's own sign-in form, in a Playwright page."""
+    page.goto(f"{base}/admin/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("input[type=submit]")
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -5,15 +5,7 @@ import os
 
 from playwright.sync_api import sync_playwright
 
-from gwkit import ARTIFACTS, CHROMIUM_ARGS, PASSWORD, totp
-
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/admin/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
+from gwkit import ARTIFACTS, CHROMIUM_ARGS, sign_in, totp
 
 
 def test_login_enrollment_code_and_admin_in_chromium(django_site, gateway, admin_user):

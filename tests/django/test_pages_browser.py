@@ -11,20 +11,13 @@ import urllib.parse
 import pytest
 from playwright.sync_api import sync_playwright
 
-from gwkit import ARTIFACTS, CHROMIUM_ARGS, PASSWORD, totp
+from gwkit import ARTIFACTS, CHROMIUM_ARGS, sign_in, totp
 
 SIZES = {
     "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
     "desktop": {"viewport": {"width": 1280, "height": 800}},
 }
 SHOTS = os.path.join(ARTIFACTS, "pages")
-
-
-def sign_in(page, base, username):
-    page.goto(f"{base}/admin/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("input[type=submit]")
 
 
 def shot(page, size, name):
