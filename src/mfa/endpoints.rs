@@ -59,57 +59,15 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
     let read = |body| collect_limited(body, MAX_BODY);
     match (rest, post) {
         ("verify", false) => page.show_verify().await,
-        ("verify", true) => match read(body).await {
-            Ok(form) => page.post_verify(&form).await,
-            Err(_) => page.message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large-title",
-                "too-large",
-            ),
-        },
         ("enroll", false) => page.show_enroll().await,
         ("invite", false) => page.show_invite().await,
-        ("invite", true) => match read(body).await {
-            Ok(form) => page.post_invite(&form).await,
-            Err(_) => page.message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large-title",
-                "too-large",
-            ),
-        },
-        ("enroll", true) => match read(body).await {
-            Ok(form) => page.post_enroll(&form).await,
-            Err(_) => page.message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large-title",
-                "too-large",
-            ),
-        },
-        ("enroll/done", true) => match read(body).await {
-            Ok(form) => page.post_acknowledge(&form).await,
-            Err(_) => page.message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large-title",
-                "too-large",
-            ),
-        },
-        ("logout", true) => match read(body).await {
-            Ok(form) => page.logout(&form).await,
-            Err(_) => page.message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large-title",
-                "too-large",
-            ),
-        },
         ("logout", false) => page.show_logout().await,
-        ("start-over", true) => match read(body).await {
-            Ok(form) => page.start_over(&form).await,
-            Err(_) => page.message(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too-large-title",
-                "too-large",
-            ),
-        },
+        ("verify" | "invite" | "enroll" | "enroll/done" | "logout" | "start-over", true) => {
+            match read(body).await {
+                Ok(form) => page.post(rest, &form).await,
+                Err(_) => page.too_large(),
+            }
+        }
         ("api/verify" | "api/enroll" | "api/invite", true) => match read(body).await {
             Ok(body) => api::verify_or_enroll(ctx, rest, &body).await,
             Err(_) => api_error(
@@ -129,11 +87,7 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             let rest = rest.trim_start_matches("settings");
             match read(body).await {
                 Ok(form) => super::settings::page(ctx, prefix, rest, post, &headers, &form).await,
-                Err(_) => page.message(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too-large-title",
-                    "too-large",
-                ),
+                Err(_) => page.too_large(),
             }
         }
         (
@@ -295,6 +249,27 @@ impl Pages<'_> {
         flow::pending(self.ctx, token.as_deref())
             .await
             .map_err(|e| self.pending_failed(e))
+    }
+
+    /// A posted form of the sign-in pages (`rest` below the prefix).
+    async fn post(&self, rest: &str, form: &[u8]) -> Response<Bytes> {
+        match rest {
+            "verify" => self.post_verify(form).await,
+            "invite" => self.post_invite(form).await,
+            "enroll" => self.post_enroll(form).await,
+            "enroll/done" => self.post_acknowledge(form).await,
+            "logout" => self.logout(form).await,
+            "start-over" => self.start_over(form).await,
+            _ => not_found(self.ctx, self.headers),
+        }
+    }
+
+    fn too_large(&self) -> Response<Bytes> {
+        self.message(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large-title",
+            "too-large",
+        )
     }
 
     /// A page with one message: `title` and `message` are message ids.
