@@ -181,7 +181,6 @@ proxy-login-unchecked = The sign-in could not be completed because the gateway c
 proxy-login-throttled = Too many failed sign-ins from this network or for this account. For your security, signing in is paused for a few minutes.
 proxy-ambiguous-request = The request could be read in more than one way and was refused.
 proxy-app-session-withheld = This sign-in did not go through the gateway's login. Please sign in on the login page.
-proxy-lookalike-user = This user name cannot be set up for a second factor. Please contact the administrator.
 proxy-answer-unchecked = The application's answer could not be checked, so the gateway did not pass it on. Please contact the administrator if this keeps happening.
 proxy-session-changed-hands = The application now says this session belongs to another account. For your security you have been signed out; please sign in again.
 proxy-connection-authentication = Windows sign-in (NTLM or Negotiate) cannot pass through this gateway: it would be shared with other users' requests.

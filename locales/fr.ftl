@@ -179,7 +179,6 @@ proxy-login-unchecked = La connexion n'a pas pu aboutir car la passerelle n'a pa
 proxy-login-throttled = Trop d'échecs de connexion depuis ce réseau ou pour ce compte. Pour votre sécurité, la connexion est suspendue pendant quelques minutes.
 proxy-ambiguous-request = La requête pouvait se lire de plusieurs façons et a été refusée.
 proxy-app-session-withheld = Cette connexion n'est pas passée par la page de connexion de la passerelle. Veuillez vous connecter sur la page de connexion.
-proxy-lookalike-user = Ce nom d'utilisateur ne peut pas recevoir de second facteur. Veuillez contacter l'administrateur.
 proxy-answer-unchecked = La réponse de l'application n'a pas pu être vérifiée, la passerelle ne l'a donc pas transmise. Contactez l'administrateur si cela se reproduit.
 proxy-session-changed-hands = L'application indique maintenant que cette session appartient à un autre compte. Pour votre sécurité, vous avez été déconnecté ; veuillez vous reconnecter.
 proxy-connection-authentication = La connexion Windows (NTLM ou Negotiate) ne peut pas passer par cette passerelle : elle serait partagée avec les requêtes d'autres utilisateurs.

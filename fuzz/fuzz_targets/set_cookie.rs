@@ -2,7 +2,10 @@
 //! removes the ones it must hold back. Input: header lines (see `header_lines`), each a
 //! `Set-Cookie` value.
 //!
-//! Checks: no panic; once `remove_set_cookies` has dropped a name (as the config names it: a
+//! Also the cookie jar built from them (`session::jar`, what the app is asked whoami with).
+//!
+//! Checks: no panic; the jar sends only cookies some line set, under the name and value it
+//! set them with; once `remove_set_cookies` has dropped a name (as the config names it: a
 //! `*` there is a run of letters and digits), neither `set_cookies` nor `sets_cookie_value`
 //! finds it; and the count it returns is the number of lines gone.
 #![no_main]
@@ -13,10 +16,23 @@ use mfa_gateway::intercept::rules::{
     remove_set_cookies, set_cookies, sets_cookie, sets_cookie_value,
 };
 use mfa_gateway::session::credentials::cookie_name_matches;
+use mfa_gateway::session::jar::Jar;
 
 fuzz_target!(|data: &[u8]| {
     let headers = mfa_gateway_fuzz::header_lines(data, header::SET_COOKIE, &[]);
     let names: Vec<String> = set_cookies(&headers).map(|c| c.name.to_string()).collect();
+    let jar = Jar::after(&http::HeaderMap::new(), &headers, "/a/b");
+    for path in ["/", "/a/b", "/a"] {
+        if let Some(line) = jar.cookie_line(path) {
+            for pair in line.split("; ") {
+                assert!(
+                    set_cookies(&headers)
+                        .any(|c| !c.deleted && pair == format!("{}={}", c.name, c.value)),
+                    "the jar sent {pair:?}, which no line set: {headers:?}"
+                );
+            }
+        }
+    }
     let targets = [names.first(), names.last()]
         .into_iter()
         .flatten()

@@ -157,6 +157,23 @@ fn check_config(path: &std::path::Path) -> Option<config::Config> {
                 c.apps.len(),
                 if c.apps.len() == 1 { "" } else { "s" }
             );
+            for app in &c.apps {
+                let typed = app
+                    .mfa
+                    .as_ref()
+                    .is_some_and(|m| m.identity == config::IdentitySource::LoginField);
+                if typed {
+                    println!(
+                        "{}: note: app {}: the user is the name typed at login (identity.typed_name): \
+                         a name the app cleans or folds differently (alice. or _alice for alice) is \
+                         refused at first enrollment when it looks like an enrolled user's, and \
+                         answers that start a session outside the login rules are refused; \
+                         identity.whoami lets the app name the user instead",
+                        path.display(),
+                        app.name
+                    );
+                }
+            }
             Some(c)
         }
         Err(errors) => {

@@ -67,12 +67,14 @@ pub fn app_mfa(
             "at least one login rule (or basic_auth) is needed: the gateway must know which requests are logins",
         );
     }
-    let login: Vec<LoginRule> = raw
+    let numbered: Vec<(usize, LoginRule)> = raw
         .login
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| login_rule(c, &format!("{key}.login[{i}]"), r))
+        .filter_map(|(i, r)| Some((i, login_rule(c, &format!("{key}.login[{i}]"), r)?)))
         .collect();
+    shadowed_rules(c, key, &numbered);
+    let login: Vec<LoginRule> = numbered.into_iter().map(|(_, r)| r).collect();
 
     let token = raw.token.as_ref().map(|t| {
         check_pointer(c, &format!("{key}.token.json_pointer"), &t.json_pointer);
@@ -281,12 +283,13 @@ pub fn app_mfa(
     };
     let bypass_networks = networks(c, &format!("{key}.bypass.networks"), &raw.bypass.networks);
 
-    let identity = raw
-        .identity
-        .as_ref()
-        .map_or(IdentitySource::LoginField, |i| {
-            identity(c, &format!("{key}.identity"), i, &raw.session_cookies)
-        });
+    let identity = match raw.identity.as_ref() {
+        Some(i) => identity(c, &format!("{key}.identity"), i, &raw.session_cookies),
+        None => {
+            c.fail(&format!("{key}.identity"), NO_IDENTITY);
+            IdentitySource::LoginField
+        }
+    };
 
     let max_attempts = raw.max_attempts.unwrap_or(5);
     if !(1..=100).contains(&max_attempts) {
@@ -501,6 +504,35 @@ fn normalize(c: &mut Checker, key: &str, raw: &RawMfa) -> Normalize {
     normalize
 }
 
+/// A login rule that an earlier one matches first is never used (the first matching rule
+/// decides), so its user-name field would never be read: a configuration error naming both.
+fn shadowed_rules(c: &mut Checker, key: &str, rules: &[(usize, LoginRule)]) {
+    for (at, (j, later)) in rules.iter().enumerate() {
+        let earlier = rules
+            .get(..at)
+            .unwrap_or_default()
+            .iter()
+            .find(|(_, first)| first.matches(&later.method, &later.route));
+        if let Some((i, first)) = earlier {
+            c.fail(
+                &format!("{key}.login[{j}].path"),
+                format!(
+                    "{} {:?} is never used: login[{i}] ({} {:?}) matches the same requests first; \
+                     merge them, or put the more specific rule first",
+                    later.method, later.path, first.method, first.path
+                ),
+            );
+        }
+    }
+}
+
+/// Why an app must say where the app names its user, and how to opt out knowingly.
+const NO_IDENTITY: &str = "missing: say where the app names the user it signed in: whoami (a \
+path of the app that answers who is signed in, with json_pointer or pattern), header, \
+json_pointer or cookie. Or, knowingly, typed_name: true takes the name typed at login: an app \
+that cleans or folds names (alice. or _alice signs in as alice) can then be signed into under \
+a new identity, and answers that start a session outside the login rules can only be refused";
+
 fn identity(
     c: &mut Checker,
     key: &str,
@@ -508,10 +540,14 @@ fn identity(
     session_cookies: &[String],
 ) -> IdentitySource {
     if let Some(cookie) = &raw.cookie {
-        if raw.header.is_some() || raw.json_pointer.is_some() || raw.whoami.is_some() {
+        if raw.header.is_some()
+            || raw.json_pointer.is_some()
+            || raw.whoami.is_some()
+            || raw.typed_name
+        {
             c.fail(
                 key,
-                "give at most one of header, json_pointer, whoami or cookie",
+                "give at most one of header, json_pointer, whoami, cookie or typed_name",
             );
         }
         if !session_cookies.contains(&cookie.name) {
@@ -531,8 +567,25 @@ fn identity(
             until: cookie.until.clone(),
         };
     }
+    let sources = [
+        raw.header.is_some(),
+        raw.json_pointer.is_some(),
+        raw.whoami.is_some(),
+        raw.typed_name,
+    ];
+    if sources.iter().filter(|s| **s).count() > 1 {
+        c.fail(
+            key,
+            "give at most one of header, json_pointer, whoami, cookie or typed_name",
+        );
+        return IdentitySource::LoginField;
+    }
     match (&raw.header, &raw.json_pointer, &raw.whoami) {
-        (None, None, None) => IdentitySource::LoginField,
+        (None, None, None) if raw.typed_name => IdentitySource::LoginField,
+        (None, None, None) => {
+            c.fail(key, NO_IDENTITY);
+            IdentitySource::LoginField
+        }
         (Some(name), None, None) => match http::HeaderName::from_bytes(name.as_bytes()) {
             Ok(name) => IdentitySource::ResponseHeader(name),
             Err(_) => {
@@ -596,7 +649,7 @@ fn identity(
         _ => {
             c.fail(
                 key,
-                "give at most one of header, json_pointer, whoami or cookie",
+                "give at most one of header, json_pointer, whoami, cookie or typed_name",
             );
             IdentitySource::LoginField
         }

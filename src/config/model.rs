@@ -235,17 +235,22 @@ fn fold_case(text: &str) -> String {
     text.to_lowercase().replace('ß', "ss")
 }
 
-/// What two names look like to a person, or to an app with a lenient collation: compatibility
-/// forms, case and accents folded. A first enrollment whose name looks like an enrolled user's
-/// is refused — it may be the same account to the app.
+/// What two names look like to a person, or to an app with a lenient collation or its own
+/// cleaning: compatibility forms, case and accents folded, and everything but letters and
+/// digits dropped (apps strip `alice.`, `_alice`, `-alice-` or `a lice` down to `alice`). A
+/// first enrollment under a typed name that looks like an enrolled user's is refused — it may
+/// be the same account to the app. A name of nothing but such characters looks like itself.
 pub fn lookalike(name: &str) -> String {
     use unicode_normalization::char::is_combining_mark;
     use unicode_normalization::UnicodeNormalization;
     let bare: String = name
         .trim()
         .nfkd()
-        .filter(|c| !is_combining_mark(*c) && !c.is_whitespace())
+        .filter(|c| !is_combining_mark(*c) && c.is_alphanumeric())
         .collect();
+    if bare.is_empty() {
+        return fold_case(name);
+    }
     fold_case(&bare)
 }
 
@@ -384,6 +389,19 @@ impl AppMfa {
         self.session_before_login
             .iter()
             .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+    }
+
+    /// Whether a login of the app may sign in with this cookie: a login rule's success names it
+    /// (`success.set_cookie`), or a rule names no cookie at all (its sign-in may be any).
+    pub fn signs_in_with(&self, name: &str) -> bool {
+        self.login.iter().any(|rule| {
+            rule.success.set_cookie.is_empty()
+                || rule
+                    .success
+                    .set_cookie
+                    .iter()
+                    .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+        })
     }
 
     /// Whether the app seals this cookie again in every answer (`resealed_cookies`).

@@ -383,6 +383,9 @@ pub struct RawIdentity {
     pub whoami: Option<RawWhoami>,
     #[serde(default)]
     pub cookie: Option<RawCookieIdentity>,
+    /// The explicit opt-in to the name typed at login as the identity (no app-side source).
+    #[serde(default)]
+    pub typed_name: bool,
     /// What the app does to a user name before it looks it up: nfkc, casefold.
     #[serde(default)]
     pub normalize: Vec<String>,

@@ -169,6 +169,8 @@ const MFA: &str = r#"
           success:
             set_cookie: sid
       session_cookies: [sid]
+      identity:
+        whoami: { path: /me, json_pointer: /user }
 "#;
 
 #[test]
@@ -473,10 +475,12 @@ fn audit_sinks_and_their_mistakes() {
 
 #[test]
 fn identity_normalisation_is_read_and_checked() {
-    let text = format!("{GOOD}{MFA}").replace(
-        "      case_fold_users: true\n",
-        "      identity:\n        normalize: [nfkc, casefold]\n",
-    );
+    let text = format!("{GOOD}{MFA}")
+        .replace("      case_fold_users: true\n", "")
+        .replace(
+            "        whoami: { path: /me, json_pointer: /user }\n",
+            "        typed_name: true\n        normalize: [nfkc, casefold]\n",
+        );
     let c = load(&text).unwrap();
     let m = c.apps[0].mfa.as_ref().unwrap();
     assert_eq!(m.normalize.apply(" ＡＬＩＣＥ "), "alice");
@@ -493,7 +497,20 @@ fn identity_normalisation_is_read_and_checked() {
 #[test]
 fn lookalike_names_meet() {
     use crate::config::lookalike;
-    for name in ["alice", "Alice", "ＡＬＩＣＥ", "alicé", " a lice", "ALİCE"] {
+    for name in [
+        "alice",
+        "Alice",
+        "ＡＬＩＣＥ",
+        "alicé",
+        " a lice",
+        "ALİCE",
+        "alice.",
+        "_alice",
+        "alice!",
+        "-alice-",
+        "alice:",
+        "a.lice",
+    ] {
         assert_eq!(lookalike(name), lookalike("alice"), "{name}");
     }
     assert_ne!(lookalike("alicia"), lookalike("alice"));
@@ -640,4 +657,63 @@ fn a_logout_may_name_its_method() {
         e.iter().any(|e| e.contains("apps[0].mfa.logout[1]")),
         "{e:?}"
     );
+}
+
+#[test]
+fn an_app_must_say_where_the_app_names_its_user() {
+    let without = format!("{GOOD}{MFA}").replace(
+        "      identity:\n        whoami: { path: /me, json_pointer: /user }\n",
+        "",
+    );
+    let e = errors(&without);
+    assert!(
+        e.iter()
+            .any(|m| m.contains("mfa.identity: missing") && m.contains("typed_name")),
+        "{e:?}"
+    );
+    // A block that only normalises names says nothing of where the name comes from.
+    let normalize_only = without.replace(
+        "      session_cookies: [sid]\n",
+        "      session_cookies: [sid]\n      identity:\n        normalize: [nfkc]\n",
+    );
+    let e = errors(&normalize_only);
+    assert!(
+        e.iter().any(|m| m.contains("mfa.identity: missing")),
+        "{e:?}"
+    );
+    // The typed name, knowingly.
+    let typed = normalize_only.replace("        normalize: [nfkc]\n", "        typed_name: true\n");
+    let c = load(&typed).unwrap();
+    assert_eq!(
+        c.apps[0].mfa.as_ref().unwrap().identity,
+        crate::config::IdentitySource::LoginField
+    );
+    // Not beside another source.
+    let both = format!("{GOOD}{MFA}").replace(
+        "        whoami: { path: /me, json_pointer: /user }\n",
+        "        whoami: { path: /me, json_pointer: /user }\n        typed_name: true\n",
+    );
+    let e = errors(&both);
+    assert!(e.iter().any(|m| m.contains("at most one")), "{e:?}");
+}
+
+#[test]
+fn a_login_rule_an_earlier_one_shadows_is_an_error_naming_both() {
+    let shadowed = format!("{GOOD}{MFA}").replace(
+        "      login:\n        - path: /login\n",
+        "      login:\n        - path: /login\n          username_field: email\n          success:\n            set_cookie: sid\n        - path: /LOGIN/\n",
+    );
+    let e = errors(&shadowed);
+    assert!(
+        e.iter().any(|m| m.contains("mfa.login[1].path")
+            && m.contains("never used")
+            && m.contains("login[0]")),
+        "{e:?}"
+    );
+    // Two rules on different paths, or a GET rule beside a POST one, are both used.
+    let apart = format!("{GOOD}{MFA}").replace(
+        "      login:\n        - path: /login\n",
+        "      login:\n        - path: /signin\n          success:\n            set_cookie: sid\n        - path: /login\n",
+    );
+    assert!(load(&apart).is_ok());
 }

@@ -70,6 +70,17 @@ async fn route(sessions: &Sessions, req: Request<Incoming>) -> Response<Full<Byt
             ),
             None => redirect("/login"),
         },
+        // Who is signed in, as JSON: what the gateway asks to learn whom a login signed in
+        // (identity.whoami in config/demo.yaml).
+        (Method::GET, "/whoami") => {
+            let user = serde_json::json!({ "user": sessions.user(&req) });
+            let mut r = Response::new(Full::new(Bytes::from(user.to_string())));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            r
+        }
         (Method::GET, "/login") => login_form(None),
         (Method::POST, "/login") => login(sessions, req).await,
         (Method::POST, "/logout") => {

@@ -92,14 +92,12 @@ pub fn login_username(
     body: &[u8],
 ) -> Result<Option<String>, Ambiguous> {
     let media = MediaType::parse(content_type.ok_or(Ambiguous::WrongContentType)?)?;
+    username_in_query(kind, field, query)?;
     let name = match (kind, field) {
         (BodyKind::Form, UsernameField::Form(name)) => {
             let urlencoded = media.is("application", "x-www-form-urlencoded");
             if !urlencoded && !media.is("multipart", "form-data") {
                 return Err(Ambiguous::WrongContentType);
-            }
-            if let Some(query) = query {
-                form::refuse_in_query(query, name)?;
             }
             if urlencoded {
                 media.allow_only(&["charset"])?;
@@ -119,15 +117,33 @@ pub fn login_username(
                 return Err(Ambiguous::WrongContentType);
             }
             media.allow_only(&["charset"])?;
-            // Rails merges the query into `params`, so `?username=` can stand in for the body's.
-            if let (Some(query), Some(name)) = (query, json::pointer_as_field_name(&tokens)) {
-                form::refuse_in_query(query, &name)?;
-            }
             json::username(body, &tokens)?
         }
         _ => return Err(Ambiguous::Misconfigured),
     };
     name.map(checked_username).transpose()
+}
+
+/// A login's user-name field in the query string as well, in any spelling a stack reads as it:
+/// PHP's `$_REQUEST` reads both, and Rails merges the query into `params`, so `?username=` can
+/// stand in for the body's. Checked whether or not the body is read.
+pub fn username_in_query(
+    kind: BodyKind,
+    field: &UsernameField,
+    query: Option<&str>,
+) -> Result<(), Ambiguous> {
+    let Some(query) = query else { return Ok(()) };
+    match (kind, field) {
+        (BodyKind::Form, UsernameField::Form(name)) => form::refuse_in_query(query, name),
+        (BodyKind::Json, UsernameField::JsonPointer(pointer)) => {
+            let tokens = json::pointer_tokens(pointer).ok_or(Ambiguous::Misconfigured)?;
+            match json::pointer_as_field_name(&tokens) {
+                Some(name) => form::refuse_in_query(query, &name),
+                None => Ok(()),
+            }
+        }
+        _ => Err(Ambiguous::Misconfigured),
+    }
 }
 
 /// A user name any reader keeps as sent: short, without control or format characters (Python's

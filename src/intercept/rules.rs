@@ -123,6 +123,8 @@ pub struct SetCookie<'a> {
     pub value: &'a str,
     /// An empty value, `Max-Age=0` or less, or an expiry in 1970: the cookie is being removed.
     pub deleted: bool,
+    /// The `Path` attribute, when it is a path (RFC 6265 §5.2.4: anything else is ignored).
+    pub path: Option<&'a str>,
 }
 
 /// Every readable `Set-Cookie` of an answer. A line is also read as several cookies joined
@@ -147,10 +149,18 @@ fn read_set_cookie(piece: &str) -> Option<SetCookie<'_>> {
         return None;
     }
     let value = value.trim();
+    let path = parts
+        .clone()
+        .filter_map(|attr| attr.split_once('='))
+        .filter(|(key, _)| key.trim().eq_ignore_ascii_case("path"))
+        .map(|(_, value)| value.trim())
+        .next_back()
+        .filter(|p| p.starts_with('/'));
     Some(SetCookie {
         name,
         value,
         deleted: value.trim_matches('"').is_empty() || removes(parts),
+        path,
     })
 }
 

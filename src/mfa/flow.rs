@@ -38,6 +38,8 @@ pub struct Context<'a> {
     pub user_agent: String,
     /// The client's `Accept-Language`, for the language of the pages.
     pub accept_language: Option<http::HeaderValue>,
+    /// The request's path as sent: where the browser takes an answer's cookies to be from.
+    pub request_path: String,
 }
 
 /// What the user must do after their password was accepted.
@@ -394,18 +396,16 @@ pub async fn begin(
     }
     let enrolled = ctx.mfa.durable.totp(realm, &user).await?.is_some()
         || ctx.mfa.durable.recovery_codes_left(realm, &user).await? > 0;
+    let mut reason = None;
     let stage = match (enrolled, ctx.settings.policy_for(&user)) {
         (true, _) => ChallengeStage::Verify,
-        // Also under `optional`: a look-alike of an enrolled user must not pass on the password.
+        // Also under `optional`: a look-alike of an enrolled user (`alice.` where alice is
+        // enrolled) must not pass on the password, nor enroll on it alone: it may be the same
+        // account to the app. It needs an administrator's invite code, so that a distinct
+        // account of that spelling (j.doe beside jdoe) can still be set up.
         (false, _) if lookalike_enrolled(ctx, realm, &user).await? => {
-            ctx.audit(
-                "login_intercepted",
-                &user,
-                "refused",
-                None,
-                &[("reason", "name looks like an enrolled user's".into())],
-            );
-            return Err(MfaError::LookalikeUser);
+            reason = Some("name looks like an enrolled user's");
+            ChallengeStage::Invite
         }
         (false, Policy::Optional) => {
             ctx.audit_required(
@@ -435,6 +435,10 @@ pub async fn begin(
     let id = random_id();
     let ttl = i64::try_from(ctx.settings.challenge_timeout.as_secs()).unwrap_or(300);
     let expires_at = ctx.now.saturating_add(ttl);
+    // Released later at a gateway URL, the answer's cookies without a Path would belong to
+    // that URL's directory (/.mfa): they get the one the browser would have given them here.
+    let mut answer = answer;
+    crate::session::jar::pin_default_paths(&mut answer.headers, &ctx.request_path);
     let withheld = ctx.keys.seal(&answer.encode(), &withheld_context(&id))?;
     let challenge = Challenge {
         id: id.clone(),
@@ -451,13 +455,9 @@ pub async fn begin(
     // Recorded before the challenge exists: with `on_failure: refuse` no login waits at a
     // step the trail does not show.
     let step = Step::of(&challenge).name();
-    ctx.audit_required(
-        "login_intercepted",
-        &user,
-        "challenge",
-        None,
-        &[("step", step.into())],
-    )?;
+    let mut detail = vec![("step", step.to_string())];
+    detail.extend(reason.map(|r| ("reason", r.to_string())));
+    ctx.audit_required("login_intercepted", &user, "challenge", None, &detail)?;
     ctx.mfa.ephemeral.put_challenge(&challenge).await?;
     let token = PendingToken {
         challenge_id: id,

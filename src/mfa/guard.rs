@@ -164,7 +164,19 @@ pub async fn check(
 
     // Every value of a session cookie must be bound (the app might read any one of them); a
     // cookie spelled another way that some app reads as the session cookie never passes.
-    let mut unbound: Vec<String> = Vec::new();
+    // A session cookie's `;`-piece with a `,` in it reads two ways: Rack splits it into two
+    // pairs, PHP keeps `X,x` whole as the value (a session id PHP takes, and signs in). The
+    // gateway could bind only one reading, so such a piece never passes.
+    let mut unbound: Vec<String> = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter(|piece| piece.contains(','))
+        .filter_map(|piece| piece.split_once('=').map(|(name, _)| name.trim()))
+        .filter(|name| session_cookie_spelling(ctx.settings, name).is_some())
+        .map(str::to_string)
+        .collect();
     let pairs: Vec<(String, String, bool)> = cookie_pairs(headers)
         .filter_map(|(name, value)| {
             session_cookie_spelling(ctx.settings, name)
@@ -181,7 +193,12 @@ pub async fn check(
         let bound = exact && {
             let hash = ctx.mfa.credential_hash(app, &name, &value);
             match bound_session(ctx, &hash).await? {
-                Some(session) if session.app == *app => {
+                // An app cookie's value may be no secret at all (a remember-me cookie holding
+                // the user's id): it acts on a session only beside that session's own gateway
+                // cookie, never by its value alone.
+                Some(session)
+                    if session.app == *app && carries_gateway_cookie(ctx, headers, &session) =>
+                {
                     let ours = match &checked.session {
                         Some(first) => first.id_hash == session.id_hash,
                         None => {

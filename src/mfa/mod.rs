@@ -88,10 +88,6 @@ pub enum MfaError {
     KeysUnchecked,
     #[error("the audit trail cannot be written and audit.on_failure is refuse")]
     Audit(#[source] crate::audit::AuditError),
-    /// A first enrollment for a name that looks like an enrolled user's (the app may take
-    /// both for one account).
-    #[error("the user name looks like an enrolled user's: first enrollment refused")]
-    LookalikeUser,
 }
 
 impl Mfa {

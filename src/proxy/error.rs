@@ -52,9 +52,6 @@ pub enum ProxyError {
     /// it is for cannot be told: withheld, the client must sign in through the login.
     #[error("app session minted outside the intercepted login")]
     AppSessionWithheld,
-    /// A first enrollment for a name that looks like an enrolled user's.
-    #[error("first enrollment refused: look-alike user name")]
-    LookalikeUser,
     /// The app's answer could not be checked for a credential (a token app answering a write
     /// with a body that is not JSON; no trustworthy answer from its whoami path).
     #[error("the app's answer could not be checked")]
@@ -92,9 +89,9 @@ impl ProxyError {
             }
             ProxyError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::AmbiguousRequest(_) => StatusCode::BAD_REQUEST,
-            ProxyError::AppSessionWithheld
-            | ProxyError::LookalikeUser
-            | ProxyError::SessionChangedHands => StatusCode::FORBIDDEN,
+            ProxyError::AppSessionWithheld | ProxyError::SessionChangedHands => {
+                StatusCode::FORBIDDEN
+            }
             ProxyError::AnswerUnchecked => StatusCode::BAD_GATEWAY,
             ProxyError::ConnectionAuthentication | ProxyError::PathRefused => StatusCode::FORBIDDEN,
         }
@@ -120,7 +117,6 @@ impl ProxyError {
             ProxyError::LoginThrottled(_) => "too_many_attempts",
             ProxyError::AmbiguousRequest(_) => "ambiguous_request",
             ProxyError::AppSessionWithheld => "sign_in_required",
-            ProxyError::LookalikeUser => "enrollment_refused",
             ProxyError::AnswerUnchecked => "answer_unchecked",
             ProxyError::SessionChangedHands => "sign_in_required",
             ProxyError::ConnectionAuthentication => "connection_authentication_refused",
@@ -151,7 +147,6 @@ impl ProxyError {
             ProxyError::LoginThrottled(_) => "proxy-login-throttled",
             ProxyError::AmbiguousRequest(_) => "proxy-ambiguous-request",
             ProxyError::AppSessionWithheld => "proxy-app-session-withheld",
-            ProxyError::LookalikeUser => "proxy-lookalike-user",
             ProxyError::AnswerUnchecked => "proxy-answer-unchecked",
             ProxyError::SessionChangedHands => "proxy-session-changed-hands",
             ProxyError::ConnectionAuthentication => "proxy-connection-authentication",
@@ -180,7 +175,6 @@ impl ProxyError {
             ProxyError::LoginThrottled(_) => "Too many failed sign-ins from this network or for this account. For your security, signing in is paused for a few minutes.",
             ProxyError::AmbiguousRequest(_) => "The request could be read in more than one way and was refused.",
             ProxyError::AppSessionWithheld => "This sign-in did not go through the gateway's login. Please sign in on the login page.",
-            ProxyError::LookalikeUser => "This user name cannot be set up for a second factor. Please contact the administrator.",
             ProxyError::AnswerUnchecked => "The application's answer could not be checked, so the gateway did not pass it on. Please contact the administrator if this keeps happening.",
             ProxyError::SessionChangedHands => "The application now says this session belongs to another account. For your security you have been signed out; please sign in again.",
             ProxyError::ConnectionAuthentication => "Windows sign-in (NTLM or Negotiate) cannot pass through this gateway: it would be shared with other users' requests.",
@@ -211,7 +205,6 @@ mod tests {
             ProxyError::LoginThrottled(60),
             ProxyError::AmbiguousRequest("test"),
             ProxyError::AppSessionWithheld,
-            ProxyError::LookalikeUser,
             ProxyError::AnswerUnchecked,
             ProxyError::SessionChangedHands,
             ProxyError::ConnectionAuthentication,
@@ -221,8 +214,8 @@ mod tests {
         assert_eq!(
             statuses,
             [
-                404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 403,
-                502, 403, 403, 403
+                404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 502,
+                403, 403, 403
             ]
         );
         assert!(errors

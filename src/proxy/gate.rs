@@ -4,13 +4,12 @@
 
 use super::body::{collect_limited, Reply};
 use super::error::ProxyError;
-use super::login::{app_identity, read_answer, withhold, Answered, MAX_LOGIN_ANSWER};
+use super::login::{app_says, read_answer, withhold, Answered, MAX_LOGIN_ANSWER};
 use super::state::UpstreamTarget;
-use super::whoami;
+use super::whoami::{self, AppSays};
 use crate::config::{IdentitySource, Resealed};
-use crate::intercept::rules::{
-    final_set_cookies, remove_set_cookies, remove_set_cookies_where, set_cookies,
-};
+use crate::intercept::rules::{final_set_cookies, remove_set_cookies_where, set_cookies};
+use crate::intercept::spelling::{canonical_path, same_route_or_below};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
 use crate::mfa::guard::{self, Checked};
@@ -20,16 +19,21 @@ use http::header::{self, HeaderMap};
 use http::Response;
 
 /// Every answer of an MFA app passes here unless it was a login the gateway withheld. The app's
-/// session is released only through the second factor, so an answer that hands out an app
-/// credential (a session cookie in any spelling an app reads as its own, or the token) not
-/// bound to this request's verified session is not passed on as it is:
-/// - the app names who it is for (`identity`) and that is the request's verified user: the
-///   credential follows the session (the app rotated its cookie);
-/// - the app names someone else, or the request has no verified session: withheld like a
-///   login, behind that user's second factor (a login route the rules missed, a password
-///   reset that signs in, "log in as");
-/// - nobody can tell whose it is: the cookie is removed from the answer (a token: the answer
-///   is refused), and the event audited. A missed login is a denied login, never a free one.
+/// session is released only through the second factor, and the app's answer is the truth: an
+/// answer that hands out an app credential (a session cookie in any spelling an app reads as
+/// its own, with a value not bound to this request's verified session, or a token) is a login
+/// answer wherever it comes from, whatever the method, path or body of the request. The app is
+/// asked whom it signed in (`identity`; whoami with the cookie jar the browser holds after the
+/// answer):
+/// - the request's verified user: the credential follows the session (the app rotated its
+///   cookie);
+/// - someone else, or the request has no verified session: withheld whole, like a login,
+///   behind that user's second factor (credentials the app takes on any request, a login
+///   route the rules missed, a reset link that signs in, "log in as");
+/// - nobody: an anonymous session, passed (it comes back to the app only where unbound
+///   cookies may);
+/// - the app cannot say: refused whole (403, audited). Passing the answer without the cookie
+///   would still pass its body, which may be the signed-in user's page.
 ///
 /// On token apps the gateway sees a token only in JSON, so a successful answer with a body of
 /// another type to a request that changes something (where an app mints tokens: an endpoint
@@ -46,7 +50,7 @@ pub async fn gate(
     writes: bool,
     mut response: Response<Reply>,
     upstream: &UpstreamTarget,
-    whoami_base: Option<HeaderMap>,
+    whoami_base: Option<whoami::Base>,
     json: bool,
     prefix: &str,
 ) -> Result<Response<Reply>, ProxyError> {
@@ -77,6 +81,9 @@ pub async fn gate(
     if let (Some(session), true) = (session, is_logout) {
         ended_with_the_app(ctx, session, "app logout", &mut response).await?;
     }
+    // Once ended, the answer is one to a request without a session (the app's fresh anonymous
+    // session in a logout answer is not the end of another).
+    let session = session.filter(|_| !is_logout);
     if let (Some(session), false) = (session, is_logout) {
         if ctx.settings.asks_after_each_answer() {
             response =
@@ -148,23 +155,50 @@ pub async fn gate(
     if unbound.is_empty() {
         return Ok(answer.into_response().map(Reply::Page));
     }
-    // A pre-login session on an anonymous page is not asked about: asking with it can end it
-    // (phpMyAdmin destroys a session that fails its sign-in check), and whatever it is, it
-    // comes back to the app on the login routes only.
-    let before_login = session.is_none()
+    // A new pre-login session that no login rule takes as its sign-in (phpMyAdmin's session,
+    // whose sign-in is pmaAuth-1) starts nobody's session on its own: a sign-in would carry
+    // the login's own cookie, which is asked about. It is passed without asking, as asking can
+    // end it (phpMyAdmin replaces an anonymous session on every request).
+    let companions_only = session.is_none()
+        && token.is_none()
+        && unbound.iter().all(|(name, _)| {
+            ctx.settings.kept_before_login(name) && !ctx.settings.signs_in_with(name)
+        });
+    if companions_only {
+        return Ok(answer.into_response().map(Reply::Page));
+    }
+    // Whom did the app sign in? Its word, never the gateway's reading of the request.
+    let basic_user = checked.and_then(|c| c.basic_user.clone());
+    let says = app_says(ctx, basic_user, whoami_base, upstream, &answer).await;
+    // Where the app cannot be asked (its identity is in a login answer's header, JSON or
+    // cookie, or the name typed), a new `session_before_login` cookie on a read is taken as
+    // the anonymous session the config says it is only where anonymous sessions start: the
+    // login page and the login routes. Elsewhere (a reset link that signs in on a GET) the
+    // answer is refused; on a verified session it means the app dropped that session.
+    let cannot_ask = !matches!(ctx.settings.identity, IdentitySource::Whoami { .. });
+    let pre_login_read = cannot_ask
         && !writes
         && token.is_none()
         && unbound
             .iter()
             .all(|(name, _)| ctx.settings.kept_before_login(name));
-    let user = match ctx.settings.identity {
-        _ if before_login => None,
-        // A request signed in with HTTP Basic names its user in every request.
-        IdentitySource::LoginField => checked.and_then(|c| c.basic_user.clone()),
-        _ => app_identity(ctx, None, whoami_base, upstream, &answer).await,
+    let at_entry = || {
+        let route = canonical_path(&ctx.request_path);
+        let page = canonical_path(&ctx.settings.login_page);
+        // A login page at the root is that page only, not the whole app.
+        let at_page = match page.trim_end_matches('/') {
+            "" => route.trim_end_matches('/').is_empty(),
+            _ => same_route_or_below(&route, &page),
+        };
+        at_page
+            || ctx
+                .settings
+                .login
+                .iter()
+                .any(|rule| same_route_or_below(&route, &rule.route))
     };
-    match (user, session) {
-        (Some(user), Some(session)) if user == session.user => {
+    match (says, session) {
+        (AppSays::User(user), Some(session)) if user == session.user => {
             for (_, hash) in &unbound {
                 store
                     .bind_credential(hash, &session.id_hash, ctx.now)
@@ -173,23 +207,19 @@ pub async fn gate(
             }
             Ok(answer.into_response().map(Reply::Page))
         }
-        (Some(user), _) => {
+        // A login wherever it came from (a route the rules missed, credentials on any
+        // request, a reset link, "log in as"): withheld whole, behind that user's factor.
+        (AppSays::User(user), _) => {
             tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "the app started a session outside the login rules: withheld like a login");
             match withhold(ctx, user, answer, None, json, prefix).await? {
                 Answered::Ready(r) | Answered::NotALogin(r) => Ok(r),
             }
         }
-        // A page the app shows before the login (a read nobody is named for) may start the
-        // app's pre-login session; its cookie can come back on the login routes only
-        // (guard::check). On a verified session this means the app dropped that session (a
-        // logout the rules do not see, an expiry): the gateway session ends with it.
-        (None, session)
-            if !writes
-                && token.is_none()
-                && unbound
-                    .iter()
-                    .all(|(name, _)| ctx.settings.kept_before_login(name)) =>
-        {
+        // An anonymous session (the app says nobody is signed in with it): it reaches the
+        // browser, and comes back to the app only where unbound cookies may (the login routes,
+        // with session_before_login). On a verified session it means the app dropped that
+        // session (a logout the rules do not see, an expiry): the gateway session ends too.
+        (AppSays::Nobody, session) if token.is_none() => {
             let mut answer = answer.into_response().map(Reply::Page);
             if let Some(session) = session {
                 let reason = "the app started a new session";
@@ -197,7 +227,22 @@ pub async fn gate(
             }
             Ok(answer)
         }
-        (None, _) => {
+        (AppSays::Unknown, None) if pre_login_read && at_entry() => {
+            Ok(answer.into_response().map(Reply::Page))
+        }
+        (AppSays::Unknown, Some(session)) if pre_login_read => {
+            let reason = "the app started a new session";
+            if at_entry() {
+                let mut answer = answer.into_response().map(Reply::Page);
+                ended_with_the_app(ctx, session, reason, &mut answer).await?;
+                return Ok(answer);
+            }
+            end_session(ctx, session, "refused", reason).await?;
+            Err(ProxyError::SessionChangedHands)
+        }
+        // Nobody can tell whom the session is for: the answer is refused whole. Passing it
+        // without the cookie would still pass its body, which may be the signed-in page.
+        _ => {
             let user = session.map_or("-", |s| s.user.as_str());
             ctx.mfa
                 .metrics
@@ -208,20 +253,15 @@ pub async fn gate(
                 .inc();
             if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
                 ctx.audit(
-                    "app_session_stripped",
+                    "app_session_refused",
                     user,
                     "refused",
                     None,
                     &[("repeats_since_last_record", repeats.to_string())],
                 );
             }
-            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "an app session minted outside the intercepted login was removed from the answer");
-            if token.is_some() {
-                return Err(ProxyError::AppSessionWithheld);
-            }
-            let mut answer = answer;
-            remove_set_cookies(&mut answer.headers, is_session_cookie);
-            Ok(answer.into_response().map(Reply::Page))
+            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "an answer that starts an app session nobody can name was refused");
+            Err(ProxyError::AppSessionWithheld)
         }
     }
 }
@@ -337,7 +377,7 @@ async fn still_the_same_user(
     ctx: &Context<'_>,
     session: &crate::store::Session,
     upstream: &UpstreamTarget,
-    whoami_base: Option<HeaderMap>,
+    whoami_base: Option<whoami::Base>,
     response: Response<Reply>,
 ) -> Result<Response<Reply>, ProxyError> {
     let IdentitySource::Whoami { path, answer, .. } = &ctx.settings.identity else {
@@ -352,7 +392,7 @@ async fn still_the_same_user(
         })?,
     };
     let says = match whoami_base {
-        Some(headers) => whoami::ask(ctx, upstream, headers, path, answer).await,
+        Some(base) => whoami::ask(ctx, upstream, base.headers, path, answer).await,
         None => whoami::AppSays::Unknown,
     };
     let reason = match says {

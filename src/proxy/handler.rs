@@ -223,6 +223,7 @@ async fn forward(
             user_agent: user_agent(req.headers()),
             accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
             request_id: request_id.to_str().unwrap_or("-").to_string(),
+            request_path: path.to_string(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
         (None, _) => None,
@@ -428,12 +429,6 @@ async fn forward(
         ))
         .await;
     }
-    // The release gate may have to ask the app who a session it handed out belongs to, the way
-    // this request reached it.
-    let whoami_base = ctx
-        .as_ref()
-        .filter(|c| gated && matches!(c.settings.identity, IdentitySource::Whoami { .. }))
-        .map(|_| parts.headers.clone());
     // A token app's answers must be readable for a token: not compressed.
     if ctx.as_ref().is_some_and(|c| c.settings.token.is_some()) {
         parts.headers.remove(header::ACCEPT_ENCODING);
@@ -454,29 +449,46 @@ async fn forward(
     // Phase: a login's body is read (bounded) for its user name, then sent on as read.
     let (body, login) = match (login, &ctx) {
         (Some(rule), Some(ctx)) => {
-            let (body, pending) = Box::pin(login::read_request(
+            let (body, mut pending) = Box::pin(login::read_request(
                 ctx,
                 rule,
                 &parts.headers,
+                parts.uri.path(),
                 parts.uri.query(),
                 body,
                 config.limits.max_body_bytes,
+                checked.as_ref().is_some_and(|c| c.session.is_some()),
             ))
             .await?;
-            // Not a login after all (no user name where the rule needs one): the pre-login
-            // session goes no further than on any other route.
-            if let (None, Some(c)) = (&pending, &checked) {
-                let names = &c.before_login;
-                if !names.is_empty() {
+            match (&mut pending, &checked) {
+                // Not a login after all (no user name where the rule needs one): the pre-login
+                // session goes no further than on any other route.
+                (None, Some(c)) if !c.before_login.is_empty() => {
+                    let names = &c.before_login;
                     crate::session::credentials::strip_cookies(&mut parts.headers, |n| {
                         names.iter().any(|b| b == n)
                     });
                 }
+                // The pre-login session the app signs in may not be renewed by its answer
+                // (only a login cookie beside it is new): released, it is the user's too.
+                (Some(pending), Some(c)) => {
+                    pending.keep_pre_login(ctx, &c.before_login, &parts.headers);
+                }
+                _ => {}
             }
             (body, pending)
         }
         _ => (Either::Left(body), None),
     };
+    // The release gate may have to ask the app who a session it handed out belongs to, the way
+    // this request reached it.
+    let whoami_base = ctx
+        .as_ref()
+        .filter(|c| gated && matches!(c.settings.identity, IdentitySource::Whoami { .. }))
+        .map(|_| super::whoami::Base {
+            headers: parts.headers.clone(),
+            path: parts.uri.path().to_string(),
+        });
     let outbound = Request::from_parts(parts, body);
     let sent = Instant::now();
     let mut response = match tokio::time::timeout(

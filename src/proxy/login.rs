@@ -8,13 +8,13 @@ use super::headers::{self, Peer};
 use super::state::UpstreamTarget;
 use super::upstream::ForwardBody;
 use super::upstream::UpstreamBody;
-use super::whoami;
+use super::whoami::{self, AppSays};
 use crate::config::IdentitySource;
 use crate::config::Limit;
-use crate::intercept::body::{canonical_field_name, login_username};
-use crate::intercept::rules::sets_cookies_named;
+use crate::intercept::body::{canonical_field_name, login_username, username_in_query};
 use crate::intercept::rules::LoginRule;
 use crate::intercept::rules::UsernameField;
+use crate::intercept::rules::{final_set_cookies, sets_cookies_named};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::endpoints;
 use crate::mfa::flow::{self, Context};
@@ -35,29 +35,51 @@ pub struct PendingLogin<'a> {
     rule: &'a LoginRule,
     /// The user name as typed, if the body had one.
     typed_user: Option<String>,
-    /// For a "whoami" identity: the request's forwarding headers, to ask the app the same way.
-    whoami_base: Option<HeaderMap>,
+    /// For a "whoami" identity: the request as it went to the app, to ask the app the same way.
+    whoami_base: Option<whoami::Base>,
     /// The lock on the user as typed (and this client), looked up with the throttle: the user
     /// it is for and its end.
     code_lock: Option<(String, Option<i64>)>,
+    /// The session cookies the request carried from before the login (`session_before_login`),
+    /// by name and keyed hash: bound with the released login unless its answer replaces them.
+    pre_login: Vec<(String, [u8; 32])>,
+    /// Whether a refused answer counts towards the login throttles.
+    counted: bool,
 }
 
-/// Reads the login body (bounded: 413 beyond `limit`) for its user name; the body then goes to
-/// the app exactly as read. No pending login when the rule needs a user name and the body has
-/// none: the request is an ordinary one.
+impl PendingLogin<'_> {
+    /// Notes the values of the pre-login session cookies `names` in the forwarded `headers`.
+    pub fn keep_pre_login(&mut self, ctx: &Context<'_>, names: &[String], headers: &HeaderMap) {
+        for (name, value) in cookie_pairs(headers) {
+            if names.iter().any(|n| n == name) {
+                let hash = ctx.mfa.credential_hash(&ctx.app.name, name, value);
+                self.pre_login.push((name.to_string(), hash));
+            }
+        }
+    }
+}
+
+/// Reads the login body for its user name; the body then goes to the app exactly as read. A
+/// body that cannot be a login (of a type no framework reads as a form or JSON, or declared
+/// larger than `limit`) is not read: it streams to the app, and the app's answer decides as it
+/// does for every request (a session it starts is withheld behind the second factor of the
+/// user the app names). A body of a login's type is read by the rule's parser, strictly: what
+/// two parsers could read differently is refused (400); without a declared length it is read
+/// up to `limit` (413 beyond). Either way the user-name field in the query string or in a
+/// cookie is refused (400). No pending login when the rule needs a user name and the body has
+/// none (or was not read): the request is an ordinary one. `verified`: the request carries a
+/// verified session, whose uploads on a login path are no failed logins.
+#[allow(clippy::too_many_arguments)]
 pub async fn read_request<'a>(
     ctx: &Context<'_>,
     rule: &'a LoginRule,
     headers: &HeaderMap,
+    path: &str,
     query: Option<&str>,
     body: Incoming,
     limit: u64,
+    verified: bool,
 ) -> Result<(ForwardBody, Option<PendingLogin<'a>>), ProxyError> {
-    let read = collect_limited(body, limit).await.map_err(|e| match e {
-        CollectError::TooLarge => ProxyError::BodyTooLarge,
-        CollectError::TimedOut => ProxyError::BodyTimeout,
-        CollectError::Read(_) => ProxyError::BodyUnreadable,
-    })?;
     // Several Content-Type lines: the app may go by either.
     let mut types = headers.get_all(header::CONTENT_TYPE).iter();
     let content_type = match (types.next(), types.next()) {
@@ -68,6 +90,59 @@ pub async fn read_request<'a>(
         (None, _) => None,
         (Some(_), Some(_)) => return Err(ProxyError::AmbiguousRequest("repeated content type")),
     };
+    let ambiguous = |why: crate::intercept::body::Ambiguous| {
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, reason = why.label(), "ambiguous login request refused");
+        ProxyError::AmbiguousRequest(why.label())
+    };
+    // Whatever the body: the user name in the query string (PHP's $_REQUEST, Rails' params),
+    // or in a cookie of that name (PHP's $_REQUEST also takes cookies).
+    username_in_query(rule.body, &rule.username, query).map_err(ambiguous)?;
+    if let UsernameField::Form(field) = &rule.username {
+        let field = canonical_field_name(field);
+        if cookie_pairs(headers).any(|(name, _)| canonical_field_name(name) == field) {
+            return Err(ProxyError::AmbiguousRequest("user name in a cookie"));
+        }
+    }
+    let whoami_base =
+        matches!(ctx.settings.identity, IdentitySource::Whoami { .. }).then(|| whoami::Base {
+            headers: headers.clone(),
+            path: path.to_string(),
+        });
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let readable =
+        content_type.is_some_and(may_be_a_login) && declared.is_none_or(|length| length <= limit);
+    if !readable {
+        if rule.username_required {
+            return Ok((Either::Left(body), None));
+        }
+        // No name was read: only the client's own throttle applies, and only to clients
+        // without a verified session (whose uploads here are no logins).
+        if !verified {
+            let (throttle, _) = locks_before_login(ctx, None).await?;
+            if let Some(until) = throttle {
+                return Err(ProxyError::LoginThrottled(regulation::retry_after(
+                    until, ctx.now,
+                )));
+            }
+        }
+        let pending = PendingLogin {
+            rule,
+            typed_user: None,
+            whoami_base,
+            code_lock: None,
+            pre_login: Vec::new(),
+            counted: !verified,
+        };
+        return Ok((Either::Left(body), Some(pending)));
+    }
+    let read = collect_limited(body, limit).await.map_err(|e| match e {
+        CollectError::TooLarge => ProxyError::BodyTooLarge,
+        CollectError::TimedOut => ProxyError::BodyTimeout,
+        CollectError::Read(_) => ProxyError::BodyUnreadable,
+    })?;
     // A compressed body: the gateway would read bytes that a decompressing app reads as a
     // user name.
     if headers
@@ -77,21 +152,10 @@ pub async fn read_request<'a>(
     {
         return Err(ProxyError::AmbiguousRequest("encoded login body"));
     }
-    // PHP's $_REQUEST (and others that merge request variables) also take the field from a
-    // cookie of that name.
-    if let UsernameField::Form(field) = &rule.username {
-        let field = canonical_field_name(field);
-        if cookie_pairs(headers).any(|(name, _)| canonical_field_name(name) == field) {
-            return Err(ProxyError::AmbiguousRequest("user name in a cookie"));
-        }
-    }
     // Read exactly as the app's framework reads it, by the declared type only; a body two
     // parsers could read differently is refused before the app sees it.
-    let typed_user = login_username(rule.body, &rule.username, content_type, query, &read)
-        .map_err(|why| {
-            tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, reason = why.label(), "ambiguous login body refused");
-            ProxyError::AmbiguousRequest(why.label())
-        })?;
+    let typed_user =
+        login_username(rule.body, &rule.username, content_type, query, &read).map_err(ambiguous)?;
     // Space at the ends that only some apps strip (Python strips U+00A0 and U+3000, PHP and
     // Ruby do not): which account it names depends on the app.
     if typed_user
@@ -115,15 +179,34 @@ pub async fn read_request<'a>(
             until, ctx.now,
         )));
     }
-    let whoami_base =
-        matches!(ctx.settings.identity, IdentitySource::Whoami { .. }).then(|| headers.clone());
     let pending = PendingLogin {
         rule,
         typed_user,
         whoami_base,
         code_lock,
+        pre_login: Vec::new(),
+        counted: true,
     };
     Ok((Either::Right(Full::new(read)), Some(pending)))
+}
+
+/// Whether a body of this declared type may be a login to some framework: read leniently (the
+/// type before any `;` or `,`, in any case), as PHP and others pick their parser. Such bodies
+/// are read and checked strictly; any other type (a file, text, octet-stream) is no login.
+fn may_be_a_login(content_type: &str) -> bool {
+    // PHP ends the type at `;`, `,` or a space (`application/x-www-form-urlencoded x` is a form
+    // to it).
+    let essence = content_type
+        .trim_start()
+        .split([';', ',', ' ', '\t'])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    matches!(
+        essence.as_str(),
+        "application/x-www-form-urlencoded" | "multipart/form-data" | "application/json"
+    ) || essence.ends_with("+json")
 }
 
 pub enum Answered {
@@ -144,7 +227,9 @@ pub async fn answer(
 ) -> Result<Answered, ProxyError> {
     let rule = pending.rule;
     if !rule.might_succeed(response.status(), response.headers()) {
-        refused_login(ctx, pending.typed_user.as_deref()).await;
+        if pending.counted {
+            refused_login(ctx, pending.typed_user.as_deref()).await;
+        }
         return Ok(Answered::NotALogin(response.map(Reply::Upstream)));
     }
     let (parts, body) = response.into_parts();
@@ -157,23 +242,35 @@ pub async fn answer(
         return Err(ProxyError::LoginAnswerUnreadable);
     }
     if !rule.is_success(parts.status, &parts.headers, &body) {
-        refused_login(ctx, pending.typed_user.as_deref()).await;
+        if pending.counted {
+            refused_login(ctx, pending.typed_user.as_deref()).await;
+        }
         return Ok(Answered::NotALogin(Response::from_parts(
             parts,
             Reply::Page(body),
         )));
     }
+    let renewed: Vec<String> = final_set_cookies(&parts.headers)
+        .iter()
+        .map(|c| c.name.to_string())
+        .collect();
+    let bind = pending
+        .pre_login
+        .iter()
+        .filter(|(name, _)| !renewed.contains(name))
+        .map(|(_, hash)| *hash)
+        .collect();
     let answer = WithheldAnswer {
         status: parts.status,
         headers: parts.headers,
         body,
-        bind: Vec::new(),
+        bind,
     };
     let typed = pending
         .typed_user
         .as_deref()
         .map(|u| flow::identity(ctx.settings, u));
-    let user = app_identity(
+    let user = app_says(
         ctx,
         pending.typed_user,
         pending.whoami_base,
@@ -181,6 +278,7 @@ pub async fn answer(
         &answer,
     )
     .await
+    .user()
     .ok_or(ProxyError::LoginWithoutUser)?;
     if let Some(typed) = typed.filter(|t| *t != user) {
         // The app's word wins; the difference is recorded for a look (one account by name or
@@ -212,10 +310,7 @@ pub(super) async fn withhold(
 ) -> Result<Answered, ProxyError> {
     let begun = flow::begin(ctx, user, answer, known_lock)
         .await
-        .map_err(|e| match e {
-            crate::mfa::MfaError::LookalikeUser => ProxyError::LookalikeUser,
-            e => ProxyError::StateUnavailable(e),
-        })?;
+        .map_err(ProxyError::StateUnavailable)?;
     Ok(Answered::Ready(
         endpoints::login_answer(ctx, begun, json, prefix).map(Reply::Page),
     ))
@@ -231,16 +326,19 @@ pub(super) async fn read_answer(body: UpstreamBody) -> Result<Bytes, ProxyError>
         })
 }
 
-/// Who the app signed in, as the realm knows the name: from where the config says the app
-/// tells it, else the name typed. `None` when it cannot be told.
-pub(super) async fn app_identity(
+/// Whom the app says an answer signed in, as the realm knows the name: from where the config
+/// says the app tells it (a header, the JSON answer or a cookie of the answer; or its whoami
+/// path, asked with the cookie jar the browser holds after the answer). Only where the config
+/// takes the name typed (`identity.typed_name`) is `typed` the answer. `Unknown` when the app's
+/// word cannot be had: the caller fails closed.
+pub(super) async fn app_says(
     ctx: &Context<'_>,
     typed: Option<String>,
-    whoami_base: Option<HeaderMap>,
+    base: Option<whoami::Base>,
     upstream: &UpstreamTarget,
     answer: &WithheldAnswer,
-) -> Option<String> {
-    match &ctx.settings.identity {
+) -> AppSays {
+    let found = match &ctx.settings.identity {
         IdentitySource::LoginField => typed,
         IdentitySource::ResponseHeader(name) => answer
             .headers
@@ -253,17 +351,23 @@ pub(super) async fn app_identity(
         }
         IdentitySource::Whoami {
             path, answer: says, ..
-        } => match whoami_base {
-            Some(base) => {
-                let found = flow::app_credentials(ctx.settings, &answer.headers, &answer.body);
-                let asked = whoami::with_credentials(ctx.settings, base, &found);
-                whoami::ask(ctx, upstream, asked?, path, says).await.user()
+        } => {
+            let token = flow::app_credentials(ctx.settings, &answer.headers, &answer.body).token;
+            let Some(asked) =
+                base.and_then(|b| b.after_answer(ctx.settings, &answer.headers, token.as_deref()))
+            else {
+                return AppSays::Unknown;
+            };
+            match whoami::ask(ctx, upstream, asked, path, says).await {
+                AppSays::User(name) => Some(name),
+                other => return other,
             }
-            None => None,
-        },
-    }
-    .map(|u| flow::identity(ctx.settings, &u))
-    .filter(|u| !u.is_empty())
+        }
+    };
+    found
+        .map(|u| flow::identity(ctx.settings, &u))
+        .filter(|u| !u.is_empty())
+        .map_or(AppSays::Unknown, AppSays::User)
 }
 
 /// The user name an app signed into its session cookie: the value (decoded as PHP does) up to

@@ -8,7 +8,8 @@ use super::path::origin_form;
 use super::state::UpstreamTarget;
 use super::upstream::UpstreamBody;
 use crate::config::{AppMfa, WhoamiAnswer};
-use crate::mfa::flow::{AppCredentials, Context};
+use crate::mfa::flow::Context;
+use crate::session::jar::Jar;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, StatusCode, Uri};
@@ -39,40 +40,40 @@ impl AppSays {
     }
 }
 
-/// The request's forwarding headers with its credentials replaced by the ones `found` in an
-/// answer (the session the app just started).
-pub fn with_credentials(
-    settings: &AppMfa,
-    mut headers: HeaderMap,
-    found: &AppCredentials,
-) -> Option<HeaderMap> {
-    headers.remove(header::COOKIE);
-    headers.remove(header::AUTHORIZATION);
-    if !found.cookies.is_empty() {
-        headers.insert(
-            header::COOKIE,
-            HeaderValue::from_str(&as_a_browser_keeps(&found.cookies)).ok()?,
-        );
-    }
-    if let (Some(rule), Some(token)) = (&settings.token, &found.token) {
-        let value = HeaderValue::from_str(&format!("{} {token}", rule.scheme)).ok()?;
-        headers.insert(header::AUTHORIZATION, value);
-    }
-    Some(headers)
+/// A request as it went to the app (forwarding headers and the credentials that passed the
+/// session check) and its path: after the app's answer to it, the app is asked the way the
+/// browser's next request will reach it.
+#[derive(Debug, Clone)]
+pub struct Base {
+    pub headers: HeaderMap,
+    pub path: String,
 }
 
-/// A `Cookie` line of the cookies an answer set, as a browser keeps them: the last value an
-/// answer gives a name wins (phpMyAdmin sends its old session id before the new one at login,
-/// and PHP would read the first of two).
-fn as_a_browser_keeps(cookies: &[(String, String)]) -> String {
-    let mut line: Vec<String> = Vec::new();
-    for (i, (name, value)) in cookies.iter().enumerate() {
-        let later = cookies.get(i + 1..).unwrap_or_default();
-        if !later.iter().any(|(n, _)| n == name) {
-            line.push(format!("{name}={value}"));
+impl Base {
+    /// The headers to ask the app with after `answer`: the cookie jar the browser holds once
+    /// it has the answer (the request's cookies updated by the answer's `Set-Cookie` lines,
+    /// RFC 6265: replaced by name and path, removed, longer paths first), every cookie of it
+    /// whatever its path (see `Jar::all_cookies_line`), and the token the answer hands out
+    /// (any other `Authorization` goes).
+    pub fn after_answer(
+        self,
+        settings: &AppMfa,
+        answer: &HeaderMap,
+        token: Option<&str>,
+    ) -> Option<HeaderMap> {
+        let jar = Jar::after(&self.headers, answer, &self.path);
+        let mut headers = self.headers;
+        headers.remove(header::COOKIE);
+        headers.remove(header::AUTHORIZATION);
+        if let Some(line) = jar.all_cookies_line() {
+            headers.insert(header::COOKIE, HeaderValue::from_str(&line).ok()?);
         }
+        if let (Some(rule), Some(token)) = (&settings.token, token) {
+            let value = HeaderValue::from_str(&format!("{} {token}", rule.scheme)).ok()?;
+            headers.insert(header::AUTHORIZATION, value);
+        }
+        Some(headers)
     }
-    line.join("; ")
 }
 
 /// `GET path` with the request's credentials and forwarding headers from `headers` (nothing
@@ -210,20 +211,6 @@ fn text(value: &serde_json::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_app_is_asked_with_the_last_value_of_each_cookie() {
-        let cookies = [
-            ("phpMyAdmin", "old"),
-            ("phpMyAdmin", "new"),
-            ("pmaAuth-1", "sealed"),
-        ]
-        .map(|(n, v)| (n.to_string(), v.to_string()));
-        assert_eq!(
-            as_a_browser_keeps(&cookies),
-            "phpMyAdmin=new; pmaAuth-1=sealed"
-        );
-    }
 
     #[test]
     fn a_name_on_a_page() {

@@ -3,4 +3,5 @@
 
 pub mod cookies;
 pub mod credentials;
+pub mod jar;
 pub mod token;

@@ -95,6 +95,13 @@ pub struct Gateway {
 /// ("Intranet") with its login rule and session cookie. `top` is YAML added at the top level
 /// (e.g. an `audit:` block), `mfa` lines go inside the app's `mfa:` block (indented six).
 pub fn cookie_app_config(upstream: SocketAddr, top: &str, mfa: &str) -> String {
+    // The tests' default is the name typed (their app folds case like many PHP apps); tests
+    // of the app's own word on the user give an identity of their own.
+    let identity = if mfa.contains("identity:") {
+        ""
+    } else {
+        "      identity: { typed_name: true }\n"
+    };
     format!(
         r#"listeners:
   - address: "{{listen}}"
@@ -115,7 +122,7 @@ apps:
           success:
             set_cookie: PHPSESSID
       session_cookies: [PHPSESSID]
-{mfa}
+{identity}{mfa}
 "#
     )
 }
