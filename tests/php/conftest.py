@@ -1,12 +1,14 @@
 """Fixtures for the PHP tests: tests/php/app served by `php -S` (Debian's php-cli), the gateway
-binary in front of it with config/examples/cookie-session.yaml unchanged. Helpers are shared
-with the Django tests (tests/django/gwkit.py)."""
+binary in front of it with config/examples/cookie-session.yaml unchanged; tests/php/lax (the
+lax app of issue 17) the same way, behind tests/php/lax.yaml. Helpers are shared with the Django
+tests (tests/django/gwkit.py)."""
+import os
 import shutil
 import tempfile
 
 import pytest
 
-from phpkit import PhpSite
+from phpkit import LAX_APP_DIR, PhpSite
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +21,16 @@ def php_workdir():
 @pytest.fixture(scope="session")
 def php_site(php_workdir):
     site = PhpSite(php_workdir)
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def lax_site(php_workdir):
+    """tests/php/lax, with its own session files and log."""
+    workdir = os.path.join(php_workdir, "lax")
+    os.makedirs(workdir, exist_ok=True)
+    site = PhpSite(workdir, app_dir=LAX_APP_DIR)
     yield site
     site.stop()
 

@@ -1,5 +1,6 @@
-"""The PHP app of tests/php/app served by PHP's own web server (`php -S`), the way an old PHP
-intranet runs: a form login on /login.php (field `user`), a PHPSESSID session."""
+"""The PHP apps of tests/php served by PHP's own web server (`php -S`), the way an old PHP
+intranet runs: tests/php/app (a form login on /login.php, field `user`, a PHPSESSID session)
+and tests/php/lax (the same, done the lax ways of issue 17)."""
 import os
 import signal
 import subprocess
@@ -11,11 +12,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "django"))
 from gwkit import free_port, wait_port  # noqa: E402
 
 APP_DIR = os.path.join(HERE, "app")
+LAX_APP_DIR = os.path.join(HERE, "lax")
 RESET_TOKENS = {"alice": "reset-alice", "bob": "reset-bob"}
 
 
 class PhpSite:
-    def __init__(self, workdir):
+    def __init__(self, workdir, app_dir=APP_DIR):
         self.sessions = os.path.join(workdir, "php-sessions")
         os.makedirs(self.sessions, exist_ok=True)
         self.port = free_port()
@@ -25,7 +27,7 @@ class PhpSite:
         env = dict(os.environ, PHP_CLI_SERVER_WORKERS="4")
         self.proc = subprocess.Popen(
             ["php", "-d", f"session.save_path={self.sessions}", "-d", "display_errors=stderr",
-             "-S", f"127.0.0.1:{self.port}", "-t", APP_DIR],
+             "-S", f"127.0.0.1:{self.port}", "-t", app_dir],
             env=env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True)        # its workers are stopped with it, as one group
         try:
