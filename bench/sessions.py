@@ -4,7 +4,7 @@ gateway session, with the embedded stores (memory + SQLite) and with Redis + Pos
 side in one run, against the same upstream reached directly.
 
 The upstream is nginx playing a legacy app: `POST /login` starts a session (cookie `sid`) for
-anyone, `/` answers 200 with a session cookie and 302 without. One user is enrolled through the
+anyone, `/` answers 200 with a session cookie and 302 without, `/me` names the user (whoami). One user is enrolled through the
 JSON API of each gateway; wrk then sends that user's cookies. With Redis the gateway must not pay
 a round trip per request (its session cache), so the target is redis/memory >= 0.95.
 
@@ -69,6 +69,8 @@ apps:
             status: [302]
             set_cookie: sid
       session_cookies: [sid]
+      identity:
+        whoami: {{ path: /me, json_pointer: /user }}
 """)
     return path
 
@@ -140,6 +142,11 @@ def main():
     listen 127.0.0.1:{PORTS['app']} reuseport;
     keepalive_requests 100000;
     location = /login {{ add_header Set-Cookie "sid=$request_id; Path=/; HttpOnly" always; return 302 /; }}
+    location = /me {{
+      if ($cookie_sid = "") {{ return 401; }}
+      default_type application/json;
+      return 200 '{{"user":"bench"}}';
+    }}
     location / {{
       if ($cookie_sid = "") {{ return 302 /login; }}
       default_type text/html;

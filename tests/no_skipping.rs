@@ -538,8 +538,9 @@ Content-Type: application/octet-stream\r\n\r\n"
     assert_eq!(posts(&app), before + 4);
     assert_eq!(alice.get("/index.php").await.text(), "<h1>Hello alice</h1>");
 
-    // A login padded past what the gateway reads still signs in at the app, and its answer is
-    // withheld behind the second factor of the user the app names.
+    // A login padded past what the gateway reads: from a client without a session it is
+    // refused unread (413), not streamed past the name throttle; from a verified session it
+    // streams, and the answer is withheld behind the second factor of the user the app names.
     let mut stranger = Browser::new(gw.addr);
     let padded = format!("user=alice&pass=secret&pad={}", "p".repeat(1200 * 1024));
     let answer = stranger
@@ -550,15 +551,27 @@ Content-Type: application/octet-stream\r\n\r\n"
                 ("content-type", "application/x-www-form-urlencoded"),
                 ("accept", "text/html"),
             ],
-            padded.into_bytes(),
+            padded.clone().into_bytes(),
+        )
+        .await;
+    assert_eq!(answer.status, 413, "{}", answer.text());
+    let answer = alice
+        .request(
+            "POST",
+            "/login.php",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "text/html"),
+            ],
+            padded
+                .replace("user=alice", "user=bob")
+                .replace("pass=secret", "pass=hunter2")
+                .into_bytes(),
         )
         .await;
     assert_eq!(answer.status, 303, "{}", answer.text());
     assert!(!releases_app_session(&answer), "{:?}", set_cookies(&answer));
-    assert!(answer.headers["location"]
-        .to_str()
-        .unwrap()
-        .contains("/.mfa/verify"));
+    assert_eq!(answer.header("location"), Some("/.mfa/enroll"));
 }
 
 #[tokio::test]
@@ -576,4 +589,27 @@ async fn with_the_typed_name_a_pre_login_cookie_passes_as_anonymous_only_where_s
     let answer = stranger.get("/reset/alice").await;
     assert_eq!(answer.status, 403, "{}", answer.text());
     assert!(!releases_app_session(&answer), "{:?}", set_cookies(&answer));
+}
+
+#[tokio::test]
+async fn a_set_cookie_line_that_is_not_text_never_reaches_the_browser() {
+    // The gateway cannot read it for a session cookie; a browser would store it, and the
+    // answer is the page of the session it starts: refused whole.
+    let (_app, gw) = example().await;
+    let mut stranger = Browser::new(gw.addr);
+    let answer = stranger
+        .request(
+            "GET",
+            "/latin1/alice",
+            &[("accept", "text/html")],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(answer.status, 502);
+    assert!(!answer.text().contains("Hello alice"), "{}", answer.text());
+    assert!(answer
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .all(|v| !v.as_bytes().starts_with(b"PHPSESSID=")));
 }

@@ -166,8 +166,10 @@ fn check_config(path: &std::path::Path) -> Option<config::Config> {
                     println!(
                         "{}: note: app {}: the user is the name typed at login (identity.typed_name): \
                          a name the app cleans or folds differently (alice. or _alice for alice) is \
-                         refused at first enrollment when it looks like an enrolled user's, and \
-                         answers that start a session outside the login rules are refused; \
+                         sent to an administrator's invite at first enrollment when it looks like \
+                         an enrolled user's, and answers that start a session outside the login \
+                         rules are refused (a session_before_login cookie is believed anonymous \
+                         only on the login page and routes, and not when the query names a user); \
                          identity.whoami lets the app name the user instead",
                         path.display(),
                         app.name

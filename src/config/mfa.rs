@@ -291,6 +291,31 @@ pub fn app_mfa(
         }
     };
 
+    // `pre_login: skip` is the config's word that a pre-login cookie alone signs nobody in:
+    // only believable when every login signs in with another cookie, named in its success.
+    if let IdentitySource::Whoami {
+        skip_pre_login: true,
+        ..
+    } = &identity
+    {
+        let signs_in = |name: &str| {
+            login.iter().any(|rule| {
+                rule.success.set_cookie.is_empty()
+                    || rule.success.set_cookie.iter().any(|p| {
+                        crate::session::credentials::cookie_name_matches(name, p)
+                            || crate::session::credentials::cookie_name_matches(p, name)
+                    })
+            })
+        };
+        if session_before_login.is_empty() || session_before_login.iter().any(|n| signs_in(n)) {
+            c.fail(
+                &format!("{key}.identity.whoami.pre_login"),
+                "skip is only for a pre-login session that signs nobody in on its own: list it in \
+                 session_before_login, and give every login rule a success.set_cookie of another \
+                 cookie (phpMyAdmin: its session beside pmaAuth-1)",
+            );
+        }
+    }
     let max_attempts = raw.max_attempts.unwrap_or(5);
     if !(1..=100).contains(&max_attempts) {
         c.fail(&format!("{key}.max_attempts"), "must be between 1 and 100");
@@ -640,10 +665,22 @@ fn identity(
                     WhoamiAnswer::JsonPointer("/".into())
                 }
             };
+            let skip_pre_login = match w.pre_login.as_deref() {
+                None | Some("ask") => false,
+                Some("skip") => true,
+                Some(other) => {
+                    c.fail(
+                        &format!("{key}.whoami.pre_login"),
+                        format!("{other:?} is not a choice here: use ask or skip"),
+                    );
+                    false
+                }
+            };
             IdentitySource::Whoami {
                 path: w.path.clone(),
                 answer,
                 after_each_answer: w.after_each_answer,
+                skip_pre_login,
             }
         }
         _ => {

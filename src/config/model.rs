@@ -176,6 +176,9 @@ pub enum IdentitySource {
         path: String,
         answer: WhoamiAnswer,
         after_each_answer: bool,
+        /// `pre_login: skip`: a new `session_before_login` cookie alone in an answer without
+        /// a session is not asked about (asking ends phpMyAdmin's anonymous session).
+        skip_pre_login: bool,
     },
 }
 

@@ -410,6 +410,9 @@ pub struct RawWhoami {
     pub pattern: Option<String>,
     #[serde(default)]
     pub after_each_answer: bool,
+    /// `ask` (default) or `skip`: whether a new pre-login session is asked about.
+    #[serde(default)]
+    pub pre_login: Option<String>,
 }
 
 /// Where ephemeral and durable state live. Empty URLs mean the embedded stores, so one file

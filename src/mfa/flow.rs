@@ -40,6 +40,8 @@ pub struct Context<'a> {
     pub accept_language: Option<http::HeaderValue>,
     /// The request's path as sent: where the browser takes an answer's cookies to be from.
     pub request_path: String,
+    /// The request's query string as sent.
+    pub request_query: Option<String>,
 }
 
 /// What the user must do after their password was accepted.

@@ -8,7 +8,8 @@ use super::{MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::AppMfa;
 use crate::session::credentials::{
     authorization, basic_credential, cookie_name_matches, cookie_name_reads_as, cookie_pairs,
-    cookie_values, repeated_authorization, strip_cookies, BasicCredential, BasicError,
+    cookie_values, repeated_authorization, strip_cookie_pairs, strip_cookies, BasicCredential,
+    BasicError,
 };
 use crate::store::{EphemeralStore, Session};
 use http::HeaderMap;
@@ -94,6 +95,15 @@ fn is_gateway_cookie(name: &str) -> bool {
         .any(|target| cookie_name_reads_as(name, target))
 }
 
+/// Removes the app's session cookies (in every spelling an app reads as them) and any
+/// `Authorization`: for bypass paths, which are checked for nothing.
+pub fn strip_app_credentials(settings: &AppMfa, headers: &mut HeaderMap) {
+    strip_cookies(headers, |name| {
+        session_cookie_spelling(settings, name).is_some()
+    });
+    headers.remove(http::header::AUTHORIZATION);
+}
+
 /// Which of the app's session cookies, if any, a request cookie of this name is to some app
 /// behind us: `Some(true)` spelled exactly as configured, `Some(false)` another spelling of it.
 fn session_cookie_spelling(settings: &AppMfa, name: &str) -> Option<bool> {
@@ -167,16 +177,22 @@ pub async fn check(
     // A session cookie's `;`-piece with a `,` in it reads two ways: Rack splits it into two
     // pairs, PHP keeps `X,x` whole as the value (a session id PHP takes, and signs in). The
     // gateway could bind only one reading, so such a piece never passes.
-    let mut unbound: Vec<String> = headers
+    let comma_pieces: Vec<(String, String)> = headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|line| line.split(';'))
         .filter(|piece| piece.contains(','))
-        .filter_map(|piece| piece.split_once('=').map(|(name, _)| name.trim()))
-        .filter(|name| session_cookie_spelling(ctx.settings, name).is_some())
-        .map(str::to_string)
+        .filter_map(|piece| {
+            let first = piece.split(',').next()?;
+            let (name, value) = first.split_once('=')?;
+            Some((name.trim().to_string(), value.trim().to_string()))
+        })
+        .filter(|(name, _)| session_cookie_spelling(ctx.settings, name).is_some())
         .collect();
+    // Unbound values go one by one: a value planted beside the bound one (from a sibling
+    // domain) is removed, and the bound one still reaches the app.
+    let mut unbound: Vec<(String, String)> = comma_pieces.clone();
     let pairs: Vec<(String, String, bool)> = cookie_pairs(headers)
         .filter_map(|(name, value)| {
             session_cookie_spelling(ctx.settings, name)
@@ -184,7 +200,7 @@ pub async fn check(
         })
         .collect();
     for (name, value, exact) in pairs {
-        if unbound.contains(&name) {
+        if comma_pieces.iter().any(|(n, v)| *n == name && *v == value) {
             continue;
         }
         // Credentials of two sessions in one request: the app may act on either, so only the
@@ -212,6 +228,17 @@ pub async fn check(
                     ours
                 }
                 Some(_) => false,
+                // A pre-login session a withheld login signed in is no longer anonymous.
+                None if keeps_anonymous
+                    && ctx
+                        .mfa
+                        .ephemeral
+                        .credential_burned(&hash, ctx.now)
+                        .await
+                        .map_err(|e| Denied::Unavailable(e.into()))? =>
+                {
+                    false
+                }
                 None => {
                     if keeps_anonymous {
                         checked.before_login.push(name.clone());
@@ -221,11 +248,13 @@ pub async fn check(
             }
         };
         if !bound {
-            unbound.push(name);
+            unbound.push((name, value));
         }
     }
     if !unbound.is_empty() {
-        checked.stripped += strip_cookies(headers, |n| unbound.iter().any(|u| u == n));
+        checked.stripped += strip_cookie_pairs(headers, |n, v| {
+            unbound.iter().any(|(name, value)| name == n && value == v)
+        });
     }
     strip_gateway_cookies(headers);
     Ok(checked)

@@ -8,6 +8,7 @@ use super::login::{app_says, read_answer, withhold, Answered, MAX_LOGIN_ANSWER};
 use super::state::UpstreamTarget;
 use super::whoami::{self, AppSays};
 use crate::config::{IdentitySource, Resealed};
+use crate::intercept::body::username_in_query;
 use crate::intercept::rules::{final_set_cookies, remove_set_cookies_where, set_cookies};
 use crate::intercept::spelling::{canonical_path, same_route_or_below};
 use crate::intercept::withheld::WithheldAnswer;
@@ -111,6 +112,18 @@ pub async fn gate(
     if !may_carry_token && !response.headers().contains_key(header::SET_COOKIE) {
         return Ok(response);
     }
+    // A Set-Cookie line that is not text cannot be read for a session cookie, but a browser
+    // may still store what it sets (bytes past ASCII in a value the app copied from input),
+    // and the answer may be the page of the session it starts: refused whole (fail closed).
+    if response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|line| line.to_str().is_err())
+    {
+        tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "an answer with a Set-Cookie line that is not text was refused");
+        return Err(ProxyError::AnswerUnchecked);
+    }
     let mut minted: Vec<(String, String)> = set_cookies(response.headers())
         .filter(|c| !c.deleted && is_session_cookie(c.name))
         .map(|c| (c.name.to_string(), c.value.to_string()))
@@ -155,11 +168,20 @@ pub async fn gate(
     if unbound.is_empty() {
         return Ok(answer.into_response().map(Reply::Page));
     }
-    // A new pre-login session that no login rule takes as its sign-in (phpMyAdmin's session,
-    // whose sign-in is pmaAuth-1) starts nobody's session on its own: a sign-in would carry
-    // the login's own cookie, which is asked about. It is passed without asking, as asking can
-    // end it (phpMyAdmin replaces an anonymous session on every request).
-    let companions_only = session.is_none()
+    // With `whoami.pre_login: skip` the config says a pre-login session signs nobody in on its
+    // own (phpMyAdmin's session, whose sign-in is pmaAuth-1, which is asked about): alone in
+    // an answer without a session, it passes without asking, as asking can end it (phpMyAdmin
+    // replaces an anonymous session on every request). check-config allows skip only where
+    // every login rule signs in with another cookie.
+    let skip_pre_login = matches!(
+        ctx.settings.identity,
+        IdentitySource::Whoami {
+            skip_pre_login: true,
+            ..
+        }
+    );
+    let companions_only = skip_pre_login
+        && session.is_none()
         && token.is_none()
         && unbound.iter().all(|(name, _)| {
             ctx.settings.kept_before_login(name) && !ctx.settings.signs_in_with(name)
@@ -190,12 +212,18 @@ pub async fn gate(
             "" => route.trim_end_matches('/').is_empty(),
             _ => same_route_or_below(&route, &page),
         };
-        at_page
-            || ctx
-                .settings
-                .login
-                .iter()
-                .any(|rule| same_route_or_below(&route, &rule.route))
+        // Nor where the request names a login's user (a sign-in by query string at the login
+        // page itself).
+        let names_a_user = ctx.settings.login.iter().any(|rule| {
+            username_in_query(rule.body, &rule.username, ctx.request_query.as_deref()).is_err()
+        });
+        !names_a_user
+            && (at_page
+                || ctx
+                    .settings
+                    .login
+                    .iter()
+                    .any(|rule| same_route_or_below(&route, &rule.route)))
     };
     match (says, session) {
         (AppSays::User(user), Some(session)) if user == session.user => {

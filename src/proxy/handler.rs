@@ -224,6 +224,7 @@ async fn forward(
             accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
             request_id: request_id.to_str().unwrap_or("-").to_string(),
             request_path: path.to_string(),
+            request_query: req.uri().query().map(str::to_string),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
         (None, _) => None,
@@ -293,6 +294,11 @@ async fn forward(
         }
         if guard::bypassed(ctx.settings, path, ctx.client) {
             guard::strip_gateway_cookies(req.headers_mut());
+            // Static files need no session: a front controller that serves an unknown path
+            // there with the app would otherwise see the app's credentials unchecked.
+            if gated {
+                guard::strip_app_credentials(ctx.settings, req.headers_mut());
+            }
         } else {
             let method = req.method();
             login = ctx
@@ -457,7 +463,10 @@ async fn forward(
                 parts.uri.query(),
                 body,
                 config.limits.max_body_bytes,
-                checked.as_ref().is_some_and(|c| c.session.is_some()),
+                checked
+                    .as_ref()
+                    .and_then(|c| c.session.as_ref())
+                    .map(|s| s.user.as_str()),
             ))
             .await?;
             match (&mut pending, &checked) {
@@ -472,7 +481,7 @@ async fn forward(
                 // The pre-login session the app signs in may not be renewed by its answer
                 // (only a login cookie beside it is new): released, it is the user's too.
                 (Some(pending), Some(c)) => {
-                    pending.keep_pre_login(ctx, &c.before_login, &parts.headers);
+                    pending.keep_pre_login(ctx, &c.before_login, &parts.headers)?;
                 }
                 _ => {}
             }

@@ -43,19 +43,33 @@ pub struct PendingLogin<'a> {
     /// The session cookies the request carried from before the login (`session_before_login`),
     /// by name and keyed hash: bound with the released login unless its answer replaces them.
     pre_login: Vec<(String, [u8; 32])>,
-    /// Whether a refused answer counts towards the login throttles.
-    counted: bool,
+    /// Whether a refused answer counts towards the login throttles, and under which name
+    /// (the name typed, or for a body not read the verified session's own user).
+    counted: Option<Option<String>>,
 }
 
 impl PendingLogin<'_> {
     /// Notes the values of the pre-login session cookies `names` in the forwarded `headers`.
-    pub fn keep_pre_login(&mut self, ctx: &Context<'_>, names: &[String], headers: &HeaderMap) {
+    /// Two values of one name are refused: the app signs in the one it reads, and the other
+    /// would be bound with the login too.
+    pub fn keep_pre_login(
+        &mut self,
+        ctx: &Context<'_>,
+        names: &[String],
+        headers: &HeaderMap,
+    ) -> Result<(), ProxyError> {
         for (name, value) in cookie_pairs(headers) {
             if names.iter().any(|n| n == name) {
+                if self.pre_login.iter().any(|(n, _)| n == name) {
+                    return Err(ProxyError::AmbiguousRequest(
+                        "two values of a pre-login session cookie",
+                    ));
+                }
                 let hash = ctx.mfa.credential_hash(&ctx.app.name, name, value);
                 self.pre_login.push((name.to_string(), hash));
             }
         }
+        Ok(())
     }
 }
 
@@ -67,8 +81,11 @@ impl PendingLogin<'_> {
 /// two parsers could read differently is refused (400); without a declared length it is read
 /// up to `limit` (413 beyond). Either way the user-name field in the query string or in a
 /// cookie is refused (400). No pending login when the rule needs a user name and the body has
-/// none (or was not read): the request is an ordinary one. `verified`: the request carries a
-/// verified session, whose uploads on a login path are no failed logins.
+/// none (or was not read): the request is an ordinary one. `verified`: the user of the
+/// request's verified session. Without one, a body of a login's type larger than `limit` is
+/// refused (413) as before: only signed-in users upload or edit that much. With one, a body of
+/// a login's type that is not read counts against that user's own login throttle (a verified
+/// user cannot try another's password past the name throttle), and other bodies not at all.
 #[allow(clippy::too_many_arguments)]
 pub async fn read_request<'a>(
     ctx: &Context<'_>,
@@ -78,7 +95,7 @@ pub async fn read_request<'a>(
     query: Option<&str>,
     body: Incoming,
     limit: u64,
-    verified: bool,
+    verified: Option<&str>,
 ) -> Result<(ForwardBody, Option<PendingLogin<'a>>), ProxyError> {
     // Several Content-Type lines: the app may go by either.
     let mut types = headers.get_all(header::CONTENT_TYPE).iter();
@@ -112,16 +129,25 @@ pub async fn read_request<'a>(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let readable =
-        content_type.is_some_and(may_be_a_login) && declared.is_none_or(|length| length <= limit);
+    let login_typed = content_type.is_some_and(may_be_a_login);
+    let readable = login_typed && declared.is_none_or(|length| length <= limit);
     if !readable {
+        if login_typed && verified.is_none() {
+            return Err(ProxyError::BodyTooLarge);
+        }
         if rule.username_required {
             return Ok((Either::Left(body), None));
         }
-        // No name was read: only the client's own throttle applies, and only to clients
-        // without a verified session (whose uploads here are no logins).
-        if !verified {
-            let (throttle, _) = locks_before_login(ctx, None).await?;
+        // No name was read: refused logins count against the client (no verified session),
+        // or against the verified user's own name (a login-typed body), or not at all (an
+        // upload of a verified user).
+        let counted = match verified {
+            None => Some(None),
+            Some(user) if login_typed => Some(Some(user.to_string())),
+            Some(_) => None,
+        };
+        if let Some(name) = &counted {
+            let (throttle, _) = locks_before_login(ctx, name.as_deref()).await?;
             if let Some(until) = throttle {
                 return Err(ProxyError::LoginThrottled(regulation::retry_after(
                     until, ctx.now,
@@ -134,7 +160,7 @@ pub async fn read_request<'a>(
             whoami_base,
             code_lock: None,
             pre_login: Vec::new(),
-            counted: !verified,
+            counted,
         };
         return Ok((Either::Left(body), Some(pending)));
     }
@@ -181,11 +207,11 @@ pub async fn read_request<'a>(
     }
     let pending = PendingLogin {
         rule,
+        counted: Some(typed_user.clone()),
         typed_user,
         whoami_base,
         code_lock,
         pre_login: Vec::new(),
-        counted: true,
     };
     Ok((Either::Right(Full::new(read)), Some(pending)))
 }
@@ -227,8 +253,8 @@ pub async fn answer(
 ) -> Result<Answered, ProxyError> {
     let rule = pending.rule;
     if !rule.might_succeed(response.status(), response.headers()) {
-        if pending.counted {
-            refused_login(ctx, pending.typed_user.as_deref()).await;
+        if let Some(name) = &pending.counted {
+            refused_login(ctx, name.as_deref()).await;
         }
         return Ok(Answered::NotALogin(response.map(Reply::Upstream)));
     }
@@ -242,13 +268,27 @@ pub async fn answer(
         return Err(ProxyError::LoginAnswerUnreadable);
     }
     if !rule.is_success(parts.status, &parts.headers, &body) {
-        if pending.counted {
-            refused_login(ctx, pending.typed_user.as_deref()).await;
+        if let Some(name) = &pending.counted {
+            refused_login(ctx, name.as_deref()).await;
         }
         return Ok(Answered::NotALogin(Response::from_parts(
             parts,
             Reply::Page(body),
         )));
+    }
+    // The app signed someone in on the pre-login session(s) the request carried: whatever the
+    // second factor does, those values never again pass unbound (an app that keeps the session
+    // id at sign-in, or keeps the old one alive beside a new one, would take them as signed
+    // in on its login routes, where pre-login cookies may go).
+    let burned_until = ctx
+        .now
+        .saturating_add(i64::try_from(ctx.settings.absolute_timeout.as_secs()).unwrap_or(i64::MAX));
+    for (_, hash) in &pending.pre_login {
+        ctx.mfa
+            .ephemeral
+            .burn_credential(hash, burned_until)
+            .await
+            .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
     }
     let renewed: Vec<String> = final_set_cookies(&parts.headers)
         .iter()
@@ -402,11 +442,16 @@ fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, 
         },
         rules.for_address(rules.login_client, ctx.client),
     )];
-    // A name is kept to 256 characters: whatever a client types must not become an
-    // arbitrarily large key in the shared store.
-    if let Some(user) =
-        typed_user.map(|u| flow::identity(ctx.settings, u).chars().take(256).collect())
-    {
+    // Keyed by what the name looks like (case, accents and punctuation folded): `alice.` or
+    // `a-l-i-c-e`, which the app may sign in as alice, share alice's budget. A name is kept to
+    // 256 characters: whatever a client types must not become an arbitrarily large key in the
+    // shared store.
+    if let Some(user) = typed_user.map(|u| {
+        crate::config::lookalike(&flow::identity(ctx.settings, u))
+            .chars()
+            .take(256)
+            .collect()
+    }) {
         subjects.push((Subject::LoginUser { app, user }, rules.login_user));
     }
     subjects.retain(|(_, limit)| limit.is_some());

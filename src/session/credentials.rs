@@ -87,10 +87,20 @@ pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
 /// lines that are not text are dropped whole (they cannot be checked). Returns how many were
 /// removed; the headers are rebuilt only when something goes.
 pub fn strip_cookies(headers: &mut HeaderMap, mut drop: impl FnMut(&str) -> bool) -> usize {
+    strip_cookie_pairs(headers, |name, _| drop(name))
+}
+
+/// As [`strip_cookies`], picking by (trimmed) name and value: one value of a name can go while
+/// another value of it stays (a cookie planted beside the bound one).
+pub fn strip_cookie_pairs(
+    headers: &mut HeaderMap,
+    mut drop: impl FnMut(&str, &str) -> bool,
+) -> usize {
     let mut picked = |piece: &str| {
-        piece
-            .split(',')
-            .any(|part| drop(part.split_once('=').map_or(part, |(n, _)| n).trim()))
+        piece.split(',').any(|part| {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            drop(name.trim(), value.trim())
+        })
     };
     let lines = headers.get_all(header::COOKIE);
     let untouched = lines.iter().all(|line| {

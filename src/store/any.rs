@@ -244,6 +244,12 @@ impl EphemeralStore for AnyEphemeral {
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.bind_credential(credential, session, now), Memory, Redis)
     }
+    async fn burn_credential(&self, credential: &[u8; 32], until: i64) -> Result<(), StoreError> {
+        dispatch!(self, s => s.burn_credential(credential, until), Memory, Redis)
+    }
+    async fn credential_burned(&self, credential: &[u8; 32], now: i64) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.credential_burned(credential, now), Memory, Redis)
+    }
     async fn retire_credential(
         &self,
         credential: &[u8; 32],

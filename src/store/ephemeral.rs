@@ -231,6 +231,22 @@ pub trait EphemeralStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Marks an app credential nobody may use unbound until `until`: a pre-login session the
+    /// app signed in with a login the gateway withheld (an app that keeps the session id at
+    /// sign-in). Binding it to a session later is unaffected.
+    fn burn_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        until: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether the credential was burned and `until` has not passed at `now`.
+    fn credential_burned(
+        &self,
+        credential_hash: &[u8; 32],
+        now: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
     /// The live session an app credential is bound to, if any; marks it seen.
     fn session_for_credential(
         &self,

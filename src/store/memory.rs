@@ -15,6 +15,8 @@ struct Maps {
     credentials: HashMap<[u8; 32], [u8; 32]>,
     /// Credentials that stop opening their session at a time (`retire_credential`).
     retiring: HashMap<[u8; 32], i64>,
+    /// Credentials no one may use unbound until a time (`burn_credential`).
+    burned: HashMap<[u8; 32], i64>,
     /// Failures per subject: (count, start of the window, its length).
     failures: HashMap<String, (u32, i64, i64)>,
     /// Lock end per subject.
@@ -55,6 +57,7 @@ impl MemoryStore {
         maps.failures
             .retain(|_, (_, start, within)| now < start.saturating_add(*within));
         maps.locks.retain(|_, until| now < *until);
+        maps.burned.retain(|_, until| now < *until);
         let Maps {
             sessions,
             credentials,
@@ -199,6 +202,29 @@ impl EphemeralStore for MemoryStore {
     ) -> Result<(), StoreError> {
         self.lock()?.credentials.insert(*credential_hash, *session);
         Ok(())
+    }
+
+    async fn burn_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        until: i64,
+    ) -> Result<(), StoreError> {
+        let mut maps = self.lock()?;
+        let end = maps.burned.entry(*credential_hash).or_insert(until);
+        *end = (*end).max(until);
+        Ok(())
+    }
+
+    async fn credential_burned(
+        &self,
+        credential_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .burned
+            .get(credential_hash)
+            .is_some_and(|until| now < *until))
     }
 
     async fn retire_credential(

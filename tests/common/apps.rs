@@ -279,6 +279,23 @@ fn cookie_app(
                 None => redirect("/login.php"),
             }
         }
+        // A sign-in whose Set-Cookie line carries a byte past ASCII (an app that copies the
+        // typed name into a cookie attribute): not text to a strict reader, a cookie to a
+        // browser.
+        (_, p) if p.starts_with("/latin1/") => {
+            let user = p.trim_start_matches("/latin1/").to_string();
+            let id = mint_session(&state, &user);
+            let mut r = respond(
+                StatusCode::OK,
+                "text/html",
+                format!("<h1>Hello {user}</h1>"),
+            );
+            let mut line = format!("PHPSESSID={id}; path=/; n=").into_bytes();
+            line.push(0xe9);
+            r.headers_mut()
+                .append(header::SET_COOKIE, HeaderValue::from_bytes(&line).unwrap());
+            r
+        }
         (_, "/rotate.php") => match session_user(&state, &headers, "PHPSESSID") {
             // Session fixation defence of the app itself: a fresh id for the same user.
             Some(user) => {

@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from phpkit import LAX_APP_DIR, PhpSite
+from phpkit import LAX_APP_DIR, WIKI_APP_DIR, PhpSite
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,16 @@ def lax_site(php_workdir):
     workdir = os.path.join(php_workdir, "lax")
     os.makedirs(workdir, exist_ok=True)
     site = PhpSite(workdir, app_dir=LAX_APP_DIR)
+    yield site
+    site.stop()
+
+
+@pytest.fixture(scope="session")
+def wiki_site(php_workdir):
+    """tests/php/wiki, with its own session files, log and page store."""
+    workdir = os.path.join(php_workdir, "wiki")
+    os.makedirs(workdir, exist_ok=True)
+    site = PhpSite(workdir, app_dir=WIKI_APP_DIR, env={"WIKI_STORE": os.path.join(workdir, "pages")})
     yield site
     site.stop()
 

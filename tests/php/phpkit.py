@@ -13,18 +13,19 @@ from gwkit import free_port, wait_port  # noqa: E402
 
 APP_DIR = os.path.join(HERE, "app")
 LAX_APP_DIR = os.path.join(HERE, "lax")
+WIKI_APP_DIR = os.path.join(HERE, "wiki")
 RESET_TOKENS = {"alice": "reset-alice", "bob": "reset-bob"}
 
 
 class PhpSite:
-    def __init__(self, workdir, app_dir=APP_DIR):
+    def __init__(self, workdir, app_dir=APP_DIR, env=None):
         self.sessions = os.path.join(workdir, "php-sessions")
         os.makedirs(self.sessions, exist_ok=True)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(os.path.join(workdir, "php.log"), "w")
         # Several workers, so that the differential tests can send requests side by side.
-        env = dict(os.environ, PHP_CLI_SERVER_WORKERS="4")
+        env = dict(os.environ, PHP_CLI_SERVER_WORKERS="4", **(env or {}))
         self.proc = subprocess.Popen(
             ["php", "-d", f"session.save_path={self.sessions}", "-d", "display_errors=stderr",
              "-S", f"127.0.0.1:{self.port}", "-t", app_dir],

@@ -251,11 +251,15 @@ def test_a_typed_name_the_app_takes_for_an_enrolled_user_enrolls_nobody(typed_gw
 
 
 def test_under_the_typed_name_a_query_string_login_is_refused_whole(typed_gw):
-    """With the typed name as identity, a sign-in by query string shows nothing of alice's."""
+    """With the typed name as identity, a sign-in by query string shows nothing of alice's. The
+    app cannot be asked, so its new session is believed anonymous only on the login page: an
+    anonymous page elsewhere that starts one is refused too (whoami is the config for it)."""
     ip = fresh_client_ip()
-    anonymous = send(typed_gw.port, "GET", "/index.php", source_ip=ip)
-    assert anonymous.status == 200 and "Not signed in" in anonymous.text, anonymous
+    anonymous = send(typed_gw.port, "GET", "/login.php", source_ip=ip)
+    assert anonymous.status == 200, anonymous
     assert app_cookies_set(anonymous, ["PHPSESSID"]), anonymous
+    elsewhere = send(typed_gw.port, "GET", "/index.php", source_ip=ip)
+    assert elsewhere.status == 403, elsewhere
     answer = send(typed_gw.port, "GET", f"/index.php?{query('alice')}", source_ip=ip)
     assert PRIVATE not in answer.text, f"the signed-in page passed without a code: {answer!r}"
     assert not app_cookies_set(answer, ["auth", "remember"]), answer
@@ -523,3 +527,11 @@ def test_a_content_type_php_cuts_at_a_space_is_read_as_the_form_it_is(env):
     answer = send(env.gw.port, "POST", "/login.php", [("Content-Type", FORM + " x")],
                   query("bob", "wrong").encode(), source_ip=fresh_client_ip())
     assert answer.status == 400, answer
+
+
+def test_under_the_typed_name_a_query_string_login_at_the_login_page_is_not_anonymous(typed_gw):
+    """The login page is where the config says anonymous sessions start; a request there whose
+    query names a user (this app signs in from it) is not believed anonymous."""
+    answer = send(typed_gw.port, "GET", f"/login.php?{query('alice')}", source_ip=fresh_client_ip())
+    assert not app_cookies_set(answer, ["PHPSESSID", "auth"]), answer
+    assert answer.status == 403, answer

@@ -132,6 +132,10 @@ impl RedisStore {
         format!("{}b:{credential}", self.prefix)
     }
 
+    fn burned_key(&self, credential: &str) -> String {
+        format!("{}burned:{credential}", self.prefix)
+    }
+
     fn user_key(&self, realm: &str, user: &str) -> String {
         format!("{}u:{}:{realm}:{user}", self.prefix, realm.len())
     }
@@ -520,6 +524,37 @@ impl EphemeralStore for RedisStore {
                 .map_err(unavailable)?;
         }
         Ok(())
+    }
+
+    async fn burn_credential(
+        &self,
+        credential_hash: &[u8; 32],
+        until: i64,
+    ) -> Result<(), StoreError> {
+        let key = self.burned_key(&hex(credential_hash));
+        let mut conn = self.conn();
+        // The end is the value (compared with the caller's clock); the key expires with it.
+        let current: Option<i64> = conn.get(&key).await.map_err(unavailable)?;
+        let end = current.map_or(until, |c| c.max(until)).max(1);
+        let _: () = redis::cmd("SET")
+            .arg(&key)
+            .arg(end)
+            .arg("EXAT")
+            .arg(end)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn credential_burned(
+        &self,
+        credential_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let key = self.burned_key(&hex(credential_hash));
+        let end: Option<i64> = self.conn().get(&key).await.map_err(unavailable)?;
+        Ok(end.is_some_and(|until| now < until))
     }
 
     async fn retire_credential(
