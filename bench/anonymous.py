@@ -23,6 +23,7 @@ import subprocess
 import sys
 
 import run  # bench/run.py: tools, gateway build, helpers
+from sessions import wait_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LAX = os.path.join(ROOT, "tests", "php", "lax")
@@ -111,19 +112,6 @@ def main():
         except (NameError, ProcessLookupError):
             pass
         shutil.rmtree(work, ignore_errors=True)
-
-
-def wait_port(port, timeout=20):
-    import socket
-    import time
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    sys.exit(f"nothing listens on {port}")
 
 
 if __name__ == "__main__":
