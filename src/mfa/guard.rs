@@ -228,12 +228,13 @@ pub async fn check(
                     ours
                 }
                 Some(_) => false,
-                // A pre-login session a withheld login signed in is no longer anonymous.
+                // A pre-login session a login signed in is no longer anonymous, in whatever
+                // spelling of its value the app decodes (`%4B` for `K`).
                 None if keeps_anonymous
                     && ctx
                         .mfa
                         .ephemeral
-                        .credential_burned(&hash, ctx.now)
+                        .credential_burned(&burn_key(ctx, &name, &value), ctx.now)
                         .await
                         .map_err(|e| Denied::Unavailable(e.into()))? =>
                 {
@@ -258,6 +259,13 @@ pub async fn check(
     }
     strip_gateway_cookies(headers);
     Ok(checked)
+}
+
+/// The key a pre-login session value is burned under: its keyed hash as the app reads it.
+pub fn burn_key(ctx: &Context<'_>, name: &str, value: &str) -> [u8; 32] {
+    let read = crate::session::credentials::cookie_value_as_apps_read(value);
+    ctx.mfa
+        .credential_hash(&ctx.app.name, &format!("burned\0{name}"), &read)
 }
 
 /// Whether the request carries the gateway's own cookie of `session` (in the one spelling the

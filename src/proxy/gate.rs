@@ -168,30 +168,6 @@ pub async fn gate(
     if unbound.is_empty() {
         return Ok(answer.into_response().map(Reply::Page));
     }
-    // With `whoami.pre_login: skip` the config says a pre-login session signs nobody in on its
-    // own (phpMyAdmin's session, whose sign-in is pmaAuth-1, which is asked about): alone in
-    // an answer without a session, it passes without asking, as asking can end it (phpMyAdmin
-    // replaces an anonymous session on every request). check-config allows skip only where
-    // every login rule signs in with another cookie.
-    let skip_pre_login = matches!(
-        ctx.settings.identity,
-        IdentitySource::Whoami {
-            skip_pre_login: true,
-            ..
-        }
-    );
-    let companions_only = skip_pre_login
-        && session.is_none()
-        && token.is_none()
-        && unbound.iter().all(|(name, _)| {
-            ctx.settings.kept_before_login(name) && !ctx.settings.signs_in_with(name)
-        });
-    if companions_only {
-        return Ok(answer.into_response().map(Reply::Page));
-    }
-    // Whom did the app sign in? Its word, never the gateway's reading of the request.
-    let basic_user = checked.and_then(|c| c.basic_user.clone());
-    let says = app_says(ctx, basic_user, whoami_base, upstream, &answer).await;
     // Where the app cannot be asked (its identity is in a login answer's header, JSON or
     // cookie, or the name typed), a new `session_before_login` cookie on a read is taken as
     // the anonymous session the config says it is only where anonymous sessions start: the
@@ -225,6 +201,32 @@ pub async fn gate(
                     .iter()
                     .any(|rule| same_route_or_below(&route, &rule.route)))
     };
+    // With `whoami.pre_login: skip` the config says a pre-login session signs nobody in on its
+    // own (phpMyAdmin's session, whose sign-in is pmaAuth-1, which is asked about): alone in
+    // an answer without a session, it passes without asking, as asking can end it (phpMyAdmin
+    // replaces an anonymous session on every request). check-config allows skip only where
+    // every login rule signs in with another cookie, and only where anonymous sessions start
+    // (the login page and routes; not when the query names a user) is it believed.
+    let skip_pre_login = matches!(
+        ctx.settings.identity,
+        IdentitySource::Whoami {
+            skip_pre_login: true,
+            ..
+        }
+    );
+    let companions_only = skip_pre_login
+        && at_entry()
+        && session.is_none()
+        && token.is_none()
+        && unbound.iter().all(|(name, _)| {
+            ctx.settings.kept_before_login(name) && !ctx.settings.signs_in_with(name)
+        });
+    if companions_only {
+        return Ok(answer.into_response().map(Reply::Page));
+    }
+    // Whom did the app sign in? Its word, never the gateway's reading of the request.
+    let basic_user = checked.and_then(|c| c.basic_user.clone());
+    let says = app_says(ctx, basic_user, whoami_base, upstream, &answer).await;
     match (says, session) {
         (AppSays::User(user), Some(session)) if user == session.user => {
             for (_, hash) in &unbound {

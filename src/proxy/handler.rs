@@ -463,10 +463,7 @@ async fn forward(
                 parts.uri.query(),
                 body,
                 config.limits.max_body_bytes,
-                checked
-                    .as_ref()
-                    .and_then(|c| c.session.as_ref())
-                    .map(|s| s.user.as_str()),
+                checked.as_ref().and_then(|c| c.session.as_ref()),
             ))
             .await?;
             match (&mut pending, &checked) {

@@ -40,11 +40,12 @@ pub struct PendingLogin<'a> {
     /// The lock on the user as typed (and this client), looked up with the throttle: the user
     /// it is for and its end.
     code_lock: Option<(String, Option<i64>)>,
-    /// The session cookies the request carried from before the login (`session_before_login`),
-    /// by name and keyed hash: bound with the released login unless its answer replaces them.
-    pre_login: Vec<(String, [u8; 32])>,
+    /// The session cookies the request carried from before the login (`session_before_login`):
+    /// name, keyed hash (bound with the released login unless its answer replaces them) and
+    /// the key they are burned under once the app signed someone in with them.
+    pre_login: Vec<(String, [u8; 32], [u8; 32])>,
     /// Whether a refused answer counts towards the login throttles, and under which name
-    /// (the name typed, or for a body not read the verified session's own user).
+    /// (the name typed, or for a body not read the verified session's own budget).
     counted: Option<Option<String>>,
 }
 
@@ -60,13 +61,14 @@ impl PendingLogin<'_> {
     ) -> Result<(), ProxyError> {
         for (name, value) in cookie_pairs(headers) {
             if names.iter().any(|n| n == name) {
-                if self.pre_login.iter().any(|(n, _)| n == name) {
+                if self.pre_login.iter().any(|(n, _, _)| n == name) {
                     return Err(ProxyError::AmbiguousRequest(
                         "two values of a pre-login session cookie",
                     ));
                 }
                 let hash = ctx.mfa.credential_hash(&ctx.app.name, name, value);
-                self.pre_login.push((name.to_string(), hash));
+                let burn = crate::mfa::guard::burn_key(ctx, name, value);
+                self.pre_login.push((name.to_string(), hash, burn));
             }
         }
         Ok(())
@@ -81,11 +83,13 @@ impl PendingLogin<'_> {
 /// two parsers could read differently is refused (400); without a declared length it is read
 /// up to `limit` (413 beyond). Either way the user-name field in the query string or in a
 /// cookie is refused (400). No pending login when the rule needs a user name and the body has
-/// none (or was not read): the request is an ordinary one. `verified`: the user of the
-/// request's verified session. Without one, a body of a login's type larger than `limit` is
-/// refused (413) as before: only signed-in users upload or edit that much. With one, a body of
-/// a login's type that is not read counts against that user's own login throttle (a verified
-/// user cannot try another's password past the name throttle), and other bodies not at all.
+/// none (or was not read): the request is an ordinary one. `verified`: the request's verified
+/// session. Without one, a body of a login's type larger than `limit` is refused (413) as
+/// before: only signed-in users upload or edit that much. With one, a body of a login's type
+/// that is not read counts against a budget of that session (under `login_user`'s limit: a
+/// verified user cannot try another's password unthrottled, and the budget running out pauses
+/// only that session's large bodies, never anyone's sign-in), a body read without a user name
+/// (an edit on a single entry point) not at all.
 #[allow(clippy::too_many_arguments)]
 pub async fn read_request<'a>(
     ctx: &Context<'_>,
@@ -95,7 +99,7 @@ pub async fn read_request<'a>(
     query: Option<&str>,
     body: Incoming,
     limit: u64,
-    verified: Option<&str>,
+    verified: Option<&crate::store::Session>,
 ) -> Result<(ForwardBody, Option<PendingLogin<'a>>), ProxyError> {
     // Several Content-Type lines: the app may go by either.
     let mut types = headers.get_all(header::CONTENT_TYPE).iter();
@@ -139,11 +143,11 @@ pub async fn read_request<'a>(
             return Ok((Either::Left(body), None));
         }
         // No name was read: refused logins count against the client (no verified session),
-        // or against the verified user's own name (a login-typed body), or not at all (an
-        // upload of a verified user).
+        // or the session's own budget (a login-typed body), or not at all (an upload of a
+        // verified user).
         let counted = match verified {
             None => Some(None),
-            Some(user) if login_typed => Some(Some(user.to_string())),
+            Some(session) if login_typed => Some(Some(session_budget(session))),
             Some(_) => None,
         };
         if let Some(name) = &counted {
@@ -207,7 +211,12 @@ pub async fn read_request<'a>(
     }
     let pending = PendingLogin {
         rule,
-        counted: Some(typed_user.clone()),
+        // A verified session's write without a user name (an edit where the app also takes
+        // logins) is no refused login.
+        counted: match (&typed_user, verified) {
+            (None, Some(_)) => None,
+            (typed, _) => Some(typed.clone()),
+        },
         typed_user,
         whoami_base,
         code_lock,
@@ -252,74 +261,100 @@ pub async fn answer(
     prefix: &str,
 ) -> Result<Answered, ProxyError> {
     let rule = pending.rule;
-    if !rule.might_succeed(response.status(), response.headers()) {
+    // A login that carried the app's pre-login session may sign that session in where it is
+    // (no new cookie, another status than the rule's): the app is asked whatever the rule
+    // says, where it can be.
+    // (Not with `pre_login: skip`: the config says such a session signs nobody in on its own,
+    // and asking would end it.)
+    let ask_anyway = !pending.pre_login.is_empty()
+        && matches!(
+            ctx.settings.identity,
+            IdentitySource::Whoami {
+                skip_pre_login: false,
+                ..
+            }
+        );
+    if !ask_anyway && !rule.might_succeed(response.status(), response.headers()) {
         if let Some(name) = &pending.counted {
             refused_login(ctx, name.as_deref()).await;
         }
         return Ok(Answered::NotALogin(response.map(Reply::Upstream)));
     }
     let (parts, body) = response.into_parts();
-    let body = read_answer(body).await?;
+    let body = match read_answer(body).await {
+        Ok(body) => body,
+        Err(e) => {
+            burn_pre_login(ctx, &pending).await?;
+            return Err(e);
+        }
+    };
     // A token answer the gateway cannot read (the app rendered it as HTML for `Accept:
     // text/html`, say) might still carry the token: it is not passed on.
     if rule.success.json_pointer.is_some()
         && serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err()
     {
+        burn_pre_login(ctx, &pending).await?;
         return Err(ProxyError::LoginAnswerUnreadable);
     }
-    if !rule.is_success(parts.status, &parts.headers, &body) {
-        if let Some(name) = &pending.counted {
-            refused_login(ctx, name.as_deref()).await;
+    let mut answer = WithheldAnswer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+        bind: Vec::new(),
+    };
+    let mut said = None;
+    if !rule.is_success(answer.status, &answer.headers, &answer.body) {
+        let says = match ask_anyway {
+            true => app_says(ctx, None, pending.whoami_base.clone(), upstream, &answer).await,
+            false => AppSays::Nobody,
+        };
+        match says {
+            AppSays::Nobody => {
+                if let Some(name) = &pending.counted {
+                    refused_login(ctx, name.as_deref()).await;
+                }
+                return Ok(Answered::NotALogin(answer.into_response().map(Reply::Page)));
+            }
+            AppSays::Unknown => {
+                burn_pre_login(ctx, &pending).await?;
+                return Err(ProxyError::AnswerUnchecked);
+            }
+            // The rule did not see it, the app says it signed someone in: a login.
+            AppSays::User(user) => said = Some(user),
         }
-        return Ok(Answered::NotALogin(Response::from_parts(
-            parts,
-            Reply::Page(body),
-        )));
     }
     // The app signed someone in on the pre-login session(s) the request carried: whatever the
     // second factor does, those values never again pass unbound (an app that keeps the session
     // id at sign-in, or keeps the old one alive beside a new one, would take them as signed
     // in on its login routes, where pre-login cookies may go).
-    let burned_until = ctx
-        .now
-        .saturating_add(i64::try_from(ctx.settings.absolute_timeout.as_secs()).unwrap_or(i64::MAX));
-    for (_, hash) in &pending.pre_login {
-        ctx.mfa
-            .ephemeral
-            .burn_credential(hash, burned_until)
-            .await
-            .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
-    }
-    let renewed: Vec<String> = final_set_cookies(&parts.headers)
+    burn_pre_login(ctx, &pending).await?;
+    let renewed: Vec<String> = final_set_cookies(&answer.headers)
         .iter()
         .map(|c| c.name.to_string())
         .collect();
-    let bind = pending
+    answer.bind = pending
         .pre_login
         .iter()
-        .filter(|(name, _)| !renewed.contains(name))
-        .map(|(_, hash)| *hash)
+        .filter(|(name, _, _)| !renewed.contains(name))
+        .map(|(_, hash, _)| *hash)
         .collect();
-    let answer = WithheldAnswer {
-        status: parts.status,
-        headers: parts.headers,
-        body,
-        bind,
-    };
     let typed = pending
         .typed_user
         .as_deref()
         .map(|u| flow::identity(ctx.settings, u));
-    let user = app_says(
-        ctx,
-        pending.typed_user,
-        pending.whoami_base,
-        upstream,
-        &answer,
-    )
-    .await
-    .user()
-    .ok_or(ProxyError::LoginWithoutUser)?;
+    let user = match said {
+        Some(user) => user,
+        None => app_says(
+            ctx,
+            pending.typed_user,
+            pending.whoami_base,
+            upstream,
+            &answer,
+        )
+        .await
+        .user()
+        .ok_or(ProxyError::LoginWithoutUser)?,
+    };
     if let Some(typed) = typed.filter(|t| *t != user) {
         // The app's word wins; the difference is recorded for a look (one account by name or
         // e-mail is the usual reason, a name the app reads differently the dangerous one).
@@ -336,6 +371,29 @@ pub async fn answer(
         .filter(|(for_user, _)| *for_user == user)
         .map(|(_, lock)| lock);
     withhold(ctx, user, answer, known_lock, json, prefix).await
+}
+
+/// The name a verified session's unread login-typed bodies count under: one budget per
+/// session (`session` and 16 hex digits of its id).
+fn session_budget(session: &crate::store::Session) -> String {
+    let id = crate::ops::hex::hex(&session.id_hash);
+    format!("session {}", id.get(..16).unwrap_or(&id))
+}
+
+/// Burns the pre-login session values a login carried (see `PendingLogin::pre_login`), until
+/// the longest a released session may live.
+async fn burn_pre_login(ctx: &Context<'_>, pending: &PendingLogin<'_>) -> Result<(), ProxyError> {
+    let until = ctx
+        .now
+        .saturating_add(i64::try_from(ctx.settings.absolute_timeout.as_secs()).unwrap_or(i64::MAX));
+    for (_, _, key) in &pending.pre_login {
+        ctx.mfa
+            .ephemeral
+            .burn_credential(key, until)
+            .await
+            .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+    }
+    Ok(())
 }
 
 /// The app's answer behind a challenge for `user` (or released at once where policy asks for

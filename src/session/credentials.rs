@@ -82,6 +82,17 @@ pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
         .map(|(n, v)| (n.trim(), v.trim()))
 }
 
+/// A cookie value as the stacks that decode them read it (PHP's `urldecode`, Rack's
+/// `unescape`): surrounding quotes dropped, `%XX` decoded and `+` read as a space. Two spellings
+/// of one session id (`K` and `%4B`) are one value to the app, so what must hold for a value
+/// whatever its spelling (a burned pre-login session) is keyed by this.
+pub fn cookie_value_as_apps_read(value: &str) -> String {
+    let bare = value.trim().trim_matches('"').replace('+', " ");
+    percent_encoding::percent_decode_str(&bare)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
 /// Removes every cookie pair whose (trimmed) name `drop` picks, keeping the others as they
 /// were; a `;`-separated piece goes whole when any `,`-separated part of it is picked. Header
 /// lines that are not text are dropped whole (they cannot be checked). Returns how many were
@@ -288,6 +299,15 @@ pub fn connection_authentication(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_values_read_as_apps_decode_them() {
+        for spelling in ["abc", "%61bc", "ab%63", "\"abc\"", " abc "] {
+            assert_eq!(cookie_value_as_apps_read(spelling), "abc", "{spelling}");
+        }
+        assert_eq!(cookie_value_as_apps_read("a+b"), "a b");
+        assert_eq!(cookie_value_as_apps_read("a%2Bb"), "a+b");
+    }
 
     #[test]
     fn a_star_in_a_configured_name_is_a_run_of_letters_and_digits() {

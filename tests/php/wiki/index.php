@@ -9,6 +9,13 @@ if ($_SERVER['REQUEST_METHOD'] === 'POST') {
         $name = strtolower(trim((string)($_POST['user'] ?? '')));
         if (isset(USERS[$name]) && hash_equals(USERS[$name], (string)($_POST['password'] ?? ''))) {
             $_SESSION['user'] = $name;                      // same session id: no regenerate
+            // The API client (format=json, as MediaWiki's api.php) keeps its session cookie
+            // and needs no "Hello, NAME" cookie: a JSON answer, no Set-Cookie.
+            if (($_POST['format'] ?? '') === 'json') {
+                header('Content-Type: application/json');
+                echo json_encode(['login' => ['result' => 'Success', 'user' => $name]]);
+                exit;
+            }
             setcookie('wiki_user', $name, ['path' => '/']);
             header('Location: /index.php', true, 302);
             exit;
