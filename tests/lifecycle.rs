@@ -198,11 +198,10 @@ async fn sighup_applies_a_valid_file_and_refuses_an_invalid_one() {
     );
 
     let text = std::fs::read_to_string(&gw.config).unwrap();
-    std::fs::write(
+    common::replace_file(
         &gw.config,
-        text.replace(&first.addr.to_string(), &second.addr.to_string()),
-    )
-    .unwrap();
+        &text.replace(&first.addr.to_string(), &second.addr.to_string()),
+    );
     gw.signal("HUP");
     gw.wait_for_log("configuration reloaded");
     get(gw.addr, "a", "/after-good-reload", &[]).await;
@@ -217,7 +216,7 @@ async fn sighup_applies_a_valid_file_and_refuses_an_invalid_one() {
     );
 
     let good = std::fs::read_to_string(&gw.config).unwrap();
-    std::fs::write(&gw.config, good.replace("url:", "ur1:")).unwrap();
+    common::replace_file(&gw.config, &good.replace("url:", "ur1:"));
     gw.signal("HUP");
     let log = gw.wait_for_log("reload refused");
     assert!(

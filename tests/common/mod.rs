@@ -20,6 +20,14 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mfa-gateway");
 
+/// Replaces a file's content in one step (a new file renamed over it), so that a reader never
+/// sees it half written.
+pub fn replace_file(path: &Path, text: &str) {
+    let next = path.with_extension("next");
+    std::fs::write(&next, text).unwrap();
+    std::fs::rename(&next, path).unwrap();
+}
+
 /// A loopback port nobody listens on right now.
 /// A copy of a shipped example (in `dir`) with the per-user and per-address locks off, for
 /// tests that race many wrong codes on purpose to prove a code counts once: with the locks on,
