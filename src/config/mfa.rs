@@ -298,16 +298,11 @@ pub fn app_mfa(
         ..
     } = &identity
     {
-        let signs_in = |name: &str| {
-            login.iter().any(|rule| {
-                rule.success.set_cookie.is_empty()
-                    || rule.success.set_cookie.iter().any(|p| {
-                        crate::session::credentials::cookie_name_matches(name, p)
-                            || crate::session::credentials::cookie_name_matches(p, name)
-                    })
-            })
-        };
-        if session_before_login.is_empty() || session_before_login.iter().any(|n| signs_in(n)) {
+        if session_before_login.is_empty()
+            || session_before_login
+                .iter()
+                .any(|n| super::model::signs_in_with(&login, n))
+        {
             c.fail(
                 &format!("{key}.identity.whoami.pre_login"),
                 "skip is only for a pre-login session that signs nobody in on its own: list it in \

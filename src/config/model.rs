@@ -268,6 +268,21 @@ pub struct TokenRule {
     pub any_answers: bool,
 }
 
+/// Whether a login of these rules may sign in with a cookie of this name (or pattern): a rule's
+/// success names it (`success.set_cookie`, a `*` read either way), or a rule names no cookie
+/// at all (its sign-in may be any).
+pub fn signs_in_with(login: &[crate::intercept::rules::LoginRule], name: &str) -> bool {
+    use crate::session::credentials::cookie_name_matches;
+    login.iter().any(|rule| {
+        rule.success.set_cookie.is_empty()
+            || rule
+                .success
+                .set_cookie
+                .iter()
+                .any(|p| cookie_name_matches(name, p) || cookie_name_matches(p, name))
+    })
+}
+
 /// `refuse_credentials`: header names in lower case with `-` for `_` (how CGI-style stacks
 /// read both), query parameter names in lower case.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -396,15 +411,20 @@ impl AppMfa {
 
     /// Whether a login of the app may sign in with this cookie: a login rule's success names it
     /// (`success.set_cookie`), or a rule names no cookie at all (its sign-in may be any).
-    pub fn signs_in_with(&self, name: &str) -> bool {
-        self.login.iter().any(|rule| {
-            rule.success.set_cookie.is_empty()
-                || rule
-                    .success
-                    .set_cookie
-                    .iter()
-                    .any(|p| crate::session::credentials::cookie_name_matches(name, p))
-        })
+    /// Whether the app can be asked who a session is (`identity.whoami`).
+    pub fn asks_whoami(&self) -> bool {
+        matches!(self.identity, IdentitySource::Whoami { .. })
+    }
+
+    /// `identity.whoami.pre_login: skip`.
+    pub fn skips_pre_login(&self) -> bool {
+        matches!(
+            self.identity,
+            IdentitySource::Whoami {
+                skip_pre_login: true,
+                ..
+            }
+        )
     }
 
     /// Whether the app seals this cookie again in every answer (`resealed_cookies`).

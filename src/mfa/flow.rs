@@ -38,10 +38,9 @@ pub struct Context<'a> {
     pub user_agent: String,
     /// The client's `Accept-Language`, for the language of the pages.
     pub accept_language: Option<http::HeaderValue>,
-    /// The request's path as sent: where the browser takes an answer's cookies to be from.
-    pub request_path: String,
-    /// The request's query string as sent.
-    pub request_query: Option<String>,
+    /// The request's target as sent (a reference-counted copy): its path is where the
+    /// browser takes an answer's cookies to be from.
+    pub request_uri: http::Uri,
 }
 
 /// What the user must do after their password was accepted.
@@ -440,7 +439,7 @@ pub async fn begin(
     // Released later at a gateway URL, the answer's cookies without a Path would belong to
     // that URL's directory (/.mfa): they get the one the browser would have given them here.
     let mut answer = answer;
-    crate::session::jar::pin_default_paths(&mut answer.headers, &ctx.request_path);
+    crate::session::jar::pin_default_paths(&mut answer.headers, ctx.request_uri.path());
     let withheld = ctx.keys.seal(&answer.encode(), &withheld_context(&id))?;
     let challenge = Challenge {
         id: id.clone(),

@@ -168,59 +168,27 @@ pub async fn gate(
     if unbound.is_empty() {
         return Ok(answer.into_response().map(Reply::Page));
     }
-    // Where the app cannot be asked (its identity is in a login answer's header, JSON or
-    // cookie, or the name typed), a new `session_before_login` cookie on a read is taken as
-    // the anonymous session the config says it is only where anonymous sessions start: the
-    // login page and the login routes. Elsewhere (a reset link that signs in on a GET) the
-    // answer is refused; on a verified session it means the app dropped that session.
-    let cannot_ask = !matches!(ctx.settings.identity, IdentitySource::Whoami { .. });
-    let pre_login_read = cannot_ask
-        && !writes
-        && token.is_none()
+    // Only pre-login session cookies are new (`session_before_login`), and no token.
+    let pre_login_only = token.is_none()
         && unbound
             .iter()
             .all(|(name, _)| ctx.settings.kept_before_login(name));
-    let at_entry = || {
-        let route = canonical_path(&ctx.request_path);
-        let page = canonical_path(&ctx.settings.login_page);
-        // A login page at the root is that page only, not the whole app.
-        let at_page = match page.trim_end_matches('/') {
-            "" => route.trim_end_matches('/').is_empty(),
-            _ => same_route_or_below(&route, &page),
-        };
-        // Nor where the request names a login's user (a sign-in by query string at the login
-        // page itself).
-        let names_a_user = ctx.settings.login.iter().any(|rule| {
-            username_in_query(rule.body, &rule.username, ctx.request_query.as_deref()).is_err()
-        });
-        !names_a_user
-            && (at_page
-                || ctx
-                    .settings
-                    .login
-                    .iter()
-                    .any(|rule| same_route_or_below(&route, &rule.route)))
-    };
+    // Where the app cannot be asked (its identity is in a login answer's header, JSON or
+    // cookie, or the name typed), such a cookie on a read is taken as the anonymous session
+    // the config says it is only where anonymous sessions start (`at_anonymous_entry`).
+    // Elsewhere (a reset link that signs in on a GET) the answer is refused; on a verified
+    // session it means the app dropped that session.
+    let pre_login_read = pre_login_only && !writes && !ctx.settings.asks_whoami();
     // With `whoami.pre_login: skip` the config says a pre-login session signs nobody in on its
     // own (phpMyAdmin's session, whose sign-in is pmaAuth-1, which is asked about): alone in
     // an answer without a session, it passes without asking, as asking can end it (phpMyAdmin
     // replaces an anonymous session on every request). check-config allows skip only where
-    // every login rule signs in with another cookie, and only where anonymous sessions start
-    // (the login page and routes; not when the query names a user) is it believed.
-    let skip_pre_login = matches!(
-        ctx.settings.identity,
-        IdentitySource::Whoami {
-            skip_pre_login: true,
-            ..
-        }
-    );
-    let companions_only = skip_pre_login
-        && at_entry()
+    // every login rule signs in with another cookie, and it is believed only where anonymous
+    // sessions start.
+    let companions_only = pre_login_only
         && session.is_none()
-        && token.is_none()
-        && unbound.iter().all(|(name, _)| {
-            ctx.settings.kept_before_login(name) && !ctx.settings.signs_in_with(name)
-        });
+        && ctx.settings.skips_pre_login()
+        && at_anonymous_entry(ctx);
     if companions_only {
         return Ok(answer.into_response().map(Reply::Page));
     }
@@ -257,12 +225,12 @@ pub async fn gate(
             }
             Ok(answer)
         }
-        (AppSays::Unknown, None) if pre_login_read && at_entry() => {
+        (AppSays::Unknown, None) if pre_login_read && at_anonymous_entry(ctx) => {
             Ok(answer.into_response().map(Reply::Page))
         }
         (AppSays::Unknown, Some(session)) if pre_login_read => {
             let reason = "the app started a new session";
-            if at_entry() {
+            if at_anonymous_entry(ctx) {
                 let mut answer = answer.into_response().map(Reply::Page);
                 ended_with_the_app(ctx, session, reason, &mut answer).await?;
                 return Ok(answer);
@@ -294,6 +262,28 @@ pub async fn gate(
             Err(ProxyError::AppSessionWithheld)
         }
     }
+}
+
+/// Whether the request is where the app's anonymous sessions start, as far as the config can
+/// say without asking the app: its login page (that page only when it is the root) or a
+/// login route, and the query names no login's user (a sign-in by query string there).
+fn at_anonymous_entry(ctx: &Context<'_>) -> bool {
+    let route = canonical_path(ctx.request_uri.path());
+    let page = canonical_path(&ctx.settings.login_page);
+    let at_page = match page.trim_end_matches('/') {
+        "" => route.trim_end_matches('/').is_empty(),
+        _ => same_route_or_below(&route, &page),
+    };
+    let at_login = ctx
+        .settings
+        .login
+        .iter()
+        .any(|rule| same_route_or_below(&route, &rule.route));
+    let names_a_user =
+        ctx.settings.login.iter().any(|rule| {
+            username_in_query(rule.body, &rule.username, ctx.request_uri.query()).is_err()
+        });
+    (at_page || at_login) && !names_a_user
 }
 
 /// How long a value the app replaced keeps opening its session (`resealed: follow`): requests

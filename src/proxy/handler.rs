@@ -10,7 +10,7 @@ use super::headers::{self, Peer};
 use super::login;
 use super::path::{check_path, origin_form};
 use super::state::{Shared, Snapshot};
-use crate::config::{App, HostHeader, IdentitySource};
+use crate::config::{App, HostHeader};
 use crate::intercept::spelling::{canonical_path, same_route_or_below};
 use crate::mfa::endpoints::{self, GatewayRequest};
 use crate::mfa::flow::Context;
@@ -223,8 +223,7 @@ async fn forward(
             user_agent: user_agent(req.headers()),
             accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
             request_id: request_id.to_str().unwrap_or("-").to_string(),
-            request_path: path.to_string(),
-            request_query: req.uri().query().map(str::to_string),
+            request_uri: req.uri().clone(),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
         (None, _) => None,
@@ -490,11 +489,8 @@ async fn forward(
     // this request reached it.
     let whoami_base = ctx
         .as_ref()
-        .filter(|c| gated && matches!(c.settings.identity, IdentitySource::Whoami { .. }))
-        .map(|_| super::whoami::Base {
-            headers: parts.headers.clone(),
-            path: parts.uri.path().to_string(),
-        });
+        .filter(|_| gated)
+        .and_then(|c| super::whoami::Base::of(c.settings, &parts.headers, parts.uri.path()));
     let outbound = Request::from_parts(parts, body);
     let sent = Instant::now();
     let mut response = match tokio::time::timeout(

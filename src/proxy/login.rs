@@ -40,13 +40,20 @@ pub struct PendingLogin<'a> {
     /// The lock on the user as typed (and this client), looked up with the throttle: the user
     /// it is for and its end.
     code_lock: Option<(String, Option<i64>)>,
-    /// The session cookies the request carried from before the login (`session_before_login`):
-    /// name, keyed hash (bound with the released login unless its answer replaces them) and
-    /// the key they are burned under once the app signed someone in with them.
-    pre_login: Vec<(String, [u8; 32], [u8; 32])>,
+    /// The session cookies the request carried from before the login (`session_before_login`).
+    pre_login: Vec<PreLogin>,
     /// Whether a refused answer counts towards the login throttles, and under which name
     /// (the name typed, or for a body not read the verified session's own budget).
     counted: Option<Option<String>>,
+}
+
+/// A pre-login session cookie a login carried.
+struct PreLogin {
+    name: String,
+    /// Its keyed hash: bound with the released login unless the answer replaces it.
+    hash: [u8; 32],
+    /// The key it is burned under once the app signed someone in with it (`guard::burn_key`).
+    burn: [u8; 32],
 }
 
 impl PendingLogin<'_> {
@@ -61,14 +68,16 @@ impl PendingLogin<'_> {
     ) -> Result<(), ProxyError> {
         for (name, value) in cookie_pairs(headers) {
             if names.iter().any(|n| n == name) {
-                if self.pre_login.iter().any(|(n, _, _)| n == name) {
+                if self.pre_login.iter().any(|p| p.name == name) {
                     return Err(ProxyError::AmbiguousRequest(
                         "two values of a pre-login session cookie",
                     ));
                 }
-                let hash = ctx.mfa.credential_hash(&ctx.app.name, name, value);
-                let burn = crate::mfa::guard::burn_key(ctx, name, value);
-                self.pre_login.push((name.to_string(), hash, burn));
+                self.pre_login.push(PreLogin {
+                    name: name.to_string(),
+                    hash: ctx.mfa.credential_hash(&ctx.app.name, name, value),
+                    burn: crate::mfa::guard::burn_key(ctx, name, value),
+                });
             }
         }
         Ok(())
@@ -124,11 +133,7 @@ pub async fn read_request<'a>(
             return Err(ProxyError::AmbiguousRequest("user name in a cookie"));
         }
     }
-    let whoami_base =
-        matches!(ctx.settings.identity, IdentitySource::Whoami { .. }).then(|| whoami::Base {
-            headers: headers.clone(),
-            path: path.to_string(),
-        });
+    let whoami_base = whoami::Base::of(ctx.settings, headers, path);
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
@@ -267,13 +272,8 @@ pub async fn answer(
     // (Not with `pre_login: skip`: the config says such a session signs nobody in on its own,
     // and asking would end it.)
     let ask_anyway = !pending.pre_login.is_empty()
-        && matches!(
-            ctx.settings.identity,
-            IdentitySource::Whoami {
-                skip_pre_login: false,
-                ..
-            }
-        );
+        && ctx.settings.asks_whoami()
+        && !ctx.settings.skips_pre_login();
     if !ask_anyway && !rule.might_succeed(response.status(), response.headers()) {
         if let Some(name) = &pending.counted {
             refused_login(ctx, name.as_deref()).await;
@@ -335,8 +335,8 @@ pub async fn answer(
     answer.bind = pending
         .pre_login
         .iter()
-        .filter(|(name, _, _)| !renewed.contains(name))
-        .map(|(_, hash, _)| *hash)
+        .filter(|p| !renewed.contains(&p.name))
+        .map(|p| p.hash)
         .collect();
     let typed = pending
         .typed_user
@@ -386,10 +386,10 @@ async fn burn_pre_login(ctx: &Context<'_>, pending: &PendingLogin<'_>) -> Result
     let until = ctx
         .now
         .saturating_add(i64::try_from(ctx.settings.absolute_timeout.as_secs()).unwrap_or(i64::MAX));
-    for (_, _, key) in &pending.pre_login {
+    for pre in &pending.pre_login {
         ctx.mfa
             .ephemeral
-            .burn_credential(key, until)
+            .burn_credential(&pre.burn, until)
             .await
             .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
     }

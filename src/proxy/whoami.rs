@@ -50,6 +50,14 @@ pub struct Base {
 }
 
 impl Base {
+    /// The request as it goes to the app, where the app can be asked at all.
+    pub fn of(settings: &AppMfa, headers: &HeaderMap, path: &str) -> Option<Base> {
+        settings.asks_whoami().then(|| Base {
+            headers: headers.clone(),
+            path: path.to_string(),
+        })
+    }
+
     /// The headers to ask the app with after `answer`: the cookie jar the browser holds once
     /// it has the answer (the request's cookies updated by the answer's `Set-Cookie` lines,
     /// RFC 6265: replaced by name and path, removed, longer paths first), every cookie of it

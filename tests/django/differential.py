@@ -82,6 +82,18 @@ class AppProbe:
         return found
 
 
+def gateway_answer(gateway, via):
+    """How the gateway answered a request: challenge, refused (4xx), error (5xx) or passed;
+    and for a challenge the user it challenged (a list when several, None when none)."""
+    if is_challenge(via):
+        recs = gateway.records_for(via.get("x-request-id"), "login_intercepted")
+        users = {r["user"] for r in recs if r.get("outcome") == "challenge"}
+        return "challenge", users.pop() if len(users) == 1 else (sorted(users) or None)
+    if 400 <= via.status < 500:
+        return "refused", None
+    return ("error" if via.status >= 500 else "passed"), None
+
+
 def run(name, shapes, probe, gateway, workers=8):
     def one(shape):
         headers = [*probe.extra_headers, *shape.headers]
@@ -97,18 +109,7 @@ def run(name, shapes, probe, gateway, workers=8):
     outcomes = []
     for shape, direct, app_user, via in sent:
         leaked = probe.leaks(via)
-        challenged = None
-        if is_challenge(via):
-            kind = "challenge"
-            recs = gateway.records_for(via.get("x-request-id"), "login_intercepted")
-            users = {r["user"] for r in recs if r.get("outcome") == "challenge"}
-            challenged = users.pop() if len(users) == 1 else (sorted(users) or None)
-        elif 400 <= via.status < 500:
-            kind = "refused"
-        elif via.status >= 500:
-            kind = "error"
-        else:
-            kind = "passed"
+        kind, challenged = gateway_answer(gateway, via)
         canon = lambda u: canonical_user(u, probe.casefold)  # noqa: E731
         if leaked:
             verdict = "MISMATCH: app credential reached the client"

@@ -25,22 +25,26 @@ def php_site(php_workdir):
     site.stop()
 
 
+def _site(php_workdir, name, app_dir, env=None):
+    """A PHP app of tests/php with its own session files and log under `name`."""
+    workdir = os.path.join(php_workdir, name)
+    os.makedirs(workdir, exist_ok=True)
+    return PhpSite(workdir, app_dir=app_dir, env=env)
+
+
 @pytest.fixture(scope="session")
 def lax_site(php_workdir):
-    """tests/php/lax, with its own session files and log."""
-    workdir = os.path.join(php_workdir, "lax")
-    os.makedirs(workdir, exist_ok=True)
-    site = PhpSite(workdir, app_dir=LAX_APP_DIR)
+    """tests/php/lax, the lax app of issue 17."""
+    site = _site(php_workdir, "lax", LAX_APP_DIR)
     yield site
     site.stop()
 
 
 @pytest.fixture(scope="session")
 def wiki_site(php_workdir):
-    """tests/php/wiki, with its own session files, log and page store."""
-    workdir = os.path.join(php_workdir, "wiki")
-    os.makedirs(workdir, exist_ok=True)
-    site = PhpSite(workdir, app_dir=WIKI_APP_DIR, env={"WIKI_STORE": os.path.join(workdir, "pages")})
+    """tests/php/wiki, with its own page store."""
+    site = _site(php_workdir, "wiki", WIKI_APP_DIR,
+                 env={"WIKI_STORE": os.path.join(php_workdir, "wiki", "pages")})
     yield site
     site.stop()
 

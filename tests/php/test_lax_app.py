@@ -18,7 +18,7 @@ import urllib.parse
 
 import pytest
 
-from differential import SUMMARIES, Outcome, summarize
+from differential import SUMMARIES, Outcome, gateway_answer, summarize
 from gwkit import (
     NO_LOGIN_THROTTLES, PASSWORD, GatewayProcess, app_cookies_set, client, derived_config,
     form_value, fresh_client_ip, is_challenge, is_deletion, send, set_cookies, totp,
@@ -456,17 +456,7 @@ def test_differential_the_gateway_never_passes_an_answer_that_signed_someone_in(
             leaked.append(f"a jar the app takes for {via_user}")
         if via_auth and someone_else(app_user, req):
             leaked.append("Set-Cookie auth")
-        challenged = None
-        if is_challenge(via):
-            kind = "challenge"
-            users = {u for u, _ in challenged_users(diff_gw, via)}
-            challenged = users.pop() if len(users) == 1 else (sorted(users) or None)
-        elif 400 <= via.status < 500:
-            kind = "refused"
-        elif via.status >= 500:
-            kind = "error"
-        else:
-            kind = "passed"
+        kind, challenged = gateway_answer(diff_gw, via)
         if leaked:
             verdict = "MISMATCH: the app's sign-in reached the client"
         elif someone_else(app_user, req):
