@@ -8,7 +8,7 @@
 mod common;
 
 use common::apps::start_cookie_app;
-use common::{cookie_app_config, simple_config, upstream, Gateway};
+use common::{cookie_app_config, h2_frame, simple_config, upstream, Gateway};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -381,15 +381,6 @@ async fn an_http1_client_that_never_reads_is_dropped_at_the_send_timeout() {
     a_fresh_client_is_served(&gw).await;
 }
 
-/// An HTTP/2 frame (RFC 9113 §4.1).
-fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
-    let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
-    frame.extend_from_slice(&[kind, flags]);
-    frame.extend_from_slice(&stream.to_be_bytes());
-    frame.extend_from_slice(payload);
-    frame
-}
-
 /// With prior knowledge: the preface, windows far larger than the body (so that only the
 /// socket holds the gateway back), and `GET http://a/big.bin` on stream 1. A client library
 /// would read the socket on its own; this one reads nothing.
@@ -399,15 +390,15 @@ fn http2_big_request() -> Vec<u8> {
     // SETTINGS_INITIAL_WINDOW_SIZE (0x4).
     let mut settings = vec![0, 4];
     settings.extend_from_slice(&WINDOW.to_be_bytes());
-    bytes.extend(frame(0x4, 0, 0, &settings));
-    bytes.extend(frame(0x8, 0, 0, &(WINDOW - 65_535).to_be_bytes()));
+    bytes.extend(h2_frame(0x4, 0, 0, &settings));
+    bytes.extend(h2_frame(0x8, 0, 0, &(WINDOW - 65_535).to_be_bytes()));
     // HPACK (RFC 7541): :method GET, :scheme http (static table 2, 6); :path and :authority
     // as literals without indexing under their static names (4, 1).
     let mut block = vec![0x82, 0x86, 0x04, 8];
     block.extend_from_slice(b"/big.bin");
     block.extend_from_slice(&[0x01, 1, b'a']);
     // HEADERS with END_STREAM | END_HEADERS.
-    bytes.extend(frame(0x1, 0x5, 1, &block));
+    bytes.extend(h2_frame(0x1, 0x5, 1, &block));
     bytes
 }
 

@@ -75,12 +75,16 @@ pub struct Limits {
     /// A write to a client must make progress within this (nginx's `send_timeout`): a client
     /// that stops reading its answer is dropped, and the upstream connection with it.
     pub send_timeout: Duration,
+    /// A WebSocket (or other switched protocol) tunnel across which nothing has moved either
+    /// way for this long is closed.
+    pub tunnel_idle_timeout: Duration,
 }
 
 impl Limits {
     pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
     pub const DEFAULT_BODY_MIN_RATE: u64 = 1024;
     pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
+    pub const DEFAULT_TUNNEL_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -95,6 +95,8 @@ pub struct RawLimits {
     pub body_min_rate: Option<u64>,
     #[serde(default)]
     pub send_timeout: Option<String>,
+    #[serde(default)]
+    pub tunnel_idle_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -335,6 +335,11 @@ fn limits(c: &mut Checker, raw: &RawLimits) -> Limits {
             raw.send_timeout.as_deref(),
             Limits::DEFAULT_SEND_TIMEOUT,
         ),
+        tunnel_idle_timeout: c.duration(
+            "limits.tunnel_idle_timeout",
+            raw.tunnel_idle_timeout.as_deref(),
+            Limits::DEFAULT_TUNNEL_IDLE_TIMEOUT,
+        ),
     }
 }
 
@@ -777,6 +782,21 @@ mod tests {
                 "{errors:?}"
             );
         }
+    }
+
+    #[test]
+    fn tunnels_idle_for_five_minutes_by_default() {
+        let defaults = load_limits("").unwrap().limits;
+        assert_eq!(defaults.tunnel_idle_timeout, Duration::from_secs(300));
+        let set = load_limits("limits:\n  tunnel_idle_timeout: 1h\n")
+            .unwrap()
+            .limits;
+        assert_eq!(set.tunnel_idle_timeout, Duration::from_secs(3600));
+        let errors = load_limits("limits:\n  tunnel_idle_timeout: 0s\n").unwrap_err();
+        assert!(
+            errors[0].contains("limits.tunnel_idle_timeout: must be greater than zero"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! that one hands hyper the bytes it read to detect the version as a separate short read,
 //! which makes hyper's read buffer grow to 16 KiB on every connection, and its future is
 //! sized for HTTP/1 and HTTP/2 at once. TLS connections are told the version by ALPN; plain
-//! ones by a peek at their first bytes, which consumes nothing.
+//! ones by their first bytes ([`sniff`]).
 //!
 //! Everything that waits here has a limit: the version's first bytes and the first request
 //! head (`header_read_timeout`, from accept), later HTTP/1 heads and idle keep-alive (hyper,
@@ -16,6 +16,8 @@
 
 use super::body::{self, BodyPace, ResponseBody};
 use super::handler::{self, Connection};
+use super::shutdown::Shutdown;
+use super::sniff::{self, Version};
 use crate::config::Limits;
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
@@ -27,53 +29,14 @@ use std::convert::Infallible;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, Interest};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::futures::OwnedNotified;
-use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
-
-/// Announces shutdown to every connection and accept loop. A connection reads the flag on each
-/// wake-up (one atomic load) instead of polling a channel alongside every request.
-pub struct Shutdown {
-    begun: AtomicBool,
-    notify: Arc<Notify>,
-}
-
-impl Shutdown {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Shutdown {
-            begun: AtomicBool::new(false),
-            notify: Arc::new(Notify::new()),
-        })
-    }
-
-    pub fn begin(&self) {
-        // The flag first: whoever is woken must see it.
-        self.begun.store(true, Ordering::Release);
-        self.notify.notify_waiters();
-    }
-
-    pub fn has_begun(&self) -> bool {
-        self.begun.load(Ordering::Acquire)
-    }
-
-    /// Resolves once shutdown has begun.
-    pub async fn wait(&self) {
-        let notified = self.notify.notified();
-        tokio::pin!(notified);
-        // Registered before the flag is read, so a `begin` in between is not missed.
-        notified.as_mut().enable();
-        if self.has_begun() {
-            return;
-        }
-        notified.await;
-    }
-}
 
 pin_project! {
     /// A connection that starts its graceful shutdown (finish the requests in flight, accept
@@ -119,7 +82,7 @@ where
 {
     Drained {
         conn,
-        notified: shutdown.notify.clone().notified_owned(),
+        notified: shutdown.notified_owned(),
         drain: Some(drain),
         shutdown: shutdown.clone(),
         registered: false,
@@ -145,13 +108,15 @@ impl Service<Request<Incoming>> for Gateway {
 
     fn call(&self, request: Request<Incoming>) -> Handling {
         let in_flight = InFlight::new(&self.activity);
+        let stall = self.activity.watch_stall();
         let handling =
             body::with_pace(self.pace, handler::handle(self.connection.clone(), request));
         Box::pin(async move {
             let response = handling.await?;
             Ok(response.map(|body| Tracked {
                 body,
-                _in_flight: in_flight,
+                in_flight,
+                stall,
             }))
         })
     }
@@ -164,15 +129,59 @@ struct Activity {
     in_flight: AtomicUsize,
     /// When the last response ended, in milliseconds since `opened` (`u64::MAX`: none yet).
     last_end: AtomicU64,
+    /// HTTP/2 only: the [`Stall`] of each answer being sent.
+    stalls: Option<Mutex<Vec<Weak<Stall>>>>,
 }
 
+/// Since when (milliseconds since the connection opened; `u64::MAX`: not) an HTTP/2 answer
+/// has held a chunk that hyper took from it and could not send yet. hyper takes the next
+/// chunk only once it has sent the last, so a chunk held for long means the client keeps
+/// that stream's flow-control window shut: the stream can neither finish nor be noticed by
+/// any timer of its own (nobody polls its body meanwhile), and it holds an app connection.
+struct Stall(AtomicU64);
+
 impl Activity {
-    fn new(opened: Instant) -> Arc<Self> {
+    fn new(opened: Instant, http2: bool) -> Arc<Self> {
         Arc::new(Activity {
             opened,
             in_flight: AtomicUsize::new(0),
             last_end: AtomicU64::new(u64::MAX),
+            stalls: http2.then(|| Mutex::new(Vec::new())),
         })
+    }
+
+    /// Milliseconds since the connection opened.
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
+    }
+
+    /// A new answer's [`Stall`], watched (HTTP/2 only).
+    fn watch_stall(&self) -> Option<Arc<Stall>> {
+        let stalls = self.stalls.as_ref()?;
+        let stall = Arc::new(Stall(AtomicU64::new(u64::MAX)));
+        let mut all = stalls.lock().unwrap_or_else(|e| e.into_inner());
+        // Answers that ended leave dead entries: cleared whenever they would double the list.
+        if all.len() >= 64 && all.len() == all.capacity() {
+            all.retain(|s| s.strong_count() > 0);
+        }
+        all.push(Arc::downgrade(&stall));
+        Some(stall)
+    }
+
+    /// How long the longest-held chunk of any answer has waited for the client's window.
+    fn longest_stall(&self, now_ms: u64) -> Duration {
+        let Some(stalls) = &self.stalls else {
+            return Duration::ZERO;
+        };
+        let mut all = stalls.lock().unwrap_or_else(|e| e.into_inner());
+        all.retain(|s| s.strong_count() > 0);
+        let since = all
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|s| s.0.load(Ordering::Acquire))
+            .min()
+            .unwrap_or(u64::MAX);
+        Duration::from_millis(now_ms.saturating_sub(since))
     }
 
     fn in_flight(&self) -> usize {
@@ -216,7 +225,7 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        let ms = u64::try_from(self.0.opened.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        let ms = self.0.now_ms();
         // The end first: a watchdog that sees nothing in flight must see when it ended.
         self.0.last_end.fetch_max(ms, Ordering::AcqRel);
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
@@ -229,7 +238,8 @@ pin_project! {
     pub struct Tracked {
         #[pin]
         body: ResponseBody,
-        _in_flight: InFlight,
+        in_flight: InFlight,
+        stall: Option<Arc<Stall>>,
     }
 }
 
@@ -241,7 +251,19 @@ impl Body for Tracked {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<bytes::Bytes>, Self::Error>>> {
-        self.project().body.poll_frame(cx)
+        let this = self.project();
+        let Some(stall) = this.stall.as_deref() else {
+            return this.body.poll_frame(cx);
+        };
+        // Asked for more: whatever it took before is sent.
+        stall.0.store(u64::MAX, Ordering::Release);
+        let polled = this.body.poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if frame.data_ref().is_some_and(|data| !data.is_empty()) {
+                stall.0.store(this.in_flight.0.now_ms(), Ordering::Release);
+            }
+        }
+        polled
     }
 
     fn is_end_stream(&self) -> bool {
@@ -288,6 +310,8 @@ fn next(
     let busy = in_flight > 0;
     match (watch, last_end) {
         (Watch::FirstHead, _) if busy || last_end.is_some() => Next::Disarm,
+        // Looked at early (for stalls): the first head's limit is still to come.
+        (Watch::FirstHead | Watch::Idle, None) if !busy && now < limit => Next::Check { at: limit },
         // No request head within the limit: nobody waits for anything on this connection.
         (Watch::FirstHead | Watch::Idle, None) if !busy => Next::Close,
         (Watch::Idle | Watch::Closing, _) if busy => Next::Check {
@@ -303,9 +327,18 @@ fn next(
     }
 }
 
+/// Why a connection's watchdog closed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// No request head within the header timeout.
+    NoRequest,
+    /// An HTTP/2 answer waited for the client's flow-control window for the send timeout.
+    Stalled,
+}
+
 pin_project! {
     /// A connection closed when it has no request head to show within `limit` (see
-    /// [`Watch`]). Its output is `None` when the watchdog closed it.
+    /// [`Watch`]), or (HTTP/2) when an answer waits for the client's window for `stall_limit`.
     struct Watched<C> {
         #[pin]
         conn: C,
@@ -313,6 +346,7 @@ pin_project! {
         timer: Option<Pin<Box<Sleep>>>,
         activity: Arc<Activity>,
         limit: Duration,
+        stall_limit: Duration,
         watch: Watch,
         graceful: fn(Pin<&mut C>),
     }
@@ -326,12 +360,12 @@ impl<C> Watched<C> {
 }
 
 impl<C: Future> Future for Watched<C> {
-    type Output = Option<C::Output>;
+    type Output = Result<C::Output, Cut>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<C::Output>> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<C::Output, Cut>> {
         let mut this = self.project();
         if let Poll::Ready(output) = this.conn.as_mut().poll(cx) {
-            return Poll::Ready(Some(output));
+            return Poll::Ready(Ok(output));
         }
         if *this.watch == Watch::FirstHead && this.timer.is_some() && this.activity.used() {
             *this.timer = None;
@@ -344,7 +378,11 @@ impl<C: Future> Future for Watched<C> {
                 return Poll::Pending;
             }
             let activity = &this.activity;
-            let now = activity.opened.elapsed();
+            let now_ms = activity.now_ms();
+            let now = Duration::from_millis(now_ms);
+            if activity.longest_stall(now_ms) >= *this.stall_limit {
+                return Poll::Ready(Err(Cut::Stalled));
+            }
             match next(
                 *this.watch,
                 activity.in_flight(),
@@ -352,16 +390,23 @@ impl<C: Future> Future for Watched<C> {
                 now,
                 *this.limit,
             ) {
-                Next::Close => return Poll::Ready(None),
+                Next::Close => return Poll::Ready(Err(Cut::NoRequest)),
                 Next::Disarm => *this.timer = None,
-                Next::Check { at } => timer.as_mut().reset(activity.at(at)),
+                Next::Check { at } => {
+                    // Stalls are looked for at least once per their limit.
+                    let at = match activity.stalls {
+                        Some(_) => at.min(now.saturating_add(*this.stall_limit)),
+                        None => at,
+                    };
+                    timer.as_mut().reset(activity.at(at))
+                }
                 Next::GoAway { until } => {
                     *this.watch = Watch::Closing;
                     timer.as_mut().reset(activity.at(until));
                     (this.graceful)(this.conn.as_mut());
                     // Polled at once, so that it sends its GOAWAY (or is already done).
                     if let Poll::Ready(output) = this.conn.as_mut().poll(cx) {
-                        return Poll::Ready(Some(output));
+                        return Poll::Ready(Ok(output));
                     }
                 }
             }
@@ -372,15 +417,22 @@ impl<C: Future> Future for Watched<C> {
 fn watched<C>(
     conn: C,
     activity: Arc<Activity>,
-    limit: Duration,
+    limits: &Limits,
     watch: Watch,
     graceful: fn(Pin<&mut C>),
 ) -> Watched<C> {
+    let limit = limits.header_read_timeout;
+    // HTTP/2 looks for stalls at least once per their limit from the start.
+    let first = match activity.stalls {
+        Some(_) => limit.min(limits.send_timeout),
+        None => limit,
+    };
     Watched {
         conn,
-        timer: Some(Box::pin(tokio::time::sleep_until(activity.at(limit)))),
+        timer: Some(Box::pin(tokio::time::sleep_until(activity.at(first)))),
         activity,
         limit,
+        stall_limit: limits.send_timeout,
         watch,
         graceful,
     }
@@ -519,43 +571,63 @@ fn http1(limits: &Limits) -> hyper::server::conn::http1::Builder {
     builder
 }
 
+/// Requests one HTTP/2 connection may have in flight at once (nginx: 128). Each may hold an
+/// app connection, so this bounds what one client connection can take from the app.
+const HTTP2_MAX_STREAMS: u32 = 100;
+/// What one HTTP/2 answer may have queued for a client whose window is shut (hyper: 400 KiB);
+/// with [`HTTP2_MAX_STREAMS`] it bounds one connection's queued answers to 6.4 MiB.
+const HTTP2_MAX_SEND_BUFFER: usize = 64 * 1024;
+/// Streams the client may reset before the gateway has taken them up (the rapid-reset flood,
+/// CVE-2023-44487): more, and the connection is told to go away (ENHANCE_YOUR_CALM).
+const HTTP2_MAX_EARLY_RESETS: usize = 20;
+/// Streams the gateway may have to reset for the client's protocol errors before it gives up
+/// on the connection (the same flood, made by malformed frames).
+const HTTP2_MAX_ERROR_RESETS: usize = 256;
+
+/// HTTP/2 with every limit stated here, not left to the library's defaults. h2 itself caps
+/// CONTINUATION frames by the header list size (the CONTINUATION flood, CVE-2024-27316);
+/// `tests/parked_clients.rs` floods both ways.
 fn http2(limits: &Limits) -> hyper::server::conn::http2::Builder<TokioExecutor> {
     let mut builder = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
     builder
         .timer(TokioTimer::new())
         .max_header_list_size(u32::try_from(limits.max_header_bytes * 2).unwrap_or(u32::MAX))
+        .max_concurrent_streams(HTTP2_MAX_STREAMS)
+        .max_send_buf_size(HTTP2_MAX_SEND_BUFFER)
+        .max_pending_accept_reset_streams(HTTP2_MAX_EARLY_RESETS)
+        .max_local_error_reset_streams(HTTP2_MAX_ERROR_RESETS)
         // A peer that does not answer a ping in the time a request head must arrive in is
-        // gone. (Pings say nothing about requests: [`Watched`] closes a connection without.)
+        // gone. (Pings say nothing about requests: [`Watched`] closes a connection without,
+        // and one whose answers wait for its window at the send timeout.)
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(limits.header_read_timeout);
     builder
 }
 
-fn log_end<E: std::fmt::Display>(result: Option<Result<(), E>>, connection: &Connection) {
+fn log_end<E: std::fmt::Display>(result: Result<Result<(), E>, Cut>, connection: &Connection) {
     match result {
-        Some(Ok(())) => {}
-        Some(Err(error)) => {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
             tracing::debug!(peer = %connection.peer, %error, "connection ended with an error")
         }
-        None => tracing::debug!(
+        Err(Cut::NoRequest) => tracing::debug!(
             peer = %connection.peer,
             "no request within the header timeout: connection closed"
+        ),
+        Err(Cut::Stalled) => tracing::debug!(
+            peer = %connection.peer,
+            "an HTTP/2 answer waited for the client's flow-control window for the send timeout: connection closed"
         ),
     }
 }
 
 /// Serves HTTP/1.1 (with upgrades, for WebSocket). `opened`: when the wait for the first
 /// request head began (accept, or the end of the TLS handshake).
-pub async fn serve_http1<IO>(
-    io: IO,
-    connection: Arc<Connection>,
-    limits: &Limits,
-    shutdown: &Arc<Shutdown>,
-    opened: Instant,
-) where
+pub async fn serve_http1<IO>(io: IO, connection: Arc<Connection>, limits: &Limits, opened: Instant)
+where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Activity::new(opened);
+    let activity = Activity::new(opened, false);
     let gateway = Gateway {
         connection: connection.clone(),
         activity: activity.clone(),
@@ -563,28 +635,19 @@ pub async fn serve_http1<IO>(
     };
     let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
     let conn = http1(limits).serve_connection(io, gateway).with_upgrades();
-    let conn = watched(
-        conn,
-        activity,
-        limits.header_read_timeout,
-        Watch::FirstHead,
-        |c| c.graceful_shutdown(),
-    );
-    let result = drained(conn, shutdown, |c| c.graceful_shutdown()).await;
+    let conn = watched(conn, activity, limits, Watch::FirstHead, |c| {
+        c.graceful_shutdown()
+    });
+    let result = drained(conn, &connection.shutdown, |c| c.graceful_shutdown()).await;
     log_end(result, &connection);
 }
 
 /// Serves HTTP/2. `opened` as for [`serve_http1`].
-pub async fn serve_http2<IO>(
-    io: IO,
-    connection: Arc<Connection>,
-    limits: &Limits,
-    shutdown: &Arc<Shutdown>,
-    opened: Instant,
-) where
+pub async fn serve_http2<IO>(io: IO, connection: Arc<Connection>, limits: &Limits, opened: Instant)
+where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let activity = Activity::new(opened);
+    let activity = Activity::new(opened, true);
     let gateway = Gateway {
         connection: connection.clone(),
         activity: activity.clone(),
@@ -592,89 +655,26 @@ pub async fn serve_http2<IO>(
     };
     let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
     let conn = http2(limits).serve_connection(io, gateway);
-    let conn = watched(
-        conn,
-        activity,
-        limits.header_read_timeout,
-        Watch::Idle,
-        |c| c.graceful_shutdown(),
-    );
-    let result = drained(conn, shutdown, |c| c.graceful_shutdown()).await;
+    let conn = watched(conn, activity, limits, Watch::Idle, |c| {
+        c.graceful_shutdown()
+    });
+    let result = drained(conn, &connection.shutdown, |c| c.graceful_shutdown()).await;
     log_end(result, &connection);
-}
-
-/// The connection preface of HTTP/2 with prior knowledge (RFC 9113 §3.4).
-const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Version {
-    Http1,
-    Http2,
-}
-
-/// What a plain connection's first bytes say: HTTP/2 once they hold the whole preface,
-/// HTTP/1.1 as soon as they differ from it, nothing yet while they are a part of it.
-fn version_of(first: &[u8]) -> Option<Version> {
-    let n = first.len().min(PREFACE.len());
-    if first.get(..n) != PREFACE.get(..n) {
-        Some(Version::Http1)
-    } else if n == PREFACE.len() {
-        Some(Version::Http2)
-    } else {
-        None
-    }
-}
-
-/// The longest pause between two looks at a connection whose first bytes do not tell its
-/// version yet.
-const MAX_PAUSE: Duration = Duration::from_millis(100);
-
-/// Peeks (consuming nothing) at a plain connection's first bytes until they tell its version.
-/// `None`: closed, failed, or not told by `deadline`.
-async fn sniff(stream: &TcpStream, deadline: Instant) -> Option<Version> {
-    let mut first = [0u8; PREFACE.len()];
-    let mut pause = Duration::from_millis(2);
-    loop {
-        let peeked = tokio::time::timeout_at(deadline, stream.peek(&mut first)).await;
-        let n = match peeked {
-            Ok(Ok(n)) if n > 0 => n,
-            _ => return None,
-        };
-        if let Some(version) = version_of(first.get(..n).unwrap_or_default()) {
-            return Some(version);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        // A peek returns the same bytes at once until more arrive. Forget the readiness it
-        // used (unless more bytes came meanwhile) so that `readable` waits for new ones; the
-        // pause is the bound if some came just between the peek and this.
-        let _ = stream.try_io(Interest::READABLE, || {
-            Err::<(), _>(std::io::ErrorKind::WouldBlock.into())
-        });
-        let wake = deadline.min(later(Instant::now(), pause));
-        let _ = tokio::time::timeout_at(wake, stream.readable()).await;
-        pause = (pause * 2).min(MAX_PAUSE);
-    }
 }
 
 /// A plain connection: HTTP/2 with prior knowledge when its first bytes are the HTTP/2
 /// preface, else HTTP/1.1. Telling them apart is part of reading the first request head: a
-/// client that stops half-way through the preface is closed at the header timeout, and one
-/// that sent only `P` so far is neither sent HTTP/2 SETTINGS nor cut off early.
-pub async fn serve_plain(
-    stream: TcpStream,
-    connection: Arc<Connection>,
-    limits: &Limits,
-    shutdown: &Arc<Shutdown>,
-) {
+/// client that stops half-way through the preface is closed at the header timeout (at once if
+/// it closes), and one that sent only `P` so far is neither sent HTTP/2 SETTINGS nor cut off
+/// early.
+pub async fn serve_plain(stream: TcpStream, connection: Arc<Connection>, limits: &Limits) {
     let opened = Instant::now();
-    match sniff(&stream, later(opened, limits.header_read_timeout)).await {
-        Some(Version::Http2) => {
+    match sniff::sniff(stream, later(opened, limits.header_read_timeout)).await {
+        Some((Version::Http2, stream)) => {
             // Rare: boxed so that the common connection's task is not sized for it.
-            Box::pin(serve_http2(stream, connection, limits, shutdown, opened)).await
+            Box::pin(serve_http2(stream, connection, limits, opened)).await
         }
-        Some(Version::Http1) => serve_http1(stream, connection, limits, shutdown, opened).await,
+        Some((Version::Http1, stream)) => serve_http1(stream, connection, limits, opened).await,
         // Closed, failed or silent before its version was told: nothing to answer.
         None => {
             tracing::debug!(peer = %connection.peer, "no request head within the header timeout: connection closed")
@@ -685,28 +685,6 @@ pub async fn serve_plain(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_whole_preface_is_http2_and_any_difference_is_http1() {
-        assert_eq!(version_of(PREFACE), Some(Version::Http2));
-        let mut more = PREFACE.to_vec();
-        more.extend_from_slice(b"\x00\x00\x00\x04");
-        assert_eq!(version_of(&more), Some(Version::Http2));
-        for partial in [&b""[..], b"P", b"PR", b"PRI", b"PRI * HTTP/2.0\r\n"] {
-            assert_eq!(version_of(partial), None, "{partial:?}");
-        }
-        assert_eq!(version_of(&PREFACE[..23]), None);
-        for other in [
-            &b"G"[..],
-            b"PO",
-            b"POST / HTTP/1.1\r\n",
-            b"PROPFIND /dav HTTP/1.1\r\n",
-            b"PRI * HTTP/1.1\r\n",
-            b"PRI * HTTP/2.0\r\n\r\nXM",
-        ] {
-            assert_eq!(version_of(other), Some(Version::Http1), "{other:?}");
-        }
-    }
 
     /// Writes `total` bytes through a send timeout of `limit` to a peer that reads `read`
     /// bytes every `every` (`None`: never reads). A 4 KiB pipe stands in for the socket.
@@ -796,6 +774,37 @@ mod tests {
         for watch in [Watch::FirstHead, Watch::Idle] {
             assert_eq!(next(watch, 0, None, LIMIT, LIMIT), Next::Close);
         }
+    }
+
+    #[test]
+    fn a_look_before_the_limit_at_a_connection_without_a_request_waits_for_the_limit() {
+        for watch in [Watch::FirstHead, Watch::Idle] {
+            assert_eq!(
+                next(watch, 0, None, ms(400), LIMIT),
+                Next::Check { at: LIMIT }
+            );
+        }
+    }
+
+    #[test]
+    fn the_longest_stall_is_that_of_the_answer_waiting_longest() {
+        let activity = Activity::new(Instant::now(), true);
+        let (a, b) = (
+            activity.watch_stall().unwrap(),
+            activity.watch_stall().unwrap(),
+        );
+        assert_eq!(activity.longest_stall(5000), Duration::ZERO);
+        a.0.store(1000, Ordering::Release);
+        b.0.store(3000, Ordering::Release);
+        assert_eq!(activity.longest_stall(5000), ms(4000));
+        // An answer that ended no longer counts.
+        drop(a);
+        assert_eq!(activity.longest_stall(5000), ms(2000));
+        // Nor does one that was asked for more.
+        b.0.store(u64::MAX, Ordering::Release);
+        assert_eq!(activity.longest_stall(5000), Duration::ZERO);
+        // HTTP/1 has no stalls to watch: its writes have their own timer.
+        assert!(Activity::new(Instant::now(), false).watch_stall().is_none());
     }
 
     #[test]

@@ -9,19 +9,21 @@ use super::gate;
 use super::headers::{self, Peer};
 use super::login;
 use super::path::{check_path, origin_form};
+use super::shutdown::Shutdown;
 use super::state::{Shared, Snapshot};
+use super::tunnel::{self, Switched};
 use crate::config::{App, HostHeader};
 use crate::intercept::spelling::{canonical_path, same_route_or_below};
 use crate::mfa::endpoints::{self, GatewayRequest};
 use crate::mfa::flow::Context;
 use crate::mfa::guard::{self, Denied};
 use crate::mfa::{unix_now, Mfa, MfaError};
+use crate::ops::metrics::OpenConnection;
 use crate::ui::error_page;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::Either;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -35,12 +37,24 @@ pub struct Connection {
     pub tls: bool,
     pub worker: usize,
     pub shared: Arc<Shared>,
+    pub shutdown: Arc<Shutdown>,
+    /// Given back when the last holder of the connection lets go: its task, or the tunnel of
+    /// a protocol switch it handed its bytes to.
+    pub slot: Slot,
+}
+
+/// A connection's place under `max_connections` and its count in the open-connections gauge.
+pub struct Slot {
+    pub permit: tokio::sync::OwnedSemaphorePermit,
+    pub counted: OpenConnection,
 }
 
 /// Filled in as the request moves through its phases; used for the answer, logs and metrics.
 struct Progress {
     app: Option<usize>,
     upstream_time: Option<Duration>,
+    /// A protocol switch the app accepted, to relay once its 101 is on its way.
+    switched: Option<Switched>,
 }
 
 pub async fn handle(
@@ -85,6 +99,7 @@ pub async fn handle(
     let mut progress = Progress {
         app: None,
         upstream_time: None,
+        switched: None,
     };
 
     let result = forward(
@@ -97,6 +112,15 @@ pub async fn handle(
         &mut progress,
     )
     .await;
+    if let Some(switched) = progress.switched.take() {
+        tokio::spawn(tunnel::relay(
+            switched,
+            conn.peer,
+            conn.clone(),
+            config.limits.tunnel_idle_timeout,
+            conn.shutdown.clone(),
+        ));
+    }
     let app = progress.app.and_then(|i| config.apps.get(i));
     let app_name = app.map(|a| a.name.as_str());
     let app_metrics = progress.app.and_then(|i| snapshot.app_metrics.get(i));
@@ -526,8 +550,10 @@ async fn forward(
     ) {
         (true, Some(client_side), true, Some(protocol)) if headers::is_websocket(&protocol) => {
             headers::set_upgrade(response.headers_mut(), protocol);
-            let upstream_side = hyper::upgrade::on(&mut response);
-            tokio::spawn(tunnel(client_side, upstream_side));
+            progress.switched = Some(Switched {
+                client: client_side,
+                upstream: hyper::upgrade::on(&mut response),
+            });
         }
         (true, ..) => {
             // A switch nobody asked for (or without a protocol) cannot be relayed.
@@ -572,20 +598,6 @@ async fn forward(
         prefix,
     ))
     .await
-}
-
-/// Relays bytes both ways after a protocol switch (WebSocket and other `Upgrade`s).
-async fn tunnel(client: hyper::upgrade::OnUpgrade, upstream: hyper::upgrade::OnUpgrade) {
-    match tokio::try_join!(client, upstream) {
-        Ok((client, upstream)) => {
-            let mut client = TokioIo::new(client);
-            let mut upstream = TokioIo::new(upstream);
-            if let Err(error) = tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-                tracing::debug!(%error, "upgraded connection ended with an error");
-            }
-        }
-        Err(error) => tracing::debug!(%error, "protocol switch failed"),
-    }
 }
 
 /// The host the client asked for: the request target's authority (HTTP/2, absolute-form) or

@@ -2,8 +2,9 @@
 //! `SO_REUSEPORT` socket per listener and its own upstream pools: on a small machine this
 //! thread-per-core layout is what reaches nginx's speed (see shared/PERFORMANCE.md).
 
-use super::connection::{self, Shutdown};
-use super::handler::Connection;
+use super::connection;
+use super::handler::{Connection, Slot};
+use super::shutdown::Shutdown;
 use super::state::{Shared, SnapshotError};
 use crate::config::{self, Config};
 use crate::ops::{admin, metrics::OpenConnection};
@@ -232,34 +233,31 @@ async fn accept_loop(
         let limits = snapshot.config.limits.clone();
         let acceptor = snapshot.tls.get(index).cloned().flatten();
         drop(snapshot);
-        let open = Open {
-            _permit: permit,
-            _counted: OpenConnection::new(&shared.metrics.open_connections),
-        };
         let connection = Arc::new(Connection {
             peer,
             peer_value: super::headers::ip_header_value(peer.ip()),
             tls: acceptor.is_some(),
             worker,
             shared: shared.clone(),
+            shutdown: shutdown.clone(),
+            slot: Slot {
+                permit,
+                counted: OpenConnection::new(&shared.metrics.open_connections),
+            },
         });
-        let shutdown = shutdown.clone();
         // Two kinds of task, each sized for its own connection type: a plain connection does
         // not carry the TLS handshake's state for as long as it stays open.
         match acceptor {
             Some(acceptor) => tokio::spawn(async move {
-                let _open = open;
                 match tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)).await
                 {
                     Ok(Ok(tls)) => {
                         // The wait for the first request head starts after the handshake.
                         let opened = tokio::time::Instant::now();
                         if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
-                            connection::serve_http2(tls, connection, &limits, &shutdown, opened)
-                                .await
+                            connection::serve_http2(tls, connection, &limits, opened).await
                         } else {
-                            connection::serve_http1(tls, connection, &limits, &shutdown, opened)
-                                .await
+                            connection::serve_http1(tls, connection, &limits, opened).await
                         }
                     }
                     Ok(Err(error)) => {
@@ -272,19 +270,13 @@ async fn accept_loop(
                     }
                 }
             }),
-            None => tokio::spawn(async move {
-                let _open = open;
-                connection::serve_plain(stream, connection, &limits, &shutdown).await
-            }),
+            None => {
+                tokio::spawn(
+                    async move { connection::serve_plain(stream, connection, &limits).await },
+                )
+            }
         };
     }
-}
-
-/// Held by a connection's task: its place under `max_connections` and its count in the
-/// open-connections gauge, both given back when the task ends.
-struct Open {
-    _permit: tokio::sync::OwnedSemaphorePermit,
-    _counted: OpenConnection,
 }
 
 /// Forces the audit file to disk every `every` (the `fsync: <duration>` policy).

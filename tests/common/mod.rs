@@ -434,6 +434,15 @@ pub fn raw_request(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<String> {
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
+/// An HTTP/2 frame (RFC 9113 §4.1), for clients that speak it raw.
+pub fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+    let mut frame = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+    frame.extend_from_slice(&[kind, flags]);
+    frame.extend_from_slice(&stream.to_be_bytes());
+    frame.extend_from_slice(payload);
+    frame
+}
+
 /// A parsed answer with its body collected.
 pub struct Answer {
     pub status: u16,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::sync::oneshot;
 use tokio_rustls::TlsConnector;
 
 /// A fixed read buffer per upstream connection instead of one that grows with bursts: keeps
@@ -51,14 +52,14 @@ impl Connector {
         })
     }
 
-    pub(super) async fn connect(&self) -> Result<SendRequest<ForwardBody>, UpstreamError> {
+    pub(super) async fn connect(&self) -> Result<Sender, UpstreamError> {
         match tokio::time::timeout(self.timeout, self.open()).await {
             Ok(result) => result,
             Err(_elapsed) => Err(UpstreamError::ConnectTimeout),
         }
     }
 
-    async fn open(&self) -> Result<SendRequest<ForwardBody>, UpstreamError> {
+    async fn open(&self) -> Result<Sender, UpstreamError> {
         let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(UpstreamError::Connect)?;
@@ -77,21 +78,58 @@ impl Connector {
     }
 }
 
-async fn handshake<IO>(io: IO) -> Result<SendRequest<ForwardBody>, UpstreamError>
+/// One upstream connection as the pool holds it: hyper's sender, which closes the connection
+/// when it is dropped, whatever state hyper's client is in. (An app that half-closes its side
+/// in the middle of a body it announced leaves hyper's client waiting, even without a
+/// sender, for a read that never comes.)
+pub(super) struct Sender {
+    pub(super) send: SendRequest<ForwardBody>,
+    close: Option<oneshot::Sender<()>>,
+}
+
+impl Sender {
+    /// Leaves the connection to hyper once this is dropped: after a protocol switch it
+    /// belongs to the tunnel.
+    pub(super) fn switched(mut self) {
+        self.close = None;
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        if let Some(close) = self.close.take() {
+            let _ = close.send(());
+        }
+    }
+}
+
+async fn handshake<IO>(io: IO) -> Result<Sender, UpstreamError>
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
-    let (sender, connection) = Builder::new()
+    let (send, connection) = Builder::new()
         .read_buf_exact_size(Some(READ_BUFFER))
         .handshake(TokioIo::new(io))
         .await
         .map_err(UpstreamError::Handshake)?;
+    let (close, closed) = oneshot::channel();
     // The connection is driven by its own task; it ends when the app closes it or when its
-    // sender is dropped (pool full, expired, or a response given up half-way).
+    // sender is dropped (pool full, expired, or a response given up half-way); after a
+    // protocol switch, when hyper hands it to the tunnel.
     tokio::spawn(async move {
-        if let Err(error) = connection.with_upgrades().await {
-            tracing::debug!(%error, "upstream connection ended with an error");
+        let connection = connection.with_upgrades();
+        tokio::pin!(connection);
+        tokio::select! {
+            ended = &mut connection => {
+                if let Err(error) = ended {
+                    tracing::debug!(%error, "upstream connection ended with an error");
+                }
+            }
+            Ok(()) = closed => {}
         }
     });
-    Ok(sender)
+    Ok(Sender {
+        send,
+        close: Some(close),
+    })
 }

@@ -15,10 +15,9 @@ mod tls;
 pub use body::{UpstreamBody, UpstreamBodyError};
 
 use crate::config::Upstream;
-use connect::Connector;
+use connect::{Connector, Sender};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
@@ -98,13 +97,14 @@ pub struct UpstreamPool {
 }
 
 struct Idle {
-    sender: SendRequest<ForwardBody>,
+    sender: Sender,
     since: Instant,
 }
 
-/// A connection on loan to one response; goes back to its pool when that body has ended.
+/// A connection on loan to one response; goes back to its pool when that body has ended,
+/// and is closed when it is dropped before (the body failed or was given up).
 struct Lease {
-    sender: SendRequest<ForwardBody>,
+    sender: Sender,
     pool: Arc<UpstreamPool>,
 }
 
@@ -154,14 +154,17 @@ impl UpstreamPool {
                 // would make every request's future that large.
                 None => (Box::pin(self.connect()).await?, false, None),
             };
-            match sender.try_send_request(request).await {
+            match sender.send.try_send_request(request).await {
                 Ok(response) => {
-                    // After a protocol switch the connection belongs to the tunnel.
-                    let lease =
-                        (response.status() != StatusCode::SWITCHING_PROTOCOLS).then(|| Lease {
+                    let lease = if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+                        sender.switched();
+                        None
+                    } else {
+                        Some(Lease {
                             sender,
                             pool: self.clone(),
-                        });
+                        })
+                    };
                     return Ok(response.map(|body| UpstreamBody::new(body, lease)));
                 }
                 Err(mut failed) => match (failed.take_message(), replay) {
@@ -177,7 +180,7 @@ impl UpstreamPool {
         }
     }
 
-    async fn connect(self: &Arc<Self>) -> Result<SendRequest<ForwardBody>, UpstreamError> {
+    async fn connect(self: &Arc<Self>) -> Result<Sender, UpstreamError> {
         self.reaper.call_once(|| {
             tokio::spawn(reap_idle(Arc::downgrade(self), self.idle_timeout));
         });
@@ -188,14 +191,14 @@ impl UpstreamPool {
     /// still busy (its response was read, but the app has not yet taken the whole request
     /// body: it answered early, and the client is still uploading) stays where it is: a
     /// request must not wait behind somebody else's upload.
-    fn take_idle(&self, now: Instant) -> Option<(SendRequest<ForwardBody>, Duration)> {
+    fn take_idle(&self, now: Instant) -> Option<(Sender, Duration)> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         self.drop_expired(&mut idle, now);
         let mut index = idle.len();
         while index > 0 {
             index -= 1;
             let (closed, ready) = match idle.get(index) {
-                Some(entry) => (entry.sender.is_closed(), entry.sender.is_ready()),
+                Some(entry) => (entry.sender.send.is_closed(), entry.sender.send.is_ready()),
                 None => break,
             };
             if closed {
@@ -208,8 +211,8 @@ impl UpstreamPool {
         None
     }
 
-    fn put(&self, sender: SendRequest<ForwardBody>) {
-        if sender.is_closed() {
+    fn put(&self, sender: Sender) {
+        if sender.send.is_closed() {
             return;
         }
         let now = Instant::now();
