@@ -63,16 +63,18 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
             "login_intercepted",
             "enrollment_completed",
             "session_created",
+            "device_remembered",
             "login_intercepted",
             "verify_failed",
             "verify_succeeded",
             "session_created",
+            "device_remembered",
             "session_ended",
         ],
         "{text}"
     );
     assert_eq!(records[0]["mode"], "first_login");
-    let failed = &records[5];
+    let failed = &records[6];
     assert_eq!(failed["user"], "alice");
     assert_eq!(failed["app"], "intranet");
     assert_eq!(failed["outcome"], "refused");
@@ -80,9 +82,9 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
     assert_eq!(failed["client_ip"], "127.0.0.1");
     assert!(failed["time"].as_str().unwrap().ends_with('Z'));
     assert!(failed["request_id"].as_str().unwrap().len() >= 16);
-    assert_eq!(records[6]["method"], "recovery_code");
-    assert_eq!(records[6]["recovery_codes_left"], "9");
-    assert!(records[7]["session"].as_str().unwrap().len() == 16);
+    assert_eq!(records[7]["method"], "recovery_code");
+    assert_eq!(records[7]["recovery_codes_left"], "9");
+    assert!(records[8]["session"].as_str().unwrap().len() == 16);
     // Never a secret, a code or a cookie value.
     let mut secrets = vec![secret.clone(), codes[0].clone(), codes[0].replace('-', "")];
     secrets.extend(browser.cookies.values().cloned());
@@ -93,7 +95,7 @@ async fn a_sign_in_leaves_a_verifiable_trail_without_secrets() {
 
     let (ok, said) = verify(&gw, &file);
     assert!(ok, "{said}");
-    assert!(said.contains("9 records, chain intact"), "{said}");
+    assert!(said.contains("11 records, chain intact"), "{said}");
 
     // Tampering is found at the line it happened.
     let lines: Vec<&str> = text.lines().collect();
@@ -137,7 +139,7 @@ async fn a_restarted_gateway_continues_the_chain() {
     let file = dir.join("data/audit.jsonl");
     let (ok, said) = verify(&gw, &file);
     assert!(ok, "{said}");
-    assert!(said.contains("5 records"), "{said}");
+    assert!(said.contains("6 records"), "{said}");
 }
 
 /// Every sink gets the same sealed records (file, stdout, a Redis Stream read back with

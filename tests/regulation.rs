@@ -36,7 +36,10 @@ fn retry_after(answer: &Answer) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_codes_lock_the_user_whatever_cookie_or_address_they_come_from() {
     let app = start_cookie_app().await;
-    let gw = Gateway::start(&config(app.addr, "        client: { failures: 100 }"));
+    let gw = Gateway::start(&config(
+        app.addr,
+        "        user: { failures: 5, lock: 15m }\n        client: { failures: 100 }",
+    ));
     let mut first = Browser::new(gw.addr);
     let (secret, _) = enroll(&mut first, "alice", "secret").await;
 
@@ -356,6 +359,100 @@ async fn wrong_codes_in_the_settings_count_towards_the_lock() {
         )
         .await;
     assert_eq!(right.status, 429);
+    // The guesses came from a browser that had passed alice's second factor: they lock that
+    // browser, not alice's sign-in from another one.
     let mut again = Browser::new(gw.addr);
-    assert_eq!(login(&mut again, "alice", "secret").await.status, 429);
+    assert_eq!(login(&mut again, "alice", "secret").await.status, 303);
+}
+
+/// Sends wrong codes for `user` from a new browser at `client` until the gateway stops
+/// checking them: how many it checked (answered with a redirect back to the code page) and
+/// how many it refused unread (429, at the code or already at the password).
+async fn guess_from(
+    gw: &Gateway,
+    client: &str,
+    user: &str,
+    pass: &str,
+    tries: usize,
+) -> (usize, usize) {
+    let mut b = Browser::from_client(gw.addr, client);
+    let answer = login(&mut b, user, pass).await;
+    if answer.status == 429 {
+        return (0, tries);
+    }
+    assert_eq!(answer.status, 303, "{}", answer.text());
+    let csrf = common::browser::form_value(&b.get("/.mfa/verify").await.text(), "csrf");
+    let (mut checked, mut refused) = (0, 0);
+    for tried in 0..tries {
+        let answer = send_code(&mut b, &csrf, "000000").await;
+        match answer.status {
+            303 => checked += 1,
+            // Locked: the login is over, and so are the tries left (a new login would be
+            // refused at the password).
+            429 => {
+                refused += tries - tried;
+                break;
+            }
+            _ => panic!("a wrong code from {client} answered {}", answer.status),
+        }
+    }
+    (checked, refused)
+}
+
+/// A stolen password (issue 18): someone who knows alice's password guesses codes from twelve
+/// addresses in three networks. Their guesses stop being read after the account's limit for
+/// new browsers; alice, from the browser she signed in with before, signs in with her code at
+/// every point of the attack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_with_a_stolen_password_never_lock_the_owners_own_browser() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "        shared_networks: []"));
+    let mut alice = Browser::new(gw.addr);
+    let (_, codes) = enroll(&mut alice, "alice", "secret").await;
+    assert!(
+        alice.cookies.contains_key("mfa_device"),
+        "passing the second factor remembers the browser: {:?}",
+        alice.cookies.keys()
+    );
+    assert!(
+        !app.state.everything_sent().contains("mfa_device"),
+        "the device credential never reaches the app"
+    );
+    let mut own_code = codes.iter();
+    let clients: Vec<String> = ["198.51.100", "203.0.113", "192.0.2"]
+        .iter()
+        .flat_map(|net| (1..=4).map(move |host| format!("{net}.{host}")))
+        .collect();
+    let (mut checked, mut refused) = (0, 0);
+    for round in 0..3 {
+        for client in &clients {
+            let (c, r) = guess_from(&gw, client, "alice", "secret", 4).await;
+            checked += c;
+            refused += r;
+        }
+        // Between rounds and at the end, alice signs in from her own browser.
+        let csrf = flows::at_verify(&mut alice, "alice", "secret").await;
+        let released = send_code(&mut alice, &csrf, own_code.next().unwrap()).await;
+        assert_eq!(released.status, 302, "{}", released.text());
+        eprintln!("after round {round}: {checked} guesses read, {refused} refused unread");
+    }
+    assert_eq!(checked + refused, 3 * 12 * 4);
+    // The account's limit for new browsers: ten guesses read, the tenth answered with the lock
+    // (and counted among the refused here).
+    assert_eq!(checked, 9);
+    // A browser alice never used is refused while the lock holds: that is the price, named
+    // on the page, and an administrator can lift it.
+    let mut new_one = Browser::new(gw.addr);
+    let locked = login(&mut new_one, "alice", "secret").await;
+    assert_eq!(locked.status, 429, "{}", locked.text());
+    assert!(
+        (3500..=3600).contains(&retry_after(&locked)),
+        "an hour at first"
+    );
+    let events = audit_events(&gw);
+    assert!(events.iter().any(|e| e["event"] == "user_locked"
+        && e["subject"]
+            .as_str()
+            .is_some_and(|s| s.contains("from browsers new to it"))));
+    assert!(events.iter().any(|e| e["event"] == "device_remembered"));
 }

@@ -317,16 +317,23 @@ impl Admin {
         }
     }
 
+    /// The end of the user's lock: an administrator's, or the one on browsers new to the
+    /// account (their own browsers may still sign in).
     fn user_lock(locks: &[(String, i64)], realm: &str, user: &str) -> Option<i64> {
-        let key = Subject::User {
-            realm: realm.into(),
-            user: user.into(),
-        }
-        .key();
+        let (realm, user) = (realm.to_string(), user.to_string());
+        let keys = [
+            Subject::User {
+                realm: realm.clone(),
+                user: user.clone(),
+            }
+            .key(),
+            Subject::NewBrowsers { realm, user }.key(),
+        ];
         locks
             .iter()
-            .find(|(s, _)| *s == key)
+            .filter(|(s, _)| keys.contains(s))
             .map(|(_, until)| *until)
+            .max()
     }
 
     /// Enrolled users (and locked ones without a factor), by realm and name.
@@ -344,7 +351,10 @@ impl Admin {
             rows.push(self.row(&record.realm, &record.user, Some(&record), left, &locks));
         }
         for (subject, _) in &locks {
-            if let Some(Subject::User { realm: r, user }) = Subject::parse(subject) {
+            if let Some(
+                Subject::User { realm: r, user } | Subject::NewBrowsers { realm: r, user },
+            ) = Subject::parse(subject)
+            {
                 let listed = rows.iter().any(|row| row.realm == r && row.user == user);
                 if !listed && realm.is_none_or(|want| want == r) {
                     rows.push(self.row(&r, &user, None, 0, &locks));
@@ -461,10 +471,38 @@ impl Admin {
         Ok(())
     }
 
-    /// Lifts the user's lock (automatic or not) and forgets their failures; true when a lock
-    /// was in force.
+    /// Lifts every lock that keeps the user out — an administrator's, the one on new browsers,
+    /// each of their devices', and the slowing of logins typed as their name in the realm's
+    /// apps — and forgets the failures; true when a lock was in force.
     pub async fn unlock(&self, realm: &str, user: &str, now: i64) -> Result<bool, AdminError> {
-        let was = self.set_lock(realm, user, None, now).await?;
+        let mut was = self.set_lock(realm, user, None, now).await?;
+        let devices = self.durable.devices(realm, user, now).await?;
+        let name: String = crate::config::lookalike(user).chars().take(256).collect();
+        let apps: Vec<String> = self
+            .realms()
+            .into_iter()
+            .filter(|(r, _)| r == realm)
+            .flat_map(|(_, apps)| apps)
+            .collect();
+        let subjects = std::iter::once(Subject::NewBrowsers {
+            realm: realm.into(),
+            user: user.into(),
+        })
+        .chain(devices.into_iter().map(|d| Subject::Device(d.id)))
+        .chain(apps.into_iter().map(|app| Subject::LoginUser {
+            app,
+            user: name.clone(),
+        }));
+        for subject in subjects {
+            let op = StateOp::SetLock {
+                subject: subject.key(),
+                until: None,
+            };
+            match self.state(op, now).await? {
+                StateReply::Done(lifted) => was |= lifted,
+                _ => return Err(remote::RemoteError::Answer.into()),
+            }
+        }
         self.record(
             "user_unlocked",
             realm,
@@ -500,13 +538,22 @@ impl Admin {
             .await?
             .into_iter()
             .filter_map(|(key, until)| {
-                let (ip, refuses) = match Subject::parse(&key)? {
-                    Subject::Client(ip) => (ip, "second-factor codes".to_string()),
-                    Subject::LoginClient { app, ip } => (ip, format!("logins to {app}")),
-                    Subject::User { .. } | Subject::LoginUser { .. } => return None,
+                let (address, refuses) = match Subject::parse(&key)? {
+                    Subject::Client(ip) => (
+                        ip.to_canonical().to_string(),
+                        "second-factor codes".to_string(),
+                    ),
+                    Subject::Network(net) => (net.to_string(), "second-factor codes".to_string()),
+                    Subject::LoginClient { app, ip } => {
+                        (ip.to_canonical().to_string(), format!("logins to {app}"))
+                    }
+                    Subject::User { .. }
+                    | Subject::NewBrowsers { .. }
+                    | Subject::Device(_)
+                    | Subject::LoginUser { .. } => return None,
                 };
                 Some(ClientLock {
-                    address: ip.to_canonical().to_string(),
+                    address,
                     refuses,
                     locked_until: until,
                 })
@@ -516,25 +563,30 @@ impl Admin {
         Ok(rows)
     }
 
-    /// Lifts every lock on the address (its second-factor codes, and each app's logins) and
-    /// forgets its failures; how many locks were in force.
+    /// Lifts every lock on the address (its second-factor codes, its network's, and each app's
+    /// logins) and forgets its failures; how many locks were in force.
     pub async fn unlock_client(&self, ip: std::net::IpAddr, now: i64) -> Result<u32, AdminError> {
         let ip = ip.to_canonical();
-        // A client on a dual-stack listener is counted under its IPv4-mapped IPv6 address.
-        let mut spellings = vec![ip];
+        // Counted by its /64 (IPv6); older locks under the address itself, or (a client on a
+        // dual-stack listener) its IPv4-mapped IPv6 spelling.
+        let mut spellings = vec![crate::regulation::client_of(ip)];
+        spellings.push(ip);
         if let std::net::IpAddr::V4(v4) = ip {
             spellings.push(std::net::IpAddr::V6(v4.to_ipv6_mapped()));
         }
+        spellings.dedup();
         let apps: Vec<String> = self.realms().into_iter().flat_map(|(_, a)| a).collect();
         let mut lifted = 0;
-        for ip in spellings {
+        let network = Subject::Network(crate::regulation::network_of(ip));
+        for (i, ip) in spellings.into_iter().enumerate() {
+            let network = (i == 0).then(|| network.clone());
             let subjects =
-                std::iter::once(Subject::Client(ip)).chain(apps.iter().map(move |app| {
-                    Subject::LoginClient {
+                std::iter::once(Subject::Client(ip))
+                    .chain(network)
+                    .chain(apps.iter().map(move |app| Subject::LoginClient {
                         app: app.clone(),
                         ip,
-                    }
-                }));
+                    }));
             for subject in subjects {
                 let op = StateOp::SetLock {
                     subject: subject.key(),

@@ -439,6 +439,7 @@ fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
         }
     }
     let minutes = |m: u64| Duration::from_secs(m * 60);
+    let day = Duration::from_secs(86_400);
     let mut limit = |name: &str, raw: &Option<RawLimit>, default: Limit| -> Option<Limit> {
         let Some(raw) = raw else {
             return Some(default);
@@ -457,21 +458,51 @@ fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
             default.within,
         );
         let lock = c.duration(&format!("{key}.lock"), raw.lock.as_deref(), default.lock);
+        let max_lock = c.duration(
+            &format!("{key}.max_lock"),
+            raw.max_lock.as_deref(),
+            default.max_lock.max(lock),
+        );
+        if max_lock < lock {
+            c.fail(
+                &format!("{key}.max_lock"),
+                "must not be shorter than lock (locks grow from lock to max_lock)",
+            );
+        }
+        let max_failures = raw.max_failures.unwrap_or(default.max_failures);
         (failures > 0).then_some(Limit {
             failures,
             within,
             lock,
+            max_lock,
+            max_failures,
         })
     };
     Regulation {
         shared_networks,
+        // With a stolen password, from anywhere: 10 guesses, then an hour, two, four ... up to
+        // a day between each 10, and one a day after 100 (NIST SP 800-63B §5.2.2). The owner's
+        // own browser is judged apart (`device`), so this never locks her out of it.
         user: limit(
             "user",
             &raw.user,
             Limit {
+                failures: 10,
+                within: minutes(60),
+                lock: minutes(60),
+                max_lock: day,
+                max_failures: 100,
+            },
+        ),
+        device: limit(
+            "device",
+            &raw.device,
+            Limit {
                 failures: 5,
                 within: minutes(10),
                 lock: minutes(15),
+                max_lock: day,
+                max_failures: 0,
             },
         ),
         client: limit(
@@ -481,6 +512,19 @@ fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
                 failures: 20,
                 within: minutes(10),
                 lock: minutes(15),
+                max_lock: day,
+                max_failures: 0,
+            },
+        ),
+        network: limit(
+            "network",
+            &raw.network,
+            Limit {
+                failures: 100,
+                within: minutes(10),
+                lock: minutes(15),
+                max_lock: day,
+                max_failures: 0,
             },
         ),
         login_client: limit(
@@ -490,15 +534,21 @@ fn regulation(c: &mut Checker, key: &str, raw: &RawRegulation) -> Regulation {
                 failures: 50,
                 within: minutes(5),
                 lock: minutes(10),
+                max_lock: day,
+                max_failures: 0,
             },
         ),
+        // The name typed is not yet an account (the app refused it): slowed, never refused
+        // for long, so that wrong passwords typed as someone cannot keep them out.
         login_user: limit(
             "login_user",
             &raw.login_user,
             Limit {
                 failures: 20,
                 within: minutes(10),
-                lock: minutes(10),
+                lock: Duration::from_secs(30),
+                max_lock: minutes(5),
+                max_failures: 0,
             },
         ),
     }

@@ -520,10 +520,15 @@ pub enum Origin {
 /// Brute-force limits; `None` is switched off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Regulation {
-    /// Wrong second-factor codes per user (across clients, challenges and gateways).
+    /// Wrong second-factor codes per user from browsers that have not passed that user's second
+    /// factor before (across clients, challenges and gateways).
     pub user: Option<Limit>,
-    /// Wrong second-factor codes per client address.
+    /// Wrong second-factor codes from one browser that has (its device credential).
+    pub device: Option<Limit>,
+    /// Wrong second-factor codes per client address (an IPv6 client's /64).
     pub client: Option<Limit>,
+    /// Wrong second-factor codes per network (an IPv4 /24, an IPv6 /48).
+    pub network: Option<Limit>,
     /// Logins the app refused, per client address.
     pub login_client: Option<Limit>,
     /// Logins the app refused, per user name typed.
@@ -543,12 +548,16 @@ impl Regulation {
     }
 }
 
-/// At `failures` within `within`, locked for `lock`.
+/// At `failures` within `within`, locked for `lock`; each lock after the first twice as long
+/// as the one before, up to `max_lock`; and after `max_failures` failures in all (0: no such
+/// limit), each further one locks for `max_lock`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     pub failures: u32,
     pub within: Duration,
     pub lock: Duration,
+    pub max_lock: Duration,
+    pub max_failures: u32,
 }
 
 /// Who may enroll a user's first factor.

@@ -236,7 +236,11 @@ pub struct RawRegulation {
     #[serde(default)]
     pub user: Option<RawLimit>,
     #[serde(default)]
+    pub device: Option<RawLimit>,
+    #[serde(default)]
     pub client: Option<RawLimit>,
+    #[serde(default)]
+    pub network: Option<RawLimit>,
     #[serde(default)]
     pub login_client: Option<RawLimit>,
     #[serde(default)]
@@ -255,6 +259,10 @@ pub struct RawLimit {
     pub within: Option<String>,
     #[serde(default)]
     pub lock: Option<String>,
+    #[serde(default)]
+    pub max_lock: Option<String>,
+    #[serde(default)]
+    pub max_failures: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]

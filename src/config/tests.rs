@@ -349,10 +349,20 @@ fn regulation_and_enrollment_have_defaults_and_named_mistakes() {
     let m = c.apps[0].mfa.as_ref().unwrap();
     let user = m.regulation.user.unwrap();
     assert_eq!(
-        (user.failures, user.within.as_secs(), user.lock.as_secs()),
-        (5, 600, 900)
+        (
+            user.failures,
+            user.within.as_secs(),
+            user.lock.as_secs(),
+            user.max_lock.as_secs(),
+            user.max_failures
+        ),
+        (10, 3600, 3600, 86_400, 100)
     );
     assert_eq!(m.regulation.client.unwrap().failures, 20);
+    assert_eq!(m.regulation.device.unwrap().failures, 5);
+    assert_eq!(m.regulation.network.unwrap().failures, 100);
+    // Wrong passwords typed as a name slow it down, never for long.
+    assert_eq!(m.regulation.login_user.unwrap().max_lock.as_secs(), 300);
     assert_eq!(m.enrollment, Enrollment::FirstLogin);
 
     let tuned = format!("{GOOD}{MFA}      enrollment: invite\n      regulation:\n        user: {{ failures: 3 }}\n        login_user: {{ failures: 0 }}\n");
@@ -361,8 +371,16 @@ fn regulation_and_enrollment_have_defaults_and_named_mistakes() {
     let user = m.regulation.user.unwrap();
     assert_eq!(
         (user.failures, user.lock.as_secs()),
-        (3, 900),
+        (3, 3600),
         "unset fields keep defaults"
+    );
+    let e = errors(&format!(
+        "{GOOD}{MFA}      regulation:\n        client: {{ lock: 1h, max_lock: 10m }}\n"
+    ));
+    assert!(
+        e.iter()
+            .any(|e| e.contains("regulation.client.max_lock: must not be shorter than lock")),
+        "{e:?}"
     );
     assert_eq!(m.regulation.login_user, None, "failures: 0 switches it off");
     assert_eq!(m.enrollment, Enrollment::Invite);

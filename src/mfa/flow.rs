@@ -41,6 +41,11 @@ pub struct Context<'a> {
     /// The request's target as sent (a reference-counted copy): its path is where the
     /// browser takes an answer's cookies to be from.
     pub request_uri: http::Uri,
+    /// The device credentials the request presents (`session::device`), unchecked; most
+    /// requests have none.
+    pub device_tokens: Vec<String>,
+    /// The device found on record for a user, once looked up: (realm, user, device id).
+    pub familiar: std::sync::Mutex<Option<(String, String, Option<String>)>>,
 }
 
 /// What the user must do after their password was accepted.
@@ -188,38 +193,120 @@ impl Context<'_> {
         }
     }
 
-    /// The subjects wrong codes count against for `user`, with their limits.
-    fn code_subjects(&self, realm: &str, user: &str) -> [(regulation::Subject, Option<Limit>); 2] {
+    /// The id of this browser's device credential for `user`, when it presents one that is
+    /// genuine, names that user and is on record (not revoked, not expired). Looked up once
+    /// per request.
+    pub async fn familiar(&self, realm: &str, user: &str) -> Result<Option<String>, StoreError> {
+        if self.device_tokens.is_empty() {
+            return Ok(None);
+        }
+        let cached = |found: &Option<(String, String, Option<String>)>| match found {
+            Some((r, u, id)) if r == realm && u == user => Some(id.clone()),
+            _ => None,
+        };
+        if let Some(id) = cached(&self.familiar.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(id);
+        }
+        let mut found = None;
+        for token in &self.device_tokens {
+            let Some(device) =
+                crate::session::device::DeviceToken::verify(token, &self.keys, self.now)
+            else {
+                continue;
+            };
+            if device.realm != realm || device.user != user {
+                continue;
+            }
+            let until = self
+                .now
+                .saturating_add(crate::session::device::REMEMBER_SECS);
+            if self
+                .mfa
+                .durable
+                .use_device(realm, user, &device.id, self.now, until)
+                .await?
+            {
+                found = Some(device.id);
+                break;
+            }
+        }
+        *self.familiar.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((realm.to_string(), user.to_string(), found.clone()));
+        Ok(found)
+    }
+
+    /// The subjects wrong codes count against for `user`, with their limits, the one a
+    /// correct code clears first: the device alone for a browser that passed this user's
+    /// second factor before (`familiar`), else the account as reached from new browsers, the
+    /// address and the network. Last, the user, whom only an administrator locks.
+    fn code_subjects(
+        &self,
+        realm: &str,
+        user: &str,
+        familiar: Option<String>,
+    ) -> Vec<(regulation::Subject, Option<Limit>)> {
         let rules = &self.settings.regulation;
-        [
+        let admin = (
+            regulation::Subject::User {
+                realm: realm.to_string(),
+                user: user.to_string(),
+            },
+            None,
+        );
+        if let Some(id) = familiar {
+            return vec![(regulation::Subject::Device(id), rules.device), admin];
+        }
+        vec![
             (
-                regulation::Subject::User {
+                regulation::Subject::NewBrowsers {
                     realm: realm.to_string(),
                     user: user.to_string(),
                 },
                 rules.user,
             ),
             (
-                regulation::Subject::Client(self.client),
+                regulation::Subject::Client(regulation::client_of(self.client)),
                 rules.for_address(rules.client, self.client),
             ),
+            (
+                regulation::Subject::Network(regulation::network_of(self.client)),
+                rules.for_address(rules.network, self.client),
+            ),
+            admin,
         ]
     }
 
-    /// The end of a lock on the user or on this client, if one is in force.
+    /// The code subjects of `user` for this request.
+    async fn subjects_here(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> Result<Vec<(regulation::Subject, Option<Limit>)>, StoreError> {
+        let familiar = self.familiar(realm, user).await?;
+        Ok(self.code_subjects(realm, user, familiar))
+    }
+
+    /// The end of a lock on what this request's codes for `user` count against, if one is in
+    /// force.
     pub async fn lock_end(&self, realm: &str, user: &str) -> Result<Option<i64>, StoreError> {
-        let subjects = self.code_subjects(realm, user).map(|(s, _)| s);
+        let subjects: Vec<_> = self
+            .subjects_here(realm, user)
+            .await?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
         regulation::lock_end(&self.mfa.ephemeral, &subjects, self.now).await
     }
 
-    /// The lock on the user or this client (its end), and whether the user has failures in
-    /// the current window (a correct code then clears them) — one store round trip.
+    /// The lock (its end) on what this request's codes for `user` count against, and whether
+    /// the first of them (the account, or the device) has failures to forget (a correct code
+    /// then clears them) — one store round trip.
     pub async fn code_lock(
         &self,
         realm: &str,
         user: &str,
     ) -> Result<(Option<i64>, bool), StoreError> {
-        let subjects = self.code_subjects(realm, user).map(|(s, _)| s.key());
+        let subjects = self.code_subject_keys(realm, user).await?;
         let inspection = self
             .mfa
             .ephemeral
@@ -229,16 +316,25 @@ impl Context<'_> {
     }
 
     /// The code subjects' keys of `user` (for an inspection made before the login is answered).
-    pub fn code_subject_keys(&self, realm: &str, user: &str) -> [String; 2] {
-        self.code_subjects(realm, user).map(|(s, _)| s.key())
+    pub async fn code_subject_keys(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .subjects_here(realm, user)
+            .await?
+            .into_iter()
+            .map(|(s, _)| s.key())
+            .collect())
     }
 
-    /// Counts a wrong code against the user and this client; audits any lock it caused.
-    /// The end of the lock now in force, if any.
+    /// Counts a wrong code against what this request's codes for `user` count against;
+    /// audits any lock it caused. The end of the lock now in force, if any.
     pub async fn code_failed(&self, realm: &str, user: &str) -> Result<Option<i64>, StoreError> {
         let failure = regulation::count_failure(
             &self.mfa.ephemeral,
-            &self.code_subjects(realm, user),
+            &self.subjects_here(realm, user).await?,
             self.now,
         )
         .await?;
@@ -265,11 +361,13 @@ impl Context<'_> {
         Ok(failure.locked_until)
     }
 
-    /// A correct code: the user's count starts over (the client's does not, or one good
-    /// account would reset an attacker's address).
+    /// A correct code: the count of the account (or of the device it came from) starts over;
+    /// the address's does not, or one good account would reset an attacker's address.
     pub async fn code_passed(&self, realm: &str, user: &str) -> Result<(), StoreError> {
-        let [(subject, _), _] = self.code_subjects(realm, user);
-        self.mfa.ephemeral.clear_failures(&subject.key()).await
+        match self.subjects_here(realm, user).await?.first() {
+            Some((subject, _)) => self.mfa.ephemeral.clear_failures(&subject.key()).await,
+            None => Ok(()),
+        }
     }
 
     /// A code refused unread because of a lock, audited.
@@ -960,7 +1058,57 @@ async fn release_challenge(
         .keys
         .open(&challenge.withheld, &withheld_context(&challenge.id))?;
     let answer = WithheldAnswer::decode(&plain).map_err(|_| MfaError::Withheld)?;
-    release(ctx, &challenge.realm, &challenge.user, answer).await
+    let mut response = release(ctx, &challenge.realm, &challenge.user, answer).await?;
+    // The second factor was passed here: this browser is remembered for the user, so that
+    // its codes are judged apart from now on.
+    if let Some(cookie) = remember_device(ctx, &challenge.realm, &challenge.user).await? {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    Ok(response)
+}
+
+/// A device credential for this browser and `user` (a new device on record), unless the
+/// browser already has one.
+async fn remember_device(
+    ctx: &Context<'_>,
+    realm: &str,
+    user: &str,
+) -> Result<Option<http::HeaderValue>, MfaError> {
+    if ctx.familiar(realm, user).await?.is_some() {
+        return Ok(None);
+    }
+    let expires_at = ctx
+        .now
+        .saturating_add(crate::session::device::REMEMBER_SECS);
+    let device = crate::store::Device {
+        realm: realm.to_string(),
+        user: user.to_string(),
+        id: random_id(),
+        created_at: ctx.now,
+        last_used_at: ctx.now,
+        expires_at,
+        user_agent: ctx.user_agent.clone(),
+        client: ctx.client.to_canonical().to_string(),
+    };
+    ctx.mfa.durable.put_device(&device).await?;
+    ctx.audit(
+        "device_remembered",
+        user,
+        "accepted",
+        None,
+        // Named by a prefix, as sessions are: the id is not a secret (the cookie's signature
+        // is), but the trail needs no more of it.
+        &[("device", device.id.chars().take(16).collect())],
+    );
+    let token = crate::session::device::DeviceToken {
+        id: device.id,
+        realm: device.realm,
+        user: device.user,
+        expires_at,
+    }
+    .sign(&ctx.keys);
+    Ok(crate::session::device::cookie(ctx.tls)
+        .set(&token, Some(crate::session::device::REMEMBER_SECS)))
 }
 
 /// Starts a gateway session for `user`, binds the app credentials in `answer` to it, and gives

@@ -90,9 +90,13 @@ fn is_gateway_cookie(name: &str) -> bool {
         }
         _ => &underscored,
     };
-    [PENDING_COOKIE, SESSION_COOKIE]
-        .iter()
-        .any(|target| cookie_name_reads_as(name, target))
+    [
+        PENDING_COOKIE,
+        SESSION_COOKIE,
+        crate::session::device::COOKIE,
+    ]
+    .iter()
+    .any(|target| cookie_name_reads_as(name, target))
 }
 
 /// Removes the app's session cookies (in every spelling an app reads as them) and any
@@ -420,7 +424,9 @@ mod tests {
             bypass_networks: nets.iter().map(|n| n.parse().unwrap()).collect(),
             regulation: crate::config::Regulation {
                 user: None,
+                device: None,
                 client: None,
+                network: None,
                 login_client: None,
                 login_user: None,
                 shared_networks: Vec::new(),
@@ -448,7 +454,7 @@ mod tests {
         h.append(
             http::header::COOKIE,
             http::HeaderValue::from_static(
-                "mfa_session=a; __Host-mfa_pending=b; theme=dark; __Host-mfa_session=c",
+                "mfa_session=a; __Host-mfa_pending=b; theme=dark; __Host-mfa_session=c; mfa_device=d",
             ),
         );
         strip_gateway_cookies(&mut h);
@@ -458,6 +464,7 @@ mod tests {
             "mfa-session=a",
             "__HOST-mfa_pending=b",
             "mfa%5Fsession=c",
+            "__Host-mfa-device=d",
         ] {
             let mut h = HeaderMap::new();
             h.append(

@@ -248,6 +248,11 @@ async fn forward(
             accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
             request_id: request_id.to_str().unwrap_or("-").to_string(),
             request_uri: req.uri().clone(),
+            device_tokens: crate::session::device::presented(
+                req.headers(),
+                login::client_used_tls(peer, req.headers()),
+            ),
+            familiar: std::sync::Mutex::new(None),
         }),
         (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
         (None, _) => None,

@@ -489,14 +489,19 @@ fn cookie_identity(headers: &HeaderMap, name: &str, until: &str) -> Option<Strin
 }
 
 /// What logins the app refuses count against: the client's address and the user name typed
-/// (as the realm would know it), each with its limit.
-fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, Option<Limit>)> {
+/// (as the realm would know it), each with its limit. A browser that passed that user's second
+/// factor before is not slowed by the name's count (someone else's wrong passwords must not
+/// keep the owner's own browser waiting).
+async fn login_subjects(
+    ctx: &Context<'_>,
+    typed_user: Option<&str>,
+) -> Result<Vec<(Subject, Option<Limit>)>, crate::store::StoreError> {
     let rules = &ctx.settings.regulation;
     let app = ctx.app.name.clone();
     let mut subjects = vec![(
         Subject::LoginClient {
             app: app.clone(),
-            ip: ctx.client,
+            ip: regulation::client_of(ctx.client),
         },
         rules.for_address(rules.login_client, ctx.client),
     )];
@@ -504,16 +509,15 @@ fn login_subjects(ctx: &Context<'_>, typed_user: Option<&str>) -> Vec<(Subject, 
     // `a-l-i-c-e`, which the app may sign in as alice, share alice's budget. A name is kept to
     // 256 characters: whatever a client types must not become an arbitrarily large key in the
     // shared store.
-    if let Some(user) = typed_user.map(|u| {
-        crate::config::lookalike(&flow::identity(ctx.settings, u))
-            .chars()
-            .take(256)
-            .collect()
-    }) {
-        subjects.push((Subject::LoginUser { app, user }, rules.login_user));
+    if let Some(typed) = typed_user.map(|u| flow::identity(ctx.settings, u)) {
+        let familiar = ctx.familiar(&ctx.settings.realm, &typed).await?.is_some();
+        let user = crate::config::lookalike(&typed).chars().take(256).collect();
+        if !familiar {
+            subjects.push((Subject::LoginUser { app, user }, rules.login_user));
+        }
     }
     subjects.retain(|(_, limit)| limit.is_some());
-    subjects
+    Ok(subjects)
 }
 
 /// Before the login goes to the app, in one store round trip: the end of a throttle on this
@@ -525,6 +529,8 @@ pub(super) async fn locks_before_login(
     typed_user: Option<&str>,
 ) -> Result<(Option<i64>, Option<(String, Option<i64>)>), ProxyError> {
     let mut keys: Vec<String> = login_subjects(ctx, typed_user)
+        .await
+        .map_err(|e| ProxyError::StateUnavailable(e.into()))?
         .into_iter()
         .map(|(s, _)| s.key())
         .collect();
@@ -534,7 +540,11 @@ pub(super) async fn locks_before_login(
         .map(|u| flow::identity(ctx.settings, u))
         .filter(|u| !u.is_empty());
     if let Some(user) = &user {
-        keys.extend(ctx.code_subject_keys(&ctx.settings.realm, user));
+        keys.extend(
+            ctx.code_subject_keys(&ctx.settings.realm, user)
+                .await
+                .map_err(|e| ProxyError::StateUnavailable(e.into()))?,
+        );
     }
     if keys.is_empty() {
         return Ok((None, None));
@@ -552,10 +562,14 @@ pub(super) async fn locks_before_login(
 /// Counts a login the app refused; a throttle it starts is audited. The app's answer goes to
 /// the client whatever happens here.
 pub(super) async fn refused_login(ctx: &Context<'_>, typed_user: Option<&str>) {
-    let subjects = login_subjects(ctx, typed_user);
-    if subjects.is_empty() {
-        return;
-    }
+    let subjects = match login_subjects(ctx, typed_user).await {
+        Ok(subjects) if !subjects.is_empty() => subjects,
+        Ok(_) => return,
+        Err(error) => {
+            tracing::error!(app = %ctx.app.name, error = %crate::ops::error_chain(&error), "refused login not counted");
+            return;
+        }
+    };
     match regulation::count_failure(&ctx.mfa.ephemeral, &subjects, ctx.now).await {
         Ok(failure) => {
             for (subject, until) in &failure.locked_now {

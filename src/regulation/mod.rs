@@ -1,12 +1,19 @@
-//! Brute-force regulation: failures counted per user, per client address and (for the app's own
-//! login) per user name typed, in the ephemeral store so every gateway sharing it counts
-//! together. A subject over its limit is locked for a while; while locked even a correct code
-//! is refused. What counts as a failure and what a lock refuses is decided by the callers
-//! (`mfa::flow` for codes, `proxy::login` for the app's login); this module names the subjects
-//! and does the counting.
+//! Brute-force regulation: failures counted per subject in the ephemeral store, so every gateway
+//! sharing it counts together. A subject over its limit is locked for a while (each lock twice
+//! as long as the last, up to a longest); while locked even a correct code is refused.
+//!
+//! Wrong codes are counted where they come from: a browser that passed the user's second factor
+//! before (its device credential) against that device alone; any other against the client's
+//! address, its network, and the user's account as reached from unfamiliar browsers. So someone
+//! who has a user's password and guesses codes from elsewhere locks their own addresses and, at
+//! worst, new browsers of that account, never the browser the user signs in with. The app's own
+//! login is counted per address and per name typed (slowed, not refused for long: the name is
+//! not an account yet). What counts as a failure and what a lock refuses is decided by the
+//! callers (`mfa::flow` for codes, `proxy::login` for the app's login).
 
 use crate::config::Limit;
 use crate::store::{Counted, EphemeralStore, FailureLimit, StoreError};
+use ipnet::IpNet;
 use std::fmt;
 use std::net::IpAddr;
 
@@ -14,10 +21,17 @@ use std::net::IpAddr;
 /// realm, app or user name can be crafted to collide with another subject.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Subject {
-    /// A user of a realm, for second-factor codes.
+    /// A user of a realm: locked by an administrator (never counted).
     User { realm: String, user: String },
-    /// A client address, for second-factor codes.
+    /// A user of a realm, for second-factor codes from browsers that have not passed that
+    /// user's second factor before.
+    NewBrowsers { realm: String, user: String },
+    /// A browser that has (its device id), for its own codes.
+    Device(String),
+    /// A client address, for second-factor codes: see [`client_of`].
     Client(IpAddr),
+    /// A client's network, for second-factor codes: see [`network_of`].
+    Network(IpNet),
     /// A client address, for logins the app refused.
     LoginClient { app: String, ip: IpAddr },
     /// A user name as typed into an app's login, for logins the app refused.
@@ -28,7 +42,12 @@ impl Subject {
     pub fn key(&self) -> String {
         match self {
             Subject::User { realm, user } => format!("u:{}:{realm}:{user}", realm.len()),
+            Subject::NewBrowsers { realm, user } => {
+                format!("uf:{}:{realm}:{user}", realm.len())
+            }
+            Subject::Device(id) => format!("d:{id}"),
             Subject::Client(ip) => format!("c:{ip}"),
+            Subject::Network(net) => format!("n:{net}"),
             Subject::LoginClient { app, ip } => format!("lc:{}:{app}:{ip}", app.len()),
             Subject::LoginUser { app, user } => format!("lu:{}:{app}:{user}", app.len()),
         }
@@ -37,8 +56,11 @@ impl Subject {
     /// The subject a stored key names (for listing locks).
     pub fn parse(key: &str) -> Option<Subject> {
         let (kind, rest) = key.split_once(':')?;
-        if kind == "c" {
-            return rest.parse().ok().map(Subject::Client);
+        match kind {
+            "c" => return rest.parse().ok().map(Subject::Client),
+            "n" => return rest.parse().ok().map(Subject::Network),
+            "d" => return Some(Subject::Device(rest.to_string())),
+            _ => {}
         }
         let (len, rest) = rest.split_once(':')?;
         let len: usize = len.parse().ok()?;
@@ -46,6 +68,10 @@ impl Subject {
         let second = rest.get(len..)?.strip_prefix(':')?.to_string();
         match kind {
             "u" => Some(Subject::User {
+                realm: first,
+                user: second,
+            }),
+            "uf" => Some(Subject::NewBrowsers {
                 realm: first,
                 user: second,
             }),
@@ -65,7 +91,10 @@ impl Subject {
     pub fn kind(&self) -> &'static str {
         match self {
             Subject::User { .. } => "user",
+            Subject::NewBrowsers { .. } => "user_new_browsers",
+            Subject::Device(_) => "device",
             Subject::Client(_) => "client",
+            Subject::Network(_) => "network",
             Subject::LoginClient { .. } => "login_client",
             Subject::LoginUser { .. } => "login_user",
         }
@@ -74,8 +103,9 @@ impl Subject {
     /// The event name an audit record of its lock carries.
     pub fn lock_event(&self) -> &'static str {
         match self {
-            Subject::User { .. } => "user_locked",
-            Subject::Client(_) => "client_locked",
+            Subject::User { .. } | Subject::NewBrowsers { .. } => "user_locked",
+            Subject::Device(_) => "device_locked",
+            Subject::Client(_) | Subject::Network(_) => "client_locked",
             Subject::LoginClient { .. } | Subject::LoginUser { .. } => "login_throttled",
         }
     }
@@ -85,11 +115,34 @@ impl fmt::Display for Subject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Subject::User { realm, user } => write!(f, "user {user} ({realm})"),
+            Subject::NewBrowsers { realm, user } => {
+                write!(f, "user {user} ({realm}) from browsers new to it")
+            }
+            Subject::Device(id) => write!(f, "device {id}"),
             Subject::Client(ip) => write!(f, "client {ip}"),
+            Subject::Network(net) => write!(f, "network {net}"),
             Subject::LoginClient { app, ip } => write!(f, "logins from {ip} ({app})"),
             Subject::LoginUser { app, user } => write!(f, "logins as {user} ({app})"),
         }
     }
+}
+
+/// The address a client's failures are counted by: its IPv4 address, or its IPv6 /64 (one
+/// host is usually given a whole /64, and can pick any address in it). An IPv4 client on a
+/// dual-stack listener (`::ffff:a.b.c.d`) is its IPv4 address.
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
+    }
+}
+
+/// The network a client's failures are also counted by: its IPv4 /24, or its IPv6 /48 (a
+/// site's usual allocation).
+pub fn network_of(ip: IpAddr) -> IpNet {
+    let ip = ip.to_canonical();
+    let prefix = if ip.is_ipv4() { 24 } else { 48 };
+    IpNet::new(ip, prefix).map_or(IpNet::from(ip), |net| net.trunc())
 }
 
 /// What one more failure did.
@@ -107,6 +160,8 @@ fn store_limit(limit: Limit) -> FailureLimit {
         failures: limit.failures,
         within_secs: secs(limit.within).max(1),
         lock_secs: secs(limit.lock).max(1),
+        max_lock_secs: secs(limit.max_lock).max(1),
+        max_failures: limit.max_failures,
     }
 }
 
@@ -176,7 +231,14 @@ mod tests {
                 realm: "main:a".into(),
                 user: "b".into(),
             },
+            Subject::NewBrowsers {
+                realm: "main".into(),
+                user: "a:b".into(),
+            },
             Subject::Client("2001:db8::1".parse().unwrap()),
+            Subject::Device("AbC-12_x".into()),
+            Subject::Network("2001:db8:7::/48".parse().unwrap()),
+            Subject::Network("198.51.100.0/24".parse().unwrap()),
             Subject::LoginClient {
                 app: "django".into(),
                 ip: "192.0.2.7".parse().unwrap(),
@@ -207,6 +269,8 @@ mod tests {
             failures: 2,
             within: Duration::from_secs(600),
             lock: Duration::from_secs(900),
+            max_lock: Duration::from_secs(900),
+            max_failures: 0,
         };
         let both = [(user.clone(), Some(limit)), (client.clone(), None)];
         assert_eq!(
@@ -224,6 +288,27 @@ mod tests {
         assert_eq!(lock_end(&store, &subjects, 1000).await.unwrap(), Some(1001));
         assert_eq!(lock_end(&store, &subjects, 1001).await.unwrap(), None);
         assert_eq!(lock_end(&store, &[client], 500).await.unwrap(), None);
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64_and_networks_are_24s_and_48s() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_of(ip("2001:db8:1:2:aaaa::1")), ip("2001:db8:1:2::"));
+        assert_eq!(
+            client_of(ip("2001:db8:1:2:bbbb::9")),
+            client_of(ip("2001:db8:1:2:aaaa::1"))
+        );
+        assert_eq!(client_of(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(client_of(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(network_of(ip("192.0.2.7")).to_string(), "192.0.2.0/24");
+        assert_eq!(
+            network_of(ip("::ffff:192.0.2.7")).to_string(),
+            "192.0.2.0/24"
+        );
+        assert_eq!(
+            network_of(ip("2001:db8:1:2:aaaa::1")).to_string(),
+            "2001:db8:1::/48"
+        );
     }
 
     #[test]

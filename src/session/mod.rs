@@ -3,5 +3,6 @@
 
 pub mod cookies;
 pub mod credentials;
+pub mod device;
 pub mod jar;
 pub mod token;

@@ -177,6 +177,35 @@ impl DurableStore for AnyDurable {
     ) -> Result<Option<Invite>, StoreError> {
         dispatch!(self, s => s.invite(realm, user, now), Sqlite, Postgres)
     }
+    async fn put_device(&self, device: &super::Device) -> Result<(), StoreError> {
+        dispatch!(self, s => s.put_device(device), Sqlite, Postgres)
+    }
+    async fn use_device(
+        &self,
+        realm: &str,
+        user: &str,
+        id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.use_device(realm, user, id, now, expires_at), Sqlite, Postgres)
+    }
+    async fn devices(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<Vec<super::Device>, StoreError> {
+        dispatch!(self, s => s.devices(realm, user, now), Sqlite, Postgres)
+    }
+    async fn remove_devices(
+        &self,
+        realm: &str,
+        user: &str,
+        id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, s => s.remove_devices(realm, user, id), Sqlite, Postgres)
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ping(), Sqlite, Postgres)
     }

@@ -68,11 +68,40 @@ pub struct Session {
 }
 
 /// How many failures a subject may have within a window before it is locked, and for how long.
+///
+/// Each lock of a subject lasts twice as long as its last one, up to `max_lock_secs`; and once
+/// it has `max_failures` failures in all (0: no such limit), each further failure locks it for
+/// `max_lock_secs`. A subject's record (its locks so far and its failures in all) is forgotten
+/// after [`FailureLimit::forget_secs`] without a lock, or at a correct answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FailureLimit {
     pub failures: u32,
     pub within_secs: i64,
     pub lock_secs: i64,
+    pub max_lock_secs: i64,
+    pub max_failures: u32,
+}
+
+impl FailureLimit {
+    /// How long the lock is that a subject gets after `strikes` locks before, with `total`
+    /// failures in all.
+    pub fn lock_for(&self, strikes: u32, total: u32) -> i64 {
+        let max = self.max_lock_secs.max(self.lock_secs);
+        if self.max_failures > 0 && total >= self.max_failures {
+            return max;
+        }
+        let grown = self
+            .lock_secs
+            .checked_mul(1i64.checked_shl(strikes.min(62)).unwrap_or(i64::MAX))
+            .unwrap_or(i64::MAX);
+        grown.min(max)
+    }
+
+    /// How long after its last lock ends a subject's record is kept: a week of the longest
+    /// lock, so that pausing does not start an attacker over.
+    pub fn forget_secs(&self) -> i64 {
+        self.max_lock_secs.max(self.lock_secs).saturating_mul(7)
+    }
 }
 
 /// Locks and counting found by [`EphemeralStore::inspect`].
@@ -136,9 +165,14 @@ pub struct Census {
     pub client_locks: u64,
 }
 
-/// Whether a regulation key names a client address (for codes or for logins).
+/// Whether a regulation key names a client address or network (for codes or for logins).
 pub fn is_client_lock(subject: &str) -> bool {
-    subject.starts_with("c:") || subject.starts_with("lc:")
+    subject.starts_with("c:") || subject.starts_with("n:") || subject.starts_with("lc:")
+}
+
+/// Whether a regulation key names a user (locked by an administrator, or for new browsers).
+pub fn is_user_lock(subject: &str) -> bool {
+    subject.starts_with("u:") || subject.starts_with("uf:")
 }
 
 impl Session {

@@ -18,7 +18,7 @@ struct Maps {
     /// Credentials no one may use unbound until a time (`burn_credential`).
     burned: HashMap<[u8; 32], i64>,
     /// Failures per subject: (count, start of the window, its length).
-    failures: HashMap<String, (u32, i64, i64)>,
+    failures: HashMap<String, Tally>,
     /// Lock end per subject.
     locks: HashMap<String, i64>,
 }
@@ -54,8 +54,7 @@ impl MemoryStore {
             .cloned()
             .collect();
         maps.sessions.retain(|_, s| s.is_live(now));
-        maps.failures
-            .retain(|_, (_, start, within)| now < start.saturating_add(*within));
+        maps.failures.retain(|_, tally| now < tally.keep_until);
         maps.locks.retain(|_, until| now < *until);
         maps.burned.retain(|_, until| now < *until);
         let Maps {
@@ -295,19 +294,34 @@ impl EphemeralStore for MemoryStore {
         if let Some(until) = lock_in_force(&maps, subject, now) {
             return Ok(Counted::Locked(until));
         }
-        let entry = maps
-            .failures
-            .entry(subject.to_string())
-            .or_insert((0, now, limit.within_secs));
-        if now >= entry.1.saturating_add(entry.2) {
-            *entry = (0, now, limit.within_secs);
+        let fresh = Tally {
+            n: 0,
+            start: now,
+            within: limit.within_secs,
+            strikes: 0,
+            total: 0,
+            keep_until: now,
+        };
+        let tally = maps.failures.entry(subject.to_string()).or_insert(fresh);
+        if now >= tally.keep_until {
+            *tally = fresh;
         }
-        entry.0 += 1;
-        if entry.0 < limit.failures {
-            return Ok(Counted::Under(entry.0));
+        if now >= tally.start.saturating_add(tally.within) {
+            (tally.n, tally.start, tally.within) = (0, now, limit.within_secs);
         }
-        maps.failures.remove(subject);
-        let until = now.saturating_add(limit.lock_secs);
+        tally.n = tally.n.saturating_add(1);
+        tally.total = tally.total.saturating_add(1);
+        let capped = limit.max_failures > 0 && tally.total >= limit.max_failures;
+        if tally.n < limit.failures && !capped {
+            tally.keep_until = tally
+                .keep_until
+                .max(tally.start.saturating_add(tally.within));
+            return Ok(Counted::Under(tally.n));
+        }
+        let until = now.saturating_add(limit.lock_for(tally.strikes, tally.total));
+        tally.strikes = tally.strikes.saturating_add(1);
+        (tally.n, tally.start) = (0, now);
+        tally.keep_until = until.saturating_add(limit.forget_secs());
         maps.locks.insert(subject.to_string(), until);
         Ok(Counted::LockedNow(until))
     }
@@ -326,7 +340,7 @@ impl EphemeralStore for MemoryStore {
                 .collect(),
             counting: counted
                 .and_then(|c| maps.failures.get(c))
-                .is_some_and(|(_, start, within)| now < start.saturating_add(*within)),
+                .is_some_and(|tally| now < tally.keep_until),
         })
     }
 
@@ -392,7 +406,7 @@ impl EphemeralStore for MemoryStore {
             locked_users: count(
                 maps.locks
                     .iter()
-                    .filter(|(s, until)| s.starts_with("u:") && now < **until)
+                    .filter(|(s, until)| super::ephemeral::is_user_lock(s) && now < **until)
                     .count(),
             ),
             client_locks: count(
@@ -413,6 +427,18 @@ impl EphemeralStore for MemoryStore {
             .map(|(s, until)| (s.clone(), *until))
             .collect())
     }
+}
+
+/// A subject's failures: `n` in the window from `start` (`within` long), `strikes` locks and
+/// `total` failures since the record began; kept until `keep_until`.
+#[derive(Debug, Clone, Copy)]
+struct Tally {
+    n: u32,
+    start: i64,
+    within: i64,
+    strikes: u32,
+    total: u32,
+    keep_until: i64,
 }
 
 fn lock_in_force(maps: &Maps, subject: &str, now: i64) -> Option<i64> {

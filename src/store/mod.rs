@@ -37,6 +37,20 @@ pub struct TotpRecord {
     pub last_step: Option<u64>,
 }
 
+/// A browser that passed a user's second factor (see `session::device`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    pub realm: String,
+    pub user: String,
+    pub id: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+    /// The browser's `User-Agent` (shortened) and address when it was first remembered.
+    pub user_agent: String,
+    pub client: String,
+}
+
 /// A pending enrollment invitation (the code itself is only ever stored as a keyed hash).
 /// What became of a recovery code offered for use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,6 +179,36 @@ pub trait DurableStore: Send + Sync {
         user: &str,
         now: i64,
     ) -> impl Future<Output = Result<Option<Invite>, StoreError>> + Send;
+
+    /// Remembers a device (a new id each time).
+    fn put_device(&self, device: &Device) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether the user's device `id` is on record and not expired at `now`; marks it used
+    /// then (the use extends it to `expires_at`, when that is later).
+    fn use_device(
+        &self,
+        realm: &str,
+        user: &str,
+        id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The user's devices not expired at `now`, most recently used first.
+    fn devices(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<Vec<Device>, StoreError>> + Send;
+
+    /// Forgets the user's device `id`, or all of them: how many were forgotten.
+    fn remove_devices(
+        &self,
+        realm: &str,
+        user: &str,
+        id: Option<&str>,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// A cheap round trip for readiness checks.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -313,6 +313,96 @@ impl DurableStore for PostgresStore {
         .transpose()
     }
 
+    async fn put_device(&self, device: &super::Device) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO devices (realm, user_name, id, created_at, last_used_at, expires_at, user_agent, client)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&device.realm)
+        .bind(&device.user)
+        .bind(&device.id)
+        .bind(device.created_at)
+        .bind(device.last_used_at)
+        .bind(device.expires_at)
+        .bind(&device.user_agent)
+        .bind(&device.client)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn use_device(
+        &self,
+        realm: &str,
+        user: &str,
+        id: &str,
+        now: i64,
+        expires_at: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE devices SET last_used_at = $4,
+                 expires_at = CASE WHEN expires_at < $5 THEN $5 ELSE expires_at END
+             WHERE realm = $1 AND user_name = $2 AND id = $3 AND expires_at > $4",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn devices(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<Vec<super::Device>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, created_at, last_used_at, expires_at, user_agent, client FROM devices
+             WHERE realm = $1 AND user_name = $2 AND expires_at > $3
+             ORDER BY last_used_at DESC, id",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(super::Device {
+                    realm: realm.to_string(),
+                    user: user.to_string(),
+                    id: row.try_get("id")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    expires_at: row.try_get("expires_at")?,
+                    user_agent: row.try_get("user_agent")?,
+                    client: row.try_get("client")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn remove_devices(
+        &self,
+        realm: &str,
+        user: &str,
+        id: Option<&str>,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM devices WHERE realm = $1 AND user_name = $2 AND ($3 IS NULL OR id = $3)",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

@@ -243,6 +243,71 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     .await;
     assert_eq!(wins, 1);
     assert_eq!(store.invite("main", "dave", 160).await.unwrap(), None);
+
+    // Devices: on record until they expire or are removed; a use moves them forward.
+    let device = |id: &str, used: i64| super::Device {
+        realm: "main".into(),
+        user: "erin".into(),
+        id: id.into(),
+        created_at: 100,
+        last_used_at: used,
+        expires_at: 1000,
+        user_agent: "Firefox".into(),
+        client: "192.0.2.1".into(),
+    };
+    store.put_device(&device("d1", 100)).await.unwrap();
+    store.put_device(&device("d2", 200)).await.unwrap();
+    let ids = |list: Vec<super::Device>| list.into_iter().map(|d| d.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(store.devices("main", "erin", 300).await.unwrap()),
+        ["d2", "d1"]
+    );
+    assert!(store
+        .devices("main", "frank", 300)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .use_device("main", "erin", "d1", 400, 2000)
+        .await
+        .unwrap());
+    let listed = store.devices("main", "erin", 1500).await.unwrap();
+    assert_eq!(
+        ids(listed.clone()),
+        ["d1"],
+        "d2 expired at 1000, d1 was moved on"
+    );
+    assert_eq!((listed[0].last_used_at, listed[0].expires_at), (400, 2000));
+    assert!(
+        !store
+            .use_device("main", "erin", "d2", 1500, 3000)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        !store
+            .use_device("main", "bob", "d1", 500, 3000)
+            .await
+            .unwrap(),
+        "another user's"
+    );
+    assert_eq!(
+        store
+            .remove_devices("main", "erin", Some("d1"))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !store
+            .use_device("main", "erin", "d1", 500, 3000)
+            .await
+            .unwrap(),
+        "revoked"
+    );
+    store.put_device(&device("d3", 100)).await.unwrap();
+    assert_eq!(store.remove_devices("main", "erin", None).await.unwrap(), 2);
 }
 
 pub fn sample_challenge(id: &str, expires_at: i64) -> super::Challenge {
@@ -541,6 +606,8 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
         failures: 3,
         within_secs: 600,
         lock_secs: 900,
+        max_lock_secs: 900,
+        max_failures: 0,
     };
     let subject = format!("u:4:main:mallory-{:x}", rand::random::<u32>());
     let other = format!("ip:192.0.2.{}", rand::random::<u8>());
@@ -575,8 +642,8 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
     let seen = store.inspect(&both, Some(&subject), 2519).await.unwrap();
     assert_eq!(seen.lock_ends, vec![Some(2520), None]);
     assert!(
-        !seen.counting,
-        "the failure that locked started a new window"
+        seen.counting,
+        "a lock is remembered (the next one is longer) until a correct answer"
     );
     assert_eq!(seen.latest(0..2), Some(2520));
     let after = store.inspect(&both, None, 2520).await.unwrap();
@@ -640,6 +707,65 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
     assert_eq!(
         store.count_failure(&other, limit, 31).await.unwrap(),
         Counted::Under(1)
+    );
+
+    // Locks grow: each twice the last, up to the longest; after the failures in all, each
+    // failure locks for the longest. A correct answer forgets it all.
+    let growing = FailureLimit {
+        failures: 2,
+        within_secs: 600,
+        lock_secs: 100,
+        max_lock_secs: 350,
+        max_failures: 11,
+    };
+    let grower = format!("u:4:main:grow-{:x}", rand::random::<u32>());
+    let mut now = 10_000;
+    let mut locks = Vec::new();
+    for _ in 0..5 {
+        assert_eq!(
+            store.count_failure(&grower, growing, now).await.unwrap(),
+            Counted::Under(1)
+        );
+        let Counted::LockedNow(until) = store.count_failure(&grower, growing, now).await.unwrap()
+        else {
+            panic!("the second failure locks");
+        };
+        locks.push(until - now);
+        now = until;
+    }
+    assert_eq!(locks, [100, 200, 350, 350, 350]);
+    // Eleven failures in all: from the eleventh on, one is enough to lock for the longest.
+    assert_eq!(
+        store.count_failure(&grower, growing, now).await.unwrap(),
+        Counted::LockedNow(now + 350)
+    );
+    assert!(
+        store
+            .inspect(&[], Some(&grower), now + 350)
+            .await
+            .unwrap()
+            .counting
+    );
+    store.clear_failures(&grower).await.unwrap();
+    now += 350;
+    assert_eq!(
+        store.count_failure(&grower, growing, now).await.unwrap(),
+        Counted::Under(1)
+    );
+    assert_eq!(
+        store.count_failure(&grower, growing, now).await.unwrap(),
+        Counted::LockedNow(now + 100),
+        "forgotten: the first lock again"
+    );
+    // A quiet week of the longest lock after a lock forgets it too.
+    let quiet = now + 100 + growing.forget_secs();
+    assert_eq!(
+        store.count_failure(&grower, growing, quiet).await.unwrap(),
+        Counted::Under(1)
+    );
+    assert_eq!(
+        store.count_failure(&grower, growing, quiet).await.unwrap(),
+        Counted::LockedNow(quiet + 100)
     );
 
     // Several gateways counting at once: exactly one failure locks.

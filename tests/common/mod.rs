@@ -37,7 +37,7 @@ pub fn example_without_locks(file: &str, dir: &Path) -> String {
     assert!(text.contains("\n    mfa:\n"), "{file} has an mfa block");
     let text = text.replacen(
         "\n    mfa:\n",
-        "\n    mfa:\n      regulation:\n        user: { failures: 0 }\n        client: { failures: 0 }\n        login_client: { failures: 0 }\n        login_user: { failures: 0 }\n",
+        "\n    mfa:\n      regulation:\n        user: { failures: 0 }\n        device: { failures: 0 }\n        client: { failures: 0 }\n        network: { failures: 0 }\n        login_client: { failures: 0 }\n        login_user: { failures: 0 }\n",
         1,
     );
     std::fs::create_dir_all(dir).unwrap();

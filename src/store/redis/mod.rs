@@ -656,6 +656,9 @@ impl EphemeralStore for RedisStore {
             .arg(limit.lock_secs)
             .arg(now)
             .arg(subject)
+            .arg(limit.max_lock_secs.max(limit.lock_secs))
+            .arg(limit.max_failures)
+            .arg(limit.forget_secs())
             .invoke_async(&mut self.conn())
             .await
             .map_err(unavailable)?;
@@ -765,7 +768,7 @@ impl EphemeralStore for RedisStore {
         Ok(Census {
             challenges,
             sessions,
-            locked_users: count(|s| s.starts_with("u:")),
+            locked_users: count(crate::store::ephemeral::is_user_lock),
             client_locks: count(crate::store::ephemeral::is_client_lock),
         })
     }

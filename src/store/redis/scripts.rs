@@ -132,7 +132,9 @@ return ttl"#,
 });
 
 /// KEYS[1] the subject's failure counter, KEYS[2] its lock, KEYS[3] the index of locks;
-/// ARGV failures, window, lock seconds, now, subject → {0, count} under the limit,
+/// ARGV failures, window, lock seconds, now, subject, longest lock, failures in all before
+/// each failure locks for the longest (0: never), seconds a record is kept after its lock
+/// → {0, count} under the limit,
 /// {1, end} locked by this failure, {2, end} locked already.
 pub static COUNT_FAILURE: LazyLock<Script> = LazyLock::new(|| {
     Script::new(
@@ -140,19 +142,36 @@ pub static COUNT_FAILURE: LazyLock<Script> = LazyLock::new(|| {
 local now = tonumber(ARGV[4])
 local locked = tonumber(redis.call('GET', KEYS[2]) or '0')
 if locked > now then return {2, locked} end
-local v = redis.call('HMGET', KEYS[1], 'n', 'start', 'within')
+local v = redis.call('HMGET', KEYS[1], 'n', 'start', 'within', 'strikes', 'total', 'keep')
+if v[6] and now >= tonumber(v[6]) then v = {} end
 local n, start, within = tonumber(v[1] or '0'), tonumber(v[2] or '0'), tonumber(v[3] or '0')
+local strikes, total, keep = tonumber(v[4] or '0'), tonumber(v[5] or '0'), tonumber(v[6] or '0')
 if not v[1] or now >= start + within then
   n, start, within = 0, now, tonumber(ARGV[2])
 end
 n = n + 1
-if n < tonumber(ARGV[1]) then
-  redis.call('HSET', KEYS[1], 'n', n, 'start', start, 'within', within)
-  redis.call('EXPIRE', KEYS[1], math.max(1, start + within - now))
+total = total + 1
+local max_failures, max_lock = tonumber(ARGV[7]), tonumber(ARGV[6])
+local capped = max_failures > 0 and total >= max_failures
+if n < tonumber(ARGV[1]) and not capped then
+  keep = math.max(keep, start + within)
+  redis.call('HSET', KEYS[1], 'n', n, 'start', start, 'within', within, 'strikes', strikes, 'total', total, 'keep', keep)
+  redis.call('EXPIRE', KEYS[1], math.max(1, keep - now))
   return {0, n}
 end
-redis.call('DEL', KEYS[1])
-local ends = now + tonumber(ARGV[3])
+local len = max_lock
+if not capped then
+  len = tonumber(ARGV[3])
+  for _ = 1, strikes do
+    if len >= max_lock then break end
+    len = len * 2
+  end
+  len = math.min(len, max_lock)
+end
+local ends = now + len
+keep = ends + tonumber(ARGV[8])
+redis.call('HSET', KEYS[1], 'n', 0, 'start', now, 'within', within, 'strikes', strikes + 1, 'total', total, 'keep', keep)
+redis.call('EXPIRE', KEYS[1], math.max(1, keep - now))
 redis.call('SET', KEYS[2], ends, 'EX', math.max(1, ends - now))
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 redis.call('ZADD', KEYS[3], ends, ARGV[5])
@@ -195,8 +214,9 @@ for i = 1, locks do
 end
 local counting = 0
 if ARGV[2] == '1' then
-  local v = redis.call('HMGET', KEYS[#KEYS], 'start', 'within')
-  if v[1] and now < tonumber(v[1]) + tonumber(v[2]) then counting = 1 end
+  -- The record is kept while there is something to forget.
+  local keep = redis.call('HGET', KEYS[#KEYS], 'keep')
+  if keep and now < tonumber(keep) then counting = 1 end
 end
 out[locks + 1] = counting
 return out"#,

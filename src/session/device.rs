@@ -1,0 +1,146 @@
+//! The device credential: a browser that has passed a user's second factor carries a signed
+//! cookie naming that user and a device id. Its wrong codes are counted against that device
+//! alone, apart from everyone else's, so that someone who has the user's password and guesses
+//! codes from elsewhere never locks the user out of the browser they always use. The token
+//! only names the device: the device must also be on record (listed in settings and by the
+//! admin CLI, revocable there), and it expires.
+
+use crate::keys::KeyRing;
+use crate::session::cookies::{GatewayCookie, SameSite};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine;
+use http::HeaderMap;
+
+const LABEL: &[u8] = b"device-v1";
+/// How long a browser is remembered after its last second factor.
+pub const REMEMBER_SECS: i64 = 90 * 86_400;
+pub const COOKIE: &str = "mfa_device";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceToken {
+    pub id: String,
+    pub realm: String,
+    pub user: String,
+    pub expires_at: i64,
+}
+
+impl DeviceToken {
+    /// `payload.signature`, both base64url; the payload is NUL-separated text.
+    pub fn sign(&self, keys: &KeyRing) -> String {
+        let payload = format!(
+            "{}\0{}\0{}\0{}",
+            self.id, self.realm, self.user, self.expires_at
+        );
+        let signature = keys.sign(LABEL, payload.as_bytes());
+        format!("{}.{}", B64.encode(payload), B64.encode(signature))
+    }
+
+    /// The token if its signature holds (checked first, in constant time) and it has not
+    /// expired at `now`.
+    pub fn verify(token: &str, keys: &KeyRing, now: i64) -> Option<DeviceToken> {
+        if token.len() > 2048 {
+            return None;
+        }
+        let (payload, signature) = token.split_once('.')?;
+        let payload = B64.decode(payload).ok()?;
+        let signature = B64.decode(signature).ok()?;
+        if !keys.verify_signature(LABEL, &payload, &signature) {
+            return None;
+        }
+        let text = String::from_utf8(payload).ok()?;
+        let mut parts = text.split('\0');
+        let (Some(id), Some(realm), Some(user), Some(expires), None) = (
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+            parts.next(),
+        ) else {
+            return None;
+        };
+        let expires_at: i64 = expires.parse().ok()?;
+        (now < expires_at).then(|| DeviceToken {
+            id: id.to_string(),
+            realm: realm.to_string(),
+            user: user.to_string(),
+            expires_at,
+        })
+    }
+}
+
+/// The device cookie (sent only to this host, only from its own pages: SameSite=Strict).
+pub fn cookie(tls: bool) -> GatewayCookie {
+    GatewayCookie {
+        name: COOKIE,
+        same_site: SameSite::Strict,
+        tls,
+    }
+}
+
+/// The device cookie's values on a request (a browser may hold one per user it signed in as,
+/// but holds one cookie of this name: the last one set). Most requests carry none, and are
+/// told so by one substring search.
+pub fn presented(headers: &HeaderMap, tls: bool) -> Vec<String> {
+    let has_one = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .any(|v| v.to_str().is_ok_and(|line| line.contains(COOKIE)));
+    if !has_one {
+        return Vec::new();
+    }
+    crate::session::credentials::cookie_values(headers, &cookie(tls).full_name())
+        .into_iter()
+        .map(str::to_string)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn token() -> DeviceToken {
+        DeviceToken {
+            id: "d1".into(),
+            realm: "main".into(),
+            user: "alice".into(),
+            expires_at: 1000,
+        }
+    }
+
+    #[test]
+    fn a_device_token_verifies_until_it_expires_and_only_under_its_key() {
+        let keys = KeyRing::generate();
+        let signed = token().sign(&keys);
+        assert_eq!(DeviceToken::verify(&signed, &keys, 999), Some(token()));
+        assert_eq!(DeviceToken::verify(&signed, &keys, 1000), None);
+        assert_eq!(DeviceToken::verify(&signed, &KeyRing::generate(), 0), None);
+        // Another user's payload under this signature.
+        let (_, signature) = signed.split_once('.').unwrap();
+        let forged = format!(
+            "{}.{signature}",
+            B64.encode(["d1", "main", "bob", "1000"].join("\0"))
+        );
+        assert_eq!(DeviceToken::verify(&forged, &keys, 0), None);
+        // A pending-login token is not a device token (another label).
+        let pending = crate::session::token::PendingToken {
+            challenge_id: "d1".into(),
+            realm: "main".into(),
+            user: "alice".into(),
+            expires_at: 1000,
+        }
+        .sign(&keys);
+        assert_eq!(DeviceToken::verify(&pending, &keys, 0), None);
+    }
+
+    #[test]
+    fn the_cookie_is_found_under_its_name_only() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            http::header::COOKIE,
+            "a=1; mfa_device=tok.sig; mfa_device_x=2".parse().unwrap(),
+        );
+        assert_eq!(presented(&headers, false), ["tok.sig"]);
+        assert!(presented(&headers, true).is_empty());
+        assert!(presented(&HeaderMap::new(), false).is_empty());
+    }
+}
