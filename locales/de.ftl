@@ -103,6 +103,7 @@ not-signed-in = Sie sind bei dieser Anwendung nicht angemeldet.
 ## Codes and their refusals
 code-wrong = Dieser Code ist nicht gültig.
 code-spent = Dieser Code wurde bereits verwendet. Warten Sie auf den nächsten Code Ihrer Authenticator-App oder verwenden Sie einen Wiederherstellungscode.
+code-format = Ein Code Ihrer Authenticator-App hat 6 Ziffern, ein Wiederherstellungscode 12 Buchstaben und Ziffern. Es wurde nichts gezählt: Versuchen Sie es erneut.
 attempts-left = { $count ->
     [one] Noch 1 Versuch.
    *[other] Noch { $count } Versuche.

@@ -105,6 +105,7 @@ not-signed-in = You are not signed in to this application.
 ## Codes and their refusals
 code-wrong = That code is not valid.
 code-spent = That code was already used. Wait for the next code from your authenticator app, or use a recovery code.
+code-format = A code from your authenticator app has 6 digits; a recovery code has 12 letters and digits. Nothing was counted: try again.
 attempts-left = { $count ->
     [one] 1 attempt left.
    *[other] { $count } attempts left.

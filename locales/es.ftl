@@ -103,6 +103,7 @@ not-signed-in = No tiene una sesión iniciada en esta aplicación.
 ## Codes and their refusals
 code-wrong = Ese código no es válido.
 code-spent = Ese código ya se usó. Espere al siguiente código de su aplicación de autenticación o use un código de recuperación.
+code-format = Un código de su aplicación de autenticación tiene 6 dígitos; un código de recuperación, 12 letras y dígitos. No se ha contado nada: inténtelo de nuevo.
 attempts-left = { $count ->
     [one] Queda 1 intento.
    *[other] Quedan { $count } intentos.

@@ -103,6 +103,7 @@ not-signed-in = Vous n'êtes pas connecté à cette application.
 ## Codes and their refusals
 code-wrong = Ce code n'est pas valable.
 code-spent = Ce code a déjà été utilisé. Attendez le code suivant de votre application d'authentification, ou utilisez un code de secours.
+code-format = Un code de votre application d'authentification a 6 chiffres ; un code de secours a 12 lettres et chiffres. Rien n'a été compté : réessayez.
 attempts-left = { $count ->
     [one] Il reste 1 essai.
    *[other] Il reste { $count } essais.

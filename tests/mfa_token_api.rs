@@ -113,6 +113,16 @@ async fn api_clients_enroll_verify_and_use_the_released_token() {
     assert_eq!(bad.status, 401);
     assert_eq!(json_of(&bad)["remaining_attempts"], 4);
 
+    // A digit short is a typo, not a guess: refused, not counted (issue 18).
+    let short = client
+        .post_json(
+            "/.mfa/api/verify",
+            &json!({ "ephemeral_token": ephemeral, "code": "00000" }),
+        )
+        .await;
+    assert_eq!(short.status, 400);
+    assert_eq!(json_of(&short)["error"], "code_malformed");
+
     // Several codes at once: refused and counted (SECURITY-TESTS 7).
     let many = client
         .post_json(
@@ -145,19 +155,22 @@ async fn api_clients_enroll_verify_and_use_the_released_token() {
     assert_eq!(again.status, 401);
     assert_eq!(json_of(&again)["error"], "expired");
 
-    // The same code in a new sign-in is a replay: named as such, and counted.
-    let body = json_of(&login(&mut client, "alice", "secret").await);
-    let replay = client
-        .post_json(
-            "/.mfa/api/verify",
-            &json!({ "ephemeral_token": body["ephemeral_token"], "code": totp_now(&secret, 30) }),
-        )
-        .await;
-    assert_eq!(replay.status, 401);
-    let said = json_of(&replay);
-    assert_eq!(said["error"], "code_already_used", "{said}");
-    assert_eq!(said["remaining_attempts"], 4);
-    assert!(said["message"].as_str().unwrap().contains("next code"));
+    // The same code in a new sign-in is a replay: named as such. From the client that just
+    // used it (it keeps the device cookie) it costs nothing; from any other it is counted.
+    for (mut who, left) in [(client, 5), (Browser::new(gw.addr), 4)] {
+        let body = json_of(&login(&mut who, "alice", "secret").await);
+        let replay = who
+            .post_json(
+                "/.mfa/api/verify",
+                &json!({ "ephemeral_token": body["ephemeral_token"], "code": totp_now(&secret, 30) }),
+            )
+            .await;
+        assert_eq!(replay.status, 401);
+        let said = json_of(&replay);
+        assert_eq!(said["error"], "code_already_used", "{said}");
+        assert_eq!(said["remaining_attempts"], left);
+        assert!(said["message"].as_str().unwrap().contains("next code"));
+    }
 }
 
 #[tokio::test]

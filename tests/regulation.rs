@@ -456,3 +456,48 @@ async fn guesses_with_a_stolen_password_never_lock_the_owners_own_browser() {
             .is_some_and(|s| s.contains("from browsers new to it"))));
     assert!(events.iter().any(|e| e["event"] == "device_remembered"));
 }
+
+/// A code with the wrong number of digits, or the code the user's own browser just used, is
+/// answered without costing an attempt (issue 18); a real guess still costs one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typos_of_length_and_the_own_browsers_used_code_cost_no_attempt() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&common::cookie_app_config(
+        app.addr,
+        "",
+        "      policy: required\n",
+    ));
+    let mut alice = Browser::new(gw.addr);
+    let (secret, _) = enroll(&mut alice, "alice", "secret").await;
+    let code = totp_now(&secret, 30);
+    let csrf = flows::at_verify(&mut alice, "alice", "secret").await;
+    for typo in ["12345", "1234567", "12 34 5", "abc"] {
+        let answer = send_code(&mut alice, &csrf, typo).await;
+        assert_eq!(answer.status, 400, "{typo}: {}", answer.text());
+        assert!(
+            answer.text().contains("Nothing was counted"),
+            "{}",
+            answer.text()
+        );
+    }
+    let released = send_code(&mut alice, &csrf, &code).await;
+    assert_eq!(released.status, 302, "{}", released.text());
+    // The same code again from the same browser (a second sign-in at once): told to wait for
+    // the next one, still five attempts.
+    let csrf = flows::at_verify(&mut alice, "alice", "secret").await;
+    let again = send_code(&mut alice, &csrf, &code).await;
+    assert_eq!(again.status, 400);
+    let text = again.text();
+    assert!(text.contains("already used"), "{text}");
+    assert!(text.contains("5 attempts left"), "{text}");
+    // A real wrong code costs one.
+    let wrong = send_code(&mut alice, &csrf, "000000").await;
+    let text = flows::after_wrong_code(&mut alice, &wrong).await;
+    assert!(text.contains("4 attempts left"), "{text}");
+    // From another browser the used code counts (it could be a guess that hit).
+    let mut other = Browser::new(gw.addr);
+    let csrf = flows::at_verify(&mut other, "alice", "secret").await;
+    let replay = send_code(&mut other, &csrf, &code).await;
+    let text = flows::after_wrong_code(&mut other, &replay).await;
+    assert!(text.contains("4 attempts left"), "{text}");
+}

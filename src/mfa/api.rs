@@ -48,6 +48,22 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
         Err(e) => return api_pending_failed(e),
     };
     let code = match request.code.as_ref().or(request.invite_code.as_ref()) {
+        Some(Value::String(code))
+            if request.code.is_some()
+                && matches!(
+                    challenge.stage,
+                    crate::store::ChallengeStage::Verify
+                        | crate::store::ChallengeStage::Enroll { .. }
+                )
+                && !code.trim().is_empty()
+                && !flow::plausible_code(code, ctx.totp_factor().params.digits) =>
+        {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "code_malformed",
+                "A code has 6 digits, or is a 12-character recovery code; nothing was counted.",
+            )
+        }
         Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
         Some(Value::String(_)) | None => {
             return api_error(
@@ -86,7 +102,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     if rest == "api/invite" {
         return match flow::accept_invite(ctx, &challenge, &code).await {
             Ok(CodeOutcome::Accepted(())) => invited(ctx, &challenge).await,
-            Ok(CodeOutcome::Wrong { left, spent }) => api_wrong(left, spent),
+            Ok(CodeOutcome::Wrong { left, spent, .. }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
             Ok(CodeOutcome::Locked(until)) => {
                 api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
@@ -97,7 +113,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     if !enroll {
         return match flow::verify(ctx, &challenge, &code, method).await {
             Ok(CodeOutcome::Accepted(released)) => released,
-            Ok(CodeOutcome::Wrong { left, spent }) => api_wrong(left, spent),
+            Ok(CodeOutcome::Wrong { left, spent, .. }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
             Ok(CodeOutcome::Locked(until)) => {
                 api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
@@ -118,7 +134,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     }
     let codes = match flow::confirm_enrollment(ctx, &challenge, &code).await {
         Ok(CodeOutcome::Accepted(codes)) => codes,
-        Ok(CodeOutcome::Wrong { left, spent }) => return api_wrong(left, spent),
+        Ok(CodeOutcome::Wrong { left, spent, .. }) => return api_wrong(left, spent),
         Ok(CodeOutcome::Dead) => return api_dead(),
         Ok(CodeOutcome::Locked(until)) => {
             return api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)

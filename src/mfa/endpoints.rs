@@ -564,7 +564,17 @@ impl Pages<'_> {
     async fn posted_code(&self, body: &[u8]) -> Result<(Challenge, String), Response<Bytes>> {
         let (challenge, form) = self.posted(body).await?;
         match form.one("code") {
-            Ok(Some(code)) if !code.trim().is_empty() => Ok((challenge, code.to_string())),
+            Ok(Some(code)) if !code.trim().is_empty() => {
+                let checked = matches!(
+                    challenge.stage,
+                    crate::store::ChallengeStage::Verify
+                        | crate::store::ChallengeStage::Enroll { .. }
+                );
+                if checked && !flow::plausible_code(code, self.ctx.totp_factor().params.digits) {
+                    return Err(self.code_format(&challenge));
+                }
+                Ok((challenge, code.to_string()))
+            }
             Ok(_) => Err(self.code_required(&challenge)),
             Err(Repeated) => {
                 let outcome =
@@ -587,6 +597,18 @@ impl Pages<'_> {
             _ => "code-wrong",
         };
         format!("{} {}", t.t(said), t.n("attempts-left", "count", left))
+    }
+
+    /// A code of no shape any code has (a digit short): the form again, nothing counted.
+    fn code_format(&self, challenge: &Challenge) -> Response<Bytes> {
+        let status = StatusCode::BAD_REQUEST;
+        let said = self.ctx.tr().t("code-format");
+        match challenge.stage {
+            crate::store::ChallengeStage::Enroll { .. } => {
+                self.enroll_page(challenge, status, Some(&said))
+            }
+            _ => self.challenge_page(challenge, status, Some(&said)),
+        }
     }
 
     /// An empty code: the form again, asking for one.
@@ -646,6 +668,15 @@ impl Pages<'_> {
     ) -> Response<Bytes> {
         match outcome {
             Ok(CodeOutcome::Accepted(value)) => accepted(value),
+            Ok(CodeOutcome::Wrong {
+                left,
+                spent,
+                counted: false,
+            }) => {
+                // Nothing counted, so the redirect's page would show nothing: said here.
+                let said = self.wrong_message(challenge, left, spent);
+                self.challenge_page(challenge, StatusCode::BAD_REQUEST, Some(&said))
+            }
             Ok(CodeOutcome::Wrong { spent, .. }) => self.back_to_step(challenge, spent),
             Ok(CodeOutcome::Dead) => self.too_many(),
             Ok(CodeOutcome::Locked(until)) => self.locked(until),

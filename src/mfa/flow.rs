@@ -134,9 +134,11 @@ pub enum CodeOutcome<T> {
     Accepted(T),
     /// Wrong code; this many attempts are left. `spent`: a real code that was already used
     /// (the user should wait for the next one).
+    /// `counted`: false when it cost no attempt (this browser's own code, sent again).
     Wrong {
         left: u32,
         spent: bool,
+        counted: bool,
     },
     /// That was the last attempt: the login is gone.
     Dead,
@@ -750,6 +752,7 @@ pub async fn wrong<T>(
             Ok(CodeOutcome::Wrong {
                 left,
                 spent: verdict.wait_for_next(),
+                counted: true,
             })
         }
         FailureOutcome::Dead => {
@@ -784,6 +787,30 @@ pub async fn verify(
     }
     ctx.audit_gate()?;
     let verdict = check_code(ctx, &ctx.subject(challenge), code, method).await?;
+    // The code this user's own browser used a moment ago, sent again (a double submit, or
+    // typed before the app showed the next one): answered, not counted.
+    if verdict == Verdict::Spent(Method::Totp)
+        && ctx
+            .familiar(&challenge.realm, &challenge.user)
+            .await?
+            .is_some()
+    {
+        ctx.audit(
+            "verify_failed",
+            &challenge.user,
+            "refused",
+            None,
+            &[(
+                "reason",
+                "code already used, by this browser: not counted".into(),
+            )],
+        );
+        return Ok(CodeOutcome::Wrong {
+            left: ctx.settings.max_attempts.saturating_sub(challenge.failures),
+            spent: true,
+            counted: false,
+        });
+    }
     let Some(accepted) = verdict.accepted() else {
         return wrong(
             ctx,
@@ -823,6 +850,15 @@ pub async fn verify(
 /// A code against the user's enrolled factors (consumed when accepted). A secret sealed under
 /// a key this process has not seen yet (`keys rotate` ran meanwhile) makes it read the key file
 /// once and try again.
+/// Whether `code` has the shape of any code the user could mean (a TOTP code of `digits`
+/// digits, or a recovery code): one that has not is answered without costing an attempt — a
+/// typo of length, not a guess.
+pub fn plausible_code(code: &str, digits: usize) -> bool {
+    let digits_only: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    (digits_only.len() == digits && digits_only.bytes().all(|b| b.is_ascii_digit()))
+        || crate::factors::recovery::normalise(code).is_some()
+}
+
 pub async fn check_code(
     ctx: &Context<'_>,
     who: &Subject<'_>,
