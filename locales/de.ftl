@@ -117,6 +117,11 @@ one-code-title = Bitte nur ein Code
 one-code = Das Formular enthielt mehr als einen Code und wurde abgelehnt.
 locked-title = Zu viele Versuche
 locked = Für dieses Konto oder aus diesem Netz wurden zu viele falsche Codes eingegeben. Zu Ihrer Sicherheit ist die Anmeldung bis { $until } UTC gesperrt (noch etwa { $wait }). Eine erneute Anmeldung vorher hilft nicht; die Administration kann die Sperre früher aufheben.
+locked-account = Die Administration hat die Anmeldung an diesem Konto bis { $until } UTC angehalten (noch etwa { $wait }). Fragen Sie dort nach, wenn Sie sich früher anmelden müssen.
+locked-new-browsers = Für dieses Konto wurden aus Browsern, mit denen es sich noch nie angemeldet hatte, zu viele falsche Codes eingegeben. Die Anmeldung aus einem neuen Browser ist bis { $until } UTC angehalten (noch etwa { $wait }); ein Browser, mit dem Sie sich schon angemeldet haben, funktioniert weiter. Jemand kennt vielleicht Ihr Passwort: Ändern Sie es. Die Administration kann die Sperre früher aufheben mit: mfa-gateway user unlock { $user }
+locked-device = In diesem Browser wurden zu viele falsche Codes eingegeben. Die Anmeldung hier ist bis { $until } UTC angehalten (noch etwa { $wait }). Die Administration kann die Sperre früher aufheben mit: mfa-gateway user unlock { $user }
+locked-address = Von Ihrer Adresse ({ $address }) wurden zu viele falsche Codes eingegeben. Die Anmeldung von dort ist bis { $until } UTC angehalten (noch etwa { $wait }). Die Administration kann die Sperre früher aufheben mit: mfa-gateway client unlock { $address }
+locked-network = Aus Ihrem Netz ({ $address }) wurden zu viele falsche Codes eingegeben. Die Anmeldung von dort ist bis { $until } UTC angehalten (noch etwa { $wait }). Die Administration kann die Sperre früher aufheben mit: mfa-gateway client unlock ADRESSE (Ihre Adresse in diesem Netz)
 wait-minutes = { $minutes ->
     [one] eine Minute
    *[other] { $minutes } Minuten

@@ -119,6 +119,11 @@ one-code-title = One code, please
 one-code = The form carried more than one code and was refused.
 locked-title = Too many attempts
 locked = Too many wrong codes were entered for this account or from this network. For your security, signing in is paused until { $until } UTC (in about { $wait }). Signing in again before then will not help; an administrator can lift the lock sooner.
+locked-account = An administrator has paused signing in to this account until { $until } UTC (in about { $wait }). Ask them if you need to sign in sooner.
+locked-new-browsers = Too many wrong codes were entered for this account from browsers it had not signed in from before. Signing in from a new browser is paused until { $until } UTC (in about { $wait }); a browser you signed in with before still works. Someone may know your password: change it. An administrator can lift this sooner with: mfa-gateway user unlock { $user }
+locked-device = Too many wrong codes were entered in this browser. Signing in here is paused until { $until } UTC (in about { $wait }). An administrator can lift this sooner with: mfa-gateway user unlock { $user }
+locked-address = Too many wrong codes were entered from your address ({ $address }). Signing in from it is paused until { $until } UTC (in about { $wait }). An administrator can lift this sooner with: mfa-gateway client unlock { $address }
+locked-network = Too many wrong codes were entered from your network ({ $address }). Signing in from it is paused until { $until } UTC (in about { $wait }). An administrator can lift this sooner with: mfa-gateway client unlock ADDRESS (your address in that network)
 wait-minutes = { $minutes ->
     [one] a minute
    *[other] { $minutes } minutes

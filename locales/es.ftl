@@ -117,6 +117,11 @@ one-code-title = Solo un código, por favor
 one-code = El formulario contenía más de un código y se rechazó.
 locked-title = Demasiados intentos
 locked = Se introdujeron demasiados códigos incorrectos para esta cuenta o desde esta red. Por su seguridad, el inicio de sesión está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Volver a iniciar sesión antes no servirá; un administrador puede levantar el bloqueo antes.
+locked-account = Un administrador ha pausado el inicio de sesión en esta cuenta hasta las { $until } UTC (dentro de unos { $wait }). Pregúntele si necesita iniciar sesión antes.
+locked-new-browsers = Se introdujeron demasiados códigos incorrectos para esta cuenta desde navegadores con los que nunca había iniciado sesión. El inicio de sesión desde un navegador nuevo está en pausa hasta las { $until } UTC (dentro de unos { $wait }); un navegador con el que ya inició sesión sigue funcionando. Puede que alguien conozca su contraseña: cámbiela. Un administrador puede levantarlo antes con: mfa-gateway user unlock { $user }
+locked-device = Se introdujeron demasiados códigos incorrectos en este navegador. El inicio de sesión aquí está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Un administrador puede levantarlo antes con: mfa-gateway user unlock { $user }
+locked-address = Se introdujeron demasiados códigos incorrectos desde su dirección ({ $address }). El inicio de sesión desde ella está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Un administrador puede levantarlo antes con: mfa-gateway client unlock { $address }
+locked-network = Se introdujeron demasiados códigos incorrectos desde su red ({ $address }). El inicio de sesión desde ella está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Un administrador puede levantarlo antes con: mfa-gateway client unlock DIRECCIÓN (su dirección en esa red)
 wait-minutes = { $minutes ->
     [one] un minuto
    *[other] { $minutes } minutos

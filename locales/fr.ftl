@@ -117,6 +117,11 @@ one-code-title = Un seul code, s'il vous plaît
 one-code = Le formulaire contenait plus d'un code et a été refusé.
 locked-title = Trop de tentatives
 locked = Trop de codes erronés ont été saisis pour ce compte ou depuis ce réseau. Pour votre sécurité, la connexion est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Se reconnecter avant n'aidera pas ; un administrateur peut lever le blocage plus tôt.
+locked-account = Un administrateur a suspendu la connexion à ce compte jusqu'à { $until } UTC (dans environ { $wait }). Demandez-lui si vous devez vous connecter plus tôt.
+locked-new-browsers = Trop de codes erronés ont été saisis pour ce compte depuis des navigateurs qui ne s'y étaient jamais connectés. La connexion depuis un nouveau navigateur est suspendue jusqu'à { $until } UTC (dans environ { $wait }) ; un navigateur avec lequel vous vous êtes déjà connecté fonctionne toujours. Quelqu'un connaît peut-être votre mot de passe : changez-le. Un administrateur peut lever la suspension plus tôt avec : mfa-gateway user unlock { $user }
+locked-device = Trop de codes erronés ont été saisis dans ce navigateur. La connexion ici est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Un administrateur peut lever la suspension plus tôt avec : mfa-gateway user unlock { $user }
+locked-address = Trop de codes erronés ont été saisis depuis votre adresse ({ $address }). La connexion depuis celle-ci est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Un administrateur peut lever la suspension plus tôt avec : mfa-gateway client unlock { $address }
+locked-network = Trop de codes erronés ont été saisis depuis votre réseau ({ $address }). La connexion depuis celui-ci est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Un administrateur peut lever la suspension plus tôt avec : mfa-gateway client unlock ADRESSE (votre adresse dans ce réseau)
 wait-minutes = { $minutes ->
     [one] une minute
    *[other] { $minutes } minutes

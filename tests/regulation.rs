@@ -449,6 +449,17 @@ async fn guesses_with_a_stolen_password_never_lock_the_owners_own_browser() {
         (3500..=3600).contains(&retry_after(&locked)),
         "an hour at first"
     );
+    // The page says what is locked, that her own browser still works, and what lifts it.
+    let page = locked.text();
+    assert!(
+        page.contains("browsers it had not signed in from before"),
+        "{page}"
+    );
+    assert!(
+        page.contains("a browser you signed in with before still works"),
+        "{page}"
+    );
+    assert!(page.contains("mfa-gateway user unlock alice"), "{page}");
     let events = audit_events(&gw);
     assert!(events.iter().any(|e| e["event"] == "user_locked"
         && e["subject"]

@@ -56,7 +56,7 @@ impl<'a> Checker<'a> {
             None => {
                 self.fail(
                     key,
-                    format!("{text:?} is not a duration: write a number with a unit, e.g. 500ms, 30s, 5m, 1h"),
+                    format!("{text:?} is not a duration: write a number with a unit, e.g. 500ms, 30s, 5m, 1h, 1d"),
                 );
                 default
             }
@@ -664,6 +664,7 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         "s" => Some(Duration::from_secs(n)),
         "m" => n.checked_mul(60).map(Duration::from_secs),
         "h" => n.checked_mul(3600).map(Duration::from_secs),
+        "d" => n.checked_mul(86_400).map(Duration::from_secs),
         _ => None,
     }
 }
@@ -805,6 +806,7 @@ mod tests {
         assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
         assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
         assert_eq!(parse_duration("2h"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
         assert_eq!(parse_duration("30"), None);
         assert_eq!(parse_duration("s"), None);
         assert_eq!(parse_duration("3 days"), None);

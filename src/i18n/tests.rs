@@ -25,6 +25,7 @@ fn every_shipped_language_has_every_message_and_parses() {
                     ("time", Arg::Text("t")),
                     ("until", Arg::Text("t")),
                     ("wait", Arg::Text("w")),
+                    ("address", Arg::Text("x")),
                     ("id", Arg::Text("r")),
                     ("count", Arg::Number(2)),
                     ("minutes", Arg::Number(2)),

@@ -2,7 +2,7 @@
 //! Django REST MFA packages (`ephemeral_token`, `code`, `method`, `backup_codes`).
 
 use super::flow::{self, CodeOutcome, Context, PendingError, Refusal};
-use super::respond::{api_error, api_locked, json_response, UNAVAILABLE};
+use super::respond::{api_error, api_locked_by, json_response, UNAVAILABLE};
 use crate::factors::service::{Method, Verdict};
 use crate::store::{ChallengeStage, EphemeralStore};
 use bytes::Bytes;
@@ -75,9 +75,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
         // An array or object of codes is an attempt to try several at once: refused, counted.
         Some(_) => {
             return match flow::wrong::<()>(ctx, &challenge, "unknown", Verdict::Wrong).await {
-                Ok(CodeOutcome::Locked(until)) => {
-                    api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
-                }
+                Ok(CodeOutcome::Locked(until)) => api_locked_by(until, ctx.now),
                 Ok(_) => api_error(
                     StatusCode::BAD_REQUEST,
                     "bad_request",
@@ -104,9 +102,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
             Ok(CodeOutcome::Accepted(())) => invited(ctx, &challenge).await,
             Ok(CodeOutcome::Wrong { left, spent, .. }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
-            Ok(CodeOutcome::Locked(until)) => {
-                api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
-            }
+            Ok(CodeOutcome::Locked(until)) => api_locked_by(until, ctx.now),
             Err(e) => api_pending_failed(e),
         };
     }
@@ -115,9 +111,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
             Ok(CodeOutcome::Accepted(released)) => released,
             Ok(CodeOutcome::Wrong { left, spent, .. }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
-            Ok(CodeOutcome::Locked(until)) => {
-                api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
-            }
+            Ok(CodeOutcome::Locked(until)) => api_locked_by(until, ctx.now),
             Err(e) => api_pending_failed(e),
         };
     }
@@ -136,9 +130,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
         Ok(CodeOutcome::Accepted(codes)) => codes,
         Ok(CodeOutcome::Wrong { left, spent, .. }) => return api_wrong(left, spent),
         Ok(CodeOutcome::Dead) => return api_dead(),
-        Ok(CodeOutcome::Locked(until)) => {
-            return api_locked(crate::regulation::retry_after(until, ctx.now), ctx.now)
-        }
+        Ok(CodeOutcome::Locked(until)) => return api_locked_by(until, ctx.now),
         Err(e) => return api_pending_failed(e),
     };
     // An API client acknowledges by receiving the codes: release at once.

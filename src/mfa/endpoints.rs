@@ -7,8 +7,8 @@
 use super::api::{self, api_pending_failed};
 use super::flow::{self, Begun, CodeOutcome, Context, PendingError, Refusal, Step};
 use super::respond::{
-    api_error, api_locked, json_response, locked_text, not_found, redirect, retry_after,
-    wants_json, Form, Repeated, UNAVAILABLE,
+    api_error, json_response, lock_text, not_found, redirect, retry_after, wants_json, Form,
+    Repeated, UNAVAILABLE,
 };
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::Verdict;
@@ -127,10 +127,10 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
 pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -> Response<Bytes> {
     let (token, challenge, expires_in) = match begun {
         Begun::Released(response) => return response,
-        Begun::Locked(until) => {
-            let seconds = crate::regulation::retry_after(until, ctx.now);
+        Begun::Locked(lock, user) => {
+            let seconds = crate::regulation::retry_after(lock.until, ctx.now);
             if json {
-                return api_locked(seconds, ctx.now);
+                return super::respond::api_locked_by(lock, ctx.now);
             }
             let frame = Frame {
                 t: ctx.tr(),
@@ -138,7 +138,7 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
                 prefix,
                 logo: ctx.app.logo.is_some(),
             };
-            let message = locked_text(ctx.tr(), seconds, ctx.now);
+            let message = lock_text(ctx.tr(), lock, &user, ctx.client, ctx.now);
             let title = ctx.tr().t("locked-title");
             let page = MessagePage::waiting(&frame, &title, &message);
             return retry_after(pages::html(StatusCode::TOO_MANY_REQUESTS, &page), seconds);
@@ -580,7 +580,7 @@ impl Pages<'_> {
                 let outcome =
                     flow::wrong::<()>(self.ctx, &challenge, "unknown", Verdict::Wrong).await;
                 Err(match outcome {
-                    Ok(CodeOutcome::Locked(until)) => self.locked(until),
+                    Ok(CodeOutcome::Locked(lock)) => self.locked(lock, &challenge.user),
                     Ok(_) => self.message(StatusCode::BAD_REQUEST, "one-code-title", "one-code"),
                     Err(e) => self.pending_failed(e),
                 })
@@ -646,9 +646,9 @@ impl Pages<'_> {
     }
 
     /// A locked user or client: no form, the wait, and the pending login left behind.
-    fn locked(&self, until: i64) -> Response<Bytes> {
-        let seconds = crate::regulation::retry_after(until, self.ctx.now);
-        let message = locked_text(self.ctx.tr(), seconds, self.ctx.now);
+    fn locked(&self, lock: crate::regulation::Lock, user: &str) -> Response<Bytes> {
+        let seconds = crate::regulation::retry_after(lock.until, self.ctx.now);
+        let message = lock_text(self.ctx.tr(), lock, user, self.ctx.client, self.ctx.now);
         let title = self.ctx.tr().t("locked-title");
         let frame = self.frame();
         let page = MessagePage::waiting(&frame, &title, &message);
@@ -679,7 +679,7 @@ impl Pages<'_> {
             }
             Ok(CodeOutcome::Wrong { spent, .. }) => self.back_to_step(challenge, spent),
             Ok(CodeOutcome::Dead) => self.too_many(),
-            Ok(CodeOutcome::Locked(until)) => self.locked(until),
+            Ok(CodeOutcome::Locked(lock)) => self.locked(lock, &challenge.user),
             Err(e) => self.pending_failed(e),
         }
     }

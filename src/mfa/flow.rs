@@ -78,9 +78,9 @@ impl Step {
 pub enum Begun {
     /// Nothing to ask (optional policy, no factor enrolled): the answer goes out now.
     Released(Response<Bytes>),
-    /// The user or the client is locked (too many wrong codes, or an admin lock) until then:
-    /// the app's answer is dropped.
-    Locked(i64),
+    /// The user or the client is locked (too many wrong codes, or an admin lock): the app's
+    /// answer is dropped. With the user it was for.
+    Locked(regulation::Lock, String),
     /// The answer is withheld; the client continues with this signed token.
     Pending {
         token: String,
@@ -142,8 +142,8 @@ pub enum CodeOutcome<T> {
     },
     /// That was the last attempt: the login is gone.
     Dead,
-    /// The user or the client is locked until then; no code is checked meanwhile.
-    Locked(i64),
+    /// The user or the client is locked (until when, on what); no code is checked meanwhile.
+    Locked(regulation::Lock),
 }
 
 impl Context<'_> {
@@ -290,7 +290,11 @@ impl Context<'_> {
 
     /// The end of a lock on what this request's codes for `user` count against, if one is in
     /// force.
-    pub async fn lock_end(&self, realm: &str, user: &str) -> Result<Option<i64>, StoreError> {
+    pub async fn lock_end(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> Result<Option<regulation::Lock>, StoreError> {
         let subjects: Vec<_> = self
             .subjects_here(realm, user)
             .await?
@@ -307,33 +311,46 @@ impl Context<'_> {
         &self,
         realm: &str,
         user: &str,
-    ) -> Result<(Option<i64>, bool), StoreError> {
-        let subjects = self.code_subject_keys(realm, user).await?;
+    ) -> Result<(Option<regulation::Lock>, bool), StoreError> {
+        let subjects: Vec<_> = self
+            .subjects_here(realm, user)
+            .await?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect();
+        let keys: Vec<String> = subjects.iter().map(regulation::Subject::key).collect();
         let inspection = self
             .mfa
             .ephemeral
-            .inspect(&subjects, subjects.first().map(String::as_str), self.now)
+            .inspect(&keys, keys.first().map(String::as_str), self.now)
             .await?;
-        Ok((inspection.latest(0..subjects.len()), inspection.counting))
+        Ok((
+            regulation::latest_lock(&inspection, &subjects, 0),
+            inspection.counting,
+        ))
     }
 
-    /// The code subjects' keys of `user` (for an inspection made before the login is answered).
-    pub async fn code_subject_keys(
+    /// The code subjects of `user` (for an inspection made before the login is answered).
+    pub async fn code_subjects_here(
         &self,
         realm: &str,
         user: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<regulation::Subject>, StoreError> {
         Ok(self
             .subjects_here(realm, user)
             .await?
             .into_iter()
-            .map(|(s, _)| s.key())
+            .map(|(s, _)| s)
             .collect())
     }
 
     /// Counts a wrong code against what this request's codes for `user` count against;
     /// audits any lock it caused. The end of the lock now in force, if any.
-    pub async fn code_failed(&self, realm: &str, user: &str) -> Result<Option<i64>, StoreError> {
+    pub async fn code_failed(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> Result<Option<regulation::Lock>, StoreError> {
         let failure = regulation::count_failure(
             &self.mfa.ephemeral,
             &self.subjects_here(realm, user).await?,
@@ -373,7 +390,7 @@ impl Context<'_> {
     }
 
     /// A code refused unread because of a lock, audited.
-    fn refused_locked(&self, user: &str, until: i64) {
+    fn refused_locked(&self, user: &str, lock: regulation::Lock) {
         self.mfa
             .metrics
             .outcome(&self.app.name, "unknown", "locked");
@@ -384,7 +401,8 @@ impl Context<'_> {
             None,
             &[
                 ("reason", "locked".into()),
-                ("locked_until", crate::ops::time::rfc3339(until)),
+                ("locked_until", crate::ops::time::rfc3339(lock.until)),
+                ("lock", lock.scope.as_str().into()),
             ],
         );
     }
@@ -475,14 +493,14 @@ pub async fn begin(
     ctx: &Context<'_>,
     user: String,
     answer: WithheldAnswer,
-    known_lock: Option<Option<i64>>,
+    known_lock: Option<Option<regulation::Lock>>,
 ) -> Result<Begun, MfaError> {
     let realm = &ctx.settings.realm;
     let lock = match known_lock {
         Some(lock) => lock,
         None => ctx.lock_end(realm, &user).await?,
     };
-    if let Some(until) = lock {
+    if let Some(lock) = lock {
         ctx.audit(
             "login_intercepted",
             &user,
@@ -490,10 +508,11 @@ pub async fn begin(
             None,
             &[
                 ("reason", "locked".into()),
-                ("locked_until", crate::ops::time::rfc3339(until)),
+                ("locked_until", crate::ops::time::rfc3339(lock.until)),
+                ("lock", lock.scope.as_str().into()),
             ],
         );
-        return Ok(Begun::Locked(until));
+        return Ok(Begun::Locked(lock, user));
     }
     let enrolled = ctx.mfa.durable.totp(realm, &user).await?.is_some()
         || ctx.mfa.durable.recovery_codes_left(realm, &user).await? > 0;
@@ -724,7 +743,7 @@ pub async fn wrong<T>(
         .record_failure(&challenge.id, ctx.settings.max_attempts, ctx.now)
         .await?;
     let locked = ctx.code_failed(&challenge.realm, &challenge.user).await?;
-    if let (Some(until), false) = (locked, on_challenge == FailureOutcome::Missing) {
+    if let (Some(lock), false) = (locked, on_challenge == FailureOutcome::Missing) {
         ctx.audit(
             "verify_failed",
             &challenge.user,
@@ -732,10 +751,11 @@ pub async fn wrong<T>(
             None,
             &[
                 ("reason", reason.into()),
-                ("locked_until", crate::ops::time::rfc3339(until)),
+                ("locked_until", crate::ops::time::rfc3339(lock.until)),
+                ("lock", lock.scope.as_str().into()),
             ],
         );
-        return Ok(CodeOutcome::Locked(until));
+        return Ok(CodeOutcome::Locked(lock));
     }
     match on_challenge {
         FailureOutcome::Remaining(left) => {

@@ -129,6 +129,45 @@ pub fn locked_text(t: crate::i18n::Tr, retry_after: u64, now: i64) -> String {
     )
 }
 
+/// What a lock page says: what is locked (this account from new browsers, this browser, this
+/// address or network, or the account by an administrator), until when, and what lifts it
+/// sooner (the administrator's command, so a user can ask for exactly that).
+pub fn lock_text(
+    t: crate::i18n::Tr,
+    lock: crate::regulation::Lock,
+    user: &str,
+    client: std::net::IpAddr,
+    now: i64,
+) -> String {
+    use crate::regulation::Scope;
+    let seconds = crate::regulation::retry_after(lock.until, now);
+    let wait = t.n("wait-minutes", "minutes", seconds.div_ceil(60).max(1));
+    let until = crate::ops::time::clock_time(lock.until);
+    let (key, address) = match lock.scope {
+        Scope::Account => ("locked-account", String::new()),
+        Scope::NewBrowsers => ("locked-new-browsers", String::new()),
+        Scope::Device => ("locked-device", String::new()),
+        Scope::Address | Scope::Name => (
+            "locked-address",
+            crate::regulation::client_of(client).to_string(),
+        ),
+        Scope::Network => (
+            "locked-network",
+            crate::regulation::network_of(client).to_string(),
+        ),
+    };
+    let user: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
+    t.args(
+        key,
+        &[
+            ("until", crate::i18n::Arg::Text(&until)),
+            ("wait", crate::i18n::Arg::Text(&wait)),
+            ("user", crate::i18n::Arg::Text(&user)),
+            ("address", crate::i18n::Arg::Text(&address)),
+        ],
+    )
+}
+
 /// Adds `Retry-After` (seconds) to a 429.
 pub fn retry_after(mut response: Response<Bytes>, seconds: u64) -> Response<Bytes> {
     response
@@ -138,6 +177,19 @@ pub fn retry_after(mut response: Response<Bytes>, seconds: u64) -> Response<Byte
 }
 
 /// The JSON answer for a locked user or client.
+/// A lock's answer to an API client: as [`api_locked`], naming what is locked (`lock`:
+/// `new_browsers`, `device`, `address`, `network`, `account`).
+pub fn api_locked_by(lock: crate::regulation::Lock, now: i64) -> Response<Bytes> {
+    let seconds = crate::regulation::retry_after(lock.until, now);
+    let body = json!({
+        "error": "locked",
+        "lock": lock.scope.as_str(),
+        "message": locked_message(seconds, now),
+        "retry_after": seconds,
+    });
+    retry_after(json_response(StatusCode::TOO_MANY_REQUESTS, &body), seconds)
+}
+
 pub fn api_locked(seconds: u64, now: i64) -> Response<Bytes> {
     let body = json!({
         "error": "locked",

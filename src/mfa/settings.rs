@@ -77,7 +77,9 @@ async fn code_ok(
     code: &str,
 ) -> Result<Result<(), Refused>, MfaError> {
     let (realm, user) = (&session.realm, &session.user);
-    let locked = |until| Refused::Locked(crate::regulation::retry_after(until, ctx.now));
+    let locked = |lock: crate::regulation::Lock| {
+        Refused::Locked(crate::regulation::retry_after(lock.until, ctx.now))
+    };
     if let Some(until) = ctx.lock_end(realm, user).await? {
         return Ok(Err(locked(until)));
     }
@@ -208,8 +210,8 @@ async fn confirm_setup(
     current: &str,
 ) -> Result<Result<Option<Vec<RecoveryCode>>, Refused>, MfaError> {
     const EVENT: &str = "authenticator_set";
-    if let Some(until) = ctx.lock_end(&session.realm, &session.user).await? {
-        let wait = crate::regulation::retry_after(until, ctx.now);
+    if let Some(lock) = ctx.lock_end(&session.realm, &session.user).await? {
+        let wait = crate::regulation::retry_after(lock.until, ctx.now);
         return refuse(ctx, session, EVENT, Refused::Locked(wait));
     }
     let secret = open_record(ctx, &record)?;

@@ -39,7 +39,7 @@ pub struct PendingLogin<'a> {
     whoami_base: Option<whoami::Base>,
     /// The lock on the user as typed (and this client), looked up with the throttle: the user
     /// it is for and its end.
-    code_lock: Option<(String, Option<i64>)>,
+    code_lock: Option<(String, Option<regulation::Lock>)>,
     /// The session cookies the request carried from before the login (`session_before_login`).
     pre_login: Vec<PreLogin>,
     /// Whether a refused answer counts towards the login throttles, and under which name
@@ -402,7 +402,7 @@ pub(super) async fn withhold(
     ctx: &Context<'_>,
     user: String,
     answer: WithheldAnswer,
-    known_lock: Option<Option<i64>>,
+    known_lock: Option<Option<regulation::Lock>>,
     json: bool,
     prefix: &str,
 ) -> Result<Answered, ProxyError> {
@@ -527,7 +527,7 @@ async fn login_subjects(
 pub(super) async fn locks_before_login(
     ctx: &Context<'_>,
     typed_user: Option<&str>,
-) -> Result<(Option<i64>, Option<(String, Option<i64>)>), ProxyError> {
+) -> Result<(Option<i64>, Option<(String, Option<regulation::Lock>)>), ProxyError> {
     let mut keys: Vec<String> = login_subjects(ctx, typed_user)
         .await
         .map_err(|e| ProxyError::StateUnavailable(e.into()))?
@@ -539,12 +539,13 @@ pub(super) async fn locks_before_login(
         .filter(|_| matches!(ctx.settings.identity, IdentitySource::LoginField))
         .map(|u| flow::identity(ctx.settings, u))
         .filter(|u| !u.is_empty());
+    let mut code_subjects = Vec::new();
     if let Some(user) = &user {
-        keys.extend(
-            ctx.code_subject_keys(&ctx.settings.realm, user)
-                .await
-                .map_err(|e| ProxyError::StateUnavailable(e.into()))?,
-        );
+        code_subjects = ctx
+            .code_subjects_here(&ctx.settings.realm, user)
+            .await
+            .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
+        keys.extend(code_subjects.iter().map(Subject::key));
     }
     if keys.is_empty() {
         return Ok((None, None));
@@ -555,7 +556,10 @@ pub(super) async fn locks_before_login(
         .inspect(&keys, None, ctx.now)
         .await
         .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
-    let code_lock = user.map(|u| (u, inspection.latest(throttles..keys.len())));
+    let code_lock = user.map(|u| {
+        let lock = regulation::latest_lock(&inspection, &code_subjects, throttles);
+        (u, lock)
+    });
     Ok((inspection.latest(0..throttles), code_lock))
 }
 

@@ -12,7 +12,7 @@
 //! callers (`mfa::flow` for codes, `proxy::login` for the app's login).
 
 use crate::config::Limit;
-use crate::store::{Counted, EphemeralStore, FailureLimit, StoreError};
+use crate::store::{Counted, EphemeralStore, FailureLimit, Inspection, StoreError};
 use ipnet::IpNet;
 use std::fmt;
 use std::net::IpAddr;
@@ -145,11 +145,87 @@ pub fn network_of(ip: IpAddr) -> IpNet {
     IpNet::new(ip, prefix).map_or(IpNet::from(ip), |net| net.trunc())
 }
 
+/// What a lock holds back, for the page that says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Scope {
+    /// A name typed into the app's login.
+    Name,
+    /// The client's network.
+    Network,
+    /// The client's address.
+    Address,
+    /// This browser (its device credential).
+    Device,
+    /// The account, from browsers new to it.
+    NewBrowsers,
+    /// The account, locked by an administrator.
+    Account,
+}
+
+impl Scope {
+    /// As the API names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Name => "name",
+            Scope::Network => "network",
+            Scope::Address => "address",
+            Scope::Device => "device",
+            Scope::NewBrowsers => "new_browsers",
+            Scope::Account => "account",
+        }
+    }
+}
+
+/// A lock in force: until when, and on what (the latest-ending one when several hold).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lock {
+    pub until: i64,
+    pub scope: Scope,
+}
+
+impl Lock {
+    fn later(a: Option<Lock>, b: Lock) -> Option<Lock> {
+        match a {
+            Some(a) if (a.until, a.scope) >= (b.until, b.scope) => Some(a),
+            _ => Some(b),
+        }
+    }
+}
+
+impl Subject {
+    pub fn scope(&self) -> Scope {
+        match self {
+            Subject::User { .. } => Scope::Account,
+            Subject::NewBrowsers { .. } => Scope::NewBrowsers,
+            Subject::Device(_) => Scope::Device,
+            Subject::Client(_) | Subject::LoginClient { .. } => Scope::Address,
+            Subject::Network(_) => Scope::Network,
+            Subject::LoginUser { .. } => Scope::Name,
+        }
+    }
+}
+
+/// The latest-ending lock an inspection found among `subjects` (its `lock_ends` from
+/// `offset` on are theirs, in order).
+pub fn latest_lock(inspection: &Inspection, subjects: &[Subject], offset: usize) -> Option<Lock> {
+    subjects
+        .iter()
+        .enumerate()
+        .filter_map(|(i, subject)| {
+            let until = (*inspection.lock_ends.get(offset + i)?)?;
+            Some(Lock {
+                until,
+                scope: subject.scope(),
+            })
+        })
+        .fold(None, Lock::later)
+}
+
 /// What one more failure did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Failure {
-    /// The latest lock end among the subjects, if any is locked now.
-    pub locked_until: Option<i64>,
+    /// The latest-ending lock among the subjects, if any is locked now.
+    pub locked_until: Option<Lock>,
     /// Subjects this very failure locked (each is audited once), with their lock end.
     pub locked_now: Vec<(Subject, i64)>,
 }
@@ -185,7 +261,11 @@ pub async fn count_failure<S: EphemeralStore>(
                 until
             }
         };
-        failure.locked_until = failure.locked_until.max(Some(until));
+        let lock = Lock {
+            until,
+            scope: subject.scope(),
+        };
+        failure.locked_until = Lock::later(failure.locked_until, lock);
     }
     Ok(failure)
 }
@@ -196,9 +276,10 @@ pub async fn lock_end<S: EphemeralStore>(
     store: &S,
     subjects: &[Subject],
     now: i64,
-) -> Result<Option<i64>, StoreError> {
+) -> Result<Option<Lock>, StoreError> {
     let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
-    Ok(store.inspect(&keys, None, now).await?.latest(0..keys.len()))
+    let inspection = store.inspect(&keys, None, now).await?;
+    Ok(latest_lock(&inspection, subjects, 0))
 }
 
 /// Seconds until `until`, at least one: the `Retry-After` value.
@@ -260,7 +341,7 @@ mod tests {
     #[tokio::test]
     async fn the_limit_locks_and_only_configured_subjects_count() {
         let store = MemoryStore::new();
-        let user = Subject::User {
+        let user = Subject::NewBrowsers {
             realm: "main".into(),
             user: "alice".into(),
         };
@@ -278,14 +359,18 @@ mod tests {
             Failure::default()
         );
         let second = count_failure(&store, &both, 101).await.unwrap();
-        assert_eq!(second.locked_until, Some(1001));
+        let user_lock = Some(Lock {
+            until: 1001,
+            scope: Scope::NewBrowsers,
+        });
+        assert_eq!(second.locked_until, user_lock);
         assert_eq!(second.locked_now, vec![(user.clone(), 1001)]);
         // Locked: reported, not locked "now" again.
         let third = count_failure(&store, &both, 102).await.unwrap();
-        assert_eq!(third.locked_until, Some(1001));
+        assert_eq!(third.locked_until, user_lock);
         assert!(third.locked_now.is_empty());
         let subjects = [user, client.clone()];
-        assert_eq!(lock_end(&store, &subjects, 1000).await.unwrap(), Some(1001));
+        assert_eq!(lock_end(&store, &subjects, 1000).await.unwrap(), user_lock);
         assert_eq!(lock_end(&store, &subjects, 1001).await.unwrap(), None);
         assert_eq!(lock_end(&store, &[client], 500).await.unwrap(), None);
     }
