@@ -115,6 +115,11 @@ too-many-title = Zu viele falsche Codes
 too-many = Es wurden zu viele falsche Codes eingegeben. Bitte melden Sie sich erneut an.
 one-code-title = Bitte nur ein Code
 one-code = Das Formular enthielt mehr als einen Code und wurde abgelehnt.
+wrong-codes-title = Jemand kennt vielleicht Ihr Passwort
+wrong-codes = { $count ->
+    [one] Seit Ihrer letzten Anmeldung hat jemand Ihr Passwort und danach 1 falschen Code eingegeben. Jemand anderes kennt Ihr Passwort: Ändern Sie es jetzt.
+   *[other] Seit Ihrer letzten Anmeldung hat jemand Ihr Passwort und danach { $count } falsche Codes eingegeben. Jemand anderes kennt Ihr Passwort: Ändern Sie es jetzt.
+}
 locked-title = Zu viele Versuche
 locked = Für dieses Konto oder aus diesem Netz wurden zu viele falsche Codes eingegeben. Zu Ihrer Sicherheit ist die Anmeldung bis { $until } UTC gesperrt (noch etwa { $wait }). Eine erneute Anmeldung vorher hilft nicht; die Administration kann die Sperre früher aufheben.
 locked-account = Die Administration hat die Anmeldung an diesem Konto bis { $until } UTC angehalten (noch etwa { $wait }). Fragen Sie dort nach, wenn Sie sich früher anmelden müssen.

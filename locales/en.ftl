@@ -117,6 +117,11 @@ too-many-title = Too many wrong codes
 too-many = Too many wrong codes were entered. Please sign in again.
 one-code-title = One code, please
 one-code = The form carried more than one code and was refused.
+wrong-codes-title = Someone may know your password
+wrong-codes = { $count ->
+    [one] Since you last signed in, someone typed your password and then 1 wrong code. Your password is known to someone else: change it now.
+   *[other] Since you last signed in, someone typed your password and then { $count } wrong codes. Your password is known to someone else: change it now.
+}
 locked-title = Too many attempts
 locked = Too many wrong codes were entered for this account or from this network. For your security, signing in is paused until { $until } UTC (in about { $wait }). Signing in again before then will not help; an administrator can lift the lock sooner.
 locked-account = An administrator has paused signing in to this account until { $until } UTC (in about { $wait }). Ask them if you need to sign in sooner.

@@ -115,6 +115,11 @@ too-many-title = Demasiados códigos incorrectos
 too-many = Se introdujeron demasiados códigos incorrectos. Vuelva a iniciar sesión.
 one-code-title = Solo un código, por favor
 one-code = El formulario contenía más de un código y se rechazó.
+wrong-codes-title = Puede que alguien conozca su contraseña
+wrong-codes = { $count ->
+    [one] Desde su último inicio de sesión, alguien escribió su contraseña y después 1 código incorrecto. Otra persona conoce su contraseña: cámbiela ahora.
+   *[other] Desde su último inicio de sesión, alguien escribió su contraseña y después { $count } códigos incorrectos. Otra persona conoce su contraseña: cámbiela ahora.
+}
 locked-title = Demasiados intentos
 locked = Se introdujeron demasiados códigos incorrectos para esta cuenta o desde esta red. Por su seguridad, el inicio de sesión está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Volver a iniciar sesión antes no servirá; un administrador puede levantar el bloqueo antes.
 locked-account = Un administrador ha pausado el inicio de sesión en esta cuenta hasta las { $until } UTC (dentro de unos { $wait }). Pregúntele si necesita iniciar sesión antes.

@@ -115,6 +115,11 @@ too-many-title = Trop de codes erronés
 too-many = Trop de codes erronés ont été saisis. Veuillez vous reconnecter.
 one-code-title = Un seul code, s'il vous plaît
 one-code = Le formulaire contenait plus d'un code et a été refusé.
+wrong-codes-title = Quelqu'un connaît peut-être votre mot de passe
+wrong-codes = { $count ->
+    [one] Depuis votre dernière connexion, quelqu'un a saisi votre mot de passe puis 1 code erroné. Une autre personne connaît votre mot de passe : changez-le maintenant.
+   *[other] Depuis votre dernière connexion, quelqu'un a saisi votre mot de passe puis { $count } codes erronés. Une autre personne connaît votre mot de passe : changez-le maintenant.
+}
 locked-title = Trop de tentatives
 locked = Trop de codes erronés ont été saisis pour ce compte ou depuis ce réseau. Pour votre sécurité, la connexion est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Se reconnecter avant n'aidera pas ; un administrateur peut lever le blocage plus tôt.
 locked-account = Un administrateur a suspendu la connexion à ce compte jusqu'à { $until } UTC (dans environ { $wait }). Demandez-lui si vous devez vous connecter plus tôt.

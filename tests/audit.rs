@@ -334,8 +334,10 @@ async fn a_used_code_is_recorded_as_used_not_as_wrong() {
         page.contains("already used. Wait for the next code"),
         "{page}"
     );
-    // A used recovery code.
-    assert_eq!(send_code(&mut again, &csrf, &codes[0]).await.status, 302);
+    // A used recovery code releases the login; its own replay above is not reported to alice,
+    // but a replay in `first`'s sign-in (when the step had moved on) is.
+    let told = if replays == 2 { 200 } else { 302 };
+    assert_eq!(send_code(&mut again, &csrf, &codes[0]).await.status, told);
     let mut reused = Browser::new(gw.addr);
     let csrf = at_verify(&mut reused, "alice", "secret").await;
     let answer = send_code(&mut reused, &csrf, &codes[0]).await;

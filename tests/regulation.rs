@@ -167,10 +167,12 @@ async fn an_address_guessing_across_users_is_locked_and_others_are_not() {
         list.stdout
     );
 
-    // alice herself is not locked: from her own address her code works.
+    // alice herself is not locked: from her own address her code works (and she hears of the
+    // guesses made against her).
     let (mut b, csrf) = at_verify(&gw, "192.0.2.10", "alice", "secret").await;
     let released = send_code(&mut b, &csrf, &codes[0][0]).await;
-    assert_eq!(released.status, 302, "{}", released.text());
+    assert_eq!(released.status, 200, "{}", released.text());
+    assert!(released.text().contains("wrong code"));
     assert!(b.cookies.contains_key("PHPSESSID"));
     assert!(audit_events(&gw)
         .iter()
@@ -191,7 +193,9 @@ async fn an_address_guessing_across_users_is_locked_and_others_are_not() {
     );
     let (mut b, csrf) = at_verify(&gw, "192.0.2.66", "bob", "hunter2").await;
     let released = send_code(&mut b, &csrf, &codes[1][0]).await;
-    assert_eq!(released.status, 302, "{}", released.text());
+    // Released; bob hears of the guesses made against him first.
+    assert_eq!(released.status, 200, "{}", released.text());
+    assert!(b.cookies.contains_key("PHPSESSID"));
     assert!(gw
         .cli(&["client", "list"], "")
         .stdout
@@ -261,9 +265,13 @@ async fn a_login_ends_after_its_attempts_without_locking_the_user() {
     // The login is gone; a correct code cannot revive it.
     let dead = send_code(&mut b, &csrf, &totp_now(&secret, 0)).await;
     assert_eq!(dead.status, 401);
-    // A new login works: the user was not locked.
+    // A new login works: the user was not locked. (The dead login's three wrong codes came
+    // from another login: bob is told of them on the way in.)
     let (mut b, csrf) = at_verify(&gw, "192.0.2.1", "bob", "hunter2").await;
-    assert_eq!(send_code(&mut b, &csrf, &codes[0]).await.status, 302);
+    let released = send_code(&mut b, &csrf, &codes[0]).await;
+    assert_eq!(released.status, 200, "{}", released.text());
+    assert!(released.text().contains("then 3 wrong codes"));
+    assert!(b.cookies.contains_key("PHPSESSID"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -430,10 +438,20 @@ async fn guesses_with_a_stolen_password_never_lock_the_owners_own_browser() {
             checked += c;
             refused += r;
         }
-        // Between rounds and at the end, alice signs in from her own browser.
+        // Between rounds and at the end, alice signs in from her own browser. The first time,
+        // she is told that someone typed her password and ten wrong codes (the guesses read),
+        // with her app session already set and a link on to where the app sent her.
         let csrf = flows::at_verify(&mut alice, "alice", "secret").await;
         let released = send_code(&mut alice, &csrf, own_code.next().unwrap()).await;
-        assert_eq!(released.status, 302, "{}", released.text());
+        if round == 0 {
+            assert_eq!(released.status, 200, "{}", released.text());
+            let page = released.text();
+            assert!(page.contains("then 10 wrong codes"), "{page}");
+            assert!(page.contains("href=\"/index.php\""), "{page}");
+            assert!(alice.cookies.contains_key("PHPSESSID"));
+        } else {
+            assert_eq!(released.status, 302, "{}", released.text());
+        }
         eprintln!("after round {round}: {checked} guesses read, {refused} refused unread");
     }
     assert_eq!(checked + refused, 3 * 12 * 4);
@@ -466,6 +484,14 @@ async fn guesses_with_a_stolen_password_never_lock_the_owners_own_browser() {
             .as_str()
             .is_some_and(|s| s.contains("from browsers new to it"))));
     assert!(events.iter().any(|e| e["event"] == "device_remembered"));
+    assert!(events
+        .iter()
+        .any(|e| e["event"] == "wrong_codes_reported" && e["wrong_codes"] == "10"));
+    let metrics = common::get(gw.admin, "admin", "/metrics", &[]).await.text();
+    assert!(
+        metrics.contains("mfa_gateway_wrong_codes_reported_total{app=\"intranet\"} 10"),
+        "{metrics}"
+    );
 }
 
 /// A code with the wrong number of digits, or the code the user's own browser just used, is

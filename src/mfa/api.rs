@@ -108,7 +108,17 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     }
     if !enroll {
         return match flow::verify(ctx, &challenge, &code, method).await {
-            Ok(CodeOutcome::Accepted(released)) => released,
+            Ok(CodeOutcome::Accepted(verified)) => {
+                let mut released = verified.response;
+                // An API client cannot be shown a page: the count goes in a header of its own.
+                if verified.wrong_codes > 0 {
+                    released.headers_mut().insert(
+                        "mfa-wrong-codes-since-last-sign-in",
+                        verified.wrong_codes.into(),
+                    );
+                }
+                released
+            }
             Ok(CodeOutcome::Wrong { left, spent, .. }) => api_wrong(left, spent),
             Ok(CodeOutcome::Dead) => api_dead(),
             Ok(CodeOutcome::Locked(until)) => api_locked_by(until, ctx.now),

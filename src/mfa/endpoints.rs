@@ -690,7 +690,44 @@ impl Pages<'_> {
             Err(r) => return r,
         };
         let outcome = flow::verify(self.ctx, &challenge, &code, None).await;
-        self.code_answer(&challenge, outcome, |released| released)
+        self.code_answer(&challenge, outcome, |verified| self.told(verified))
+    }
+
+    /// A released login, and what the user must hear first: wrong codes entered for them from
+    /// other browsers since their last sign-in mean their password is known. A redirect (the
+    /// usual answer to a form login) becomes a page that says so, keeping the app's cookies and
+    /// leading on to where the app sent the user; any other answer goes out as the app made
+    /// it, with the count in a header.
+    fn told(&self, verified: flow::Verified) -> Response<Bytes> {
+        let mut released = verified.response;
+        if verified.wrong_codes == 0 {
+            return released;
+        }
+        let location = released
+            .status()
+            .is_redirection()
+            .then(|| released.headers().get(header::LOCATION).cloned())
+            .flatten()
+            .and_then(|l| l.to_str().ok().map(str::to_string));
+        let Some(location) = location else {
+            released.headers_mut().insert(
+                "mfa-wrong-codes-since-last-sign-in",
+                verified.wrong_codes.into(),
+            );
+            return released;
+        };
+        let t = self.ctx.tr();
+        let title = t.t("wrong-codes-title");
+        let message = t.n("wrong-codes", "count", u64::from(verified.wrong_codes));
+        let frame = self.frame();
+        let mut page = MessagePage::new(&frame, &title, &message, &location);
+        page.button = "continue";
+        let mut told = pages::html(StatusCode::OK, &page);
+        for cookie in released.headers().get_all(header::SET_COOKIE) {
+            told.headers_mut()
+                .append(header::SET_COOKIE, cookie.clone());
+        }
+        told
     }
 
     async fn post_enroll(&self, body: &[u8]) -> Response<Bytes> {

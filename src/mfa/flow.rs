@@ -351,12 +351,16 @@ impl Context<'_> {
         realm: &str,
         user: &str,
     ) -> Result<Option<regulation::Lock>, StoreError> {
-        let failure = regulation::count_failure(
-            &self.mfa.ephemeral,
-            &self.subjects_here(realm, user).await?,
-            self.now,
-        )
-        .await?;
+        let subjects = self.subjects_here(realm, user).await?;
+        // Someone else's guesses (not this user's own browser) are told to the user at their
+        // next sign-in.
+        if !matches!(subjects.first(), Some((regulation::Subject::Device(_), _))) {
+            self.mfa
+                .ephemeral
+                .count_failure(&notice_key(realm, user), NOTICE_COUNT, self.now)
+                .await?;
+        }
+        let failure = regulation::count_failure(&self.mfa.ephemeral, &subjects, self.now).await?;
         for (subject, until) in &failure.locked_now {
             self.mfa
                 .metrics
@@ -474,6 +478,55 @@ impl Context<'_> {
             tls: self.tls,
         }
     }
+}
+
+/// Where wrong codes from browsers other than the user's own are counted until the user's
+/// next sign-in (never a lock: the count is only told).
+fn notice_key(realm: &str, user: &str) -> String {
+    format!("wn:{}:{realm}:{user}", realm.len())
+}
+
+/// Counting without a limit, kept 30 days.
+const NOTICE_COUNT: crate::store::FailureLimit = crate::store::FailureLimit {
+    failures: u32::MAX,
+    within_secs: 30 * 86_400,
+    lock_secs: 1,
+    max_lock_secs: 1,
+    max_failures: 0,
+};
+
+/// Wrong codes entered for `user` from other browsers since their last sign-in (forgotten
+/// now), less `own` (this login's own typos): audited and counted in the metrics, for the page
+/// that tells the user.
+async fn wrong_codes_since_last_sign_in(
+    ctx: &Context<'_>,
+    realm: &str,
+    user: &str,
+    own: u32,
+) -> Result<u32, StoreError> {
+    let count = ctx
+        .mfa
+        .ephemeral
+        .take_failures(&notice_key(realm, user), ctx.now)
+        .await?
+        .saturating_sub(own);
+    if count > 0 {
+        ctx.mfa
+            .metrics
+            .wrong_codes_reported
+            .get_or_create(&super::metrics::AppLabels {
+                app: ctx.app.name.clone(),
+            })
+            .inc_by(u64::from(count));
+        ctx.audit(
+            "wrong_codes_reported",
+            user,
+            "accepted",
+            None,
+            &[("wrong_codes", count.to_string())],
+        );
+    }
+    Ok(count)
 }
 
 /// The user name as the realm knows it: trimmed, and normalised as configured
@@ -796,7 +849,7 @@ pub async fn verify(
     challenge: &Challenge,
     code: &str,
     method: Option<Method>,
-) -> Result<CodeOutcome<Response<Bytes>>, PendingError> {
+) -> Result<CodeOutcome<Verified>, PendingError> {
     if challenge.stage != ChallengeStage::Verify {
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
@@ -864,7 +917,19 @@ pub async fn verify(
         .await?
         .ok_or(PendingError::Refused(Refusal::Expired))?;
     let response = release_challenge(ctx, &taken).await?;
-    Ok(CodeOutcome::Accepted(response))
+    let wrong_codes =
+        wrong_codes_since_last_sign_in(ctx, &taken.realm, &taken.user, taken.failures).await?;
+    Ok(CodeOutcome::Accepted(Verified {
+        response,
+        wrong_codes,
+    }))
+}
+
+/// A login released by its code, and what the user is to be told with it.
+pub struct Verified {
+    pub response: Response<Bytes>,
+    /// Wrong codes entered for the user from other browsers since their last sign-in.
+    pub wrong_codes: u32,
 }
 
 /// A code against the user's enrolled factors (consumed when accepted). A secret sealed under

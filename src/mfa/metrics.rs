@@ -23,7 +23,7 @@ pub struct AppLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct LockLabels {
-    /// user, client, login_client, login_user.
+    /// user, user_new_browsers, device, client, network, login_client, login_user.
     pub subject: &'static str,
 }
 
@@ -33,6 +33,7 @@ pub struct MfaMetrics {
     pub unbound_cookies: Family<AppLabels, Counter>,
     pub unbound_authorization: Family<AppLabels, Counter>,
     pub locks: Family<LockLabels, Counter>,
+    pub wrong_codes_reported: Family<AppLabels, Counter>,
     pub challenges_pending: Gauge,
     pub active_sessions: Gauge,
     pub locked_users: Gauge,
@@ -70,6 +71,11 @@ impl MfaMetrics {
             "locks",
             "Locks started by regulation, by subject",
             self.locks.clone(),
+        );
+        registry.register(
+            "wrong_codes_reported",
+            "Wrong codes from other browsers told to their user at the next sign-in (the password is known to someone)",
+            self.wrong_codes_reported.clone(),
         );
         registry.register(
             "challenges_pending",

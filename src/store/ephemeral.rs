@@ -327,6 +327,14 @@ pub trait EphemeralStore: Send + Sync {
     /// Forgets the subject's failures (a correct code), leaving any lock in force.
     fn clear_failures(&self, subject: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// The subject's failures in all (since its record began) as of `now`, forgotten in the
+    /// same step: exactly one caller gets each.
+    fn take_failures(
+        &self,
+        subject: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
     /// Removes what expired and returns the sessions that ended by their timeouts since the
     /// last call, each to exactly one caller however many gateways reap the same store.
     fn reap_ended(

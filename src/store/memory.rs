@@ -369,6 +369,13 @@ impl EphemeralStore for MemoryStore {
         Ok(())
     }
 
+    async fn take_failures(&self, subject: &str, now: i64) -> Result<u32, StoreError> {
+        Ok(match self.lock()?.failures.remove(subject) {
+            Some(tally) if now < tally.keep_until => tally.total,
+            _ => 0,
+        })
+    }
+
     async fn reap_ended(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
         let (_, ended) = self.sweep(now)?;
         Ok(ended

@@ -768,6 +768,23 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
         Counted::LockedNow(quiet + 100)
     );
 
+    // Taking the failures in all: once, and they are gone.
+    let taken = format!("wn:4:main:take-{:x}", rand::random::<u32>());
+    let unlimited = FailureLimit {
+        failures: u32::MAX,
+        within_secs: 30 * 86_400,
+        ..limit
+    };
+    for t in 0..7 {
+        store
+            .count_failure(&taken, unlimited, 20_000 + t)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.take_failures(&taken, 20_010).await.unwrap(), 7);
+    assert_eq!(store.take_failures(&taken, 20_010).await.unwrap(), 0);
+    assert_eq!(store.take_failures("wn:never", 20_010).await.unwrap(), 0);
+
     // Several gateways counting at once: exactly one failure locks.
     let racing = format!("u:4:main:race-{:x}", rand::random::<u32>());
     let locked_now = race(20, || {

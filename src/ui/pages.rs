@@ -191,6 +191,8 @@ pub struct MessagePage<'a> {
     /// Where the one button ("Sign in again") leads; none when there is nothing to do but
     /// wait.
     pub link: Option<&'a str>,
+    /// The button's message id.
+    pub button: &'a str,
 }
 
 impl<'a> MessagePage<'a> {
@@ -203,6 +205,7 @@ impl<'a> MessagePage<'a> {
             title,
             message,
             link: Some(link),
+            button: "sign-in-again",
         }
     }
 

@@ -731,6 +731,16 @@ impl EphemeralStore for RedisStore {
         Ok(())
     }
 
+    async fn take_failures(&self, subject: &str, now: i64) -> Result<u32, StoreError> {
+        let total: i64 = scripts::TAKE_FAILURES
+            .key(self.failures_key(subject))
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(u32::try_from(total).unwrap_or(0))
+    }
+
     async fn reap_ended(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
         // One gateway a second walks the index; the others skip (the walk is O(sessions)).
         let mut conn = self.conn();

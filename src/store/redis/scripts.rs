@@ -179,6 +179,18 @@ return {1, ends}"#,
     )
 });
 
+/// KEYS[1] a subject's failure counter; ARGV now → its failures in all while it is kept (0
+/// otherwise); it is gone after.
+pub static TAKE_FAILURES: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local v = redis.call('HMGET', KEYS[1], 'total', 'keep')
+redis.call('DEL', KEYS[1])
+if v[1] and v[2] and tonumber(ARGV[1]) < tonumber(v[2]) then return tonumber(v[1]) end
+return 0"#,
+    )
+});
+
 /// KEYS[1] the subject's lock, KEYS[2] its failure counter, KEYS[3] the index of locks;
 /// ARGV end ("" to unlock), now, subject → 1 when a lock was in force before.
 pub static SET_LOCK: LazyLock<Script> = LazyLock::new(|| {
