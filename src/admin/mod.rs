@@ -126,6 +126,8 @@ pub struct Reset {
     pub authenticator_removed: bool,
     pub recovery_codes_removed: u32,
     pub sessions_ended: u32,
+    /// Browsers remembered for the user (device credentials) that no longer count as theirs.
+    pub devices_forgotten: u64,
 }
 
 pub struct Admin {
@@ -414,10 +416,13 @@ impl Admin {
         self.durable
             .replace_recovery_codes(realm, user, &[], now)
             .await?;
+        // A lost phone may be a lost laptop too: no browser keeps the user's standing.
+        let devices = self.durable.remove_devices(realm, user, None).await?;
         let reset = Reset {
             authenticator_removed: removed,
             recovery_codes_removed: left,
             sessions_ended: ended,
+            devices_forgotten: devices,
         };
         self.record(
             "admin_user_reset",
@@ -428,6 +433,7 @@ impl Admin {
                 ("authenticator_removed", removed.to_string()),
                 ("recovery_codes_removed", left.to_string()),
                 ("sessions_ended", ended.to_string()),
+                ("devices_forgotten", devices.to_string()),
             ],
         )?;
         Ok(reset)

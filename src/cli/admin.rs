@@ -387,12 +387,14 @@ pub fn user(command: UserCommand) -> ExitCode {
                 }
                 let reset = admin.reset(&realm, &user, now).await?;
                 println!(
-                    "{user} ({realm}): authenticator {}, {} recovery code{} removed, {} session{} ended; they enroll again at their next sign-in",
+                    "{user} ({realm}): authenticator {}, {} recovery code{} removed, {} session{} ended, {} remembered browser{} forgotten; they enroll again at their next sign-in",
                     if reset.authenticator_removed { "removed" } else { "(none)" },
                     reset.recovery_codes_removed,
                     if reset.recovery_codes_removed == 1 { "" } else { "s" },
                     reset.sessions_ended,
                     if reset.sessions_ended == 1 { "" } else { "s" },
+                    reset.devices_forgotten,
+                    if reset.devices_forgotten == 1 { "" } else { "s" },
                 );
                 Ok(())
             })

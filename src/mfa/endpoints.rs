@@ -40,6 +40,19 @@ pub struct GatewayRequest<'a> {
     pub prefix: &'a str,
 }
 
+/// Whether the request says its body is JSON (`application/json`, with any parameters).
+fn is_json(headers: &http::HeaderMap) -> bool {
+    let mut types = headers.get_all(header::CONTENT_TYPE).iter();
+    match (types.next(), types.next()) {
+        (Some(value), None) => value.to_str().is_ok_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+        }),
+        _ => false,
+    }
+}
+
 pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Bytes> {
     let GatewayRequest {
         method,
@@ -57,6 +70,16 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
     };
     let post = method == HttpMethod::POST;
     let read = |body| collect_limited(body, MAX_BODY);
+    // A form another site posts can carry any text, but not this type (it would need the
+    // browser's permission first): the API is never a cross-site login or code (which could
+    // plant another account's session or device credential in the user's browser).
+    if post && rest.starts_with("api/") && !is_json(&headers) {
+        return api_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "json_required",
+            "Send the request as JSON (Content-Type: application/json).",
+        );
+    }
     match (rest, post) {
         ("verify", false) => page.show_verify().await,
         ("enroll", false) => page.show_enroll().await,

@@ -351,7 +351,56 @@ impl Context<'_> {
         realm: &str,
         user: &str,
     ) -> Result<Option<regulation::Lock>, StoreError> {
+        self.code_failed_after(realm, user, None).await
+    }
+
+    /// Counts this attempt against the account (or this browser) before its code is read:
+    /// attempts made at once cannot all be read before any of them counts. `Err`: the budget
+    /// was spent before this attempt (it is refused unread). `Ok`: read the code; a lock this
+    /// very attempt started is lifted again if the code is right.
+    pub async fn reserve_attempt(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> Result<Result<Reserved, regulation::Lock>, StoreError> {
         let subjects = self.subjects_here(realm, user).await?;
+        let Some((subject, Some(limit))) = subjects.into_iter().next() else {
+            return Ok(Ok(Reserved::default()));
+        };
+        let counted = self
+            .mfa
+            .ephemeral
+            .count_failure(&subject.key(), regulation::store_limit(limit), self.now)
+            .await?;
+        let lock = |until| regulation::Lock {
+            until,
+            scope: subject.scope(),
+        };
+        Ok(match counted {
+            crate::store::Counted::Locked(until) => Err(lock(until)),
+            crate::store::Counted::LockedNow(until) => Ok(Reserved {
+                locked_now: Some(lock(until)),
+                subject: Some(subject),
+            }),
+            crate::store::Counted::Under(_) => Ok(Reserved {
+                locked_now: None,
+                subject: Some(subject),
+            }),
+        })
+    }
+
+    /// As [`Context::code_failed`], for an attempt already counted against `reserved`'s
+    /// subject (which is not counted again; a lock it started is audited here).
+    async fn code_failed_after(
+        &self,
+        realm: &str,
+        user: &str,
+        reserved: Option<&Reserved>,
+    ) -> Result<Option<regulation::Lock>, StoreError> {
+        let mut subjects = self.subjects_here(realm, user).await?;
+        if let Some(subject) = reserved.and_then(|r| r.subject.as_ref()) {
+            subjects.retain(|(s, _)| s != subject);
+        }
         // Someone else's guesses (not this user's own browser) are told to the user at their
         // next sign-in.
         if !matches!(subjects.first(), Some((regulation::Subject::Device(_), _))) {
@@ -360,7 +409,17 @@ impl Context<'_> {
                 .count_failure(&notice_key(realm, user), NOTICE_COUNT, self.now)
                 .await?;
         }
-        let failure = regulation::count_failure(&self.mfa.ephemeral, &subjects, self.now).await?;
+        let mut failure =
+            regulation::count_failure(&self.mfa.ephemeral, &subjects, self.now).await?;
+        if let Some(reserved) = reserved {
+            if let (Some(subject), Some(lock)) = (&reserved.subject, reserved.locked_now) {
+                failure.locked_now.push((subject.clone(), lock.until));
+                failure.locked_until = Some(match failure.locked_until {
+                    Some(other) if other.until > lock.until => other,
+                    _ => lock,
+                });
+            }
+        }
         for (subject, until) in &failure.locked_now {
             self.mfa
                 .metrics
@@ -382,6 +441,42 @@ impl Context<'_> {
             );
         }
         Ok(failure.locked_until)
+    }
+
+    /// A code after [`Context::reserve_attempt`] that was not a guess (this browser's own used
+    /// code, sent again): the attempt is taken back, and a lock it started is lifted.
+    async fn reserved_not_counted(&self, reserved: &Reserved) -> Result<(), StoreError> {
+        let Some(subject) = &reserved.subject else {
+            return Ok(());
+        };
+        if reserved.locked_now.is_some() {
+            self.mfa
+                .ephemeral
+                .set_lock(&subject.key(), None, self.now)
+                .await?;
+            return Ok(());
+        }
+        self.mfa
+            .ephemeral
+            .uncount_failure(&subject.key(), self.now)
+            .await
+    }
+
+    /// A correct code after [`Context::reserve_attempt`]: the count starts over, and a lock
+    /// the attempt itself started is lifted.
+    async fn reserved_passed(&self, reserved: &Reserved) -> Result<(), StoreError> {
+        let Some(subject) = &reserved.subject else {
+            return Ok(());
+        };
+        if reserved.locked_now.is_some() {
+            self.mfa
+                .ephemeral
+                .set_lock(&subject.key(), None, self.now)
+                .await
+                .map(|_| ())
+        } else {
+            self.mfa.ephemeral.clear_failures(&subject.key()).await
+        }
     }
 
     /// A correct code: the count of the account (or of the device it came from) starts over;
@@ -465,7 +560,7 @@ impl Context<'_> {
 
     pub fn pending_cookie(&self) -> GatewayCookie {
         GatewayCookie {
-            name: PENDING_COOKIE,
+            name: PENDING_COOKIE.into(),
             same_site: SameSite::Strict,
             tls: self.tls,
         }
@@ -473,11 +568,18 @@ impl Context<'_> {
 
     pub fn session_cookie(&self) -> GatewayCookie {
         GatewayCookie {
-            name: SESSION_COOKIE,
+            name: SESSION_COOKIE.into(),
             same_site: SameSite::Lax,
             tls: self.tls,
         }
     }
+}
+
+/// An attempt counted before its code was read (see [`Context::reserve_attempt`]).
+#[derive(Debug, Default)]
+pub struct Reserved {
+    subject: Option<regulation::Subject>,
+    locked_now: Option<regulation::Lock>,
 }
 
 /// Where wrong codes from browsers other than the user's own are counted until the user's
@@ -788,6 +890,17 @@ pub async fn wrong<T>(
     method: &'static str,
     verdict: Verdict,
 ) -> Result<CodeOutcome<T>, PendingError> {
+    wrong_after(ctx, challenge, method, verdict, None).await
+}
+
+/// As [`wrong`], for an attempt already counted against `reserved`.
+async fn wrong_after<T>(
+    ctx: &Context<'_>,
+    challenge: &Challenge,
+    method: &'static str,
+    verdict: Verdict,
+    reserved: Option<&Reserved>,
+) -> Result<CodeOutcome<T>, PendingError> {
     let reason = verdict.reason();
     ctx.mfa.metrics.outcome(&ctx.app.name, method, "refused");
     let on_challenge = ctx
@@ -795,7 +908,9 @@ pub async fn wrong<T>(
         .ephemeral
         .record_failure(&challenge.id, ctx.settings.max_attempts, ctx.now)
         .await?;
-    let locked = ctx.code_failed(&challenge.realm, &challenge.user).await?;
+    let locked = ctx
+        .code_failed_after(&challenge.realm, &challenge.user, reserved)
+        .await?;
     if let (Some(lock), false) = (locked, on_challenge == FailureOutcome::Missing) {
         ctx.audit(
             "verify_failed",
@@ -853,12 +968,23 @@ pub async fn verify(
     if challenge.stage != ChallengeStage::Verify {
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
-    let (lock, counting) = ctx.code_lock(&challenge.realm, &challenge.user).await?;
-    if let Some(until) = lock {
-        ctx.refused_locked(&challenge.user, until);
-        return Ok(CodeOutcome::Locked(until));
+    let (lock, _) = ctx.code_lock(&challenge.realm, &challenge.user).await?;
+    if let Some(lock) = lock {
+        ctx.refused_locked(&challenge.user, lock);
+        return Ok(CodeOutcome::Locked(lock));
     }
     ctx.audit_gate()?;
+    let reserved = match ctx
+        .reserve_attempt(&challenge.realm, &challenge.user)
+        .await?
+    {
+        Ok(reserved) => reserved,
+        // Attempts made at the same time spent the budget first.
+        Err(lock) => {
+            ctx.refused_locked(&challenge.user, lock);
+            return Ok(CodeOutcome::Locked(lock));
+        }
+    };
     let verdict = check_code(ctx, &ctx.subject(challenge), code, method).await?;
     // The code this user's own browser used a moment ago, sent again (a double submit, or
     // typed before the app showed the next one): answered, not counted.
@@ -878,6 +1004,7 @@ pub async fn verify(
                 "code already used, by this browser: not counted".into(),
             )],
         );
+        ctx.reserved_not_counted(&reserved).await?;
         return Ok(CodeOutcome::Wrong {
             left: ctx.settings.max_attempts.saturating_sub(challenge.failures),
             spent: true,
@@ -885,20 +1012,19 @@ pub async fn verify(
         });
     }
     let Some(accepted) = verdict.accepted() else {
-        return wrong(
+        return wrong_after(
             ctx,
             challenge,
             method.map_or("unknown", Method::as_str),
             verdict,
+            Some(&reserved),
         )
         .await;
     };
     ctx.mfa
         .metrics
         .outcome(&ctx.app.name, accepted.method.as_str(), "accepted");
-    if counting {
-        ctx.code_passed(&challenge.realm, &challenge.user).await?;
-    }
+    ctx.reserved_passed(&reserved).await?;
     let mut detail = vec![("method", accepted.method.as_str().to_string())];
     if let Some(left) = accepted.recovery_codes_left {
         detail.push(("recovery_codes_left", left.to_string()));
@@ -1188,48 +1314,54 @@ async fn release_challenge(
     Ok(response)
 }
 
-/// A device credential for this browser and `user` (a new device on record), unless the
-/// browser already has one.
+/// The device credential for this browser and `user`: its own, renewed (it lasts
+/// `REMEMBER_SECS` from its last second factor), or a new device on record.
 async fn remember_device(
     ctx: &Context<'_>,
     realm: &str,
     user: &str,
 ) -> Result<Option<http::HeaderValue>, MfaError> {
-    if ctx.familiar(realm, user).await?.is_some() {
-        return Ok(None);
-    }
     let expires_at = ctx
         .now
         .saturating_add(crate::session::device::REMEMBER_SECS);
-    let device = crate::store::Device {
+    let id = match ctx.familiar(realm, user).await? {
+        // On record and moved on by the lookup; the cookie gets the new end too.
+        Some(id) => id,
+        None => {
+            let device = crate::store::Device {
+                realm: realm.to_string(),
+                user: user.to_string(),
+                id: random_id(),
+                created_at: ctx.now,
+                last_used_at: ctx.now,
+                expires_at,
+                user_agent: ctx.user_agent.clone(),
+                client: ctx.client.to_canonical().to_string(),
+            };
+            ctx.mfa.durable.put_device(&device).await?;
+            ctx.audit(
+                "device_remembered",
+                user,
+                "accepted",
+                None,
+                // Named by a prefix, as sessions are: the id is not a secret (the cookie's
+                // signature is), but the trail needs no more of it.
+                &[("device", device.id.chars().take(16).collect())],
+            );
+            device.id
+        }
+    };
+    let token = crate::session::device::DeviceToken {
+        id,
         realm: realm.to_string(),
         user: user.to_string(),
-        id: random_id(),
-        created_at: ctx.now,
-        last_used_at: ctx.now,
-        expires_at,
-        user_agent: ctx.user_agent.clone(),
-        client: ctx.client.to_canonical().to_string(),
-    };
-    ctx.mfa.durable.put_device(&device).await?;
-    ctx.audit(
-        "device_remembered",
-        user,
-        "accepted",
-        None,
-        // Named by a prefix, as sessions are: the id is not a secret (the cookie's signature
-        // is), but the trail needs no more of it.
-        &[("device", device.id.chars().take(16).collect())],
-    );
-    let token = crate::session::device::DeviceToken {
-        id: device.id,
-        realm: device.realm,
-        user: device.user,
         expires_at,
     }
     .sign(&ctx.keys);
-    Ok(crate::session::device::cookie(ctx.tls)
-        .set(&token, Some(crate::session::device::REMEMBER_SECS)))
+    Ok(
+        crate::session::device::cookie(&ctx.keys, realm, user, ctx.tls)
+            .set(&token, Some(crate::session::device::REMEMBER_SECS)),
+    )
 }
 
 /// Starts a gateway session for `user`, binds the app credentials in `answer` to it, and gives

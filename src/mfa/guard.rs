@@ -90,13 +90,10 @@ fn is_gateway_cookie(name: &str) -> bool {
         }
         _ => &underscored,
     };
-    [
-        PENDING_COOKIE,
-        SESSION_COOKIE,
-        crate::session::device::COOKIE,
-    ]
-    .iter()
-    .any(|target| cookie_name_reads_as(name, target))
+    // Device cookies are named per user: `mfa_device_<tag>`.
+    [PENDING_COOKIE, SESSION_COOKIE, "mfa_device", "mfa_device_*"]
+        .iter()
+        .any(|target| cookie_name_reads_as(name, target))
 }
 
 /// Removes the app's session cookies (in every spelling an app reads as them) and any
@@ -465,6 +462,9 @@ mod tests {
             "__HOST-mfa_pending=b",
             "mfa%5Fsession=c",
             "__Host-mfa-device=d",
+            "__Host-mfa_device_0a1b2c=d",
+            "MFA_DEVICE_0A1B2C=d",
+            "mfa%5Fdevice_ab=d",
         ] {
             let mut h = HeaderMap::new();
             h.append(

@@ -406,6 +406,10 @@ async fn forward(
                 Err(Denied::Unavailable(e)) => return Err(ProxyError::StateUnavailable(e)),
             }
         }
+    } else {
+        // An app without a second factor on the same host is still not to read the gateway's
+        // cookies (another app's session, a device credential).
+        guard::strip_gateway_cookies(req.headers_mut());
     }
 
     let client_upgrade = req

@@ -490,8 +490,8 @@ fn cookie_identity(headers: &HeaderMap, name: &str, until: &str) -> Option<Strin
 
 /// What logins the app refuses count against: the client's address and the user name typed
 /// (as the realm would know it), each with its limit. A browser that passed that user's second
-/// factor before is not slowed by the name's count (someone else's wrong passwords must not
-/// keep the owner's own browser waiting).
+/// factor before counts against neither (someone else's wrong passwords must not keep the
+/// owner's own browser waiting).
 async fn login_subjects(
     ctx: &Context<'_>,
     typed_user: Option<&str>,
@@ -510,11 +510,13 @@ async fn login_subjects(
     // 256 characters: whatever a client types must not become an arbitrarily large key in the
     // shared store.
     if let Some(typed) = typed_user.map(|u| flow::identity(ctx.settings, u)) {
-        let familiar = ctx.familiar(&ctx.settings.realm, &typed).await?.is_some();
-        let user = crate::config::lookalike(&typed).chars().take(256).collect();
-        if !familiar {
-            subjects.push((Subject::LoginUser { app, user }, rules.login_user));
+        // The user's own browser is judged apart: neither the name's count nor the address's
+        // (a neighbour's wrong passwords on a shared address) keeps it waiting.
+        if ctx.familiar(&ctx.settings.realm, &typed).await?.is_some() {
+            return Ok(Vec::new());
         }
+        let user = crate::config::lookalike(&typed).chars().take(256).collect();
+        subjects.push((Subject::LoginUser { app, user }, rules.login_user));
     }
     subjects.retain(|(_, limit)| limit.is_some());
     Ok(subjects)

@@ -230,7 +230,7 @@ pub struct Failure {
     pub locked_now: Vec<(Subject, i64)>,
 }
 
-fn store_limit(limit: Limit) -> FailureLimit {
+pub fn store_limit(limit: Limit) -> FailureLimit {
     let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     FailureLimit {
         failures: limit.failures,

@@ -15,7 +15,7 @@ pub enum SameSite {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayCookie {
     /// The base name, e.g. `mfa_session`; `__Host-` is added on TLS.
-    pub name: &'static str,
+    pub name: std::borrow::Cow<'static, str>,
     pub same_site: SameSite,
     pub tls: bool,
 }
@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn tls_cookies_use_the_host_prefix_and_secure() {
         let c = GatewayCookie {
-            name: "mfa_session",
+            name: "mfa_session".into(),
             same_site: SameSite::Lax,
             tls: true,
         };
@@ -96,7 +96,7 @@ mod tests {
     #[test]
     fn plain_http_cookies_cannot_use_the_prefix() {
         let c = GatewayCookie {
-            name: "mfa_pending",
+            name: "mfa_pending".into(),
             same_site: SameSite::Strict,
             tls: false,
         };
@@ -109,7 +109,7 @@ mod tests {
     #[test]
     fn values_that_could_inject_attributes_are_refused() {
         let c = GatewayCookie {
-            name: "mfa_session",
+            name: "mfa_session".into(),
             same_site: SameSite::Lax,
             tls: true,
         };

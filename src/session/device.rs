@@ -68,18 +68,37 @@ impl DeviceToken {
     }
 }
 
-/// The device cookie (sent only to this host, only from its own pages: SameSite=Strict).
-pub fn cookie(tls: bool) -> GatewayCookie {
+/// The device cookie of `user` (sent only to this host, only from its own pages:
+/// SameSite=Strict). Each user a browser signs in as has a cookie of their own, named by a
+/// keyed hash of realm and user: one account's credential never replaces another's (two
+/// people on one browser, or a login another site forges into it).
+pub fn cookie(keys: &KeyRing, realm: &str, user: &str, tls: bool) -> GatewayCookie {
+    let tag = keys.keyed_hash(b"device-cookie-v1", format!("{realm}\0{user}").as_bytes());
+    let tag: String = tag.iter().take(6).map(|b| format!("{b:02x}")).collect();
     GatewayCookie {
-        name: COOKIE,
+        name: format!("{COOKIE}_{tag}").into(),
         same_site: SameSite::Strict,
         tls,
     }
 }
 
-/// The device cookie's values on a request (a browser may hold one per user it signed in as,
-/// but holds one cookie of this name: the last one set). Most requests carry none, and are
-/// told so by one substring search.
+/// Whether a request cookie's name is a device cookie's (of any user; as sent, with `__Host-`
+/// on TLS).
+fn is_device_cookie(name: &str, tls: bool) -> bool {
+    let name = if tls {
+        match name.strip_prefix("__Host-") {
+            Some(rest) => rest,
+            None => return false,
+        }
+    } else {
+        name
+    };
+    name.strip_prefix(COOKIE)
+        .is_some_and(|tag| tag.is_empty() || tag.starts_with('_'))
+}
+
+/// The device credentials a request presents, of any user (each is checked against the user
+/// it is for). Most requests carry none, and are told so by one substring search.
 pub fn presented(headers: &HeaderMap, tls: bool) -> Vec<String> {
     let has_one = headers
         .get_all(http::header::COOKIE)
@@ -88,9 +107,15 @@ pub fn presented(headers: &HeaderMap, tls: bool) -> Vec<String> {
     if !has_one {
         return Vec::new();
     }
-    crate::session::credentials::cookie_values(headers, &cookie(tls).full_name())
-        .into_iter()
-        .map(str::to_string)
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .filter(|(name, _)| is_device_cookie(name.trim(), tls))
+        .map(|(_, value)| value.trim().to_string())
+        .take(16)
         .collect()
 }
 
@@ -133,14 +158,28 @@ mod tests {
     }
 
     #[test]
-    fn the_cookie_is_found_under_its_name_only() {
+    fn each_users_cookie_has_its_own_name_and_all_are_found() {
+        let keys = KeyRing::generate();
+        let alice = cookie(&keys, "main", "alice", false).full_name();
+        let bob = cookie(&keys, "main", "bob", false).full_name();
+        assert_ne!(alice, bob);
+        assert!(alice.starts_with("mfa_device_"));
+        assert_eq!(
+            cookie(&keys, "main", "alice", true).full_name(),
+            format!("__Host-{alice}")
+        );
         let mut headers = HeaderMap::new();
         headers.insert(
             http::header::COOKIE,
-            "a=1; mfa_device=tok.sig; mfa_device_x=2".parse().unwrap(),
+            format!("a=1; {alice}=t1; {bob}=t2; mfa_devicex=3; x_mfa_device_1=4")
+                .parse()
+                .unwrap(),
         );
-        assert_eq!(presented(&headers, false), ["tok.sig"]);
-        assert!(presented(&headers, true).is_empty());
+        assert_eq!(presented(&headers, false), ["t1", "t2"]);
+        assert!(
+            presented(&headers, true).is_empty(),
+            "TLS cookies carry __Host-"
+        );
         assert!(presented(&HeaderMap::new(), false).is_empty());
     }
 }

@@ -329,6 +329,9 @@ impl EphemeralStore for AnyEphemeral {
     async fn clear_failures(&self, subject: &str) -> Result<(), StoreError> {
         dispatch!(self, s => s.clear_failures(subject), Memory, Redis)
     }
+    async fn uncount_failure(&self, subject: &str, now: i64) -> Result<(), StoreError> {
+        dispatch!(self, s => s.uncount_failure(subject, now), Memory, Redis)
+    }
     async fn take_failures(&self, subject: &str, now: i64) -> Result<u32, StoreError> {
         dispatch!(self, s => s.take_failures(subject, now), Memory, Redis)
     }

@@ -327,6 +327,14 @@ pub trait EphemeralStore: Send + Sync {
     /// Forgets the subject's failures (a correct code), leaving any lock in force.
     fn clear_failures(&self, subject: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Takes back one failure counted against the subject (an attempt counted before it was
+    /// read, that turned out not to be one); its locks so far stay.
+    fn uncount_failure(
+        &self,
+        subject: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// The subject's failures in all (since its record began) as of `now`, forgotten in the
     /// same step: exactly one caller gets each.
     fn take_failures(

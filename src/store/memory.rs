@@ -369,6 +369,16 @@ impl EphemeralStore for MemoryStore {
         Ok(())
     }
 
+    async fn uncount_failure(&self, subject: &str, now: i64) -> Result<(), StoreError> {
+        if let Some(tally) = self.lock()?.failures.get_mut(subject) {
+            if now < tally.keep_until {
+                tally.n = tally.n.saturating_sub(1);
+                tally.total = tally.total.saturating_sub(1);
+            }
+        }
+        Ok(())
+    }
+
     async fn take_failures(&self, subject: &str, now: i64) -> Result<u32, StoreError> {
         Ok(match self.lock()?.failures.remove(subject) {
             Some(tally) if now < tally.keep_until => tally.total,

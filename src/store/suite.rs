@@ -768,6 +768,26 @@ pub async fn regulation_suite<S: super::EphemeralStore + Clone + 'static>(store:
         Counted::LockedNow(quiet + 100)
     );
 
+    // A failure taken back: the next one is the limit's again.
+    let back = format!("u:4:main:back-{:x}", rand::random::<u32>());
+    assert_eq!(
+        store.count_failure(&back, limit, 30_000).await.unwrap(),
+        Counted::Under(1)
+    );
+    assert_eq!(
+        store.count_failure(&back, limit, 30_001).await.unwrap(),
+        Counted::Under(2)
+    );
+    store.uncount_failure(&back, 30_002).await.unwrap();
+    assert_eq!(
+        store.count_failure(&back, limit, 30_003).await.unwrap(),
+        Counted::Under(2)
+    );
+    store
+        .uncount_failure("u:4:main:never", 30_003)
+        .await
+        .unwrap();
+
     // Taking the failures in all: once, and they are gone.
     let taken = format!("wn:4:main:take-{:x}", rand::random::<u32>());
     let unlimited = FailureLimit {

@@ -8,6 +8,7 @@ use http_body_util::Full;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
+#[derive(Clone)]
 pub struct Browser {
     pub addr: SocketAddr,
     pub cookies: BTreeMap<String, String>,

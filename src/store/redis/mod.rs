@@ -731,6 +731,16 @@ impl EphemeralStore for RedisStore {
         Ok(())
     }
 
+    async fn uncount_failure(&self, subject: &str, now: i64) -> Result<(), StoreError> {
+        let _: i64 = scripts::UNCOUNT_FAILURE
+            .key(self.failures_key(subject))
+            .arg(now)
+            .invoke_async(&mut self.conn())
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     async fn take_failures(&self, subject: &str, now: i64) -> Result<u32, StoreError> {
         let total: i64 = scripts::TAKE_FAILURES
             .key(self.failures_key(subject))

@@ -179,6 +179,18 @@ return {1, ends}"#,
     )
 });
 
+/// KEYS[1] a subject's failure counter; ARGV now → 1 when one failure was taken back (the
+/// window's and the total, never below 0), 0 when there was nothing to take.
+pub static UNCOUNT_FAILURE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(
+        r#"
+local v = redis.call('HMGET', KEYS[1], 'n', 'total', 'keep')
+if not v[1] or not v[3] or tonumber(ARGV[1]) >= tonumber(v[3]) then return 0 end
+redis.call('HSET', KEYS[1], 'n', math.max(0, tonumber(v[1]) - 1), 'total', math.max(0, tonumber(v[2] or '0') - 1))
+return 1"#,
+    )
+});
+
 /// KEYS[1] a subject's failure counter; ARGV now → its failures in all while it is kept (0
 /// otherwise); it is gone after.
 pub static TAKE_FAILURES: LazyLock<Script> = LazyLock::new(|| {
