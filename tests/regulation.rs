@@ -508,7 +508,7 @@ async fn typos_of_length_and_the_own_browsers_used_code_cost_no_attempt() {
     let (secret, _) = enroll(&mut alice, "alice", "secret").await;
     let code = totp_now(&secret, 30);
     let csrf = flows::at_verify(&mut alice, "alice", "secret").await;
-    for typo in ["12345", "1234567", "12 34 5", "abc"] {
+    for typo in ["12345", "1234567", "12 34 5", "123-45", "abc"] {
         let answer = send_code(&mut alice, &csrf, typo).await;
         assert_eq!(answer.status, 400, "{typo}: {}", answer.text());
         assert!(

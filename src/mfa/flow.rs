@@ -401,9 +401,12 @@ impl Context<'_> {
         if let Some(subject) = reserved.and_then(|r| r.subject.as_ref()) {
             subjects.retain(|(s, _)| s != subject);
         }
-        // Someone else's guesses (not this user's own browser) are told to the user at their
-        // next sign-in.
-        if !matches!(subjects.first(), Some((regulation::Subject::Device(_), _))) {
+        // Guesses at the verify step (the one reserved) from browsers other than the user's
+        // own are told to the user at their next sign-in. (Typos while enrolling are the
+        // enrolling person's own.)
+        if reserved.is_some()
+            && !matches!(subjects.first(), Some((regulation::Subject::Device(_), _)))
+        {
             self.mfa
                 .ephemeral
                 .count_failure(&notice_key(realm, user), NOTICE_COUNT, self.now)
@@ -1065,7 +1068,11 @@ pub struct Verified {
 /// digits, or a recovery code): one that has not is answered without costing an attempt — a
 /// typo of length, not a guess.
 pub fn plausible_code(code: &str, digits: usize) -> bool {
-    let digits_only: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    // As apps show them: "123 456", "123-456".
+    let digits_only: String = code
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
     (digits_only.len() == digits && digits_only.bytes().all(|b| b.is_ascii_digit()))
         || crate::factors::recovery::normalise(code).is_some()
 }

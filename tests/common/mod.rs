@@ -170,14 +170,24 @@ impl Gateway {
     }
 
     pub fn start_in(yaml: &str, dir: PathBuf) -> Gateway {
-        let (addr, admin) = free_address_pair();
-        let text = yaml
-            .replace("{listen}", &addr.to_string())
-            .replace("{admin}", &admin.to_string())
-            .replace("{dir}", dir.to_str().unwrap());
-        let config = dir.join("gateway.yaml");
-        std::fs::write(&config, text).unwrap();
-        Self::spawn(config, &[], addr, admin, dir)
+        // A port picked free can be taken by another test before the gateway binds it: then
+        // the gateway is started again on others.
+        for _ in 0..3 {
+            let (addr, admin) = free_address_pair();
+            let text = yaml
+                .replace("{listen}", &addr.to_string())
+                .replace("{admin}", &admin.to_string())
+                .replace("{dir}", dir.to_str().unwrap());
+            let config = dir.join("gateway.yaml");
+            std::fs::write(&config, text).unwrap();
+            let mut gw = Self::launch(config, &[], addr, admin, dir.clone());
+            match gw.ready("/readyz") {
+                Ok(()) => return gw,
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("{log}"),
+            }
+        }
+        panic!("no free ports for the gateway after three tries");
     }
 
     /// Runs a shipped config file unchanged, as ops would: only the variables every example
@@ -193,8 +203,17 @@ impl Gateway {
         dir: PathBuf,
         extra: &[(&str, String)],
     ) -> Gateway {
-        let (config, env, addr, admin) = Self::example(file, upstream, &dir, extra);
-        Self::spawn(config, &env, addr, admin, dir)
+        for _ in 0..3 {
+            let (config, env, addr, admin) = Self::example(file, upstream, &dir, extra);
+            let mut gw = Self::launch(config, &env, addr, admin, dir.clone());
+            match gw.ready("/readyz") {
+                Ok(()) => return gw,
+                // Another test took a port picked free: again, on others.
+                Err(log) if log.contains("Address already in use") => continue,
+                Err(log) => panic!("{log}"),
+            }
+        }
+        panic!("no free ports for the gateway after three tries");
     }
 
     /// The example's path and the variables it reads, with fresh loopback ports.
@@ -330,20 +349,28 @@ impl Gateway {
     }
 
     fn wait_for(&mut self, path: &str) {
+        if let Err(log) = self.ready(path) {
+            panic!("{log}");
+        }
+    }
+
+    /// Waits until `path` on the admin listener answers 200; the reason (and log) if the
+    /// gateway exited first.
+    fn ready(&mut self, path: &str) -> Result<(), String> {
         let deadline = Instant::now() + Duration::from_secs(15);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
+                return Err(format!(
                     "gateway exited early with {status}; log:\n{}",
                     self.log_text()
-                );
+                ));
             }
             if let Ok(text) = raw_request(
                 self.admin,
                 format!("GET {path} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n").as_bytes(),
             ) {
                 if text.starts_with("HTTP/1.1 200") {
-                    return;
+                    return Ok(());
                 }
             }
             std::thread::sleep(Duration::from_millis(25));
