@@ -446,39 +446,23 @@ impl Context<'_> {
         Ok(failure.locked_until)
     }
 
-    /// A code after [`Context::reserve_attempt`] that was not a guess (this browser's own used
-    /// code, sent again): the attempt is taken back, and a lock it started is lifted.
-    async fn reserved_not_counted(&self, reserved: &Reserved) -> Result<(), StoreError> {
+    /// A code after [`Context::reserve_attempt`] that was no guess: right (`passed`: the count
+    /// starts over), or this browser's own used code sent again (the attempt is taken back).
+    /// Either way a lock the attempt itself started is lifted.
+    async fn reserved_not_a_guess(
+        &self,
+        reserved: &Reserved,
+        passed: bool,
+    ) -> Result<(), StoreError> {
         let Some(subject) = &reserved.subject else {
             return Ok(());
         };
-        if reserved.locked_now.is_some() {
-            self.mfa
-                .ephemeral
-                .set_lock(&subject.key(), None, self.now)
-                .await?;
-            return Ok(());
-        }
-        self.mfa
-            .ephemeral
-            .uncount_failure(&subject.key(), self.now)
-            .await
-    }
-
-    /// A correct code after [`Context::reserve_attempt`]: the count starts over, and a lock
-    /// the attempt itself started is lifted.
-    async fn reserved_passed(&self, reserved: &Reserved) -> Result<(), StoreError> {
-        let Some(subject) = &reserved.subject else {
-            return Ok(());
-        };
-        if reserved.locked_now.is_some() {
-            self.mfa
-                .ephemeral
-                .set_lock(&subject.key(), None, self.now)
-                .await
-                .map(|_| ())
-        } else {
-            self.mfa.ephemeral.clear_failures(&subject.key()).await
+        let store = &self.mfa.ephemeral;
+        let key = subject.key();
+        match (reserved.locked_now.is_some(), passed) {
+            (true, _) => store.set_lock(&key, None, self.now).await.map(|_| ()),
+            (false, true) => store.clear_failures(&key).await,
+            (false, false) => store.uncount_failure(&key, self.now).await,
         }
     }
 
@@ -1007,7 +991,7 @@ pub async fn verify(
                 "code already used, by this browser: not counted".into(),
             )],
         );
-        ctx.reserved_not_counted(&reserved).await?;
+        ctx.reserved_not_a_guess(&reserved, false).await?;
         return Ok(CodeOutcome::Wrong {
             left: ctx.settings.max_attempts.saturating_sub(challenge.failures),
             spent: true,
@@ -1027,7 +1011,7 @@ pub async fn verify(
     ctx.mfa
         .metrics
         .outcome(&ctx.app.name, accepted.method.as_str(), "accepted");
-    ctx.reserved_passed(&reserved).await?;
+    ctx.reserved_not_a_guess(&reserved, true).await?;
     let mut detail = vec![("method", accepted.method.as_str().to_string())];
     if let Some(left) = accepted.recovery_codes_left {
         detail.push(("recovery_codes_left", left.to_string()));

@@ -7,8 +7,7 @@
 
 use crate::keys::KeyRing;
 use crate::session::cookies::{GatewayCookie, SameSite};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use base64::Engine;
+use crate::session::token::{sign_fields, verify_fields};
 use http::HeaderMap;
 
 const LABEL: &[u8] = b"device-v1";
@@ -27,42 +26,19 @@ pub struct DeviceToken {
 impl DeviceToken {
     /// `payload.signature`, both base64url; the payload is NUL-separated text.
     pub fn sign(&self, keys: &KeyRing) -> String {
-        let payload = format!(
-            "{}\0{}\0{}\0{}",
-            self.id, self.realm, self.user, self.expires_at
-        );
-        let signature = keys.sign(LABEL, payload.as_bytes());
-        format!("{}.{}", B64.encode(payload), B64.encode(signature))
+        let expires = self.expires_at.to_string();
+        sign_fields(keys, LABEL, [&self.id, &self.realm, &self.user, &expires])
     }
 
     /// The token if its signature holds (checked first, in constant time) and it has not
     /// expired at `now`.
     pub fn verify(token: &str, keys: &KeyRing, now: i64) -> Option<DeviceToken> {
-        if token.len() > 2048 {
-            return None;
-        }
-        let (payload, signature) = token.split_once('.')?;
-        let payload = B64.decode(payload).ok()?;
-        let signature = B64.decode(signature).ok()?;
-        if !keys.verify_signature(LABEL, &payload, &signature) {
-            return None;
-        }
-        let text = String::from_utf8(payload).ok()?;
-        let mut parts = text.split('\0');
-        let (Some(id), Some(realm), Some(user), Some(expires), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return None;
-        };
+        let [id, realm, user, expires] = verify_fields(token, keys, LABEL).ok()?;
         let expires_at: i64 = expires.parse().ok()?;
-        (now < expires_at).then(|| DeviceToken {
-            id: id.to_string(),
-            realm: realm.to_string(),
-            user: user.to_string(),
+        (now < expires_at).then_some(DeviceToken {
+            id,
+            realm,
+            user,
             expires_at,
         })
     }
@@ -143,7 +119,10 @@ mod tests {
         let (_, signature) = signed.split_once('.').unwrap();
         let forged = format!(
             "{}.{signature}",
-            B64.encode(["d1", "main", "bob", "1000"].join("\0"))
+            base64::Engine::encode(
+                &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+                ["d1", "main", "bob", "1000"].join("\0")
+            )
         );
         assert_eq!(DeviceToken::verify(&forged, &keys, 0), None);
         // A pending-login token is not a device token (another label).

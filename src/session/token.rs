@@ -27,47 +27,61 @@ pub enum TokenError {
     Expired,
 }
 
+/// Four fields (NUL-separated text) signed under `label`: `payload.signature`, both base64url.
+pub fn sign_fields(keys: &KeyRing, label: &[u8], fields: [&str; 4]) -> String {
+    let payload = fields.join("\0");
+    let signature = keys.sign(label, payload.as_bytes());
+    format!("{}.{}", B64.encode(payload), B64.encode(signature))
+}
+
+/// The four fields of a token signed under `label`. The signature is checked (constant time)
+/// before anything else is looked at.
+pub fn verify_fields(token: &str, keys: &KeyRing, label: &[u8]) -> Result<[String; 4], TokenError> {
+    if token.len() > 2048 {
+        return Err(TokenError::Malformed);
+    }
+    let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
+    let payload = B64.decode(payload).map_err(|_| TokenError::Malformed)?;
+    let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
+    if !keys.verify_signature(label, &payload, &signature) {
+        return Err(TokenError::BadSignature);
+    }
+    let text = String::from_utf8(payload).map_err(|_| TokenError::Malformed)?;
+    let mut parts = text.split('\0').map(str::to_string);
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some(a), Some(b), Some(c), Some(d), None) => Ok([a, b, c, d]),
+        _ => Err(TokenError::Malformed),
+    }
+}
+
 impl PendingToken {
     /// `payload.signature`, both base64url. The payload is NUL-separated text.
     pub fn sign(&self, keys: &KeyRing) -> String {
-        let payload = format!(
-            "{}\0{}\0{}\0{}",
-            self.challenge_id, self.realm, self.user, self.expires_at
-        );
-        let signature = keys.sign(LABEL, payload.as_bytes());
-        format!("{}.{}", B64.encode(payload), B64.encode(signature))
+        let expires = self.expires_at.to_string();
+        sign_fields(
+            keys,
+            LABEL,
+            [&self.challenge_id, &self.realm, &self.user, &expires],
+        )
     }
 
     /// Checks the signature (constant time) before looking at anything else, then the expiry.
     pub fn verify(token: &str, keys: &KeyRing, now: i64) -> Result<PendingToken, TokenError> {
-        if token.len() > 2048 {
-            return Err(TokenError::Malformed);
-        }
-        let (payload, signature) = token.split_once('.').ok_or(TokenError::Malformed)?;
-        let payload = B64.decode(payload).map_err(|_| TokenError::Malformed)?;
-        let signature = B64.decode(signature).map_err(|_| TokenError::Malformed)?;
-        if !keys.verify_signature(LABEL, &payload, &signature) {
-            return Err(TokenError::BadSignature);
-        }
-        let text = String::from_utf8(payload).map_err(|_| TokenError::Malformed)?;
-        let mut parts = text.split('\0');
-        let (Some(challenge_id), Some(realm), Some(user), Some(expires), None) = (
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
-            return Err(TokenError::Malformed);
-        };
+        let [challenge_id, realm, user, expires] = verify_fields(token, keys, LABEL)?;
         let expires_at: i64 = expires.parse().map_err(|_| TokenError::Malformed)?;
         if now >= expires_at {
             return Err(TokenError::Expired);
         }
         Ok(PendingToken {
-            challenge_id: challenge_id.to_string(),
-            realm: realm.to_string(),
-            user: user.to_string(),
+            challenge_id,
+            realm,
+            user,
             expires_at,
         })
     }
