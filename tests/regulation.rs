@@ -574,3 +574,32 @@ async fn guesses_sent_at_once_are_read_no_more_than_the_limit() {
     assert!(read <= 10, "{read} of 300 parallel guesses were read");
     assert!(read >= 1);
 }
+
+/// Cookies planted under other device-cookie names do not hide the user's own: her browser is
+/// still judged as hers (its own count, its own lock).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planted_device_cookies_do_not_hide_the_users_own() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&config(app.addr, "        client: { failures: 100 }"));
+    let mut alice = Browser::new(gw.addr);
+    enroll(&mut alice, "alice", "secret").await;
+    for n in 0..40 {
+        alice
+            .cookies
+            .insert(format!("mfa_device_{n:02}aa"), "x".into());
+    }
+    let csrf = flows::at_verify(&mut alice, "alice", "secret").await;
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
+        let answer = send_code(&mut alice, &csrf, "000000").await;
+        statuses.push(answer.status);
+        last = Some(answer);
+    }
+    // The device's limit (5), not the account's from new browsers (10).
+    assert_eq!(statuses, [303, 303, 303, 303, 429]);
+    assert!(last.unwrap().text().contains("in this browser"));
+    // Another browser is not locked by it.
+    let mut other = Browser::new(gw.addr);
+    assert_eq!(login(&mut other, "alice", "secret").await.status, 303);
+}

@@ -40,6 +40,15 @@ pub struct GatewayRequest<'a> {
     pub prefix: &'a str,
 }
 
+/// Whether a redirect target is a web address a link may lead to: a path (not `//host`,
+/// which is another site), or an absolute http(s) URL — never `javascript:` or `data:`.
+fn is_web_target(location: &str) -> bool {
+    let lower = location.trim_start().to_ascii_lowercase();
+    (lower.starts_with('/') && !lower.starts_with("//") && !lower.starts_with("/\\"))
+        || lower.starts_with("https://")
+        || lower.starts_with("http://")
+}
+
 /// Whether the request says its body is JSON (`application/json`, with any parameters).
 fn is_json(headers: &http::HeaderMap) -> bool {
     let mut types = headers.get_all(header::CONTENT_TYPE).iter();
@@ -717,12 +726,11 @@ impl Pages<'_> {
     }
 
     /// A released login, and what the user must hear first: wrong codes entered for them from
-    /// other browsers since their last sign-in mean their password is known. A redirect (the
-    /// usual answer to a form login) becomes a page that says so, keeping the app's cookies and
-    /// leading on to where the app sent the user; any other answer goes out as the app made
-    /// it, with the count in a header.
+    /// other browsers since their last sign-in mean their password is known. The answer
+    /// becomes a page that says so, keeping the app's cookies and leading on to where the app
+    /// sent the user (a redirect's target, when it is a web address; else the app's home).
     fn told(&self, verified: flow::Verified) -> Response<Bytes> {
-        let mut released = verified.response;
+        let released = verified.response;
         if verified.wrong_codes == 0 {
             return released;
         }
@@ -731,14 +739,9 @@ impl Pages<'_> {
             .is_redirection()
             .then(|| released.headers().get(header::LOCATION).cloned())
             .flatten()
-            .and_then(|l| l.to_str().ok().map(str::to_string));
-        let Some(location) = location else {
-            released.headers_mut().insert(
-                "mfa-wrong-codes-since-last-sign-in",
-                verified.wrong_codes.into(),
-            );
-            return released;
-        };
+            .and_then(|l| l.to_str().ok().map(str::to_string))
+            .filter(|l| is_web_target(l))
+            .unwrap_or_else(|| self.ctx.settings.home_page.clone());
         let t = self.ctx.tr();
         let title = t.t("wrong-codes-title");
         let message = t.n("wrong-codes", "count", u64::from(verified.wrong_codes));
@@ -930,5 +933,33 @@ impl Pages<'_> {
             .headers_mut()
             .append(header::SET_COOKIE, self.ctx.session_cookie().clear());
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_addresses_are_followed_from_a_notice() {
+        for ok in [
+            "/admin/",
+            "/",
+            "https://app.example/x",
+            "HTTP://app.example",
+        ] {
+            assert!(is_web_target(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "data:text/html,x",
+            "//evil.example/",
+            "/\\evil.example",
+            "admin/",
+            "",
+        ] {
+            assert!(!is_web_target(bad), "{bad}");
+        }
     }
 }

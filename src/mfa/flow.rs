@@ -41,9 +41,9 @@ pub struct Context<'a> {
     /// The request's target as sent (a reference-counted copy): its path is where the
     /// browser takes an answer's cookies to be from.
     pub request_uri: http::Uri,
-    /// The device credentials the request presents (`session::device`), unchecked; most
-    /// requests have none.
-    pub device_tokens: Vec<String>,
+    /// The device cookies the request presents (`session::device`), as (name, value),
+    /// unchecked; most requests have none.
+    pub device_tokens: Vec<(String, String)>,
     /// The device found on record for a user, once looked up: (realm, user, device id).
     pub familiar: std::sync::Mutex<Option<(String, String, Option<String>)>>,
 }
@@ -210,7 +210,13 @@ impl Context<'_> {
             return Ok(id);
         }
         let mut found = None;
-        for token in &self.device_tokens {
+        let name = crate::session::device::cookie(&self.keys, realm, user, self.tls).full_name();
+        let own = self
+            .device_tokens
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, token)| token);
+        for token in own {
             let Some(device) =
                 crate::session::device::DeviceToken::verify(token, &self.keys, self.now)
             else {
@@ -351,7 +357,7 @@ impl Context<'_> {
         realm: &str,
         user: &str,
     ) -> Result<Option<regulation::Lock>, StoreError> {
-        self.code_failed_after(realm, user, None).await
+        self.code_failed_after(realm, user, None, false).await
     }
 
     /// Counts this attempt against the account (or this browser) before its code is read:
@@ -390,23 +396,23 @@ impl Context<'_> {
     }
 
     /// As [`Context::code_failed`], for an attempt already counted against `reserved`'s
-    /// subject (which is not counted again; a lock it started is audited here).
-    async fn code_failed_after(
+    /// subject (which is not counted again; a lock it started is audited here). `tell`: a
+    /// guess at the verify step, told to the user at their next sign-in when it came from a
+    /// browser other than theirs (typos while enrolling, or in a session's settings, are the
+    /// user's own).
+    pub async fn code_failed_after(
         &self,
         realm: &str,
         user: &str,
         reserved: Option<&Reserved>,
+        tell: bool,
     ) -> Result<Option<regulation::Lock>, StoreError> {
         let mut subjects = self.subjects_here(realm, user).await?;
+        let own_browser = matches!(subjects.first(), Some((regulation::Subject::Device(_), _)));
         if let Some(subject) = reserved.and_then(|r| r.subject.as_ref()) {
             subjects.retain(|(s, _)| s != subject);
         }
-        // Guesses at the verify step (the one reserved) from browsers other than the user's
-        // own are told to the user at their next sign-in. (Typos while enrolling are the
-        // enrolling person's own.)
-        if reserved.is_some()
-            && !matches!(subjects.first(), Some((regulation::Subject::Device(_), _)))
-        {
+        if tell && !own_browser {
             self.mfa
                 .ephemeral
                 .count_failure(&notice_key(realm, user), NOTICE_COUNT, self.now)
@@ -449,7 +455,7 @@ impl Context<'_> {
     /// A code after [`Context::reserve_attempt`] that was no guess: right (`passed`: the count
     /// starts over), or this browser's own used code sent again (the attempt is taken back).
     /// Either way a lock the attempt itself started is lifted.
-    async fn reserved_not_a_guess(
+    pub async fn reserved_not_a_guess(
         &self,
         reserved: &Reserved,
         passed: bool,
@@ -575,10 +581,11 @@ fn notice_key(realm: &str, user: &str) -> String {
     format!("wn:{}:{realm}:{user}", realm.len())
 }
 
-/// Counting without a limit, kept 30 days.
+/// Counting without a limit, kept a year from the first (so that waiting does not make
+/// guesses vanish before the user hears of them).
 const NOTICE_COUNT: crate::store::FailureLimit = crate::store::FailureLimit {
     failures: u32::MAX,
-    within_secs: 30 * 86_400,
+    within_secs: 365 * 86_400,
     lock_secs: 1,
     max_lock_secs: 1,
     max_failures: 0,
@@ -896,7 +903,12 @@ async fn wrong_after<T>(
         .record_failure(&challenge.id, ctx.settings.max_attempts, ctx.now)
         .await?;
     let locked = ctx
-        .code_failed_after(&challenge.realm, &challenge.user, reserved)
+        .code_failed_after(
+            &challenge.realm,
+            &challenge.user,
+            reserved,
+            reserved.is_some(),
+        )
         .await?;
     if let (Some(lock), false) = (locked, on_challenge == FailureOutcome::Missing) {
         ctx.audit(

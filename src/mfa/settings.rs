@@ -86,12 +86,21 @@ async fn code_ok(
     if code.trim().is_empty() {
         return Ok(Err(Refused::CodeRequired));
     }
+    // Counted before it is read, as at sign-in: codes sent at once from a borrowed session
+    // are read no more often than one by one.
+    let reserved = match ctx.reserve_attempt(realm, user).await? {
+        Ok(reserved) => reserved,
+        Err(lock) => return Ok(Err(locked(lock))),
+    };
     let verdict = super::flow::check_code(ctx, &subject(ctx, session), code, None).await?;
     if verdict.accepted().is_some() {
-        ctx.code_passed(realm, user).await?;
+        ctx.reserved_not_a_guess(&reserved, true).await?;
         return Ok(Ok(()));
     }
-    Ok(Err(match ctx.code_failed(realm, user).await? {
+    let failed = ctx
+        .code_failed_after(realm, user, Some(&reserved), false)
+        .await?;
+    Ok(Err(match failed {
         Some(until) => locked(until),
         None if matches!(verdict, Verdict::Spent(_)) => Refused::SpentCode,
         None => Refused::WrongCode,

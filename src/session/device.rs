@@ -73,9 +73,10 @@ fn is_device_cookie(name: &str, tls: bool) -> bool {
         .is_some_and(|tag| tag.is_empty() || tag.starts_with('_'))
 }
 
-/// The device credentials a request presents, of any user (each is checked against the user
-/// it is for). Most requests carry none, and are told so by one substring search.
-pub fn presented(headers: &HeaderMap, tls: bool) -> Vec<String> {
+/// The device cookies a request presents, of any user, as (name, value): a user's is found by
+/// its exact name (cookies planted under other device names cannot push it out of sight).
+/// Most requests carry none, and are told so by one substring search.
+pub fn presented(headers: &HeaderMap, tls: bool) -> Vec<(String, String)> {
     let has_one = headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -90,8 +91,7 @@ pub fn presented(headers: &HeaderMap, tls: bool) -> Vec<String> {
         .flat_map(|line| line.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .filter(|(name, _)| is_device_cookie(name.trim(), tls))
-        .map(|(_, value)| value.trim().to_string())
-        .take(16)
+        .map(|(name, value)| (name.trim().to_string(), value.trim().to_string()))
         .collect()
 }
 
@@ -154,7 +154,13 @@ mod tests {
                 .parse()
                 .unwrap(),
         );
-        assert_eq!(presented(&headers, false), ["t1", "t2"]);
+        assert_eq!(
+            presented(&headers, false),
+            [
+                (alice.clone(), "t1".to_string()),
+                (bob.clone(), "t2".to_string())
+            ]
+        );
         assert!(
             presented(&headers, true).is_empty(),
             "TLS cookies carry __Host-"
