@@ -301,39 +301,8 @@ impl Context<'_> {
         realm: &str,
         user: &str,
     ) -> Result<Option<regulation::Lock>, StoreError> {
-        let subjects: Vec<_> = self
-            .subjects_here(realm, user)
-            .await?
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect();
+        let subjects = self.code_subjects_here(realm, user).await?;
         regulation::lock_end(&self.mfa.ephemeral, &subjects, self.now).await
-    }
-
-    /// The lock (its end) on what this request's codes for `user` count against, and whether
-    /// the first of them (the account, or the device) has failures to forget (a correct code
-    /// then clears them) — one store round trip.
-    pub async fn code_lock(
-        &self,
-        realm: &str,
-        user: &str,
-    ) -> Result<(Option<regulation::Lock>, bool), StoreError> {
-        let subjects: Vec<_> = self
-            .subjects_here(realm, user)
-            .await?
-            .into_iter()
-            .map(|(s, _)| s)
-            .collect();
-        let keys: Vec<String> = subjects.iter().map(regulation::Subject::key).collect();
-        let inspection = self
-            .mfa
-            .ephemeral
-            .inspect(&keys, keys.first().map(String::as_str), self.now)
-            .await?;
-        Ok((
-            regulation::latest_lock(&inspection, &subjects, 0),
-            inspection.counting,
-        ))
     }
 
     /// The code subjects of `user` (for an inspection made before the login is answered).
@@ -967,8 +936,7 @@ pub async fn verify(
     if challenge.stage != ChallengeStage::Verify {
         return Err(PendingError::Refused(Refusal::WrongStep));
     }
-    let (lock, _) = ctx.code_lock(&challenge.realm, &challenge.user).await?;
-    if let Some(lock) = lock {
+    if let Some(lock) = ctx.lock_end(&challenge.realm, &challenge.user).await? {
         ctx.refused_locked(&challenge.user, lock);
         return Ok(CodeOutcome::Locked(lock));
     }
