@@ -88,6 +88,29 @@ settings-sessions-started = Angemeldet
 settings-sessions-last = Zuletzt aktiv
 settings-sessions-this = (dieser Browser)
 settings-sign-out-everywhere = Überall abmelden
+settings-sessions-browser = Browser
+settings-sessions-since = Angemeldet am { $time }
+settings-devices = Browser, in denen Sie sich angemeldet haben
+settings-devices-intro = Diese Browser haben Ihren zweiten Faktor bereits bestanden. Falsche Codes, die anderswo eingegeben werden, sperren sie nie aus. Vergessen Sie einen Browser, den Sie nicht mehr nutzen oder dem Sie nicht mehr vertrauen.
+settings-devices-none = Noch kein Browser ist gespeichert.
+settings-devices-used = Zuletzt verwendet
+settings-devices-since = Gespeichert seit { $time }
+settings-devices-forget = Vergessen
+notice-session-ended = Diese Sitzung ist abgemeldet.
+notice-session-gone = Diese Sitzung war bereits beendet.
+notice-device-forgotten = Dieser Browser ist vergessen.
+notice-device-gone = Dieser Browser war nicht gespeichert.
+everywhere-title = Überall abmelden?
+everywhere-confirm = { $count ->
+    [one] Das beendet Ihre einzige Sitzung, diese hier.
+   *[other] Das beendet alle { $count } Sitzungen, in allen Anwendungen und Browsern, diese eingeschlossen.
+} Gespeicherte Browser bleiben gespeichert: Sie können sie in den Einstellungen vergessen.
+everywhere-done-title = Überall abgemeldet
+everywhere-done = { $count ->
+    [one] 1 Sitzung beendet.
+   *[other] { $count } Sitzungen beendet.
+} Sie sind in allen Browsern abgemeldet.
+confirm-cancel = Abbrechen
 notice-off = Die Zwei-Faktor-Authentifizierung ist ausgeschaltet.
 notice-new-app = Ihre neue Authenticator-App ist aktiv.
 
@@ -127,6 +150,8 @@ locked-new-browsers = Für dieses Konto wurden aus Browsern, mit denen es sich n
 locked-device = In diesem Browser wurden zu viele falsche Codes eingegeben. Die Anmeldung hier ist bis { $until } UTC angehalten (noch etwa { $wait }). Die Administration kann die Sperre früher aufheben mit: mfa-gateway user unlock { $user }
 locked-address = Von Ihrer Adresse ({ $address }) wurden zu viele falsche Codes eingegeben. Die Anmeldung von dort ist bis { $until } UTC angehalten (noch etwa { $wait }). Die Administration kann die Sperre früher aufheben mit: mfa-gateway client unlock { $address }
 locked-network = Aus Ihrem Netz ({ $address }) wurden zu viele falsche Codes eingegeben. Die Anmeldung von dort ist bis { $until } UTC angehalten (noch etwa { $wait }). Die Administration kann die Sperre früher aufheben mit: mfa-gateway client unlock ADRESSE (Ihre Adresse in diesem Netz)
+throttled-address = Zu viele fehlgeschlagene Anmeldungen von Ihrer Adresse ({ $address }). Die Anmeldung von dort ist bis { $until } UTC (in etwa { $wait }) angehalten; ein Browser, in dem Sie sich schon einmal angemeldet haben, ist nicht betroffen. Ein Administrator kann dies früher aufheben mit: mfa-gateway client unlock { $address }
+throttled-name = Zu viele fehlgeschlagene Anmeldungen für den Benutzernamen { $user }. Die Anmeldung damit aus neuen Browsern ist bis { $until } UTC (in etwa { $wait }) angehalten; ein Browser, in dem Sie sich schon einmal angemeldet haben, ist nicht betroffen. Wenn diese Versuche nicht von Ihnen stammen, versucht jemand, Ihr Passwort zu erraten. Ein Administrator kann dies früher aufheben mit: mfa-gateway user unlock { $user }
 wait-minutes = { $minutes ->
     [one] eine Minute
    *[other] { $minutes } Minuten

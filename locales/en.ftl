@@ -90,6 +90,29 @@ settings-sessions-started = Signed in
 settings-sessions-last = Last active
 settings-sessions-this = (this browser)
 settings-sign-out-everywhere = Sign out everywhere
+settings-sessions-browser = Browser
+settings-sessions-since = Signed in { $time }
+settings-devices = Browsers you have signed in from
+settings-devices-intro = These browsers have passed your second factor before. Wrong codes typed anywhere else never lock them out. Forget a browser you no longer use or trust.
+settings-devices-none = No browser is remembered yet.
+settings-devices-used = Last used
+settings-devices-since = Remembered since { $time }
+settings-devices-forget = Forget
+notice-session-ended = That session is signed out.
+notice-session-gone = That session had already ended.
+notice-device-forgotten = That browser is forgotten.
+notice-device-gone = That browser was not remembered.
+everywhere-title = Sign out everywhere?
+everywhere-confirm = { $count ->
+    [one] This ends your only session, this one.
+   *[other] This ends all { $count } of your sessions, on every app and browser, this one included.
+} Remembered browsers stay remembered: forget them in the settings.
+everywhere-done-title = Signed out everywhere
+everywhere-done = { $count ->
+    [one] 1 session ended.
+   *[other] { $count } sessions ended.
+} You are signed out on every browser.
+confirm-cancel = Cancel
 notice-off = Two-factor authentication is off.
 notice-new-app = Your new authenticator app is active.
 
@@ -129,6 +152,8 @@ locked-new-browsers = Too many wrong codes were entered for this account from br
 locked-device = Too many wrong codes were entered in this browser. Signing in here is paused until { $until } UTC (in about { $wait }). An administrator can lift this sooner with: mfa-gateway user unlock { $user }
 locked-address = Too many wrong codes were entered from your address ({ $address }). Signing in from it is paused until { $until } UTC (in about { $wait }). An administrator can lift this sooner with: mfa-gateway client unlock { $address }
 locked-network = Too many wrong codes were entered from your network ({ $address }). Signing in from it is paused until { $until } UTC (in about { $wait }). An administrator can lift this sooner with: mfa-gateway client unlock ADDRESS (your address in that network)
+throttled-address = Too many failed sign-ins from your address ({ $address }). Signing in from it is paused until { $until } UTC (in about { $wait }); a browser you have signed in from before is not paused. An administrator can lift this sooner with: mfa-gateway client unlock { $address }
+throttled-name = Too many failed sign-ins for the user name { $user }. Signing in with it from new browsers is paused until { $until } UTC (in about { $wait }); a browser you have signed in from before is not paused. If these attempts were not yours, someone is guessing your password. An administrator can lift this sooner with: mfa-gateway user unlock { $user }
 wait-minutes = { $minutes ->
     [one] a minute
    *[other] { $minutes } minutes

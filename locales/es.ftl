@@ -88,6 +88,29 @@ settings-sessions-started = Inicio de sesión
 settings-sessions-last = Última actividad
 settings-sessions-this = (este navegador)
 settings-sign-out-everywhere = Cerrar sesión en todas partes
+settings-sessions-browser = Navegador
+settings-sessions-since = Inició sesión el { $time }
+settings-devices = Navegadores desde los que ha iniciado sesión
+settings-devices-intro = Estos navegadores ya superaron su segundo factor. Los códigos erróneos escritos en otro lugar nunca los bloquean. Olvide un navegador que ya no use o en el que ya no confíe.
+settings-devices-none = Todavía no se recuerda ningún navegador.
+settings-devices-used = Último uso
+settings-devices-since = Recordado desde el { $time }
+settings-devices-forget = Olvidar
+notice-session-ended = Esa sesión está cerrada.
+notice-session-gone = Esa sesión ya había terminado.
+notice-device-forgotten = Ese navegador está olvidado.
+notice-device-gone = Ese navegador no estaba recordado.
+everywhere-title = ¿Cerrar sesión en todas partes?
+everywhere-confirm = { $count ->
+    [one] Esto termina su única sesión, esta.
+   *[other] Esto termina sus { $count } sesiones, en todas las aplicaciones y navegadores, incluida esta.
+} Los navegadores recordados siguen recordados: puede olvidarlos en la configuración.
+everywhere-done-title = Sesión cerrada en todas partes
+everywhere-done = { $count ->
+    [one] 1 sesión terminada.
+   *[other] { $count } sesiones terminadas.
+} Ha cerrado sesión en todos los navegadores.
+confirm-cancel = Cancelar
 notice-off = La autenticación en dos pasos está desactivada.
 notice-new-app = Su nueva aplicación de autenticación está activa.
 
@@ -127,6 +150,8 @@ locked-new-browsers = Se introdujeron demasiados códigos incorrectos para esta 
 locked-device = Se introdujeron demasiados códigos incorrectos en este navegador. El inicio de sesión aquí está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Un administrador puede levantarlo antes con: mfa-gateway user unlock { $user }
 locked-address = Se introdujeron demasiados códigos incorrectos desde su dirección ({ $address }). El inicio de sesión desde ella está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Un administrador puede levantarlo antes con: mfa-gateway client unlock { $address }
 locked-network = Se introdujeron demasiados códigos incorrectos desde su red ({ $address }). El inicio de sesión desde ella está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Un administrador puede levantarlo antes con: mfa-gateway client unlock DIRECCIÓN (su dirección en esa red)
+throttled-address = Demasiados inicios de sesión fallidos desde su dirección ({ $address }). El inicio de sesión desde ella está en pausa hasta las { $until } UTC (dentro de unos { $wait }); un navegador desde el que ya inició sesión no está en pausa. Un administrador puede levantarlo antes con: mfa-gateway client unlock { $address }
+throttled-name = Demasiados inicios de sesión fallidos para el nombre de usuario { $user }. El inicio de sesión con él desde navegadores nuevos está en pausa hasta las { $until } UTC (dentro de unos { $wait }); un navegador desde el que ya inició sesión no está en pausa. Si estos intentos no fueron suyos, alguien está intentando adivinar su contraseña. Un administrador puede levantarlo antes con: mfa-gateway user unlock { $user }
 wait-minutes = { $minutes ->
     [one] un minuto
    *[other] { $minutes } minutos

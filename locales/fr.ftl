@@ -88,6 +88,29 @@ settings-sessions-started = Connecté le
 settings-sessions-last = Dernière activité
 settings-sessions-this = (ce navigateur)
 settings-sign-out-everywhere = Se déconnecter partout
+settings-sessions-browser = Navigateur
+settings-sessions-since = Connecté le { $time }
+settings-devices = Navigateurs depuis lesquels vous vous êtes connecté
+settings-devices-intro = Ces navigateurs ont déjà validé votre second facteur. Les codes erronés saisis ailleurs ne les bloquent jamais. Oubliez un navigateur que vous n’utilisez plus ou auquel vous ne faites plus confiance.
+settings-devices-none = Aucun navigateur n’est mémorisé pour l’instant.
+settings-devices-used = Dernière utilisation
+settings-devices-since = Mémorisé depuis le { $time }
+settings-devices-forget = Oublier
+notice-session-ended = Cette session est déconnectée.
+notice-session-gone = Cette session était déjà terminée.
+notice-device-forgotten = Ce navigateur est oublié.
+notice-device-gone = Ce navigateur n’était pas mémorisé.
+everywhere-title = Se déconnecter partout ?
+everywhere-confirm = { $count ->
+    [one] Cela termine votre seule session, celle-ci.
+   *[other] Cela termine vos { $count } sessions, dans toutes les applications et tous les navigateurs, y compris celle-ci.
+} Les navigateurs mémorisés le restent : oubliez-les dans les paramètres.
+everywhere-done-title = Déconnecté partout
+everywhere-done = { $count ->
+    [one] 1 session terminée.
+   *[other] { $count } sessions terminées.
+} Vous êtes déconnecté sur tous les navigateurs.
+confirm-cancel = Annuler
 notice-off = L'authentification à deux facteurs est désactivée.
 notice-new-app = Votre nouvelle application d'authentification est active.
 
@@ -127,6 +150,8 @@ locked-new-browsers = Trop de codes erronés ont été saisis pour ce compte dep
 locked-device = Trop de codes erronés ont été saisis dans ce navigateur. La connexion ici est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Un administrateur peut lever la suspension plus tôt avec : mfa-gateway user unlock { $user }
 locked-address = Trop de codes erronés ont été saisis depuis votre adresse ({ $address }). La connexion depuis celle-ci est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Un administrateur peut lever la suspension plus tôt avec : mfa-gateway client unlock { $address }
 locked-network = Trop de codes erronés ont été saisis depuis votre réseau ({ $address }). La connexion depuis celui-ci est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Un administrateur peut lever la suspension plus tôt avec : mfa-gateway client unlock ADRESSE (votre adresse dans ce réseau)
+throttled-address = Trop de connexions échouées depuis votre adresse ({ $address }). La connexion depuis celle-ci est suspendue jusqu’à { $until } UTC (dans environ { $wait }) ; un navigateur depuis lequel vous vous êtes déjà connecté n’est pas suspendu. Un administrateur peut lever cette suspension plus tôt avec : mfa-gateway client unlock { $address }
+throttled-name = Trop de connexions échouées pour le nom d’utilisateur { $user }. La connexion avec ce nom depuis de nouveaux navigateurs est suspendue jusqu’à { $until } UTC (dans environ { $wait }) ; un navigateur depuis lequel vous vous êtes déjà connecté n’est pas suspendu. Si ces tentatives ne sont pas les vôtres, quelqu’un essaie de deviner votre mot de passe. Un administrateur peut lever cette suspension plus tôt avec : mfa-gateway user unlock { $user }
 wait-minutes = { $minutes ->
     [one] une minute
    *[other] { $minutes } minutes

@@ -72,6 +72,57 @@ async fn admins_list_lock_unlock_revoke_and_reset_users_of_a_running_gateway() {
         .collect();
     assert_eq!(created, [alice_id[..16].to_string()]);
 
+    // Remembered browsers: listed by `user devices` and `user show`, forgotten one by one (by
+    // the id prefix the audit trail uses), each change audited.
+    let devices = as_ops(&["user", "devices", "alice", "--json"]);
+    assert_eq!(devices.code, 0, "{}", devices.stderr);
+    let devices: Vec<serde_json::Value> = devices
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(devices.len(), 1);
+    let device = devices[0]["id"].as_str().unwrap().to_string();
+    let remembered: Vec<String> = audit_events(&gw)
+        .iter()
+        .filter(|e| e["event"] == "device_remembered" && e["user"] == "alice")
+        .map(|e| e["device"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(remembered, std::slice::from_ref(&device));
+    let table = as_ops(&["user", "devices", "alice"]);
+    assert!(table.stdout.starts_with("ID "), "{}", table.stdout);
+    assert!(table.stdout.contains("127.0.0.1"), "{}", table.stdout);
+    let show = as_ops(&["user", "show", "alice"]);
+    assert!(
+        show.stdout.contains("remembered browsers: 1") && show.stdout.contains(&device),
+        "{}",
+        show.stdout
+    );
+    let unnamed = as_ops(&["user", "forget", "alice"]);
+    assert_eq!(unnamed.code, 2, "{}", unnamed.stderr);
+    let unknown = as_ops(&["user", "forget", "alice", "zzzzzzzzzz"]);
+    assert_ne!(unknown.code, 0);
+    assert!(
+        unknown.stderr.contains("no remembered browser"),
+        "{}",
+        unknown.stderr
+    );
+    let forgot = as_ops(&["user", "forget", "alice", &device[..10]]);
+    assert_eq!(forgot.code, 0, "{}", forgot.stderr);
+    assert_eq!(
+        forgot.stdout.trim(),
+        "1 remembered browser of alice (intranet) forgotten"
+    );
+    assert!(as_ops(&["user", "show", "alice"])
+        .stdout
+        .contains("remembered browsers: 0"));
+    assert!(audit_events(&gw)
+        .iter()
+        .any(|e| e["event"] == "admin_devices_forgotten"
+            && e["user"] == "alice"
+            && e["device"] == device.as_str()
+            && e["operator"] == "ops-jane"));
+
     // Ten wrong codes from new browsers lock alice's sign-in from new browsers; user list and
     // show say so; unlock lets her in again with a correct code (the lock's end, made by an
     // admin instead of waiting).
@@ -160,6 +211,7 @@ async fn admins_list_lock_unlock_revoke_and_reset_users_of_a_running_gateway() {
     assert_eq!(
         by_admin,
         [
+            ("admin_devices_forgotten", "alice"),
             ("user_unlocked", "alice"),
             ("user_locked", "bob"),
             ("user_unlocked", "bob"),

@@ -664,3 +664,258 @@ async fn api_clients_replace_the_authenticator_with_a_current_code_only() {
     assert_eq!(me(bearer.clone()).await, 200);
     assert_eq!(me(second_bearer.clone()).await, 401);
 }
+
+/// The row of a settings table that mentions `text`.
+fn row_with<'a>(page: &'a str, text: &str) -> &'a str {
+    page.split("<tr>")
+        .find(|row| row.contains(text))
+        .unwrap_or_else(|| panic!("no row with {text:?} in {page}"))
+}
+
+/// A browser with a `User-Agent`, signed in as alice with one of her recovery codes.
+async fn signed_in(gw: &Gateway, user_agent: &str, code: &str) -> Browser {
+    let mut b = Browser::new(gw.addr);
+    b.headers.push(("user-agent".into(), user_agent.into()));
+    let csrf = common::flows::at_verify(&mut b, "alice", "secret").await;
+    let released = common::flows::send_code(&mut b, &csrf, code).await;
+    assert_eq!(released.status, 302, "{}", released.text());
+    b
+}
+
+const FIREFOX: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0";
+const PHONE: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_and_remembered_browsers_are_listed_and_ended_one_by_one_or_everywhere() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&common::cookie_app_config(
+        app.addr,
+        "",
+        "      policy: required",
+    ));
+    let mut laptop = Browser::new(gw.addr);
+    laptop.headers.push(("user-agent".into(), FIREFOX.into()));
+    let (_, codes) = enroll(&mut laptop, "alice", "secret").await;
+    let mut phone = signed_in(&gw, PHONE, &codes[0]).await;
+    let mut script = signed_in(&gw, "curl/8.5.0", &codes[1]).await;
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+
+    // Each session with its browser, device and address; the asking one marked.
+    let page = laptop.get("/.mfa/settings").await.text();
+    let sessions = &page[page.find("table class=\"sessions\"").unwrap()
+        ..page.find("Browsers you have signed in from").unwrap()];
+    assert_eq!(
+        sessions.matches("<tr>").count(),
+        4,
+        "a header and three sessions: {page}"
+    );
+    let this = row_with(sessions, "(this browser)");
+    assert!(
+        this.contains("Firefox \u{b7} Linux") && this.contains("127.0.0.1"),
+        "{this} in {page}"
+    );
+    assert!(row_with(sessions, "Chrome \u{b7} Android").contains("127.0.0.1"));
+    row_with(sessions, "curl");
+    // Three remembered browsers (each passed the second factor); this one marked.
+    let devices = &page[page.find("Browsers you have signed in from").unwrap()..];
+    assert_eq!(devices.matches("<tr>").count(), 4, "{devices}");
+    assert!(row_with(devices, "(this browser)").contains("Firefox"));
+
+    // Signing the phone out from the laptop: its cookie stops working at once.
+    let csrf = form_value(&page, "csrf");
+    let phone_id = form_value(row_with(sessions, "Android"), "session");
+    assert_eq!(phone.get("/index.php").await.status, 200);
+    let ended = laptop
+        .post_form(
+            "/.mfa/settings/sessions/end",
+            &[("csrf", &csrf), ("session", &phone_id)],
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text());
+    assert!(ended.text().contains("That session is signed out."));
+    assert_eq!(
+        phone.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+    // Another user's session cannot be named: bob stays signed in.
+    let bob_sessions = gw.cli(
+        &[
+            "session",
+            "list",
+            "--user",
+            "bob",
+            "--json",
+            "--operator",
+            "ops",
+        ],
+        "",
+    );
+    let bob_session: Value =
+        serde_json::from_str(bob_sessions.stdout.lines().next().unwrap()).unwrap();
+    let bob_handle = &bob_session["id"].as_str().unwrap()[..16];
+    let refused = laptop
+        .post_form(
+            "/.mfa/settings/sessions/end",
+            &[("csrf", &csrf), ("session", bob_handle)],
+        )
+        .await;
+    assert!(refused.text().contains("That session had already ended."));
+    assert_eq!(bob.get("/index.php").await.status, 200);
+    // Without the session's form token nothing ends.
+    let forged = laptop
+        .post_form("/.mfa/settings/sessions/end", &[("session", &phone_id)])
+        .await;
+    assert_eq!(forged.status, 403);
+
+    // Forgetting the phone's browser: it leaves the list; forgetting this one clears its cookie.
+    let page = laptop.get("/.mfa/settings").await.text();
+    let devices = &page[page.find("Browsers you have signed in from").unwrap()..];
+    let phone_device = form_value(row_with(devices, "Android"), "device");
+    let forgot = laptop
+        .post_form(
+            "/.mfa/settings/devices/forget",
+            &[("csrf", &csrf), ("device", &phone_device)],
+        )
+        .await;
+    assert!(forgot.text().contains("That browser is forgotten."));
+    let devices = &forgot.text()[forgot
+        .text()
+        .find("Browsers you have signed in from")
+        .unwrap()..]
+        .to_string();
+    assert!(!devices.contains("Android"), "{devices}");
+    let own_device = form_value(row_with(devices, "(this browser)"), "device");
+    assert!(laptop.cookies.keys().any(|k| k.starts_with("mfa_device_")));
+    let forgot = laptop
+        .post_form(
+            "/.mfa/settings/devices/forget",
+            &[("csrf", &csrf), ("device", &own_device)],
+        )
+        .await;
+    assert!(forgot.text().contains("That browser is forgotten."));
+    assert!(
+        !laptop.cookies.keys().any(|k| k.starts_with("mfa_device_")),
+        "{:?}",
+        laptop.cookies
+    );
+
+    // "Sign out everywhere" asks first, saying how many sessions it ends; nothing ends yet.
+    let asked = laptop.get("/.mfa/settings/sign-out-everywhere").await;
+    assert_eq!(asked.status, 200);
+    assert!(
+        asked.text().contains("This ends all 2 of your sessions"),
+        "{}",
+        asked.text()
+    );
+    assert_eq!(script.get("/index.php").await.status, 200);
+    let done = laptop
+        .post_form("/.mfa/settings/sign-out-everywhere", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(done.status, 200);
+    assert!(done.text().contains("2 sessions ended."), "{}", done.text());
+    assert_eq!(
+        script.get("/index.php").await.header("location"),
+        Some("/login.php")
+    );
+    assert_eq!(laptop.get("/.mfa/settings").await.status, 401);
+    assert_eq!(
+        bob.get("/index.php").await.status,
+        200,
+        "bob's session is his own"
+    );
+
+    let events = common::audit_events(&gw);
+    let reasons: Vec<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "session_ended" && e["user"] == "alice")
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "signed out from the user's settings",
+            "signed out everywhere"
+        ]
+    );
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e["event"] == "device_forgotten" && e["user"] == "alice")
+            .count(),
+        2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_clients_list_and_end_their_sessions() {
+    let app = start_token_app().await;
+    let dir = common::temp_dir("mfa-settings-sessions-api");
+    let gw = Gateway::start_example("config/examples/token-api.yaml", app.addr, dir);
+    let mut client = Browser::new(gw.addr);
+    client
+        .headers
+        .push(("user-agent".into(), "python-requests/2.32.3".into()));
+    let first = client
+        .post_json(
+            "/api/login",
+            &json!({ "username": "alice", "password": "secret" }),
+        )
+        .await;
+    let first: Value = serde_json::from_slice(&first.body).unwrap();
+    let secret = first["secret"].as_str().unwrap().to_string();
+    let enrolled = client
+        .post_json(
+            "/.mfa/api/enroll",
+            &json!({ "ephemeral_token": first["ephemeral_token"], "code": totp_now(&secret, 0) }),
+        )
+        .await;
+    let enrolled: Value = serde_json::from_slice(&enrolled.body).unwrap();
+    let bearer = format!("Bearer {}", enrolled["token"].as_str().unwrap());
+    let headers = [
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+        ("accept", "application/json"),
+    ];
+
+    let listed = client
+        .request("GET", "/.mfa/api/sessions", &headers, vec![])
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let list: Value = serde_json::from_slice(&listed.body).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["browser"], "python-requests");
+    assert_eq!(list[0]["address"], "127.0.0.1");
+    assert_eq!(list[0]["current"], true);
+    assert_eq!(list[0]["id"].as_str().unwrap().len(), 16);
+    let missing = client
+        .request(
+            "POST",
+            "/.mfa/api/sessions/end",
+            &headers,
+            json!({ "session": "0000000000000000" })
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(missing.status, 404);
+    let devices = client
+        .request("GET", "/.mfa/api/devices", &headers, vec![])
+        .await;
+    assert_eq!(devices.status, 200);
+    let ended = client
+        .request(
+            "POST",
+            "/.mfa/api/sessions/end-all",
+            &headers,
+            b"{}".to_vec(),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text());
+    let ended: Value = serde_json::from_slice(&ended.body).unwrap();
+    assert_eq!(ended["ended"], 1);
+    let after = client
+        .request("GET", "/.mfa/api/sessions", &headers, vec![])
+        .await;
+    assert_eq!(after.status, 401);
+}

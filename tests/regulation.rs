@@ -296,12 +296,43 @@ async fn the_apps_login_is_throttled_per_address_and_per_user_name() {
     let wait = retry_after(&answer);
     assert!((290..=300).contains(&wait), "{wait}");
     assert_eq!(app.state.visits().len(), visits);
+    // The page names what is paused (the name, not the address), that the user's own browser
+    // is not, and the command that lifts it.
+    let text = answer.text();
+    assert!(
+        text.contains("Too many failed sign-ins for the user name bob.")
+            && text.contains("a browser you have signed in from before is not paused")
+            && text.contains("mfa-gateway user unlock bob"),
+        "{text}"
+    );
 
     // One more refused login from that address (for alice) reaches its limit of four.
     let mut b = Browser::from_client(gw.addr, "198.51.100.7");
     assert_eq!(login(&mut b, "alice", "wrong").await.status, 200);
     let mut b = Browser::from_client(gw.addr, "198.51.100.7");
-    assert_eq!(login(&mut b, "alice", "secret").await.status, 429);
+    let answer = login(&mut b, "alice", "secret").await;
+    assert_eq!(answer.status, 429);
+    let text = answer.text();
+    assert!(
+        text.contains("from your address (198.51.100.7)")
+            && text.contains("mfa-gateway client unlock 198.51.100.7"),
+        "{text}"
+    );
+    // An API client is told the same in its own terms.
+    let api = b
+        .request(
+            "POST",
+            "/login.php",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "application/json"),
+            ],
+            b"user=alice&pass=secret".to_vec(),
+        )
+        .await;
+    assert_eq!(api.status, 429);
+    let body: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
+    assert_eq!(body["error"], "too_many_attempts");
     // alice from her own address is not throttled.
     let mut b = Browser::from_client(gw.addr, "203.0.113.2");
     assert_eq!(login(&mut b, "alice", "secret").await.status, 303);
@@ -318,6 +349,19 @@ async fn the_apps_login_is_throttled_per_address_and_per_user_name() {
             "logins from 198.51.100.7 (intranet)"
         ]
     );
+
+    // Each command the pages name lifts its pause.
+    let unlocked = gw.cli(&["user", "unlock", "bob", "--operator", "ops"], "");
+    assert_eq!(unlocked.code, 0, "{}", unlocked.stderr);
+    let mut elsewhere = Browser::from_client(gw.addr, "203.0.113.1");
+    assert_eq!(login(&mut elsewhere, "bob", "hunter2").await.status, 303);
+    let unlocked = gw.cli(
+        &["client", "unlock", "198.51.100.7", "--operator", "ops"],
+        "",
+    );
+    assert_eq!(unlocked.code, 0, "{}", unlocked.stderr);
+    let mut b = Browser::from_client(gw.addr, "198.51.100.7");
+    assert_eq!(login(&mut b, "alice", "secret").await.status, 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

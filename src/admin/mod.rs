@@ -108,7 +108,33 @@ pub struct UserDetail {
     #[serde(flatten)]
     pub row: UserRow,
     pub sessions: Vec<SessionView>,
+    pub devices: Vec<DeviceView>,
     pub invite_expires_at: Option<i64>,
+}
+
+/// A remembered browser (device credential) as admin commands show it: named by the first 16
+/// characters of its id, as the audit trail names it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeviceView {
+    pub id: String,
+    pub user_agent: String,
+    pub client: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+}
+
+impl DeviceView {
+    fn of(d: &crate::store::Device) -> DeviceView {
+        DeviceView {
+            id: d.id.chars().take(16).collect(),
+            user_agent: d.user_agent.clone(),
+            client: d.client.clone(),
+            created_at: d.created_at,
+            last_used_at: d.last_used_at,
+            expires_at: d.expires_at,
+        }
+    }
 }
 
 /// An address lock as `client list` shows it.
@@ -400,11 +426,75 @@ impl Admin {
         let locks = self.locks(now).await?;
         let sessions = self.sessions(Some((realm, user)), now).await?;
         let invite = self.durable.invite(realm, user, now).await?;
+        let devices = self.devices(realm, user, now).await?;
         Ok(UserDetail {
             row: self.row(realm, user, totp.as_ref(), left, &locks),
             sessions,
+            devices,
             invite_expires_at: invite.map(|i| i.expires_at),
         })
+    }
+
+    /// The browsers remembered for the user, most recently used first.
+    pub async fn devices(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<Vec<DeviceView>, AdminError> {
+        let mut list = self.durable.devices(realm, user, now).await?;
+        list.sort_by_key(|d| std::cmp::Reverse(d.last_used_at));
+        Ok(list.iter().map(DeviceView::of).collect())
+    }
+
+    /// Forgets one remembered browser of the user (named by its id's first 8 or more
+    /// characters), or all of them: from then on it is judged as any new browser. How many
+    /// were forgotten.
+    pub async fn forget_devices(
+        &self,
+        realm: &str,
+        user: &str,
+        id: Option<&str>,
+        now: i64,
+    ) -> Result<u64, AdminError> {
+        let full = match id {
+            None => None,
+            Some(prefix) => {
+                let list = self.durable.devices(realm, user, now).await?;
+                let mut found = list
+                    .iter()
+                    .filter(|d| prefix.len() >= 8 && d.id.starts_with(prefix));
+                match (found.next(), found.next()) {
+                    (Some(d), None) => Some(d.id.clone()),
+                    (None, _) => {
+                        return Err(AdminError::Usage(format!(
+                            "no remembered browser of {user} ({realm}) has an id starting {prefix:?} (8 or more characters, as `user devices` shows)"
+                        )))
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(AdminError::Usage(format!(
+                            "several remembered browsers of {user} have ids starting {prefix:?}: give more characters"
+                        )))
+                    }
+                }
+            }
+        };
+        let forgotten = self
+            .durable
+            .remove_devices(realm, user, full.as_deref())
+            .await?;
+        let device = full.map_or_else(|| "all".to_string(), |id| id.chars().take(16).collect());
+        self.record(
+            "admin_devices_forgotten",
+            realm,
+            Some(user),
+            now,
+            &[
+                ("device", device),
+                ("devices_forgotten", forgotten.to_string()),
+            ],
+        )?;
+        Ok(forgotten)
     }
 
     /// Removes the user's factors so they enroll again at their next login, after ending their

@@ -42,6 +42,12 @@ pub struct SessionView {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// The browser's `User-Agent` and address at sign-in (empty for sessions an older gateway
+    /// started).
+    #[serde(default)]
+    pub user_agent: String,
+    #[serde(default)]
+    pub client: String,
 }
 
 impl SessionView {
@@ -56,6 +62,8 @@ impl SessionView {
             expires_at: s
                 .absolute_expires_at
                 .min(s.last_seen_at.saturating_add(s.idle_timeout_secs)),
+            user_agent: s.user_agent.clone(),
+            client: s.client.clone(),
         }
     }
 }
@@ -118,6 +126,8 @@ mod tests {
             mfa_at: 10,
             idle_timeout_secs: 100,
             absolute_expires_at: 1000,
+            user_agent: "curl/8.5.0".into(),
+            client: "192.0.2.1".into(),
         };
         store.put_session(&session).await.unwrap();
         let op = StateOp::Sessions {

@@ -34,7 +34,8 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
-    /// One user: factors, recovery codes left, lock, sessions, pending invitation.
+    /// One user: factors, recovery codes left, lock, sessions, remembered browsers, pending
+    /// invitation.
     Show {
         user: String,
         #[command(flatten)]
@@ -52,6 +53,28 @@ pub enum UserCommand {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+    },
+    /// Browsers remembered for the user (each passed their second factor before; wrong
+    /// codes from elsewhere never lock them out).
+    Devices {
+        user: String,
+        #[command(flatten)]
+        common: Common,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Forget a remembered browser of the user (by the id `user devices` shows), or all of
+    /// them: it is then judged as any new browser.
+    Forget {
+        user: String,
+        /// The browser's id, or its first 8+ characters.
+        device: Option<String>,
+        #[command(flatten)]
+        common: Common,
+        /// Forget every browser remembered for the user.
+        #[arg(long, conflicts_with = "device")]
+        all: bool,
     },
     /// Refuse the user's sign-ins (even with a correct code) until unlocked.
     Lock {
@@ -223,6 +246,20 @@ fn printable(cell: &str) -> String {
         .collect()
 }
 
+/// A `User-Agent` as a person recognises it ("Firefox · Linux").
+fn agent(user_agent: &str) -> String {
+    let agent = crate::ui::agent::describe(user_agent);
+    crate::ui::pages::browser_label(&agent.browser, agent.device)
+}
+
+fn or_dash(text: &str) -> &str {
+    if text.is_empty() {
+        "-"
+    } else {
+        text
+    }
+}
+
 /// Columns padded to their widest cell (control characters shown as `?`).
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
     let rows: Vec<Vec<String>> = rows
@@ -368,11 +405,24 @@ pub fn user(command: UserCommand) -> ExitCode {
                 println!("sessions:           {}", detail.sessions.len());
                 for s in &detail.sessions {
                     println!(
-                        "  {}  {}  since {}  last seen {}",
+                        "  {}  {}  {}  {}  since {}  last seen {}",
                         &s.id.get(..16).unwrap_or(&s.id),
-                        s.app,
+                        printable(&s.app),
+                        agent(&s.user_agent),
+                        printable(or_dash(&s.client)),
                         when(Some(s.created_at)),
                         when(Some(s.last_seen_at))
+                    );
+                }
+                println!("remembered browsers: {}", detail.devices.len());
+                for d in &detail.devices {
+                    println!(
+                        "  {}  {}  {}  since {}  last used {}",
+                        d.id,
+                        agent(&d.user_agent),
+                        printable(or_dash(&d.client)),
+                        when(Some(d.created_at)),
+                        when(Some(d.last_used_at))
                     );
                 }
                 Ok(())
@@ -395,6 +445,64 @@ pub fn user(command: UserCommand) -> ExitCode {
                     if reset.sessions_ended == 1 { "" } else { "s" },
                     reset.devices_forgotten,
                     if reset.devices_forgotten == 1 { "" } else { "s" },
+                );
+                Ok(())
+            })
+        }),
+        UserCommand::Devices { user, common, json } => {
+            with_admin(common, move |admin, app, realm| {
+                Box::pin(async move {
+                    let realm = admin.realm(app, realm)?;
+                    let user = admin.identity(&realm, &user);
+                    let list = admin.devices(&realm, &user, now).await?;
+                    if json {
+                        json_lines(&list);
+                        return Ok(());
+                    }
+                    let cells: Vec<Vec<String>> = list
+                        .iter()
+                        .map(|d| {
+                            vec![
+                                d.id.clone(),
+                                agent(&d.user_agent),
+                                or_dash(&d.client).to_string(),
+                                when(Some(d.created_at)),
+                                when(Some(d.last_used_at)),
+                                when(Some(d.expires_at)),
+                            ]
+                        })
+                        .collect();
+                    print!(
+                        "{}",
+                        table(
+                            &["ID", "BROWSER", "ADDRESS", "SINCE", "LAST USED", "ENDS"],
+                            &cells
+                        )
+                    );
+                    Ok(())
+                })
+            })
+        }
+        UserCommand::Forget {
+            user,
+            device,
+            common,
+            all,
+        } => with_admin(common, move |admin, app, realm| {
+            Box::pin(async move {
+                if device.is_none() && !all {
+                    return Err(AdminError::Usage(
+                        "name a browser (its id from `user devices`) or --all".into(),
+                    ));
+                }
+                let realm = admin.realm(app, realm)?;
+                let user = admin.identity(&realm, &user);
+                let n = admin
+                    .forget_devices(&realm, &user, device.as_deref(), now)
+                    .await?;
+                println!(
+                    "{n} remembered browser{} of {user} ({realm}) forgotten",
+                    if n == 1 { "" } else { "s" }
                 );
                 Ok(())
             })
@@ -480,6 +588,8 @@ pub fn session(command: SessionCommand) -> ExitCode {
                                 s.user.clone(),
                                 s.realm.clone(),
                                 s.app.clone(),
+                                agent(&s.user_agent),
+                                or_dash(&s.client).to_string(),
                                 when(Some(s.created_at)),
                                 when(Some(s.last_seen_at)),
                                 when(Some(s.expires_at)),
@@ -489,7 +599,17 @@ pub fn session(command: SessionCommand) -> ExitCode {
                     print!(
                         "{}",
                         table(
-                            &["ID", "USER", "REALM", "APP", "SINCE", "LAST SEEN", "ENDS"],
+                            &[
+                                "ID",
+                                "USER",
+                                "REALM",
+                                "APP",
+                                "BROWSER",
+                                "ADDRESS",
+                                "SINCE",
+                                "LAST SEEN",
+                                "ENDS"
+                            ],
                             &cells
                         )
                     );

@@ -113,7 +113,10 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             "settings/done"
             | "settings/recovery-codes"
             | "settings/remove"
-            | "settings/authenticator",
+            | "settings/authenticator"
+            | "settings/sessions/end"
+            | "settings/sign-out-everywhere"
+            | "settings/devices/forget",
             _,
         ) => {
             let rest = rest.trim_start_matches("settings");
@@ -123,8 +126,16 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             }
         }
         (
-            "api/methods" | "api/recovery-codes" | "api/totp/setup" | "api/totp/confirm"
-            | "api/totp/remove",
+            "api/methods"
+            | "api/recovery-codes"
+            | "api/totp/setup"
+            | "api/totp/confirm"
+            | "api/totp/remove"
+            | "api/sessions"
+            | "api/sessions/end"
+            | "api/sessions/end-all"
+            | "api/devices"
+            | "api/devices/forget",
             _,
         ) => {
             let rest = rest.trim_start_matches("api/");
@@ -887,31 +898,6 @@ impl Pages<'_> {
                     "form-expired-logout",
                 )
             };
-        }
-        // "Sign out everywhere": the user's other sessions first, then this one.
-        if !api && matches!(form.one("everywhere"), Ok(Some("yes"))) {
-            match self
-                .ctx
-                .mfa
-                .ephemeral
-                .end_user_sessions(&session.realm, &session.user, Some(&session.id_hash))
-                .await
-            {
-                Ok(ended) => self.ctx.audit(
-                    "session_ended",
-                    &session.user,
-                    "accepted",
-                    Some(&session.id_hash),
-                    &[
-                        ("reason", "signed out everywhere".into()),
-                        ("sessions_ended", ended.to_string()),
-                    ],
-                ),
-                Err(error) => {
-                    tracing::error!(error = %crate::ops::error_chain(&error), "cannot end sessions");
-                    return self.unavailable();
-                }
-            }
         }
         if let Err(error) = self.ctx.mfa.ephemeral.end_session(&session.id_hash).await {
             tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");

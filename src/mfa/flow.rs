@@ -1357,6 +1357,8 @@ async fn release(
         mfa_at: ctx.now,
         idle_timeout_secs: seconds(settings.idle_timeout),
         absolute_expires_at: ctx.now.saturating_add(seconds(settings.absolute_timeout)),
+        user_agent: ctx.user_agent.clone(),
+        client: ctx.client.to_canonical().to_string(),
     };
     ctx.audit_required("session_created", user, "accepted", Some(&id_hash), &[])?;
     ctx.mfa.ephemeral.put_session(&session).await?;

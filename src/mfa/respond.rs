@@ -140,21 +140,47 @@ pub fn lock_text(
     now: i64,
 ) -> String {
     use crate::regulation::Scope;
+    let key = match lock.scope {
+        Scope::Account => "locked-account",
+        Scope::NewBrowsers => "locked-new-browsers",
+        Scope::Device => "locked-device",
+        Scope::Address | Scope::Name => "locked-address",
+        Scope::Network => "locked-network",
+    };
+    scoped_text(t, key, lock, user, client, now)
+}
+
+/// What the page of a paused login says: whether the address or the user name typed is
+/// paused, until when, that a browser the user signed in from before is not, and the command
+/// that lifts it.
+pub fn throttle_text(
+    t: crate::i18n::Tr,
+    lock: crate::regulation::Lock,
+    user: Option<&str>,
+    client: std::net::IpAddr,
+    now: i64,
+) -> String {
+    let key = match (lock.scope, user) {
+        (crate::regulation::Scope::Name, Some(_)) => "throttled-name",
+        _ => "throttled-address",
+    };
+    scoped_text(t, key, lock, user.unwrap_or(""), client, now)
+}
+
+fn scoped_text(
+    t: crate::i18n::Tr,
+    key: &str,
+    lock: crate::regulation::Lock,
+    user: &str,
+    client: std::net::IpAddr,
+    now: i64,
+) -> String {
     let seconds = crate::regulation::retry_after(lock.until, now);
     let wait = t.n("wait-minutes", "minutes", seconds.div_ceil(60).max(1));
     let until = crate::ops::time::clock_time(lock.until);
-    let (key, address) = match lock.scope {
-        Scope::Account => ("locked-account", String::new()),
-        Scope::NewBrowsers => ("locked-new-browsers", String::new()),
-        Scope::Device => ("locked-device", String::new()),
-        Scope::Address | Scope::Name => (
-            "locked-address",
-            crate::regulation::client_of(client).to_string(),
-        ),
-        Scope::Network => (
-            "locked-network",
-            crate::regulation::network_of(client).to_string(),
-        ),
+    let address = match lock.scope {
+        crate::regulation::Scope::Network => crate::regulation::network_of(client).to_string(),
+        _ => crate::regulation::client_of(client).to_string(),
     };
     let user: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
     t.args(

@@ -14,7 +14,6 @@ use crate::config::{BasicAuth, IdentitySource};
 use crate::intercept::body::checked_username;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
-use crate::regulation;
 use crate::session::credentials::BasicCredential;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
@@ -54,11 +53,9 @@ pub async fn sign_in(
     let typed = credential.user.as_str();
     let cross_site = from_another_site(&headers);
     let (throttle, code_lock) = locks_before_login(ctx, Some(typed)).await?;
-    if let Some(until) = throttle {
+    if let Some(throttle) = throttle {
         tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "Basic sign-in refused: throttled");
-        return Err(ProxyError::LoginThrottled(regulation::retry_after(
-            until, ctx.now,
-        )));
+        return Err(ProxyError::LoginThrottled(throttle));
     }
     // The check is about the credential alone: no cookie of the client's may answer for it.
     headers.remove(header::COOKIE);

@@ -40,10 +40,10 @@ pub enum ProxyError {
     LoginAnswerUnreadable,
     #[error("the app accepted a login whose user name the gateway could not read")]
     LoginWithoutUser,
-    /// Too many logins the app refused, from this client or for this user name; seconds to
-    /// wait.
+    /// Too many logins the app refused, from this client or for this user name: which, and
+    /// until when.
     #[error("login throttled")]
-    LoginThrottled(u64),
+    LoginThrottled(Box<Throttle>),
     /// A request the app might read differently from the gateway (repeated `Authorization`,
     /// a login body two parsers read two ways); the label names the reason for the log.
     #[error("ambiguous request: {0}")]
@@ -66,6 +66,17 @@ pub enum ProxyError {
     /// session.
     #[error("path refused by the config")]
     PathRefused,
+}
+
+/// A login throttle in force: the lock (its end and what it is on), the seconds left, and what
+/// its page names (the user name typed, the client's address), as of `now`.
+#[derive(Debug)]
+pub struct Throttle {
+    pub lock: crate::regulation::Lock,
+    pub seconds: u64,
+    pub user: Option<String>,
+    pub client: std::net::IpAddr,
+    pub now: i64,
 }
 
 impl ProxyError {
@@ -202,7 +213,16 @@ mod tests {
             ProxyError::BodyTimeout,
             ProxyError::LoginAnswerUnreadable,
             ProxyError::LoginWithoutUser,
-            ProxyError::LoginThrottled(60),
+            ProxyError::LoginThrottled(Box::new(Throttle {
+                lock: crate::regulation::Lock {
+                    until: 60,
+                    scope: crate::regulation::Scope::Address,
+                },
+                seconds: 60,
+                user: None,
+                client: std::net::Ipv4Addr::LOCALHOST.into(),
+                now: 0,
+            })),
             ProxyError::AmbiguousRequest("test"),
             ProxyError::AppSessionWithheld,
             ProxyError::AnswerUnchecked,

@@ -668,10 +668,16 @@ fn error_response(
     way: error_page::Way<'_>,
 ) -> Response<bytes::Bytes> {
     let status = error.status();
-    let message = if json {
-        error.message().to_string()
-    } else {
-        way.t.t(error.message_id())
+    let message = match error {
+        ProxyError::LoginThrottled(throttle) if !json => crate::mfa::respond::throttle_text(
+            way.t,
+            throttle.lock,
+            throttle.user.as_deref(),
+            throttle.client,
+            throttle.now,
+        ),
+        _ if json => error.message().to_string(),
+        _ => way.t.t(error.message_id()),
     };
     let (body, content_type) = error_page::render(
         status,
@@ -687,10 +693,10 @@ fn error_response(
         .headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
     crate::ui::security_headers::apply_to_error_page(response.headers_mut());
-    if let ProxyError::LoginThrottled(seconds) = error {
+    if let ProxyError::LoginThrottled(throttle) = error {
         response
             .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from(*seconds));
+            .insert(header::RETRY_AFTER, HeaderValue::from(throttle.seconds));
     }
     if matches!(
         error,

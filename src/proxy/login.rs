@@ -3,7 +3,7 @@
 //! release gate (`gate`).
 
 use super::body::{collect_limited, CollectError, Reply};
-use super::error::ProxyError;
+use super::error::{ProxyError, Throttle};
 use super::headers::{self, Peer};
 use super::state::UpstreamTarget;
 use super::upstream::ForwardBody;
@@ -157,10 +157,8 @@ pub async fn read_request<'a>(
         };
         if let Some(name) = &counted {
             let (throttle, _) = locks_before_login(ctx, name.as_deref()).await?;
-            if let Some(until) = throttle {
-                return Err(ProxyError::LoginThrottled(regulation::retry_after(
-                    until, ctx.now,
-                )));
+            if let Some(throttle) = throttle {
+                return Err(ProxyError::LoginThrottled(throttle));
             }
         }
         let pending = PendingLogin {
@@ -208,11 +206,9 @@ pub async fn read_request<'a>(
         return Ok((Either::Right(Full::new(read)), None));
     }
     let (throttle, code_lock) = locks_before_login(ctx, typed_user.as_deref()).await?;
-    if let Some(until) = throttle {
+    if let Some(throttle) = throttle {
         tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "login refused: throttled");
-        return Err(ProxyError::LoginThrottled(regulation::retry_after(
-            until, ctx.now,
-        )));
+        return Err(ProxyError::LoginThrottled(throttle));
     }
     let pending = PendingLogin {
         rule,
@@ -529,13 +525,20 @@ async fn login_subjects(
 pub(super) async fn locks_before_login(
     ctx: &Context<'_>,
     typed_user: Option<&str>,
-) -> Result<(Option<i64>, Option<(String, Option<regulation::Lock>)>), ProxyError> {
-    let mut keys: Vec<String> = login_subjects(ctx, typed_user)
+) -> Result<
+    (
+        Option<Box<Throttle>>,
+        Option<(String, Option<regulation::Lock>)>,
+    ),
+    ProxyError,
+> {
+    let throttle_subjects: Vec<Subject> = login_subjects(ctx, typed_user)
         .await
         .map_err(|e| ProxyError::StateUnavailable(e.into()))?
         .into_iter()
-        .map(|(s, _)| s.key())
+        .map(|(s, _)| s)
         .collect();
+    let mut keys: Vec<String> = throttle_subjects.iter().map(Subject::key).collect();
     let throttles = keys.len();
     let user = typed_user
         .filter(|_| matches!(ctx.settings.identity, IdentitySource::LoginField))
@@ -562,7 +565,16 @@ pub(super) async fn locks_before_login(
         let lock = regulation::latest_lock(&inspection, &code_subjects, throttles);
         (u, lock)
     });
-    Ok((inspection.latest(0..throttles), code_lock))
+    let throttle = regulation::latest_lock(&inspection, &throttle_subjects, 0).map(|lock| {
+        Box::new(Throttle {
+            lock,
+            seconds: regulation::retry_after(lock.until, ctx.now),
+            user: typed_user.map(|u| flow::identity(ctx.settings, u)),
+            client: ctx.client,
+            now: ctx.now,
+        })
+    });
+    Ok((throttle, code_lock))
 }
 
 /// Counts a login the app refused; a throttle it starts is audited. The app's answer goes to

@@ -65,6 +65,10 @@ pub struct Session {
     pub mfa_at: i64,
     pub idle_timeout_secs: i64,
     pub absolute_expires_at: i64,
+    /// The browser's `User-Agent` (printable, shortened) and address at sign-in: shown to the
+    /// user in settings and to administrators, so a session can be told from another.
+    pub user_agent: String,
+    pub client: String,
 }
 
 /// How many failures a subject may have within a window before it is locked, and for how long.

@@ -340,6 +340,8 @@ pub fn sample_session(n: u8, now: i64) -> super::Session {
         mfa_at: now,
         idle_timeout_secs: 600,
         absolute_expires_at: now + 3600,
+        user_agent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0".into(),
+        client: "203.0.113.7".into(),
     }
 }
 
@@ -430,11 +432,12 @@ pub async fn ephemeral_store_suite<S: super::EphemeralStore + Clone + 'static>(s
     // Sessions: idle and absolute expiry, touching extends idle only.
     let s = sample_session(1, 0);
     store.put_session(&s).await.unwrap();
-    assert!(store
-        .touch_session(&s.id_hash, 500)
-        .await
-        .unwrap()
-        .is_some());
+    let touched = store.touch_session(&s.id_hash, 500).await.unwrap();
+    // Everything shown of a session (its browser and address) comes back as stored.
+    assert_eq!(
+        touched.map(|t| (t.user_agent, t.client)),
+        Some((s.user_agent.clone(), s.client.clone()))
+    );
     assert!(
         store
             .touch_session(&s.id_hash, 1000)

@@ -1,5 +1,6 @@
 //! Pages the gateway answers itself.
 
+pub mod agent;
 pub mod error_page;
 pub mod pages;
 pub mod qr;

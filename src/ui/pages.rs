@@ -90,15 +90,62 @@ pub struct SettingsPage<'a> {
     pub home_page: &'a str,
     /// The user's live sessions, newest use first.
     pub sessions: Vec<SessionRow>,
+    /// The browsers remembered for the user, newest use first.
+    pub devices: Vec<DeviceRow>,
 }
 
 /// One of the user's sessions, as the settings page lists it.
 pub struct SessionRow {
+    /// What names it in a form (and in the audit trail).
+    pub id: String,
     pub app: String,
+    /// "Firefox · Linux", or what the `User-Agent` names.
+    pub browser: String,
+    pub address: String,
     pub started: String,
     pub last_seen: String,
     /// The session of the browser looking at the page.
     pub current: bool,
+}
+
+/// One remembered browser, as the settings page lists it.
+pub struct DeviceRow {
+    pub id: String,
+    pub browser: String,
+    pub address: String,
+    pub since: String,
+    pub last_used: String,
+    /// The browser looking at the page.
+    pub current: bool,
+}
+
+/// "Firefox · Linux": a browser and its device family, either may be unknown.
+pub fn browser_label(browser: &str, device: &str) -> String {
+    match (browser.is_empty(), device.is_empty()) {
+        (false, false) => format!("{browser} \u{b7} {device}"),
+        (false, true) => browser.to_string(),
+        (true, false) => device.to_string(),
+        (true, true) => "?".to_string(),
+    }
+}
+
+/// A question asked before something that cannot be undone: a form that posts to `action`
+/// with the CSRF token, and a way back.
+#[derive(Template)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage<'a> {
+    /// The language the page speaks.
+    pub t: Tr,
+    pub app_name: &'a str,
+    pub prefix: &'a str,
+    pub logo: bool,
+    pub title: &'a str,
+    pub message: &'a str,
+    pub action: &'a str,
+    pub csrf: &'a str,
+    /// The confirming button's text.
+    pub button: &'a str,
+    pub back_link: &'a str,
 }
 
 #[derive(Template)]

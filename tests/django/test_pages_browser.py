@@ -125,8 +125,15 @@ def test_the_pages_on_a_phone_and_a_desktop(size, django_site, gateway, admin_us
             page.goto(f"{base}/.mfa/settings")
             assert page.locator("table.sessions tbody tr").count() == 2
             other.goto(f"{base}/.mfa/settings")
+            # Each session names its browser; "Sign out everywhere" asks first, with the count.
+            assert "Chrome" in other.locator("table.sessions tbody tr").first.inner_text()
+            other.click("a:has-text('Sign out everywhere')")
+            other.wait_for_url("**/.mfa/settings/sign-out-everywhere")
+            assert "all 2 of your sessions" in other.locator("main").inner_text()
+            shot(other, size, "sign-out-everywhere")
             other.click("button:has-text('Sign out everywhere')")
-            assert other.locator("h1").inner_text() == "Signed out"
+            assert other.locator("h1").inner_text() == "Signed out everywhere"
+            assert "2 sessions ended." in other.locator("main").inner_text()
             page.goto(f"{base}/admin/")
             assert "Site administration" not in page.content()
 

@@ -99,6 +99,9 @@ pub fn session_from(f: &Fields) -> Result<Session, StoreError> {
         mfa_at: field(f, "mfa_at")?,
         idle_timeout_secs: field(f, "idle")?,
         absolute_expires_at: field(f, "abs")?,
+        // Absent from sessions an older gateway stored.
+        user_agent: f.get("ua").cloned().unwrap_or_default(),
+        client: f.get("client").cloned().unwrap_or_default(),
     })
 }
 
@@ -114,6 +117,8 @@ pub fn session_fields(s: &Session) -> Vec<(&'static str, String)> {
         ("mfa_at", s.mfa_at.to_string()),
         ("idle", s.idle_timeout_secs.to_string()),
         ("abs", s.absolute_expires_at.to_string()),
+        ("ua", s.user_agent.clone()),
+        ("client", s.client.clone()),
     ]
 }
 

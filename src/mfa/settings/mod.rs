@@ -9,6 +9,8 @@
 //! session). Wrong codes count towards the user's lock; every change ends the user's other
 //! sessions (ASVS 3.3.3) and every change or refusal is audited.
 
+mod browsers;
+
 use super::flow::{Context, EnrollSetup};
 use super::respond::{api_error, json_response, redirect, Form, SPENT_CODE, UNAVAILABLE};
 use super::MfaError;
@@ -19,7 +21,9 @@ use crate::factors::totp::{self, TotpSecret};
 use crate::keys::Sealed;
 use crate::session::credentials::{authorization, cookie_values};
 use crate::store::{DurableStore, EphemeralStore, Session, TotpRecord};
-use crate::ui::pages::{self, EnrollPage, MessagePage, RecoveryCodesPage, SettingsPage};
+use crate::ui::pages::{
+    self, ConfirmPage, EnrollPage, MessagePage, RecoveryCodesPage, SettingsPage,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use bytes::Bytes;
@@ -476,6 +480,54 @@ pub async fn page(
             Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
             Err(e) => Err(e),
         },
+        ("/sessions/end", true) => {
+            let id = form.one("session").ok().flatten().unwrap_or("");
+            match browsers::end_one(ctx, &session, id).await {
+                Ok(true) => {
+                    pages
+                        .overview(&session, Some("notice-session-ended"), None)
+                        .await
+                }
+                Ok(false) => {
+                    pages
+                        .overview(&session, Some("notice-session-gone"), None)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        }
+        ("/sign-out-everywhere", false) => pages.everywhere(&session).await,
+        ("/sign-out-everywhere", true) => match browsers::end_all(ctx, &session).await {
+            Ok(ended) => Ok(pages.signed_out_everywhere(ended)),
+            Err(e) => Err(e),
+        },
+        ("/devices/forget", true) => {
+            let id = form.one("device").ok().flatten().unwrap_or("");
+            match browsers::forget(ctx, &session, id).await {
+                Ok(browsers::Forgot::Nothing) => {
+                    pages
+                        .overview(&session, Some("notice-device-gone"), None)
+                        .await
+                }
+                Ok(forgot) => {
+                    let page = pages.overview(&session, Some("notice-device-forgotten"), None);
+                    page.await.map(|mut page| {
+                        if forgot == browsers::Forgot::This {
+                            let cookie = crate::session::device::cookie(
+                                &ctx.keys,
+                                &session.realm,
+                                &session.user,
+                                ctx.tls,
+                            );
+                            page.headers_mut()
+                                .append(header::SET_COOKIE, cookie.clear());
+                        }
+                        page
+                    })
+                }
+                Err(e) => Err(e),
+            }
+        }
         ("/remove", true) => match remove(ctx, &session, code).await {
             Ok(Ok(())) => pages.overview(&session, Some("notice-off"), None).await,
             Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
@@ -562,14 +614,18 @@ impl SettingsPages<'_> {
     /// A page with one message: `title` and `message` are message ids.
     fn message(&self, status: StatusCode, title: &str, message: &str) -> Response<Bytes> {
         let t = self.ctx.tr();
-        let (title, message) = (t.t(title), t.t(message));
+        self.said(status, &t.t(title), &t.t(message))
+    }
+
+    /// A page with one message, both already in the user's language.
+    fn said(&self, status: StatusCode, title: &str, message: &str) -> Response<Bytes> {
         let frame = pages::Frame {
             t: self.ctx.tr(),
             app_name: &self.ctx.app.display_name,
             prefix: self.prefix,
             logo: self.ctx.app.logo.is_some(),
         };
-        let page = MessagePage::new(&frame, &title, &message, &self.ctx.settings.login_page);
+        let page = MessagePage::new(&frame, title, message, &self.ctx.settings.login_page);
         pages::html(status, &page)
     }
 
@@ -595,20 +651,29 @@ impl SettingsPages<'_> {
         let notice = notice.map(|id| t.t(id));
         let error = refused.map(|r| t.t(r.message_id()));
         let status = refused.map_or(StatusCode::OK, Refused::status);
-        let mut live = self
-            .ctx
-            .mfa
-            .ephemeral
-            .sessions(Some((&session.realm, &session.user)), self.ctx.now)
-            .await?;
-        live.sort_by_key(|s| std::cmp::Reverse(s.last_seen_at));
-        let sessions: Vec<pages::SessionRow> = live
-            .iter()
+        let sessions: Vec<pages::SessionRow> = browsers::sessions(self.ctx, session)
+            .await?
+            .into_iter()
             .map(|s| pages::SessionRow {
                 app: self.app_name_of(&s.app),
+                browser: pages::browser_label(&s.browser, s.device),
+                address: s.address,
                 started: pages::utc(s.created_at),
                 last_seen: pages::utc(s.last_seen_at),
-                current: s.id_hash == session.id_hash,
+                current: s.current,
+                id: s.id,
+            })
+            .collect();
+        let devices: Vec<pages::DeviceRow> = browsers::devices(self.ctx, session)
+            .await?
+            .into_iter()
+            .map(|d| pages::DeviceRow {
+                browser: pages::browser_label(&d.browser, d.device),
+                address: d.address,
+                since: pages::utc(d.created_at),
+                last_used: pages::utc(d.last_used_at),
+                current: d.current,
+                id: d.id,
             })
             .collect();
         let page = pages::html(
@@ -628,12 +693,54 @@ impl SettingsPages<'_> {
                 error: error.as_deref(),
                 home_page: &self.ctx.settings.home_page,
                 sessions,
+                devices,
             },
         );
         Ok(match refused {
             Some(Refused::Locked(seconds)) => super::respond::retry_after(page, seconds),
             _ => page,
         })
+    }
+
+    /// "Sign out everywhere?": how many sessions it ends, asked before anything ends.
+    async fn everywhere(&self, session: &Session) -> Result<Response<Bytes>, MfaError> {
+        let count = browsers::sessions(self.ctx, session).await?.len() as u64;
+        let t = self.ctx.tr();
+        let (title, message) = (
+            t.t("everywhere-title"),
+            t.n("everywhere-confirm", "count", count),
+        );
+        let (csrf, button) = (self.csrf(session), t.t("settings-sign-out-everywhere"));
+        let back = format!("{}settings", self.prefix);
+        Ok(pages::html(
+            StatusCode::OK,
+            &ConfirmPage {
+                t: self.ctx.tr(),
+                app_name: &self.ctx.app.display_name,
+                prefix: self.prefix,
+                logo: self.ctx.app.logo.is_some(),
+                title: &title,
+                message: &message,
+                action: "settings/sign-out-everywhere",
+                csrf: &csrf,
+                button: &button,
+                back_link: &back,
+            },
+        ))
+    }
+
+    /// After "Sign out everywhere": how many sessions ended; this browser's cookie goes.
+    fn signed_out_everywhere(&self, ended: u32) -> Response<Bytes> {
+        let t = self.ctx.tr();
+        let (title, message) = (
+            t.t("everywhere-done-title"),
+            t.n("everywhere-done", "count", ended),
+        );
+        let mut response = self.said(StatusCode::OK, &title, &message);
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, self.ctx.session_cookie().clear());
+        response
     }
 
     /// How the user knows the app a session is of (its display name, when this gateway has it).
@@ -774,6 +881,42 @@ pub async fn api(
                 .collect();
             json_response(StatusCode::OK, &Value::Array(list))
         }),
+        ("sessions", false) => browsers::sessions(ctx, &session)
+            .await
+            .map(|list| json_response(StatusCode::OK, &json!(list))),
+        ("sessions/end", true) => {
+            let id = request.get("session").and_then(Value::as_str).unwrap_or("");
+            browsers::end_one(ctx, &session, id).await.map(|ended| {
+                if ended {
+                    json_response(StatusCode::OK, &json!({ "ended": 1 }))
+                } else {
+                    api_error(
+                        StatusCode::NOT_FOUND,
+                        "no_such_session",
+                        "None of your other sessions has this id.",
+                    )
+                }
+            })
+        }
+        ("sessions/end-all", true) => browsers::end_all(ctx, &session)
+            .await
+            .map(|ended| json_response(StatusCode::OK, &json!({ "ended": ended }))),
+        ("devices", false) => browsers::devices(ctx, &session)
+            .await
+            .map(|list| json_response(StatusCode::OK, &json!(list))),
+        ("devices/forget", true) => {
+            let id = request.get("device").and_then(Value::as_str).unwrap_or("");
+            browsers::forget(ctx, &session, id)
+                .await
+                .map(|forgot| match forgot {
+                    browsers::Forgot::Nothing => api_error(
+                        StatusCode::NOT_FOUND,
+                        "no_such_device",
+                        "No browser remembered for you has this id.",
+                    ),
+                    _ => json_response(StatusCode::OK, &json!({ "forgotten": 1 })),
+                })
+        }
         ("recovery-codes", true) => regenerate(ctx, &session, code).await.map(|r| match r {
             Ok(codes) => json_response(StatusCode::OK, &json!({ "backup_codes": shown(&codes) })),
             Err(refused) => api_refused(refused, ctx.now),
