@@ -85,6 +85,7 @@ apps:
     upstream:
       url: "http://127.0.0.1:{PORTS['app']}"
     mfa:
+      enrollment: {{ first_login: {{ for: 30d }} }}
       login:
         - path: /login
           success:

@@ -152,6 +152,8 @@ locked-address = Von Ihrer Adresse ({ $address }) wurden zu viele falsche Codes 
 locked-network = Aus Ihrem Netz ({ $address }) wurden zu viele falsche Codes eingegeben. Die Anmeldung von dort ist bis { $until } UTC angehalten (noch etwa { $wait }). Die Administration kann die Sperre früher aufheben mit: mfa-gateway client unlock ADRESSE (Ihre Adresse in diesem Netz)
 throttled-address = Zu viele fehlgeschlagene Anmeldungen von Ihrer Adresse ({ $address }). Die Anmeldung von dort ist bis { $until } UTC (in etwa { $wait }) angehalten; ein Browser, in dem Sie sich schon einmal angemeldet haben, ist nicht betroffen. Ein Administrator kann dies früher aufheben mit: mfa-gateway client unlock { $address }
 throttled-name = Zu viele fehlgeschlagene Anmeldungen für den Benutzernamen { $user }. Die Anmeldung damit aus neuen Browsern ist bis { $until } UTC (in etwa { $wait }) angehalten; ein Browser, in dem Sie sich schon einmal angemeldet haben, ist nicht betroffen. Wenn diese Versuche nicht von Ihnen stammen, versucht jemand, Ihr Passwort zu erraten. Ein Administrator kann dies früher aufheben mit: mfa-gateway user unlock { $user }
+enrollment-closed-title = Ein zweiter Faktor ist nötig
+enrollment-closed = { $user } hat noch keinen zweiten Faktor, und die Einrichtung bei der Anmeldung ist hier nicht mehr möglich. Bitten Sie Ihren Administrator um einen Einrichtungscode (er erstellt ihn mit: mfa-gateway user invite { $user }) und melden Sie sich dann erneut an.
 wait-minutes = { $minutes ->
     [one] eine Minute
    *[other] { $minutes } Minuten

@@ -154,6 +154,8 @@ locked-address = Too many wrong codes were entered from your address ({ $address
 locked-network = Too many wrong codes were entered from your network ({ $address }). Signing in from it is paused until { $until } UTC (in about { $wait }). An administrator can lift this sooner with: mfa-gateway client unlock ADDRESS (your address in that network)
 throttled-address = Too many failed sign-ins from your address ({ $address }). Signing in from it is paused until { $until } UTC (in about { $wait }); a browser you have signed in from before is not paused. An administrator can lift this sooner with: mfa-gateway client unlock { $address }
 throttled-name = Too many failed sign-ins for the user name { $user }. Signing in with it from new browsers is paused until { $until } UTC (in about { $wait }); a browser you have signed in from before is not paused. If these attempts were not yours, someone is guessing your password. An administrator can lift this sooner with: mfa-gateway user unlock { $user }
+enrollment-closed-title = A second factor is needed
+enrollment-closed = { $user } has no second factor yet, and setting one up at sign-in is no longer open here. Ask your administrator for an enrollment code (they make one with: mfa-gateway user invite { $user }), then sign in again.
 wait-minutes = { $minutes ->
     [one] a minute
    *[other] { $minutes } minutes

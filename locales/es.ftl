@@ -152,6 +152,8 @@ locked-address = Se introdujeron demasiados códigos incorrectos desde su direcc
 locked-network = Se introdujeron demasiados códigos incorrectos desde su red ({ $address }). El inicio de sesión desde ella está en pausa hasta las { $until } UTC (dentro de unos { $wait }). Un administrador puede levantarlo antes con: mfa-gateway client unlock DIRECCIÓN (su dirección en esa red)
 throttled-address = Demasiados inicios de sesión fallidos desde su dirección ({ $address }). El inicio de sesión desde ella está en pausa hasta las { $until } UTC (dentro de unos { $wait }); un navegador desde el que ya inició sesión no está en pausa. Un administrador puede levantarlo antes con: mfa-gateway client unlock { $address }
 throttled-name = Demasiados inicios de sesión fallidos para el nombre de usuario { $user }. El inicio de sesión con él desde navegadores nuevos está en pausa hasta las { $until } UTC (dentro de unos { $wait }); un navegador desde el que ya inició sesión no está en pausa. Si estos intentos no fueron suyos, alguien está intentando adivinar su contraseña. Un administrador puede levantarlo antes con: mfa-gateway user unlock { $user }
+enrollment-closed-title = Se necesita un segundo factor
+enrollment-closed = { $user } todavía no tiene un segundo factor, y configurarlo al iniciar sesión ya no está abierto aquí. Pida a su administrador un código de inscripción (lo crea con: mfa-gateway user invite { $user }) y vuelva a iniciar sesión.
 wait-minutes = { $minutes ->
     [one] un minuto
    *[other] { $minutes } minutos

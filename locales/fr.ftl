@@ -152,6 +152,8 @@ locked-address = Trop de codes erronés ont été saisis depuis votre adresse ({
 locked-network = Trop de codes erronés ont été saisis depuis votre réseau ({ $address }). La connexion depuis celui-ci est suspendue jusqu'à { $until } UTC (dans environ { $wait }). Un administrateur peut lever la suspension plus tôt avec : mfa-gateway client unlock ADRESSE (votre adresse dans ce réseau)
 throttled-address = Trop de connexions échouées depuis votre adresse ({ $address }). La connexion depuis celle-ci est suspendue jusqu’à { $until } UTC (dans environ { $wait }) ; un navigateur depuis lequel vous vous êtes déjà connecté n’est pas suspendu. Un administrateur peut lever cette suspension plus tôt avec : mfa-gateway client unlock { $address }
 throttled-name = Trop de connexions échouées pour le nom d’utilisateur { $user }. La connexion avec ce nom depuis de nouveaux navigateurs est suspendue jusqu’à { $until } UTC (dans environ { $wait }) ; un navigateur depuis lequel vous vous êtes déjà connecté n’est pas suspendu. Si ces tentatives ne sont pas les vôtres, quelqu’un essaie de deviner votre mot de passe. Un administrateur peut lever cette suspension plus tôt avec : mfa-gateway user unlock { $user }
+enrollment-closed-title = Un second facteur est nécessaire
+enrollment-closed = { $user } n’a pas encore de second facteur, et sa configuration à la connexion n’est plus ouverte ici. Demandez un code d’inscription à votre administrateur (il le crée avec : mfa-gateway user invite { $user }), puis reconnectez-vous.
 wait-minutes = { $minutes ->
     [one] une minute
    *[other] { $minutes } minutes

@@ -22,6 +22,7 @@ apps:
     upstream:
       url: "http://{upstream}"
     mfa:
+      enrollment: {{ first_login: {{ for: 30d }} }}
 {login}
       identity:
 {identity}

@@ -601,7 +601,7 @@ async fn sessions_survive_a_sentinel_failover() {
                     .join(", ")
             ),
         )
-        + "    mfa:\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n      identity: { typed_name: true }\n";
+        + "    mfa:\n      enrollment: { first_login: { for: 30d } }\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n      identity: { typed_name: true }\n";
     let gw = Gateway::start_in(&config, dir.clone());
     let mut browser = Browser::new(gw.addr);
     let answer = login(&mut browser, "alice", "secret").await;
@@ -828,7 +828,7 @@ async fn a_gateway_on_a_redis_cluster() {
             &format!("state:\n  redis_url: \"redis://127.0.0.1:1/\"\n  redis_cluster: [{list}]\napps:\n"),
         )
         .replace("  - name: main\n", "  - name: main\n    display_name: Intranet\n")
-        + "    mfa:\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n      logout: [/logout.php]\n      identity: { typed_name: true }\n";
+        + "    mfa:\n      enrollment: { first_login: { for: 30d } }\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n      logout: [/logout.php]\n      identity: { typed_name: true }\n";
     let gw = Gateway::start_in(&config, dir.clone());
     let mut browser = Browser::new(gw.addr);
     enroll(&mut browser, "carol", "pw").await;

@@ -140,7 +140,7 @@ async fn path_rules_match_the_routed_path_only() {
     let up = upstream::start().await;
     let yaml = common::simple_config(up.addr, "").replace(
         "    upstream:\n",
-        "    mfa:\n      login:\n        - path: /login\n          username_field: user\n          success: { set_cookie: sid }\n      session_cookies: [sid]\n      identity: { typed_name: true }\n      bypass:\n        paths: [/assets/]\n      refuse: [/xmlrpc.php]\n    upstream:\n",
+        "    mfa:\n      enrollment: { first_login: { for: 30d } }\n      login:\n        - path: /login\n          username_field: user\n          success: { set_cookie: sid }\n      session_cookies: [sid]\n      identity: { typed_name: true }\n      bypass:\n        paths: [/assets/]\n      refuse: [/xmlrpc.php]\n    upstream:\n",
     );
     let gw = Gateway::start(&yaml);
     // An app session cookie bound to nothing is removed everywhere; on a bypass path too, so
@@ -241,7 +241,7 @@ async fn health_checks_get_no_pass() {
 async fn the_canonical_host_chooses_the_app() {
     let up = upstream::start().await;
     let yaml = format!(
-        "listeners:\n  - address: \"{{listen}}\"\nadmin:\n  address: \"{{admin}}\"\ndata_dir: \"{{dir}}/data\"\napps:\n  - name: secure\n    hosts: [\"secure.example\"]\n    upstream:\n      url: \"http://{a}\"\n      add_headers: [{{ name: X-Chosen, value: secure }}]\n    mfa:\n      login:\n        - path: /login\n          username_field: user\n          success: {{ set_cookie: sid }}\n      session_cookies: [sid]\n      identity: {{ typed_name: true }}\n  - name: open\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://{a}\"\n      add_headers: [{{ name: X-Chosen, value: open }}]\n",
+        "listeners:\n  - address: \"{{listen}}\"\nadmin:\n  address: \"{{admin}}\"\ndata_dir: \"{{dir}}/data\"\napps:\n  - name: secure\n    hosts: [\"secure.example\"]\n    upstream:\n      url: \"http://{a}\"\n      add_headers: [{{ name: X-Chosen, value: secure }}]\n    mfa:\n      enrollment: {{ first_login: {{ for: 30d }} }}\n      login:\n        - path: /login\n          username_field: user\n          success: {{ set_cookie: sid }}\n      session_cookies: [sid]\n      identity: {{ typed_name: true }}\n  - name: open\n    hosts: [\"*\"]\n    upstream:\n      url: \"http://{a}\"\n      add_headers: [{{ name: X-Chosen, value: open }}]\n",
         a = up.addr
     );
     let gw = Gateway::start(&yaml);

@@ -304,7 +304,7 @@ async fn mfa_cookies_on_tls_use_the_host_prefix() {
     let pki = pki(&["app.test"]);
     let dir = common::temp_dir("mfa-tls");
     let config = tls_config(app.addr, &pki, &dir)
-        + "    mfa:\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n      identity: { typed_name: true }\n";
+        + "    mfa:\n      enrollment: { first_login: { for: 30d } }\n      login:\n        - path: /login.php\n          username_field: user\n          success:\n            set_cookie: PHPSESSID\n      session_cookies: [PHPSESSID]\n      identity: { typed_name: true }\n";
     let gw = Gateway::start_in(&config, dir);
     let tls = connect_tls(gw.addr, "app.test", client_config(&pki.ca_pem, &[b"h2"])).await;
     let (mut sender, conn) =

@@ -137,6 +137,23 @@ impl DeviceView {
     }
 }
 
+/// `user pending`: how first-login enrollment stands in the realm, and who has no factor.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Pending {
+    /// Per app of the realm: how a user without a factor enrolls there now.
+    pub enrollment: Vec<(String, String)>,
+    pub users: Vec<PendingUser>,
+}
+
+/// A user without a factor: seen signing in with their password (first and last time), or
+/// named in the list given and never seen.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PendingUser {
+    pub user: String,
+    pub first_seen_at: Option<i64>,
+    pub last_seen_at: Option<i64>,
+}
+
 /// An address lock as `client list` shows it.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ClientLock {
@@ -433,6 +450,69 @@ impl Admin {
             devices,
             invite_expires_at: invite.map(|i| i.expires_at),
         })
+    }
+
+    /// Who in the realm has no factor yet: everyone seen signing in without one, or (given
+    /// `names`, e.g. the app's user list) each of those names without one. And how a user
+    /// without a factor enrolls now, per app.
+    pub async fn pending(
+        &self,
+        realm: &str,
+        names: Option<Vec<String>>,
+        now: i64,
+    ) -> Result<Pending, AdminError> {
+        let opened = self.durable.enrollment_opened(realm).await?;
+        let enrollment = self
+            .config
+            .apps
+            .iter()
+            .filter_map(|a| Some((a.name.clone(), a.mfa.as_ref()?)))
+            .filter(|(_, m)| m.realm == realm)
+            .map(|(name, m)| (name, enrollment_now(&m.enrollment, opened, now)))
+            .collect();
+        let seen = self.durable.unenrolled(realm).await?;
+        let candidates: Vec<PendingUser> = match names {
+            None => seen
+                .into_iter()
+                .map(|u| PendingUser {
+                    user: u.user,
+                    first_seen_at: Some(u.first_seen_at),
+                    last_seen_at: Some(u.last_seen_at),
+                })
+                .collect(),
+            Some(names) => {
+                let mut list: Vec<String> = names
+                    .iter()
+                    .map(|n| self.identity(realm, n))
+                    .filter(|n| !n.is_empty())
+                    .collect();
+                list.sort();
+                list.dedup();
+                list.into_iter()
+                    .map(|user| {
+                        let met = seen.iter().find(|u| u.user == user);
+                        PendingUser {
+                            first_seen_at: met.map(|u| u.first_seen_at),
+                            last_seen_at: met.map(|u| u.last_seen_at),
+                            user,
+                        }
+                    })
+                    .collect()
+            }
+        };
+        let mut users = Vec::new();
+        for candidate in candidates {
+            let enrolled = self.durable.totp(realm, &candidate.user).await?.is_some()
+                || self
+                    .durable
+                    .recovery_codes_left(realm, &candidate.user)
+                    .await?
+                    > 0;
+            if !enrolled {
+                users.push(candidate);
+            }
+        }
+        Ok(Pending { enrollment, users })
     }
 
     /// The browsers remembered for the user, most recently used first.
@@ -863,5 +943,40 @@ impl Admin {
         };
         self.audit.record(&self.keys, now, &record)?;
         Ok(())
+    }
+}
+
+/// How a user without a factor enrolls in an app now, in words for `user pending`.
+fn enrollment_now(enrollment: &crate::config::Enrollment, opened: Option<i64>, now: i64) -> String {
+    use crate::config::{Closed, Enrollment};
+    let Enrollment::FirstLogin(first) = enrollment else {
+        return "with an administrator's code (user invite)".into();
+    };
+    let otherwise = match first.otherwise {
+        Closed::Invite => "with an administrator's code (user invite)",
+        Closed::Refuse => "refused, unless an administrator invites them (user invite)",
+    };
+    if first.open_ended() {
+        return "at first sign-in, open-ended (whoever has the password)".into();
+    }
+    let whom = if first.users.is_empty() && first.pattern.is_none() {
+        String::new()
+    } else {
+        " for the users it names".to_string()
+    };
+    match (first.ends(opened), first.window) {
+        (Some(end), _) if end <= now => format!(
+            "closed since {}: {otherwise}",
+            crate::ops::time::rfc3339(end)
+        ),
+        (Some(end), _) => format!(
+            "at first sign-in{whom} until {}; then {otherwise}",
+            crate::ops::time::rfc3339(end)
+        ),
+        (None, Some(window)) => format!(
+            "at first sign-in{whom}, for {} from the first enrollment (none yet); then {otherwise}",
+            crate::ops::time::duration_words(window)
+        ),
+        (None, None) => format!("at first sign-in{whom}; others {otherwise}"),
     }
 }

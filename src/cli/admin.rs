@@ -54,6 +54,19 @@ pub enum UserCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Who has not enrolled yet: users seen signing in with their password but without a
+    /// factor, or (with --users) each name of a list without one; and how they enroll now.
+    Pending {
+        #[command(flatten)]
+        common: Common,
+        /// A file of user names, one per line (e.g. exported from the app): list those of
+        /// them without a factor, seen or not.
+        #[arg(long)]
+        users: Option<std::path::PathBuf>,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Browsers remembered for the user (each passed their second factor before; wrong
     /// codes from elsewhere never lock them out).
     Devices {
@@ -445,6 +458,56 @@ pub fn user(command: UserCommand) -> ExitCode {
                     if reset.sessions_ended == 1 { "" } else { "s" },
                     reset.devices_forgotten,
                     if reset.devices_forgotten == 1 { "" } else { "s" },
+                );
+                Ok(())
+            })
+        }),
+        UserCommand::Pending {
+            common,
+            users,
+            json,
+        } => with_admin(common, move |admin, app, realm| {
+            Box::pin(async move {
+                let realm = admin.realm(app, realm)?;
+                let names = match &users {
+                    None => None,
+                    Some(path) => Some(
+                        std::fs::read_to_string(path)
+                            .map_err(|e| {
+                                AdminError::Usage(format!("cannot read {}: {e}", path.display()))
+                            })?
+                            .lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                            .map(String::from)
+                            .collect(),
+                    ),
+                };
+                let pending = admin.pending(&realm, names, now).await?;
+                if json {
+                    json_lines(&pending.users);
+                    return Ok(());
+                }
+                for (app, how) in &pending.enrollment {
+                    println!("{app}: a user without a factor enrolls {how}");
+                }
+                let cells: Vec<Vec<String>> = pending
+                    .users
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            u.user.clone(),
+                            u.first_seen_at
+                                .map_or_else(|| "never signed in".into(), |t| when(Some(t))),
+                            when(u.last_seen_at),
+                        ]
+                    })
+                    .collect();
+                print!("{}", table(&["USER", "FIRST SEEN", "LAST SEEN"], &cells));
+                println!(
+                    "{} user{} without a factor",
+                    cells.len(),
+                    if cells.len() == 1 { "" } else { "s" }
                 );
                 Ok(())
             })

@@ -157,6 +157,9 @@ fn check_config(path: &std::path::Path) -> Option<config::Config> {
                 c.apps.len(),
                 if c.apps.len() == 1 { "" } else { "s" }
             );
+            for warning in &c.warnings {
+                println!("warning: {warning}");
+            }
             for app in &c.apps {
                 let typed = app
                     .mfa
@@ -215,6 +218,9 @@ fn serve(path: &std::path::Path) -> ExitCode {
 pub fn serve_config(c: config::Config) -> ExitCode {
     let _log_guard = crate::ops::logging::init(&c.logging);
     tracing::info!(version = env!("CARGO_PKG_VERSION"), file = %c.source.display(), "starting mfa-gateway");
+    for warning in &c.warnings {
+        tracing::warn!(%warning, "configuration");
+    }
     match crate::proxy::server::serve(c) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

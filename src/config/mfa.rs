@@ -1,8 +1,8 @@
 //! The `mfa:` block of an app: login rules, the app's session credentials, policy and timers.
 
 use super::model::{
-    AppMfa, BasicAuth, Enrollment, IdentitySource, Limit, LogoutRule, Normalize, Policy,
-    PolicyOverride, RefusedCredentials, Regulation, Resealed, TokenRule, WhoamiAnswer,
+    AppMfa, BasicAuth, IdentitySource, Limit, LogoutRule, Normalize, Policy, PolicyOverride,
+    RefusedCredentials, Regulation, Resealed, TokenRule, WhoamiAnswer,
 };
 use super::raw::{RawBasicAuth, RawBeforeLogin, RawIdentity, RawLimit, RawRegulation};
 use super::raw::{RawLoginRule, RawMfa};
@@ -345,17 +345,12 @@ pub fn app_mfa(
     }
 
     let regulation = regulation(c, &format!("{key}.regulation"), &raw.regulation);
-    let enrollment = match raw.enrollment.as_deref() {
-        None | Some("first_login") => Enrollment::FirstLogin,
-        Some("invite") => Enrollment::Invite,
-        Some(other) => {
-            c.fail(
-                &format!("{key}.enrollment"),
-                format!("{other:?} is not an enrollment mode: use first_login or invite"),
-            );
-            Enrollment::FirstLogin
-        }
-    };
+    let enrollment = super::enrollment::enrollment(
+        c,
+        &format!("{key}.enrollment"),
+        raw.enrollment.as_ref(),
+        &normalize,
+    );
 
     AppMfa {
         realm,

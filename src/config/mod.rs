@@ -2,6 +2,7 @@
 //! `file:line:column: key: message`.
 
 mod audit;
+mod enrollment;
 mod env;
 mod error;
 mod mfa;

@@ -33,6 +33,8 @@ pub struct Config {
     pub limits: Limits,
     pub logging: Logging,
     pub apps: Vec<App>,
+    /// Settings that work but an operator should reconsider, each with its place in the file.
+    pub warnings: Vec<super::ConfigError>,
 }
 
 #[derive(Debug, Clone)]
@@ -561,12 +563,82 @@ pub struct Limit {
 }
 
 /// Who may enroll a user's first factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Enrollment {
-    /// Whoever first logs in with the user's password (audited as such).
-    FirstLogin,
+    /// Whoever first logs in with the user's password (audited as such), inside the window
+    /// and for the users it names; everyone else as `otherwise` says.
+    FirstLogin(FirstLogin),
     /// Only someone who also has a one-time code from `mfa-gateway user invite`.
     Invite,
+}
+
+/// Where first-login enrollment is open: until a time, for a while after it first served the
+/// realm, for some users — each bound optional, all of them holding. None at all is the
+/// open-ended form (`enrollment: first_login`), which `check-config` warns about.
+#[derive(Debug, Clone)]
+pub struct FirstLogin {
+    /// No first-login enrollment from this time on (unix seconds).
+    pub until: Option<i64>,
+    /// No first-login enrollment this long after the realm's first one (kept in the durable
+    /// store, so a restart does not open it again).
+    pub window: Option<Duration>,
+    /// Only these users (as the realm normalises names) or those the pattern matches; both
+    /// empty: everyone.
+    pub users: Vec<String>,
+    pub pattern: Option<regex::Regex>,
+    /// What a user without a factor gets outside the window or the list.
+    pub otherwise: Closed,
+}
+
+/// What a user without a factor gets where first-login enrollment is closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closed {
+    /// Enrollment with an administrator's one-time code (`user invite`).
+    Invite,
+    /// Refused with a page saying to ask an administrator; an invitation the administrator
+    /// made for the user still works.
+    Refuse,
+}
+
+impl FirstLogin {
+    /// Open to everyone for ever: the form that lets whoever first has a password enroll.
+    pub fn open_ended(&self) -> bool {
+        self.until.is_none()
+            && self.window.is_none()
+            && self.users.is_empty()
+            && self.pattern.is_none()
+    }
+
+    /// Whether `user` may enroll at first login at `now`, the realm's first first-login
+    /// enrollment having been at `opened` (asked only when there is a `window`).
+    pub fn admits(&self, user: &str, now: i64, opened: Option<i64>) -> bool {
+        let listed = (self.users.is_empty() && self.pattern.is_none())
+            || self.users.iter().any(|u| u == user)
+            || self.pattern.as_ref().is_some_and(|p| p.is_match(user));
+        let before_until = self.until.is_none_or(|until| now < until);
+        let in_window = match (self.window, opened) {
+            (None, _) => true,
+            (Some(window), Some(opened)) => {
+                let secs = i64::try_from(window.as_secs()).unwrap_or(i64::MAX);
+                now < opened.saturating_add(secs)
+            }
+            (Some(_), None) => false,
+        };
+        listed && before_until && in_window
+    }
+
+    /// The end of the window as known at `now` (`opened`: the realm's first first-login
+    /// enrollment, if any yet): the earlier of `until` and `opened + window`.
+    pub fn ends(&self, opened: Option<i64>) -> Option<i64> {
+        let window = self
+            .window
+            .zip(opened)
+            .map(|(w, o)| o.saturating_add(i64::try_from(w.as_secs()).unwrap_or(i64::MAX)));
+        match (self.until, window) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -225,8 +225,11 @@ pub struct RawMfa {
     pub bypass: RawBypass,
     #[serde(default)]
     pub regulation: RawRegulation,
+    /// `invite`, `first_login` (open-ended), or a map: `first_login: {until, for, users,
+    /// pattern}` and `otherwise: invite | refuse`. Read by hand (config/enrollment.rs) so
+    /// that each mistake is named by its key.
     #[serde(default)]
-    pub enrollment: Option<String>,
+    pub enrollment: Option<serde_yaml::Value>,
 }
 
 /// Brute-force limits; each is optional (defaults apply) and `failures: 0` switches it off.

@@ -363,7 +363,8 @@ fn regulation_and_enrollment_have_defaults_and_named_mistakes() {
     assert_eq!(m.regulation.network.unwrap().failures, 100);
     // Wrong passwords typed as a name slow it down, never for long.
     assert_eq!(m.regulation.login_user.unwrap().max_lock.as_secs(), 300);
-    assert_eq!(m.enrollment, Enrollment::FirstLogin);
+    // Safe by default: a first factor is set up with an administrator's code.
+    assert!(matches!(m.enrollment, Enrollment::Invite));
 
     let tuned = format!("{GOOD}{MFA}      enrollment: invite\n      regulation:\n        user: {{ failures: 3 }}\n        login_user: {{ failures: 0 }}\n");
     let c = load(&tuned).unwrap();
@@ -383,7 +384,7 @@ fn regulation_and_enrollment_have_defaults_and_named_mistakes() {
         "{e:?}"
     );
     assert_eq!(m.regulation.login_user, None, "failures: 0 switches it off");
-    assert_eq!(m.enrollment, Enrollment::Invite);
+    assert!(matches!(m.enrollment, Enrollment::Invite));
 
     let typo = format!("{GOOD}{MFA}      regulation:\n        clinet: {{ failures: 3 }}\n");
     let e = errors(&typo);
@@ -399,6 +400,7 @@ fn regulation_and_enrollment_have_defaults_and_named_mistakes() {
             .any(|e| e.contains("apps[0].mfa.enrollment: \"anyone\" is not an enrollment mode")),
         "{e:?}"
     );
+    enrollment_windows_are_read_and_their_mistakes_named();
     // An office's addresses are shared; everyone is not.
     let shared = format!("{GOOD}{MFA}      regulation:\n        shared_networks: [\"203.0.113.7\", \"10.0.0.0/8\", \"2001:db8::/32\"]\n");
     let c = load(&shared).unwrap();
@@ -734,4 +736,84 @@ fn a_login_rule_an_earlier_one_shadows_is_an_error_naming_both() {
         "      login:\n        - path: /signin\n          success:\n            set_cookie: sid\n        - path: /login\n",
     );
     assert!(load(&apart).is_ok());
+}
+
+fn enrollment_windows_are_read_and_their_mistakes_named() {
+    let first = |yaml: &str| {
+        let c = load(&format!("{GOOD}{MFA}{yaml}")).unwrap();
+        match &c.apps[0].mfa.as_ref().unwrap().enrollment {
+            Enrollment::FirstLogin(f) => f.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    // The open-ended word: everyone, for ever.
+    assert!(first("      enrollment: first_login\n").open_ended());
+    // A date is the whole of that day, UTC; a time is that time.
+    let f = first("      enrollment:\n        first_login: { until: 2027-01-31 }\n");
+    let end_of_31st = crate::ops::time::parse_rfc3339("2027-02-01T00:00:00Z").unwrap();
+    assert_eq!(f.until, Some(end_of_31st));
+    assert!(f.admits("anyone", end_of_31st - 1, None) && !f.admits("anyone", end_of_31st, None));
+    assert_eq!(f.otherwise, Closed::Invite);
+    // A window from its opening, for some users; the rest refused.
+    let f = first("      enrollment:\n        first_login:\n          for: 14d\n          users: [Alice]\n          pattern: \"^ops-\"\n        otherwise: refuse\n");
+    let day = 86_400;
+    assert_eq!(f.otherwise, Closed::Refuse);
+    assert!(
+        f.admits("alice", 100 + 13 * day, Some(100)),
+        "names as the realm normalises them"
+    );
+    assert!(f.admits("ops-jane", 100, Some(100)));
+    assert!(!f.admits("bob", 100, Some(100)), "not listed");
+    assert!(!f.admits("alice", 100 + 14 * day, Some(100)), "window over");
+    assert!(
+        !f.admits("alice", 100, None),
+        "a window that never opened admits nobody"
+    );
+    assert_eq!(f.ends(Some(100)), Some(100 + 14 * day));
+
+    for (yaml, expected) in [
+        (
+            "      enrollment: anyone\n",
+            "apps[0].mfa.enrollment: \"anyone\" is not an enrollment mode",
+        ),
+        (
+            "      enrollment:\n        otherwise: refuse\n",
+            "apps[0].mfa.enrollment.first_login: first_login is needed",
+        ),
+        (
+            "      enrollment:\n        first_login: { until: next week }\n",
+            "apps[0].mfa.enrollment.first_login.until: \"next week\" is not a date or time",
+        ),
+        (
+            "      enrollment:\n        first_login: { for: soon }\n",
+            "apps[0].mfa.enrollment.first_login.for: \"soon\" is not a duration",
+        ),
+        (
+            "      enrollment:\n        first_login: { users: alice }\n",
+            "apps[0].mfa.enrollment.first_login.users: a list of user names",
+        ),
+        (
+            "      enrollment:\n        first_login: { pattern: \"(\" }\n",
+            "apps[0].mfa.enrollment.first_login.pattern: not a valid regular expression",
+        ),
+        (
+            "      enrollment:\n        first_login: { untill: 2027-01-31 }\n",
+            "apps[0].mfa.enrollment.first_login.untill: unknown key",
+        ),
+        (
+            "      enrollment:\n        first_login: {}\n",
+            "apps[0].mfa.enrollment.first_login: give until, for, users or pattern",
+        ),
+        (
+            "      enrollment:\n        first_login: { for: 1d }\n        otherwise: maybe\n",
+            "apps[0].mfa.enrollment.otherwise: \"maybe\" is not what a closed enrollment does",
+        ),
+    ] {
+        let e = errors(&format!("{GOOD}{MFA}{yaml}"));
+        assert!(
+            e.iter()
+                .any(|e| e.starts_with("gateway.yaml:") && e.contains(expected)),
+            "{yaml}: {e:?}"
+        );
+    }
 }

@@ -16,6 +16,8 @@ pub struct Checker<'a> {
     file: &'a Path,
     positions: &'a Positions,
     pub errors: Vec<ConfigError>,
+    /// What works but an operator should reconsider (said by `check-config` and at start).
+    pub warnings: Vec<ConfigError>,
 }
 
 impl<'a> Checker<'a> {
@@ -24,7 +26,14 @@ impl<'a> Checker<'a> {
             file,
             positions,
             errors: Vec::new(),
+            warnings: Vec::new(),
         }
+    }
+
+    pub(super) fn warn(&mut self, key: &str, message: impl Into<String>) {
+        let (line, column) = self.positions.find(key);
+        self.warnings
+            .push(ConfigError::at(self.file, line, column, key, message));
     }
 
     pub(super) fn fail(&mut self, key: &str, message: impl Into<String>) {
@@ -254,6 +263,7 @@ pub fn validate(
             limits,
             logging,
             apps,
+            warnings: c.warnings,
         })
     } else {
         Err(c.errors)

@@ -186,6 +186,26 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
             let page = MessagePage::waiting(&frame, &title, &message);
             return retry_after(pages::html(StatusCode::TOO_MANY_REQUESTS, &page), seconds);
         }
+        Begun::Closed(user) => {
+            let user: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
+            if json {
+                return api_error(
+                    StatusCode::FORBIDDEN,
+                    "enrollment_closed",
+                    "This account has no second factor, and setting one up at sign-in has ended. Ask an administrator for an enrollment code.",
+                );
+            }
+            let frame = Frame {
+                t: ctx.tr(),
+                app_name: &ctx.app.display_name,
+                prefix,
+                logo: ctx.app.logo.is_some(),
+            };
+            let title = ctx.tr().t("enrollment-closed-title");
+            let message = ctx.tr().t1("enrollment-closed", "user", &user);
+            let page = MessagePage::waiting(&frame, &title, &message);
+            return pages::html(StatusCode::FORBIDDEN, &page);
+        }
         Begun::Pending {
             token,
             challenge,

@@ -4,7 +4,7 @@
 
 use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::Limit;
-use crate::config::{App, AppMfa, Enrollment, Policy};
+use crate::config::{App, AppMfa, Closed, Enrollment, FirstLogin, Policy};
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::{verify_any, FactorError, Method, Subject, TotpFactor, Verdict};
 use crate::factors::totp::{self, TotpParams, TotpSecret};
@@ -81,6 +81,9 @@ pub enum Begun {
     /// The user or the client is locked (too many wrong codes, or an admin lock): the app's
     /// answer is dropped. With the user it was for.
     Locked(regulation::Lock, String),
+    /// The user has no factor and may not set one up here now (first-login enrollment is
+    /// closed and `otherwise: refuse`): the app's answer is dropped. With the user.
+    Closed(String),
     /// The answer is withheld; the client continues with this signed token.
     Pending {
         token: String,
@@ -656,19 +659,51 @@ pub async fn begin(
             let response = release(ctx, realm, &user, answer).await?;
             return Ok(Begun::Released(response));
         }
-        (false, Policy::Required) => match ctx.settings.enrollment {
-            Enrollment::Invite => ChallengeStage::Invite,
-            Enrollment::FirstLogin => {
-                ctx.audit_required(
-                    "enrollment_started",
-                    &user,
-                    "accepted",
-                    None,
-                    &[("mode", "first_login".into())],
-                )?;
-                enrollment_stage(ctx, realm, &user)?
+        (false, Policy::Required) => {
+            ctx.mfa
+                .durable
+                .note_unenrolled(realm, &user, ctx.now)
+                .await?;
+            match &ctx.settings.enrollment {
+                Enrollment::Invite => ChallengeStage::Invite,
+                Enrollment::FirstLogin(first)
+                    if first_login_open(ctx, first, realm, &user).await? =>
+                {
+                    ctx.audit_required(
+                        "enrollment_started",
+                        &user,
+                        "accepted",
+                        None,
+                        &[("mode", "first_login".into())],
+                    )?;
+                    enrollment_stage(ctx, realm, &user)?
+                }
+                Enrollment::FirstLogin(first) => {
+                    reason = Some("first-login enrollment closed");
+                    let invited = first.otherwise == Closed::Invite
+                        || ctx
+                            .mfa
+                            .durable
+                            .invite(realm, &user, ctx.now)
+                            .await?
+                            .is_some();
+                    if !invited {
+                        ctx.audit_required(
+                            "login_intercepted",
+                            &user,
+                            "refused",
+                            None,
+                            &[(
+                                "reason",
+                                "no factor, and first-login enrollment closed".into(),
+                            )],
+                        )?;
+                        return Ok(Begun::Closed(user));
+                    }
+                    ChallengeStage::Invite
+                }
             }
-        },
+        }
     };
     let id = random_id();
     let ttl = i64::try_from(ctx.settings.challenge_timeout.as_secs()).unwrap_or(300);
@@ -709,6 +744,25 @@ pub async fn begin(
         challenge: Box::new(challenge),
         expires_in: ttl,
     })
+}
+
+/// Whether `user` may set up a first factor on the password alone now. A `for:` window opens
+/// at the realm's first such enrollment (recorded once, so restarts do not reopen it).
+async fn first_login_open(
+    ctx: &Context<'_>,
+    first: &FirstLogin,
+    realm: &str,
+    user: &str,
+) -> Result<bool, MfaError> {
+    // Listed and before `until`, as if the window had just opened: only then is it opened.
+    if !first.admits(user, ctx.now, Some(ctx.now)) {
+        return Ok(false);
+    }
+    let opened = match first.window {
+        Some(_) => Some(ctx.mfa.durable.open_enrollment(realm, ctx.now).await?),
+        None => None,
+    };
+    Ok(first.admits(user, ctx.now, opened))
 }
 
 /// Whether an enrolled user of the realm has a name that looks like `user` (and is not it):

@@ -428,7 +428,7 @@ mod tests {
                 login_user: None,
                 shared_networks: Vec::new(),
             },
-            enrollment: crate::config::Enrollment::FirstLogin,
+            enrollment: crate::config::Enrollment::Invite,
         }
     }
 

@@ -47,6 +47,18 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// A duration as the config writes it: `14d`, `36h`, `90m`, `45s` (the largest whole unit).
+pub fn duration_words(d: std::time::Duration) -> String {
+    let secs = d.as_secs();
+    match secs {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3_600 == 0 => format!("{}h", s / 3_600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
 /// Unix time of an RFC 3339 timestamp (`2026-11-27T03:51:15Z`, with an optional fraction and
 /// a `Z` or `±HH:MM` offset) or of a date alone (`2026-11-27`, midnight UTC).
 pub fn parse_rfc3339(text: &str) -> Option<i64> {

@@ -206,6 +206,18 @@ impl DurableStore for AnyDurable {
     ) -> Result<u64, StoreError> {
         dispatch!(self, s => s.remove_devices(realm, user, id), Sqlite, Postgres)
     }
+    async fn open_enrollment(&self, realm: &str, now: i64) -> Result<i64, StoreError> {
+        dispatch!(self, s => s.open_enrollment(realm, now), Sqlite, Postgres)
+    }
+    async fn enrollment_opened(&self, realm: &str) -> Result<Option<i64>, StoreError> {
+        dispatch!(self, s => s.enrollment_opened(realm), Sqlite, Postgres)
+    }
+    async fn note_unenrolled(&self, realm: &str, user: &str, now: i64) -> Result<(), StoreError> {
+        dispatch!(self, s => s.note_unenrolled(realm, user, now), Sqlite, Postgres)
+    }
+    async fn unenrolled(&self, realm: &str) -> Result<Vec<super::Unenrolled>, StoreError> {
+        dispatch!(self, s => s.unenrolled(realm), Sqlite, Postgres)
+    }
     async fn ping(&self) -> Result<(), StoreError> {
         dispatch!(self, s => s.ping(), Sqlite, Postgres)
     }

@@ -51,6 +51,14 @@ pub struct Device {
     pub client: String,
 }
 
+/// A user who signed in with their password while they had no factor.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unenrolled {
+    pub user: String,
+    pub first_seen_at: i64,
+    pub last_seen_at: i64,
+}
+
 /// A pending enrollment invitation (the code itself is only ever stored as a keyed hash).
 /// What became of a recovery code offered for use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +217,35 @@ pub trait DurableStore: Send + Sync {
         user: &str,
         id: Option<&str>,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// When the realm's first-login enrollment window opened: recorded as `now` unless it
+    /// is already; the time in force after the call.
+    fn open_enrollment(
+        &self,
+        realm: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<i64, StoreError>> + Send;
+
+    /// When the realm's first-login enrollment window opened, if it has.
+    fn enrollment_opened(
+        &self,
+        realm: &str,
+    ) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+
+    /// Notes that `user` signed in with their password at `now` while they had no factor.
+    fn note_unenrolled(
+        &self,
+        realm: &str,
+        user: &str,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every user of the realm noted without a factor (whether they have one now or not), by
+    /// name.
+    fn unenrolled(
+        &self,
+        realm: &str,
+    ) -> impl Future<Output = Result<Vec<Unenrolled>, StoreError>> + Send;
 
     /// A cheap round trip for readiness checks.
     fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;

@@ -392,6 +392,65 @@ impl DurableStore for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn open_enrollment(&self, realm: &str, now: i64) -> Result<i64, StoreError> {
+        sqlx::query(
+            "INSERT INTO enrollment_windows (realm, opened_at) VALUES (?1, ?2)
+             ON CONFLICT (realm) DO NOTHING",
+        )
+        .bind(realm)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(
+            sqlx::query_scalar("SELECT opened_at FROM enrollment_windows WHERE realm = ?1")
+                .bind(realm)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn enrollment_opened(&self, realm: &str) -> Result<Option<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT opened_at FROM enrollment_windows WHERE realm = ?1")
+                .bind(realm)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
+    async fn note_unenrolled(&self, realm: &str, user: &str, now: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO unenrolled (realm, user_name, first_seen_at, last_seen_at)
+             VALUES (?1, ?2, ?3, ?3)
+             ON CONFLICT (realm, user_name) DO UPDATE SET last_seen_at = ?3",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn unenrolled(&self, realm: &str) -> Result<Vec<super::Unenrolled>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT user_name, first_seen_at, last_seen_at FROM unenrolled
+             WHERE realm = ?1 ORDER BY user_name",
+        )
+        .bind(realm)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(super::Unenrolled {
+                    user: row.try_get("user_name")?,
+                    first_seen_at: row.try_get("first_seen_at")?,
+                    last_seen_at: row.try_get("last_seen_at")?,
+                })
+            })
+            .collect()
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())

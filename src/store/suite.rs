@@ -308,6 +308,25 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     );
     store.put_device(&device("d3", 100)).await.unwrap();
     assert_eq!(store.remove_devices("main", "erin", None).await.unwrap(), 2);
+
+    // A realm's first-login window opens once: later calls get the first time.
+    assert_eq!(store.enrollment_opened("main").await.unwrap(), None);
+    assert_eq!(store.open_enrollment("main", 100).await.unwrap(), 100);
+    assert_eq!(store.open_enrollment("main", 900).await.unwrap(), 100);
+    assert_eq!(store.enrollment_opened("main").await.unwrap(), Some(100));
+    assert_eq!(store.enrollment_opened("other").await.unwrap(), None);
+    // Users seen without a factor: first and last time, per realm, by name.
+    store.note_unenrolled("main", "zoe", 10).await.unwrap();
+    store.note_unenrolled("main", "yan", 20).await.unwrap();
+    store.note_unenrolled("main", "zoe", 30).await.unwrap();
+    store.note_unenrolled("other", "xavier", 40).await.unwrap();
+    let seen = store.unenrolled("main").await.unwrap();
+    assert_eq!(
+        seen.iter()
+            .map(|u| (u.user.as_str(), u.first_seen_at, u.last_seen_at))
+            .collect::<Vec<_>>(),
+        [("yan", 20, 20), ("zoe", 10, 30)]
+    );
 }
 
 pub fn sample_challenge(id: &str, expires_at: i64) -> super::Challenge {

@@ -110,6 +110,13 @@ pub fn cookie_app_config(upstream: SocketAddr, top: &str, mfa: &str) -> String {
     } else {
         "      identity: { typed_name: true }\n"
     };
+    // Users enroll at their first sign-in unless a test says otherwise (the default is an
+    // administrator's invitation).
+    let enrollment = if mfa.contains("enrollment:") {
+        ""
+    } else {
+        "      enrollment: { first_login: { for: 30d } }\n"
+    };
     format!(
         r#"listeners:
   - address: "{{listen}}"
@@ -130,7 +137,7 @@ apps:
           success:
             set_cookie: PHPSESSID
       session_cookies: [PHPSESSID]
-{identity}{mfa}
+{identity}{enrollment}{mfa}
 "#
     )
 }
