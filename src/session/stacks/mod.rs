@@ -111,6 +111,19 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Whether an app on this stack, looking up its cookie `target` (as it names it when it
+    /// sets it; `*` a run of letters and digits), finds one in `jar`.
+    pub fn finds(self, jar: &Jar, target: &str) -> bool {
+        let targets = self.name_readings(target);
+        jar.pairs().iter().any(|(name, _)| {
+            targets
+                .iter()
+                .any(|t| name_matches(name, t, self.case_insensitive()))
+        })
+    }
+}
+
 /// The cookies one app sees: names in first-seen order, each with the value that won.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Jar {

@@ -217,7 +217,13 @@ pub fn parse_simple_cookie(line: &str, jar: &mut Jar) {
         parsed.push((key.to_string(), unquote(value)));
         seen = true;
     }
+    // `Morsel.set` raises `CookieError` for a key outside `_LegalChars` (narrower than the
+    // pattern's key characters): the cookies set before it stay, the rest are lost.
+    let settable = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~:".contains(c);
     for (key, value) in parsed {
+        if !key.chars().all(settable) {
+            break;
+        }
         jar.keep_last(key, value);
     }
 }
