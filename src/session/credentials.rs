@@ -3,43 +3,34 @@
 //! removed from the request (the app then sees an anonymous visitor) or the bearer request is
 //! refused.
 
+use crate::session::stacks::{self, Stack};
 use http::header::{self, HeaderMap, HeaderValue};
-use std::borrow::Cow;
 
-/// Whether a cookie sent as `name` is, to some stack behind us, the cookie `target`: PHP before
-/// 8.0.24 percent-decodes names (and `+`), drops leading spaces, turns ` `, `.` and an
-/// unmatched `[` into `_`, and reads `name[key]` as an array under `name`; Rack reads
-/// `name[key]` the same way; ASP.NET/IIS compare names without regard to case. Every such
-/// reading of `name` is compared, so a spelling one stack takes for the app's session cookie
-/// is treated as that cookie. No allocation unless the name has escapes.
+/// Whether a cookie whose name the gateway split out as `name` (see [`cookie_pairs`]) is, to
+/// some stack behind us, the cookie `target` (an app's cookie name as configured, `*` standing
+/// for a run of letters and digits): whether any stack modelled in [`crate::session::stacks`]
+/// reads `name` and `target` as one name. That is the union of what each stack does to a name:
+/// PHP mangles (` ` and `.` to `_`, `name[key]` an array under `name`) and before 8.0.24
+/// percent-decodes, old Rack and old ASP.NET Core percent-decode, ASP.NET compares without
+/// case (Unicode's: `ſ` is `S`), Python and others trim. Names of letters, digits, `_` and `-`
+/// read as sent everywhere (only case differs), and are answered without allocating.
 pub fn cookie_name_reads_as(name: &str, target: &str) -> bool {
-    let decoded: Cow<'_, str> = if name.contains(['%', '+']) {
-        let spaced = name.replace('+', " ");
-        let bytes: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
-        Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
-    } else {
-        Cow::Borrowed(name)
+    let plain = |s: &str, star: bool| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (star && b == b'*'))
     };
-    let name = decoded.trim();
-    let target = target.trim();
-    same_folded(name, target)
-        || name
-            .split_once('[')
-            .is_some_and(|(array, _)| same_folded(array, target))
-}
-
-/// Equal once ` `, `.` and `[` read as `_` and letters without case; a `*` in the configured
-/// name stands for a run of letters and digits (see [`cookie_name_matches`]).
-fn same_folded(a: &str, b: &str) -> bool {
-    fn fold(c: char) -> char {
-        match c {
-            ' ' | '.' | '[' => '_',
-            c => c.to_ascii_lowercase(),
-        }
+    if plain(name, false) && plain(target, true) {
+        return stacks::name_matches(name, target, true);
     }
-    let name: Vec<char> = a.chars().map(fold).collect();
-    let pattern: Vec<char> = b.chars().map(fold).collect();
-    glob(&name, &pattern)
+    Stack::ALL.iter().any(|stack| {
+        let targets = stack.name_readings(target);
+        !targets.is_empty()
+            && stack.name_readings(name).iter().any(|read| {
+                targets
+                    .iter()
+                    .any(|t| stacks::name_matches(read, t, stack.case_insensitive()))
+            })
+    })
 }
 
 /// Whether a cookie name, exactly as sent, is the configured `pattern`: equal, where the one
@@ -47,39 +38,71 @@ fn same_folded(a: &str, b: &str) -> bool {
 /// WordPress's `wordpress_logged_in_*`). A `*` never spans `_` or other separators, so
 /// `wordpress_*` is not `wordpress_test_cookie`.
 pub fn cookie_name_matches(name: &str, pattern: &str) -> bool {
-    if !pattern.contains('*') {
-        return name == pattern;
-    }
-    let name: Vec<char> = name.chars().collect();
-    let pattern: Vec<char> = pattern.chars().collect();
-    glob(&name, &pattern)
+    stacks::name_matches(name, pattern, false)
 }
 
-/// One `*` at most (the config allows no more), so matching is linear in the name.
-fn glob(name: &[char], pattern: &[char]) -> bool {
-    let mut parts = pattern.splitn(2, |c| *c == '*');
-    let (Some(prefix), Some(suffix)) = (parts.next(), parts.next()) else {
-        return name == pattern;
-    };
-    name.len() > prefix.len() + suffix.len()
-        && name.starts_with(prefix)
-        && name.ends_with(suffix)
-        && name
-            .get(prefix.len()..name.len() - suffix.len())
-            .is_some_and(|run| run.iter().all(char::is_ascii_alphanumeric))
+/// Every (name, value) the stacks behind us may read in one `;`-separated piece of a `Cookie`
+/// line, trimmed where the stack trims:
+/// - each `,`-separated part up to its first `=` (`;` is every stack's separator; `,` old
+///   Rack's, Tomcat's legacy parser's and ASP.NET Core's), trimmed, and as PHP sees it with
+///   only its leading space gone (`sessionid =` is PHP's `sessionid_`); a part without `=` is
+///   a name with an empty value (PHP, Go and Tomcat take it so);
+/// - before every `=`, the run of text back to a space (Python's `SimpleCookie` also splits at
+///   whitespace: `a=b sessionid=x` holds `sessionid`), and each tail of that run that starts
+///   after a character no token has (Tomcat's legacy parser skips separators before a name,
+///   `"JSESSIONID=x`; ASP.NET Core retries one character further after a failed pair,
+///   `a=b"sessionid=x`), with the value up to the next space.
+///
+/// A name any modelled stack splits out is one of these (`tests/cookie_stacks.rs` and the fuzz
+/// target `cookie_stacks` check it against the models and the real stacks).
+fn piece_pairs(piece: &str) -> impl Iterator<Item = (&str, &str)> {
+    let parts = piece.split(',').flat_map(|part| {
+        let (name, value) = part.split_once('=').unwrap_or((part, ""));
+        let (trimmed, spaced) = (name.trim(), name.trim_start());
+        let value = value.trim();
+        [
+            Some((trimmed, value)),
+            (spaced != trimmed).then_some((spaced, value)),
+        ]
+        .into_iter()
+        .flatten()
+    });
+    let hidden = piece.match_indices('=').flat_map(move |(eq, _)| {
+        let before = piece.get(..eq).unwrap_or("").trim_end();
+        let run = before
+            .rfind(char::is_whitespace)
+            .and_then(|i| before.get(i + 1..))
+            .unwrap_or(before);
+        let after = piece.get(eq + 1..).unwrap_or("").trim_start();
+        let value = after.split(char::is_whitespace).next().unwrap_or("");
+        let bytes = run.as_bytes();
+        run.char_indices()
+            .filter(move |(k, _)| {
+                *k == 0 || bytes.get(k - 1).is_some_and(|b| !stacks::is_tchar(*b))
+            })
+            .filter_map(move |(k, _)| run.get(k..))
+            .filter(move |name| {
+                !name.is_empty()
+                    && !name.contains('=')
+                    && !piece
+                        .split(',')
+                        .any(|part| part.split_once('=').is_some_and(|(n, _)| n.trim() == *name))
+            })
+            .map(move |name| (name, value))
+    });
+    parts.chain(hidden)
 }
 
-/// Every (name, value) cookie pair in the request, names and values trimmed. Pairs are split at
-/// `;` and also at `,`, as Rack and other older parsers do (`a=b, session=x` is a session
-/// cookie to them). Lines that are not text are skipped: `strip_cookies` drops them whole.
+/// Every (name, value) cookie pair in the request, as any stack behind us may split it (see
+/// [`piece_pairs`]): pieces at `;`, parts at `,`, names hidden after a space or a separator.
+/// Lines that are not text are skipped: `strip_cookies` drops them whole.
 pub fn cookie_pairs(headers: &HeaderMap) -> impl Iterator<Item = (&str, &str)> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|line| line.split([';', ',']))
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(n, v)| (n.trim(), v.trim()))
+        .flat_map(|line| line.split(';'))
+        .flat_map(piece_pairs)
 }
 
 /// A cookie value as the stacks that decode them read it (PHP's `urldecode`, Rack's
@@ -107,12 +130,7 @@ pub fn strip_cookie_pairs(
     headers: &mut HeaderMap,
     mut drop: impl FnMut(&str, &str) -> bool,
 ) -> usize {
-    let mut picked = |piece: &str| {
-        piece.split(',').any(|part| {
-            let (name, value) = part.split_once('=').unwrap_or((part, ""));
-            drop(name.trim(), value.trim())
-        })
-    };
+    let mut picked = |piece: &str| piece_pairs(piece).any(|(name, value)| drop(name, value));
     let lines = headers.get_all(header::COOKIE);
     let untouched = lines.iter().all(|line| {
         line.to_str()
@@ -445,7 +463,6 @@ mod tests {
             "PHPSESS%49D",
             "%50HPSESSID",
             "PHPSESSID[x]",
-            "PHPSESSID[",
         ] {
             assert!(cookie_name_reads_as(spelling, "PHPSESSID"), "{spelling}");
         }
@@ -461,6 +478,17 @@ mod tests {
         }
         assert!(cookie_name_reads_as("wp_session", "wp.session"));
         assert!(!cookie_name_reads_as("sessionid2", "sessionid"));
+        // An unclosed `[` is `_` to PHP (`PHPSESSID_`), ends the name for Tomcat's legacy
+        // parser (which then wants an `=`): no stack reads this as `PHPSESSID`.
+        assert!(!cookie_name_reads_as("PHPSESSID[", "PHPSESSID"));
+        // What the old reading missed: PHP before 8.0.24 ends a decoded name at NUL; ASP.NET
+        // Core decoding names folds `ſ` to `S`; PHP keeps a trailing space as `_`.
+        assert!(cookie_name_reads_as("PHPSESSID%00x", "PHPSESSID"));
+        assert!(cookie_name_reads_as("%C5%BFessionid", "sessionid"));
+        assert!(cookie_name_reads_as("sid ", "sid_"));
+        // CVE-2022-31629: PHP before 8.0.24 reads these as `__Host-sid` (later ones drop them).
+        assert!(cookie_name_reads_as("..Host-sid", "__Host-sid"));
+        assert!(cookie_name_reads_as("%5F_Host-sid", "__Host-sid"));
         assert!(!cookie_name_reads_as("app", "app_session"));
         assert!(
             !cookie_name_reads_as("app[session]", "app_session"),
@@ -474,8 +502,34 @@ mod tests {
         let pairs: Vec<_> = cookie_pairs(&h).collect();
         assert_eq!(
             pairs,
-            [("a", "b"), ("PHPSESSID", "x"), ("c", "d"), ("e", "f")]
+            [
+                ("a", "b"),
+                ("PHPSESSID", "x"),
+                ("c", "d"),
+                ("e", "f"),
+                ("e ", "f")
+            ]
         );
+    }
+
+    #[test]
+    fn names_hidden_from_a_semicolon_split_are_pairs_too() {
+        let names = |line: &str| -> Vec<String> {
+            let h = with_cookies(&[line]);
+            cookie_pairs(&h).map(|(n, _)| n.to_string()).collect()
+        };
+        // Python's SimpleCookie splits at spaces.
+        assert!(names("a=b sessionid=x").contains(&"sessionid".to_string()));
+        // Tomcat's legacy parser skips separators before a name.
+        assert!(names("\"JSESSIONID=x").contains(&"JSESSIONID".to_string()));
+        assert!(names("=JSESSIONID=x").contains(&"JSESSIONID".to_string()));
+        // ASP.NET Core retries after a failed pair one character on.
+        assert!(names("a=b\"sessionid=x").contains(&"sessionid".to_string()));
+        // A longer token is not its tail.
+        assert!(!names("a=b xsessionid=x").contains(&"sessionid".to_string()));
+        let mut h = with_cookies(&["a=b sessionid=x; c=d"]);
+        assert_eq!(strip_cookies(&mut h, |n| n == "sessionid"), 1);
+        assert_eq!(h.get(header::COOKIE).unwrap(), "c=d");
     }
 
     #[test]

@@ -5,4 +5,5 @@ pub mod cookies;
 pub mod credentials;
 pub mod device;
 pub mod jar;
+pub mod stacks;
 pub mod token;
