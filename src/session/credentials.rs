@@ -47,11 +47,7 @@ pub fn cookie_name_matches(name: &str, pattern: &str) -> bool {
 ///   Rack's, Tomcat's legacy parser's and ASP.NET Core's), trimmed, and as PHP sees it with
 ///   only its leading space gone (`sessionid =` is PHP's `sessionid_`); a part without `=` is
 ///   a name with an empty value (PHP, Go and Tomcat take it so);
-/// - before every `=`, the run of text back to a space (Python's `SimpleCookie` also splits at
-///   whitespace: `a=b sessionid=x` holds `sessionid`), and each tail of that run that starts
-///   after a character no token has (Tomcat's legacy parser skips separators before a name,
-///   `"JSESSIONID=x`; ASP.NET Core retries one character further after a failed pair,
-///   `a=b"sessionid=x`), with the value up to the next space.
+/// - before every `=`, the names hidden from that split (see [`hidden_pairs`]).
 ///
 /// A name any modelled stack splits out is one of these (`tests/cookie_stacks.rs` and the fuzz
 /// target `cookie_stacks` check it against the models and the real stacks).
@@ -67,30 +63,101 @@ fn piece_pairs(piece: &str) -> impl Iterator<Item = (&str, &str)> {
         .into_iter()
         .flatten()
     });
-    let hidden = piece.match_indices('=').flat_map(move |(eq, _)| {
-        let before = piece.get(..eq).unwrap_or("").trim_end();
-        let run = before
-            .rfind(char::is_whitespace)
-            .and_then(|i| before.get(i + 1..))
-            .unwrap_or(before);
-        let after = piece.get(eq + 1..).unwrap_or("").trim_start();
-        let value = after.split(char::is_whitespace).next().unwrap_or("");
-        let bytes = run.as_bytes();
-        run.char_indices()
-            .filter(move |(k, _)| {
-                *k == 0 || bytes.get(k - 1).is_some_and(|b| !stacks::is_tchar(*b))
-            })
-            .filter_map(move |(k, _)| run.get(k..))
-            .filter(move |name| {
-                !name.is_empty()
-                    && !name.contains('=')
-                    && !piece
-                        .split(',')
-                        .any(|part| part.split_once('=').is_some_and(|(n, _)| n.trim() == *name))
-            })
-            .map(move |name| (name, value))
-    });
-    parts.chain(hidden)
+    parts.chain(hidden_pairs(piece))
+}
+
+/// The names before each `=` that a split at `;`, `,` and the first `=` does not show, with
+/// the value up to the next space:
+/// - the word back to a space or an earlier `=` (Python's `SimpleCookie` also splits at
+///   whitespace: `a=b sessionid=x` holds `sessionid`);
+/// - that word's last run of token characters (Tomcat's legacy parser skips separators before
+///   a name, `"JSESSIONID=x`; ASP.NET Core retries one character further after a failed pair,
+///   `a=b"sessionid=x`, and reads the longest token there). A name is a token to both, so no
+///   shorter tail is ever read.
+///
+/// One pass over the piece, so a hostile header costs time in proportion to its length; a
+/// plain `name=value` part is its own pair already and adds nothing (and allocates nothing).
+fn hidden_pairs(piece: &str) -> std::vec::IntoIter<(&str, &str)> {
+    let bytes = piece.as_bytes();
+    let mut found = Vec::new();
+    // The word being read, and the last finished one since the last `=`.
+    let mut word: Option<usize> = None;
+    let mut last: Option<(usize, usize)> = None;
+    // Where the current `,` part's text starts, and whether its first `=` was seen.
+    let mut part_start = 0;
+    let mut part_eq = false;
+    // Names whose value has not started yet, and names whose value runs to the next space;
+    // each with whether it is its part's own name (then it is no news unless its value is).
+    let mut before_value: Vec<(usize, usize, bool)> = Vec::new();
+    let mut in_value: Vec<(usize, usize, bool, usize)> = Vec::new();
+    let mut finish = |in_value: &mut Vec<(usize, usize, bool, usize)>, end: usize| {
+        for (ns, ne, own, vs) in in_value.drain(..) {
+            // A part's own name with the part's whole value: already a pair.
+            let rest = piece.get(end..).unwrap_or("");
+            let rest_of_part = rest.split(',').next().unwrap_or("");
+            if own && rest_of_part.trim().is_empty() {
+                continue;
+            }
+            if let (Some(name), Some(value)) = (piece.get(ns..ne), piece.get(vs..end)) {
+                found.push((name, value));
+            }
+        }
+    };
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_whitespace() {
+            if let Some(start) = word.take() {
+                last = Some((start, i));
+            }
+            finish(&mut in_value, i);
+            continue;
+        }
+        // A value starts at the first character after its `=` that is not a space.
+        for (ns, ne, own) in before_value.drain(..) {
+            in_value.push((ns, ne, own, i));
+        }
+        match b {
+            b'=' => {
+                if let Some((ns, ne)) = word.map(|s| (s, i)).or(last) {
+                    let own = !part_eq
+                        && piece
+                            .get(part_start..ns)
+                            .is_some_and(|lead| lead.trim().is_empty());
+                    before_value.push((ns, ne, own));
+                    let mut tail = ne;
+                    while tail > ns && bytes.get(tail - 1).is_some_and(|c| stacks::is_tchar(*c)) {
+                        tail -= 1;
+                    }
+                    if tail > ns && tail < ne {
+                        before_value.push((tail, ne, false));
+                    }
+                }
+                part_eq = true;
+                word = None;
+                last = None;
+            }
+            // Where `,` separates, it separates names too; where it does not (Python), no
+            // name that has one is a name the app sets.
+            b',' => {
+                part_start = i + 1;
+                part_eq = false;
+                word = None;
+                last = None;
+            }
+            _ => {
+                if word.is_none() {
+                    word = Some(i);
+                }
+            }
+        }
+    }
+    finish(&mut in_value, bytes.len());
+    // Names whose value never started: only space follows, so a part's own name is its pair.
+    for (ns, ne, own) in before_value {
+        if let (false, Some(name)) = (own, piece.get(ns..ne)) {
+            found.push((name, ""));
+        }
+    }
+    found.into_iter()
 }
 
 /// Every (name, value) cookie pair in the request, as any stack behind us may split it (see
@@ -505,6 +572,8 @@ mod tests {
             [
                 ("a", "b"),
                 ("PHPSESSID", "x"),
+                // Python's SimpleCookie: the value runs to the space, comma included.
+                ("a", "b,"),
                 ("c", "d"),
                 ("e", "f"),
                 ("e ", "f")
