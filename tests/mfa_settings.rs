@@ -703,7 +703,7 @@ async fn sessions_and_remembered_browsers_are_listed_and_ended_one_by_one_or_eve
 
     // Each session with its browser, device and address; the asking one marked.
     let page = laptop.get("/.mfa/settings").await.text();
-    let sessions = &page[page.find("table class=\"sessions\"").unwrap()
+    let sessions = &page[page.find("table class=\"list sessions\"").unwrap()
         ..page.find("Browsers you have signed in from").unwrap()];
     assert_eq!(
         sessions.matches("<tr>").count(),
