@@ -135,17 +135,7 @@ async fn after_the_window_a_refusal_says_what_to_do_and_an_invitation_still_work
     );
     // The app's answer is not released, nor is a pending login started.
     assert!(b.cookies.is_empty(), "{:?}", b.cookies);
-    let api = b
-        .request(
-            "POST",
-            "/login.php",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("accept", "application/json"),
-            ],
-            b"user=alice&pass=secret".to_vec(),
-        )
-        .await;
+    let api = common::flows::login_wanting_json(&mut b, "alice", "secret").await;
     assert_eq!(api.status, 403);
     let body: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
     assert_eq!(body["error"], "enrollment_closed");

@@ -245,22 +245,7 @@ async fn api_clients_list_and_change_their_methods() {
     let dir = common::temp_dir("mfa-settings-api");
     let gw = Gateway::start_example("config/examples/token-api.yaml", app.addr, dir);
     let mut client = Browser::new(gw.addr);
-    let first = client
-        .post_json(
-            "/api/login",
-            &json!({ "username": "alice", "password": "secret" }),
-        )
-        .await;
-    let first: Value = serde_json::from_slice(&first.body).unwrap();
-    let secret = first["secret"].as_str().unwrap().to_string();
-    let enrolled = client
-        .post_json(
-            "/.mfa/api/enroll",
-            &json!({ "ephemeral_token": first["ephemeral_token"], "code": totp_now(&secret, 0) }),
-        )
-        .await;
-    let enrolled: Value = serde_json::from_slice(&enrolled.body).unwrap();
-    let bearer = format!("Bearer {}", enrolled["token"].as_str().unwrap());
+    let (secret, bearer) = api_enrollment(&mut client).await;
     let auth = |extra: &'static str| {
         [
             ("authorization", bearer.clone()),
@@ -856,22 +841,7 @@ async fn api_clients_list_and_end_their_sessions() {
     client
         .headers
         .push(("user-agent".into(), "python-requests/2.32.3".into()));
-    let first = client
-        .post_json(
-            "/api/login",
-            &json!({ "username": "alice", "password": "secret" }),
-        )
-        .await;
-    let first: Value = serde_json::from_slice(&first.body).unwrap();
-    let secret = first["secret"].as_str().unwrap().to_string();
-    let enrolled = client
-        .post_json(
-            "/.mfa/api/enroll",
-            &json!({ "ephemeral_token": first["ephemeral_token"], "code": totp_now(&secret, 0) }),
-        )
-        .await;
-    let enrolled: Value = serde_json::from_slice(&enrolled.body).unwrap();
-    let bearer = format!("Bearer {}", enrolled["token"].as_str().unwrap());
+    let (_, bearer) = api_enrollment(&mut client).await;
     let headers = [
         ("authorization", bearer.as_str()),
         ("content-type", "application/json"),
@@ -918,4 +888,25 @@ async fn api_clients_list_and_end_their_sessions() {
         .request("GET", "/.mfa/api/sessions", &headers, vec![])
         .await;
     assert_eq!(after.status, 401);
+}
+
+/// alice enrolled through the token app's JSON login: her TOTP secret and `Bearer …` header.
+async fn api_enrollment(client: &mut Browser) -> (String, String) {
+    let first = client
+        .post_json(
+            "/api/login",
+            &json!({ "username": "alice", "password": "secret" }),
+        )
+        .await;
+    let first: Value = serde_json::from_slice(&first.body).unwrap();
+    let secret = first["secret"].as_str().unwrap().to_string();
+    let enrolled = client
+        .post_json(
+            "/.mfa/api/enroll",
+            &json!({ "ephemeral_token": first["ephemeral_token"], "code": totp_now(&secret, 0) }),
+        )
+        .await;
+    let enrolled: Value = serde_json::from_slice(&enrolled.body).unwrap();
+    let bearer = format!("Bearer {}", enrolled["token"].as_str().unwrap());
+    (secret, bearer)
 }

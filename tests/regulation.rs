@@ -92,17 +92,7 @@ async fn wrong_codes_lock_the_user_whatever_cookie_or_address_they_come_from() {
         page.text()
     );
     assert!(!later.cookies.contains_key("mfa_pending"));
-    let api = later
-        .request(
-            "POST",
-            "/login.php",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("accept", "application/json"),
-            ],
-            b"user=alice&pass=secret".to_vec(),
-        )
-        .await;
+    let api = common::flows::login_wanting_json(&mut later, "alice", "secret").await;
     assert_eq!(api.status, 429);
     let body: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
     assert_eq!(body["error"], "locked");
@@ -319,17 +309,7 @@ async fn the_apps_login_is_throttled_per_address_and_per_user_name() {
         "{text}"
     );
     // An API client is told the same in its own terms.
-    let api = b
-        .request(
-            "POST",
-            "/login.php",
-            &[
-                ("content-type", "application/x-www-form-urlencoded"),
-                ("accept", "application/json"),
-            ],
-            b"user=alice&pass=secret".to_vec(),
-        )
-        .await;
+    let api = common::flows::login_wanting_json(&mut b, "alice", "secret").await;
     assert_eq!(api.status, 429);
     let body: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
     assert_eq!(body["error"], "too_many_attempts");

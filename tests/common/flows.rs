@@ -10,6 +10,24 @@ pub async fn login(browser: &mut Browser, user: &str, pass: &str) -> Answer {
         .await
 }
 
+/// The login form posted by a client that asks for JSON (an API client of a form app).
+pub async fn login_wanting_json(browser: &mut Browser, user: &str, pass: &str) -> Answer {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("user", user), ("pass", pass)])
+        .finish();
+    browser
+        .request(
+            "POST",
+            "/login.php",
+            &[
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("accept", "application/json"),
+            ],
+            body.into_bytes(),
+        )
+        .await
+}
+
 /// A login of `user` brought to the verify page: the form's CSRF token.
 pub async fn at_verify(browser: &mut Browser, user: &str, pass: &str) -> String {
     let answer = login(browser, user, pass).await;
