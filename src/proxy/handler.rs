@@ -401,9 +401,6 @@ async fn forward(
                     }
                     return Err(ProxyError::Unauthorized);
                 }
-                Err(Denied::RepeatedAuthorization) => {
-                    return Err(ProxyError::AmbiguousRequest("repeated Authorization"))
-                }
                 Err(Denied::BadBasic(why)) => {
                     return Err(ProxyError::AmbiguousRequest(why.label()))
                 }
