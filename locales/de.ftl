@@ -216,6 +216,7 @@ proxy-body-timeout = Der Inhalt der Anfrage kam nicht rechtzeitig an. Bitte vers
 proxy-login-unchecked = Die Anmeldung konnte nicht abgeschlossen werden, weil das Gateway sie nicht prüfen konnte. Bitte wenden Sie sich an die Administration.
 proxy-login-throttled = Zu viele fehlgeschlagene Anmeldungen aus diesem Netz oder für dieses Konto. Zu Ihrer Sicherheit ist die Anmeldung einige Minuten gesperrt.
 proxy-ambiguous-request = Die Anfrage ließ sich auf mehr als eine Weise lesen und wurde abgelehnt.
+proxy-repeated-field = Die Anfrage gibt dem Header-Feld { $field } mehr als einen Wert, ließ sich daher auf mehr als eine Weise lesen und wurde abgelehnt.
 proxy-app-session-withheld = Diese Anmeldung lief nicht über die Anmeldung des Gateways. Bitte melden Sie sich auf der Anmeldeseite an.
 proxy-answer-unchecked = Die Antwort der Anwendung konnte nicht geprüft werden, daher hat das Gateway sie nicht weitergegeben. Wenden Sie sich an die Administration, wenn das wieder vorkommt.
 proxy-session-changed-hands = Die Anwendung ordnet diese Sitzung jetzt einem anderen Konto zu. Zu Ihrer Sicherheit wurden Sie abgemeldet; bitte melden Sie sich erneut an.

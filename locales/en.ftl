@@ -218,6 +218,7 @@ proxy-body-timeout = The request body did not arrive in time. Please try again.
 proxy-login-unchecked = The sign-in could not be completed because the gateway could not check it. Please contact the administrator.
 proxy-login-throttled = Too many failed sign-ins from this network or for this account. For your security, signing in is paused for a few minutes.
 proxy-ambiguous-request = The request could be read in more than one way and was refused.
+proxy-repeated-field = The request gives the { $field } header field more than one value, so it could be read in more than one way, and was refused.
 proxy-app-session-withheld = This sign-in did not go through the gateway's login. Please sign in on the login page.
 proxy-answer-unchecked = The application's answer could not be checked, so the gateway did not pass it on. Please contact the administrator if this keeps happening.
 proxy-session-changed-hands = The application now says this session belongs to another account. For your security you have been signed out; please sign in again.

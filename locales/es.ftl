@@ -216,6 +216,7 @@ proxy-body-timeout = El cuerpo de la solicitud no llegó a tiempo. Vuelva a inte
 proxy-login-unchecked = No se pudo completar el inicio de sesión porque la pasarela no pudo comprobarlo. Póngase en contacto con el administrador.
 proxy-login-throttled = Demasiados inicios de sesión fallidos desde esta red o para esta cuenta. Por su seguridad, el inicio de sesión está en pausa durante unos minutos.
 proxy-ambiguous-request = La solicitud podía leerse de más de una forma y se rechazó.
+proxy-repeated-field = La solicitud da más de un valor al campo de cabecera { $field }, así que podía leerse de más de una forma, y se rechazó.
 proxy-app-session-withheld = Este inicio de sesión no pasó por el de la pasarela. Inicie sesión en la página de inicio de sesión.
 proxy-answer-unchecked = No se pudo comprobar la respuesta de la aplicación, así que la pasarela no la transmitió. Póngase en contacto con el administrador si vuelve a ocurrir.
 proxy-session-changed-hands = La aplicación indica ahora que esta sesión pertenece a otra cuenta. Por su seguridad se ha cerrado su sesión; vuelva a iniciarla.

@@ -216,6 +216,7 @@ proxy-body-timeout = Le corps de la requête n'est pas arrivé à temps. Veuille
 proxy-login-unchecked = La connexion n'a pas pu aboutir car la passerelle n'a pas pu la vérifier. Veuillez contacter l'administrateur.
 proxy-login-throttled = Trop d'échecs de connexion depuis ce réseau ou pour ce compte. Pour votre sécurité, la connexion est suspendue pendant quelques minutes.
 proxy-ambiguous-request = La requête pouvait se lire de plusieurs façons et a été refusée.
+proxy-repeated-field = La requête donne plus d'une valeur au champ d'en-tête { $field } : elle pouvait se lire de plusieurs façons et a été refusée.
 proxy-app-session-withheld = Cette connexion n'est pas passée par la page de connexion de la passerelle. Veuillez vous connecter sur la page de connexion.
 proxy-answer-unchecked = La réponse de l'application n'a pas pu être vérifiée, la passerelle ne l'a donc pas transmise. Contactez l'administrateur si cela se reproduit.
 proxy-session-changed-hands = L'application indique maintenant que cette session appartient à un autre compte. Pour votre sécurité, vous avez été déconnecté ; veuillez vous reconnecter.

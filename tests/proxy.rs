@@ -4,7 +4,7 @@
 mod common;
 
 use bytes::Bytes;
-use common::{get, raw_request, send, simple_config, upstream, Gateway};
+use common::{get, h2c, raw_request, send, simple_config, upstream, Gateway};
 use http::Request;
 use http_body_util::Full;
 
@@ -613,20 +613,6 @@ async fn access_log_can_be_switched_off() {
     let log = gw.wait_for_log("reload");
     assert!(!log.contains(&id), "{log}");
     assert!(!log.contains("mfa_gateway::access"), "{log}");
-}
-
-/// An HTTP/2 client with prior knowledge (no TLS, no upgrade) on a plain listener.
-async fn h2c(
-    addr: std::net::SocketAddr,
-) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<Bytes>> {
-    use hyper_util::rt::{TokioExecutor, TokioIo};
-    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (sender, conn) =
-        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    sender
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,7 @@ fn every_shipped_language_has_every_message_and_parses() {
                     ("wait", Arg::Text("w")),
                     ("address", Arg::Text("x")),
                     ("id", Arg::Text("r")),
+                    ("field", Arg::Text("f")),
                     ("count", Arg::Number(2)),
                     ("minutes", Arg::Number(2)),
                     ("status", Arg::Number(404)),

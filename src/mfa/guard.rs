@@ -8,8 +8,7 @@ use super::{MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::AppMfa;
 use crate::session::credentials::{
     authorization, basic_credential, cookie_name_matches, cookie_name_reads_as, cookie_pairs,
-    cookie_values, repeated_authorization, strip_cookie_pairs, strip_cookies, BasicCredential,
-    BasicError,
+    cookie_values, strip_cookie_pairs, strip_cookies, BasicCredential, BasicError,
 };
 use crate::store::{EphemeralStore, Session};
 use http::HeaderMap;
@@ -42,9 +41,6 @@ pub enum Denied {
     /// An `Authorization` header that is not a bound token (401: the client must sign in).
     #[error("unbound authorization")]
     UnboundAuthorization,
-    /// More than one `Authorization` line (400): which one the app uses is its own choice.
-    #[error("repeated authorization")]
-    RepeatedAuthorization,
     /// A Basic credential of an app that takes Basic sign-ins, not bound to this request's
     /// verified session: a login (`basic_auth`). Nothing of the request reaches the app.
     #[error("basic sign-in")]
@@ -127,6 +123,7 @@ fn session_cookie_spelling(settings: &AppMfa, name: &str) -> Option<bool> {
 /// `session_before_login`, a session cookie bound to no session at all, spelled as configured,
 /// then reaches the app: the pre-login session that holds the app's CSRF token or saved
 /// request. Nowhere else can such a cookie go, and the login's answer is withheld as always.
+/// `headers` hold at most one `Authorization` line: the proxy refuses repeats before routing.
 pub async fn check(
     ctx: &Context<'_>,
     headers: &mut HeaderMap,
@@ -136,9 +133,6 @@ pub async fn check(
     let mut checked = Checked::default();
     let app = &ctx.app.name;
 
-    if repeated_authorization(headers) {
-        return Err(Denied::RepeatedAuthorization);
-    }
     let basic = |scheme: &str| basic_area && scheme.eq_ignore_ascii_case("basic");
     match authorization(headers) {
         Some((scheme, encoded)) if basic(scheme) => {

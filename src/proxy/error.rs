@@ -3,6 +3,7 @@
 
 use super::path::AmbiguousPath;
 use http::StatusCode;
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProxyError {
@@ -48,6 +49,10 @@ pub enum ProxyError {
     /// a login body two parsers read two ways); the label names the reason for the log.
     #[error("ambiguous request: {0}")]
     AmbiguousRequest(&'static str),
+    /// A field read as one value arrived more than once (`proxy::fields`): named, as spelled
+    /// in the table, on the page so the client's author can find it.
+    #[error("repeated {0} field")]
+    RepeatedField(&'static str),
     /// The app handed out a session or token outside a login the gateway intercepted, and who
     /// it is for cannot be told: withheld, the client must sign in through the login.
     #[error("app session minted outside the intercepted login")]
@@ -99,7 +104,9 @@ impl ProxyError {
                 StatusCode::BAD_GATEWAY
             }
             ProxyError::LoginThrottled(_) => StatusCode::TOO_MANY_REQUESTS,
-            ProxyError::AmbiguousRequest(_) => StatusCode::BAD_REQUEST,
+            ProxyError::AmbiguousRequest(_) | ProxyError::RepeatedField(_) => {
+                StatusCode::BAD_REQUEST
+            }
             ProxyError::AppSessionWithheld | ProxyError::SessionChangedHands => {
                 StatusCode::FORBIDDEN
             }
@@ -126,7 +133,7 @@ impl ProxyError {
             ProxyError::BodyTimeout => "request_timeout",
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "login_unchecked",
             ProxyError::LoginThrottled(_) => "too_many_attempts",
-            ProxyError::AmbiguousRequest(_) => "ambiguous_request",
+            ProxyError::AmbiguousRequest(_) | ProxyError::RepeatedField(_) => "ambiguous_request",
             ProxyError::AppSessionWithheld => "sign_in_required",
             ProxyError::AnswerUnchecked => "answer_unchecked",
             ProxyError::SessionChangedHands => "sign_in_required",
@@ -157,6 +164,7 @@ impl ProxyError {
             }
             ProxyError::LoginThrottled(_) => "proxy-login-throttled",
             ProxyError::AmbiguousRequest(_) => "proxy-ambiguous-request",
+            ProxyError::RepeatedField(_) => "proxy-repeated-field",
             ProxyError::AppSessionWithheld => "proxy-app-session-withheld",
             ProxyError::AnswerUnchecked => "proxy-answer-unchecked",
             ProxyError::SessionChangedHands => "proxy-session-changed-hands",
@@ -166,7 +174,24 @@ impl ProxyError {
     }
 
     /// The sentence JSON answers carry (English, like every API message).
-    pub fn message(&self) -> &'static str {
+    pub fn message(&self) -> Cow<'static, str> {
+        match self {
+            ProxyError::RepeatedField(field) => Cow::Owned(format!(
+                "The request gives the {field} header field more than one value, so it could be read in more than one way, and was refused."
+            )),
+            other => Cow::Borrowed(other.fixed_message()),
+        }
+    }
+
+    /// The sentence a page shows, in the reader's language.
+    pub fn page_message(&self, t: crate::i18n::Tr) -> String {
+        match self {
+            ProxyError::RepeatedField(field) => t.t1(self.message_id(), "field", field),
+            other => t.t(other.message_id()),
+        }
+    }
+
+    fn fixed_message(&self) -> &'static str {
         match self {
             ProxyError::UnknownHost => "No application is configured for this host name.",
             ProxyError::NoGatewayPage => "There is no gateway page at this address.",
@@ -185,6 +210,7 @@ impl ProxyError {
             ProxyError::LoginAnswerUnreadable | ProxyError::LoginWithoutUser => "The sign-in could not be completed because the gateway could not check it. Please contact the administrator.",
             ProxyError::LoginThrottled(_) => "Too many failed sign-ins from this network or for this account. For your security, signing in is paused for a few minutes.",
             ProxyError::AmbiguousRequest(_) => "The request could be read in more than one way and was refused.",
+            ProxyError::RepeatedField(_) => "A header field the request may carry once came more than once.",
             ProxyError::AppSessionWithheld => "This sign-in did not go through the gateway's login. Please sign in on the login page.",
             ProxyError::AnswerUnchecked => "The application's answer could not be checked, so the gateway did not pass it on. Please contact the administrator if this keeps happening.",
             ProxyError::SessionChangedHands => "The application now says this session belongs to another account. For your security you have been signed out; please sign in again.",
@@ -224,6 +250,7 @@ mod tests {
                 now: 0,
             })),
             ProxyError::AmbiguousRequest("test"),
+            ProxyError::RepeatedField("Host"),
             ProxyError::AppSessionWithheld,
             ProxyError::AnswerUnchecked,
             ProxyError::SessionChangedHands,
@@ -234,12 +261,26 @@ mod tests {
         assert_eq!(
             statuses,
             [
-                404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 403, 502,
-                403, 403, 403
+                404, 400, 400, 431, 404, 504, 401, 413, 400, 408, 502, 502, 429, 400, 400, 403,
+                502, 403, 403, 403
             ]
         );
         assert!(errors
             .iter()
             .all(|e| !e.message().is_empty() && !e.status().is_success()));
+    }
+
+    #[test]
+    fn a_repeated_field_is_named_in_the_json_message_and_on_the_page() {
+        let error = ProxyError::RepeatedField("Content-Type");
+        assert!(
+            error.message().contains("Content-Type"),
+            "{}",
+            error.message()
+        );
+        for lang in crate::i18n::Lang::ALL {
+            let page = error.page_message(crate::i18n::Tr::new(lang));
+            assert!(page.contains("Content-Type"), "{lang:?}: {page}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 use super::basic;
 use super::body::{AccessRecord, Reply, ResponseBody};
 use super::error::ProxyError;
+use super::fields;
 use super::gate;
 use super::headers::{self, Peer};
 use super::login;
@@ -211,6 +212,12 @@ async fn forward(
         return Err(ProxyError::HeadersTooLarge);
     }
 
+    // Before anything reads a field that is one value: routing reads Host, the session check
+    // Authorization, a login its Content-Type; the app might read the other line.
+    if let Some(field) = fields::repeated(req.version(), req.uri(), req.headers()) {
+        return Err(ProxyError::RepeatedField(field.shown));
+    }
+
     let host_value = original_host(&req).ok_or(ProxyError::BadHost)?;
     let host = host_value
         .to_str()
@@ -393,9 +400,6 @@ async fn forward(
                         );
                     }
                     return Err(ProxyError::Unauthorized);
-                }
-                Err(Denied::RepeatedAuthorization) => {
-                    return Err(ProxyError::AmbiguousRequest("repeated Authorization"))
                 }
                 Err(Denied::BadBasic(why)) => {
                     return Err(ProxyError::AmbiguousRequest(why.label()))
@@ -676,8 +680,8 @@ fn error_response(
             throttle.client,
             throttle.now,
         ),
-        _ if json => error.message().to_string(),
-        _ => way.t.t(error.message_id()),
+        _ if json => error.message().into_owned(),
+        _ => error.page_message(way.t),
     };
     let (body, content_type) = error_page::render(
         status,
@@ -700,7 +704,12 @@ fn error_response(
     }
     if matches!(
         error,
-        ProxyError::HeadersTooLarge | ProxyError::AmbiguousPath(_) | ProxyError::BadHost
+        ProxyError::HeadersTooLarge
+            | ProxyError::AmbiguousPath(_)
+            | ProxyError::BadHost
+            // A client that sends a framing field twice may be out of step with whatever
+            // sits in front of the gateway: nothing more is read from its connection.
+            | ProxyError::RepeatedField(_)
     ) {
         response
             .headers_mut()

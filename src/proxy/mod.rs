@@ -4,6 +4,7 @@ pub mod basic;
 pub mod body;
 pub mod connection;
 pub mod error;
+pub mod fields;
 pub mod gate;
 pub mod handler;
 pub mod headers;

@@ -267,9 +267,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// `Authorization` as (scheme, credentials). A header that is present but unreadable or
-/// shapeless comes back with an empty token, so it is refused rather than overlooked. (Callers
-/// that guard the app refuse a request with several `Authorization` lines first:
-/// `repeated_authorization`.)
+/// shapeless comes back with an empty token, so it is refused rather than overlooked. Only
+/// the first line is read: a request with several never gets this far (the proxy refuses
+/// repeated single-value fields before routing, `proxy::fields`).
 pub fn authorization(headers: &HeaderMap) -> Option<(&str, &str)> {
     let value = headers.get(header::AUTHORIZATION)?;
     let Ok(text) = value.to_str() else {
@@ -355,13 +355,6 @@ pub fn basic_credential(encoded: &str) -> Result<BasicCredential, BasicError> {
         user: user.to_string(),
         pair: zeroize::Zeroizing::new(text.to_string()),
     })
-}
-
-/// More than one `Authorization` line: the gateway would check one and the app might use
-/// another (or join them), so such a request is refused.
-pub fn repeated_authorization(headers: &HeaderMap) -> bool {
-    let mut lines = headers.get_all(header::AUTHORIZATION).iter();
-    lines.next().is_some() && lines.next().is_some()
 }
 
 /// NTLM and Negotiate (Kerberos/SPNEGO) authenticate the connection, not the request: on a
@@ -613,16 +606,6 @@ mod tests {
         let mut h = with_cookies(&["a=b; c=d", "e=f"]);
         assert_eq!(strip_cookies(&mut h, |n| n == "x"), 0);
         assert_eq!(h.get_all(header::COOKIE).iter().count(), 2);
-    }
-
-    #[test]
-    fn two_authorization_lines_are_repeated() {
-        let mut h = HeaderMap::new();
-        assert!(!repeated_authorization(&h));
-        h.append(header::AUTHORIZATION, HeaderValue::from_static("Token a"));
-        assert!(!repeated_authorization(&h));
-        h.append(header::AUTHORIZATION, HeaderValue::from_static("Token b"));
-        assert!(repeated_authorization(&h));
     }
 
     #[test]

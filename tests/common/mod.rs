@@ -477,6 +477,20 @@ pub fn h2_frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
     frame
 }
 
+/// An HTTP/2 client with prior knowledge (no TLS, no upgrade) on a plain listener.
+pub async fn h2c(
+    addr: SocketAddr,
+) -> hyper::client::conn::http2::SendRequest<http_body_util::Empty<Bytes>> {
+    use hyper_util::rt::TokioExecutor;
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (sender, conn) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
 /// A parsed answer with its body collected.
 pub struct Answer {
     pub status: u16,
