@@ -96,6 +96,7 @@ settings-devices-none = Noch kein Browser ist gespeichert.
 settings-devices-used = Zuletzt verwendet
 settings-devices-since = Gespeichert seit { $time }
 settings-devices-forget = Vergessen
+settings-devices-code = Aktueller Code
 notice-session-ended = Diese Sitzung ist abgemeldet.
 notice-session-gone = Diese Sitzung war bereits beendet.
 notice-device-forgotten = Dieser Browser ist vergessen.
@@ -164,6 +165,7 @@ refused-current-required = Zum Ersetzen Ihrer Authenticator-App ist auch ein akt
 refused-locked = Es wurden zu viele falsche Codes eingegeben. Zu Ihrer Sicherheit sind Änderungen eine Weile gesperrt.
 refused-required = Diese Anwendung verlangt einen zweiten Faktor: Er kann nicht ausgeschaltet werden.
 refused-setup-expired = Diese Einrichtung ist abgelaufen. Beginnen Sie neu.
+refused-invitation-needed = Um hier einen zweiten Faktor einzurichten, brauchen Sie einen Einrichtungscode Ihres Administrators (er erstellt ihn mit: mfa-gateway user invite und Ihrem Benutzernamen). Melden Sie sich damit erneut an.
 
 ## Dead ends
 sign-in-again-title = Bitte melden Sie sich erneut an

@@ -98,6 +98,7 @@ settings-devices-none = No browser is remembered yet.
 settings-devices-used = Last used
 settings-devices-since = Remembered since { $time }
 settings-devices-forget = Forget
+settings-devices-code = Current code
 notice-session-ended = That session is signed out.
 notice-session-gone = That session had already ended.
 notice-device-forgotten = That browser is forgotten.
@@ -166,6 +167,7 @@ refused-current-required = Replacing your authenticator needs a current code too
 refused-locked = Too many wrong codes were entered. For your security, changes are paused for a while.
 refused-required = This application requires a second factor: it cannot be turned off.
 refused-setup-expired = This setup has expired. Start again.
+refused-invitation-needed = Setting up a second factor here needs an enrollment code from your administrator (they make one with: mfa-gateway user invite and your user name). With it, sign in again.
 
 ## Dead ends
 sign-in-again-title = Please sign in again

@@ -96,6 +96,7 @@ settings-devices-none = Todavía no se recuerda ningún navegador.
 settings-devices-used = Último uso
 settings-devices-since = Recordado desde el { $time }
 settings-devices-forget = Olvidar
+settings-devices-code = Código actual
 notice-session-ended = Esa sesión está cerrada.
 notice-session-gone = Esa sesión ya había terminado.
 notice-device-forgotten = Ese navegador está olvidado.
@@ -164,6 +165,7 @@ refused-current-required = Para sustituir su aplicación de autenticación tambi
 refused-locked = Se introdujeron demasiados códigos incorrectos. Por su seguridad, los cambios están en pausa durante un tiempo.
 refused-required = Esta aplicación requiere un segundo factor: no se puede desactivar.
 refused-setup-expired = Esta configuración ha caducado. Empiece de nuevo.
+refused-invitation-needed = Para configurar aquí un segundo factor necesita un código de inscripción de su administrador (lo crea con: mfa-gateway user invite y su nombre de usuario). Con él, vuelva a iniciar sesión.
 
 ## Dead ends
 sign-in-again-title = Vuelva a iniciar sesión

@@ -96,6 +96,7 @@ settings-devices-none = Aucun navigateur n’est mémorisé pour l’instant.
 settings-devices-used = Dernière utilisation
 settings-devices-since = Mémorisé depuis le { $time }
 settings-devices-forget = Oublier
+settings-devices-code = Code actuel
 notice-session-ended = Cette session est déconnectée.
 notice-session-gone = Cette session était déjà terminée.
 notice-device-forgotten = Ce navigateur est oublié.
@@ -164,6 +165,7 @@ refused-current-required = Remplacer votre application d'authentification demand
 refused-locked = Trop de codes erronés ont été saisis. Pour votre sécurité, les modifications sont suspendues pendant un moment.
 refused-required = Cette application exige un second facteur : il ne peut pas être désactivé.
 refused-setup-expired = Cette configuration a expiré. Recommencez.
+refused-invitation-needed = Configurer un second facteur ici nécessite un code d’inscription de votre administrateur (il le crée avec : mfa-gateway user invite et votre nom d’utilisateur). Avec ce code, reconnectez-vous.
 
 ## Dead ends
 sign-in-again-title = Veuillez vous reconnecter

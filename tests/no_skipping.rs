@@ -613,3 +613,50 @@ async fn a_set_cookie_line_that_is_not_text_never_reaches_the_browser() {
         .iter()
         .all(|v| !v.as_bytes().starts_with(b"PHPSESSID=")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_header_no_browser_sends_costs_no_lookups_and_reaches_nothing() {
+    let (app, gw) = example().await;
+    let mut alice = Browser::new(gw.addr);
+    enroll(&mut alice, "alice", "secret").await;
+    let bound = alice.cookies["PHPSESSID"].clone();
+    let gateway_cookie: String = alice
+        .cookies
+        .iter()
+        .filter(|(k, _)| k.starts_with("mfa_session"))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let with = |cookie: String| {
+        let mut b = Browser::new(gw.addr);
+        async move {
+            b.request(
+                "GET",
+                "/index.php",
+                &[("cookie", cookie.as_str())],
+                Vec::new(),
+            )
+            .await
+        }
+    };
+    // The bound session with its gateway cookie passes, one planted value beside it too.
+    let answer = with(format!("{gateway_cookie}; PHPSESSID={bound}")).await;
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    // Eight more values of the session cookie (hidden after spaces, where Python's
+    // SimpleCookie reads them): none is looked up, all are removed, the app sees a visitor.
+    let planted: Vec<String> = (0..8).map(|i| format!("x PHPSESSID=planted{i}")).collect();
+    let answer = with(format!(
+        "{gateway_cookie}; PHPSESSID={bound}; a=b {}",
+        planted.join(" ")
+    ))
+    .await;
+    assert_eq!(answer.header("location"), Some("/login.php"));
+    assert!(!app.state.everything_sent().contains("planted"));
+    // More cookie pairs than any browser keeps for a site: refused before any is read.
+    let many: Vec<String> = (0..301).map(|i| format!("c{i}=v")).collect();
+    let visits = app.state.visits().len();
+    let answer = with(many.join("; ")).await;
+    assert_eq!(answer.status, 431, "{}", answer.text());
+    assert_eq!(app.state.visits().len(), visits);
+    let answer = with(many[..300].join("; ")).await;
+    assert_ne!(answer.status, 431);
+}

@@ -739,6 +739,20 @@ fn a_login_rule_an_earlier_one_shadows_is_an_error_naming_both() {
 }
 
 fn enrollment_windows_are_read_and_their_mistakes_named() {
+    // Apps of one realm share enrollments, so they enroll alike.
+    let second = |enrollment: &str| {
+        format!(
+            "{GOOD}{MFA}      realm: staff\n      enrollment: invite\n  - name: api\n    hosts: [\"api.example.com\"]\n    upstream:\n      url: \"http://127.0.0.1:8001\"{}      realm: staff\n{enrollment}",
+            MFA.trim_end_matches('\n').to_string() + "\n"
+        )
+    };
+    assert!(load(&second("      enrollment: invite\n")).is_ok());
+    let e = errors(&second("      enrollment: first_login\n"));
+    assert!(
+        e.iter().any(|e| e.contains("apps[1].mfa.enrollment: app \"django\" shares the realm \"staff\" but enrolls users differently")),
+        "{e:?}"
+    );
+
     let first = |yaml: &str| {
         let c = load(&format!("{GOOD}{MFA}{yaml}")).unwrap();
         match &c.apps[0].mfa.as_ref().unwrap().enrollment {

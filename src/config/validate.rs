@@ -234,6 +234,21 @@ pub fn validate(
                     format!("app {other:?} shares the realm {:?} but normalises user names differently: give both the same identity.normalize (and case_fold_users)", mfa.realm),
                 );
             }
+            // A factor set up through one app counts in all of them: a looser rule in one
+            // would enroll users whom a stricter one sends to an administrator.
+            let other = apps
+                .iter()
+                .filter_map(|o: &App| o.mfa.as_ref().map(|m| (&o.name, m)))
+                .find(|(_, m)| {
+                    m.realm == mfa.realm
+                        && format!("{:?}", m.enrollment) != format!("{:?}", mfa.enrollment)
+                });
+            if let Some((other, _)) = other {
+                c.fail(
+                    &format!("{key}.mfa.enrollment"),
+                    format!("app {other:?} shares the realm {:?} but enrolls users differently: a factor set up through either counts in both, so give both the same enrollment", mfa.realm),
+                );
+            }
         }
         apps.push(app);
     }

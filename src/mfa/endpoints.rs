@@ -187,7 +187,7 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
             return retry_after(pages::html(StatusCode::TOO_MANY_REQUESTS, &page), seconds);
         }
         Begun::Closed(user) => {
-            let user: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
+            let user = super::respond::shell_word(&user);
             if json {
                 return api_error(
                     StatusCode::FORBIDDEN,

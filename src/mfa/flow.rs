@@ -648,6 +648,18 @@ pub async fn begin(
             reason = Some("name looks like an enrolled user's");
             ChallengeStage::Invite
         }
+        // Invited by an administrator: the user is to enroll now, with the code.
+        (false, Policy::Optional)
+            if ctx
+                .mfa
+                .durable
+                .invite(realm, &user, ctx.now)
+                .await?
+                .is_some() =>
+        {
+            reason = Some("invited");
+            ChallengeStage::Invite
+        }
         (false, Policy::Optional) => {
             ctx.audit_required(
                 "login_intercepted",
@@ -748,7 +760,7 @@ pub async fn begin(
 
 /// Whether `user` may set up a first factor on the password alone now. A `for:` window opens
 /// at the realm's first such enrollment (recorded once, so restarts do not reopen it).
-async fn first_login_open(
+pub(super) async fn first_login_open(
     ctx: &Context<'_>,
     first: &FirstLogin,
     realm: &str,
@@ -769,7 +781,11 @@ async fn first_login_open(
 /// `ａｌｉｃｅ`, `Alice` or `alicé` where `alice` is enrolled, when the app may read them as one
 /// account (a collation that ignores case or accents, a normalisation the config does not
 /// name). Asked only before a first enrollment, and only when the name is the one typed.
-async fn lookalike_enrolled(ctx: &Context<'_>, realm: &str, user: &str) -> Result<bool, MfaError> {
+pub(super) async fn lookalike_enrolled(
+    ctx: &Context<'_>,
+    realm: &str,
+    user: &str,
+) -> Result<bool, MfaError> {
     // A name the app itself told us is the app's own account, whatever it looks like.
     if !matches!(
         ctx.settings.identity,

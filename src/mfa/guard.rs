@@ -92,6 +92,9 @@ fn is_gateway_cookie(name: &str) -> bool {
         .any(|target| cookie_name_reads_as(name, target))
 }
 
+/// The most values of the app's session cookies one request may have looked up.
+const MAX_SESSION_VALUES: usize = 8;
+
 /// Removes the app's session cookies (in every spelling an app reads as them) and any
 /// `Authorization`: for bypass paths, which are checked for nothing.
 pub fn strip_app_credentials(settings: &AppMfa, headers: &mut HeaderMap) {
@@ -188,12 +191,21 @@ pub async fn check(
     // Unbound values go one by one: a value planted beside the bound one (from a sibling
     // domain) is removed, and the bound one still reaches the app.
     let mut unbound: Vec<(String, String)> = comma_pieces.clone();
-    let pairs: Vec<(String, String, bool)> = cookie_pairs(headers)
+    let mut pairs: Vec<(String, String, bool)> = cookie_pairs(headers)
         .filter_map(|(name, value)| {
             session_cookie_spelling(ctx.settings, name)
                 .map(|exact| (name.to_string(), value.to_string(), exact))
         })
         .collect();
+    // Once each, in the request's order (the first session found is the one that passes).
+    let mut seen = std::collections::HashSet::new();
+    pairs.retain(|(name, value, _)| seen.insert((name.clone(), value.clone())));
+    // A browser sends a session cookie once, twice with a sibling domain's: a request with
+    // more values than that is no browser's, and none of them is looked up (each would be a
+    // store round trip).
+    if pairs.len() > MAX_SESSION_VALUES {
+        unbound.extend(pairs.drain(..).map(|(name, value, _)| (name, value)));
+    }
     for (name, value, exact) in pairs {
         if comma_pieces.iter().any(|(n, v)| *n == name && *v == value) {
             continue;

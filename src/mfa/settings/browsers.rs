@@ -161,10 +161,17 @@ pub enum Forgot {
 }
 
 /// Forgets the user's remembered browser named `id`: from then on it is judged as any new
-/// browser (failures from elsewhere can keep it waiting).
-pub async fn forget(ctx: &Context<'_>, session: &Session, id: &str) -> Result<Forgot, MfaError> {
+/// browser (failures from elsewhere can keep it waiting). Another browser than the asking one
+/// needs a current `code`: a session alone (a borrowed browser) must not strip the owner's
+/// browsers of their standing and then lock her out with her password.
+pub async fn forget(
+    ctx: &Context<'_>,
+    session: &Session,
+    id: &str,
+    code: &str,
+) -> Result<Result<Forgot, super::Refused>, MfaError> {
     if id.len() != HANDLE {
-        return Ok(Forgot::Nothing);
+        return Ok(Ok(Forgot::Nothing));
     }
     let list = ctx
         .mfa
@@ -172,17 +179,24 @@ pub async fn forget(ctx: &Context<'_>, session: &Session, id: &str) -> Result<Fo
         .devices(&session.realm, &session.user, ctx.now)
         .await?;
     let Some(device) = list.iter().find(|d| d.id.starts_with(id)) else {
-        return Ok(Forgot::Nothing);
+        return Ok(Ok(Forgot::Nothing));
     };
     // Asked before the record goes: afterwards no browser is this user's.
     let own = ctx.familiar(&session.realm, &session.user).await?;
+    let this = own.as_deref() == Some(device.id.as_str());
+    if !this {
+        if let Err(refused) = super::code_ok(ctx, session, code).await? {
+            super::audit_refused(ctx, session, "device_forgotten", refused);
+            return Ok(Err(refused));
+        }
+    }
     let removed = ctx
         .mfa
         .durable
         .remove_devices(&session.realm, &session.user, Some(&device.id))
         .await?;
     if removed == 0 {
-        return Ok(Forgot::Nothing);
+        return Ok(Ok(Forgot::Nothing));
     }
     ctx.audit(
         "device_forgotten",
@@ -194,9 +208,5 @@ pub async fn forget(ctx: &Context<'_>, session: &Session, id: &str) -> Result<Fo
             ("reason", "forgotten in the user's settings".into()),
         ],
     );
-    Ok(if own.as_deref() == Some(device.id.as_str()) {
-        Forgot::This
-    } else {
-        Forgot::Other
-    })
+    Ok(Ok(if this { Forgot::This } else { Forgot::Other }))
 }

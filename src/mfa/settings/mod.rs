@@ -212,6 +212,33 @@ fn open_record(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, Mfa
     Ok(TotpSecret::from_bytes(bytes.to_vec()))
 }
 
+/// Whether a user without a factor may set one up on the session alone: only where the app's
+/// `enrollment` would let them at first sign-in now, and not under a name that looks like an
+/// enrolled user's (a factor set up here counts in every app of the realm, which all enroll
+/// alike). Anyone else enrolls with an administrator's invitation, at sign-in.
+async fn may_enroll(ctx: &Context<'_>, session: &Session) -> Result<bool, MfaError> {
+    let crate::config::Enrollment::FirstLogin(first) = &ctx.settings.enrollment else {
+        return Ok(false);
+    };
+    Ok(
+        super::flow::first_login_open(ctx, first, &session.realm, &session.user).await?
+            && !super::flow::lookalike_enrolled(ctx, &session.realm, &session.user).await?,
+    )
+}
+
+/// Why a user may not start setting up an authenticator here, if they may not: a first
+/// factor where enrollment needs an invitation (audited).
+async fn first_factor_refused(
+    ctx: &Context<'_>,
+    session: &Session,
+) -> Result<Option<Refused>, MfaError> {
+    if has_factor(ctx, session).await? || may_enroll(ctx, session).await? {
+        return Ok(None);
+    }
+    audit_refused(ctx, session, "authenticator_set", Refused::InvitationNeeded);
+    Ok(Some(Refused::InvitationNeeded))
+}
+
 /// Confirms a new authenticator: a code from it (`code`), and, when the user already has a
 /// factor, a current code of that factor (`current`: the old app's or a recovery code). The
 /// recovery codes made now when the user had none (to show once) come back.
@@ -227,6 +254,10 @@ async fn confirm_setup(
         let wait = crate::regulation::retry_after(lock.until, ctx.now);
         return refuse(ctx, session, EVENT, Refused::Locked(wait));
     }
+    let has_factor = has_factor(ctx, session).await?;
+    if !has_factor && !may_enroll(ctx, session).await? {
+        return refuse(ctx, session, EVENT, Refused::InvitationNeeded);
+    }
     let secret = open_record(ctx, &record)?;
     let step = u64::try_from(ctx.now)
         .ok()
@@ -239,7 +270,7 @@ async fn confirm_setup(
     };
     // The new app's code proves only that the new app was set up; the factor it replaces is
     // proven with a code of its own, checked (and counted, and used up) like any other.
-    if has_factor(ctx, session).await? {
+    if has_factor {
         match code_ok(ctx, session, current).await? {
             Ok(()) => {}
             Err(Refused::WrongCode) => {
@@ -324,6 +355,8 @@ enum Refused {
     CurrentCodeRequired,
     Required,
     SetupExpired,
+    /// A first factor, where enrollment needs an administrator's invitation.
+    InvitationNeeded,
     /// Locked (too many wrong codes); seconds to wait.
     Locked(u64),
 }
@@ -340,6 +373,7 @@ impl Refused {
             Refused::Locked(_) => "refused-locked",
             Refused::Required => "refused-required",
             Refused::SetupExpired => "refused-setup-expired",
+            Refused::InvitationNeeded => "refused-invitation-needed",
         }
     }
 
@@ -364,6 +398,9 @@ impl Refused {
                 "This application requires a second factor: it cannot be turned off."
             }
             Refused::SetupExpired => "This setup has expired. Start again.",
+            Refused::InvitationNeeded => {
+                "Setting up a second factor here needs an enrollment code from your administrator (mfa-gateway user invite); with it, sign in again."
+            }
         }
     }
 
@@ -374,7 +411,7 @@ impl Refused {
             }
             Refused::CodeRequired | Refused::CurrentCodeRequired => StatusCode::BAD_REQUEST,
             Refused::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
-            Refused::Required => StatusCode::FORBIDDEN,
+            Refused::Required | Refused::InvitationNeeded => StatusCode::FORBIDDEN,
             Refused::SetupExpired => StatusCode::BAD_REQUEST,
         }
     }
@@ -388,6 +425,7 @@ impl Refused {
             Refused::WrongCurrentCode => "wrong current code",
             Refused::Required => "required by policy",
             Refused::SetupExpired => "setup expired or not this session's",
+            Refused::InvitationNeeded => "first factor needs an invitation",
             Refused::Locked(_) => "locked",
         }
     }
@@ -503,13 +541,14 @@ pub async fn page(
         },
         ("/devices/forget", true) => {
             let id = form.one("device").ok().flatten().unwrap_or("");
-            match browsers::forget(ctx, &session, id).await {
-                Ok(browsers::Forgot::Nothing) => {
+            match browsers::forget(ctx, &session, id, code).await {
+                Ok(Err(refused)) => pages.overview(&session, None, Some(refused)).await,
+                Ok(Ok(browsers::Forgot::Nothing)) => {
                     pages
                         .overview(&session, Some("notice-device-gone"), None)
                         .await
                 }
-                Ok(forgot) => {
+                Ok(Ok(forgot)) => {
                     let page = pages.overview(&session, Some("notice-device-forgotten"), None);
                     page.await.map(|mut page| {
                         if forgot == browsers::Forgot::This {
@@ -533,14 +572,16 @@ pub async fn page(
             Ok(Err(r)) => pages.overview(&session, None, Some(r)).await,
             Err(e) => Err(e),
         },
-        ("/authenticator", false) => {
-            match (begin_setup(ctx, &session), has_factor(ctx, &session).await) {
+        ("/authenticator", false) => match first_factor_refused(ctx, &session).await {
+            Ok(Some(refused)) => pages.overview(&session, None, Some(refused)).await,
+            Ok(None) => match (begin_setup(ctx, &session), has_factor(ctx, &session).await) {
                 (Ok((token, setup)), Ok(ask_current)) => {
                     Ok(pages.enroll(&session, &token, &setup, ask_current, None))
                 }
                 (Err(e), _) | (_, Err(e)) => Err(e),
-            }
-        }
+            },
+            Err(e) => Err(e),
+        },
         ("/authenticator", true) => {
             let token = form.one("setup").ok().flatten().unwrap_or("");
             let current = form.one("current_code").ok().flatten().unwrap_or("");
@@ -906,36 +947,40 @@ pub async fn api(
             .map(|list| json_response(StatusCode::OK, &json!(list))),
         ("devices/forget", true) => {
             let id = request.get("device").and_then(Value::as_str).unwrap_or("");
-            browsers::forget(ctx, &session, id)
+            browsers::forget(ctx, &session, id, code)
                 .await
                 .map(|forgot| match forgot {
-                    browsers::Forgot::Nothing => api_error(
+                    Err(refused) => api_refused(refused, ctx.now),
+                    Ok(browsers::Forgot::Nothing) => api_error(
                         StatusCode::NOT_FOUND,
                         "no_such_device",
                         "No browser remembered for you has this id.",
                     ),
-                    _ => json_response(StatusCode::OK, &json!({ "forgotten": 1 })),
+                    Ok(_) => json_response(StatusCode::OK, &json!({ "forgotten": 1 })),
                 })
         }
         ("recovery-codes", true) => regenerate(ctx, &session, code).await.map(|r| match r {
             Ok(codes) => json_response(StatusCode::OK, &json!({ "backup_codes": shown(&codes) })),
             Err(refused) => api_refused(refused, ctx.now),
         }),
-        ("totp/setup", true) => match (begin_setup(ctx, &session), has_factor(ctx, &session).await)
-        {
-            (Ok((token, setup)), Ok(ask_current)) => Ok(json_response(
-                StatusCode::OK,
-                &json!({
-                    "method": "totp",
-                    "setup_token": token,
-                    "otpauth_uri": setup.otpauth_uri.as_str(),
-                    "secret": setup.secret.as_str(),
-                    "qr_svg": setup.qr_svg.as_str(),
-                    "expires_in": SETUP_TTL,
-                    "current_code_required": ask_current,
-                }),
-            )),
-            (Err(e), _) | (_, Err(e)) => Err(e),
+        ("totp/setup", true) => match first_factor_refused(ctx, &session).await {
+            Ok(Some(refused)) => Ok(api_refused(refused, ctx.now)),
+            Err(e) => Err(e),
+            Ok(None) => match (begin_setup(ctx, &session), has_factor(ctx, &session).await) {
+                (Ok((token, setup)), Ok(ask_current)) => Ok(json_response(
+                    StatusCode::OK,
+                    &json!({
+                        "method": "totp",
+                        "setup_token": token,
+                        "otpauth_uri": setup.otpauth_uri.as_str(),
+                        "secret": setup.secret.as_str(),
+                        "qr_svg": setup.qr_svg.as_str(),
+                        "expires_in": SETUP_TTL,
+                        "current_code_required": ask_current,
+                    }),
+                )),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            },
         },
         ("totp/confirm", true) => {
             let token = request
@@ -996,6 +1041,7 @@ fn api_refused(refused: Refused, now: i64) -> Response<Bytes> {
         Refused::CurrentCodeRequired => "current_code_required",
         Refused::Required => "mfa_required_by_policy",
         Refused::SetupExpired => "setup_expired",
+        Refused::InvitationNeeded => "invitation_required",
     };
     api_error(refused.status(), code, refused.message())
 }
