@@ -13,7 +13,7 @@ use http::header;
 use libfuzzer_sys::fuzz_target;
 use mfa_gateway::session::credentials::{
     authorization, basic_credential, bearer_token, cookie_name_matches, cookie_name_reads_as,
-    cookie_pairs, cookie_values, repeated_authorization, strip_cookies,
+    cookie_pairs, cookie_values, strip_cookies,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -24,7 +24,15 @@ fuzz_target!(|data: &[u8]| {
     );
     let _ = authorization(&headers);
     let _ = bearer_token(&headers);
-    let _ = repeated_authorization(&headers);
+    // Two Authorization lines are refused before anything reads one (proxy/fields.rs).
+    let repeated = mfa_gateway::proxy::fields::repeated(
+        http::Version::HTTP_11,
+        &http::Uri::from_static("/"),
+        &headers,
+    );
+    if headers.get_all(header::AUTHORIZATION).iter().count() > 1 {
+        assert!(repeated.is_some(), "two Authorization lines not refused");
+    }
     if let Some((_, encoded)) = authorization(&headers) {
         if let Ok(credential) = basic_credential(encoded) {
             use base64::Engine;

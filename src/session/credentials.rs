@@ -226,15 +226,15 @@ pub fn strip_cookie_pairs(
             removed += 1;
             continue;
         };
+        // Picked as sent (a space before a piece's end is PHP's `_`), kept trimmed.
         let pieces: Vec<&str> = text
             .split(';')
-            .map(str::trim)
-            .filter(|piece| {
-                let target = picked(piece);
-                if target {
+            .filter_map(|piece| {
+                if picked(piece) {
                     removed += 1;
+                    return None;
                 }
-                !target && !piece.is_empty()
+                Some(piece.trim()).filter(|kept| !kept.is_empty())
             })
             .collect();
         if !pieces.is_empty() {
