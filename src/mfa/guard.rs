@@ -198,8 +198,10 @@ pub async fn check(
         })
         .collect();
     // Once each, in the request's order (the first session found is the one that passes).
-    let mut seen = std::collections::HashSet::new();
-    pairs.retain(|(name, value, _)| seen.insert((name.clone(), value.clone())));
+    if pairs.len() > 1 {
+        let mut seen = std::collections::HashSet::new();
+        pairs.retain(|(name, value, _)| seen.insert((name.clone(), value.clone())));
+    }
     // A browser sends a session cookie once, twice with a sibling domain's: a request with
     // more values than that is no browser's, and none of them is looked up (each would be a
     // store round trip).

@@ -684,7 +684,7 @@ fn error_response(
         _ if json => error.message().into_owned(),
         _ => error.page_message(way.t),
     };
-    let (body, content_type) = error_page::render(
+    let (mut body, content_type) = error_page::render(
         status,
         error.code(),
         &message,
@@ -692,6 +692,17 @@ fn error_response(
         json,
         way,
     );
+    // An API client is told what is paused and for how long, as a code lock tells it.
+    if let (true, ProxyError::LoginThrottled(throttle)) = (json, error) {
+        let answer = serde_json::json!({
+            "error": error.code(),
+            "lock": throttle.lock.scope.as_str(),
+            "message": message,
+            "retry_after": throttle.seconds,
+            "request_id": request_id.to_str().unwrap_or("-"),
+        });
+        body = bytes::Bytes::from(format!("{answer}\n"));
+    }
     let mut response = Response::new(body);
     *response.status_mut() = status;
     response

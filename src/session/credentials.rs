@@ -78,6 +78,19 @@ fn piece_pairs(piece: &str) -> impl Iterator<Item = (&str, &str)> {
 /// One pass over the piece, so a hostile header costs time in proportion to its length; a
 /// plain `name=value` part is its own pair already and adds nothing (and allocates nothing).
 fn hidden_pairs(piece: &str) -> std::vec::IntoIter<(&str, &str)> {
+    // The common piece, `name=value` with a token name and no space, `,` or second `=`,
+    // hides nothing: answered without the scan (and its allocations).
+    let plain = piece.trim();
+    if let Some((name, value)) = plain.split_once('=') {
+        if !name.is_empty()
+            && name.bytes().all(stacks::is_tchar)
+            && !value
+                .bytes()
+                .any(|b| b == b'=' || b == b',' || b.is_ascii_whitespace())
+        {
+            return Vec::new().into_iter();
+        }
+    }
     let bytes = piece.as_bytes();
     let mut found = Vec::new();
     // The word being read, and the last finished one since the last `=`.
