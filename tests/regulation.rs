@@ -314,7 +314,10 @@ async fn the_apps_login_is_throttled_per_address_and_per_user_name() {
     let body: serde_json::Value = serde_json::from_slice(&api.body).unwrap();
     assert_eq!(body["error"], "too_many_attempts");
     assert_eq!(body["lock"], "address");
-    assert!(body["retry_after"].as_u64().is_some_and(|s| s > 0), "{body}");
+    assert!(
+        body["retry_after"].as_u64().is_some_and(|s| s > 0),
+        "{body}"
+    );
     // alice from her own address is not throttled.
     let mut b = Browser::from_client(gw.addr, "203.0.113.2");
     assert_eq!(login(&mut b, "alice", "secret").await.status, 303);
