@@ -306,13 +306,19 @@ pub struct Verified {
 /// file's signing key. A break is reported as `file:line`.
 pub fn verify_files(files: &[PathBuf], keys: &KeyRing) -> Result<Result<Verified, String>, String> {
     let mut lines: Vec<(usize, usize, String)> = Vec::new();
+    // Per file: its last line's number when the file does not end in a newline (a record cut
+    // off by a crash or a full disk, not yet set aside by a restart).
+    let mut cut_off: Vec<Option<usize>> = Vec::new();
     for (index, file) in files.iter().enumerate() {
-        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let text = String::from_utf8_lossy(&bytes);
+        let before = lines.len();
         lines.extend(
             text.lines()
                 .enumerate()
                 .map(|(n, l)| (index, n + 1, l.to_string())),
         );
+        cut_off.push((!bytes.is_empty() && !bytes.ends_with(b"\n")).then(|| lines.len() - before));
     }
     let checked = chain::verify(lines.iter().map(|(_, _, l)| l.as_str()), |data| {
         keys.sign(MAC_LABEL, data)
@@ -334,6 +340,14 @@ pub fn verify_files(files: &[PathBuf], keys: &KeyRing) -> Result<Result<Verified
                 .get(file)
                 .map(|f| f.display().to_string())
                 .unwrap_or_default();
+            let incomplete = !matches!(broken, chain::Broken::OutOfChain(_))
+                && cut_off.get(file).copied().flatten() == Some(line);
+            if incomplete {
+                return Ok(Err(format!(
+                    "{name}:{line}: incomplete: cut off by a crash or a full disk, not edited (the {} records before it are intact; the gateway sets it aside at its next start)",
+                    at - 1
+                )));
+            }
             Err(format!("{name}:{line}: {}", broken.reason()))
         }
     })
@@ -397,6 +411,76 @@ mod tests {
             .record(&keys, 1_700_000_100, &event("e"))
             .unwrap();
         assert_eq!(verify_file(&file, &keys).unwrap(), Ok(7));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_record_cut_off_is_told_apart_from_forgery_and_set_aside_at_the_next_start() {
+        let dir = std::env::temp_dir().join(format!("mfa-audit-{:016x}", rand::random::<u64>()));
+        let file = dir.join("audit.jsonl");
+        let keys = KeyRing::generate();
+        let audit = Audit::open(&file_only(&file), "gateway").unwrap();
+        for i in 0..3 {
+            audit.record(&keys, 1_700_000_000 + i, &event("e")).unwrap();
+        }
+        drop(audit);
+        // A crash mid-write: half a record, cut inside a character, no newline.
+        let whole = std::fs::read(&file).unwrap();
+        let last = std::str::from_utf8(&whole).unwrap().lines().last().unwrap();
+        let mut fragment = last.as_bytes()[..40].to_vec();
+        fragment.extend_from_slice(&"c\u{e1}rol".as_bytes()[..2]);
+        let mut torn = whole.clone();
+        torn.extend_from_slice(&fragment);
+        std::fs::write(&file, &torn).unwrap();
+        let found = verify_files(std::slice::from_ref(&file), &keys).unwrap();
+        let message = found.unwrap_err();
+        assert!(
+            message.ends_with(":4: incomplete: cut off by a crash or a full disk, not edited (the 3 records before it are intact; the gateway sets it aside at its next start)"),
+            "{message}"
+        );
+        // An edited record is still called what it is.
+        let edited = String::from_utf8(whole.clone())
+            .unwrap()
+            .replacen("alice", "mallory", 1);
+        std::fs::write(dir.join("edited.jsonl"), edited).unwrap();
+        let found = verify_files(&[dir.join("edited.jsonl")], &keys).unwrap();
+        assert!(found.unwrap_err().contains(":1: its MAC does not match"));
+
+        // The next start sets the fragment aside and the chain goes on from the last whole
+        // record, with a record that says so.
+        std::fs::write(&file, &torn).unwrap();
+        let audit = Audit::open(&file_only(&file), "gateway").unwrap();
+        audit.record(&keys, 1_700_000_010, &event("after")).unwrap();
+        assert_eq!(verify_file(&file, &keys).unwrap(), Ok(5));
+        let text = std::fs::read_to_string(&file).unwrap();
+        let notice: Value = serde_json::from_str(text.lines().nth(3).unwrap()).unwrap();
+        assert_eq!(notice["event"], "audit_record_torn");
+        assert_eq!(notice["torn_bytes"], fragment.len());
+        assert_eq!(notice["kept_in"], "audit.jsonl.torn");
+        assert_eq!(notice["seq"], 4);
+        let kept = std::fs::read(dir.join("audit.jsonl.torn")).unwrap();
+        assert_eq!(kept, [fragment.as_slice(), b"\n"].concat());
+        let after: Value = serde_json::from_str(text.lines().nth(4).unwrap()).unwrap();
+        assert_eq!(after["event"], "after");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_writer_finding_another_writers_cut_off_record_sets_it_aside_too() {
+        let dir = std::env::temp_dir().join(format!("mfa-audit-{:016x}", rand::random::<u64>()));
+        let file = dir.join("audit.jsonl");
+        let keys = KeyRing::generate();
+        let gateway = Audit::open(&file_only(&file), "gateway").unwrap();
+        gateway.record(&keys, 1_700_000_000, &event("e")).unwrap();
+        // An admin command killed mid-write.
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&file)
+            .unwrap();
+        std::io::Write::write_all(&mut f, b"{\"app\":\"-\",\"ev").unwrap();
+        drop(f);
+        gateway.record(&keys, 1_700_000_001, &event("e")).unwrap();
+        assert_eq!(verify_file(&file, &keys).unwrap(), Ok(3));
         let _ = std::fs::remove_dir_all(dir);
     }
 }
