@@ -483,4 +483,39 @@ mod tests {
         assert_eq!(verify_file(&file, &keys).unwrap(), Ok(3));
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    /// A real full disk: a 16 KiB tmpfs (mounting it needs root, as `scripts/test` runs).
+    #[test]
+    fn a_full_disk_leaves_no_fragment_for_the_next_record() {
+        let dir =
+            std::env::temp_dir().join(format!("mfa-audit-full-{:016x}", rand::random::<u64>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=16k", "tmpfs"])
+            .arg(&dir)
+            .status()
+            .expect("mount runs");
+        assert!(mounted.success(), "mounting a 16 KiB tmpfs needs root");
+        let file = dir.join("audit.jsonl");
+        let keys = KeyRing::generate();
+        let audit = Audit::open(&file_only(&file), "gateway").unwrap();
+        let (mut written, mut refused) = (0, 0);
+        for i in 0..400 {
+            match audit.record(&keys, 1_700_000_000 + i, &event("a record of some length")) {
+                Ok(()) => written += 1,
+                Err(_) => refused += 1,
+            }
+        }
+        let bytes = std::fs::read(&file).unwrap();
+        let checked = verify_file(&file, &keys).unwrap();
+        drop(audit);
+        let _ = std::process::Command::new("umount").arg(&dir).status();
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            written > 10 && refused > 0,
+            "{written} written, {refused} refused"
+        );
+        assert!(bytes.ends_with(b"\n"), "a fragment was left");
+        assert_eq!(checked, Ok(written));
+    }
 }
