@@ -224,3 +224,5 @@ proxy-answer-unchecked = Die Antwort der Anwendung konnte nicht geprüft werden,
 proxy-session-changed-hands = Die Anwendung ordnet diese Sitzung jetzt einem anderen Konto zu. Zu Ihrer Sicherheit wurden Sie abgemeldet; bitte melden Sie sich erneut an.
 proxy-connection-authentication = Die Windows-Anmeldung (NTLM oder Negotiate) kann nicht durch dieses Gateway gehen: Sie würde mit den Anfragen anderer Benutzer geteilt.
 proxy-path-refused = Diese Adresse ist über das Gateway nicht verfügbar: Sie würde nur mit einem Passwort anmelden.
+codes-unseen-title = Ihre Wiederherstellungscodes wurden Ihnen nie angezeigt
+codes-unseen = Das Gateway wurde beendet, bevor es Ihnen Ihre Wiederherstellungscodes zeigen konnte; Sie können sie also nicht gespeichert haben. Erstellen Sie jetzt in Ihren Einstellungen neue (sie ersetzen die nie gezeigten).

@@ -226,3 +226,5 @@ proxy-answer-unchecked = The application's answer could not be checked, so the g
 proxy-session-changed-hands = The application now says this session belongs to another account. For your security you have been signed out; please sign in again.
 proxy-connection-authentication = Windows sign-in (NTLM or Negotiate) cannot pass through this gateway: it would be shared with other users' requests.
 proxy-path-refused = This address is not available through the gateway: it would sign in with a password alone.
+codes-unseen-title = Your recovery codes were never shown to you
+codes-unseen = The gateway stopped before it could show you your recovery codes, so you cannot have saved them. Make a new set in your settings now (it replaces the set you never saw).

@@ -224,3 +224,5 @@ proxy-answer-unchecked = No se pudo comprobar la respuesta de la aplicación, as
 proxy-session-changed-hands = La aplicación indica ahora que esta sesión pertenece a otra cuenta. Por su seguridad se ha cerrado su sesión; vuelva a iniciarla.
 proxy-connection-authentication = El inicio de sesión de Windows (NTLM o Negotiate) no puede pasar por esta pasarela: se compartiría con las solicitudes de otros usuarios.
 proxy-path-refused = Esta dirección no está disponible a través de la pasarela: permitiría iniciar sesión solo con una contraseña.
+codes-unseen-title = Nunca se le mostraron sus códigos de recuperación
+codes-unseen = La pasarela se detuvo antes de poder mostrarle sus códigos de recuperación, así que no ha podido guardarlos. Genere ahora un nuevo juego en su configuración (sustituye al que nunca vio).

@@ -224,3 +224,5 @@ proxy-answer-unchecked = La réponse de l'application n'a pas pu être vérifié
 proxy-session-changed-hands = L'application indique maintenant que cette session appartient à un autre compte. Pour votre sécurité, vous avez été déconnecté ; veuillez vous reconnecter.
 proxy-connection-authentication = La connexion Windows (NTLM ou Negotiate) ne peut pas passer par cette passerelle : elle serait partagée avec les requêtes d'autres utilisateurs.
 proxy-path-refused = Cette adresse n'est pas disponible via la passerelle : elle permettrait de se connecter avec un simple mot de passe.
+codes-unseen-title = Vos codes de secours ne vous ont jamais été montrés
+codes-unseen = La passerelle s'est arrêtée avant de pouvoir vous montrer vos codes de secours : vous n'avez donc pas pu les conserver. Créez-en de nouveaux dans vos paramètres maintenant (ils remplacent ceux que vous n'avez jamais vus).

@@ -205,7 +205,7 @@ async fn admins_list_lock_unlock_revoke_and_reset_users_of_a_running_gateway() {
     let events = audit_events(&gw);
     let by_admin: Vec<(&str, &str)> = events
         .iter()
-        .filter(|e| e["operator"] == "ops-jane")
+        .filter(|e| e["operator"] == "ops-jane" && e["event"] != "change_begun")
         .map(|e| (e["event"].as_str().unwrap(), e["user"].as_str().unwrap()))
         .collect();
     assert_eq!(
@@ -220,6 +220,19 @@ async fn admins_list_lock_unlock_revoke_and_reset_users_of_a_running_gateway() {
             ("admin_user_reset", "alice"),
         ]
     );
+    // Each was begun before it was made, under the id its end record carries.
+    for ended in events
+        .iter()
+        .filter(|e| e["operator"] == "ops-jane" && e["event"] != "change_begun")
+    {
+        let id = &ended["change_id"];
+        assert!(
+            events.iter().any(|b| b["event"] == "change_begun"
+                && b["change_id"] == *id
+                && b["change"] == ended["event"]),
+            "{ended}"
+        );
+    }
     assert!(events
         .iter()
         .any(|e| e["event"] == "enrollment_started" && e["mode"] == "first_login"));

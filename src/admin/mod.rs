@@ -209,6 +209,23 @@ impl Admin {
             ..config.audit.clone()
         };
         let audit = Audit::open(&audit_config, &format!("{host}/admin-cli"))?;
+        // Another command on this host may be in the middle of a change now: only those older
+        // than any command runs were cut off.
+        let now = crate::mfa::unix_now();
+        let cut_off: Vec<_> = audit
+            .take_interrupted()
+            .into_iter()
+            .filter(|c| crate::ops::time::parse_rfc3339(&c.began).is_some_and(|t| now - t > 300))
+            .collect();
+        let ephemeral = match &state {
+            StateAccess::Direct(ephemeral) => Some(ephemeral),
+            _ => None,
+        };
+        let stores = crate::mfa::reconcile::Stores {
+            durable: &durable,
+            ephemeral,
+        };
+        crate::mfa::reconcile::end_interrupted(&audit, &keys, stores, &config, &cut_off, now).await;
         Ok(Admin {
             config,
             keys,
@@ -559,54 +576,50 @@ impl Admin {
                 }
             }
         };
-        let forgotten = self
-            .durable
-            .remove_devices(realm, user, full.as_deref())
-            .await?;
-        let device = full.map_or_else(|| "all".to_string(), |id| id.chars().take(16).collect());
-        self.record(
-            "admin_devices_forgotten",
-            realm,
-            Some(user),
-            now,
-            &[
+        let device: String = full
+            .as_deref()
+            .map_or_else(|| "all".to_string(), |id| id.chars().take(16).collect());
+        self.change("admin_devices_forgotten", realm, Some(user), now, async {
+            let forgotten = self
+                .durable
+                .remove_devices(realm, user, full.as_deref())
+                .await?;
+            let detail = vec![
                 ("device", device),
                 ("devices_forgotten", forgotten.to_string()),
-            ],
-        )?;
-        Ok(forgotten)
+            ];
+            Ok((forgotten, detail))
+        })
+        .await
     }
 
     /// Removes the user's factors so they enroll again at their next login, after ending their
     /// sessions (first: if that fails, nothing is removed).
     pub async fn reset(&self, realm: &str, user: &str, now: i64) -> Result<Reset, AdminError> {
-        let ended = self.end_user_sessions(realm, user, now).await?;
-        let left = self.durable.recovery_codes_left(realm, user).await?;
-        let removed = self.durable.remove_totp(realm, user).await?;
-        self.durable
-            .replace_recovery_codes(realm, user, &[], now)
-            .await?;
-        // A lost phone may be a lost laptop too: no browser keeps the user's standing.
-        let devices = self.durable.remove_devices(realm, user, None).await?;
-        let reset = Reset {
-            authenticator_removed: removed,
-            recovery_codes_removed: left,
-            sessions_ended: ended,
-            devices_forgotten: devices,
-        };
-        self.record(
-            "admin_user_reset",
-            realm,
-            Some(user),
-            now,
-            &[
+        self.change("admin_user_reset", realm, Some(user), now, async {
+            let ended = self.end_user_sessions(realm, user, now).await?;
+            let left = self.durable.recovery_codes_left(realm, user).await?;
+            let removed = self.durable.remove_totp(realm, user).await?;
+            self.durable
+                .replace_recovery_codes(realm, user, &[], now)
+                .await?;
+            // A lost phone may be a lost laptop too: no browser keeps the user's standing.
+            let devices = self.durable.remove_devices(realm, user, None).await?;
+            let detail = vec![
                 ("authenticator_removed", removed.to_string()),
                 ("recovery_codes_removed", left.to_string()),
                 ("sessions_ended", ended.to_string()),
                 ("devices_forgotten", devices.to_string()),
-            ],
-        )?;
-        Ok(reset)
+            ];
+            let reset = Reset {
+                authenticator_removed: removed,
+                recovery_codes_removed: left,
+                sessions_ended: ended,
+                devices_forgotten: devices,
+            };
+            Ok((reset, detail))
+        })
+        .await
     }
 
     async fn end_user_sessions(
@@ -633,24 +646,29 @@ impl Admin {
         until: i64,
         now: i64,
     ) -> Result<(), AdminError> {
-        self.set_lock(realm, user, Some(until), now).await?;
-        self.record(
-            "user_locked",
-            realm,
-            Some(user),
-            now,
-            &[
+        self.change("user_locked", realm, Some(user), now, async {
+            self.set_lock(realm, user, Some(until), now).await?;
+            let detail = vec![
                 ("reason", "locked by an administrator".into()),
                 ("locked_until", crate::ops::time::rfc3339(until)),
-            ],
-        )?;
-        Ok(())
+            ];
+            Ok(((), detail))
+        })
+        .await
     }
 
     /// Lifts every lock that keeps the user out — an administrator's, the one on new browsers,
     /// each of their devices', and the slowing of logins typed as their name in the realm's
     /// apps — and forgets the failures; true when a lock was in force.
     pub async fn unlock(&self, realm: &str, user: &str, now: i64) -> Result<bool, AdminError> {
+        self.change("user_unlocked", realm, Some(user), now, async {
+            let was = self.lift_user_locks(realm, user, now).await?;
+            Ok((was, vec![("was_locked", was.to_string())]))
+        })
+        .await
+    }
+
+    async fn lift_user_locks(&self, realm: &str, user: &str, now: i64) -> Result<bool, AdminError> {
         let mut was = self.set_lock(realm, user, None, now).await?;
         let devices = self.durable.devices(realm, user, now).await?;
         let name: String = crate::config::lookalike(user).chars().take(256).collect();
@@ -679,13 +697,6 @@ impl Admin {
                 _ => return Err(remote::RemoteError::Answer.into()),
             }
         }
-        self.record(
-            "user_unlocked",
-            realm,
-            Some(user),
-            now,
-            &[("was_locked", was.to_string())],
-        )?;
         Ok(was)
     }
 
@@ -752,9 +763,27 @@ impl Admin {
         }
         spellings.dedup();
         let apps: Vec<String> = self.realms().into_iter().flat_map(|(_, a)| a).collect();
+        self.change_unscoped("client_unlocked", now, async {
+            let lifted = self.lift_client_locks(ip, &spellings, &apps, now).await?;
+            let detail = vec![
+                ("client", ip.to_string()),
+                ("locks_lifted", lifted.to_string()),
+            ];
+            Ok((lifted, detail))
+        })
+        .await
+    }
+
+    async fn lift_client_locks(
+        &self,
+        ip: std::net::IpAddr,
+        spellings: &[std::net::IpAddr],
+        apps: &[String],
+        now: i64,
+    ) -> Result<u32, AdminError> {
         let mut lifted = 0;
         let network = Subject::Network(crate::regulation::network_of(ip));
-        for (i, ip) in spellings.into_iter().enumerate() {
+        for (i, ip) in spellings.iter().copied().enumerate() {
             let network = (i == 0).then(|| network.clone());
             let subjects =
                 std::iter::once(Subject::Client(ip))
@@ -774,16 +803,6 @@ impl Admin {
                 }
             }
         }
-        self.write(
-            "client_unlocked",
-            "-",
-            None,
-            now,
-            vec![
-                ("client", ip.to_string()),
-                ("locks_lifted", lifted.to_string()),
-            ],
-        )?;
         Ok(lifted)
     }
 
@@ -807,14 +826,12 @@ impl Admin {
             expires_at,
             created_by: self.operator.clone(),
         };
-        self.durable.put_invite(&invite, &hash).await?;
-        self.record(
-            "admin_user_invited",
-            realm,
-            Some(user),
-            now,
-            &[("expires_at", crate::ops::time::rfc3339(expires_at))],
-        )?;
+        self.change("admin_user_invited", realm, Some(user), now, async {
+            self.durable.put_invite(&invite, &hash).await?;
+            let detail = vec![("expires_at", crate::ops::time::rfc3339(expires_at))];
+            Ok(((), detail))
+        })
+        .await?;
         Ok((code, expires_at))
     }
 
@@ -856,75 +873,109 @@ impl Admin {
                 )))
             }
         };
-        let op = StateOp::EndSession {
-            id: session.id.clone(),
-        };
-        match self.state(op, now).await? {
-            StateReply::Done(_) => {}
-            _ => return Err(remote::RemoteError::Answer.into()),
-        }
-        self.record_session_end(&session, now)?;
+        let (realm, user) = (session.realm.clone(), session.user.clone());
+        self.change("session_ended", &realm, Some(&user), now, async {
+            let op = StateOp::EndSession {
+                id: session.id.clone(),
+            };
+            match self.state(op, now).await? {
+                StateReply::Done(_) => {}
+                _ => return Err(remote::RemoteError::Answer.into()),
+            }
+            let detail = vec![
+                ("reason", "revoked by an administrator".into()),
+                ("session", session.id.chars().take(16).collect()),
+            ];
+            Ok(((), detail))
+        })
+        .await?;
         Ok(session)
     }
 
     /// Ends every session of a user; how many ended.
     pub async fn revoke_user(&self, realm: &str, user: &str, now: i64) -> Result<u32, AdminError> {
-        let ended = self.end_user_sessions(realm, user, now).await?;
-        self.record(
-            "session_ended",
-            realm,
-            Some(user),
-            now,
-            &[
+        self.change("session_ended", realm, Some(user), now, async {
+            let ended = self.end_user_sessions(realm, user, now).await?;
+            let detail = vec![
                 ("reason", "revoked by an administrator".into()),
                 ("sessions_ended", ended.to_string()),
-            ],
-        )?;
-        Ok(ended)
+            ];
+            Ok((ended, detail))
+        })
+        .await
     }
 
-    fn record_session_end(&self, session: &SessionView, now: i64) -> Result<(), AdminError> {
-        let prefix: String = session.id.chars().take(16).collect();
-        self.record(
-            "session_ended",
-            &session.realm,
-            Some(&session.user),
-            now,
-            &[
-                ("reason", "revoked by an administrator".into()),
-                ("session", prefix),
-            ],
-        )
-    }
-
-    /// An audit record of an admin action, naming the operator.
-    fn record(
+    /// Makes an admin change on `user` of `realm` between its two audit records (see
+    /// `audit::changes`): `change_begun` first, then `event` with the detail the change gives
+    /// back with its result, or `change_failed`. A begin record that cannot be written stops
+    /// the change: an operator's change is never made unrecorded.
+    async fn change<T>(
         &self,
         event: &'static str,
         realm: &str,
         user: Option<&str>,
         now: i64,
-        detail: &[(&'static str, String)],
-    ) -> Result<(), AdminError> {
-        let app = self
-            .apps_of(realm)
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| realm.to_string());
-        let mut fields = vec![("realm", realm.to_string())];
-        fields.extend(detail.iter().cloned());
-        self.write(event, &app, user, now, fields)
+        change: impl std::future::Future<Output = Result<(T, Detail), AdminError>>,
+    ) -> Result<T, AdminError> {
+        let scope = (self.app_of(realm), vec![("realm", realm.to_string())]);
+        self.change_in(event, scope, user, now, change).await
     }
 
-    /// Writes the record, with the operator and how the change was made.
+    /// `change` of a change no realm scopes (an address's locks).
+    async fn change_unscoped<T>(
+        &self,
+        event: &'static str,
+        now: i64,
+        change: impl std::future::Future<Output = Result<(T, Detail), AdminError>>,
+    ) -> Result<T, AdminError> {
+        let scope = ("-".to_string(), Vec::new());
+        self.change_in(event, scope, None, now, change).await
+    }
+
+    async fn change_in<T>(
+        &self,
+        event: &'static str,
+        (app, scope): (String, Detail),
+        user: Option<&str>,
+        now: i64,
+        change: impl std::future::Future<Output = Result<(T, Detail), AdminError>>,
+    ) -> Result<T, AdminError> {
+        let begun = self.write(event, &app, user, now, scope.clone(), Phase::Begin)?;
+        match change.await {
+            Ok((value, detail)) => {
+                let mut fields = scope;
+                fields.extend(detail);
+                self.write(event, &app, user, now, fields, Phase::Finish(begun))?;
+                Ok(value)
+            }
+            Err(error) => {
+                let failed = Phase::Fail(begun, "the change was not made");
+                // The change's own error is the one to report.
+                let _ = self.write(event, &app, user, now, scope, failed);
+                Err(error)
+            }
+        }
+    }
+
+    /// The app named in a realm's records: its first, or the realm's name.
+    fn app_of(&self, realm: &str) -> String {
+        self.apps_of(realm)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| realm.to_string())
+    }
+
+    /// Writes a record of `phase`, with the operator and how the change was made; a begin
+    /// record gives back its handle.
     fn write(
         &self,
         event: &'static str,
         app: &str,
         user: Option<&str>,
         now: i64,
-        detail: Vec<(&'static str, String)>,
-    ) -> Result<(), AdminError> {
+        detail: Detail,
+        phase: Phase,
+    ) -> Result<Option<crate::audit::Begun>, AdminError> {
         let mut fields = vec![
             ("operator", self.operator.clone()),
             ("via", "cli".to_string()),
@@ -941,9 +992,26 @@ impl Admin {
             session: None,
             detail: &fields,
         };
-        self.audit.record(&self.keys, now, &record)?;
-        Ok(())
+        let (audit, keys) = (&self.audit, &self.keys);
+        match phase {
+            Phase::Begin => return Ok(Some(audit.begin(keys, now, &record)?)),
+            Phase::Finish(Some(begun)) => audit.finish(keys, now, begun, &record)?,
+            Phase::Finish(None) => audit.record(keys, now, &record)?,
+            Phase::Fail(Some(begun), reason) => audit.fail(keys, now, begun, &record, reason)?,
+            Phase::Fail(None, _) => {}
+        }
+        Ok(None)
     }
+}
+
+/// The detail of an admin record.
+type Detail = Vec<(&'static str, String)>;
+
+/// Which record of a change `Admin::write` writes.
+enum Phase {
+    Begin,
+    Finish(Option<crate::audit::Begun>),
+    Fail(Option<crate::audit::Begun>, &'static str),
 }
 
 /// How a user without a factor enrolls in an app now, in words for `user pending`.

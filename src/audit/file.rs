@@ -157,6 +157,10 @@ impl FileSink {
         &self.path
     }
 
+    pub fn handle(&mut self) -> &mut std::fs::File {
+        &mut self.file
+    }
+
     /// Opens the path again (logrotate moved the file away). A new, empty file continues the
     /// chain of the old one: its first record names the old file's last, so `audit verify`
     /// over the files in order sees one chain.

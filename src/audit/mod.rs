@@ -5,6 +5,7 @@
 //! name, sessions by a prefix of their keyed hash.
 
 pub mod chain;
+mod changes;
 mod file;
 pub mod query;
 mod stream;
@@ -12,6 +13,7 @@ mod stream;
 use crate::config::{AuditConfig, AuditFailure, Fsync};
 use crate::keys::KeyRing;
 use chain::Position;
+pub use changes::{Begun, Interrupted};
 use file::FileSink;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -76,6 +78,8 @@ pub struct Audit {
     pub records: Counter,
     /// The last write to the file or stdout failed (cleared by the next that works).
     failing: std::sync::atomic::AtomicBool,
+    /// Changes this instance began and never finished before it stopped (found at open).
+    interrupted: Mutex<Vec<Interrupted>>,
 }
 
 impl Audit {
@@ -103,6 +107,10 @@ impl Audit {
             })
             .transpose()
             .map_err(AuditError::Stream)?;
+        let interrupted = match &file {
+            Some(file) => file.lock().map_err(|_| poisoned())?.unfinished(instance)?,
+            None => Vec::new(),
+        };
         Ok(Audit {
             instance: instance.to_string(),
             file,
@@ -114,6 +122,7 @@ impl Audit {
             errors,
             records: Counter::default(),
             failing: std::sync::atomic::AtomicBool::new(false),
+            interrupted: Mutex::new(interrupted),
         })
     }
 
@@ -130,6 +139,7 @@ impl Audit {
             errors: Family::default(),
             records: Counter::default(),
             failing: std::sync::atomic::AtomicBool::new(false),
+            interrupted: Mutex::new(Vec::new()),
         }
     }
 
@@ -192,7 +202,11 @@ impl Audit {
     /// Writes `event` at `now` to every sink. An error names the sinks it did not reach (or
     /// that are failing); the caller decides what that means.
     pub fn record(&self, keys: &KeyRing, now: i64, event: &Event<'_>) -> Result<(), AuditError> {
-        let fields = self.fields(now, event);
+        self.write(keys, self.fields(now, event))
+    }
+
+    /// Seals `fields` and writes the line to every sink.
+    fn write(&self, keys: &KeyRing, fields: Map<String, Value>) -> Result<(), AuditError> {
         let mut failing: Vec<&'static str> = Vec::new();
         let line = match &self.file {
             Some(file) => {

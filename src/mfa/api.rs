@@ -117,6 +117,14 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
                         verified.wrong_codes.into(),
                     );
                 }
+                // Codes made and never shown (a crash between the two): the client should
+                // offer new ones (`POST /.mfa/api/recovery-codes`).
+                if verified.codes_unseen {
+                    released.headers_mut().insert(
+                        "mfa-recovery-codes-never-shown",
+                        http::HeaderValue::from_static("true"),
+                    );
+                }
                 released
             }
             Ok(CodeOutcome::Wrong { left, spent, .. }) => api_wrong(left, spent),

@@ -762,20 +762,34 @@ impl Pages<'_> {
     /// sent the user (a redirect's target, when it is a web address; else the app's home).
     fn told(&self, verified: flow::Verified) -> Response<Bytes> {
         let released = verified.response;
-        if verified.wrong_codes == 0 {
+        if verified.wrong_codes == 0 && !verified.codes_unseen {
             return released;
         }
-        let location = released
-            .status()
-            .is_redirection()
-            .then(|| released.headers().get(header::LOCATION).cloned())
-            .flatten()
-            .and_then(|l| l.to_str().ok().map(str::to_string))
-            .filter(|l| is_web_target(l))
-            .unwrap_or_else(|| self.ctx.settings.home_page.clone());
         let t = self.ctx.tr();
-        let title = t.t("wrong-codes-title");
-        let message = t.n("wrong-codes", "count", u64::from(verified.wrong_codes));
+        let mut title = String::new();
+        let mut said = Vec::new();
+        if verified.wrong_codes > 0 {
+            title = t.t("wrong-codes-title");
+            said.push(t.n("wrong-codes", "count", u64::from(verified.wrong_codes)));
+        }
+        // Codes never seen: the way on is to the settings page that makes new ones.
+        let location = if verified.codes_unseen {
+            if title.is_empty() {
+                title = t.t("codes-unseen-title");
+            }
+            said.push(t.t("codes-unseen"));
+            format!("{}settings", self.prefix)
+        } else {
+            released
+                .status()
+                .is_redirection()
+                .then(|| released.headers().get(header::LOCATION).cloned())
+                .flatten()
+                .and_then(|l| l.to_str().ok().map(str::to_string))
+                .filter(|l| is_web_target(l))
+                .unwrap_or_else(|| self.ctx.settings.home_page.clone())
+        };
+        let message = said.join(" ");
         let frame = self.frame();
         let mut page = MessagePage::new(&frame, &title, &message, &location);
         page.button = "continue";
@@ -919,17 +933,21 @@ impl Pages<'_> {
                 )
             };
         }
-        if let Err(error) = self.ctx.mfa.ephemeral.end_session(&session.id_hash).await {
+        let detail = [("reason", "gateway logout".into())];
+        let ending = self.ctx.change(
+            "session_ended",
+            &session.user,
+            Some(&session.id_hash),
+            &detail,
+            async {
+                let ended = self.ctx.mfa.ephemeral.end_session(&session.id_hash).await;
+                ended.map_err(super::MfaError::from)
+            },
+        );
+        if let Err(error) = ending.await {
             tracing::error!(error = %crate::ops::error_chain(&error), "cannot end session");
             return self.unavailable();
         }
-        self.ctx.audit(
-            "session_ended",
-            &session.user,
-            "accepted",
-            Some(&session.id_hash),
-            &[("reason", "gateway logout".into())],
-        );
         let mut response = if json {
             json_response(StatusCode::OK, &json!({ "detail": "Signed out." }))
         } else {

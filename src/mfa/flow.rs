@@ -160,7 +160,7 @@ impl Context<'_> {
     }
 
     /// The audit record of `event` in this request.
-    fn event<'e>(
+    pub fn event<'e>(
         &'e self,
         event: &'static str,
         user: &'e str,
@@ -492,6 +492,71 @@ impl Context<'_> {
                 tracing::error!(error = %crate::ops::error_chain(&error), event, "audit record not written");
                 Ok(())
             }
+        }
+    }
+
+    /// Makes a factor, session or admin change between its two audit records (see
+    /// `audit::changes`): `change_begun` before, `event` (or `change_failed`) after, so a crash
+    /// in between leaves a trail that says so instead of a change it does not know of. With
+    /// `on_failure: refuse`, a begin record that cannot be written stops the change.
+    pub async fn change<T, E: From<MfaError>>(
+        &self,
+        event: &'static str,
+        user: &str,
+        session: Option<&[u8; 32]>,
+        detail: &[(&'static str, String)],
+        change: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let record = self.event(event, user, "accepted", session, detail);
+        let begun = self.begin_change(&record)?;
+        let result = change.await;
+        let made = match &result {
+            Ok(_) => Ok(()),
+            Err(_) => Err("a store did not take the change"),
+        };
+        self.end_change(begun, &record, made);
+        result
+    }
+
+    /// The `change_begun` record of the change `record` ends (for a change whose end record
+    /// depends on its outcome; else `change`): `None` when the sink is failing and
+    /// `on_failure` lets the change go on.
+    pub fn begin_change(
+        &self,
+        record: &crate::audit::Event<'_>,
+    ) -> Result<Option<crate::audit::Begun>, MfaError> {
+        let audit = &self.mfa.audit;
+        match audit.begin(&self.keys, self.now, record) {
+            Ok(begun) => Ok(Some(begun)),
+            Err(error) if audit.refuses_on_failure() => {
+                tracing::error!(error = %crate::ops::error_chain(&error), event = record.event, "audit record not written: change refused");
+                Err(MfaError::Audit(error))
+            }
+            Err(error) => {
+                tracing::error!(error = %crate::ops::error_chain(&error), event = record.event, "audit record not written");
+                Ok(None)
+            }
+        }
+    }
+
+    /// The end of a change `begin_change` began: `record` when it was made, `change_failed`
+    /// with the reason when not.
+    pub fn end_change(
+        &self,
+        begun: Option<crate::audit::Begun>,
+        record: &crate::audit::Event<'_>,
+        made: Result<(), &str>,
+    ) {
+        let audit = &self.mfa.audit;
+        let written = match (begun, made) {
+            (Some(begun), Ok(())) => audit.finish(&self.keys, self.now, begun, record),
+            (Some(begun), Err(reason)) => audit.fail(&self.keys, self.now, begun, record, reason),
+            // The sink was failing at the start: one record after, if it is back.
+            (None, Ok(())) => audit.record(&self.keys, self.now, record),
+            (None, Err(_)) => Ok(()),
+        };
+        if let Err(error) = written {
+            tracing::error!(error = %crate::ops::error_chain(&error), event = record.event, "audit record not written");
         }
     }
 
@@ -1082,9 +1147,15 @@ pub async fn verify(
     let response = release_challenge(ctx, &taken).await?;
     let wrong_codes =
         wrong_codes_since_last_sign_in(ctx, &taken.realm, &taken.user, taken.failures).await?;
+    let codes_unseen = ctx
+        .mfa
+        .durable
+        .recovery_codes_unseen(&taken.realm, &taken.user)
+        .await?;
     Ok(CodeOutcome::Accepted(Verified {
         response,
         wrong_codes,
+        codes_unseen,
     }))
 }
 
@@ -1093,6 +1164,8 @@ pub struct Verified {
     pub response: Response<Bytes>,
     /// Wrong codes entered for the user from other browsers since their last sign-in.
     pub wrong_codes: u32,
+    /// The user's recovery codes were made and never shown to them.
+    pub codes_unseen: bool,
 }
 
 /// A code against the user's enrolled factors (consumed when accepted). A secret sealed under
@@ -1257,27 +1330,31 @@ pub async fn confirm_enrollment(
     record.last_step = Some(step);
     record.last_used_at = Some(ctx.now);
     record.created_at = ctx.now;
-    ctx.mfa.durable.put_totp(&record).await?;
     let hashes: Vec<[u8; 32]> = codes
         .iter()
         .map(|c| crate::factors::recovery::hash(&ctx.keys, c.normalised()))
         .collect();
-    ctx.mfa
-        .durable
-        .replace_recovery_codes(&challenge.realm, &challenge.user, &hashes, ctx.now)
-        .await?;
-    // A new factor ends every other session of the user (ASVS 3.3.3).
-    ctx.mfa
-        .ephemeral
-        .end_user_sessions(&challenge.realm, &challenge.user, None)
-        .await?;
-    ctx.audit_required(
+    let detail = [("method", "totp".into()), ("factor", record.id.clone())];
+    ctx.change(
         "enrollment_completed",
         &challenge.user,
-        "accepted",
         None,
-        &[("method", "totp".into())],
-    )?;
+        &detail,
+        async {
+            ctx.mfa.durable.put_totp(&record).await?;
+            ctx.mfa
+                .durable
+                .replace_recovery_codes(&challenge.realm, &challenge.user, &hashes, ctx.now)
+                .await?;
+            // A new factor ends every other session of the user (ASVS 3.3.3).
+            ctx.mfa
+                .ephemeral
+                .end_user_sessions(&challenge.realm, &challenge.user, None)
+                .await?;
+            Ok::<_, PendingError>(())
+        },
+    )
+    .await?;
     Ok(CodeOutcome::Accepted(codes))
 }
 
@@ -1335,6 +1412,12 @@ pub async fn acknowledge(
         .take_challenge(&challenge.id, ctx.now)
         .await?
         .ok_or(PendingError::Refused(Refusal::Expired))?;
+    // The user has them: the page said to save them and they went on (or an API client got
+    // them in this answer).
+    ctx.mfa
+        .durable
+        .recovery_codes_shown(&challenge.realm, &challenge.user)
+        .await?;
     Ok(release_challenge(ctx, &taken).await?)
 }
 

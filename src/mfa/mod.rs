@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod flow;
 pub mod guard;
 pub mod metrics;
+pub mod reconcile;
 pub mod respond;
 pub mod settings;
 pub mod turns;
@@ -132,15 +133,19 @@ impl Mfa {
             names: store_names(config),
         };
         match stores.run().await {
-            Ok(()) => stores
-                .checked
-                .store(true, std::sync::atomic::Ordering::SeqCst),
+            Ok(()) => {
+                stores
+                    .checked
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                reconcile::interrupted_changes(&mfa, config, unix_now()).await;
+            }
             Err(KeyCheckError::Differ(message)) => return Err(MfaSetupError::KeysDiffer(message)),
             // A store that is down now is checked when it answers; until then nothing of it
             // is used (the gateway is not ready).
             Err(KeyCheckError::Unreachable(error)) => {
                 tracing::warn!(error = %crate::ops::error_chain(&error), "the key file could not be compared with the shared stores yet; retrying");
                 tokio::spawn(stores.until_checked());
+                reconcile::interrupted_changes(&mfa, config, unix_now()).await;
             }
         }
         Ok(mfa)

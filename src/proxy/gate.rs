@@ -371,18 +371,24 @@ async fn end_session(
     outcome: &'static str,
     reason: &str,
 ) -> Result<(), ProxyError> {
-    ctx.mfa
-        .ephemeral
-        .end_session(&session.id_hash)
-        .await
-        .map_err(|e| ProxyError::StateUnavailable(e.into()))?;
-    ctx.audit(
+    let detail = [("reason", reason.to_string())];
+    let record = ctx.event(
         "session_ended",
         &session.user,
         outcome,
         Some(&session.id_hash),
-        &[("reason", reason.to_string())],
+        &detail,
     );
+    let begun = ctx
+        .begin_change(&record)
+        .map_err(ProxyError::StateUnavailable)?;
+    let ended = ctx.mfa.ephemeral.end_session(&session.id_hash).await;
+    let made = ended
+        .as_ref()
+        .map(|_| ())
+        .map_err(|_| "a store did not take the change");
+    ctx.end_change(begun, &record, made);
+    ended.map_err(|e| ProxyError::StateUnavailable(e.into()))?;
     Ok(())
 }
 

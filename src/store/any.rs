@@ -157,6 +157,12 @@ impl DurableStore for AnyDurable {
     async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {
         dispatch!(self, s => s.recovery_codes_left(realm, user), Sqlite, Postgres)
     }
+    async fn recovery_codes_shown(&self, realm: &str, user: &str) -> Result<(), StoreError> {
+        dispatch!(self, s => s.recovery_codes_shown(realm, user), Sqlite, Postgres)
+    }
+    async fn recovery_codes_unseen(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
+        dispatch!(self, s => s.recovery_codes_unseen(realm, user), Sqlite, Postgres)
+    }
     async fn put_invite(&self, invite: &Invite, hash: &[u8; 32]) -> Result<(), StoreError> {
         dispatch!(self, s => s.put_invite(invite, hash), Sqlite, Postgres)
     }

@@ -138,7 +138,7 @@ pub trait DurableStore: Send + Sync {
         user: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Replaces the user's whole set of recovery codes.
+    /// Replaces the user's whole set of recovery codes (unseen until `recovery_codes_shown`).
     fn replace_recovery_codes(
         &self,
         realm: &str,
@@ -163,6 +163,22 @@ pub trait DurableStore: Send + Sync {
         realm: &str,
         user: &str,
     ) -> impl Future<Output = Result<u32, StoreError>> + Send;
+
+    /// Notes that the user was shown their current set of recovery codes. A new set is unseen
+    /// until then (`replace_recovery_codes`).
+    fn recovery_codes_shown(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Whether the user has unused recovery codes that were never shown to them (a crash
+    /// between storing them and showing them).
+    fn recovery_codes_unseen(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Stores an invitation to enroll, replacing any earlier one for the user.
     fn put_invite(

@@ -188,6 +188,16 @@ impl DurableStore for PostgresStore {
         .bind(now)
         .execute(&mut *tx)
         .await?;
+        // Unseen until the user is shown the set (`recovery_codes_shown`).
+        sqlx::query(
+            "INSERT INTO recovery_codes_unseen (realm, user_name, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT (realm, user_name) DO UPDATE SET created_at = excluded.created_at",
+        )
+        .bind(realm)
+        .bind(user)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -245,6 +255,27 @@ impl DurableStore for PostgresStore {
         .fetch_one(&self.pool)
         .await?;
         u32::try_from(left).map_err(|_| StoreError::Corrupt("negative count"))
+    }
+
+    async fn recovery_codes_shown(&self, realm: &str, user: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM recovery_codes_unseen WHERE realm = $1 AND user_name = $2")
+            .bind(realm)
+            .bind(user)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn recovery_codes_unseen(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
+        let unseen: Option<i64> = sqlx::query_scalar(
+            "SELECT u.created_at FROM recovery_codes_unseen u WHERE u.realm = $1 AND u.user_name = $2
+             AND EXISTS (SELECT 1 FROM recovery_codes c WHERE c.realm = u.realm AND c.user_name = u.user_name AND c.used_at IS NULL)",
+        )
+        .bind(realm)
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(unseen.is_some())
     }
 
     async fn put_invite(&self, invite: &Invite, hash: &[u8; 32]) -> Result<(), StoreError> {

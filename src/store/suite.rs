@@ -33,6 +33,13 @@ pub fn sample_totp(realm: &str, user: &str) -> TotpRecord {
     }
 }
 
+async fn consume_for<S: DurableStore>(store: &S, user: &str, hash: [u8; 32], now: i64) -> CodeUse {
+    store
+        .consume_recovery_code("main", user, &hash, now)
+        .await
+        .unwrap()
+}
+
 pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     store.ping().await.unwrap();
 
@@ -195,6 +202,22 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         "old set still valid"
     );
     assert_eq!(consume("main", fresh[0], 31).await, CodeUse::Consumed(9));
+
+    // A new set is unseen until shown; one with no unused code left is nothing to tell.
+    assert!(store.recovery_codes_unseen("main", "bob").await.unwrap());
+    assert!(!store.recovery_codes_unseen("other", "bob").await.unwrap());
+    store.recovery_codes_shown("main", "bob").await.unwrap();
+    assert!(!store.recovery_codes_unseen("main", "bob").await.unwrap());
+    store
+        .replace_recovery_codes("main", "carol", &[[7; 32]], 32)
+        .await
+        .unwrap();
+    assert!(store.recovery_codes_unseen("main", "carol").await.unwrap());
+    assert_eq!(
+        consume_for(store, "carol", [7; 32], 33).await,
+        CodeUse::Consumed(0)
+    );
+    assert!(!store.recovery_codes_unseen("main", "carol").await.unwrap());
 
     // Invitations: live until they expire, a new one replaces the old, used exactly once.
     let invite = super::Invite {

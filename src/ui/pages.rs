@@ -82,6 +82,8 @@ pub struct SettingsPage<'a> {
     pub totp_since: Option<String>,
     pub totp_last_used: Option<String>,
     pub remaining: u32,
+    /// The recovery codes were made and never shown: new ones are offered first.
+    pub codes_unseen: bool,
     pub can_remove: bool,
     pub csrf: &'a str,
     pub notice: Option<&'a str>,

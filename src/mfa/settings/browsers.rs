@@ -114,39 +114,52 @@ pub async fn end_one(ctx: &Context<'_>, session: &Session, id: &str) -> Result<b
     else {
         return Ok(false);
     };
-    let ended = ctx.mfa.ephemeral.end_session(&target.id_hash).await?;
-    if ended {
-        ctx.audit(
-            "session_ended",
-            &session.user,
-            "accepted",
-            Some(&target.id_hash),
-            &[("reason", "signed out from the user's settings".into())],
-        );
-    }
-    Ok(ended)
+    let detail = [("reason", "signed out from the user's settings".into())];
+    let record = ctx.event(
+        "session_ended",
+        &session.user,
+        "accepted",
+        Some(&target.id_hash),
+        &detail,
+    );
+    let begun = ctx.begin_change(&record)?;
+    let ended = ctx.mfa.ephemeral.end_session(&target.id_hash).await;
+    let made = match &ended {
+        Ok(true) => Ok(()),
+        Ok(false) => Err("the session had ended meanwhile"),
+        Err(_) => Err("a store did not take the change"),
+    };
+    ctx.end_change(begun, &record, made);
+    Ok(ended?)
 }
 
 /// Ends every session of the user, the asking one last; how many ended.
 pub async fn end_all(ctx: &Context<'_>, session: &Session) -> Result<u32, MfaError> {
-    let others = ctx
-        .mfa
-        .ephemeral
-        .end_user_sessions(&session.realm, &session.user, Some(&session.id_hash))
-        .await?;
-    let this = u32::from(ctx.mfa.ephemeral.end_session(&session.id_hash).await?);
-    let ended = others.saturating_add(this);
-    ctx.audit(
-        "session_ended",
-        &session.user,
-        "accepted",
-        Some(&session.id_hash),
-        &[
-            ("reason", "signed out everywhere".into()),
-            ("sessions_ended", ended.to_string()),
-        ],
+    const EVENT: &str = "session_ended";
+    let reason = ("reason", "signed out everywhere".to_string());
+    let this = Some(&session.id_hash);
+    let said = [reason.clone()];
+    let begun = ctx.begin_change(&ctx.event(EVENT, &session.user, "accepted", this, &said))?;
+    let ending = async {
+        let others = ctx
+            .mfa
+            .ephemeral
+            .end_user_sessions(&session.realm, &session.user, Some(&session.id_hash))
+            .await?;
+        let this = u32::from(ctx.mfa.ephemeral.end_session(&session.id_hash).await?);
+        Ok::<_, MfaError>(others.saturating_add(this))
+    };
+    let ended = ending.await;
+    let (detail, made) = match &ended {
+        Ok(n) => (vec![reason, ("sessions_ended", n.to_string())], Ok(())),
+        Err(_) => (vec![reason], Err("a store did not take the change")),
+    };
+    ctx.end_change(
+        begun,
+        &ctx.event(EVENT, &session.user, "accepted", this, &detail),
+        made,
     );
-    Ok(ended)
+    ended
 }
 
 /// What forgetting a remembered browser did.
@@ -190,23 +203,31 @@ pub async fn forget(
             return Ok(Err(refused));
         }
     }
-    let removed = ctx
-        .mfa
-        .durable
-        .remove_devices(&session.realm, &session.user, Some(&device.id))
-        .await?;
-    if removed == 0 {
-        return Ok(Ok(Forgot::Nothing));
-    }
-    ctx.audit(
+    let detail = [
+        ("device", handle(&device.id)),
+        ("reason", "forgotten in the user's settings".into()),
+    ];
+    let record = ctx.event(
         "device_forgotten",
         &session.user,
         "accepted",
         Some(&session.id_hash),
-        &[
-            ("device", handle(&device.id)),
-            ("reason", "forgotten in the user's settings".into()),
-        ],
+        &detail,
     );
+    let begun = ctx.begin_change(&record)?;
+    let removed = ctx
+        .mfa
+        .durable
+        .remove_devices(&session.realm, &session.user, Some(&device.id))
+        .await;
+    let made = match &removed {
+        Ok(0) => Err("the browser had been forgotten meanwhile"),
+        Ok(_) => Ok(()),
+        Err(_) => Err("a store did not take the change"),
+    };
+    ctx.end_change(begun, &record, made);
+    if removed? == 0 {
+        return Ok(Ok(Forgot::Nothing));
+    }
     Ok(Ok(if this { Forgot::This } else { Forgot::Other }))
 }

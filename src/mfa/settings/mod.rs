@@ -114,6 +114,8 @@ async fn code_ok(
 struct Overview {
     totp: Option<crate::factors::service::MethodInfo>,
     recovery: Option<crate::factors::service::MethodInfo>,
+    /// The user's recovery codes were made and never shown (a crash between the two).
+    codes_unseen: bool,
 }
 
 /// Whether the user has a factor a change must be proven with (an authenticator, or recovery
@@ -132,6 +134,11 @@ async fn overview(ctx: &Context<'_>, session: &Session) -> Result<Overview, MfaE
     Ok(Overview {
         totp: ctx.totp_factor().describe(&ctx.mfa.durable, &who).await?,
         recovery: RecoveryCodeFactor.describe(&ctx.mfa.durable, &who).await?,
+        codes_unseen: ctx
+            .mfa
+            .durable
+            .recovery_codes_unseen(&session.realm, &session.user)
+            .await?,
     })
 }
 
@@ -285,29 +292,37 @@ async fn confirm_setup(
     record.last_step = Some(step);
     record.last_used_at = Some(ctx.now);
     let durable = &ctx.mfa.durable;
-    durable.put_totp(&record).await?;
     let who = subject(ctx, session);
-    let codes = if durable
-        .recovery_codes_left(&session.realm, &session.user)
-        .await?
-        == 0
-    {
-        Some(
-            RecoveryCodeFactor
-                .regenerate(durable, &ctx.keys, &who)
-                .await?,
+    let detail = [("method", "totp".into()), ("factor", record.id.clone())];
+    let codes = ctx
+        .change(
+            EVENT,
+            &session.user,
+            Some(&session.id_hash),
+            &detail,
+            async {
+                durable.put_totp(&record).await?;
+                let codes = if durable
+                    .recovery_codes_left(&session.realm, &session.user)
+                    .await?
+                    == 0
+                {
+                    Some(
+                        RecoveryCodeFactor
+                            .regenerate(durable, &ctx.keys, &who)
+                            .await?,
+                    )
+                } else {
+                    None
+                };
+                end_other_sessions(ctx, session).await?;
+                Ok::<_, MfaError>(codes)
+            },
         )
-    } else {
-        None
-    };
-    end_other_sessions(ctx, session).await?;
-    ctx.audit(
-        EVENT,
-        &session.user,
-        "accepted",
-        Some(&session.id_hash),
-        &[("method", "totp".into())],
-    );
+        .await?;
+    if codes.is_some() {
+        codes_shown(ctx, session).await?;
+    }
     Ok(Ok(codes))
 }
 
@@ -439,17 +454,18 @@ async fn regenerate(
     if let Err(refused) = code_ok(ctx, session, code).await? {
         return refuse(ctx, session, "recovery_codes_regenerated", refused);
     }
-    let codes = RecoveryCodeFactor
-        .regenerate(&ctx.mfa.durable, &ctx.keys, &subject(ctx, session))
+    let who = subject(ctx, session);
+    let event = "recovery_codes_regenerated";
+    let codes = ctx
+        .change(event, &session.user, Some(&session.id_hash), &[], async {
+            let codes = RecoveryCodeFactor
+                .regenerate(&ctx.mfa.durable, &ctx.keys, &who)
+                .await?;
+            end_other_sessions(ctx, session).await?;
+            Ok::<_, MfaError>(codes)
+        })
         .await?;
-    end_other_sessions(ctx, session).await?;
-    ctx.audit(
-        "recovery_codes_regenerated",
-        &session.user,
-        "accepted",
-        Some(&session.id_hash),
-        &[],
-    );
+    codes_shown(ctx, session).await?;
     Ok(Ok(codes))
 }
 
@@ -465,19 +481,33 @@ async fn remove(
         return refuse(ctx, session, "method_removed", refused);
     }
     let durable = &ctx.mfa.durable;
-    durable.remove_totp(&session.realm, &session.user).await?;
-    durable
-        .replace_recovery_codes(&session.realm, &session.user, &[], ctx.now)
-        .await?;
-    end_other_sessions(ctx, session).await?;
-    ctx.audit(
+    let detail = [("method", "totp".into())];
+    ctx.change(
         "method_removed",
         &session.user,
-        "accepted",
         Some(&session.id_hash),
-        &[("method", "totp".into())],
-    );
+        &detail,
+        async {
+            durable.remove_totp(&session.realm, &session.user).await?;
+            durable
+                .replace_recovery_codes(&session.realm, &session.user, &[], ctx.now)
+                .await?;
+            end_other_sessions(ctx, session).await?;
+            Ok::<_, MfaError>(())
+        },
+    )
+    .await?;
     Ok(Ok(()))
+}
+
+/// The user is being shown their new recovery codes (the page or JSON built from them is the
+/// answer to this request): from now on they are the user's to have saved.
+async fn codes_shown(ctx: &Context<'_>, session: &Session) -> Result<(), MfaError> {
+    ctx.mfa
+        .durable
+        .recovery_codes_shown(&session.realm, &session.user)
+        .await?;
+    Ok(())
 }
 
 /// The settings pages (`rest` below `{prefix}settings`).
@@ -728,6 +758,7 @@ impl SettingsPages<'_> {
                 totp_since: o.totp.as_ref().and_then(|t| t.created_at).map(pages::utc),
                 totp_last_used: o.totp.as_ref().and_then(|t| t.last_used_at).map(pages::utc),
                 remaining: o.recovery.and_then(|r| r.remaining).unwrap_or(0),
+                codes_unseen: o.codes_unseen,
                 can_remove: self.ctx.settings.policy_for(&session.user) == Policy::Optional,
                 csrf: &csrf,
                 notice: notice.as_deref(),
@@ -910,14 +941,21 @@ pub async fn api(
                 .into_iter()
                 .flatten()
                 .map(|m| {
-                    json!({
+                    let mut entry = json!({
                         "method": m.method.as_str(),
                         "is_active": m.is_active,
                         "is_primary": m.is_primary,
                         "created_at": m.created_at,
                         "last_used_at": m.last_used_at,
                         "remaining": m.remaining,
-                    })
+                    });
+                    // Codes made and never shown: the client should offer new ones.
+                    if m.method == crate::factors::service::Method::RecoveryCode && o.codes_unseen {
+                        if let Some(fields) = entry.as_object_mut() {
+                            fields.insert("never_shown".into(), json!(true));
+                        }
+                    }
+                    entry
                 })
                 .collect();
             json_response(StatusCode::OK, &Value::Array(list))

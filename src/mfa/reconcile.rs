@@ -1,0 +1,105 @@
+//! At start, the end of the changes this gateway began and never finished before it stopped
+//! (a crash or `kill -9` between a `change_begun` record and the change's own): the trail says
+//! what the stores hold now for the user, so every change in it ends in a known state and every
+//! factor in the store is accounted for.
+
+use super::Mfa;
+use crate::audit::{Audit, Interrupted};
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::store::{AnyDurable, AnyEphemeral, DurableStore, EphemeralStore, StoreError};
+
+/// How long the stores get to answer for all the interrupted changes together: a start is not
+/// held up longer by stores that are down (the records then say the state is unknown).
+const BOUND: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Writes a `change_interrupted` record for each change found unfinished at start.
+pub async fn interrupted_changes(mfa: &Mfa, config: &Config, now: i64) {
+    let changes = mfa.audit.take_interrupted();
+    let stores = Stores {
+        durable: &mfa.durable,
+        ephemeral: Some(&mfa.ephemeral),
+    };
+    end_interrupted(&mfa.audit, &mfa.keys(), stores, config, &changes, now).await;
+}
+
+/// The stores an interrupted change's state is read from (an admin command without a direct
+/// line to the sessions reads the durable store only).
+#[derive(Clone, Copy)]
+pub struct Stores<'a> {
+    pub durable: &'a AnyDurable,
+    pub ephemeral: Option<&'a AnyEphemeral>,
+}
+
+/// Writes a `change_interrupted` record for each of `changes`.
+pub async fn end_interrupted(
+    audit: &Audit,
+    keys: &KeyRing,
+    stores: Stores<'_>,
+    config: &Config,
+    changes: &[Interrupted],
+    now: i64,
+) {
+    if changes.is_empty() {
+        return;
+    }
+    tracing::warn!(
+        changes = changes.len(),
+        "a writer stopped in the middle of changes: their state is written to the audit trail"
+    );
+    let deadline = tokio::time::Instant::now() + BOUND;
+    for change in changes {
+        let asked = tokio::time::timeout_at(deadline, state_now(stores, config, change, now));
+        let state = match asked.await {
+            Ok(Ok(state)) => state,
+            Ok(Err(error)) => {
+                tracing::error!(error = %crate::ops::error_chain(&error), "cannot read the state of an interrupted change");
+                vec![("state", "unknown: a store could not be read".to_string())]
+            }
+            Err(_) => vec![("state", "unknown: a store did not answer".to_string())],
+        };
+        if let Err(error) = audit.end_interrupted(keys, now, change, &state) {
+            tracing::error!(error = %crate::ops::error_chain(&error), "audit record of an interrupted change not written");
+        }
+    }
+}
+
+/// What the stores hold for the change's user now: their authenticator (by id), recovery
+/// codes left, remembered browsers and live sessions.
+async fn state_now(
+    stores: Stores<'_>,
+    config: &Config,
+    change: &Interrupted,
+    now: i64,
+) -> Result<Vec<(&'static str, String)>, StoreError> {
+    let Some(user) = change.user.as_deref() else {
+        return Ok(Vec::new());
+    };
+    let realm = match &change.realm {
+        Some(realm) => realm.as_str(),
+        None => config
+            .apps
+            .iter()
+            .find(|a| a.name == change.app)
+            .and_then(|a| a.mfa.as_ref())
+            .map_or(change.app.as_str(), |m| m.realm.as_str()),
+    };
+    let durable = stores.durable;
+    let factor = durable
+        .totp(realm, user)
+        .await?
+        .map_or_else(|| "none".to_string(), |t| t.id);
+    let codes = durable.recovery_codes_left(realm, user).await?;
+    let devices = durable.devices(realm, user, now).await?.len();
+    let mut state = vec![
+        ("realm", realm.to_string()),
+        ("factor", factor),
+        ("recovery_codes_left", codes.to_string()),
+        ("devices", devices.to_string()),
+    ];
+    if let Some(ephemeral) = stores.ephemeral {
+        let sessions = ephemeral.sessions(Some((realm, user)), now).await?.len();
+        state.push(("sessions", sessions.to_string()));
+    }
+    Ok(state)
+}
