@@ -184,6 +184,9 @@ pub struct Admin {
     absent: std::sync::Mutex<Option<Absent>>,
 }
 
+/// How an admin command's records name their writer (after the host name).
+pub const CLI_INSTANCE: &str = "/admin-cli";
+
 impl Admin {
     /// Opens the stores `config` names, as `operator`.
     pub async fn open(config: Config, operator: String) -> Result<Admin, AdminError> {
@@ -208,15 +211,11 @@ impl Admin {
             fsync: crate::config::Fsync::Always,
             ..config.audit.clone()
         };
-        let audit = Audit::open(&audit_config, &format!("{host}/admin-cli"))?;
-        // Another command on this host may be in the middle of a change now: only those older
-        // than any command runs were cut off.
+        let audit = Audit::open(&audit_config, &format!("{host}{CLI_INSTANCE}"))?;
+        // Another command on this host may be in the middle of a change now: only stale ones
+        // were cut off.
         let now = crate::mfa::unix_now();
-        let cut_off: Vec<_> = audit
-            .take_interrupted()
-            .into_iter()
-            .filter(|c| crate::ops::time::parse_rfc3339(&c.began).is_some_and(|t| now - t > 300))
-            .collect();
+        let cut_off = audit.take_interrupted(crate::mfa::reconcile::cut_off("", false, now));
         let ephemeral = match &state {
             StateAccess::Direct(ephemeral) => Some(ephemeral),
             _ => None,

@@ -29,9 +29,11 @@ pub struct Begun {
     id: String,
 }
 
-/// A change begun by this instance before it stopped and never finished.
+/// A change begun and never finished (as far as the file's end shows).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Interrupted {
+    /// The writer that began it.
+    pub instance: String,
     pub change_id: String,
     /// The event the change would have ended with (`enrollment_completed`…).
     pub change: String,
@@ -53,6 +55,7 @@ impl Audit {
         fields.insert("outcome".into(), "pending".into());
         fields.insert("change_id".into(), id.clone().into());
         self.write(keys, fields)?;
+        crate::ops::crash::point("change.begun");
         Ok(Begun { id })
     }
 
@@ -87,10 +90,19 @@ impl Audit {
         self.write(keys, fields)
     }
 
-    /// The changes this instance began before it last stopped and never finished; each is
+    /// The changes found unfinished at open that `cut_off` says were cut off (the writer
+    /// stopped: it is this instance before a restart, or no change takes so long); each is
     /// given out once.
-    pub fn take_interrupted(&self) -> Vec<Interrupted> {
-        std::mem::take(&mut *self.interrupted.lock().unwrap_or_else(|e| e.into_inner()))
+    pub fn take_interrupted(&self, cut_off: impl Fn(&Interrupted) -> bool) -> Vec<Interrupted> {
+        let mut found = self.interrupted.lock().unwrap_or_else(|e| e.into_inner());
+        let (taken, kept) = std::mem::take(&mut *found).into_iter().partition(cut_off);
+        *found = kept;
+        taken
+    }
+
+    /// The name this writer puts in its records.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Ends an interrupted change: `state` says what the stores hold now (whether the change
@@ -126,9 +138,8 @@ impl Audit {
 }
 
 impl FileSink {
-    /// The changes `instance` began in the file's last records and did not finish. Only the
-    /// writer's own: another process sharing the file may be in the middle of one.
-    pub fn unfinished(&mut self, instance: &str) -> Result<Vec<Interrupted>, AuditError> {
+    /// The changes begun in the file's last records and not finished, by any writer.
+    pub fn unfinished(&mut self) -> Result<Vec<Interrupted>, AuditError> {
         let name = self.path().display().to_string();
         let failed = |e| AuditError::Open(name.clone(), e);
         let file = self.handle();
@@ -137,13 +148,13 @@ impl FileSink {
             .map_err(failed)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(failed)?;
-        Ok(unfinished_in(&String::from_utf8_lossy(&bytes), instance))
+        Ok(unfinished_in(&String::from_utf8_lossy(&bytes)))
     }
 }
 
-/// The `change_begun` records of `instance` in `text` that no later record ends. A line
-/// that does not parse (the window's first, cut by it) is skipped.
-fn unfinished_in(text: &str, instance: &str) -> Vec<Interrupted> {
+/// The `change_begun` records in `text` that no later record ends. A line that does not parse
+/// (the window's first, cut by it) is skipped.
+fn unfinished_in(text: &str) -> Vec<Interrupted> {
     let mut open: Vec<Interrupted> = Vec::new();
     for line in text.lines() {
         let Ok(Value::Object(record)) = serde_json::from_str::<Value>(line) else {
@@ -157,10 +168,8 @@ fn unfinished_in(text: &str, instance: &str) -> Vec<Interrupted> {
             open.retain(|c| c.change_id != id);
             continue;
         }
-        if field("instance") != Some(instance) {
-            continue;
-        }
         open.push(Interrupted {
+            instance: field("instance").unwrap_or_default().to_string(),
             change_id: id.to_string(),
             change: field("change").unwrap_or_default().to_string(),
             app: field("app").unwrap_or_default().to_string(),
@@ -223,22 +232,23 @@ mod tests {
             .unwrap();
         drop(audit);
 
-        assert!(open(&file, "gw2").take_interrupted().is_empty());
+        let own = |audit: &Audit| {
+            let me = audit.instance().to_string();
+            audit.take_interrupted(|c| c.instance == me)
+        };
+        assert!(own(&open(&file, "gw2")).is_empty(), "not another writer's");
         let restarted = open(&file, "gw1");
-        let interrupted = restarted.take_interrupted();
+        let interrupted = own(&restarted);
         assert_eq!(interrupted.len(), 1, "{interrupted:?}");
         assert_eq!(interrupted[0].user.as_deref(), Some("carol"));
         assert_eq!(interrupted[0].change, "factor_removed");
-        assert!(restarted.take_interrupted().is_empty(), "given out once");
+        assert!(own(&restarted).is_empty(), "given out once");
         restarted
             .end_interrupted(&keys, 20, &interrupted[0], &[("factor", "totp".into())])
             .unwrap();
         drop(restarted);
 
-        assert!(
-            open(&file, "gw1").take_interrupted().is_empty(),
-            "ended now"
-        );
+        assert!(own(&open(&file, "gw1")).is_empty(), "ended now");
         let checked = super::super::verify_files(std::slice::from_ref(&file), &keys).unwrap();
         assert!(checked.is_ok(), "{checked:?}");
         let text = std::fs::read_to_string(&file).unwrap();
@@ -252,7 +262,7 @@ mod tests {
     #[test]
     fn a_cut_first_line_of_the_window_is_skipped() {
         let text = "ge_id\":\"x\"}\n{\"event\":\"change_begun\",\"change_id\":\"a\",\"instance\":\"gw\",\"app\":\"x\",\"change\":\"c\",\"time\":\"t\"}\n";
-        let found = unfinished_in(text, "gw");
+        let found = unfinished_in(text);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].change_id, "a");
     }

@@ -108,7 +108,7 @@ impl Audit {
             .transpose()
             .map_err(AuditError::Stream)?;
         let interrupted = match &file {
-            Some(file) => file.lock().map_err(|_| poisoned())?.unfinished(instance)?,
+            Some(file) => file.lock().map_err(|_| poisoned())?.unfinished()?,
             None => Vec::new(),
         };
         Ok(Audit {

@@ -510,6 +510,7 @@ impl Context<'_> {
         let record = self.event(event, user, "accepted", session, detail);
         let begun = self.begin_change(&record)?;
         let result = change.await;
+        crate::ops::crash::point("change.made");
         let made = match &result {
             Ok(_) => Ok(()),
             Err(_) => Err("a store did not take the change"),
@@ -1138,6 +1139,7 @@ pub async fn verify(
         None,
         &detail,
     )?;
+    crate::ops::crash::point("verify.code_used");
     let taken = ctx
         .mfa
         .ephemeral
@@ -1341,11 +1343,11 @@ pub async fn confirm_enrollment(
         None,
         &detail,
         async {
-            ctx.mfa.durable.put_totp(&record).await?;
             ctx.mfa
                 .durable
-                .replace_recovery_codes(&challenge.realm, &challenge.user, &hashes, ctx.now)
+                .enroll_totp(&record, &hashes, ctx.now)
                 .await?;
+            crate::ops::crash::point("enroll.factor_stored");
             // A new factor ends every other session of the user (ASVS 3.3.3).
             ctx.mfa
                 .ephemeral
@@ -1515,6 +1517,7 @@ async fn release(
     };
     ctx.audit_required("session_created", user, "accepted", Some(&id_hash), &[])?;
     ctx.mfa.ephemeral.put_session(&session).await?;
+    crate::ops::crash::point("release.session_stored");
     let mut hashes = credentials_in(ctx, &answer.headers, &answer.body);
     hashes.extend_from_slice(&answer.bind);
     for hash in hashes {

@@ -47,7 +47,7 @@ pub struct Mfa {
     keys_checked: Arc<std::sync::atomic::AtomicBool>,
     /// Held (shared) while this process runs with its state in memory: an admin command that
     /// can lock the file knows no gateway holds sessions or locks it cannot reach.
-    _running: Option<std::fs::File>,
+    running: Option<std::fs::File>,
 }
 
 /// The file a gateway keeping its state in memory holds a shared lock on while it runs.
@@ -118,7 +118,7 @@ impl Mfa {
             strips: std::sync::Mutex::new(std::collections::HashMap::new()),
             turns: turns::Turns::default(),
             keys_checked: Arc::default(),
-            _running: match &config.state.ephemeral {
+            running: match &config.state.ephemeral {
                 EphemeralConfig::Memory => Some(hold_running_lock(config)?),
                 EphemeralConfig::Redis { .. } => None,
             },

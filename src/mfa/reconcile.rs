@@ -13,9 +13,30 @@ use crate::store::{AnyDurable, AnyEphemeral, DurableStore, EphemeralStore, Store
 /// held up longer by stores that are down (the records then say the state is unknown).
 const BOUND: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// Writes a `change_interrupted` record for each change found unfinished at start.
+/// No change stays begun longer than this: every store wait in it is bounded to seconds. A
+/// change begun longer ago and never ended was cut off, whoever began it.
+pub const STALE_SECS: i64 = 300;
+
+/// Whether an unfinished change was cut off, as a writer named `me` sees it at its start: its
+/// own (it is starting again), or stale. `alone`: this gateway is the only one on its data
+/// directory (the embedded stores hold a lock on it), so any other gateway's change in its
+/// file was cut off too; an admin command's may still be running.
+pub fn cut_off(me: &str, alone: bool, now: i64) -> impl Fn(&Interrupted) -> bool + '_ {
+    move |change| {
+        let stale = crate::ops::time::parse_rfc3339(&change.began)
+            .is_some_and(|began| now.saturating_sub(began) > STALE_SECS);
+        change.instance == me
+            || stale
+            || (alone && !change.instance.ends_with(crate::admin::CLI_INSTANCE))
+    }
+}
+
+/// Writes a `change_interrupted` record for each change found cut off at start.
 pub async fn interrupted_changes(mfa: &Mfa, config: &Config, now: i64) {
-    let changes = mfa.audit.take_interrupted();
+    let alone = mfa.running.is_some();
+    let changes = mfa
+        .audit
+        .take_interrupted(cut_off(mfa.audit.instance(), alone, now));
     let stores = Stores {
         durable: &mfa.durable,
         ephemeral: Some(&mfa.ephemeral),

@@ -145,6 +145,14 @@ impl DurableStore for AnyDurable {
     ) -> Result<(), StoreError> {
         dispatch!(self, s => s.replace_recovery_codes(realm, user, hashes, now), Sqlite, Postgres)
     }
+    async fn enroll_totp(
+        &self,
+        record: &TotpRecord,
+        hashes: &[[u8; 32]],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        dispatch!(self, s => s.enroll_totp(record, hashes, now), Sqlite, Postgres)
+    }
     async fn consume_recovery_code(
         &self,
         realm: &str,

@@ -147,6 +147,15 @@ pub trait DurableStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Enrols an authenticator together with its first set of recovery codes, in one
+    /// transaction: a crash never leaves the factor without its codes.
+    fn enroll_totp(
+        &self,
+        record: &TotpRecord,
+        hashes: &[[u8; 32]],
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Marks the code with this hash used: for exactly one caller, however many race, the
     /// number of codes left after it; `Spent` for everyone else when the code is of the
     /// user's set, `Unknown` when it is not.

@@ -203,6 +203,16 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     );
     assert_eq!(consume("main", fresh[0], 31).await, CodeUse::Consumed(9));
 
+    // An authenticator and its first codes go in together.
+    let dave = sample_totp("main", "dave");
+    store.enroll_totp(&dave, &fresh, 40).await.unwrap();
+    assert_eq!(
+        store.totp("main", "dave").await.unwrap(),
+        Some(dave.clone())
+    );
+    assert_eq!(store.recovery_codes_left("main", "dave").await.unwrap(), 10);
+    assert!(store.recovery_codes_unseen("main", "dave").await.unwrap());
+
     // A new set is unseen until shown; one with no unused code left is nothing to tell.
     assert!(store.recovery_codes_unseen("main", "bob").await.unwrap());
     assert!(!store.recovery_codes_unseen("other", "bob").await.unwrap());
