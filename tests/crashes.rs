@@ -272,7 +272,7 @@ async fn random_kills_under_load_lose_nothing_and_spend_nothing_twice() {
     let seed = std::env::var("MFA_CRASH_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| rand_seed());
+        .unwrap_or_else(rand_seed);
     println!("crash campaign seed: {seed} (replay with MFA_CRASH_SEED={seed})");
     let mut random = Seeded(seed | 1);
     let app = start_cookie_app().await;

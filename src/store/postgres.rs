@@ -496,6 +496,67 @@ impl DurableStore for PostgresStore {
     }
 }
 
+/// `put_totp` on a connection (a transaction's, for `enroll_totp`).
+async fn put_totp_on(conn: &mut sqlx::PgConnection, r: &TotpRecord) -> Result<(), StoreError> {
+    let last_step = r.last_step.map(step_to_db).transpose()?;
+    sqlx::query(&format!(
+        "INSERT INTO totp_factors ({TOTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (realm, user_name) DO UPDATE SET
+            id = excluded.id, key_id = excluded.key_id, nonce = excluded.nonce,
+            ciphertext = excluded.ciphertext, created_at = excluded.created_at,
+            last_used_at = excluded.last_used_at, last_step = excluded.last_step"
+    ))
+    .bind(&r.realm)
+    .bind(&r.user)
+    .bind(&r.id)
+    .bind(&r.secret.key_id)
+    .bind(&r.secret.nonce)
+    .bind(&r.secret.ciphertext)
+    .bind(r.created_at)
+    .bind(r.last_used_at)
+    .bind(last_step)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// `replace_recovery_codes` on a connection.
+async fn replace_codes_on(
+    conn: &mut sqlx::PgConnection,
+    realm: &str,
+    user: &str,
+    hashes: &[[u8; 32]],
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM recovery_codes WHERE realm = $1 AND user_name = $2")
+        .bind(realm)
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    let hashes: Vec<Vec<u8>> = hashes.iter().map(|h| h.to_vec()).collect();
+    sqlx::query(
+        "INSERT INTO recovery_codes (realm, user_name, code_hash, created_at)
+         SELECT $1, $2, h, $4 FROM UNNEST($3::bytea[]) AS h",
+    )
+    .bind(realm)
+    .bind(user)
+    .bind(&hashes)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    // Unseen until the user is shown the set (`recovery_codes_shown`).
+    sqlx::query(
+        "INSERT INTO recovery_codes_unseen (realm, user_name, created_at) VALUES ($1, $2, $3)
+         ON CONFLICT (realm, user_name) DO UPDATE SET created_at = excluded.created_at",
+    )
+    .bind(realm)
+    .bind(user)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -535,63 +596,4 @@ mod tests {
     async fn postgres_passes_the_durable_store_suite() {
         super::super::suite::durable_store_suite(&fresh().await).await;
     }
-}
-
-async fn put_totp_on(conn: &mut sqlx::PgConnection, r: &TotpRecord) -> Result<(), StoreError> {
-    let last_step = r.last_step.map(step_to_db).transpose()?;
-    sqlx::query(&format!(
-        "INSERT INTO totp_factors ({TOTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (realm, user_name) DO UPDATE SET
-            id = excluded.id, key_id = excluded.key_id, nonce = excluded.nonce,
-            ciphertext = excluded.ciphertext, created_at = excluded.created_at,
-            last_used_at = excluded.last_used_at, last_step = excluded.last_step"
-    ))
-    .bind(&r.realm)
-    .bind(&r.user)
-    .bind(&r.id)
-    .bind(&r.secret.key_id)
-    .bind(&r.secret.nonce)
-    .bind(&r.secret.ciphertext)
-    .bind(r.created_at)
-    .bind(r.last_used_at)
-    .bind(last_step)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-async fn replace_codes_on(
-    conn: &mut sqlx::PgConnection,
-    realm: &str,
-    user: &str,
-    hashes: &[[u8; 32]],
-    now: i64,
-) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM recovery_codes WHERE realm = $1 AND user_name = $2")
-        .bind(realm)
-        .bind(user)
-        .execute(&mut *conn)
-        .await?;
-    let hashes: Vec<Vec<u8>> = hashes.iter().map(|h| h.to_vec()).collect();
-    sqlx::query(
-        "INSERT INTO recovery_codes (realm, user_name, code_hash, created_at)
-         SELECT $1, $2, h, $4 FROM UNNEST($3::bytea[]) AS h",
-    )
-    .bind(realm)
-    .bind(user)
-    .bind(&hashes)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    // Unseen until the user is shown the set (`recovery_codes_shown`).
-    sqlx::query(
-        "INSERT INTO recovery_codes_unseen (realm, user_name, created_at) VALUES ($1, $2, $3)
-         ON CONFLICT (realm, user_name) DO UPDATE SET created_at = excluded.created_at",
-    )
-    .bind(realm)
-    .bind(user)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
