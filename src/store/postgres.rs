@@ -38,6 +38,18 @@ impl PostgresStore {
         MIGRATIONS.run(&self.pool).await?;
         Ok(())
     }
+
+    /// A write of one small row (readiness): fails as a real write would on a full disk or a
+    /// read-only standby.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO readiness_probe (id, writes) VALUES (1, 1)
+             ON CONFLICT (id) DO UPDATE SET writes = (readiness_probe.writes + 1) % 1000000",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }
 
 fn totp_record(row: &PgRow) -> Result<TotpRecord, StoreError> {
