@@ -29,7 +29,11 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(3))
+            // Also how long a request waits before its 503 while the database cannot be
+            // reached (a refused connection is retried until then): a second, well inside a
+            // client's patience and a load balancer's health-check timeout (2–5 s). A pool so
+            // busy that a healthy database makes callers wait longer is overloaded anyway.
+            .acquire_timeout(Duration::from_secs(1))
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
     }
