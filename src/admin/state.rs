@@ -115,7 +115,7 @@ mod tests {
 
     #[tokio::test]
     async fn operations_round_trip_as_json_and_act_on_the_store() {
-        let store = AnyEphemeral::Memory(MemoryStore::new());
+        let store = AnyEphemeral::memory(MemoryStore::new());
         let session = Session {
             id_hash: [7; 32],
             realm: "main".into(),

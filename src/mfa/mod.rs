@@ -104,11 +104,15 @@ impl Mfa {
             tracing::warn!(path = %config.keys_file.display(), "no keys found: generated new ones (back this file up; without it enrolled factors cannot be read)");
         }
         let fingerprint = keys.fingerprint();
+        // One count of failed store operations for both stores (`store_errors_total`).
+        let store_errors = prometheus_client::metrics::counter::Counter::default();
         let mfa = Mfa {
             keys: ArcSwap::from_pointee(keys),
             keys_file: config.keys_file.clone(),
-            durable: open_durable(config).await?,
-            ephemeral: open_ephemeral(config).await?,
+            durable: open_durable(config)
+                .await?
+                .counting_into(store_errors.clone()),
+            ephemeral: open_ephemeral(config).await?.counting_into(store_errors),
             session_cache: match &config.state.ephemeral {
                 EphemeralConfig::Redis { session_cache, .. } => *session_cache,
                 EphemeralConfig::Memory => std::time::Duration::ZERO,
@@ -155,8 +159,8 @@ impl Mfa {
     /// cached lookup from another epoch is stale). `None` for the in-memory store, which is
     /// local and always current.
     pub fn session_cache(&self) -> Option<(std::time::Duration, u64)> {
-        match &self.ephemeral {
-            AnyEphemeral::Redis(redis) if !self.session_cache.is_zero() => {
+        match self.ephemeral.as_redis() {
+            Some(redis) if !self.session_cache.is_zero() => {
                 Some((self.session_cache, redis.revocation_epoch()))
             }
             _ => None,
@@ -380,7 +384,7 @@ fn instance_name(config: &Config) -> String {
 pub async fn open_durable(config: &Config) -> Result<AnyDurable, MfaSetupError> {
     Ok(match &config.state.durable {
         DurableConfig::Sqlite => {
-            AnyDurable::Sqlite(SqliteStore::open(&config.data_dir.join("factors.sqlite3")).await?)
+            AnyDurable::sqlite(SqliteStore::open(&config.data_dir.join("factors.sqlite3")).await?)
         }
         DurableConfig::Postgres {
             url,
@@ -400,14 +404,14 @@ pub async fn open_durable(config: &Config) -> Result<AnyDurable, MfaSetupError> 
                     }
                 });
             }
-            AnyDurable::Postgres(store)
+            AnyDurable::postgres(store)
         }
     })
 }
 
 pub async fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupError> {
     Ok(match &config.state.ephemeral {
-        EphemeralConfig::Memory => AnyEphemeral::Memory(MemoryStore::new()),
+        EphemeralConfig::Memory => AnyEphemeral::memory(MemoryStore::new()),
         EphemeralConfig::Redis {
             url,
             prefix,
@@ -426,7 +430,7 @@ pub async fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupErr
                 },
                 (None, None) => Topology::Single,
             };
-            AnyEphemeral::Redis(RedisStore::connect(&url.0, prefix, *timeout, topology).await?)
+            AnyEphemeral::redis(RedisStore::connect(&url.0, prefix, *timeout, topology).await?)
         }
     })
 }

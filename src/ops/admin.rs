@@ -1,5 +1,5 @@
 //! The admin listener: `/healthz` (the process answers), `/readyz` (config loaded, listeners
-//! bound, and the state stores answering) and `/metrics` (Prometheus text).
+//! bound, and the state stores taking writes) and `/metrics` (Prometheus text).
 
 use crate::proxy::state::Shared;
 use bytes::Bytes;
@@ -101,32 +101,25 @@ async fn admin_operation(shared: &Shared, req: Request<Incoming>) -> Response<Fu
     response
 }
 
-/// Ready when the listeners are bound (and not shutting down) and every state store answers
-/// within a second; the body says which store is not.
+/// Ready when the listeners are bound (and not shutting down), the key file was compared with
+/// the stores, and every state store takes a write; the body names each store and, when it
+/// does not, why. A store that answers reads but refuses writes (a full disk, a read-only
+/// replica) fails every enrollment and code check, so it is not ready either.
+///
+/// Bounded for a load balancer's health check (timeout typically 2–5 s): both stores are
+/// asked at once, each by one small probe write that may take `store::PROBE_LIMIT`.
 async fn readiness(shared: &Shared) -> Response<Full<Bytes>> {
     use crate::ops::metrics::StoreLabels;
-    use crate::store::DurableStore;
+    use crate::store::Outcome;
     if !shared.ready.load(Ordering::SeqCst) {
         return text(StatusCode::SERVICE_UNAVAILABLE, "not ready\n");
     }
     let Some(mfa) = &shared.mfa else {
         return text(StatusCode::OK, "ready\n");
     };
-    if !mfa.keys_checked() {
-        return text(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready\nkey file: not yet compared with the shared stores\n",
-        );
-    }
-    let limit = Duration::from_secs(1);
-    let ephemeral = tokio::time::timeout(limit, mfa.ephemeral.ping())
-        .await
-        .is_ok_and(|r| r.is_ok());
-    let durable = tokio::time::timeout(limit, mfa.durable.ping())
-        .await
-        .is_ok_and(|r| r.is_ok());
+    let (ephemeral, durable) = tokio::join!(mfa.ephemeral.writable(), mfa.durable.writable());
     let mut body = String::new();
-    for (store, kind, up) in [
+    for (store, kind, outcome) in [
         ("ephemeral", mfa.ephemeral.kind(), ephemeral),
         ("durable", mfa.durable.kind(), durable),
     ] {
@@ -134,13 +127,19 @@ async fn readiness(shared: &Shared) -> Response<Full<Bytes>> {
             .metrics
             .store_up
             .get_or_create(&StoreLabels { store, kind })
-            .set(i64::from(up));
-        body.push_str(&format!(
-            "{store} store ({kind}): {}\n",
-            if up { "ok" } else { "unreachable" }
-        ));
+            .set(i64::from(outcome == Outcome::Written));
+        let state = match outcome {
+            Outcome::Written => "ok".to_string(),
+            Outcome::Failed(why) if why.starts_with("unreachable") => why.to_string(),
+            Outcome::Failed(why) => format!("cannot write: {why}"),
+        };
+        body.push_str(&format!("{store} store ({kind}): {state}\n"));
     }
-    if ephemeral && durable {
+    let keys_checked = mfa.keys_checked();
+    if !keys_checked {
+        body.push_str("key file: not yet compared with the shared stores\n");
+    }
+    if keys_checked && ephemeral == Outcome::Written && durable == Outcome::Written {
         text(StatusCode::OK, &format!("ready\n{body}"))
     } else {
         text(

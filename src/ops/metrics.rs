@@ -33,9 +33,11 @@ pub struct Metrics {
     pub open_connections: Gauge,
     pub tls_handshake_failures: Counter,
     pub config_reloads: Family<OutcomeLabels, Counter>,
-    /// Requests answered 503 because a state store could not be read or written.
+    /// State store operations that failed, whoever asked (the stores count them; see
+    /// `store::watch`).
     pub store_errors: Counter,
-    /// 1 while the store answers its readiness check, by store (`ephemeral`, `durable`).
+    /// 1 while the store takes a write at its readiness check, by store (`ephemeral`,
+    /// `durable`).
     pub store_up: Family<StoreLabels, Gauge>,
 }
 
@@ -61,7 +63,11 @@ impl Default for Metrics {
 impl Metrics {
     /// The proxy's series, and the second factor's when it runs.
     pub fn with_mfa(mfa: Option<&crate::mfa::Mfa>) -> Self {
-        let mut metrics = Self::new();
+        let mut metrics = match mfa {
+            // The counter the stores count their failures in.
+            Some(mfa) => Self::counting_store_errors(mfa.durable.errors().clone()),
+            None => Self::new(),
+        };
         if let Some(mfa) = mfa {
             mfa.metrics.register(&mut metrics.registry, &mfa.audit);
         }
@@ -69,6 +75,10 @@ impl Metrics {
     }
 
     pub fn new() -> Self {
+        Self::counting_store_errors(Counter::default())
+    }
+
+    fn counting_store_errors(store_errors: Counter) -> Self {
         let mut registry = Registry::with_prefix("mfa_gateway");
         let requests = Family::<RequestLabels, sharded::Counter>::default();
         registry.register(
@@ -110,16 +120,16 @@ impl Metrics {
             "Configuration reloads by outcome",
             config_reloads.clone(),
         );
-        let store_errors = Counter::default();
         registry.register(
             "store_errors",
-            "Requests refused (503) because a state store could not be reached",
+            "State store operations that failed (on any endpoint or background task; \
+             readiness probes and the census for these metrics are not counted)",
             store_errors.clone(),
         );
         let store_up = Family::<StoreLabels, Gauge>::default();
         registry.register(
             "store_up",
-            "Whether a state store answered its last readiness check (1) or not (0)",
+            "Whether a state store took a write at its last readiness check (1) or not (0)",
             store_up.clone(),
         );
         Metrics {

@@ -131,10 +131,9 @@ pub async fn handle(
             Reply::Page(page) => (None, Some(page)),
         }),
         Err(error) => {
+            // A store failure behind a StateUnavailable was counted by the store itself
+            // (`store_errors_total`), like those of every other endpoint.
             log_error(&error, app_name, &request_id);
-            if matches!(error, ProxyError::StateUnavailable(_)) {
-                conn.shared.metrics.store_errors.inc();
-            }
             if matches!(
                 error,
                 ProxyError::UpstreamUnreachable(_) | ProxyError::UpstreamTimeout

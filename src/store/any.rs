@@ -1,31 +1,65 @@
 //! The store a deployment chose, behind the same traits: embedded (memory + SQLite) for one
-//! gateway, Redis + PostgreSQL when several share the work.
+//! gateway, Redis + PostgreSQL when several share the work. Every call passes here, so this
+//! is where store failures are counted and the last write's outcome is kept (`watch`), for
+//! every endpoint and background task alike.
 
 use super::ephemeral::{
     Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FailureLimit,
     FailureOutcome, Inspection, Session,
 };
+use super::watch::{Call, Outcome, Watch};
 use super::{
     DurableStore, Invite, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
     TotpRecord,
 };
 use crate::keys::Sealed;
 use crate::ops::sharded::Histogram;
+use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Clone)]
-pub enum AnyDurable {
+enum Durable {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
 }
 
 #[derive(Clone)]
-pub enum AnyEphemeral {
+enum Ephemeral {
     Memory(MemoryStore),
     Redis(RedisStore),
 }
 
-/// Calls the same method on whichever store is inside.
+#[derive(Clone)]
+pub struct AnyDurable {
+    store: Durable,
+    watch: Arc<Watch>,
+}
+
+#[derive(Clone)]
+pub struct AnyEphemeral {
+    store: Ephemeral,
+    watch: Arc<Watch>,
+}
+
+/// How long readiness waits for a store's probe write: well under a load balancer's
+/// health-check timeout (2–5 s) with both stores probed at once, and far above a healthy
+/// store's write (milliseconds), so only a store that is down or stuck misses it.
+pub const PROBE_LIMIT: Duration = Duration::from_millis(400);
+
+/// Whether a store takes a write now: one small probe write, bounded by [`PROBE_LIMIT`] (see
+/// [`Watch::probed`]). Made at every check rather than answered from the last request's
+/// write alone: a store that died a moment after a good write would be reported ready, and
+/// one out of rotation (no requests, no writes) would never be seen to recover. One small
+/// write every few seconds costs nothing next to the traffic.
+async fn writable<F>(watch: &Watch, probe: F) -> Outcome
+where
+    F: std::future::Future<Output = Result<(), StoreError>>,
+{
+    watch.probed(tokio::time::timeout(PROBE_LIMIT, probe).await.ok())
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
 pub struct StoreLabels {
     pub store: &'static str,
@@ -64,64 +98,178 @@ fn observe(store: &'static str, started: std::time::Instant) {
     }
 }
 
+/// Calls the same method on whichever store is inside, timing it and telling the watch how
+/// it went (`read`, `write` or `scrape`: see [`Call`]).
 macro_rules! dispatch {
-    ($self:ident, $store:ident => $call:expr, $a:ident, $b:ident) => {{
+    ($self:ident, $call_kind:ident, $store:ident => $call:expr, $a:ident, $b:ident) => {{
         let started = std::time::Instant::now();
-        let result = match $self {
-            Self::$a($store) => $call.await,
-            Self::$b($store) => $call.await,
+        let result = match &$self.store {
+            $a($store) => $call.await,
+            $b($store) => $call.await,
         };
         observe($self.kind(), started);
+        $self.watch.saw(dispatch!(@call $call_kind), &result);
         result
     }};
+    (@call read) => {
+        Call::Read
+    };
+    (@call write) => {
+        Call::Write
+    };
+    (@call scrape) => {
+        Call::Scrape
+    };
 }
 
+use Durable::{Postgres, Sqlite};
+use Ephemeral::{Memory, Redis};
+
 impl AnyDurable {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AnyDurable::Sqlite(_) => "sqlite",
-            AnyDurable::Postgres(_) => "postgres",
+    pub fn sqlite(store: SqliteStore) -> Self {
+        Self::new(Durable::Sqlite(store))
+    }
+
+    pub fn postgres(store: PostgresStore) -> Self {
+        Self::new(Durable::Postgres(store))
+    }
+
+    fn new(store: Durable) -> Self {
+        let kind = match store {
+            Durable::Sqlite(_) => "sqlite",
+            Durable::Postgres(_) => "postgres",
+        };
+        AnyDurable {
+            store,
+            watch: Arc::new(Watch::new(kind, Counter::default())),
         }
+    }
+
+    /// Counts this store's failures in `errors` (shared with the other store and served as
+    /// `store_errors_total`) from now on.
+    pub fn counting_into(self, errors: Counter) -> Self {
+        AnyDurable {
+            watch: Arc::new(Watch::new(self.kind(), errors)),
+            store: self.store,
+        }
+    }
+
+    /// Failed operations on this store (and on any store counting into the same counter).
+    pub fn errors(&self) -> &Counter {
+        self.watch.errors()
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.store {
+            Durable::Sqlite(_) => "sqlite",
+            Durable::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Whether the store takes a write now (readiness; see [`writable`]).
+    pub async fn writable(&self) -> Outcome {
+        let probe = async {
+            match &self.store {
+                Durable::Sqlite(s) => s.probe_write().await,
+                Durable::Postgres(s) => s.probe_write().await,
+            }
+        };
+        writable(&self.watch, probe).await
     }
 }
 
 impl AnyEphemeral {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            AnyEphemeral::Memory(_) => "memory",
-            AnyEphemeral::Redis(_) => "redis",
+    pub fn memory(store: MemoryStore) -> Self {
+        Self::new(Ephemeral::Memory(store))
+    }
+
+    pub fn redis(store: RedisStore) -> Self {
+        Self::new(Ephemeral::Redis(store))
+    }
+
+    fn new(store: Ephemeral) -> Self {
+        let kind = match store {
+            Ephemeral::Memory(_) => "memory",
+            Ephemeral::Redis(_) => "redis",
+        };
+        AnyEphemeral {
+            store,
+            watch: Arc::new(Watch::new(kind, Counter::default())),
         }
     }
 
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        match self {
-            AnyEphemeral::Memory(_) => Ok(()),
-            AnyEphemeral::Redis(r) => r.ping().await,
+    /// Like [`AnyDurable::counting_into`].
+    pub fn counting_into(self, errors: Counter) -> Self {
+        AnyEphemeral {
+            watch: Arc::new(Watch::new(self.kind(), errors)),
+            store: self.store,
         }
+    }
+
+    pub fn errors(&self) -> &Counter {
+        self.watch.errors()
+    }
+
+    pub fn kind(&self) -> &'static str {
+        match self.store {
+            Ephemeral::Memory(_) => "memory",
+            Ephemeral::Redis(_) => "redis",
+        }
+    }
+
+    /// The Redis store inside, if that is the one.
+    pub fn as_redis(&self) -> Option<&RedisStore> {
+        match &self.store {
+            Ephemeral::Redis(r) => Some(r),
+            Ephemeral::Memory(_) => None,
+        }
+    }
+
+    /// Whether the store takes a write now (readiness; see [`writable`]). This process's
+    /// memory always does.
+    pub async fn writable(&self) -> Outcome {
+        let probe = async {
+            match &self.store {
+                Ephemeral::Memory(_) => Ok(()),
+                Ephemeral::Redis(r) => r.probe_write().await,
+            }
+        };
+        writable(&self.watch, probe).await
+    }
+
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let result = match &self.store {
+            Ephemeral::Memory(_) => Ok(()),
+            Ephemeral::Redis(r) => r.ping().await,
+        };
+        self.watch.saw(Call::Read, &result);
+        result
     }
 
     /// Like [`DurableStore::claim_key_fingerprint`]; this process's memory holds only what it
     /// wrote itself.
     pub async fn claim_key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
-        match self {
-            AnyEphemeral::Memory(_) => Ok(fingerprint.to_string()),
-            AnyEphemeral::Redis(r) => r.claim_key_fingerprint(fingerprint).await,
-        }
+        let result = match &self.store {
+            Ephemeral::Memory(_) => Ok(fingerprint.to_string()),
+            Ephemeral::Redis(r) => r.claim_key_fingerprint(fingerprint).await,
+        };
+        self.watch.saw(Call::Write, &result);
+        result
     }
 }
 
 impl DurableStore for AnyDurable {
     async fn totp(&self, realm: &str, user: &str) -> Result<Option<TotpRecord>, StoreError> {
-        dispatch!(self, s => s.totp(realm, user), Sqlite, Postgres)
+        dispatch!(self, read, s => s.totp(realm, user), Sqlite, Postgres)
     }
     async fn put_totp(&self, record: &TotpRecord) -> Result<(), StoreError> {
-        dispatch!(self, s => s.put_totp(record), Sqlite, Postgres)
+        dispatch!(self, write, s => s.put_totp(record), Sqlite, Postgres)
     }
     async fn all_totp(&self) -> Result<Vec<TotpRecord>, StoreError> {
-        dispatch!(self, s => s.all_totp(), Sqlite, Postgres)
+        dispatch!(self, read, s => s.all_totp(), Sqlite, Postgres)
     }
     async fn reseal_totp(&self, id: &str, old: &str, secret: &Sealed) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.reseal_totp(id, old, secret), Sqlite, Postgres)
+        dispatch!(self, write, s => s.reseal_totp(id, old, secret), Sqlite, Postgres)
     }
     async fn record_totp_step(
         &self,
@@ -131,10 +279,10 @@ impl DurableStore for AnyDurable {
         step: u64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.record_totp_step(realm, user, factor_id, step, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.record_totp_step(realm, user, factor_id, step, now), Sqlite, Postgres)
     }
     async fn remove_totp(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.remove_totp(realm, user), Sqlite, Postgres)
+        dispatch!(self, write, s => s.remove_totp(realm, user), Sqlite, Postgres)
     }
     async fn replace_recovery_codes(
         &self,
@@ -143,7 +291,7 @@ impl DurableStore for AnyDurable {
         hashes: &[[u8; 32]],
         now: i64,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.replace_recovery_codes(realm, user, hashes, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.replace_recovery_codes(realm, user, hashes, now), Sqlite, Postgres)
     }
     async fn enroll_totp(
         &self,
@@ -160,10 +308,10 @@ impl DurableStore for AnyDurable {
         hash: &[u8; 32],
         now: i64,
     ) -> Result<super::CodeUse, StoreError> {
-        dispatch!(self, s => s.consume_recovery_code(realm, user, hash, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.consume_recovery_code(realm, user, hash, now), Sqlite, Postgres)
     }
     async fn recovery_codes_left(&self, realm: &str, user: &str) -> Result<u32, StoreError> {
-        dispatch!(self, s => s.recovery_codes_left(realm, user), Sqlite, Postgres)
+        dispatch!(self, read, s => s.recovery_codes_left(realm, user), Sqlite, Postgres)
     }
     async fn recovery_codes_shown(&self, realm: &str, user: &str) -> Result<(), StoreError> {
         dispatch!(self, s => s.recovery_codes_shown(realm, user), Sqlite, Postgres)
@@ -172,7 +320,7 @@ impl DurableStore for AnyDurable {
         dispatch!(self, s => s.recovery_codes_unseen(realm, user), Sqlite, Postgres)
     }
     async fn put_invite(&self, invite: &Invite, hash: &[u8; 32]) -> Result<(), StoreError> {
-        dispatch!(self, s => s.put_invite(invite, hash), Sqlite, Postgres)
+        dispatch!(self, write, s => s.put_invite(invite, hash), Sqlite, Postgres)
     }
     async fn take_invite(
         &self,
@@ -181,7 +329,7 @@ impl DurableStore for AnyDurable {
         hash: &[u8; 32],
         now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.take_invite(realm, user, hash, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.take_invite(realm, user, hash, now), Sqlite, Postgres)
     }
     async fn invite(
         &self,
@@ -189,10 +337,10 @@ impl DurableStore for AnyDurable {
         user: &str,
         now: i64,
     ) -> Result<Option<Invite>, StoreError> {
-        dispatch!(self, s => s.invite(realm, user, now), Sqlite, Postgres)
+        dispatch!(self, read, s => s.invite(realm, user, now), Sqlite, Postgres)
     }
     async fn put_device(&self, device: &super::Device) -> Result<(), StoreError> {
-        dispatch!(self, s => s.put_device(device), Sqlite, Postgres)
+        dispatch!(self, write, s => s.put_device(device), Sqlite, Postgres)
     }
     async fn use_device(
         &self,
@@ -202,7 +350,7 @@ impl DurableStore for AnyDurable {
         now: i64,
         expires_at: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.use_device(realm, user, id, now, expires_at), Sqlite, Postgres)
+        dispatch!(self, write, s => s.use_device(realm, user, id, now, expires_at), Sqlite, Postgres)
     }
     async fn devices(
         &self,
@@ -210,7 +358,7 @@ impl DurableStore for AnyDurable {
         user: &str,
         now: i64,
     ) -> Result<Vec<super::Device>, StoreError> {
-        dispatch!(self, s => s.devices(realm, user, now), Sqlite, Postgres)
+        dispatch!(self, read, s => s.devices(realm, user, now), Sqlite, Postgres)
     }
     async fn remove_devices(
         &self,
@@ -218,41 +366,41 @@ impl DurableStore for AnyDurable {
         user: &str,
         id: Option<&str>,
     ) -> Result<u64, StoreError> {
-        dispatch!(self, s => s.remove_devices(realm, user, id), Sqlite, Postgres)
+        dispatch!(self, write, s => s.remove_devices(realm, user, id), Sqlite, Postgres)
     }
     async fn open_enrollment(&self, realm: &str, now: i64) -> Result<i64, StoreError> {
-        dispatch!(self, s => s.open_enrollment(realm, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.open_enrollment(realm, now), Sqlite, Postgres)
     }
     async fn enrollment_opened(&self, realm: &str) -> Result<Option<i64>, StoreError> {
-        dispatch!(self, s => s.enrollment_opened(realm), Sqlite, Postgres)
+        dispatch!(self, read, s => s.enrollment_opened(realm), Sqlite, Postgres)
     }
     async fn note_unenrolled(&self, realm: &str, user: &str, now: i64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.note_unenrolled(realm, user, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.note_unenrolled(realm, user, now), Sqlite, Postgres)
     }
     async fn unenrolled(&self, realm: &str) -> Result<Vec<super::Unenrolled>, StoreError> {
-        dispatch!(self, s => s.unenrolled(realm), Sqlite, Postgres)
+        dispatch!(self, read, s => s.unenrolled(realm), Sqlite, Postgres)
     }
     async fn ping(&self) -> Result<(), StoreError> {
-        dispatch!(self, s => s.ping(), Sqlite, Postgres)
+        dispatch!(self, read, s => s.ping(), Sqlite, Postgres)
     }
     async fn key_fingerprint(&self) -> Result<Option<String>, StoreError> {
-        dispatch!(self, s => s.key_fingerprint(), Sqlite, Postgres)
+        dispatch!(self, read, s => s.key_fingerprint(), Sqlite, Postgres)
     }
     async fn claim_key_fingerprint(
         &self,
         fingerprint: &str,
         now: i64,
     ) -> Result<String, StoreError> {
-        dispatch!(self, s => s.claim_key_fingerprint(fingerprint, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.claim_key_fingerprint(fingerprint, now), Sqlite, Postgres)
     }
 }
 
 impl EphemeralStore for AnyEphemeral {
     async fn put_challenge(&self, c: &Challenge) -> Result<(), StoreError> {
-        dispatch!(self, s => s.put_challenge(c), Memory, Redis)
+        dispatch!(self, write, s => s.put_challenge(c), Memory, Redis)
     }
     async fn challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
-        dispatch!(self, s => s.challenge(id, now), Memory, Redis)
+        dispatch!(self, read, s => s.challenge(id, now), Memory, Redis)
     }
     async fn record_failure(
         &self,
@@ -260,7 +408,7 @@ impl EphemeralStore for AnyEphemeral {
         max: u32,
         now: i64,
     ) -> Result<FailureOutcome, StoreError> {
-        dispatch!(self, s => s.record_failure(id, max, now), Memory, Redis)
+        dispatch!(self, write, s => s.record_failure(id, max, now), Memory, Redis)
     }
     async fn advance_challenge(
         &self,
@@ -269,19 +417,19 @@ impl EphemeralStore for AnyEphemeral {
         stage: ChallengeStage,
         now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.advance_challenge(id, revision, stage, now), Memory, Redis)
+        dispatch!(self, write, s => s.advance_challenge(id, revision, stage, now), Memory, Redis)
     }
     async fn take_challenge(&self, id: &str, now: i64) -> Result<Option<Challenge>, StoreError> {
-        dispatch!(self, s => s.take_challenge(id, now), Memory, Redis)
+        dispatch!(self, write, s => s.take_challenge(id, now), Memory, Redis)
     }
     async fn put_session(&self, session: &Session) -> Result<(), StoreError> {
-        dispatch!(self, s => s.put_session(session), Memory, Redis)
+        dispatch!(self, write, s => s.put_session(session), Memory, Redis)
     }
     async fn touch_session(&self, id: &[u8; 32], now: i64) -> Result<Option<Session>, StoreError> {
-        dispatch!(self, s => s.touch_session(id, now), Memory, Redis)
+        dispatch!(self, write, s => s.touch_session(id, now), Memory, Redis)
     }
     async fn end_session(&self, id: &[u8; 32]) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.end_session(id), Memory, Redis)
+        dispatch!(self, write, s => s.end_session(id), Memory, Redis)
     }
     async fn end_user_sessions(
         &self,
@@ -289,7 +437,7 @@ impl EphemeralStore for AnyEphemeral {
         user: &str,
         keep: Option<&[u8; 32]>,
     ) -> Result<u32, StoreError> {
-        dispatch!(self, s => s.end_user_sessions(realm, user, keep), Memory, Redis)
+        dispatch!(self, write, s => s.end_user_sessions(realm, user, keep), Memory, Redis)
     }
     async fn bind_credential(
         &self,
@@ -297,13 +445,13 @@ impl EphemeralStore for AnyEphemeral {
         session: &[u8; 32],
         now: i64,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.bind_credential(credential, session, now), Memory, Redis)
+        dispatch!(self, write, s => s.bind_credential(credential, session, now), Memory, Redis)
     }
     async fn burn_credential(&self, credential: &[u8; 32], until: i64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.burn_credential(credential, until), Memory, Redis)
+        dispatch!(self, write, s => s.burn_credential(credential, until), Memory, Redis)
     }
     async fn credential_burned(&self, credential: &[u8; 32], now: i64) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.credential_burned(credential, now), Memory, Redis)
+        dispatch!(self, read, s => s.credential_burned(credential, now), Memory, Redis)
     }
     async fn retire_credential(
         &self,
@@ -312,21 +460,21 @@ impl EphemeralStore for AnyEphemeral {
         until: i64,
         now: i64,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.retire_credential(credential, session, until, now), Memory, Redis)
+        dispatch!(self, write, s => s.retire_credential(credential, session, until, now), Memory, Redis)
     }
     async fn session_for_credential(
         &self,
         credential: &[u8; 32],
         now: i64,
     ) -> Result<Option<Session>, StoreError> {
-        dispatch!(self, s => s.session_for_credential(credential, now), Memory, Redis)
+        dispatch!(self, read, s => s.session_for_credential(credential, now), Memory, Redis)
     }
     async fn sessions(
         &self,
         user: Option<(&str, &str)>,
         now: i64,
     ) -> Result<Vec<Session>, StoreError> {
-        dispatch!(self, s => s.sessions(user, now), Memory, Redis)
+        dispatch!(self, read, s => s.sessions(user, now), Memory, Redis)
     }
     async fn count_failure(
         &self,
@@ -334,7 +482,7 @@ impl EphemeralStore for AnyEphemeral {
         limit: FailureLimit,
         now: i64,
     ) -> Result<Counted, StoreError> {
-        dispatch!(self, s => s.count_failure(subject, limit, now), Memory, Redis)
+        dispatch!(self, write, s => s.count_failure(subject, limit, now), Memory, Redis)
     }
     async fn inspect(
         &self,
@@ -342,7 +490,7 @@ impl EphemeralStore for AnyEphemeral {
         counted: Option<&str>,
         now: i64,
     ) -> Result<Inspection, StoreError> {
-        dispatch!(self, s => s.inspect(subjects, counted, now), Memory, Redis)
+        dispatch!(self, read, s => s.inspect(subjects, counted, now), Memory, Redis)
     }
     async fn set_lock(
         &self,
@@ -350,24 +498,25 @@ impl EphemeralStore for AnyEphemeral {
         until: Option<i64>,
         now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.set_lock(subject, until, now), Memory, Redis)
+        dispatch!(self, write, s => s.set_lock(subject, until, now), Memory, Redis)
     }
     async fn clear_failures(&self, subject: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.clear_failures(subject), Memory, Redis)
+        dispatch!(self, write, s => s.clear_failures(subject), Memory, Redis)
     }
     async fn uncount_failure(&self, subject: &str, now: i64) -> Result<(), StoreError> {
-        dispatch!(self, s => s.uncount_failure(subject, now), Memory, Redis)
+        dispatch!(self, write, s => s.uncount_failure(subject, now), Memory, Redis)
     }
     async fn take_failures(&self, subject: &str, now: i64) -> Result<u32, StoreError> {
-        dispatch!(self, s => s.take_failures(subject, now), Memory, Redis)
+        dispatch!(self, write, s => s.take_failures(subject, now), Memory, Redis)
     }
     async fn locks(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        dispatch!(self, s => s.locks(now), Memory, Redis)
+        dispatch!(self, read, s => s.locks(now), Memory, Redis)
     }
     async fn reap_ended(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
-        dispatch!(self, s => s.reap_ended(now), Memory, Redis)
+        dispatch!(self, write, s => s.reap_ended(now), Memory, Redis)
     }
+    // Only `/metrics` asks for the census (see `Call::Scrape`).
     async fn census(&self, now: i64) -> Result<Census, StoreError> {
-        dispatch!(self, s => s.census(now), Memory, Redis)
+        dispatch!(self, scrape, s => s.census(now), Memory, Redis)
     }
 }

@@ -11,8 +11,9 @@ mod redis;
 mod sqlite;
 #[cfg(test)]
 pub mod suite;
+mod watch;
 
-pub use any::{AnyDurable, AnyEphemeral, LATENCY};
+pub use any::{AnyDurable, AnyEphemeral, LATENCY, PROBE_LIMIT};
 pub use ephemeral::{
     Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FailureLimit,
     FailureOutcome, Inspection, Session,
@@ -21,6 +22,7 @@ pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
 pub use redis::{RedisStore, Topology};
 pub use sqlite::SqliteStore;
+pub use watch::Outcome;
 
 use crate::keys::Sealed;
 use std::future::Future;

@@ -29,13 +29,29 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(3))
+            // Also how long a request waits before its 503 while the database cannot be
+            // reached (a refused connection is retried until then): a second, well inside a
+            // client's patience and a load balancer's health-check timeout (2–5 s). A pool so
+            // busy that a healthy database makes callers wait longer is overloaded anyway.
+            .acquire_timeout(Duration::from_secs(1))
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
         MIGRATIONS.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A write of one small row (readiness): fails as a real write would on a full disk or a
+    /// read-only standby.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO readiness_probe (id, writes) VALUES (1, 1)
+             ON CONFLICT (id) DO UPDATE SET writes = (readiness_probe.writes + 1) % 1000000",
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

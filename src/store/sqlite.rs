@@ -35,6 +35,19 @@ impl SqliteStore {
         MIGRATIONS.run(&pool).await?;
         Ok(SqliteStore { pool })
     }
+
+    /// A write of one small row (readiness): fails as a real write would on a full disk or a
+    /// read-only file system. The value changes each time: SQLite skips an update that
+    /// changes nothing, which would prove nothing.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO readiness_probe (id, writes) VALUES (1, 1)
+             ON CONFLICT (id) DO UPDATE SET writes = (readiness_probe.writes + 1) % 1000000",
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
 }
 
 fn totp_record(row: &sqlx::sqlite::SqliteRow) -> Result<TotpRecord, StoreError> {

@@ -267,6 +267,15 @@ impl RedisStore {
         Ok(())
     }
 
+    /// A write of one small key that expires by itself (readiness): refused as a real write
+    /// would be by a read-only replica or a Redis out of memory.
+    pub async fn probe_write(&self) -> Result<(), StoreError> {
+        let key = format!("{}readiness-probe", self.prefix);
+        let mut c = self.conn();
+        let _: () = c.set_ex(&key, 1, 60).await.map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Writes a whole hash with its TTL in one step.
     async fn put_hash(
         &self,
