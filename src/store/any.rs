@@ -299,7 +299,7 @@ impl DurableStore for AnyDurable {
         hashes: &[[u8; 32]],
         now: i64,
     ) -> Result<(), StoreError> {
-        dispatch!(self, s => s.enroll_totp(record, hashes, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.enroll_totp(record, hashes, now), Sqlite, Postgres)
     }
     async fn consume_recovery_code(
         &self,
@@ -314,10 +314,10 @@ impl DurableStore for AnyDurable {
         dispatch!(self, read, s => s.recovery_codes_left(realm, user), Sqlite, Postgres)
     }
     async fn recovery_codes_shown(&self, realm: &str, user: &str) -> Result<(), StoreError> {
-        dispatch!(self, s => s.recovery_codes_shown(realm, user), Sqlite, Postgres)
+        dispatch!(self, write, s => s.recovery_codes_shown(realm, user), Sqlite, Postgres)
     }
     async fn recovery_codes_unseen(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
-        dispatch!(self, s => s.recovery_codes_unseen(realm, user), Sqlite, Postgres)
+        dispatch!(self, read, s => s.recovery_codes_unseen(realm, user), Sqlite, Postgres)
     }
     async fn put_invite(&self, invite: &Invite, hash: &[u8; 32]) -> Result<(), StoreError> {
         dispatch!(self, write, s => s.put_invite(invite, hash), Sqlite, Postgres)
