@@ -329,3 +329,41 @@ async fn parallel_logins_never_cross() {
         assert_eq!(page, format!("<h1>Hello {user}</h1>"));
     }
 }
+
+/// 35. An app cookie read by an XSS in the app (many legacy apps do not make theirs HttpOnly;
+/// the gateway's is) opens nothing through the gateway: a bound app session passes only beside
+/// the gateway cookie of the session it is bound to — not alone, not with another user's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stolen_app_cookie_needs_its_own_gateway_cookie() {
+    let app = start_cookie_app().await;
+    let gw = Gateway::start(&policy_config(app.addr, ""));
+    let mut alice = Browser::new(gw.addr);
+    enroll(&mut alice, "alice", "secret").await;
+    let mut bob = Browser::new(gw.addr);
+    enroll(&mut bob, "bob", "hunter2").await;
+    let stolen = format!("PHPSESSID={}", alice.cookies["PHPSESSID"]);
+    let bobs_gateway = format!("mfa_session={}", bob.cookies["mfa_session"]);
+    // The controls: each with their own cookies is themselves.
+    assert_eq!(alice.get("/index.php").await.text(), "<h1>Hello alice</h1>");
+    assert_eq!(bob.get("/index.php").await.text(), "<h1>Hello bob</h1>");
+    for cookie in [
+        stolen.clone(),
+        format!("{stolen}; {bobs_gateway}"),
+        format!("{bobs_gateway}; {stolen}"),
+    ] {
+        let answer = get(gw.addr, "app.example", "/index.php", &[("cookie", &cookie)]).await;
+        assert!(
+            !answer.text().contains("Hello alice"),
+            "{cookie}: {}",
+            answer.text()
+        );
+    }
+    // The stolen value reached the app only in alice's own requests.
+    let carried = app
+        .state
+        .visits()
+        .iter()
+        .filter(|v| v.cookie.as_deref().is_some_and(|c| c.contains(&stolen)))
+        .count();
+    assert_eq!(carried, 1, "alice's control request only");
+}
