@@ -169,6 +169,7 @@ def test_a_reset_link_reusing_bobs_session_id_does_not_make_bob_alice(env):
     assert whoami(env, bob.cookies) is None
     recs = env.gw.records_for(answer.get("x-request-id"))
     assert [(r["event"], r["user"], r.get("reason")) for r in recs] == [
+        ("change_begun", "bob", "the app session changed hands"),
         ("session_ended", "bob", "the app session changed hands")], recs
 
 
