@@ -170,3 +170,58 @@ async fn readiness_answers_in_time_when_postgres_cannot_be_reached() {
         eprintln!("/readyz with PostgreSQL down answered in {took:?}");
     }
 }
+
+/// With `audit.on_failure: refuse` and the audit file on a full disk, a change that grants or
+/// alters access (new recovery codes) is refused, but taking access away is not: a sign-out
+/// must work while the trail cannot be written (issue 19's review).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_audit_disk_refuses_factor_changes_but_never_a_sign_out() {
+    let app = start_cookie_app().await;
+    let dir = temp_dir("full-audit");
+    let disk = SmallDisk::mount(&dir.join("audit"), "1m");
+    let top = format!(
+        "audit:\n  file: \"{}\"\n  on_failure: refuse\n",
+        dir.join("audit/audit.jsonl").display()
+    );
+    let yaml = common::cookie_app_config(app.addr, &top, "      policy: required\n");
+    let gw = Gateway::start_in(&yaml, dir.clone());
+    let mut alice = Browser::new(gw.addr);
+    let (_, codes) = enroll(&mut alice, "alice", "secret").await;
+    assert_eq!(alice.get("/index.php").await.text(), "<h1>Hello alice</h1>");
+    let saved = alice.cookies.clone();
+    disk.fill();
+    // The audit file's last page may still hold a few records: sign-ins of bob use it up
+    // (each is refused once its record cannot be written).
+    let mut refused_logins = 0;
+    for _ in 0..20 {
+        let answer = common::flows::login(&mut Browser::new(gw.addr), "bob", "hunter2").await;
+        if answer.status == 503 {
+            refused_logins += 1;
+            break;
+        }
+    }
+    assert_eq!(refused_logins, 1, "the audit disk never filled");
+
+    // New codes: refused while they cannot be recorded.
+    let settings = alice.get("/.mfa/settings").await.text();
+    let csrf = common::browser::form_value(&settings, "csrf");
+    let refused = alice
+        .post_form(
+            "/.mfa/settings/recovery-codes",
+            &[("csrf", &csrf), ("code", &codes[0])],
+        )
+        .await;
+    assert_eq!(refused.status, 503, "{}", refused.text());
+
+    // The sign-out goes through, and the session is gone.
+    let page = alice.get("/.mfa/logout").await.text();
+    let csrf = common::browser::form_value(&page, "csrf");
+    let out = alice.post_form("/.mfa/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 200, "{}", out.text());
+    let mut replay = Browser::new(gw.addr);
+    replay.cookies = saved;
+    let answer = replay.get("/index.php").await;
+    assert!(!answer.text().contains("Hello alice"), "{}", answer.text());
+    drop(gw);
+    drop(disk);
+}

@@ -578,24 +578,31 @@ impl Admin {
         let device: String = full
             .as_deref()
             .map_or_else(|| "all".to_string(), |id| id.chars().take(16).collect());
-        self.change("admin_devices_forgotten", realm, Some(user), now, async {
-            let forgotten = self
-                .durable
-                .remove_devices(realm, user, full.as_deref())
-                .await?;
-            let detail = vec![
-                ("device", device),
-                ("devices_forgotten", forgotten.to_string()),
-            ];
-            Ok((forgotten, detail))
-        })
+        self.change(
+            "admin_devices_forgotten",
+            realm,
+            Some(user),
+            now,
+            false,
+            async {
+                let forgotten = self
+                    .durable
+                    .remove_devices(realm, user, full.as_deref())
+                    .await?;
+                let detail = vec![
+                    ("device", device),
+                    ("devices_forgotten", forgotten.to_string()),
+                ];
+                Ok((forgotten, detail))
+            },
+        )
         .await
     }
 
     /// Removes the user's factors so they enroll again at their next login, after ending their
     /// sessions (first: if that fails, nothing is removed).
     pub async fn reset(&self, realm: &str, user: &str, now: i64) -> Result<Reset, AdminError> {
-        self.change("admin_user_reset", realm, Some(user), now, async {
+        self.change("admin_user_reset", realm, Some(user), now, false, async {
             let ended = self.end_user_sessions(realm, user, now).await?;
             let left = self.durable.recovery_codes_left(realm, user).await?;
             let removed = self.durable.remove_totp(realm, user).await?;
@@ -645,7 +652,7 @@ impl Admin {
         until: i64,
         now: i64,
     ) -> Result<(), AdminError> {
-        self.change("user_locked", realm, Some(user), now, async {
+        self.change("user_locked", realm, Some(user), now, false, async {
             self.set_lock(realm, user, Some(until), now).await?;
             let detail = vec![
                 ("reason", "locked by an administrator".into()),
@@ -660,7 +667,7 @@ impl Admin {
     /// each of their devices', and the slowing of logins typed as their name in the realm's
     /// apps — and forgets the failures; true when a lock was in force.
     pub async fn unlock(&self, realm: &str, user: &str, now: i64) -> Result<bool, AdminError> {
-        self.change("user_unlocked", realm, Some(user), now, async {
+        self.change("user_unlocked", realm, Some(user), now, true, async {
             let was = self.lift_user_locks(realm, user, now).await?;
             Ok((was, vec![("was_locked", was.to_string())]))
         })
@@ -825,7 +832,7 @@ impl Admin {
             expires_at,
             created_by: self.operator.clone(),
         };
-        self.change("admin_user_invited", realm, Some(user), now, async {
+        self.change("admin_user_invited", realm, Some(user), now, true, async {
             self.durable.put_invite(&invite, &hash).await?;
             let detail = vec![("expires_at", crate::ops::time::rfc3339(expires_at))];
             Ok(((), detail))
@@ -873,7 +880,7 @@ impl Admin {
             }
         };
         let (realm, user) = (session.realm.clone(), session.user.clone());
-        self.change("session_ended", &realm, Some(&user), now, async {
+        self.change("session_ended", &realm, Some(&user), now, false, async {
             let op = StateOp::EndSession {
                 id: session.id.clone(),
             };
@@ -893,7 +900,7 @@ impl Admin {
 
     /// Ends every session of a user; how many ended.
     pub async fn revoke_user(&self, realm: &str, user: &str, now: i64) -> Result<u32, AdminError> {
-        self.change("session_ended", realm, Some(user), now, async {
+        self.change("session_ended", realm, Some(user), now, false, async {
             let ended = self.end_user_sessions(realm, user, now).await?;
             let detail = vec![
                 ("reason", "revoked by an administrator".into()),
@@ -906,53 +913,107 @@ impl Admin {
 
     /// Makes an admin change on `user` of `realm` between its two audit records (see
     /// `audit::changes`): `change_begun` first, then `event` with the detail the change gives
-    /// back with its result, or `change_failed`. A begin record that cannot be written stops
-    /// the change: an operator's change is never made unrecorded.
+    /// back with its result, or `change_failed` with what the stores hold. When the begin
+    /// record cannot be written, a change that grants access is not made (an operator's grant
+    /// is never unrecorded); one that takes access away (a revoked session, a lock, a reset)
+    /// is, with its record written after if the sink is back: an incident must not stop the
+    /// operator from shutting a door.
     async fn change<T>(
         &self,
         event: &'static str,
         realm: &str,
         user: Option<&str>,
         now: i64,
+        grants: bool,
         change: impl std::future::Future<Output = Result<(T, Detail), AdminError>>,
     ) -> Result<T, AdminError> {
-        let scope = (self.app_of(realm), vec![("realm", realm.to_string())]);
-        self.change_in(event, scope, user, now, change).await
+        let scope = Scope {
+            app: self.app_of(realm),
+            realm: Some(realm),
+            user,
+            grants,
+        };
+        self.change_in(event, scope, now, change).await
     }
 
-    /// `change` of a change no realm scopes (an address's locks).
+    /// `change` of a change no realm scopes (an address's locks), which grants access.
     async fn change_unscoped<T>(
         &self,
         event: &'static str,
         now: i64,
         change: impl std::future::Future<Output = Result<(T, Detail), AdminError>>,
     ) -> Result<T, AdminError> {
-        let scope = ("-".to_string(), Vec::new());
-        self.change_in(event, scope, None, now, change).await
+        let scope = Scope {
+            app: "-".to_string(),
+            realm: None,
+            user: None,
+            grants: true,
+        };
+        self.change_in(event, scope, now, change).await
     }
 
     async fn change_in<T>(
         &self,
         event: &'static str,
-        (app, scope): (String, Detail),
-        user: Option<&str>,
+        scope: Scope<'_>,
         now: i64,
         change: impl std::future::Future<Output = Result<(T, Detail), AdminError>>,
     ) -> Result<T, AdminError> {
-        let begun = self.write(event, &app, user, now, scope.clone(), Phase::Begin)?;
+        let base: Detail = scope
+            .realm
+            .map(|r| ("realm", r.to_string()))
+            .into_iter()
+            .collect();
+        let (app, user) = (scope.app.as_str(), scope.user);
+        let begun = match self.write(event, app, user, now, base.clone(), Phase::Begin) {
+            Ok(begun) => begun,
+            Err(error) if scope.grants => return Err(error),
+            Err(error) => {
+                tracing::error!(error = %crate::ops::error_chain(&error), event, "audit record not written: the change goes on (it takes access away)");
+                None
+            }
+        };
         match change.await {
             Ok((value, detail)) => {
-                let mut fields = scope;
+                let mut fields = base;
                 fields.extend(detail);
-                self.write(event, &app, user, now, fields, Phase::Finish(begun))?;
-                Ok(value)
+                let written = self.write(event, app, user, now, fields, Phase::Finish(begun));
+                match written {
+                    Ok(_) => Ok(value),
+                    Err(error) if scope.grants => Err(error),
+                    Err(error) => {
+                        tracing::error!(error = %crate::ops::error_chain(&error), event, "the change was made; its audit record was not written");
+                        Ok(value)
+                    }
+                }
             }
             Err(error) => {
-                let failed = Phase::Fail(begun, "the change was not made");
+                let mut fields = base;
+                if let (Some(realm), Some(user)) = (scope.realm, user) {
+                    fields.extend(self.state_of(realm, user, now).await);
+                }
+                let failed = Phase::Fail(begun, "a step failed: see what the stores hold now");
                 // The change's own error is the one to report.
-                let _ = self.write(event, &app, user, now, scope, failed);
+                let _ = self.write(event, app, user, now, fields, failed);
                 Err(error)
             }
+        }
+    }
+
+    /// What the stores hold for the user now (bounded), for a change that failed part-way.
+    async fn state_of(&self, realm: &str, user: &str, now: i64) -> Detail {
+        let ephemeral = match &self.state {
+            StateAccess::Direct(ephemeral) => Some(ephemeral),
+            _ => None,
+        };
+        let stores = crate::mfa::reconcile::Stores {
+            durable: &self.durable,
+            ephemeral,
+        };
+        let asked = crate::mfa::reconcile::state_of(stores, realm, user, now);
+        match tokio::time::timeout(std::time::Duration::from_secs(2), asked).await {
+            Ok(Ok(state)) => state,
+            _ => vec![("state", "unknown: a store could not be read".to_string())],
         }
     }
 
@@ -973,8 +1034,8 @@ impl Admin {
         user: Option<&str>,
         now: i64,
         detail: Detail,
-        phase: Phase,
-    ) -> Result<Option<crate::audit::Begun>, AdminError> {
+        phase: Phase<'_>,
+    ) -> Result<Option<crate::audit::Begun<'_>>, AdminError> {
         let mut fields = vec![
             ("operator", self.operator.clone()),
             ("via", "cli".to_string()),
@@ -994,9 +1055,9 @@ impl Admin {
         let (audit, keys) = (&self.audit, &self.keys);
         match phase {
             Phase::Begin => return Ok(Some(audit.begin(keys, now, &record)?)),
-            Phase::Finish(Some(begun)) => audit.finish(keys, now, begun, &record)?,
+            Phase::Finish(Some(begun)) => begun.finish(now, &record)?,
             Phase::Finish(None) => audit.record(keys, now, &record)?,
-            Phase::Fail(Some(begun), reason) => audit.fail(keys, now, begun, &record, reason)?,
+            Phase::Fail(Some(begun), reason) => begun.fail(now, &record, reason, &[])?,
             Phase::Fail(None, _) => {}
         }
         Ok(None)
@@ -1007,10 +1068,19 @@ impl Admin {
 type Detail = Vec<(&'static str, String)>;
 
 /// Which record of a change `Admin::write` writes.
-enum Phase {
+enum Phase<'a> {
     Begin,
-    Finish(Option<crate::audit::Begun>),
-    Fail(Option<crate::audit::Begun>, &'static str),
+    Finish(Option<crate::audit::Begun<'a>>),
+    Fail(Option<crate::audit::Begun<'a>>, &'static str),
+}
+
+/// What an admin change is about, for its records.
+struct Scope<'a> {
+    app: String,
+    realm: Option<&'a str>,
+    user: Option<&'a str>,
+    /// Whether it grants access (refused while it cannot be recorded).
+    grants: bool,
 }
 
 /// How a user without a factor enrolls in an app now, in words for `user pending`.

@@ -22,11 +22,45 @@ use std::io::{Read, Seek, SeekFrom};
 /// matter; 16 MiB holds some 40,000 records, many seconds of the busiest gateway's writes.
 const UNFINISHED_WINDOW: u64 = 16 * 1024 * 1024;
 
-/// A change whose `change_begun` record is written and whose end is not yet.
+/// A change whose `change_begun` record is written and whose end is not yet. Dropped without
+/// an end — the request was cancelled (its client went away) between the two — it writes
+/// `change_abandoned`, so the trail never keeps a change open while the gateway runs on.
 #[must_use = "a begun change ends with `finish` or `fail`"]
-#[derive(Debug)]
-pub struct Begun {
+pub struct Begun<'a> {
+    audit: &'a Audit,
+    keys: &'a KeyRing,
     id: String,
+    /// The begun record's fields, for the record of an abandoned change.
+    fields: Map<String, Value>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for Begun<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Begun").field("id", &self.id).finish()
+    }
+}
+
+impl Drop for Begun<'_> {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let mut fields = std::mem::take(&mut self.fields);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        fields.insert("time".into(), crate::ops::time::rfc3339(now).into());
+        fields.insert("event".into(), "change_abandoned".into());
+        fields.insert("outcome".into(), "unknown".into());
+        fields.insert(
+            "reason".into(),
+            "the request was cancelled between the change's start and its end: the change may or may not be made".into(),
+        );
+        if let Err(error) = self.audit.write(self.keys, fields) {
+            tracing::error!(error = %crate::ops::error_chain(&error), "audit record of an abandoned change not written");
+        }
+    }
 }
 
 /// A change begun and never finished (as far as the file's end shows).
@@ -47,49 +81,63 @@ pub struct Interrupted {
 
 impl Audit {
     /// Writes the `change_begun` record of the change `event` describes.
-    pub fn begin(&self, keys: &KeyRing, now: i64, event: &Event<'_>) -> Result<Begun, AuditError> {
+    pub fn begin<'a>(
+        &'a self,
+        keys: &'a KeyRing,
+        now: i64,
+        event: &Event<'_>,
+    ) -> Result<Begun<'a>, AuditError> {
         let id = crate::ops::hex::hex(&rand::random::<[u8; 8]>());
         let mut fields = self.fields(now, event);
         fields.insert("event".into(), "change_begun".into());
         fields.insert("change".into(), event.event.into());
         fields.insert("outcome".into(), "pending".into());
         fields.insert("change_id".into(), id.clone().into());
-        self.write(keys, fields)?;
+        self.write(keys, fields.clone())?;
         crate::ops::crash::point("change.begun");
-        Ok(Begun { id })
+        Ok(Begun {
+            audit: self,
+            keys,
+            id,
+            fields,
+            ended: false,
+        })
+    }
+}
+
+impl Begun<'_> {
+    /// Writes `event`, the end of the change.
+    pub fn finish(mut self, now: i64, event: &Event<'_>) -> Result<(), AuditError> {
+        self.ended = true;
+        let mut fields = self.audit.fields(now, event);
+        fields.insert("change_id".into(), self.id.clone().into());
+        self.audit.write(self.keys, fields)
     }
 
-    /// Writes `event`, the end of the change `begun` started.
-    pub fn finish(
-        &self,
-        keys: &KeyRing,
-        now: i64,
-        begun: Begun,
-        event: &Event<'_>,
-    ) -> Result<(), AuditError> {
-        let mut fields = self.fields(now, event);
-        fields.insert("change_id".into(), begun.id.into());
-        self.write(keys, fields)
-    }
-
-    /// Writes that the change `begun` started was not made: `reason` says why.
+    /// Writes that the change failed: `reason` says why, `state` what the stores hold now (a
+    /// change of several steps may have failed part-way).
     pub fn fail(
-        &self,
-        keys: &KeyRing,
+        mut self,
         now: i64,
-        begun: Begun,
         event: &Event<'_>,
         reason: &str,
+        state: &[(&'static str, String)],
     ) -> Result<(), AuditError> {
-        let mut fields = self.fields(now, event);
+        self.ended = true;
+        let mut fields = self.audit.fields(now, event);
         fields.insert("event".into(), "change_failed".into());
         fields.insert("change".into(), event.event.into());
         fields.insert("outcome".into(), "failed".into());
         fields.insert("reason".into(), reason.into());
-        fields.insert("change_id".into(), begun.id.into());
-        self.write(keys, fields)
+        fields.insert("change_id".into(), self.id.clone().into());
+        for (name, value) in state {
+            fields.insert((*name).into(), Value::from(value.clone()));
+        }
+        self.audit.write(self.keys, fields)
     }
+}
 
+impl Audit {
     /// The changes found unfinished at open that `cut_off` says were cut off (the writer
     /// stopped: it is this instance before a restart, or no change takes so long); each is
     /// given out once.
@@ -217,19 +265,26 @@ mod tests {
         let done = audit
             .begin(&keys, 10, &event("enrollment_completed", "alice"))
             .unwrap();
-        audit
-            .finish(&keys, 11, done, &event("enrollment_completed", "alice"))
+        done.finish(11, &event("enrollment_completed", "alice"))
             .unwrap();
         let refused = audit
             .begin(&keys, 12, &event("factor_removed", "bob"))
             .unwrap();
-        audit
-            .fail(&keys, 12, refused, &event("factor_removed", "bob"), "store")
+        refused
+            .fail(12, &event("factor_removed", "bob"), "store", &[])
             .unwrap();
+        // Dropped without an end (a cancelled request): said so at once.
+        drop(
+            audit
+                .begin(&keys, 13, &event("session_ended", "dave"))
+                .unwrap(),
+        );
         // The writer dies here: carol's change has no end.
-        let _cut = audit
-            .begin(&keys, 13, &event("factor_removed", "carol"))
-            .unwrap();
+        std::mem::forget(
+            audit
+                .begin(&keys, 14, &event("factor_removed", "carol"))
+                .unwrap(),
+        );
         drop(audit);
 
         let own = |audit: &Audit| {
@@ -256,6 +311,14 @@ mod tests {
         assert_eq!(last["event"], "change_interrupted");
         assert_eq!(last["change_id"], interrupted[0].change_id.as_str());
         assert_eq!(last["factor"], "totp");
+        let abandoned: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|r| r["event"] == "change_abandoned")
+            .collect();
+        assert_eq!(abandoned.len(), 1);
+        assert_eq!(abandoned[0]["user"], "dave");
+        assert_eq!(abandoned[0]["change"], "session_ended");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

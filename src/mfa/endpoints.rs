@@ -939,6 +939,8 @@ impl Pages<'_> {
             &session.user,
             Some(&session.id_hash),
             &detail,
+            // A sign-out goes on while the trail cannot be written.
+            flow::Refusable::No,
             async {
                 let ended = self.ctx.mfa.ephemeral.end_session(&session.id_hash).await;
                 ended.map_err(super::MfaError::from)

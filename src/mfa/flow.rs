@@ -505,31 +505,40 @@ impl Context<'_> {
         user: &str,
         session: Option<&[u8; 32]>,
         detail: &[(&'static str, String)],
+        refusable: Refusable,
         change: impl std::future::Future<Output = Result<T, E>>,
     ) -> Result<T, E> {
         let record = self.event(event, user, "accepted", session, detail);
-        let begun = self.begin_change(&record)?;
+        let begun = self.begin_change(&record, refusable)?;
         let result = change.await;
         crate::ops::crash::point("change.made");
-        let made = match &result {
-            Ok(_) => Ok(()),
-            Err(_) => Err("a store did not take the change"),
-        };
-        self.end_change(begun, &record, made);
+        match &result {
+            Ok(_) => self.end_change(begun, &record, Ok(())),
+            Err(_) => {
+                // A change of several steps may have failed part-way: the record says what
+                // the stores hold now.
+                let state = self.state_of(user).await;
+                let reason = "a store refused a step: see what the stores hold now";
+                self.end_change_with(begun, &record, Err(reason), &state);
+            }
+        }
         result
     }
 
     /// The `change_begun` record of the change `record` ends (for a change whose end record
-    /// depends on its outcome; else `change`): `None` when the sink is failing and
-    /// `on_failure` lets the change go on.
+    /// depends on its outcome; else `change`). `None` when the sink is failing and the change
+    /// goes on: with `on_failure: continue`, or always for a change that takes access away
+    /// (a sign-out must work while the disk is full). A change that grants or alters access
+    /// is refused then with `on_failure: refuse`.
     pub fn begin_change(
         &self,
         record: &crate::audit::Event<'_>,
-    ) -> Result<Option<crate::audit::Begun>, MfaError> {
+        refusable: Refusable,
+    ) -> Result<Option<crate::audit::Begun<'_>>, MfaError> {
         let audit = &self.mfa.audit;
         match audit.begin(&self.keys, self.now, record) {
             Ok(begun) => Ok(Some(begun)),
-            Err(error) if audit.refuses_on_failure() => {
+            Err(error) if audit.refuses_on_failure() && refusable == Refusable::Yes => {
                 tracing::error!(error = %crate::ops::error_chain(&error), event = record.event, "audit record not written: change refused");
                 Err(MfaError::Audit(error))
             }
@@ -544,20 +553,43 @@ impl Context<'_> {
     /// with the reason when not.
     pub fn end_change(
         &self,
-        begun: Option<crate::audit::Begun>,
+        begun: Option<crate::audit::Begun<'_>>,
         record: &crate::audit::Event<'_>,
         made: Result<(), &str>,
     ) {
-        let audit = &self.mfa.audit;
+        self.end_change_with(begun, record, made, &[]);
+    }
+
+    fn end_change_with(
+        &self,
+        begun: Option<crate::audit::Begun<'_>>,
+        record: &crate::audit::Event<'_>,
+        made: Result<(), &str>,
+        state: &[(&'static str, String)],
+    ) {
         let written = match (begun, made) {
-            (Some(begun), Ok(())) => audit.finish(&self.keys, self.now, begun, record),
-            (Some(begun), Err(reason)) => audit.fail(&self.keys, self.now, begun, record, reason),
+            (Some(begun), Ok(())) => begun.finish(self.now, record),
+            (Some(begun), Err(reason)) => begun.fail(self.now, record, reason, state),
             // The sink was failing at the start: one record after, if it is back.
-            (None, Ok(())) => audit.record(&self.keys, self.now, record),
+            (None, Ok(())) => self.mfa.audit.record(&self.keys, self.now, record),
             (None, Err(_)) => Ok(()),
         };
         if let Err(error) = written {
             tracing::error!(error = %crate::ops::error_chain(&error), event = record.event, "audit record not written");
+        }
+    }
+
+    /// What the stores hold for `user` of this app's realm now, for a change that failed
+    /// (bounded: a store that does not answer makes it "unknown").
+    async fn state_of(&self, user: &str) -> Vec<(&'static str, String)> {
+        let stores = super::reconcile::Stores {
+            durable: &self.mfa.durable,
+            ephemeral: Some(&self.mfa.ephemeral),
+        };
+        let asked = super::reconcile::state_of(stores, &self.settings.realm, user, self.now);
+        match tokio::time::timeout(std::time::Duration::from_secs(1), asked).await {
+            Ok(Ok(state)) => state,
+            _ => vec![("state", "unknown: a store could not be read".to_string())],
         }
     }
 
@@ -902,6 +934,8 @@ pub async fn accept_invite(
         ctx.refused_locked(user, until);
         return Ok(CodeOutcome::Locked(until));
     }
+    // An invitation is used up when it is taken: not while its use cannot be recorded.
+    ctx.audit_gate()?;
     let taken = match crate::factors::invite::hash(&ctx.keys, realm, user, code) {
         Some(hash) => {
             ctx.mfa
@@ -1149,16 +1183,33 @@ pub async fn verify(
     let response = release_challenge(ctx, &taken).await?;
     let wrong_codes =
         wrong_codes_since_last_sign_in(ctx, &taken.realm, &taken.user, taken.failures).await?;
-    let codes_unseen = ctx
+    // Told if it can be: the login is released already and must not be lost to this.
+    let codes_unseen = match ctx
         .mfa
         .durable
         .recovery_codes_unseen(&taken.realm, &taken.user)
-        .await?;
+        .await
+    {
+        Ok(unseen) => unseen,
+        Err(error) => {
+            tracing::warn!(error = %crate::ops::error_chain(&error), "cannot tell whether the user's recovery codes were shown");
+            false
+        }
+    };
     Ok(CodeOutcome::Accepted(Verified {
         response,
         wrong_codes,
         codes_unseen,
     }))
+}
+
+/// Whether a change is refused while its audit record cannot be written (`on_failure:
+/// refuse`): those that grant or alter access are; those that only take it away (a sign-out, a
+/// revoked session, a forgotten browser) go on, and are recorded once the sink is back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusable {
+    Yes,
+    No,
 }
 
 /// A login released by its code, and what the user is to be told with it.
@@ -1342,6 +1393,7 @@ pub async fn confirm_enrollment(
         &challenge.user,
         None,
         &detail,
+        Refusable::Yes,
         async {
             ctx.mfa
                 .durable
@@ -1408,18 +1460,19 @@ pub async fn acknowledge(
     {
         return Err(PendingError::Refused(Refusal::Expired));
     }
+    // The user has them: the page said to save them and they went on (or an API client gets
+    // them in this answer). Noted before the challenge is taken, so a store that fails here
+    // loses nothing: the step can be tried again.
+    ctx.mfa
+        .durable
+        .recovery_codes_shown(&challenge.realm, &challenge.user)
+        .await?;
     let taken = ctx
         .mfa
         .ephemeral
         .take_challenge(&challenge.id, ctx.now)
         .await?
         .ok_or(PendingError::Refused(Refusal::Expired))?;
-    // The user has them: the page said to save them and they went on (or an API client got
-    // them in this answer).
-    ctx.mfa
-        .durable
-        .recovery_codes_shown(&challenge.realm, &challenge.user)
-        .await?;
     Ok(release_challenge(ctx, &taken).await?)
 }
 

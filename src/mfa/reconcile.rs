@@ -105,6 +105,17 @@ async fn state_now(
             .and_then(|a| a.mfa.as_ref())
             .map_or(change.app.as_str(), |m| m.realm.as_str()),
     };
+    state_of(stores, realm, user, now).await
+}
+
+/// What the stores hold for `user` of `realm` now: their authenticator (by id), recovery codes
+/// left, remembered browsers and (when the sessions can be read) live sessions.
+pub async fn state_of(
+    stores: Stores<'_>,
+    realm: &str,
+    user: &str,
+    now: i64,
+) -> Result<Vec<(&'static str, String)>, StoreError> {
     let durable = stores.durable;
     let factor = durable
         .totp(realm, user)

@@ -4,6 +4,12 @@
 //! audit trail does not know of. Compiled in only with the `failpoints` feature (the test
 //! command's build); elsewhere a point is nothing.
 
+// A build with crash points aborts wherever `FAILPOINTS` says: never one to ship.
+#[cfg(all(feature = "failpoints", not(debug_assertions)))]
+compile_error!(
+    "the failpoints feature is for test builds only (it lets FAILPOINTS abort the process)"
+);
+
 /// Stops the process here when a test named this point.
 #[inline(always)]
 pub fn point(name: &'static str) {
@@ -16,5 +22,10 @@ pub fn point(name: &'static str) {
 /// Reads the points a test named (`FAILPOINTS`) for the life of the process.
 #[cfg(feature = "failpoints")]
 pub fn setup() -> fail::FailScenario<'static> {
+    if std::env::var_os("FAILPOINTS").is_some() {
+        eprintln!(
+            "mfa-gateway: a test build with crash points named in FAILPOINTS: it will abort there"
+        );
+    }
     fail::FailScenario::setup()
 }

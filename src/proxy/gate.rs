@@ -380,7 +380,7 @@ async fn end_session(
         &detail,
     );
     let begun = ctx
-        .begin_change(&record)
+        .begin_change(&record, crate::mfa::flow::Refusable::No)
         .map_err(ProxyError::StateUnavailable)?;
     let ended = ctx.mfa.ephemeral.end_session(&session.id_hash).await;
     let made = ended

@@ -4,7 +4,7 @@
 //! named by the first 16 hex digits of its stored id, as the audit trail and admin commands
 //! name it; only the user's own can be named.
 
-use super::super::flow::Context;
+use super::super::flow::{Context, Refusable};
 use super::super::MfaError;
 use crate::ops::hex::hex;
 use crate::store::{DurableStore, EphemeralStore, Session};
@@ -122,7 +122,7 @@ pub async fn end_one(ctx: &Context<'_>, session: &Session, id: &str) -> Result<b
         Some(&target.id_hash),
         &detail,
     );
-    let begun = ctx.begin_change(&record)?;
+    let begun = ctx.begin_change(&record, Refusable::No)?;
     let ended = ctx.mfa.ephemeral.end_session(&target.id_hash).await;
     let made = match &ended {
         Ok(true) => Ok(()),
@@ -139,7 +139,10 @@ pub async fn end_all(ctx: &Context<'_>, session: &Session) -> Result<u32, MfaErr
     let reason = ("reason", "signed out everywhere".to_string());
     let this = Some(&session.id_hash);
     let said = [reason.clone()];
-    let begun = ctx.begin_change(&ctx.event(EVENT, &session.user, "accepted", this, &said))?;
+    let begun = ctx.begin_change(
+        &ctx.event(EVENT, &session.user, "accepted", this, &said),
+        Refusable::No,
+    )?;
     let ending = async {
         let others = ctx
             .mfa
@@ -214,7 +217,7 @@ pub async fn forget(
         Some(&session.id_hash),
         &detail,
     );
-    let begun = ctx.begin_change(&record)?;
+    let begun = ctx.begin_change(&record, Refusable::No)?;
     let removed = ctx
         .mfa
         .durable

@@ -300,6 +300,7 @@ async fn confirm_setup(
             &session.user,
             Some(&session.id_hash),
             &detail,
+            ALTERS,
             async {
                 durable.put_totp(&record).await?;
                 let codes = if durable
@@ -457,13 +458,20 @@ async fn regenerate(
     let who = subject(ctx, session);
     let event = "recovery_codes_regenerated";
     let codes = ctx
-        .change(event, &session.user, Some(&session.id_hash), &[], async {
-            let codes = RecoveryCodeFactor
-                .regenerate(&ctx.mfa.durable, &ctx.keys, &who)
-                .await?;
-            end_other_sessions(ctx, session).await?;
-            Ok::<_, MfaError>(codes)
-        })
+        .change(
+            event,
+            &session.user,
+            Some(&session.id_hash),
+            &[],
+            ALTERS,
+            async {
+                let codes = RecoveryCodeFactor
+                    .regenerate(&ctx.mfa.durable, &ctx.keys, &who)
+                    .await?;
+                end_other_sessions(ctx, session).await?;
+                Ok::<_, MfaError>(codes)
+            },
+        )
         .await?;
     codes_shown(ctx, session).await?;
     Ok(Ok(codes))
@@ -487,6 +495,7 @@ async fn remove(
         &session.user,
         Some(&session.id_hash),
         &detail,
+        ALTERS,
         async {
             durable.remove_totp(&session.realm, &session.user).await?;
             durable
@@ -499,6 +508,9 @@ async fn remove(
     .await?;
     Ok(Ok(()))
 }
+
+/// A factor change is refused while it cannot be recorded (`on_failure: refuse`).
+const ALTERS: super::flow::Refusable = super::flow::Refusable::Yes;
 
 /// The user is being shown their new recovery codes (the page or JSON built from them is the
 /// answer to this request): from now on they are the user's to have saved.
