@@ -57,7 +57,8 @@ async fn writable<F>(watch: &Watch, probe: F) -> Outcome
 where
     F: std::future::Future<Output = Result<(), StoreError>>,
 {
-    watch.probed(tokio::time::timeout(PROBE_LIMIT, probe).await.ok())
+    let bounded = async { tokio::time::timeout(PROBE_LIMIT, probe).await.ok() };
+    watch.verdict(bounded).await
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]

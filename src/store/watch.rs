@@ -22,7 +22,24 @@ pub struct Watch {
     errors: Counter,
     /// The last write's outcome, and whether readiness's probe made it.
     last_write: Mutex<Option<(Outcome, bool)>>,
+    /// The last probe's verdict and when it came: one probe at a time, and the health
+    /// checks that waited for it share its verdict instead of writing each.
+    last_probe: tokio::sync::Mutex<Option<(std::time::Instant, Outcome)>>,
 }
+
+/// The reasons a request's failed write keeps a store unready past a good probe: the store
+/// cannot take data (its disk, its memory, its mode). A failure of the request's own making, a
+/// busy or saturated store, is not held: the probe alone says whether the store works, so
+/// requests cannot pull a gateway out of rotation.
+const HELD: [&str; 7] = [
+    "disk full",
+    "read-only",
+    "read-only (a standby)",
+    "I/O error",
+    "read-only (a replica)",
+    "out of memory (maxmemory)",
+    "database file damaged",
+];
 
 /// How an operation's result is taken into account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +66,7 @@ impl Watch {
             kind,
             errors,
             last_write: Mutex::new(None),
+            last_probe: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -64,9 +82,34 @@ impl Watch {
         if matches!(call, Call::Read | Call::Scrape) {
             return;
         }
-        if let Some(outcome) = self.outcome(result) {
-            *self.last() = Some((outcome, call == Call::Probe));
+        self.note(call, self.outcome(result));
+    }
+
+    fn note(&self, call: Call, outcome: Option<Outcome>) {
+        match outcome {
+            Some(Outcome::Failed(why)) if call == Call::Write && !HELD.contains(&why) => {}
+            Some(outcome) => *self.last() = Some((outcome, call == Call::Probe)),
+            None => {}
         }
+    }
+
+    /// Readiness's verdict: `probe`'s, run one at a time; a check that waited while another
+    /// probed takes that probe's verdict (it is newer than the check), so a flood of `/readyz`
+    /// costs one write at a time, never a pile of them.
+    pub async fn verdict<F>(&self, probe: F) -> Outcome
+    where
+        F: std::future::Future<Output = Option<Result<(), StoreError>>>,
+    {
+        let asked = std::time::Instant::now();
+        let mut last = self.last_probe.lock().await;
+        if let Some((at, outcome)) = *last {
+            if at > asked {
+                return outcome;
+            }
+        }
+        let outcome = self.probed(probe.await);
+        *last = Some((std::time::Instant::now(), outcome));
+        outcome
     }
 
     /// `None` for an error that says nothing about the store taking writes (a stored value
@@ -190,9 +233,12 @@ mod tests {
     fn the_last_write_is_kept_and_reads_do_not_change_it() {
         let watch = Watch::new("memory", Counter::default());
         assert_eq!(watch.last_write(), None);
+        // A request's write that failed for a reason not the store's state: the probe decides.
         watch.saw::<()>(Call::Write, &Err(down()));
+        assert_eq!(watch.last_write(), None);
+        watch.note(Call::Write, Some(Outcome::Failed("disk full")));
         watch.saw(Call::Read, &Ok(()));
-        assert_eq!(watch.last_write(), Some(Outcome::Failed("unreachable")));
+        assert_eq!(watch.last_write(), Some(Outcome::Failed("disk full")));
         watch.saw(Call::Write, &Ok(()));
         assert_eq!(watch.last_write(), Some(Outcome::Written));
         // A value that does not decode is no news about the store.
@@ -205,7 +251,13 @@ mod tests {
         let watch = Watch::new("sqlite", Counter::default());
         assert_eq!(watch.probed(Some(Ok(()))), Outcome::Written);
         watch.saw::<()>(Call::Write, &Err(down()));
-        assert_eq!(watch.probed(Some(Ok(()))), Outcome::Failed("unreachable"));
+        assert_eq!(
+            watch.probed(Some(Ok(()))),
+            Outcome::Written,
+            "a saturated or unreachable moment is the probe's to judge"
+        );
+        watch.note(Call::Write, Some(Outcome::Failed("disk full")));
+        assert_eq!(watch.probed(Some(Ok(()))), Outcome::Failed("disk full"));
         // No request since: the probe alone decides.
         assert_eq!(watch.probed(Some(Ok(()))), Outcome::Written);
         // A failed probe is not held against the next one.
@@ -216,6 +268,24 @@ mod tests {
             1,
             "only the request's write is counted"
         );
+    }
+
+    #[tokio::test]
+    async fn checks_that_wait_for_a_probe_share_its_verdict() {
+        let watch = Watch::new("sqlite", Counter::default());
+        let probes = std::sync::atomic::AtomicUsize::new(0);
+        let probe = || async {
+            probes.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            Some(Ok(()))
+        };
+        let verdicts =
+            futures_util::future::join_all((0..50).map(|_| watch.verdict(probe()))).await;
+        assert!(verdicts.iter().all(|v| *v == Outcome::Written));
+        assert_eq!(probes.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // A check after it probes again: a verdict is never older than the check.
+        watch.verdict(probe()).await;
+        assert_eq!(probes.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 
     #[test]
