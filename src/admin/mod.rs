@@ -215,7 +215,7 @@ impl Admin {
         // Another command on this host may be in the middle of a change now: only stale ones
         // were cut off.
         let now = crate::mfa::unix_now();
-        let cut_off = audit.take_interrupted(crate::mfa::reconcile::cut_off("", false, now));
+        let cut_off = audit.take_interrupted(&keys, crate::mfa::reconcile::cut_off("", false, now));
         let ephemeral = match &state {
             StateAccess::Direct(ephemeral) => Some(ephemeral),
             _ => None,

@@ -77,6 +77,8 @@ pub struct Interrupted {
     pub user: Option<String>,
     /// When it began (RFC 3339, as written).
     pub began: String,
+    /// Its line, as written (its MAC is checked before anything is done with it).
+    line: String,
 }
 
 impl Audit {
@@ -141,11 +143,30 @@ impl Audit {
     /// The changes found unfinished at open that `cut_off` says were cut off (the writer
     /// stopped: it is this instance before a restart, or no change takes so long); each is
     /// given out once.
-    pub fn take_interrupted(&self, cut_off: impl Fn(&Interrupted) -> bool) -> Vec<Interrupted> {
+    /// Only lines this key signed are believed: a line written into the file by someone else
+    /// is `audit verify`'s to report, not a change to act on.
+    pub fn take_interrupted(
+        &self,
+        keys: &KeyRing,
+        cut_off: impl Fn(&Interrupted) -> bool,
+    ) -> Vec<Interrupted> {
         let mut found = self.interrupted.lock().unwrap_or_else(|e| e.into_inner());
-        let (taken, kept) = std::mem::take(&mut *found).into_iter().partition(cut_off);
+        let (taken, kept): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut *found).into_iter().partition(cut_off);
         *found = kept;
         taken
+            .into_iter()
+            .filter(|change| {
+                let signed = super::chain::verify(std::iter::once(change.line.as_str()), |data| {
+                    keys.sign(super::MAC_LABEL, data)
+                })
+                .is_ok();
+                if !signed {
+                    tracing::warn!(change_id = %change.change_id, "an unfinished change's record is not signed by this key file: ignored (audit verify reports it)");
+                }
+                signed
+            })
+            .collect()
     }
 
     /// The name this writer puts in its records.
@@ -224,6 +245,7 @@ fn unfinished_in(text: &str) -> Vec<Interrupted> {
             realm: field("realm").map(str::to_string),
             user: field("user").map(str::to_string),
             began: field("time").unwrap_or_default().to_string(),
+            line: line.to_string(),
         });
     }
     open
@@ -289,7 +311,7 @@ mod tests {
 
         let own = |audit: &Audit| {
             let me = audit.instance().to_string();
-            audit.take_interrupted(|c| c.instance == me)
+            audit.take_interrupted(&keys, |c| c.instance == me)
         };
         assert!(own(&open(&file, "gw2")).is_empty(), "not another writer's");
         let restarted = open(&file, "gw1");
@@ -319,6 +341,26 @@ mod tests {
         assert_eq!(abandoned.len(), 1);
         assert_eq!(abandoned[0]["user"], "dave");
         assert_eq!(abandoned[0]["change"], "session_ended");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_begun_change_not_signed_by_the_key_file_is_not_acted_on() {
+        let dir = std::env::temp_dir().join(format!("mfa-audit-{:016x}", rand::random::<u64>()));
+        let file = dir.join("audit.jsonl");
+        let keys = KeyRing::generate();
+        let audit = open(&file, "gw1");
+        audit
+            .record(&keys, 1, &event("login_intercepted", "alice"))
+            .unwrap();
+        drop(audit);
+        let forged = r#"{"app":"intranet","change":"factor_removed","change_id":"0123456789abcdef","event":"change_begun","instance":"gw1","outcome":"pending","time":"2026-01-01T00:00:00Z","user":"alice","seq":2,"prev":"00","mac":"00"}"#;
+        let mut text = std::fs::read_to_string(&file).unwrap();
+        text.push_str(forged);
+        text.push('\n');
+        std::fs::write(&file, text).unwrap();
+        let reopened = open(&file, "gw1");
+        assert!(reopened.take_interrupted(&keys, |_| true).is_empty());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -1517,16 +1517,19 @@ async fn remember_device(
                 user_agent: ctx.user_agent.clone(),
                 client: ctx.client.to_canonical().to_string(),
             };
-            ctx.mfa.durable.put_device(&device).await?;
-            ctx.audit(
-                "device_remembered",
-                user,
-                "accepted",
-                None,
-                // Named by a prefix, as sessions are: the id is not a secret (the cookie's
-                // signature is), but the trail needs no more of it.
-                &[("device", device.id.chars().take(16).collect())],
-            );
+            // Named by a prefix, as sessions are: the id is not a secret (the cookie's
+            // signature is), but the trail needs no more of it.
+            let detail = [("device", device.id.chars().take(16).collect())];
+            // The login is released by now: a sink that fails does not undo it.
+            let put = async {
+                ctx.mfa
+                    .durable
+                    .put_device(&device)
+                    .await
+                    .map_err(MfaError::from)
+            };
+            ctx.change("device_remembered", user, None, &detail, Refusable::No, put)
+                .await?;
             device.id
         }
     };
@@ -1568,9 +1571,16 @@ async fn release(
         user_agent: ctx.user_agent.clone(),
         client: ctx.client.to_canonical().to_string(),
     };
-    ctx.audit_required("session_created", user, "accepted", Some(&id_hash), &[])?;
-    ctx.mfa.ephemeral.put_session(&session).await?;
+    let record = ctx.event("session_created", user, "accepted", Some(&id_hash), &[]);
+    let begun = ctx.begin_change(&record, Refusable::Yes)?;
+    let stored = ctx.mfa.ephemeral.put_session(&session).await;
     crate::ops::crash::point("release.session_stored");
+    let made = stored
+        .as_ref()
+        .map(|_| ())
+        .map_err(|_| "a store did not take the change");
+    ctx.end_change(begun, &record, made);
+    stored?;
     let mut hashes = credentials_in(ctx, &answer.headers, &answer.body);
     hashes.extend_from_slice(&answer.bind);
     for hash in hashes {

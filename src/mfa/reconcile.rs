@@ -34,14 +34,15 @@ pub fn cut_off(me: &str, alone: bool, now: i64) -> impl Fn(&Interrupted) -> bool
 /// Writes a `change_interrupted` record for each change found cut off at start.
 pub async fn interrupted_changes(mfa: &Mfa, config: &Config, now: i64) {
     let alone = mfa.running.is_some();
+    let keys = mfa.keys();
     let changes = mfa
         .audit
-        .take_interrupted(cut_off(mfa.audit.instance(), alone, now));
+        .take_interrupted(&keys, cut_off(mfa.audit.instance(), alone, now));
     let stores = Stores {
         durable: &mfa.durable,
         ephemeral: Some(&mfa.ephemeral),
     };
-    end_interrupted(&mfa.audit, &mfa.keys(), stores, config, &changes, now).await;
+    end_interrupted(&mfa.audit, &keys, stores, config, &changes, now).await;
 }
 
 /// The stores an interrupted change's state is read from (an admin command without a direct

@@ -51,7 +51,9 @@ def test_a_django_sign_in_leaves_exactly_these_events(django_site, gateway, admi
     # A change is written twice: begun before the store is touched, its own record after,
     # under one change_id (a crash between is reported at the next start).
     begun = [r for r in trail if r["event"] == "change_begun"]
-    assert [r["change"] for r in begun] == ["enrollment_completed", "session_ended"]
+    assert [r["change"] for r in begun] == [
+        "enrollment_completed", "session_created", "device_remembered", "session_ended",
+        "session_created", "device_remembered"]
     ended = {r["change_id"]: r["event"] for r in trail if r["event"] != "change_begun" and "change_id" in r}
     assert [ended[r["change_id"]] for r in begun] == [r["change"] for r in begun]
     trail = [r for r in trail if r["event"] != "change_begun"]
@@ -108,7 +110,7 @@ def test_a_django_sign_in_leaves_exactly_these_events(django_site, gateway, admi
                                "--config", EXAMPLE], env=dict(os.environ, MFA_DATA_DIR=gateway.data),
                               capture_output=True, text=True)
     assert verified.returncode == 0, verified.stderr
-    assert "13 records, chain intact" in verified.stdout
+    assert "17 records, chain intact" in verified.stdout
 
 
 def django_login_posts(django_site):
