@@ -184,9 +184,6 @@ pub struct Admin {
     absent: std::sync::Mutex<Option<Absent>>,
 }
 
-/// How an admin command's records name their writer (after the host name).
-pub const CLI_INSTANCE: &str = "/admin-cli";
-
 impl Admin {
     /// Opens the stores `config` names, as `operator`.
     pub async fn open(config: Config, operator: String) -> Result<Admin, AdminError> {
@@ -211,7 +208,10 @@ impl Admin {
             fsync: crate::config::Fsync::Always,
             ..config.audit.clone()
         };
-        let audit = Audit::open(&audit_config, &format!("{host}{CLI_INSTANCE}"))?;
+        let audit = Audit::open(
+            &audit_config,
+            &format!("{host}{}", crate::audit::CLI_INSTANCE),
+        )?;
         // Another command on this host may be in the middle of a change now: only stale ones
         // were cut off.
         let now = crate::mfa::unix_now();

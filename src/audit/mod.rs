@@ -25,6 +25,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use stream::StreamSink;
 
+/// How an admin command's records name their writer (after the host name): another writer
+/// knows such a change may still be running.
+pub const CLI_INSTANCE: &str = "/admin-cli";
+
 /// The label of the audit MAC under the key ring's signing key.
 pub const MAC_LABEL: &[u8] = b"audit-chain-v1";
 

@@ -27,7 +27,7 @@ pub fn cut_off(me: &str, alone: bool, now: i64) -> impl Fn(&Interrupted) -> bool
             .is_some_and(|began| now.saturating_sub(began) > STALE_SECS);
         change.instance == me
             || stale
-            || (alone && !change.instance.ends_with(crate::admin::CLI_INSTANCE))
+            || (alone && !change.instance.ends_with(crate::audit::CLI_INSTANCE))
     }
 }
 
