@@ -321,6 +321,16 @@ async fn keys_rotate_while_the_gateway_runs() {
     assert!(said.contains("1 secret re-encrypted"), "{said}");
     let keys = std::fs::read_to_string(gw.dir.join("data/keys.json")).unwrap();
     assert!(!keys.contains(&secret), "no secret in the key file");
+    // In the trail, between its two records, naming the new key.
+    let trail = common::audit_events(&gw);
+    let rotated = trail
+        .iter()
+        .find(|r| r["event"] == "keys_rotated")
+        .expect("a keys_rotated record");
+    assert_eq!(rotated["secrets_resealed"], "1");
+    assert!(trail.iter().any(|r| r["event"] == "change_begun"
+        && r["change"] == "keys_rotated"
+        && r["change_id"] == rotated["change_id"]));
 
     // The running gateway reads the new key when it meets it: no restart, no failed sign-in.
     let mut again = Browser::new(gw.addr);

@@ -116,9 +116,10 @@ pub fn key_fingerprint(config: &Config) -> ExitCode {
     }
 }
 
-/// `keys rotate`: a new active key, every TOTP secret re-encrypted under it.
+/// `keys rotate`: a new active key, every TOTP secret re-encrypted under it, between two
+/// audit records like every admin change.
 pub fn rotate_keys(config: &Config) -> ExitCode {
-    match block_on(crate::keys::rotate::rotate(config)) {
+    match block_on(rotate_recorded(config)) {
         Some(Ok(report)) => {
             println!(
                 "new active key {}; {} secret{} re-encrypted, {} already under it",
@@ -134,5 +135,76 @@ pub fn rotate_keys(config: &Config) -> ExitCode {
             ExitCode::FAILURE
         }
         None => ExitCode::FAILURE,
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum RecordedRotateError {
+    #[error(transparent)]
+    Rotate(#[from] crate::keys::rotate::RotateError),
+    #[error("the change cannot be recorded, so it was not made")]
+    Audit(#[from] crate::audit::AuditError),
+    #[error(transparent)]
+    Keys(#[from] crate::keys::KeyError),
+}
+
+/// The rotation between its `change_begun` and `keys_rotated` records (or `change_failed`):
+/// the trail tells a security team when the stored secrets moved to which key. The signing
+/// key the records are sealed with is not rotated.
+async fn rotate_recorded(
+    config: &Config,
+) -> Result<crate::keys::rotate::Report, RecordedRotateError> {
+    let ring = crate::keys::KeyRing::load(&config.keys_file)?;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let audit_config = crate::config::AuditConfig {
+        fsync: crate::config::Fsync::Always,
+        ..config.audit.clone()
+    };
+    let audit = crate::audit::Audit::open(
+        &audit_config,
+        &format!("{host}{}", crate::audit::CLI_INSTANCE),
+    )?;
+    let now = crate::mfa::unix_now();
+    let detail = vec![("via", "cli".to_string())];
+    let begun = audit.begin(&ring, now, &rotation_event(&detail))?;
+    let rotated = crate::keys::rotate::rotate(config).await;
+    let written = match &rotated {
+        Ok(report) => {
+            let mut done = detail.clone();
+            done.push(("key", report.new_key.clone()));
+            done.push(("secrets_resealed", report.resealed.to_string()));
+            done.push(("secrets_current", report.current.to_string()));
+            begun.finish(crate::mfa::unix_now(), &rotation_event(&done))
+        }
+        Err(_) => begun.fail(
+            crate::mfa::unix_now(),
+            &rotation_event(&detail),
+            "the rotation stopped: run it again to finish (every secret is under a key the file holds)",
+            &[],
+        ),
+    };
+    if let Err(error) = written {
+        eprintln!(
+            "the rotation's audit record was not written: {}",
+            crate::ops::error_chain(&error)
+        );
+    }
+    let _ = audit.drain(Duration::from_secs(10)).await;
+    Ok(rotated?)
+}
+
+fn rotation_event<'a>(detail: &'a [(&'static str, String)]) -> crate::audit::Event<'a> {
+    crate::audit::Event {
+        event: "keys_rotated",
+        app: "-",
+        user: None,
+        outcome: "accepted",
+        client: None,
+        user_agent: None,
+        request_id: None,
+        session: None,
+        detail,
     }
 }
