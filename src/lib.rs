@@ -26,3 +26,4 @@ pub mod regulation;
 pub mod session;
 pub mod store;
 pub mod ui;
+pub mod wire;

@@ -240,7 +240,7 @@ pub fn app_mfa(
         }
         if let Some(prefix) = bypass_paths
             .iter()
-            .find(|p| crate::proxy::path::is_under(&rule.path, p))
+            .find(|p| crate::wire::path::is_under(&rule.path, p))
         {
             c.fail(
                 &format!("{key}.login[{i}].path"),

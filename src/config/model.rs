@@ -83,8 +83,8 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
-    pub const DEFAULT_BODY_MIN_RATE: u64 = 1024;
+    pub const DEFAULT_BODY_READ_TIMEOUT: Duration = crate::wire::collect::BodyPace::DEFAULT_WITHIN;
+    pub const DEFAULT_BODY_MIN_RATE: u64 = crate::wire::collect::BodyPace::DEFAULT_MIN_RATE;
     pub const DEFAULT_SEND_TIMEOUT: Duration = Duration::from_secs(60);
     pub const DEFAULT_TUNNEL_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 }

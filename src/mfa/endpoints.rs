@@ -12,12 +12,12 @@ use super::respond::{
 };
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::Verdict;
-use crate::proxy::body::collect_limited;
 use crate::session::credentials::cookie_values;
 use crate::store::{Challenge, EphemeralStore, Session};
 use crate::ui::pages::{
     self, ChallengePage, EnrollPage, Frame, InvitePage, LogoutPage, MessagePage, RecoveryCodesPage,
 };
+use crate::wire::collect::collect_limited;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use bytes::Bytes;

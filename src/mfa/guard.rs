@@ -60,7 +60,7 @@ pub fn bypassed(settings: &AppMfa, path: &str, client: IpAddr) -> bool {
         || settings
             .bypass_paths
             .iter()
-            .any(|prefix| crate::proxy::path::is_under(path, prefix))
+            .any(|prefix| crate::wire::path::is_under(path, prefix))
 }
 
 /// A client of a bypass network: neither its requests nor the app's answers to it are checked.

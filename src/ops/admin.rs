@@ -85,7 +85,8 @@ async fn admin_operation(shared: &Shared, req: Request<Incoming>) -> Response<Fu
         return text(StatusCode::NOT_FOUND, "no app uses MFA here\n");
     };
     let (parts, body) = req.into_parts();
-    let Ok(body) = crate::proxy::body::collect_limited(body, crate::admin::remote::MAX_BODY).await
+    let Ok(body) =
+        crate::wire::collect::collect_limited(body, crate::admin::remote::MAX_BODY).await
     else {
         return text(StatusCode::PAYLOAD_TOO_LARGE, "too large\n");
     };

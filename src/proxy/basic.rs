@@ -5,7 +5,7 @@
 //! path, and if the app takes it, asks for the second factor; the answer it then releases sends
 //! the client back to the URL it asked for, and binds the credential to the new gateway session.
 
-use super::body::{collect_limited, Reply};
+use super::body::Reply;
 use super::error::ProxyError;
 use super::login::{locks_before_login, refused_login, withhold, Answered};
 use super::state::UpstreamTarget;
@@ -15,6 +15,7 @@ use crate::intercept::body::checked_username;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
 use crate::session::credentials::BasicCredential;
+use crate::wire::collect::collect_limited;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Response, StatusCode, Uri};

@@ -14,11 +14,12 @@
 //! [`body::with_pace`]), and writes to a client that does not read (`send_timeout`,
 //! [`SendTimeout`]).
 
-use super::body::{self, BodyPace, ResponseBody};
+use super::body::ResponseBody;
 use super::handler::{self, Connection};
 use super::shutdown::Shutdown;
 use super::sniff::{self, Version};
 use crate::config::Limits;
+use crate::wire::collect::{self, BodyPace};
 use http::{Request, Response};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
@@ -110,7 +111,7 @@ impl Service<Request<Incoming>> for Gateway {
         let in_flight = InFlight::new(&self.activity);
         let stall = self.activity.watch_stall();
         let handling =
-            body::with_pace(self.pace, handler::handle(self.connection.clone(), request));
+            collect::with_pace(self.pace, handler::handle(self.connection.clone(), request));
         Box::pin(async move {
             let response = handling.await?;
             Ok(response.map(|body| Tracked {
@@ -631,7 +632,7 @@ where
     let gateway = Gateway {
         connection: connection.clone(),
         activity: activity.clone(),
-        pace: BodyPace::of(limits),
+        pace: pace_of(limits),
     };
     let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
     let conn = http1(limits).serve_connection(io, gateway).with_upgrades();
@@ -651,7 +652,7 @@ where
     let gateway = Gateway {
         connection: connection.clone(),
         activity: activity.clone(),
-        pace: BodyPace::of(limits),
+        pace: pace_of(limits),
     };
     let io = TokioIo::new(SendTimeout::new(io, limits.send_timeout));
     let conn = http2(limits).serve_connection(io, gateway);
@@ -679,6 +680,15 @@ pub async fn serve_plain(stream: TcpStream, connection: Arc<Connection>, limits:
         None => {
             tracing::debug!(peer = %connection.peer, "no request head within the header timeout: connection closed")
         }
+    }
+}
+
+/// The body pace the config sets for a listener's connections.
+fn pace_of(limits: &crate::config::Limits) -> BodyPace {
+    BodyPace {
+        within: limits.body_read_timeout,
+        min_rate: limits.body_min_rate,
+        grace: BodyPace::GRACE,
     }
 }
 

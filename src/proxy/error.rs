@@ -1,7 +1,7 @@
 //! Everything that can end a request inside the gateway, and the one mapping from it to a
 //! status code and a fixed message for the client.
 
-use super::path::AmbiguousPath;
+use crate::wire::path::AmbiguousPath;
 use http::StatusCode;
 use std::borrow::Cow;
 

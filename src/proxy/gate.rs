@@ -2,7 +2,7 @@
 //! passes here on its way to the client, so that no app session leaves except through the
 //! second factor (see [`gate`]).
 
-use super::body::{collect_limited, Reply};
+use super::body::Reply;
 use super::error::ProxyError;
 use super::login::{app_says, read_answer, withhold, Answered, MAX_LOGIN_ANSWER};
 use super::state::UpstreamTarget;
@@ -16,6 +16,7 @@ use crate::mfa::flow::{self, Context};
 use crate::mfa::guard::{self, Checked};
 use crate::session::credentials::cookie_name_reads_as;
 use crate::store::EphemeralStore;
+use crate::wire::collect::collect_limited;
 use http::header::{self, HeaderMap};
 use http::Response;
 

@@ -2,7 +2,7 @@
 //! answer checked and withheld (`intercept`, `mfa::flow`). Every other answer passes the
 //! release gate (`gate`).
 
-use super::body::{collect_limited, CollectError, Reply};
+use super::body::Reply;
 use super::error::{ProxyError, Throttle};
 use super::headers::{self, Peer};
 use super::state::UpstreamTarget;
@@ -21,6 +21,7 @@ use crate::mfa::flow::{self, Context};
 use crate::regulation::{self, Subject};
 use crate::session::credentials::cookie_pairs;
 use crate::store::EphemeralStore;
+use crate::wire::collect::{collect_limited, CollectError};
 use bytes::Bytes;
 use http::header::{self, HeaderMap};
 use http::Response;

@@ -9,7 +9,6 @@ pub mod gate;
 pub mod handler;
 pub mod headers;
 pub mod login;
-pub mod path;
 pub mod routes;
 pub mod server;
 pub mod shutdown;

@@ -3,13 +3,13 @@
 //! The gateway asks after a login (whose session did the app just start?) and, when the config
 //! says so, after every answer to a verified session (is it still the same user?).
 
-use super::body::collect_limited;
-use super::path::origin_form;
 use super::state::UpstreamTarget;
 use super::upstream::UpstreamBody;
 use crate::config::{AppMfa, WhoamiAnswer};
 use crate::mfa::flow::Context;
 use crate::session::jar::Jar;
+use crate::wire::collect::collect_limited;
+use crate::wire::path::origin_form;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, StatusCode, Uri};
