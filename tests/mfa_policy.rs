@@ -1,5 +1,8 @@
 //! Policy per user (`optional` with overrides) and the cookie attacks that do not depend on it.
 
+// Tests time the gateway from outside: the clock rule (clippy.toml) is for the gateway's code.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::apps::start_cookie_app;

@@ -12,7 +12,7 @@
 use libfuzzer_sys::fuzz_target;
 use mfa_gateway::config::RefusedCredentials;
 use mfa_gateway::intercept::spelling::{canonical_path, same_route_or_below};
-use mfa_gateway::proxy::path::{check_path, is_under};
+use mfa_gateway::wire::path::{check_path, is_under};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

@@ -47,9 +47,7 @@ impl Drop for Begun<'_> {
             return;
         }
         let mut fields = std::mem::take(&mut self.fields);
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let now = crate::ops::clock::unix_now();
         fields.insert("time".into(), crate::ops::time::rfc3339(now).into());
         fields.insert("event".into(), "change_abandoned".into());
         fields.insert("outcome".into(), "unknown".into());

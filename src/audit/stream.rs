@@ -97,9 +97,9 @@ impl StreamSink {
 
     /// Waits (up to `limit`) until every queued record was added; true when none is left.
     pub async fn drain(&self, limit: Duration) -> bool {
-        let deadline = tokio::time::Instant::now() + limit;
+        let deadline = crate::ops::clock::tokio_instant() + limit;
         while self.in_flight.available_permits() > 0 {
-            if tokio::time::Instant::now() >= deadline {
+            if crate::ops::clock::tokio_instant() >= deadline {
                 return false;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

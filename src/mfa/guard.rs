@@ -380,7 +380,7 @@ async fn bound_session(
                     *credential,
                     Cached {
                         session: session.clone(),
-                        at: Instant::now(),
+                        at: crate::ops::clock::instant(),
                         epoch,
                     },
                 );

@@ -437,9 +437,7 @@ pub async fn open_ephemeral(config: &Config) -> Result<AnyEphemeral, MfaSetupErr
 
 /// The one place the flow reads the clock; everything below takes `now` as a parameter.
 pub fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    crate::ops::clock::unix_now()
 }
 
 /// 256 random bits from the OS CSPRNG, base64url: challenge and session ids.

@@ -69,7 +69,7 @@ pub async fn end_interrupted(
         changes = changes.len(),
         "a writer stopped in the middle of changes: their state is written to the audit trail"
     );
-    let deadline = tokio::time::Instant::now() + BOUND;
+    let deadline = crate::ops::clock::tokio_instant() + BOUND;
     for change in changes {
         let asked = tokio::time::timeout_at(deadline, state_now(stores, config, change, now));
         let state = match asked.await {

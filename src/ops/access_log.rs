@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 pub const TARGET: &str = "mfa_gateway::access";
 
@@ -60,9 +60,7 @@ pub fn write(entry: &Entry<'_>) {
         let (line, clock, writer) = &mut *guard;
         let writer = writer.get_or_insert_with(|| sink.writer.clone());
         line.clear();
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
+        let now = super::clock::since_epoch();
         match sink.format {
             LogFormat::Text => text_line(line, clock.stamp(now), entry),
             LogFormat::Json => json_line(line, clock.stamp(now), entry),

@@ -2,6 +2,7 @@
 
 pub mod access_log;
 pub mod admin;
+pub mod clock;
 pub mod crash;
 pub mod hex;
 pub mod logging;

@@ -492,11 +492,13 @@ fn guard<T>(
     let timer = match timer {
         Some(timer) if *armed => timer,
         Some(timer) => {
-            timer.as_mut().reset(later(Instant::now(), limit));
+            timer
+                .as_mut()
+                .reset(later(crate::ops::clock::tokio_instant(), limit));
             timer
         }
         None => timer.insert(Box::pin(tokio::time::sleep_until(later(
-            Instant::now(),
+            crate::ops::clock::tokio_instant(),
             limit,
         )))),
     };
@@ -669,7 +671,7 @@ where
 /// it closes), and one that sent only `P` so far is neither sent HTTP/2 SETTINGS nor cut off
 /// early.
 pub async fn serve_plain(stream: TcpStream, connection: Arc<Connection>, limits: &Limits) {
-    let opened = Instant::now();
+    let opened = crate::ops::clock::tokio_instant();
     match sniff::sniff(stream, later(opened, limits.header_read_timeout)).await {
         Some((Version::Http2, stream)) => {
             // Rare: boxed so that the common connection's task is not sized for it.
@@ -720,7 +722,7 @@ mod tests {
             }
         });
         let mut io = SendTimeout::new(ours, limit);
-        let started = Instant::now();
+        let started = crate::ops::clock::tokio_instant();
         let result = async {
             io.write_all(&vec![b'x'; total]).await?;
             io.flush().await
@@ -798,7 +800,7 @@ mod tests {
 
     #[test]
     fn the_longest_stall_is_that_of_the_answer_waiting_longest() {
-        let activity = Activity::new(Instant::now(), true);
+        let activity = Activity::new(crate::ops::clock::tokio_instant(), true);
         let (a, b) = (
             activity.watch_stall().unwrap(),
             activity.watch_stall().unwrap(),
@@ -814,7 +816,9 @@ mod tests {
         b.0.store(u64::MAX, Ordering::Release);
         assert_eq!(activity.longest_stall(5000), Duration::ZERO);
         // HTTP/1 has no stalls to watch: its writes have their own timer.
-        assert!(Activity::new(Instant::now(), false).watch_stall().is_none());
+        assert!(Activity::new(crate::ops::clock::tokio_instant(), false)
+            .watch_stall()
+            .is_none());
     }
 
     #[test]

@@ -28,7 +28,7 @@ use hyper::body::Incoming;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// What the gateway knows about the connection a request arrived on.
 pub struct Connection {
@@ -62,7 +62,7 @@ pub async fn handle(
     conn: Arc<Connection>,
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
-    let started = Instant::now();
+    let started = crate::ops::clock::instant();
     let Some(snapshot) = conn.shared.snapshot(conn.worker) else {
         // Workers are created from the same count as snapshots; nothing to serve without one.
         let mut response = Response::new(ResponseBody::page(bytes::Bytes::new(), None));
@@ -529,7 +529,7 @@ async fn forward(
         .filter(|_| gated)
         .and_then(|c| super::whoami::Base::of(c.settings, &parts.headers, parts.uri.path()));
     let outbound = Request::from_parts(parts, body);
-    let sent = Instant::now();
+    let sent = crate::ops::clock::instant();
     let mut response = match tokio::time::timeout(
         app.upstream.response_header_timeout,
         upstream.pool.send(outbound),

@@ -253,7 +253,7 @@ async fn accept_loop(
                 {
                     Ok(Ok(tls)) => {
                         // The wait for the first request head starts after the handshake.
-                        let opened = tokio::time::Instant::now();
+                        let opened = crate::ops::clock::tokio_instant();
                         if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
                             connection::serve_http2(tls, connection, &limits, opened).await
                         } else {

@@ -166,7 +166,7 @@ mod tests {
     }
 
     fn later(ms: u64) -> Instant {
-        Instant::now() + Duration::from_millis(ms)
+        crate::ops::clock::tokio_instant() + Duration::from_millis(ms)
     }
 
     /// What a reader with a buffer of `size` reads from `io` until its end, read by read.
@@ -231,7 +231,7 @@ mod tests {
             let (mut client, server) = tokio::io::duplex(1024);
             client.write_all(sent).await.unwrap();
             client.shutdown().await.unwrap();
-            let started = std::time::Instant::now();
+            let started = crate::ops::clock::instant();
             assert!(sniff(server, later(10_000)).await.is_none(), "{sent:?}");
             assert!(started.elapsed() < Duration::from_secs(1));
         }
@@ -241,7 +241,7 @@ mod tests {
     async fn silence_in_the_preface_ends_the_sniff_at_the_deadline() {
         let (mut client, server) = tokio::io::duplex(1024);
         client.write_all(b"PRI").await.unwrap();
-        let started = std::time::Instant::now();
+        let started = crate::ops::clock::instant();
         assert!(sniff(server, later(200)).await.is_none());
         assert!(started.elapsed() >= Duration::from_millis(190));
         drop(client);

@@ -42,7 +42,7 @@ pub async fn relay<S>(
             return;
         }
     };
-    let opened = Instant::now();
+    let opened = crate::ops::clock::tokio_instant();
     // Milliseconds since `opened` when bytes last arrived from either side.
     let last = AtomicU64::new(0);
     let mut client = Active::new(TokioIo::new(client), &last, opened);
@@ -63,7 +63,7 @@ pub async fn relay<S>(
             }
             () = &mut timer => {
                 let quiet_since = opened + Duration::from_millis(last.load(Ordering::Relaxed));
-                if quiet_since + idle <= Instant::now() {
+                if quiet_since + idle <= crate::ops::clock::tokio_instant() {
                     tracing::debug!(%peer, "tunnel idle for its limit: closed");
                     return;
                 }

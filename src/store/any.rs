@@ -103,7 +103,7 @@ fn observe(store: &'static str, started: std::time::Instant) {
 /// it went (`read`, `write` or `scrape`: see [`Call`]).
 macro_rules! dispatch {
     ($self:ident, $call_kind:ident, $store:ident => $call:expr, $a:ident, $b:ident) => {{
-        let started = std::time::Instant::now();
+        let started = crate::ops::clock::instant();
         let result = match &$self.store {
             $a($store) => $call.await,
             $b($store) => $call.await,

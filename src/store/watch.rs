@@ -100,7 +100,7 @@ impl Watch {
     where
         F: std::future::Future<Output = Option<Result<(), StoreError>>>,
     {
-        let asked = std::time::Instant::now();
+        let asked = crate::ops::clock::instant();
         let mut last = self.last_probe.lock().await;
         if let Some((at, outcome)) = *last {
             if at > asked {
@@ -108,7 +108,7 @@ impl Watch {
             }
         }
         let outcome = self.probed(probe.await);
-        *last = Some((std::time::Instant::now(), outcome));
+        *last = Some((crate::ops::clock::instant(), outcome));
         outcome
     }
 

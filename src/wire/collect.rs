@@ -99,7 +99,7 @@ where
     if body.size_hint().lower() > limit {
         return Err(CollectError::TooLarge);
     }
-    let started = tokio::time::Instant::now();
+    let started = crate::ops::clock::tokio_instant();
     // A deadline too far to represent is no deadline.
     let after = |wait: Duration| started.checked_add(wait).unwrap_or(started + FAR);
     let mut body = std::pin::pin!(body);
@@ -214,7 +214,7 @@ mod tests {
                 return Poll::Pending;
             }
             *this.left -= 1;
-            let next = tokio::time::Instant::now() + *this.every;
+            let next = crate::ops::clock::tokio_instant() + *this.every;
             this.tick.reset(next);
             Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(b"x")))))
         }
@@ -222,7 +222,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_that_never_ends_times_out() {
-        let started = tokio::time::Instant::now();
+        let started = crate::ops::clock::tokio_instant();
         let p = pace(Duration::from_millis(150), 0, Duration::ZERO);
         let read = collect_paced(trickle(Duration::ZERO, usize::MAX), 1024, p).await;
         assert!(matches!(read, Err(CollectError::TimedOut)), "{read:?}");
@@ -232,7 +232,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_below_the_minimum_rate_times_out_before_the_deadline() {
-        let started = tokio::time::Instant::now();
+        let started = crate::ops::clock::tokio_instant();
         // 1 byte per 20 ms is 50 bytes/s, against 1000 bytes/s after 100 ms.
         let p = pace(Duration::from_secs(10), 1000, Duration::from_millis(100));
         let read = collect_paced(trickle(Duration::from_millis(20), 1000), 4096, p).await;

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::time::{Instant, Sleep};
+use tokio::time::Sleep;
 
 /// Why an upstream body ended early.
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +86,7 @@ impl Body for UpstreamBody {
         let mut this = self.project();
         let polled = this.inner.as_mut().poll_frame(cx);
         if let (Poll::Pending, Some(limit)) = (&polled, *this.idle_limit) {
-            let deadline = Instant::now() + limit;
+            let deadline = crate::ops::clock::tokio_instant() + limit;
             let idle = this
                 .idle
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));

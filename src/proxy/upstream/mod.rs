@@ -141,7 +141,7 @@ impl UpstreamPool {
             let idle = if fresh_only {
                 None
             } else {
-                self.take_idle(Instant::now())
+                self.take_idle(crate::ops::clock::instant())
             };
             let (mut sender, reused, replay) = match idle {
                 Some((sender, idle_for)) => {
@@ -215,7 +215,7 @@ impl UpstreamPool {
         if sender.send.is_closed() {
             return;
         }
-        let now = Instant::now();
+        let now = crate::ops::clock::instant();
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         self.drop_expired(&mut idle, now);
         // Dropping the sender of an idle connection closes it.
@@ -250,7 +250,7 @@ async fn reap_idle(pool: Weak<UpstreamPool>, idle_timeout: Duration) {
         tick.tick().await;
         let Some(pool) = pool.upgrade() else { return };
         let mut idle = pool.idle.lock().unwrap_or_else(PoisonError::into_inner);
-        pool.drop_expired(&mut idle, Instant::now());
+        pool.drop_expired(&mut idle, crate::ops::clock::instant());
     }
 }
 

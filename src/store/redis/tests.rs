@@ -65,10 +65,10 @@ fn start_cluster() -> (Cluster, Vec<String>) {
     let cluster = Cluster(children, dir);
     let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     for port in &ports {
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let deadline = crate::ops::clock::instant() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
             assert!(
-                std::time::Instant::now() < deadline,
+                crate::ops::clock::instant() < deadline,
                 "cluster node did not start"
             );
             std::thread::sleep(Duration::from_millis(20));
@@ -85,7 +85,7 @@ fn start_cluster() -> (Cluster, Vec<String>) {
         "{}",
         String::from_utf8_lossy(&created.stdout)
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let deadline = crate::ops::clock::instant() + Duration::from_secs(20);
     loop {
         let info = std::process::Command::new("redis-cli")
             .args(["-p", &ports[0].to_string(), "cluster", "info"])
@@ -94,7 +94,7 @@ fn start_cluster() -> (Cluster, Vec<String>) {
         if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "cluster not ok");
+        assert!(crate::ops::clock::instant() < deadline, "cluster not ok");
         std::thread::sleep(Duration::from_millis(100));
     }
     (cluster, nodes)
