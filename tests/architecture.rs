@@ -49,7 +49,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
     ),
     ("ops", "store", "metrics report the stores"),
     ("ops", "wire", "the admin listener reads request bodies"),
-    ("store", "mfa", "the stores take MFA types"),
 ];
 
 /// The order in the README: "Order, bottom to top: a b c …".

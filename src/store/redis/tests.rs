@@ -120,7 +120,7 @@ async fn a_redis_cluster_passes_the_ephemeral_store_suite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sessions_ended_by_their_timeouts_are_reported_once() {
     let store = fresh().await;
-    let now = crate::mfa::unix_now();
+    let now = crate::ops::clock::unix_now();
     let mut idle = super::super::suite::sample_session(90, now);
     idle.user = "idler".into();
     idle.idle_timeout_secs = 1;
@@ -133,7 +133,7 @@ async fn sessions_ended_by_their_timeouts_are_reported_once() {
     store.end_session(&logged_out.id_hash).await.unwrap();
     // The idle one's record lives one more second.
     tokio::time::sleep(Duration::from_millis(2100)).await;
-    let later = crate::mfa::unix_now();
+    let later = crate::ops::clock::unix_now();
     let ended = store.reap_ended(later).await.unwrap();
     assert_eq!(ended.len(), 1, "{ended:?}");
     assert_eq!(
