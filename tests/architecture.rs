@@ -28,9 +28,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "session",
         "the withheld answer reads app credentials",
     ),
-    ("keys", "factors", "keys rotate re-seals TOTP secrets"),
-    ("keys", "mfa", "keys rotate opens the durable store"),
-    ("keys", "store", "keys rotate re-seals stored secrets"),
     ("ops", "admin", "the admin listener serves admin operations"),
     (
         "ops",

@@ -7,6 +7,7 @@
 //! secret except the one invitation code `invite` makes to be handed out.
 
 pub mod remote;
+pub mod rotate;
 pub mod state;
 
 use crate::audit::{Audit, Event};

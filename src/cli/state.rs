@@ -141,7 +141,7 @@ pub fn rotate_keys(config: &Config) -> ExitCode {
 #[derive(Debug, thiserror::Error)]
 enum RecordedRotateError {
     #[error(transparent)]
-    Rotate(#[from] crate::keys::rotate::RotateError),
+    Rotate(#[from] crate::admin::rotate::RotateError),
     #[error("the change cannot be recorded, so it was not made")]
     Audit(#[from] crate::audit::AuditError),
     #[error(transparent)]
@@ -153,7 +153,7 @@ enum RecordedRotateError {
 /// key the records are sealed with is not rotated.
 async fn rotate_recorded(
     config: &Config,
-) -> Result<crate::keys::rotate::Report, RecordedRotateError> {
+) -> Result<crate::admin::rotate::Report, RecordedRotateError> {
     let ring = crate::keys::KeyRing::load(&config.keys_file)?;
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -169,7 +169,7 @@ async fn rotate_recorded(
     let now = crate::mfa::unix_now();
     let detail = vec![("via", "cli".to_string())];
     let begun = audit.begin(&ring, now, &rotation_event(&detail))?;
-    let rotated = crate::keys::rotate::rotate(config).await;
+    let rotated = crate::admin::rotate::rotate(config).await;
     let written = match &rotated {
         Ok(report) => {
             let mut done = detail.clone();

@@ -1,10 +1,11 @@
-//! `mfa-gateway keys rotate`: a new active encryption key, and every stored TOTP secret
+//! `mfa-gateway keys rotate` (an admin operation, above the key ring and the stores it
+//! works on): a new active encryption key, and every stored TOTP secret
 //! re-encrypted under it.
 //!
 //! The key file is written first, the secrets after: if re-encryption stops half-way, every
 //! secret is still under a key the file holds, and running the command again finishes the job.
 
-use super::{KeyError, KeyRing};
+use crate::keys::{KeyError, KeyRing};
 use crate::factors::service::totp_context;
 use crate::store::{DurableStore, StoreError};
 
