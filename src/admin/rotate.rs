@@ -5,8 +5,8 @@
 //! The key file is written first, the secrets after: if re-encryption stops half-way, every
 //! secret is still under a key the file holds, and running the command again finishes the job.
 
-use crate::keys::{KeyError, KeyRing};
 use crate::factors::service::totp_context;
+use crate::keys::{KeyError, KeyRing};
 use crate::store::{DurableStore, StoreError};
 
 #[derive(Debug, thiserror::Error)]

@@ -6,7 +6,6 @@
 //! not exist, the gateway generates it on first start (mode 0600) and says so in the log, so a
 //! demo needs no setup.
 
-
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};

@@ -1,7 +1,6 @@
 //! Running the gateway as a service: logs, metrics and the admin listener.
 
 pub mod access_log;
-pub mod admin;
 pub mod clock;
 pub mod crash;
 pub mod hex;

@@ -1,5 +1,6 @@
 //! The reverse proxy: listeners, TLS, routing, header rules and forwarding.
 
+pub mod admin_listener;
 pub mod basic;
 pub mod body;
 pub mod connection;

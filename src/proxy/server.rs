@@ -2,12 +2,13 @@
 //! `SO_REUSEPORT` socket per listener and its own upstream pools: on a small machine this
 //! thread-per-core layout is what reaches nginx's speed (see shared/PERFORMANCE.md).
 
+use super::admin_listener;
 use super::connection;
 use super::handler::{Connection, Slot};
 use super::shutdown::Shutdown;
 use super::state::{Shared, SnapshotError};
 use crate::config::{self, Config};
-use crate::ops::{admin, metrics::OpenConnection};
+use crate::ops::metrics::OpenConnection;
 use socket2::{Domain, Protocol, Socket, Type};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -114,7 +115,7 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             match tokio::net::TcpListener::bind(address).await {
                 Ok(listener) => {
                     tracing::info!(%address, "admin listener ready (/healthz, /readyz, /metrics)");
-                    tokio::spawn(admin::serve(listener, shared.clone()));
+                    tokio::spawn(admin_listener::serve(listener, shared.clone()));
                 }
                 Err(source) => return Err(ServeError::Bind { address, source }),
             }
