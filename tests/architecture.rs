@@ -28,7 +28,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "session",
         "the withheld answer reads app credentials",
     ),
-    ("ops", "admin", "the admin listener serves admin operations"),
     (
         "ops",
         "config",
@@ -44,8 +43,6 @@ const KNOWN: &[(&str, &str, &str)] = &[
         "proxy",
         "the admin listener reads the proxy's shared state",
     ),
-    ("ops", "store", "metrics report the stores"),
-    ("ops", "wire", "the admin listener reads request bodies"),
 ];
 
 /// The order in the README: "Order, bottom to top: a b c …".

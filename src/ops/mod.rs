@@ -1,4 +1,5 @@
-//! Running the gateway as a service: logs, metrics and the admin listener.
+//! Running the gateway as a service: logs, metrics, the clock, and small helpers below
+//! everything (the admin listener that serves the metrics is the proxy's: src/proxy/admin_listener.rs).
 
 pub mod access_log;
 pub mod clock;
