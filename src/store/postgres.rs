@@ -30,10 +30,11 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
             // Also how long a request waits before its 503 while the database cannot be
-            // reached (a refused connection is retried until then): a second, well inside a
-            // client's patience and a load balancer's health-check timeout (2–5 s). A pool so
-            // busy that a healthy database makes callers wait longer is overloaded anyway.
-            .acquire_timeout(Duration::from_secs(1))
+            // reached (a refused connection is retried until then). Not shorter: a burst of
+            // logins queues for the pool's connections, and one second turned such a burst
+            // into 503s (10,000 parallel logins on three gateways, in CI). Readiness does not
+            // wait on it: its probe has a bound of its own (400 ms).
+            .acquire_timeout(Duration::from_secs(3))
             .connect_lazy_with(options);
         Ok(PostgresStore { pool })
     }
