@@ -11,7 +11,6 @@ use std::path::Path;
 const KNOWN: &[(&str, &str, &str)] = &[
     ("config", "intercept", "login rules are validated into intercept's types"),
     ("config", "session", "cookie-name patterns are checked with session's matcher"),
-    ("demo", "cli", "the demo runs the gateway through the CLI's serve"),
     ("intercept", "session", "the withheld answer reads app credentials"),
     ("ops", "config", "logging and the access log read their config"),
     ("ops", "mfa", "metrics register the MFA counters"),

@@ -206,25 +206,9 @@ fn with_config(path: &std::path::Path, command: fn(&config::Config) -> ExitCode)
 
 fn serve(path: &std::path::Path) -> ExitCode {
     match config::load(path) {
-        Ok(c) => serve_config(c),
+        Ok(c) => crate::proxy::server::run(c),
         Err(errors) => {
             eprintln!("{errors}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-/// Runs the gateway on an already loaded configuration, with logging set up from it.
-pub fn serve_config(c: config::Config) -> ExitCode {
-    let _log_guard = crate::ops::logging::init(&c.logging);
-    tracing::info!(version = env!("CARGO_PKG_VERSION"), file = %c.source.display(), "starting mfa-gateway");
-    for warning in &c.warnings {
-        tracing::warn!(%warning, "configuration");
-    }
-    match crate::proxy::server::serve(c) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            tracing::error!(error = %crate::ops::error_chain(&error), "gateway stopped");
             ExitCode::FAILURE
         }
     }

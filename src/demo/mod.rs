@@ -52,5 +52,5 @@ pub fn run(listen: &str, app_listen: SocketAddr) -> ExitCode {
         return ExitCode::FAILURE;
     }
     eprintln!("demo app on http://{app_listen} (direct, no MFA); open the gateway at http://{listen}/ and log in as demo / demo");
-    crate::cli::serve_config(config)
+    crate::proxy::server::run(config)
 }

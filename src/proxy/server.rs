@@ -458,3 +458,19 @@ pub fn reload(shared: &Shared) {
         }
     }
 }
+
+/// Runs the gateway on an already loaded configuration, with logging set up from it.
+pub fn run(c: Config) -> std::process::ExitCode {
+    let _log_guard = crate::ops::logging::init(&c.logging);
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), file = %c.source.display(), "starting mfa-gateway");
+    for warning in &c.warnings {
+        tracing::warn!(%warning, "configuration");
+    }
+    match serve(c) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %crate::ops::error_chain(&error), "gateway stopped");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
