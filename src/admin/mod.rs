@@ -201,18 +201,7 @@ impl Admin {
                 None => StateAccess::Unreachable,
             },
         };
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_string())
-            .unwrap_or_else(|_| "host".into());
-        // Each admin record goes to disk before the command reports success.
-        let audit_config = crate::config::AuditConfig {
-            fsync: crate::config::Fsync::Always,
-            ..config.audit.clone()
-        };
-        let audit = Audit::open(
-            &audit_config,
-            &format!("{host}{}", crate::audit::CLI_INSTANCE),
-        )?;
+        let audit = Audit::for_admin_command(&config.audit)?;
         // Another command on this host may be in the middle of a change now: only stale ones
         // were cut off.
         let now = crate::mfa::unix_now();

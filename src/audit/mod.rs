@@ -130,6 +130,19 @@ impl Audit {
         })
     }
 
+    /// The trail as an admin command writes it: named `<host>/admin-cli`, each record on disk
+    /// before the command reports success.
+    pub fn for_admin_command(config: &AuditConfig) -> Result<Audit, AuditError> {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|_| "host".into());
+        let config = AuditConfig {
+            fsync: Fsync::Always,
+            ..config.clone()
+        };
+        Audit::open(&config, &format!("{host}{CLI_INSTANCE}"))
+    }
+
     /// No sink at all.
     pub fn none() -> Audit {
         Audit {

@@ -155,17 +155,7 @@ async fn rotate_recorded(
     config: &Config,
 ) -> Result<crate::admin::rotate::Report, RecordedRotateError> {
     let ring = crate::keys::KeyRing::load(&config.keys_file)?;
-    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "host".into());
-    let audit_config = crate::config::AuditConfig {
-        fsync: crate::config::Fsync::Always,
-        ..config.audit.clone()
-    };
-    let audit = crate::audit::Audit::open(
-        &audit_config,
-        &format!("{host}{}", crate::audit::CLI_INSTANCE),
-    )?;
+    let audit = crate::audit::Audit::for_admin_command(&config.audit)?;
     let now = crate::mfa::unix_now();
     let detail = vec![("via", "cli".to_string())];
     let begun = audit.begin(&ring, now, &rotation_event(&detail))?;
