@@ -198,6 +198,22 @@ impl Context<'_> {
         }
     }
 
+    /// Audits a refusal that a client may repeat on every request (a stale cookie, an unbound
+    /// `Authorization`): one record per client a minute, with how many went unrecorded before
+    /// it (the metrics count them all).
+    pub fn audit_refusal(
+        &self,
+        event: &'static str,
+        user: &str,
+        detail: &[(&'static str, String)],
+    ) {
+        if let Some(repeats) = self.mfa.first_strip_in_a_while(self.client, self.now) {
+            let mut detail = detail.to_vec();
+            detail.push(("repeats_since_last_record", repeats.to_string()));
+            self.audit(event, user, "refused", None, &detail);
+        }
+    }
+
     /// The id of this browser's device credential for `user`, when it presents one that is
     /// genuine, names that user and is on record (not revoked, not expired). Looked up once
     /// per request.

@@ -41,6 +41,15 @@ pub struct MfaMetrics {
 }
 
 impl MfaMetrics {
+    /// One more of `family`'s events for `app`.
+    pub fn count(&self, family: &Family<AppLabels, Counter>, app: &str) {
+        family
+            .get_or_create(&AppLabels {
+                app: app.to_string(),
+            })
+            .inc();
+    }
+
     pub fn outcome(&self, app: &str, method: &'static str, result: &'static str) {
         self.outcomes
             .get_or_create(&OutcomeLabels {

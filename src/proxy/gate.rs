@@ -1,13 +1,13 @@
 //! The release gate: every answer of an MFA app that is not a login the gateway withheld
 //! passes here on its way to the client, so that no app session leaves except through the
-//! second factor (see [`gate`]).
+//! second factor (see [`Inspected`]). The gate only filters: where the app must be asked who a
+//! session is, the walk asks (`whoami`) and hands the gate what the app said.
 
 use super::body::Reply;
 use super::error::ProxyError;
-use super::login::{app_says, read_answer, withhold, Answered, MAX_LOGIN_ANSWER};
-use super::state::UpstreamTarget;
-use super::whoami::{self, AppSays};
-use crate::config::{IdentitySource, Resealed};
+use super::login::{read_answer, withhold, Answered};
+use super::whoami::AppSays;
+use crate::config::Resealed;
 use crate::intercept::body::username_in_query;
 use crate::intercept::rules::{final_set_cookies, remove_set_cookies_where, set_cookies};
 use crate::intercept::spelling::{canonical_path, same_route_or_below};
@@ -15,8 +15,7 @@ use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
 use crate::mfa::guard::{self, Checked};
 use crate::session::credentials::cookie_name_reads_as;
-use crate::store::EphemeralStore;
-use crate::wire::collect::collect_limited;
+use crate::store::{EphemeralStore, Session};
 use http::header::{self, HeaderMap};
 use http::Response;
 
@@ -25,8 +24,8 @@ use http::Response;
 /// answer that hands out an app credential (a session cookie in any spelling an app reads as
 /// its own, with a value not bound to this request's verified session, or a token) is a login
 /// answer wherever it comes from, whatever the method, path or body of the request. The app is
-/// asked whom it signed in (`identity`; whoami with the cookie jar the browser holds after the
-/// answer):
+/// asked whom it signed in (a step of the walk, `whoami::who_signed_in`, with the cookie jar
+/// the browser holds after the answer), and [`settle`] decides:
 /// - the request's verified user: the credential follows the session (the app rotated its
 ///   cookie);
 /// - someone else, or the request has no verified session: withheld whole, like a login,
@@ -42,29 +41,38 @@ use http::Response;
 /// the rules missed, rendered as HTML because the client asked for it) is refused unless the
 /// config says the app answers writes that way (`token.answers: any`).
 ///
-/// The app's logout ends the gateway session too. Answers that set no cookie (and, on token
-/// apps, are not JSON) pass without any work.
-#[allow(clippy::too_many_arguments)]
-pub async fn gate(
+/// First, [`follow`]: the app's logout ends the gateway session too, and resealed cookies
+/// follow the session. Answers that set no cookie (and, on token apps, are not JSON) pass
+/// without any work.
+pub enum Inspected<'s> {
+    /// Nothing in the answer to hold back.
+    Pass(Response<Reply>),
+    /// The answer hands out credentials not bound to this session: whom the app signed in
+    /// decides.
+    Unsettled(Unsettled<'s>),
+}
+
+/// An answer read whole that hands out unbound credentials.
+pub struct Unsettled<'s> {
+    pub answer: WithheldAnswer,
+    session: Option<&'s Session>,
+    /// The new credentials (name, keyed hash) bound to no session or another one.
+    unbound: Vec<(String, [u8; 32])>,
+    token: Option<String>,
+    /// Only pre-login session cookies are new, on a read, where the app cannot be asked.
+    pre_login_read: bool,
+}
+
+/// Phase: the app ended or resealed the session its cookie was. Returns the verified session
+/// that still stands after the answer.
+pub async fn follow<'s>(
     ctx: &Context<'_>,
-    checked: Option<&Checked>,
-    is_logout: bool,
+    checked: Option<&'s Checked>,
+    logout: bool,
     writes: bool,
-    mut response: Response<Reply>,
-    upstream: &UpstreamTarget,
-    whoami_base: Option<whoami::Base>,
-    json: bool,
-    prefix: &str,
-) -> Result<Response<Reply>, ProxyError> {
+    response: &mut Response<Reply>,
+) -> Result<Option<&'s Session>, ProxyError> {
     let session = checked.and_then(|c| c.session.as_ref());
-    let store = &ctx.mfa.ephemeral;
-    let unavailable = |e: crate::store::StoreError| ProxyError::StateUnavailable(e.into());
-    let is_session_cookie = |name: &str| {
-        ctx.settings
-            .session_cookies
-            .iter()
-            .any(|s| cookie_name_reads_as(name, s))
-    };
     // An app that leaves the browser without one of its session cookies has signed the user
     // out, on whatever path: WordPress's logout is wp-login.php?action=logout, its login page;
     // phpMyAdmin's logout seals pmaAuth-1 again and then removes it, in one answer.
@@ -72,46 +80,50 @@ pub async fn gate(
         && response.headers().contains_key(header::SET_COOKIE)
         && final_set_cookies(response.headers())
             .iter()
-            .any(|c| c.deleted && is_session_cookie(c.name));
-    let is_logout = is_logout || removed;
+            .any(|c| c.deleted && is_session_cookie(ctx, c.name));
+    let logout = logout || removed;
     // New values of cookies the app seals again in every answer.
     if let (Some(session), Some(checked)) = (session, checked) {
         if !ctx.settings.resealed_cookies.is_empty() {
-            resealed(ctx, session, checked, writes, &mut response).await?;
+            resealed(ctx, session, checked, writes, response).await?;
         }
     }
-    if let (Some(session), true) = (session, is_logout) {
-        ended_with_the_app(ctx, session, "app logout", &mut response).await?;
-    }
-    // Once ended, the answer is one to a request without a session (the app's fresh anonymous
-    // session in a logout answer is not the end of another).
-    let session = session.filter(|_| !is_logout);
-    if let (Some(session), false) = (session, is_logout) {
-        if ctx.settings.asks_after_each_answer() {
-            response =
-                still_the_same_user(ctx, session, upstream, whoami_base.clone(), response).await?;
+    match session {
+        Some(session) if logout => {
+            ended_with_the_app(ctx, session, "app logout", response).await?;
+            // Once ended, the answer is one to a request without a session (the app's fresh
+            // anonymous session in a logout answer is not the end of another).
+            Ok(None)
         }
+        session => Ok(session),
     }
+}
+
+fn is_session_cookie(ctx: &Context<'_>, name: &str) -> bool {
+    ctx.settings
+        .session_cookies
+        .iter()
+        .any(|s| cookie_name_reads_as(name, s))
+}
+
+/// Phase: the answer is looked into for credentials it hands out (session cookies in any
+/// spelling the app reads, a token in JSON) that are not bound to `session`.
+pub async fn inspect<'s>(
+    ctx: &Context<'_>,
+    session: Option<&'s Session>,
+    writes: bool,
+    response: Response<Reply>,
+) -> Result<Inspected<'s>, ProxyError> {
     if writes && unreadable_token_answer(ctx.settings, &response) {
         let user = session.map_or("-", |s| s.user.as_str());
-        if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
-            ctx.audit(
-                "app_answer_refused",
-                user,
-                "refused",
-                None,
-                &[
-                    ("reason", "not JSON on a token app".to_string()),
-                    ("repeats_since_last_record", repeats.to_string()),
-                ],
-            );
-        }
+        let reason = ("reason", "not JSON on a token app".to_string());
+        ctx.audit_refusal("app_answer_refused", user, &[reason]);
         tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "a token app answered a write with a body the gateway cannot read for a token: refused");
         return Err(ProxyError::AnswerUnchecked);
     }
     let may_carry_token = ctx.settings.token.is_some() && is_json(response.headers());
     if !may_carry_token && !response.headers().contains_key(header::SET_COOKIE) {
-        return Ok(response);
+        return Ok(Inspected::Pass(response));
     }
     // A Set-Cookie line that is not text cannot be read for a session cookie, but a browser
     // may still store what it sets (bytes past ASCII in a value the app copied from input),
@@ -126,11 +138,11 @@ pub async fn gate(
         return Err(ProxyError::AnswerUnchecked);
     }
     let mut minted: Vec<(String, String)> = set_cookies(response.headers())
-        .filter(|c| !c.deleted && is_session_cookie(c.name))
+        .filter(|c| !c.deleted && is_session_cookie(ctx, c.name))
         .map(|c| (c.name.to_string(), c.value.to_string()))
         .collect();
     if minted.is_empty() && !may_carry_token {
-        return Ok(response);
+        return Ok(Inspected::Pass(response));
     }
     let (parts, body) = response.into_parts();
     let body = match body {
@@ -167,7 +179,7 @@ pub async fn gate(
         bind: Vec::new(),
     };
     if unbound.is_empty() {
-        return Ok(answer.into_response().map(Reply::Page));
+        return Ok(Inspected::Pass(answer.into_response().map(Reply::Page)));
     }
     // Only pre-login session cookies are new (`session_before_login`), and no token.
     let pre_login_only = token.is_none()
@@ -191,15 +203,38 @@ pub async fn gate(
         && ctx.settings.skips_pre_login()
         && at_anonymous_entry(ctx);
     if companions_only {
-        return Ok(answer.into_response().map(Reply::Page));
+        return Ok(Inspected::Pass(answer.into_response().map(Reply::Page)));
     }
-    // Whom did the app sign in? Its word, never the gateway's reading of the request.
-    let basic_user = checked.and_then(|c| c.basic_user.clone());
-    let says = app_says(ctx, basic_user, whoami_base, upstream, &answer).await;
+    Ok(Inspected::Unsettled(Unsettled {
+        answer,
+        session,
+        unbound,
+        token,
+        pre_login_read,
+    }))
+}
+
+/// Phase: whom the app `says` it signed in (its word, never the gateway's reading of the
+/// request) decides what becomes of an answer with unbound credentials.
+pub async fn settle(
+    ctx: &Context<'_>,
+    unsettled: Unsettled<'_>,
+    says: AppSays,
+    json: bool,
+    prefix: &str,
+) -> Result<Response<Reply>, ProxyError> {
+    let Unsettled {
+        answer,
+        session,
+        unbound,
+        token,
+        pre_login_read,
+    } = unsettled;
     match (says, session) {
         (AppSays::User(user), Some(session)) if user == session.user => {
             for (_, hash) in &unbound {
-                store
+                ctx.mfa
+                    .ephemeral
                     .bind_credential(hash, &session.id_hash, ctx.now)
                     .await
                     .map_err(unavailable)?;
@@ -245,24 +280,16 @@ pub async fn gate(
             let user = session.map_or("-", |s| s.user.as_str());
             ctx.mfa
                 .metrics
-                .unbound_cookies
-                .get_or_create(&crate::mfa::metrics::AppLabels {
-                    app: ctx.app.name.clone(),
-                })
-                .inc();
-            if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
-                ctx.audit(
-                    "app_session_refused",
-                    user,
-                    "refused",
-                    None,
-                    &[("repeats_since_last_record", repeats.to_string())],
-                );
-            }
+                .count(&ctx.mfa.metrics.unbound_cookies, &ctx.app.name);
+            ctx.audit_refusal("app_session_refused", user, &[]);
             tracing::info!(app = %ctx.app.name, request_id = %ctx.request_id, "an answer that starts an app session nobody can name was refused");
             Err(ProxyError::AppSessionWithheld)
         }
     }
+}
+
+fn unavailable(e: crate::store::StoreError) -> ProxyError {
+    ProxyError::StateUnavailable(e.into())
 }
 
 /// Whether the request is where the app's anonymous sessions start, as far as the config can
@@ -297,7 +324,7 @@ const FOLLOW_GRACE: i64 = 30;
 /// old one retires after a grace time) and passes; others go through the gate like any cookie.
 async fn resealed(
     ctx: &Context<'_>,
-    session: &crate::store::Session,
+    session: &Session,
     checked: &Checked,
     writes: bool,
     response: &mut Response<Reply>,
@@ -313,7 +340,6 @@ async fn resealed(
         Resealed::Follow if writes => {}
         Resealed::Follow => {
             let store = &ctx.mfa.ephemeral;
-            let unavailable = |e: crate::store::StoreError| ProxyError::StateUnavailable(e.into());
             for cookie in final_set_cookies(response.headers()) {
                 if cookie.deleted || !ctx.settings.resealed(cookie.name) {
                     continue;
@@ -353,7 +379,7 @@ async fn resealed(
 /// answer clears the gateway's cookie.
 async fn ended_with_the_app(
     ctx: &Context<'_>,
-    session: &crate::store::Session,
+    session: &Session,
     reason: &str,
     answer: &mut Response<Reply>,
 ) -> Result<(), ProxyError> {
@@ -368,7 +394,7 @@ async fn ended_with_the_app(
 /// out, refused when the gateway refused the answer).
 async fn end_session(
     ctx: &Context<'_>,
-    session: &crate::store::Session,
+    session: &Session,
     outcome: &'static str,
     reason: &str,
 ) -> Result<(), ProxyError> {
@@ -393,42 +419,25 @@ async fn end_session(
     Ok(())
 }
 
-/// With `whoami.after_each_answer`, the app is asked after every answer to a verified session
-/// whether the session is still its user's: an app may put another user into a session
+/// Phase (`whoami.after_each_answer`): the app said whose the verified `session` still is
+/// after `answer` (see `whoami::ask_again`). An app may put another user into a session
 /// without a new session id (a reset or magic link opened in a signed-in browser), and no
-/// answer header says so. The answer is read first (bounded), as the app may hold the
-/// session until it has sent it all (PHP's session lock). Another user, or nobody (the app
-/// ended its session, or a request of this session switched it there and back): the gateway
-/// session ends and the answer is refused. No trustworthy answer: refused (fail closed).
-async fn still_the_same_user(
+/// answer header says so. Another user, or nobody (the app ended its session, or a request of
+/// this session switched it there and back): the gateway session ends and the answer is
+/// refused. No trustworthy answer: refused (fail closed).
+pub async fn still_the_same_user(
     ctx: &Context<'_>,
-    session: &crate::store::Session,
-    upstream: &UpstreamTarget,
-    whoami_base: Option<whoami::Base>,
-    response: Response<Reply>,
+    session: &Session,
+    says: AppSays,
+    answer: Response<Reply>,
 ) -> Result<Response<Reply>, ProxyError> {
-    let IdentitySource::Whoami { path, answer, .. } = &ctx.settings.identity else {
-        return Ok(response);
-    };
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Reply::Page(bytes) => bytes,
-        Reply::Upstream(body) => collect_limited(body, MAX_LOGIN_ANSWER).await.map_err(|e| {
-            tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, error = %e, "answer not read in full: not checked");
-            ProxyError::AnswerUnchecked
-        })?,
-    };
-    let says = match whoami_base {
-        Some(base) => whoami::ask(ctx, upstream, base.headers, path, answer).await,
-        None => whoami::AppSays::Unknown,
-    };
     let reason = match says {
-        whoami::AppSays::User(name) if flow::identity(ctx.settings, &name) == session.user => {
-            return Ok(Response::from_parts(parts, Reply::Page(body)));
+        AppSays::User(name) if flow::identity(ctx.settings, &name) == session.user => {
+            return Ok(answer);
         }
-        whoami::AppSays::User(_) => "the app session changed hands",
-        whoami::AppSays::Nobody => "the app session ended",
-        whoami::AppSays::Unknown => return Err(ProxyError::AnswerUnchecked),
+        AppSays::User(_) => "the app session changed hands",
+        AppSays::Nobody => "the app session ended",
+        AppSays::Unknown => return Err(ProxyError::AnswerUnchecked),
     };
     end_session(ctx, session, "refused", reason).await?;
     tracing::warn!(app = %ctx.app.name, request_id = %ctx.request_id, reason, "verified session ended: answer refused");

@@ -1,22 +1,23 @@
-//! One request through the gateway, read top to bottom as its phases:
-//! limits → host → path → route → (MFA app: gateway pages; session check) → rewrite headers →
-//! (login: read body) → forward → (login: withhold) → answer.
+//! One request through the gateway, read top to bottom as its phases (see [`forward`]):
+//! limits → host and path → route → (MFA app: gateway page? session check, `admit`) → headers
+//! for the app → (login: read its body) → forward → the app's answer decides (`answer`).
 
+use super::admit::{admit, Admission, RequestKind};
+use super::answer;
 use super::basic;
 use super::body::{AccessRecord, Reply, ResponseBody};
 use super::error::ProxyError;
 use super::fields;
-use super::gate;
 use super::headers::{self, Peer};
 use super::login;
 use super::shutdown::Shutdown;
-use super::state::{Shared, Snapshot};
+use super::state::{Shared, Snapshot, UpstreamTarget};
 use super::tunnel::{self, Switched};
+use super::upstream::{ForwardBody, UpstreamBody};
 use crate::config::{App, HostHeader};
-use crate::intercept::spelling::{canonical_path, same_route_or_below};
+use crate::intercept::spelling::canonical_path;
 use crate::mfa::endpoints::{self, GatewayRequest};
 use crate::mfa::flow::Context;
-use crate::mfa::guard::{self, Denied};
 use crate::mfa::{unix_now, Mfa, MfaError};
 use crate::ops::metrics::OpenConnection;
 use crate::ui::error_page;
@@ -193,6 +194,9 @@ pub async fn handle(
     }))
 }
 
+/// The walk: limits → host and path → route → (MFA app: gateway page? session check) →
+/// headers for the app → (Basic sign-in | login: read its body) → forward → the app's answer
+/// decides (withhold, gate or pass).
 async fn forward(
     snapshot: &Snapshot,
     peer: &Peer<'_>,
@@ -203,224 +207,233 @@ async fn forward(
     progress: &mut Progress,
 ) -> Result<Response<Reply>, ProxyError> {
     let config = &snapshot.config;
-
-    // Limits: our own check gives a readable 431 page; hyper's larger hard limit stays behind it.
-    if req.headers().len() > config.limits.max_headers
-        || headers::header_bytes(req.uri(), req.headers()) > config.limits.max_header_bytes
-        || crate::session::credentials::too_many_cookies(req.headers())
-    {
-        return Err(ProxyError::HeadersTooLarge);
+    within_limits(config, &req)?;
+    let routed = route(snapshot, &req)?;
+    progress.app = Some(routed.app_index);
+    let app = routed.app;
+    let ctx = mfa_context(app, mfa, peer, &req, request_id)?;
+    let prefix = config.reserved_prefix.as_str();
+    if is_reserved(req.uri().path(), prefix) {
+        let ctx = ctx.as_ref().ok_or(ProxyError::NoGatewayPage)?;
+        return Ok(portal(ctx, req, prefix).await.map(Reply::Page));
     }
-
-    // Before anything reads a field that is one value: routing reads Host, the session check
-    // Authorization, a login its Content-Type; the app might read the other line.
-    if let Some(field) = fields::repeated(req.version(), req.uri(), req.headers()) {
-        return Err(ProxyError::RepeatedField(field.shown));
-    }
-
-    let host_value = original_host(&req).ok_or(ProxyError::BadHost)?;
-    let host = host_value
-        .to_str()
-        .ok()
-        .and_then(super::routes::normalise_host)
-        .ok_or(ProxyError::BadHost)?;
-
-    let path = req.uri().path();
-    check_path(path).map_err(ProxyError::AmbiguousPath)?;
-    // Routes, login and logout rules are compared in the spelling the app may read the path in.
-    let route = canonical_path(path);
-
-    let app_index = snapshot
-        .routes
-        .find(&host, &route)
-        .ok_or(ProxyError::UnknownHost)?;
-    progress.app = Some(app_index);
-    let app = config.apps.get(app_index).ok_or(ProxyError::UnknownHost)?;
-
-    // An app with MFA needs the stores; if they are missing (MFA switched on by a reload), no
-    // request to it passes unchecked.
-    let ctx = match (&app.mfa, mfa) {
-        (Some(_), Some(mfa)) if !mfa.keys_checked() => {
-            return Err(ProxyError::StateUnavailable(MfaError::KeysUnchecked))
-        }
-        (Some(settings), Some(mfa)) => Some(Context {
-            mfa,
-            keys: mfa.keys(),
-            app,
-            settings,
-            tls: login::client_used_tls(peer, req.headers()),
-            now: unix_now(),
-            client: peer.client_ip(req.headers()),
-            user_agent: user_agent(req.headers()),
-            accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
-            request_id: request_id.to_str().unwrap_or("-").to_string(),
-            request_uri: req.uri().clone(),
-            device_tokens: crate::session::device::presented(
-                req.headers(),
-                login::client_used_tls(peer, req.headers()),
-            ),
-            familiar: std::sync::Mutex::new(None),
-        }),
-        (Some(_), None) => return Err(ProxyError::StateUnavailable(MfaError::NotReady)),
-        (None, _) => None,
-    };
-
-    if is_reserved(path, &config.reserved_prefix) {
-        let Some(ctx) = &ctx else {
-            return Err(ProxyError::NoGatewayPage);
-        };
-        let rest = path
-            .get(config.reserved_prefix.len()..)
-            .unwrap_or("")
-            .to_string();
-        let (parts, body) = req.into_parts();
-        let request = GatewayRequest {
-            method: parts.method,
-            rest: &rest,
-            query: parts.uri.query(),
-            headers: parts.headers,
-            body,
-            prefix: &config.reserved_prefix,
-        };
-        return Ok(Box::pin(endpoints::handle(ctx, request))
-            .await
-            .map(Reply::Page));
-    }
-
     // NTLM/Negotiate sign in the upstream connection, and upstream connections are pooled
     // across clients (SECURITY-TESTS 36): refused for every app.
     if crate::session::credentials::connection_authentication(req.headers()) {
         return Err(ProxyError::ConnectionAuthentication);
     }
-
-    // Phase: session check. Credentials the app would take as a login reach it only when bound
-    // to a verified session; the login route itself is recognised here (in every spelling).
-    let mut checked = None;
-    let mut login = None;
-    let mut basic_login = None;
-    let mut is_logout = false;
+    let admission = Box::pin(admit(ctx.as_ref(), &mut req, &routed.route)).await?;
     let writes = !matches!(
         *req.method(),
         http::Method::GET | http::Method::HEAD | http::Method::OPTIONS
     );
-    // Clients of a bypass network are not checked either way: their answers pass as they are.
-    let mut gated = false;
-    if let Some(ctx) = &ctx {
-        gated = !guard::trusted_network(ctx.settings, ctx.client);
-        // Where the app takes a password without a session, no second factor can stand.
-        if gated
-            && ctx
-                .settings
-                .refuse
-                .iter()
-                .any(|p| same_route_or_below(&route, p))
-        {
-            return Err(ProxyError::PathRefused);
-        }
-        // Nor where a request carries such a credential itself (an API key).
-        if gated
-            && ctx.settings.refuse_credentials.carried(
-                req.method(),
-                req.headers(),
-                req.uri().query(),
-            )
-        {
-            return Err(ProxyError::PathRefused);
-        }
-        if guard::bypassed(ctx.settings, path, ctx.client) {
-            guard::strip_gateway_cookies(req.headers_mut());
-            // Static files need no session: a front controller that serves an unknown path
-            // there with the app would otherwise see the app's credentials unchecked.
-            if gated {
-                guard::strip_app_credentials(ctx.settings, req.headers_mut());
-            }
-        } else {
-            let method = req.method();
-            login = ctx
-                .settings
-                .login
-                .iter()
-                .find(|r| r.matches(method, &route));
-            is_logout = ctx
-                .settings
-                .logout
-                .iter()
-                .any(|rule| rule.matches(method, &route));
-            let is_login = login.is_some();
-            let basic_area = ctx
-                .settings
-                .basic_auth
-                .as_ref()
-                .is_some_and(|b| b.paths.iter().any(|p| same_route_or_below(&route, p)));
-            match Box::pin(guard::check(ctx, req.headers_mut(), is_login, basic_area)).await {
-                Ok(_) if guard::unbound_url_session_id(ctx.settings, req.uri(), req.headers()) => {
-                    return Err(ProxyError::AmbiguousRequest("session id in the URL"));
-                }
-                Ok(c) => {
-                    if c.stripped > 0 {
-                        tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), cookies = c.stripped, "unbound app session cookie removed");
-                        ctx.mfa
-                            .metrics
-                            .unbound_cookies
-                            .get_or_create(&crate::mfa::metrics::AppLabels {
-                                app: app.name.clone(),
-                            })
-                            .inc();
-                        // One record per client a minute: a browser with a stale cookie
-                        // would otherwise write one per request (the metric counts them all).
-                        if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
-                            ctx.audit(
-                                "unbound_cookie_stripped",
-                                "-",
-                                "refused",
-                                None,
-                                &[("repeats_since_last_record", repeats.to_string())],
-                            );
-                        }
-                    }
-                    checked = Some(c);
-                }
-                Err(Denied::UnboundAuthorization) => {
-                    tracing::info!(app = %app.name, request_id = request_id.to_str().unwrap_or("-"), "unbound Authorization refused");
-                    ctx.mfa
-                        .metrics
-                        .unbound_authorization
-                        .get_or_create(&crate::mfa::metrics::AppLabels {
-                            app: app.name.clone(),
-                        })
-                        .inc();
-                    if let Some(repeats) = ctx.mfa.first_strip_in_a_while(ctx.client, ctx.now) {
-                        let detail = [("repeats_since_last_record", repeats.to_string())];
-                        ctx.audit(
-                            "unbound_authorization_refused",
-                            "-",
-                            "refused",
-                            None,
-                            &detail,
-                        );
-                    }
-                    return Err(ProxyError::Unauthorized);
-                }
-                Err(Denied::BadBasic(why)) => {
-                    return Err(ProxyError::AmbiguousRequest(why.label()))
-                }
-                // Checked below with the app's check path, once the request's headers are
-                // those the app would see; the request itself goes nowhere.
-                Err(Denied::BasicLogin(credential)) => basic_login = Some(credential),
-                Err(Denied::Unavailable(e)) => return Err(ProxyError::StateUnavailable(e)),
-            }
-        }
-    } else {
-        // An app without a second factor on the same host is still not to read the gateway's
-        // cookies (another app's session, a device credential).
-        guard::strip_gateway_cookies(req.headers_mut());
-    }
 
     let client_upgrade = req
         .headers()
         .contains_key(header::UPGRADE)
         .then(|| hyper::upgrade::on(&mut req));
     let (mut parts, body) = req.into_parts();
+    let upgrade = for_the_app(
+        &mut parts,
+        snapshot,
+        peer,
+        app,
+        routed.host_value,
+        request_id,
+    )?;
+    let upstream = snapshot
+        .upstream(routed.app_index)
+        .ok_or(ProxyError::UnknownHost)?;
+    let Some(ctx) = &ctx else {
+        let outbound = Request::from_parts(parts, Either::Left(body));
+        let response = send(upstream, app, outbound, progress).await?;
+        return switched(snapshot, response, client_upgrade, upgrade, progress)
+            .map(|r| r.map(Reply::Upstream));
+    };
+    if let Admission::Checked {
+        kind: RequestKind::Basic(credential),
+        ..
+    } = admission
+    {
+        let rule = ctx
+            .settings
+            .basic_auth
+            .as_ref()
+            .ok_or(ProxyError::Unauthorized)?;
+        let uri = parts.uri.clone();
+        let headers = parts.headers;
+        let sign_in = basic::sign_in(ctx, rule, credential, headers, &uri, upstream, json, prefix);
+        return Box::pin(sign_in).await;
+    }
+    // A token app's answers must be readable for a token: not compressed.
+    if ctx.settings.token.is_some() {
+        parts.headers.remove(header::ACCEPT_ENCODING);
+    }
+    // Where the app is asked after every answer, a session's requests take turns, so no
+    // request of it reaches the app between another one's answer and its check.
+    let _turn = match admission.session() {
+        Some(session) if ctx.settings.asks_after_each_answer() => Some(
+            ctx.mfa
+                .turns
+                .take(session.id_hash, app.upstream.response_header_timeout)
+                .await
+                .ok_or(ProxyError::UpstreamTimeout)?,
+        ),
+        _ => None,
+    };
+    let (body, login) = match &admission {
+        Admission::Checked {
+            checked,
+            kind: RequestKind::Login { rule, .. },
+        } => {
+            let limit = config.limits.max_body_bytes;
+            Box::pin(read_login(ctx, rule, checked, &mut parts, body, limit)).await?
+        }
+        _ => (Either::Left(body), None),
+    };
+    // The release gate may have to ask the app who a session it handed out belongs to, the way
+    // this request reached it.
+    let whoami_base = admission
+        .gated()
+        .then(|| super::whoami::Base::of(ctx.settings, &parts.headers, parts.uri.path()))
+        .flatten();
+    let response = send(upstream, app, Request::from_parts(parts, body), progress).await?;
+    let response = switched(snapshot, response, client_upgrade, upgrade, progress)?;
+    let exchange = answer::Exchange {
+        ctx,
+        admission: &admission,
+        login,
+        writes,
+        upstream,
+        whoami_base,
+        json,
+        prefix,
+    };
+    Box::pin(answer::decide(exchange, response)).await
+}
+
+/// Our own check gives a readable 431 page; hyper's larger hard limit stays behind it. And
+/// before anything reads a field that is one value (routing reads Host, the session check
+/// Authorization, a login its Content-Type), a field sent twice is refused: the app might read
+/// the other line.
+fn within_limits<B>(config: &crate::config::Config, req: &Request<B>) -> Result<(), ProxyError> {
+    if req.headers().len() > config.limits.max_headers
+        || headers::header_bytes(req.uri(), req.headers()) > config.limits.max_header_bytes
+        || crate::session::credentials::too_many_cookies(req.headers())
+    {
+        return Err(ProxyError::HeadersTooLarge);
+    }
+    if let Some(field) = fields::repeated(req.version(), req.uri(), req.headers()) {
+        return Err(ProxyError::RepeatedField(field.shown));
+    }
+    Ok(())
+}
+
+/// Where a request goes: the app its host and path name.
+struct Routed<'s> {
+    app_index: usize,
+    app: &'s App,
+    /// The host as the client sent it, for the app's `Host` and the forwarding headers.
+    host_value: HeaderValue,
+    /// The path in the spelling the app may read it in: routes, login and logout rules are
+    /// compared in it.
+    route: String,
+}
+
+fn route<'s, B>(snapshot: &'s Snapshot, req: &Request<B>) -> Result<Routed<'s>, ProxyError> {
+    let host_value = original_host(req).ok_or(ProxyError::BadHost)?;
+    let host = host_value
+        .to_str()
+        .ok()
+        .and_then(super::routes::normalise_host)
+        .ok_or(ProxyError::BadHost)?;
+    let path = req.uri().path();
+    check_path(path).map_err(ProxyError::AmbiguousPath)?;
+    let route = canonical_path(path).into_owned();
+    let app_index = snapshot
+        .routes
+        .find(&host, &route)
+        .ok_or(ProxyError::UnknownHost)?;
+    let app = snapshot
+        .config
+        .apps
+        .get(app_index)
+        .ok_or(ProxyError::UnknownHost)?;
+    Ok(Routed {
+        app_index,
+        app,
+        host_value,
+        route,
+    })
+}
+
+/// The second factor's view of the request, for an app with MFA. Such an app needs the stores;
+/// if they are missing (MFA switched on by a reload), no request to it passes unchecked.
+fn mfa_context<'a>(
+    app: &'a App,
+    mfa: Option<&'a Mfa>,
+    peer: &Peer<'_>,
+    req: &Request<Incoming>,
+    request_id: &HeaderValue,
+) -> Result<Option<Context<'a>>, ProxyError> {
+    let Some(settings) = &app.mfa else {
+        return Ok(None);
+    };
+    let Some(mfa) = mfa else {
+        return Err(ProxyError::StateUnavailable(MfaError::NotReady));
+    };
+    if !mfa.keys_checked() {
+        return Err(ProxyError::StateUnavailable(MfaError::KeysUnchecked));
+    }
+    let tls = login::client_used_tls(peer, req.headers());
+    Ok(Some(Context {
+        mfa,
+        keys: mfa.keys(),
+        app,
+        settings,
+        tls,
+        now: unix_now(),
+        client: peer.client_ip(req.headers()),
+        user_agent: user_agent(req.headers()),
+        accept_language: req.headers().get(header::ACCEPT_LANGUAGE).cloned(),
+        request_id: request_id.to_str().unwrap_or("-").to_string(),
+        request_uri: req.uri().clone(),
+        device_tokens: crate::session::device::presented(req.headers(), tls),
+        familiar: std::sync::Mutex::new(None),
+    }))
+}
+
+/// A gateway page or API call (under the reserved prefix).
+async fn portal(ctx: &Context<'_>, req: Request<Incoming>, prefix: &str) -> Response<bytes::Bytes> {
+    let rest = req
+        .uri()
+        .path()
+        .get(prefix.len()..)
+        .unwrap_or("")
+        .to_string();
+    let (parts, body) = req.into_parts();
+    let request = GatewayRequest {
+        method: parts.method,
+        rest: &rest,
+        query: parts.uri.query(),
+        headers: parts.headers,
+        body,
+        prefix,
+    };
+    Box::pin(endpoints::handle(ctx, request)).await
+}
+
+/// The request's headers as the app gets them: hop-by-hop fields out, forwarding fields and
+/// the app's `Host` and extra headers in, origin-form target over HTTP/1.1. Returns the
+/// protocol to switch to, if the client asked for WebSocket.
+fn for_the_app(
+    parts: &mut http::request::Parts,
+    snapshot: &Snapshot,
+    peer: &Peer<'_>,
+    app: &App,
+    host_value: HeaderValue,
+    request_id: &HeaderValue,
+) -> Result<Option<HeaderValue>, ProxyError> {
     let inbound_version = parts.version;
     // Only WebSocket is relayed: after a switch to h2c (or any other protocol) the client
     // would send requests straight to the app, past every check here.
@@ -445,114 +458,79 @@ async fn forward(
     if let Some(protocol) = &upgrade {
         headers::set_upgrade(&mut parts.headers, protocol.clone());
     }
-    let upstream = snapshot
-        .upstream(app_index)
-        .ok_or(ProxyError::UnknownHost)?;
-    parts.uri = origin_form(parts.uri).map_err(|e| ProxyError::BadUpstreamRequest(e.into()))?;
+    let uri = std::mem::take(&mut parts.uri);
+    parts.uri = origin_form(uri).map_err(|e| ProxyError::BadUpstreamRequest(e.into()))?;
     parts.version = Version::HTTP_11;
-    let prefix = &config.reserved_prefix;
-    if let Some(credential) = basic_login {
-        let (Some(ctx), Some(rule)) = (
-            &ctx,
-            ctx.as_ref().and_then(|c| c.settings.basic_auth.as_ref()),
-        ) else {
-            return Err(ProxyError::Unauthorized);
-        };
-        let uri = parts.uri.clone();
-        return Box::pin(basic::sign_in(
-            ctx,
-            rule,
-            credential,
-            parts.headers,
-            &uri,
-            upstream,
-            json,
-            prefix,
-        ))
-        .await;
-    }
-    // A token app's answers must be readable for a token: not compressed.
-    if ctx.as_ref().is_some_and(|c| c.settings.token.is_some()) {
-        parts.headers.remove(header::ACCEPT_ENCODING);
-    }
-    // Where the app is asked after every answer, a session's requests take turns, so no
-    // request of it reaches the app between another one's answer and its check.
-    let session = checked.as_ref().and_then(|c| c.session.as_ref());
-    let _turn = match (&ctx, session) {
-        (Some(ctx), Some(session)) if gated && ctx.settings.asks_after_each_answer() => Some(
-            ctx.mfa
-                .turns
-                .take(session.id_hash, app.upstream.response_header_timeout)
-                .await
-                .ok_or(ProxyError::UpstreamTimeout)?,
-        ),
-        _ => None,
-    };
-    // Phase: a login's body is read (bounded) for its user name, then sent on as read.
-    let (body, login) = match (login, &ctx) {
-        (Some(rule), Some(ctx)) => {
-            let (body, mut pending) = Box::pin(login::read_request(
-                ctx,
-                rule,
-                &parts.headers,
-                parts.uri.path(),
-                parts.uri.query(),
-                body,
-                config.limits.max_body_bytes,
-                checked.as_ref().and_then(|c| c.session.as_ref()),
-            ))
-            .await?;
-            match (&mut pending, &checked) {
-                // Not a login after all (no user name where the rule needs one): the pre-login
-                // session goes no further than on any other route.
-                (None, Some(c)) if !c.before_login.is_empty() => {
-                    let names = &c.before_login;
-                    crate::session::credentials::strip_cookies(&mut parts.headers, |n| {
-                        names.iter().any(|b| b == n)
-                    });
-                }
-                // The pre-login session the app signs in may not be renewed by its answer
-                // (only a login cookie beside it is new): released, it is the user's too.
-                (Some(pending), Some(c)) => {
-                    pending.keep_pre_login(ctx, &c.before_login, &parts.headers)?;
-                }
-                _ => {}
-            }
-            (body, pending)
+    Ok(upgrade)
+}
+
+/// Phase: a login's body is read (bounded) for its user name, then sent on as read.
+async fn read_login<'a>(
+    ctx: &Context<'_>,
+    rule: &'a crate::intercept::rules::LoginRule,
+    checked: &crate::mfa::guard::Checked,
+    parts: &mut http::request::Parts,
+    body: Incoming,
+    limit: u64,
+) -> Result<(ForwardBody, Option<login::PendingLogin<'a>>), ProxyError> {
+    let session = checked.session.as_ref();
+    let (path, query) = (parts.uri.path(), parts.uri.query());
+    let read = login::read_request(ctx, rule, &parts.headers, path, query, body, limit, session);
+    let (body, mut pending) = Box::pin(read).await?;
+    match &mut pending {
+        // Not a login after all (no user name where the rule needs one): the pre-login
+        // session goes no further than on any other route.
+        None if !checked.before_login.is_empty() => {
+            let names = &checked.before_login;
+            crate::session::credentials::strip_cookies(&mut parts.headers, |n| {
+                names.iter().any(|b| b == n)
+            });
         }
-        _ => (Either::Left(body), None),
-    };
-    // The release gate may have to ask the app who a session it handed out belongs to, the way
-    // this request reached it.
-    let whoami_base = ctx
-        .as_ref()
-        .filter(|_| gated)
-        .and_then(|c| super::whoami::Base::of(c.settings, &parts.headers, parts.uri.path()));
-    let outbound = Request::from_parts(parts, body);
+        // The pre-login session the app signs in may not be renewed by its answer (only a
+        // login cookie beside it is new): released, it is the user's too.
+        Some(pending) => pending.keep_pre_login(ctx, &checked.before_login, &parts.headers)?,
+        None => {}
+    }
+    Ok((body, pending))
+}
+
+/// Phase: forward. The same limit holds for the answer's head and for every pause in its body
+/// (nginx's proxy_read_timeout): a stalled app does not hold the client's connection for ever.
+async fn send(
+    upstream: &UpstreamTarget,
+    app: &App,
+    outbound: Request<ForwardBody>,
+    progress: &mut Progress,
+) -> Result<Response<UpstreamBody>, ProxyError> {
+    let limit = app.upstream.response_header_timeout;
     let sent = crate::ops::clock::instant();
-    let mut response = match tokio::time::timeout(
-        app.upstream.response_header_timeout,
-        upstream.pool.send(outbound),
-    )
-    .await
-    {
-        // The same limit holds for every pause in the answer's body (nginx's
-        // proxy_read_timeout): a stalled app does not hold the client's connection for ever.
+    let answered = tokio::time::timeout(limit, upstream.pool.send(outbound)).await;
+    match answered {
         Ok(Ok(response)) => {
-            response.map(|body| body.with_idle_limit(app.upstream.response_header_timeout))
+            progress.upstream_time = Some(sent.elapsed());
+            Ok(response.map(|body| body.with_idle_limit(limit)))
         }
         Ok(Err(error)) => {
             progress.upstream_time = Some(sent.elapsed());
-            return Err(if error.is_timeout() {
+            Err(if error.is_timeout() {
                 ProxyError::UpstreamTimeout
             } else {
                 ProxyError::UpstreamUnreachable(error)
-            });
+            })
         }
-        Err(_elapsed) => return Err(ProxyError::UpstreamTimeout),
-    };
-    progress.upstream_time = Some(sent.elapsed());
+        Err(_elapsed) => Err(ProxyError::UpstreamTimeout),
+    }
+}
 
+/// The answer's hop-by-hop fields out and `Via` in; a WebSocket switch the client asked for and
+/// the app accepted is taken up (relayed once the 101 is on its way).
+fn switched(
+    snapshot: &Snapshot,
+    mut response: Response<UpstreamBody>,
+    client_upgrade: Option<hyper::upgrade::OnUpgrade>,
+    upgrade: Option<HeaderValue>,
+    progress: &mut Progress,
+) -> Result<Response<UpstreamBody>, ProxyError> {
     let switching = response.status() == StatusCode::SWITCHING_PROTOCOLS;
     let accepted_protocol = headers::remove_hop_by_hop(response.headers_mut());
     match (
@@ -568,49 +546,13 @@ async fn forward(
                 upstream: hyper::upgrade::on(&mut response),
             });
         }
-        (true, ..) => {
-            // A switch nobody asked for (or without a protocol) cannot be relayed.
-            return Err(ProxyError::UnexpectedSwitch);
-        }
+        // A switch nobody asked for (or without a protocol) cannot be relayed.
+        (true, ..) => return Err(ProxyError::UnexpectedSwitch),
         _ => {}
     }
     let version = response.version();
     headers::append_via(response.headers_mut(), version, &snapshot.via);
-
-    let Some(ctx) = &ctx else {
-        return Ok(response.map(Reply::Upstream));
-    };
-    // Phase: a login answer is checked and, on success, withheld.
-    let response = match login {
-        Some(pending) => {
-            match Box::pin(login::answer(
-                ctx, pending, response, upstream, json, prefix,
-            ))
-            .await?
-            {
-                login::Answered::Ready(answer) => return Ok(answer),
-                login::Answered::NotALogin(passed) => passed,
-            }
-        }
-        None => response.map(Reply::Upstream),
-    };
-    if !gated {
-        return Ok(response);
-    }
-    // Phase: the release gate — no app session leaves except through the second factor; a
-    // verified session follows the app's cookie rotation (with proof) and ends with its logout.
-    Box::pin(gate::gate(
-        ctx,
-        checked.as_ref(),
-        is_logout,
-        writes,
-        response,
-        upstream,
-        whoami_base,
-        json,
-        prefix,
-    ))
-    .await
+    Ok(response)
 }
 
 /// The host the client asked for: the request target's authority (HTTP/2, absolute-form) or
@@ -631,7 +573,7 @@ fn user_agent(headers: &http::HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-fn original_host(req: &Request<Incoming>) -> Option<HeaderValue> {
+fn original_host<B>(req: &Request<B>) -> Option<HeaderValue> {
     match req.uri().authority() {
         Some(authority) => HeaderValue::from_str(authority.as_str()).ok(),
         None => req.headers().get(header::HOST).cloned(),

@@ -5,16 +5,15 @@
 use super::body::Reply;
 use super::error::{ProxyError, Throttle};
 use super::headers::{self, Peer};
-use super::state::UpstreamTarget;
 use super::upstream::ForwardBody;
 use super::upstream::UpstreamBody;
 use super::whoami::{self, AppSays};
 use crate::config::IdentitySource;
 use crate::config::Limit;
 use crate::intercept::body::{canonical_field_name, login_username, username_in_query};
+use crate::intercept::rules::final_set_cookies;
 use crate::intercept::rules::LoginRule;
 use crate::intercept::rules::UsernameField;
-use crate::intercept::rules::{final_set_cookies, sets_cookies_named};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::endpoints;
 use crate::mfa::flow::{self, Context};
@@ -254,28 +253,46 @@ pub enum Answered {
     NotALogin(Response<Reply>),
 }
 
-pub async fn answer(
+/// A login answer read whole that may have signed someone in: whom, the app says (the walk's
+/// next step, `whoami::who_signed_in`), and [`settle`] decides.
+pub struct Unsettled<'a> {
+    pending: PendingLogin<'a>,
+    pub answer: WithheldAnswer,
+    /// Whether the rule's own test of success passed; if not, only the app's word makes it a
+    /// login.
+    by_the_rule: bool,
+}
+
+impl Unsettled<'_> {
+    /// What the app is asked with: the name typed (where the config takes it) and the
+    /// request as it went to the app.
+    pub fn asked_with(&self) -> (Option<String>, Option<whoami::Base>) {
+        (
+            self.pending.typed_user.clone(),
+            self.pending.whoami_base.clone(),
+        )
+    }
+}
+
+/// What a login's answer is before the app is asked anything.
+pub enum Checked<'a> {
+    NotALogin(Response<Reply>),
+    Unsettled(Unsettled<'a>),
+}
+
+/// Phase: a login's answer is checked against its rule and read (bounded) when it may be a
+/// success.
+pub async fn check<'a>(
     ctx: &Context<'_>,
-    pending: PendingLogin<'_>,
+    pending: PendingLogin<'a>,
     response: Response<UpstreamBody>,
-    upstream: &UpstreamTarget,
-    json: bool,
-    prefix: &str,
-) -> Result<Answered, ProxyError> {
+) -> Result<Checked<'a>, ProxyError> {
     let rule = pending.rule;
-    // A login that carried the app's pre-login session may sign that session in where it is
-    // (no new cookie, another status than the rule's): the app is asked whatever the rule
-    // says, where it can be.
-    // (Not with `pre_login: skip`: the config says such a session signs nobody in on its own,
-    // and asking would end it.)
-    let ask_anyway = !pending.pre_login.is_empty()
-        && ctx.settings.asks_whoami()
-        && !ctx.settings.skips_pre_login();
-    if !ask_anyway && !rule.might_succeed(response.status(), response.headers()) {
+    if !asks_anyway(ctx, &pending) && !rule.might_succeed(response.status(), response.headers()) {
         if let Some(name) = &pending.counted {
             refused_login(ctx, name.as_deref()).await;
         }
-        return Ok(Answered::NotALogin(response.map(Reply::Upstream)));
+        return Ok(Checked::NotALogin(response.map(Reply::Upstream)));
     }
     let (parts, body) = response.into_parts();
     let body = match read_answer(body).await {
@@ -293,18 +310,54 @@ pub async fn answer(
         burn_pre_login(ctx, &pending).await?;
         return Err(ProxyError::LoginAnswerUnreadable);
     }
-    let mut answer = WithheldAnswer {
+    let answer = WithheldAnswer {
         status: parts.status,
         headers: parts.headers,
         body,
         bind: Vec::new(),
     };
-    let mut said = None;
-    if !rule.is_success(answer.status, &answer.headers, &answer.body) {
-        let says = match ask_anyway {
-            true => app_says(ctx, None, pending.whoami_base.clone(), upstream, &answer).await,
-            false => AppSays::Nobody,
-        };
+    let by_the_rule = rule.is_success(answer.status, &answer.headers, &answer.body);
+    if !by_the_rule && !asks_anyway(ctx, &pending) {
+        if let Some(name) = &pending.counted {
+            refused_login(ctx, name.as_deref()).await;
+        }
+        return Ok(Checked::NotALogin(answer.into_response().map(Reply::Page)));
+    }
+    // A success by the rule signed someone in on the pre-login session(s) the request carried:
+    // burned before the app is asked whom (see `settle`).
+    if by_the_rule {
+        burn_pre_login(ctx, &pending).await?;
+    }
+    Ok(Checked::Unsettled(Unsettled {
+        pending,
+        answer,
+        by_the_rule,
+    }))
+}
+
+/// A login that carried the app's pre-login session may sign that session in where it is (no
+/// new cookie, another status than the rule's): the app is asked whatever the rule says, where
+/// it can be. (Not with `pre_login: skip`: the config says such a session signs nobody in on
+/// its own, and asking would end it.)
+fn asks_anyway(ctx: &Context<'_>, pending: &PendingLogin<'_>) -> bool {
+    !pending.pre_login.is_empty() && ctx.settings.asks_whoami() && !ctx.settings.skips_pre_login()
+}
+
+/// Phase: what the app `says` it signed in decides: a login is withheld behind that user's
+/// second factor.
+pub async fn settle(
+    ctx: &Context<'_>,
+    unsettled: Unsettled<'_>,
+    says: AppSays,
+    json: bool,
+    prefix: &str,
+) -> Result<Answered, ProxyError> {
+    let Unsettled {
+        pending,
+        mut answer,
+        by_the_rule,
+    } = unsettled;
+    if !by_the_rule {
         match says {
             AppSays::Nobody => {
                 if let Some(name) = &pending.counted {
@@ -317,14 +370,16 @@ pub async fn answer(
                 return Err(ProxyError::AnswerUnchecked);
             }
             // The rule did not see it, the app says it signed someone in: a login.
-            AppSays::User(user) => said = Some(user),
+            AppSays::User(_) => {}
         }
     }
     // The app signed someone in on the pre-login session(s) the request carried: whatever the
     // second factor does, those values never again pass unbound (an app that keeps the session
     // id at sign-in, or keeps the old one alive beside a new one, would take them as signed
     // in on its login routes, where pre-login cookies may go).
-    burn_pre_login(ctx, &pending).await?;
+    if !by_the_rule {
+        burn_pre_login(ctx, &pending).await?;
+    }
     let renewed: Vec<String> = final_set_cookies(&answer.headers)
         .iter()
         .map(|c| c.name.to_string())
@@ -335,23 +390,11 @@ pub async fn answer(
         .filter(|p| !renewed.contains(&p.name))
         .map(|p| p.hash)
         .collect();
+    let user = says.user().ok_or(ProxyError::LoginWithoutUser)?;
     let typed = pending
         .typed_user
         .as_deref()
         .map(|u| flow::identity(ctx.settings, u));
-    let user = match said {
-        Some(user) => user,
-        None => app_says(
-            ctx,
-            pending.typed_user,
-            pending.whoami_base,
-            upstream,
-            &answer,
-        )
-        .await
-        .user()
-        .ok_or(ProxyError::LoginWithoutUser)?,
-    };
     if let Some(typed) = typed.filter(|t| *t != user) {
         // The app's word wins; the difference is recorded for a look (one account by name or
         // e-mail is the usual reason, a name the app reads differently the dangerous one).
@@ -419,70 +462,6 @@ pub(super) async fn read_answer(body: UpstreamBody) -> Result<Bytes, ProxyError>
             CollectError::TimedOut => ProxyError::UpstreamTimeout,
             _ => ProxyError::LoginAnswerUnreadable,
         })
-}
-
-/// Whom the app says an answer signed in, as the realm knows the name: from where the config
-/// says the app tells it (a header, the JSON answer or a cookie of the answer; or its whoami
-/// path, asked with the cookie jar the browser holds after the answer). Only where the config
-/// takes the name typed (`identity.typed_name`) is `typed` the answer. `Unknown` when the app's
-/// word cannot be had: the caller fails closed.
-pub(super) async fn app_says(
-    ctx: &Context<'_>,
-    typed: Option<String>,
-    base: Option<whoami::Base>,
-    upstream: &UpstreamTarget,
-    answer: &WithheldAnswer,
-) -> AppSays {
-    let found = match &ctx.settings.identity {
-        IdentitySource::LoginField => typed,
-        IdentitySource::ResponseHeader(name) => answer
-            .headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string),
-        IdentitySource::ResponseJson(pointer) => whoami::json_text(&answer.body, pointer),
-        IdentitySource::ResponseCookie { name, until } => {
-            cookie_identity(&answer.headers, name, until)
-        }
-        IdentitySource::Whoami {
-            path, answer: says, ..
-        } => {
-            let token = flow::app_credentials(ctx.settings, &answer.headers, &answer.body).token;
-            let Some(asked) =
-                base.and_then(|b| b.after_answer(ctx.settings, &answer.headers, token.as_deref()))
-            else {
-                return AppSays::Unknown;
-            };
-            match whoami::ask(ctx, upstream, asked, path, says).await {
-                AppSays::User(name) => Some(name),
-                other => return other,
-            }
-        }
-    };
-    found
-        .map(|u| flow::identity(ctx.settings, &u))
-        .filter(|u| !u.is_empty())
-        .map_or(AppSays::Unknown, AppSays::User)
-}
-
-/// The user name an app signed into its session cookie: the value (decoded as PHP does) up to
-/// `until`. Only when every such cookie of the answer names the same user.
-fn cookie_identity(headers: &HeaderMap, name: &str, until: &str) -> Option<String> {
-    let mut names = sets_cookies_named(headers, name)
-        .into_iter()
-        .map(|(_, value)| {
-            // As PHP writes and reads cookie values: percent escapes, and `+` for a space.
-            let value = value.trim_matches('"').replace('+', " ");
-            let decoded = percent_encoding::percent_decode_str(&value)
-                .decode_utf8()
-                .ok()?;
-            let (user, _) = decoded.split_once(until)?;
-            Some(user.to_string())
-        });
-    let first = names.next()??;
-    names
-        .all(|n| n.as_deref() == Some(first.as_str()))
-        .then_some(first)
 }
 
 /// What logins the app refuses count against: the client's address and the user name typed
@@ -628,34 +607,4 @@ pub fn client_used_tls(peer: &Peer<'_>, headers: &http::HeaderMap) -> bool {
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.split(',').next())
                 .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(lines: &[&str]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for line in lines {
-            headers.append(header::SET_COOKIE, line.parse().unwrap());
-        }
-        headers
-    }
-
-    #[test]
-    fn the_user_name_signed_into_a_cookie() {
-        let pattern = "wordpress_logged_in_*";
-        let read = |lines: &[&str]| cookie_identity(&answer(lines), pattern, "|");
-        let wp = "wordpress_logged_in_0a1b=alice%7C1796%7Ctok%7Cmac; path=/; HttpOnly";
-        assert_eq!(read(&[wp]).as_deref(), Some("alice"));
-        let spaced = "wordpress_logged_in_0a1b=Alice+Smith%7C1%7Ct%7Cm; path=/";
-        assert_eq!(read(&[spaced]).as_deref(), Some("Alice Smith"));
-        // No separator, no such cookie, a deletion, or two cookies naming two users: nobody.
-        assert_eq!(read(&["wordpress_logged_in_0a1b=alice; path=/"]), None);
-        assert_eq!(read(&["wordpress_0a1b=alice%7C1; path=/"]), None);
-        assert_eq!(read(&["wordpress_logged_in_0a1b=; Max-Age=0"]), None);
-        let other = "wordpress_logged_in_ffff=bob%7C1%7Ct%7Cm; path=/";
-        assert_eq!(read(&[wp, other]), None);
-        assert_eq!(read(&[wp, wp]).as_deref(), Some("alice"));
-    }
 }

@@ -1,6 +1,8 @@
 //! The reverse proxy: listeners, TLS, routing, header rules and forwarding.
 
 pub mod admin_listener;
+pub mod admit;
+pub mod answer;
 pub mod basic;
 pub mod body;
 pub mod connection;

@@ -1,12 +1,16 @@
 //! Asking the app who a session belongs to (`identity.whoami`): a GET to the app's own
 //! "who am I" path with the session's cookies or token, and a JSON pointer into its answer.
 //! The gateway asks after a login (whose session did the app just start?) and, when the config
-//! says so, after every answer to a verified session (is it still the same user?).
+//! says so, after every answer to a verified session (is it still the same user?). These are
+//! steps of the request's walk with their own names: the answer filters (`login`, `gate`) take
+//! what the app said and never send a request themselves.
 
 use super::state::UpstreamTarget;
 use super::upstream::UpstreamBody;
-use crate::config::{AppMfa, WhoamiAnswer};
-use crate::mfa::flow::Context;
+use crate::config::{AppMfa, IdentitySource, WhoamiAnswer};
+use crate::intercept::rules::sets_cookies_named;
+use crate::intercept::withheld::WithheldAnswer;
+use crate::mfa::flow::{self, Context};
 use crate::session::jar::Jar;
 use crate::wire::collect::collect_limited;
 use crate::wire::path::origin_form;
@@ -216,6 +220,70 @@ fn text(value: &serde_json::Value) -> Option<String> {
     }
 }
 
+/// Whom the app says an answer signed in, as the realm knows the name: from where the config
+/// says the app tells it (a header, the JSON answer or a cookie of the answer; or its whoami
+/// path, asked with the cookie jar the browser holds after the answer). Only where the config
+/// takes the name typed (`identity.typed_name`) is `typed` the answer. `Unknown` when the app's
+/// word cannot be had: the caller fails closed.
+pub async fn who_signed_in(
+    ctx: &Context<'_>,
+    typed: Option<String>,
+    base: Option<Base>,
+    upstream: &UpstreamTarget,
+    answer: &WithheldAnswer,
+) -> AppSays {
+    let found = match &ctx.settings.identity {
+        IdentitySource::LoginField => typed,
+        IdentitySource::ResponseHeader(name) => answer
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
+        IdentitySource::ResponseJson(pointer) => json_text(&answer.body, pointer),
+        IdentitySource::ResponseCookie { name, until } => {
+            cookie_identity(&answer.headers, name, until)
+        }
+        IdentitySource::Whoami {
+            path, answer: says, ..
+        } => {
+            let token = flow::app_credentials(ctx.settings, &answer.headers, &answer.body).token;
+            let Some(asked) =
+                base.and_then(|b| b.after_answer(ctx.settings, &answer.headers, token.as_deref()))
+            else {
+                return AppSays::Unknown;
+            };
+            match ask(ctx, upstream, asked, path, says).await {
+                AppSays::User(name) => Some(name),
+                other => return other,
+            }
+        }
+    };
+    found
+        .map(|u| flow::identity(ctx.settings, &u))
+        .filter(|u| !u.is_empty())
+        .map_or(AppSays::Unknown, AppSays::User)
+}
+
+/// The user name an app signed into its session cookie: the value (decoded as PHP does) up to
+/// `until`. Only when every such cookie of the answer names the same user.
+fn cookie_identity(headers: &HeaderMap, name: &str, until: &str) -> Option<String> {
+    let mut names = sets_cookies_named(headers, name)
+        .into_iter()
+        .map(|(_, value)| {
+            // As PHP writes and reads cookie values: percent escapes, and `+` for a space.
+            let value = value.trim_matches('"').replace('+', " ");
+            let decoded = percent_encoding::percent_decode_str(&value)
+                .decode_utf8()
+                .ok()?;
+            let (user, _) = decoded.split_once(until)?;
+            Some(user.to_string())
+        });
+    let first = names.next()??;
+    names
+        .all(|n| n.as_deref() == Some(first.as_str()))
+        .then_some(first)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,5 +319,30 @@ mod tests {
         assert_eq!(says(r#"{"account":{"name":["alice"]}}"#), AppSays::Unknown);
         assert_eq!(says("<html>"), AppSays::Unknown);
         assert_eq!(says(r#"{"account":{"name":"alice"}"#), AppSays::Unknown);
+    }
+
+    fn answer(lines: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for line in lines {
+            headers.append(header::SET_COOKIE, line.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn the_user_name_signed_into_a_cookie() {
+        let pattern = "wordpress_logged_in_*";
+        let read = |lines: &[&str]| cookie_identity(&answer(lines), pattern, "|");
+        let wp = "wordpress_logged_in_0a1b=alice%7C1796%7Ctok%7Cmac; path=/; HttpOnly";
+        assert_eq!(read(&[wp]).as_deref(), Some("alice"));
+        let spaced = "wordpress_logged_in_0a1b=Alice+Smith%7C1%7Ct%7Cm; path=/";
+        assert_eq!(read(&[spaced]).as_deref(), Some("Alice Smith"));
+        // No separator, no such cookie, a deletion, or two cookies naming two users: nobody.
+        assert_eq!(read(&["wordpress_logged_in_0a1b=alice; path=/"]), None);
+        assert_eq!(read(&["wordpress_0a1b=alice%7C1; path=/"]), None);
+        assert_eq!(read(&["wordpress_logged_in_0a1b=; Max-Age=0"]), None);
+        let other = "wordpress_logged_in_ffff=bob%7C1%7Ct%7Cm; path=/";
+        assert_eq!(read(&[wp, other]), None);
+        assert_eq!(read(&[wp, wp]).as_deref(), Some("alice"));
     }
 }
