@@ -226,7 +226,7 @@ impl Factor for TotpFactor {
         &'a self,
         env: &'a Env<'a>,
         who: &'a Subject<'a>,
-        _state: Option<&'a crate::store::FactorState>,
+        _state: Option<&'a FactorState>,
         answer: Answer<'a>,
     ) -> Pending<'a, Verdict> {
         Box::pin(async move {
