@@ -67,10 +67,11 @@ async fn stored_factors(dir: &Path) -> HashMap<String, String> {
         dir.join("data/factors.sqlite3").display()
     );
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    let rows: Vec<(String, String)> = sqlx::query_as("SELECT user_name, id FROM totp_factors")
-        .fetch_all(&pool)
-        .await
-        .unwrap();
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT user_name, id FROM factors WHERE method = 'totp'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     pool.close().await;
     rows.into_iter().collect()
 }

@@ -15,7 +15,7 @@ use crate::config::{Config, EphemeralConfig};
 use crate::factors::recovery::RecoveryCode;
 use crate::keys::KeyRing;
 use crate::regulation::Subject;
-use crate::store::{AnyDurable, DurableStore, Invite, StoreError};
+use crate::store::{AnyDurable, DurableStore, FactorRecord, Invite, StoreError};
 use state::{SessionView, StateOp, StateReply};
 use std::sync::Arc;
 
@@ -27,6 +27,8 @@ pub enum AdminError {
     Setup(#[from] crate::mfa::MfaSetupError),
     #[error("state store")]
     Store(#[from] StoreError),
+    #[error("factors")]
+    Factor(#[from] crate::factors::service::FactorError),
     #[error("sessions and locks")]
     State(#[from] state::StateError),
     #[error(transparent)]
@@ -391,15 +393,32 @@ impl Admin {
     pub async fn users(&self, realm: Option<&str>, now: i64) -> Result<Vec<UserRow>, AdminError> {
         let locks = self.locks(now).await?;
         let mut rows = Vec::new();
-        for record in self.durable.all_totp().await? {
+        let mut enrolled: Vec<Vec<FactorRecord>> = Vec::new();
+        // In (realm, user) order: a user's factors are side by side.
+        for record in self.durable.all_factors().await? {
             if realm.is_some_and(|r| r != record.realm) {
                 continue;
             }
+            match enrolled.last_mut() {
+                Some(last)
+                    if last
+                        .first()
+                        .is_some_and(|f| (&f.realm, &f.user) == (&record.realm, &record.user)) =>
+                {
+                    last.push(record)
+                }
+                _ => enrolled.push(vec![record]),
+            }
+        }
+        for factors in &enrolled {
+            let Some(first) = factors.first() else {
+                continue;
+            };
             let left = self
                 .durable
-                .recovery_codes_left(&record.realm, &record.user)
+                .recovery_codes_left(&first.realm, &first.user)
                 .await?;
-            rows.push(self.row(&record.realm, &record.user, Some(&record), left, &locks));
+            rows.push(self.row(&first.realm, &first.user, factors, left, &locks));
         }
         for (subject, _) in &locks {
             if let Some(
@@ -408,7 +427,7 @@ impl Admin {
             {
                 let listed = rows.iter().any(|row| row.realm == r && row.user == user);
                 if !listed && realm.is_none_or(|want| want == r) {
-                    rows.push(self.row(&r, &user, None, 0, &locks));
+                    rows.push(self.row(&r, &user, &[], 0, &locks));
                 }
             }
         }
@@ -420,14 +439,11 @@ impl Admin {
         &self,
         realm: &str,
         user: &str,
-        totp: Option<&crate::store::TotpRecord>,
+        factors: &[FactorRecord],
         left: u32,
         locks: &[(String, i64)],
     ) -> UserRow {
-        let mut methods = Vec::new();
-        if totp.is_some() {
-            methods.push("totp".to_string());
-        }
+        let mut methods: Vec<String> = factors.iter().map(|f| f.method.clone()).collect();
         if left > 0 {
             methods.push("recovery_code".to_string());
         }
@@ -437,21 +453,21 @@ impl Admin {
             apps: self.apps_of(realm),
             methods,
             recovery_codes_left: left,
-            enrolled_at: totp.map(|t| t.created_at),
-            last_used_at: totp.and_then(|t| t.last_used_at),
+            enrolled_at: factors.iter().map(|f| f.created_at).min(),
+            last_used_at: factors.iter().filter_map(|f| f.last_used_at).max(),
             locked_until: Self::user_lock(locks, realm, user),
         }
     }
 
     pub async fn user(&self, realm: &str, user: &str, now: i64) -> Result<UserDetail, AdminError> {
-        let totp = self.durable.totp(realm, user).await?;
+        let factors = self.durable.factors(realm, user).await?;
         let left = self.durable.recovery_codes_left(realm, user).await?;
         let locks = self.locks(now).await?;
         let sessions = self.sessions(Some((realm, user)), now).await?;
         let invite = self.durable.invite(realm, user, now).await?;
         let devices = self.devices(realm, user, now).await?;
         Ok(UserDetail {
-            row: self.row(realm, user, totp.as_ref(), left, &locks),
+            row: self.row(realm, user, &factors, left, &locks),
             sessions,
             devices,
             invite_expires_at: invite.map(|i| i.expires_at),
@@ -508,13 +524,19 @@ impl Admin {
         };
         let mut users = Vec::new();
         for candidate in candidates {
-            let enrolled = self.durable.totp(realm, &candidate.user).await?.is_some()
-                || self
-                    .durable
-                    .recovery_codes_left(realm, &candidate.user)
-                    .await?
-                    > 0;
-            if !enrolled {
+            let who = crate::factors::service::Subject {
+                realm,
+                user: &candidate.user,
+                now,
+            };
+            let env = crate::factors::service::Env {
+                store: &self.durable,
+                keys: &self.keys,
+                tuning: Default::default(),
+            };
+            // The registry the gateway runs with: the same answer to "enrolled?" as at login.
+            let factors = crate::factors::service::Factors::standard();
+            if !factors.enrolled(&env, &who).await?.any() {
                 users.push(candidate);
             }
         }
@@ -595,7 +617,13 @@ impl Admin {
         self.change("admin_user_reset", realm, Some(user), now, false, async {
             let ended = self.end_user_sessions(realm, user, now).await?;
             let left = self.durable.recovery_codes_left(realm, user).await?;
-            let removed = self.durable.remove_totp(realm, user).await?;
+            let mut removed = false;
+            for factor in self.durable.factors(realm, user).await? {
+                removed |= self
+                    .durable
+                    .remove_factor(realm, user, &factor.method)
+                    .await?;
+            }
             self.durable
                 .replace_recovery_codes(realm, user, &[], now)
                 .await?;

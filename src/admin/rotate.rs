@@ -1,11 +1,11 @@
 //! `mfa-gateway keys rotate` (an admin operation, above the key ring and the stores it
-//! works on): a new active encryption key, and every stored TOTP secret
-//! re-encrypted under it.
+//! works on): a new active encryption key, and every stored factor's secret (whatever its
+//! method) re-encrypted under it.
 //!
 //! The key file is written first, the secrets after: if re-encryption stops half-way, every
 //! secret is still under a key the file holds, and running the command again finishes the job.
 
-use crate::factors::service::totp_context;
+use crate::factors::service::secret_context;
 use crate::keys::{KeyError, KeyRing};
 use crate::store::{DurableStore, StoreError};
 
@@ -46,17 +46,17 @@ pub async fn reseal_all<S: DurableStore>(ring: &KeyRing, store: &S) -> Result<Re
         resealed: 0,
         current: 0,
     };
-    for record in store.all_totp().await? {
+    for record in store.all_factors().await? {
         if record.secret.key_id == active {
             report.current += 1;
             continue;
         }
-        let context = totp_context(&record.realm, &record.user, &record.id);
+        let context = secret_context(&record);
         let secret = ring.open(&record.secret, &context)?;
         let sealed = ring.seal(&secret, &context)?;
         // A factor replaced meanwhile was sealed under the active key already: skipping it is right.
         if store
-            .reseal_totp(&record.id, &record.secret.key_id, &sealed)
+            .reseal_factor(&record.id, &record.secret.key_id, &sealed)
             .await?
         {
             report.resealed += 1;
@@ -68,9 +68,9 @@ pub async fn reseal_all<S: DurableStore>(ring: &KeyRing, store: &S) -> Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::factors::service::{Subject, TotpFactor};
+    use crate::factors::service::{Answer, Env, Factor, Subject, TotpFactor, Tuning};
     use crate::factors::totp::{code_at, TotpParams};
-    use crate::store::SqliteStore;
+    use crate::store::{AnyDurable, SqliteStore};
 
     #[tokio::test]
     async fn secrets_move_to_the_new_key_and_still_verify() {
@@ -81,20 +81,19 @@ mod tests {
         let store = SqliteStore::open(&dir.join("factors.sqlite3"))
             .await
             .unwrap();
-        let factor = TotpFactor {
-            params: TotpParams::default(),
-        };
         let who = Subject {
             realm: "main",
             user: "alice",
             now: 1_700_000_000,
         };
-        let (secret, pending) = factor.begin_enrollment(&ring, &who).unwrap();
-        let code = code_at(&secret, factor.params, 1_700_000_000).unwrap();
-        assert!(factor
-            .confirm_enrollment(&store, &ring, &pending, &code, 1_700_000_000)
-            .await
-            .unwrap());
+        let params = TotpParams::default();
+        let (secret, pending) = TotpFactor::generate(&ring, &who).unwrap();
+        let code = code_at(&secret, params, 1_700_000_000).unwrap();
+        let confirmed =
+            TotpFactor::confirm(&ring, Tuning::default(), &pending, &code, 1_700_000_000)
+                .unwrap()
+                .unwrap();
+        store.put_factor(&confirmed).await.unwrap();
         let old_key = ring.active_key_id().to_string();
         drop(store);
 
@@ -110,26 +109,36 @@ mod tests {
         let rotated = KeyRing::load(&keys_file).unwrap();
         assert_eq!(rotated.active_key_id(), report.new_key);
 
-        let store = SqliteStore::open(&dir.join("factors.sqlite3"))
+        let store = AnyDurable::sqlite(
+            SqliteStore::open(&dir.join("factors.sqlite3"))
+                .await
+                .unwrap(),
+        );
+        let record = store
+            .factor("main", "alice", "totp")
             .await
+            .unwrap()
             .unwrap();
-        let record = store.totp("main", "alice").await.unwrap().unwrap();
         assert_eq!(record.secret.key_id, report.new_key);
         // The replay marker survived: the enrollment code is still refused, the next one works.
         let later = Subject {
             now: 1_700_000_030,
             ..who
         };
-        use crate::factors::service::Factor;
-        assert!(factor
-            .verify(&store, &rotated, &later, &code)
+        let env = Env {
+            store: &store,
+            keys: &rotated,
+            tuning: Tuning::default(),
+        };
+        assert!(TotpFactor
+            .finish(&env, &later, None, Answer::Code(&code))
             .await
             .unwrap()
             .accepted()
             .is_none());
-        let next = code_at(&secret, factor.params, 1_700_000_030).unwrap();
-        assert!(factor
-            .verify(&store, &rotated, &later, &next)
+        let next = code_at(&secret, params, 1_700_000_030).unwrap();
+        assert!(TotpFactor
+            .finish(&env, &later, None, Answer::Code(&next))
             .await
             .unwrap()
             .accepted()

@@ -4,7 +4,12 @@
 //! `xxxx-xxxx-xxxx`, accepted with or without dashes and spaces, in any case. Only a keyed hash
 //! (HMAC-SHA256 under a server key) is ever stored, so a stolen database does not yield codes.
 
+use super::service::{
+    Accepted, Answer, Began, Env, Factor, FactorError, Method, MethodInfo, Pending, Subject,
+    Verdict,
+};
 use crate::keys::KeyRing;
+use crate::store::{AnyDurable, CodeUse, DurableStore, FactorState};
 use rand::Rng;
 use zeroize::Zeroizing;
 
@@ -77,6 +82,104 @@ pub fn normalise(input: &str) -> Option<Zeroizing<String>> {
 /// The stored form of a code: HMAC-SHA256 under the server's recovery key.
 pub fn hash(keys: &KeyRing, normalised: &str) -> [u8; 32] {
     keys.keyed_hash(b"recovery-code-v1", normalised.as_bytes())
+}
+
+/// Single-use recovery codes as a factor: a code the user holds, one of a set. The set lives
+/// in its own table (keyed hashes, each used once), not as a factor record: it has no secret
+/// to seal and no counter, only codes to strike off.
+pub struct RecoveryCodeFactor;
+
+impl RecoveryCodeFactor {
+    /// A new set, replacing the old one whole; the codes are returned to show once.
+    pub async fn regenerate(
+        &self,
+        store: &AnyDurable,
+        keys: &KeyRing,
+        who: &Subject<'_>,
+    ) -> Result<Vec<RecoveryCode>, FactorError> {
+        let codes = generate_set();
+        let hashes: Vec<[u8; 32]> = codes.iter().map(|c| hash(keys, c.normalised())).collect();
+        store
+            .replace_recovery_codes(who.realm, who.user, &hashes, who.now)
+            .await?;
+        Ok(codes)
+    }
+
+    async fn check(
+        &self,
+        env: &Env<'_>,
+        who: &Subject<'_>,
+        code: &str,
+    ) -> Result<Verdict, FactorError> {
+        let Some(normalised) = normalise(code) else {
+            return Ok(Verdict::Wrong);
+        };
+        let hash = hash(env.keys, &normalised);
+        let used = env
+            .store
+            .consume_recovery_code(who.realm, who.user, &hash, who.now)
+            .await?;
+        Ok(match used {
+            CodeUse::Consumed(left) => Verdict::Accepted(Accepted {
+                method: Method::RECOVERY_CODE,
+                recovery_codes_left: Some(left),
+            }),
+            CodeUse::Spent => Verdict::Spent(Method::RECOVERY_CODE),
+            CodeUse::Unknown => Verdict::Wrong,
+        })
+    }
+}
+
+impl Factor for RecoveryCodeFactor {
+    fn method(&self) -> Method {
+        Method::RECOVERY_CODE
+    }
+
+    /// `backup_code` is what some Django packages call it.
+    fn answers_to(&self, name: &str) -> bool {
+        matches!(name, "recovery_code" | "backup_code")
+    }
+
+    fn plausible(&self, _env: &Env<'_>, code: &str) -> bool {
+        normalise(code).is_some()
+    }
+
+    fn describe<'a>(
+        &'a self,
+        env: &'a Env<'a>,
+        who: &'a Subject<'a>,
+    ) -> Pending<'a, Option<MethodInfo>> {
+        Box::pin(async move {
+            let left = env.store.recovery_codes_left(who.realm, who.user).await?;
+            Ok((left > 0).then_some(MethodInfo {
+                method: Method::RECOVERY_CODE,
+                is_active: true,
+                is_primary: false,
+                created_at: None,
+                last_used_at: None,
+                remaining: Some(left),
+            }))
+        })
+    }
+
+    fn begin<'a>(&'a self, _env: &'a Env<'a>, _who: &'a Subject<'a>) -> Pending<'a, Began> {
+        Box::pin(async { Ok(Began::held()) })
+    }
+
+    fn finish<'a>(
+        &'a self,
+        env: &'a Env<'a>,
+        who: &'a Subject<'a>,
+        _state: Option<&'a FactorState>,
+        answer: Answer<'a>,
+    ) -> Pending<'a, Verdict> {
+        Box::pin(async move {
+            match answer {
+                Answer::Code(code) => self.check(env, who, code).await,
+                Answer::Assertion(_) => Ok(Verdict::Wrong),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

@@ -1,31 +1,40 @@
-//! The factors behind one trait, over the key ring and the durable store: what the login flow
-//! calls to verify a code, to enrol an authenticator, and to describe a user's methods.
+//! The factors behind one trait, over the key ring and the durable store: what the login flow,
+//! the settings pages and the JSON API call to verify an answer, to enrol, and to describe a
+//! user's methods. None of them names a factor: they ask the registry ([`Factors`]).
 //!
-//! A later factor (e-mailed codes, WebAuthn) is one more implementation and one more entry in
-//! [`verify_any`]'s list; the flow does not change.
+//! One trait fits three shapes of factor. A code the user holds (an authenticator, recovery
+//! codes) begins with nothing and finishes by checking the code. A code the gateway sends
+//! begins by sending it and keeps its hash as state. A challenge–response (a passkey) begins
+//! with the options to sign and finishes with the assertion.
 
-use super::{recovery, totp};
 use crate::keys::{KeyError, KeyRing};
-use crate::store::{CodeUse, DurableStore, StoreError, TotpRecord};
+use crate::store::{AnyDurable, FactorRecord, FactorState, StoreError};
 use std::future::Future;
+use std::pin::Pin;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Totp,
-    RecoveryCode,
-}
+pub use super::authenticator::{totp_context, TotpFactor};
+pub use super::recovery::RecoveryCodeFactor;
+
+/// A method's name as the JSON API and the audit trail spell it (`totp`, `recovery_code`).
+/// Open-ended: a factor added later brings its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Method(&'static str);
 
 impl Method {
+    pub const TOTP: Method = Method("totp");
+    pub const RECOVERY_CODE: Method = Method("recovery_code");
+
+    pub const fn new(name: &'static str) -> Method {
+        Method(name)
+    }
+
     /// The name used in the JSON API (`method`), as the Django REST MFA packages spell it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Totp => "totp",
-            Method::RecoveryCode => "recovery_code",
-        }
+        self.0
     }
 }
 
-/// A code that was accepted (and consumed: it will not be accepted again).
+/// An answer that was accepted (and consumed: it will not be accepted again).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Accepted {
     pub method: Method,
@@ -33,7 +42,7 @@ pub struct Accepted {
     pub recovery_codes_left: Option<u32>,
 }
 
-/// What a code turned out to be.
+/// What an answer turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Accepted(Accepted),
@@ -65,7 +74,7 @@ impl Verdict {
     /// recovery code of a list was used is not said before the second factor (it would tell
     /// the holder of a stolen list which codes are gone).
     pub fn wait_for_next(self) -> bool {
-        self == Verdict::Spent(Method::Totp)
+        self == Verdict::Spent(Method::TOTP)
     }
 }
 
@@ -76,7 +85,16 @@ pub enum FactorError {
     #[error(transparent)]
     Keys(#[from] KeyError),
     #[error(transparent)]
-    Totp(#[from] totp::TotpError),
+    Totp(#[from] super::totp::TotpError),
+    /// A factor's state kept with a challenge or a setup token does not read back.
+    #[error("a pending factor state is not valid")]
+    State,
+    /// The state handed to a factor is another method's.
+    #[error("a factor state of another method")]
+    OtherMethod,
+    /// No factor of the registry enrolls on its own.
+    #[error("no factor can be enrolled")]
+    NothingToEnroll,
 }
 
 /// What a user has of one method, for the settings page and `GET …/api/methods`.
@@ -98,260 +116,336 @@ pub struct Subject<'a> {
     pub now: i64,
 }
 
+/// An app's settings that factors read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Authenticator codes accepted this many time steps early or late.
+    pub totp_skew: u8,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning { totp_skew: 1 }
+    }
+}
+
+/// What a factor works with: the store the gateway runs on, the key ring of this request, and
+/// the app's settings.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    pub store: &'a AnyDurable,
+    pub keys: &'a KeyRing,
+    pub tuning: Tuning,
+}
+
+/// What the user is asked for once a factor began.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// A code the user holds (an authenticator's, a recovery code): nothing was sent.
+    Held,
+    /// A code was sent; `to` says where, as the user may be shown it (masked).
+    Sent { to: String },
+    /// A challenge for the user's device to sign (for a passkey, the request options as JSON).
+    Challenge { options: String },
+}
+
+/// A factor's start of an answer: what to ask, and what to keep until the answer comes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Began {
+    pub prompt: Prompt,
+    pub state: Option<FactorState>,
+}
+
+impl Began {
+    /// Nothing to send and nothing to keep: a code the user holds.
+    pub fn held() -> Began {
+        Began {
+            prompt: Prompt::Held,
+            state: None,
+        }
+    }
+}
+
+/// What a user types or scans to set up a new factor on their device. Secret: never printed.
+pub struct Provisioning {
+    pub secret: zeroize::Zeroizing<String>,
+    pub uri: zeroize::Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Provisioning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Provisioning(<redacted>)")
+    }
+}
+
+/// An answer to a factor.
+#[derive(Debug, Clone, Copy)]
+pub enum Answer<'a> {
+    /// Typed (or pasted) by the user.
+    Code(&'a str),
+    /// Signed by the user's device (for a passkey, the assertion as JSON).
+    Assertion(&'a [u8]),
+}
+
+/// A boxed future, so that [`Factor`] can be a trait object (`dyn Factor`).
+pub type Pending<'a, T> = Pin<Box<dyn Future<Output = Result<T, FactorError>> + Send + 'a>>;
+
+/// A second factor. Every call gets the time in [`Subject::now`]; none reads the clock.
 pub trait Factor: Send + Sync {
     fn method(&self) -> Method;
 
-    /// Checks `code`; on success the code is consumed atomically, so of two racing requests
-    /// with the same code exactly one is accepted (the other finds it spent).
-    fn verify<S: DurableStore>(
+    /// Whether `name` is this method in the JSON API (`method`), beside its own name.
+    fn answers_to(&self, name: &str) -> bool {
+        name == self.method().as_str()
+    }
+
+    /// Whether `code` has the shape of one of this factor's codes: one that has none of the
+    /// user's factors' shapes is a typo of length, not a guess, and costs no attempt.
+    fn plausible(&self, env: &Env<'_>, code: &str) -> bool;
+
+    /// What the user has of this method, if anything.
+    fn describe<'a>(
+        &'a self,
+        env: &'a Env<'a>,
+        who: &'a Subject<'a>,
+    ) -> Pending<'a, Option<MethodInfo>>;
+
+    /// Starts an answer for a login: sends a code, or makes a challenge to sign; nothing for a
+    /// code the user holds. Called only for a user who has this method.
+    fn begin<'a>(&'a self, env: &'a Env<'a>, who: &'a Subject<'a>) -> Pending<'a, Began>;
+
+    /// Checks an answer against what [`Factor::begin`] kept (`state`, when it kept any). On
+    /// success the answer is consumed atomically, so of two racing requests with the same
+    /// answer exactly one is accepted (the other finds it spent).
+    fn finish<'a>(
+        &'a self,
+        env: &'a Env<'a>,
+        who: &'a Subject<'a>,
+        state: Option<&'a FactorState>,
+        answer: Answer<'a>,
+    ) -> Pending<'a, Verdict>;
+
+    /// Starts enrolling the user: the new factor's pending state, which holds its secret
+    /// sealed, or `None` for a method that is not enrolled on its own (recovery codes come
+    /// with another factor). Nothing is stored yet.
+    fn begin_enrollment(
         &self,
-        store: &S,
-        keys: &KeyRing,
-        who: &Subject<'_>,
-        code: &str,
-    ) -> impl Future<Output = Result<Verdict, FactorError>> + Send;
+        _env: &Env<'_>,
+        _who: &Subject<'_>,
+    ) -> Result<Option<FactorState>, FactorError> {
+        Ok(None)
+    }
 
-    fn describe<S: DurableStore>(
+    /// What the user is shown to set up a pending enrollment on their device (an
+    /// authenticator's key as text and as an `otpauth://` URI), if anything.
+    fn provisioning(
         &self,
-        store: &S,
-        who: &Subject<'_>,
-    ) -> impl Future<Output = Result<Option<MethodInfo>, FactorError>> + Send;
+        _env: &Env<'_>,
+        _who: &Subject<'_>,
+        _pending: &FactorState,
+        _issuer: &str,
+    ) -> Result<Option<Provisioning>, FactorError> {
+        Ok(None)
+    }
+
+    /// Checks the first answer of a pending enrollment: the record to store (its counter past
+    /// the confirming answer, so that it cannot log in again), or `None` when the answer is
+    /// wrong. Nothing is stored here: the caller stores it, with what goes along.
+    fn confirm_enrollment<'a>(
+        &'a self,
+        _env: &'a Env<'a>,
+        _who: &'a Subject<'a>,
+        _pending: &'a FactorState,
+        _answer: Answer<'a>,
+    ) -> Pending<'a, Option<FactorRecord>> {
+        Box::pin(async { Ok(None) })
+    }
 }
 
-/// Store time (Unix seconds, signed) as TOTP time; a time before 1970 matches nothing.
-fn unix(now: i64) -> Option<u64> {
-    u64::try_from(now).ok()
+/// The context a factor's secret is sealed under: it opens only for the record it was written
+/// for. An authenticator's keeps the context it always had, so secrets sealed before factors
+/// shared one table still open.
+pub fn secret_context(record: &FactorRecord) -> Vec<u8> {
+    if record.method == Method::TOTP.as_str() {
+        return totp_context(&record.realm, &record.user, &record.id);
+    }
+    format!(
+        "factor-v1\0{}\0{}\0{}\0{}",
+        record.method, record.realm, record.user, record.id
+    )
+    .into_bytes()
 }
 
-/// The authenticator-app factor.
-pub struct TotpFactor {
-    pub params: totp::TotpParams,
+/// What a user has enrolled, method by method, in the registry's order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Enrolled(pub Vec<MethodInfo>);
+
+impl Enrolled {
+    /// Whether the user has any factor: the one answer to "must this login pass a second
+    /// factor, or enroll one first?".
+    pub fn any(&self) -> bool {
+        !self.0.is_empty()
+    }
+
+    pub fn get(&self, method: Method) -> Option<&MethodInfo> {
+        self.0.iter().find(|m| m.method == method)
+    }
+
+    pub fn has(&self, method: Method) -> bool {
+        self.get(method).is_some()
+    }
 }
 
-/// The sealed secret's context: the secret opens only for the record it was written for.
-pub fn totp_context(realm: &str, user: &str, factor_id: &str) -> Vec<u8> {
-    format!("totp\0{realm}\0{user}\0{factor_id}").into_bytes()
+/// Every factor the gateway offers, in the order a code typed into one field is tried. Built
+/// once at start.
+pub struct Factors {
+    list: Vec<Box<dyn Factor>>,
 }
 
-impl TotpFactor {
-    /// A new secret and the record that will hold it once the user confirms a code. Nothing is
-    /// stored yet: the caller keeps the record with the pending challenge.
+impl Default for Factors {
+    fn default() -> Self {
+        Factors::standard()
+    }
+}
+
+impl Factors {
+    /// The authenticator first (the everyday answer), then recovery codes.
+    pub fn standard() -> Factors {
+        Factors {
+            list: vec![Box::new(TotpFactor), Box::new(RecoveryCodeFactor)],
+        }
+    }
+
+    /// With one more factor, tried after the others.
+    pub fn with(mut self, factor: Box<dyn Factor>) -> Factors {
+        self.list.push(factor);
+        self
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &dyn Factor> {
+        self.list.iter().map(|f| &**f)
+    }
+
+    pub fn get(&self, method: Method) -> Option<&dyn Factor> {
+        self.iter().find(|f| f.method() == method)
+    }
+
+    /// The method the JSON API's `method` names, if a factor answers to it.
+    pub fn named(&self, name: &str) -> Option<Method> {
+        self.iter().find(|f| f.answers_to(name)).map(|f| f.method())
+    }
+
+    /// The factor of a state kept with a challenge.
+    pub fn of_state(&self, state: &FactorState) -> Option<&dyn Factor> {
+        self.iter().find(|f| f.method().as_str() == state.method)
+    }
+
+    /// Starts enrolling the first factor that enrolls on its own: its pending state.
     pub fn begin_enrollment(
         &self,
-        keys: &KeyRing,
+        env: &Env<'_>,
         who: &Subject<'_>,
-    ) -> Result<(totp::TotpSecret, TotpRecord), FactorError> {
-        let secret = totp::TotpSecret::generate();
-        let id = format!("totp-{:032x}", rand::random::<u128>());
-        let sealed = keys.seal(secret.as_bytes(), &totp_context(who.realm, who.user, &id))?;
-        let record = TotpRecord {
-            id,
-            realm: who.realm.to_string(),
-            user: who.user.to_string(),
-            secret: sealed,
-            created_at: who.now,
-            last_used_at: None,
-            last_step: None,
-        };
-        Ok((secret, record))
+    ) -> Result<FactorState, FactorError> {
+        for factor in self.iter() {
+            if let Some(pending) = factor.begin_enrollment(env, who)? {
+                return Ok(pending);
+            }
+        }
+        Err(FactorError::NothingToEnroll)
     }
 
-    /// Confirms a pending enrollment with a current code and stores it, replacing any older
-    /// authenticator. Returns false (and stores nothing) when the code is wrong.
-    pub async fn confirm_enrollment<S: DurableStore>(
+    /// Checks the first answer of a pending enrollment with the factor it belongs to.
+    pub async fn confirm_enrollment(
         &self,
-        store: &S,
-        keys: &KeyRing,
-        pending: &TotpRecord,
-        code: &str,
-        now: i64,
-    ) -> Result<bool, FactorError> {
-        let secret = totp::TotpSecret::from_bytes(
-            keys.open(
-                &pending.secret,
-                &totp_context(&pending.realm, &pending.user, &pending.id),
-            )?
-            .to_vec(),
-        );
-        let Some(step) = unix(now)
-            .map(|t| totp::verify(&secret, self.params, code, t, None))
-            .transpose()?
-            .and_then(totp::Check::fresh)
-        else {
-            return Ok(false);
-        };
-        let mut record = pending.clone();
-        // The confirming code counts as used: it cannot log in a second time.
-        record.last_step = Some(step);
-        record.last_used_at = Some(now);
-        store.put_totp(&record).await?;
-        Ok(true)
-    }
-}
-
-impl Factor for TotpFactor {
-    fn method(&self) -> Method {
-        Method::Totp
-    }
-
-    async fn verify<S: DurableStore>(
-        &self,
-        store: &S,
-        keys: &KeyRing,
+        env: &Env<'_>,
         who: &Subject<'_>,
+        pending: &FactorState,
+        answer: Answer<'_>,
+    ) -> Result<Option<FactorRecord>, FactorError> {
+        let factor = self.of_state(pending).ok_or(FactorError::OtherMethod)?;
+        factor.confirm_enrollment(env, who, pending, answer).await
+    }
+
+    /// What to show for a pending enrollment.
+    pub fn provisioning(
+        &self,
+        env: &Env<'_>,
+        who: &Subject<'_>,
+        pending: &FactorState,
+        issuer: &str,
+    ) -> Result<Option<Provisioning>, FactorError> {
+        let factor = self.of_state(pending).ok_or(FactorError::OtherMethod)?;
+        factor.provisioning(env, who, pending, issuer)
+    }
+
+    /// Whether `code` could be an answer to any factor.
+    pub fn plausible(&self, env: &Env<'_>, code: &str) -> bool {
+        self.iter().any(|f| f.plausible(env, code))
+    }
+
+    /// What the user has enrolled.
+    pub async fn enrolled(
+        &self,
+        env: &Env<'_>,
+        who: &Subject<'_>,
+    ) -> Result<Enrolled, FactorError> {
+        let mut methods = Vec::new();
+        for factor in self.iter() {
+            methods.extend(factor.describe(env, who).await?);
+        }
+        Ok(Enrolled(methods))
+    }
+
+    /// Begins every enrolled method for a login: what they keep, to go with the challenge.
+    pub async fn begin(
+        &self,
+        env: &Env<'_>,
+        who: &Subject<'_>,
+        enrolled: &Enrolled,
+    ) -> Result<Vec<FactorState>, FactorError> {
+        let mut states = Vec::new();
+        for factor in self.iter().filter(|f| enrolled.has(f.method())) {
+            states.extend(factor.begin(env, who).await?.state);
+        }
+        Ok(states)
+    }
+
+    /// Tries the factors in turn with one code typed into one field: a 6-digit code is a
+    /// TOTP, a 12-character one a recovery code. `method`, when the client names one,
+    /// restricts it. A code one factor finds spent is spent, whatever the others say. `began`
+    /// is what [`Factors::begin`] kept for this login.
+    pub async fn verify(
+        &self,
+        env: &Env<'_>,
+        who: &Subject<'_>,
+        began: &[FactorState],
         code: &str,
+        method: Option<Method>,
     ) -> Result<Verdict, FactorError> {
-        let Some(record) = store.totp(who.realm, who.user).await? else {
-            return Ok(Verdict::Wrong);
-        };
-        let secret = totp::TotpSecret::from_bytes(
-            keys.open(
-                &record.secret,
-                &totp_context(who.realm, who.user, &record.id),
-            )?
-            .to_vec(),
-        );
-        let checked = unix(who.now)
-            .map(|t| totp::verify(&secret, self.params, code, t, record.last_step))
-            .transpose()?;
-        let step = match checked {
-            Some(totp::Check::Fresh(step)) => step,
-            Some(totp::Check::Spent) => return Ok(Verdict::Spent(Method::Totp)),
-            Some(totp::Check::Wrong) | None => return Ok(Verdict::Wrong),
-        };
-        // The store re-checks the step atomically: a racing request with the same code loses.
-        if !store
-            .record_totp_step(who.realm, who.user, &record.id, step, who.now)
-            .await?
-        {
-            return Ok(Verdict::Spent(Method::Totp));
+        let mut verdict = Verdict::Wrong;
+        for factor in self.iter() {
+            let this = factor.method();
+            if method.is_some_and(|m| m != this) {
+                continue;
+            }
+            let state = began.iter().find(|s| s.method == this.as_str());
+            match factor.finish(env, who, state, Answer::Code(code)).await? {
+                Verdict::Accepted(accepted) => return Ok(Verdict::Accepted(accepted)),
+                Verdict::Wrong => {}
+                spent => verdict = spent,
+            }
         }
-        Ok(Verdict::Accepted(Accepted {
-            method: Method::Totp,
-            recovery_codes_left: None,
-        }))
+        Ok(verdict)
     }
-
-    async fn describe<S: DurableStore>(
-        &self,
-        store: &S,
-        who: &Subject<'_>,
-    ) -> Result<Option<MethodInfo>, FactorError> {
-        Ok(store.totp(who.realm, who.user).await?.map(|r| MethodInfo {
-            method: Method::Totp,
-            is_active: true,
-            is_primary: true,
-            created_at: Some(r.created_at),
-            last_used_at: r.last_used_at,
-            remaining: None,
-        }))
-    }
-}
-
-/// Single-use recovery codes.
-pub struct RecoveryCodeFactor;
-
-impl RecoveryCodeFactor {
-    /// A new set, replacing the old one whole; the codes are returned to show once.
-    pub async fn regenerate<S: DurableStore>(
-        &self,
-        store: &S,
-        keys: &KeyRing,
-        who: &Subject<'_>,
-    ) -> Result<Vec<recovery::RecoveryCode>, FactorError> {
-        let codes = recovery::generate_set();
-        let hashes: Vec<[u8; 32]> = codes
-            .iter()
-            .map(|c| recovery::hash(keys, c.normalised()))
-            .collect();
-        store
-            .replace_recovery_codes(who.realm, who.user, &hashes, who.now)
-            .await?;
-        Ok(codes)
-    }
-}
-
-impl Factor for RecoveryCodeFactor {
-    fn method(&self) -> Method {
-        Method::RecoveryCode
-    }
-
-    async fn verify<S: DurableStore>(
-        &self,
-        store: &S,
-        keys: &KeyRing,
-        who: &Subject<'_>,
-        code: &str,
-    ) -> Result<Verdict, FactorError> {
-        let Some(normalised) = recovery::normalise(code) else {
-            return Ok(Verdict::Wrong);
-        };
-        let hash = recovery::hash(keys, &normalised);
-        Ok(
-            match store
-                .consume_recovery_code(who.realm, who.user, &hash, who.now)
-                .await?
-            {
-                CodeUse::Consumed(left) => Verdict::Accepted(Accepted {
-                    method: Method::RecoveryCode,
-                    recovery_codes_left: Some(left),
-                }),
-                CodeUse::Spent => Verdict::Spent(Method::RecoveryCode),
-                CodeUse::Unknown => Verdict::Wrong,
-            },
-        )
-    }
-
-    async fn describe<S: DurableStore>(
-        &self,
-        store: &S,
-        who: &Subject<'_>,
-    ) -> Result<Option<MethodInfo>, FactorError> {
-        let left = store.recovery_codes_left(who.realm, who.user).await?;
-        Ok((left > 0).then_some(MethodInfo {
-            method: Method::RecoveryCode,
-            is_active: true,
-            is_primary: false,
-            created_at: None,
-            last_used_at: None,
-            remaining: Some(left),
-        }))
-    }
-}
-
-/// Tries the user's factors in turn with one code typed into one field: a 6-digit code is a
-/// TOTP, a 12-character one a recovery code. `method`, when the client names one, restricts it.
-/// A code one factor finds spent is spent, whatever the others say.
-pub async fn verify_any<S: DurableStore>(
-    totp: &TotpFactor,
-    store: &S,
-    keys: &KeyRing,
-    who: &Subject<'_>,
-    code: &str,
-    method: Option<Method>,
-) -> Result<Verdict, FactorError> {
-    let mut verdict = Verdict::Wrong;
-    if method.is_none_or(|m| m == Method::Totp) {
-        verdict = totp.verify(store, keys, who, code).await?;
-        if verdict.accepted().is_some() {
-            return Ok(verdict);
-        }
-    }
-    if method.is_none_or(|m| m == Method::RecoveryCode) {
-        match RecoveryCodeFactor.verify(store, keys, who, code).await? {
-            Verdict::Wrong => {}
-            other => verdict = other,
-        }
-    }
-    Ok(verdict)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::factors::totp::{self, TotpParams};
+    use crate::store::{DurableStore, SqliteStore};
 
-    async fn setup() -> (SqliteStore, KeyRing, TotpFactor) {
+    async fn setup() -> (AnyDurable, KeyRing) {
         let dir = std::env::temp_dir().join(format!(
             "mfa-factors-{}-{}",
             std::process::id(),
@@ -359,13 +453,15 @@ mod tests {
         ));
         std::fs::create_dir_all(&dir).unwrap();
         let store = SqliteStore::open(&dir.join("db")).await.unwrap();
-        (
+        (AnyDurable::sqlite(store), KeyRing::generate())
+    }
+
+    fn env<'a>(store: &'a AnyDurable, keys: &'a KeyRing) -> Env<'a> {
+        Env {
             store,
-            KeyRing::generate(),
-            TotpFactor {
-                params: totp::TotpParams::default(),
-            },
-        )
+            keys,
+            tuning: Tuning::default(),
+        }
     }
 
     fn who(now: i64) -> Subject<'static> {
@@ -376,25 +472,44 @@ mod tests {
         }
     }
 
+    /// Enrolls alice's authenticator at `t0` through the registry, as the login flow does: the
+    /// secret and the code that confirmed it.
+    async fn enroll(store: &AnyDurable, keys: &KeyRing, t0: i64) -> (totp::TotpSecret, String) {
+        let env = env(store, keys);
+        let factors = Factors::standard();
+        let pending = factors.begin_enrollment(&env, &who(t0)).unwrap();
+        let record = TotpFactor::pending_record(&who(t0), &pending).unwrap();
+        let secret = TotpFactor::open(keys, &record).unwrap();
+        let code = totp::code_at(&secret, TotpParams::default(), t0 as u64).unwrap();
+        let confirmed = factors
+            .confirm_enrollment(&env, &who(t0), &pending, Answer::Code(&code))
+            .await
+            .unwrap()
+            .unwrap();
+        store.put_factor(&confirmed).await.unwrap();
+        (secret, code)
+    }
+
     #[tokio::test]
     async fn enrollment_needs_a_current_code_and_stores_only_sealed_secret() {
-        let (store, keys, factor) = setup().await;
-        let (secret, pending) = factor.begin_enrollment(&keys, &who(1_700_000_000)).unwrap();
-        assert!(
-            store.totp("main", "alice").await.unwrap().is_none(),
-            "stored before confirmation"
-        );
-        assert!(!factor
-            .confirm_enrollment(&store, &keys, &pending, "000000", 1_700_000_000)
+        let (store, keys) = setup().await;
+        let env = env(&store, &keys);
+        let factors = Factors::standard();
+        let pending = factors.begin_enrollment(&env, &who(1_700_000_000)).unwrap();
+        assert_eq!(pending.method, "totp");
+        let wrong = factors
+            .confirm_enrollment(&env, &who(1_700_000_000), &pending, Answer::Code("000000"))
             .await
-            .unwrap());
-        assert!(store.totp("main", "alice").await.unwrap().is_none());
-        let code = totp::code_at(&secret, factor.params, 1_700_000_000u64).unwrap();
-        assert!(factor
-            .confirm_enrollment(&store, &keys, &pending, &code, 1_700_000_000)
+            .unwrap();
+        assert_eq!(wrong, None);
+        assert!(!factors.enrolled(&env, &who(0)).await.unwrap().any());
+
+        let (secret, code) = enroll(&store, &keys, 1_700_000_000).await;
+        let stored = store
+            .factor("main", "alice", "totp")
             .await
-            .unwrap());
-        let stored = store.totp("main", "alice").await.unwrap().unwrap();
+            .unwrap()
+            .unwrap();
         assert!(!stored
             .secret
             .ciphertext
@@ -402,22 +517,26 @@ mod tests {
             .any(|w| w == secret.as_bytes()));
         // The confirming code cannot be used again to log in.
         assert_eq!(
-            factor
-                .verify(&store, &keys, &who(1_700_000_000), &code)
+            factors
+                .verify(&env, &who(1_700_000_000), &[], &code, None)
                 .await
                 .unwrap(),
-            Verdict::Spent(Method::Totp)
+            Verdict::Spent(Method::TOTP)
         );
     }
 
     #[tokio::test]
     async fn a_sealed_secret_does_not_open_for_another_user() {
-        let (store, keys, factor) = setup().await;
-        let (_, mut pending) = factor.begin_enrollment(&keys, &who(0)).unwrap();
-        pending.user = "mallory".into();
+        let (store, keys) = setup().await;
+        let env = env(&store, &keys);
+        let pending = TotpFactor.begin_enrollment(&env, &who(0)).unwrap().unwrap();
+        let mallory = Subject {
+            user: "mallory",
+            ..who(0)
+        };
         assert!(matches!(
-            factor
-                .confirm_enrollment(&store, &keys, &pending, "123456", 0)
+            TotpFactor
+                .confirm_enrollment(&env, &mallory, &pending, Answer::Code("123456"))
                 .await,
             Err(FactorError::Keys(KeyError::Decrypt))
         ));
@@ -425,91 +544,70 @@ mod tests {
 
     #[tokio::test]
     async fn totp_and_recovery_codes_through_one_field() {
-        let (store, keys, factor) = setup().await;
+        let (store, keys) = setup().await;
+        let env = env(&store, &keys);
+        let factors = Factors::standard();
         let t0 = 1_700_000_000;
-        let (secret, pending) = factor.begin_enrollment(&keys, &who(t0)).unwrap();
-        let code = totp::code_at(&secret, factor.params, t0 as u64).unwrap();
-        assert!(factor
-            .confirm_enrollment(&store, &keys, &pending, &code, t0)
-            .await
-            .unwrap());
+        let (secret, _) = enroll(&store, &keys, t0).await;
         let codes = RecoveryCodeFactor
             .regenerate(&store, &keys, &who(t0))
             .await
             .unwrap();
+        let verify = |at: i64, code: String, method: Option<Method>| {
+            let (env, factors) = (&env, &factors);
+            async move {
+                let who = Subject {
+                    realm: "main",
+                    user: "alice",
+                    now: at,
+                };
+                factors.verify(env, &who, &[], &code, method).await.unwrap()
+            }
+        };
 
         let later = t0 + 60;
-        let next = totp::code_at(&secret, factor.params, later as u64).unwrap();
-        let ok = verify_any(&factor, &store, &keys, &who(later), &next, None)
-            .await
-            .unwrap();
+        let next = totp::code_at(&secret, TotpParams::default(), later as u64).unwrap();
         assert_eq!(
-            ok,
+            verify(later, next.clone(), None).await,
             Verdict::Accepted(Accepted {
-                method: Method::Totp,
+                method: Method::TOTP,
                 recovery_codes_left: None
             })
         );
         assert_eq!(
-            verify_any(&factor, &store, &keys, &who(later), &next, None)
-                .await
-                .unwrap(),
-            Verdict::Spent(Method::Totp),
+            verify(later, next, None).await,
+            Verdict::Spent(Method::TOTP),
             "replay"
         );
         assert_eq!(
-            verify_any(&factor, &store, &keys, &who(later), "not a code", None)
-                .await
-                .unwrap(),
+            verify(later, "not a code".into(), None).await,
             Verdict::Wrong
         );
 
         let typed = codes[0].display().to_uppercase();
-        let ok = verify_any(&factor, &store, &keys, &who(later), &typed, None)
-            .await
-            .unwrap();
         assert_eq!(
-            ok,
+            verify(later, typed.clone(), None).await,
             Verdict::Accepted(Accepted {
-                method: Method::RecoveryCode,
+                method: Method::RECOVERY_CODE,
                 recovery_codes_left: Some(9)
             })
         );
         assert_eq!(
-            verify_any(&factor, &store, &keys, &who(later), &typed, None)
-                .await
-                .unwrap(),
-            Verdict::Spent(Method::RecoveryCode),
+            verify(later, typed, None).await,
+            Verdict::Spent(Method::RECOVERY_CODE),
             "used twice"
         );
 
         // A named method restricts which factor is tried.
-        let other = codes[1].display();
+        let other = codes[1].display().to_string();
         assert_eq!(
-            verify_any(
-                &factor,
-                &store,
-                &keys,
-                &who(later),
-                &other,
-                Some(Method::Totp)
-            )
-            .await
-            .unwrap(),
+            verify(later, other.clone(), Some(Method::TOTP)).await,
             Verdict::Wrong
         );
-        assert!(verify_any(
-            &factor,
-            &store,
-            &keys,
-            &who(later),
-            &other,
-            Some(Method::RecoveryCode)
-        )
-        .await
-        .unwrap()
-        .accepted()
-        .is_some());
+        assert!(verify(later, other, Some(Method::RECOVERY_CODE))
+            .await
+            .accepted()
+            .is_some());
 
         // Another user's codes do nothing for alice, and alice's nothing for bob.
         let bob = Subject {
@@ -518,7 +616,8 @@ mod tests {
             now: later,
         };
         assert_eq!(
-            verify_any(&factor, &store, &keys, &bob, &codes[2].display(), None)
+            factors
+                .verify(&env, &bob, &[], &codes[2].display(), None)
                 .await
                 .unwrap(),
             Verdict::Wrong
@@ -527,31 +626,65 @@ mod tests {
 
     #[tokio::test]
     async fn methods_are_described_with_api_field_meanings() {
-        let (store, keys, factor) = setup().await;
-        assert_eq!(factor.describe(&store, &who(0)).await.unwrap(), None);
-        let (secret, pending) = factor.begin_enrollment(&keys, &who(10)).unwrap();
-        let code = totp::code_at(&secret, factor.params, 10).unwrap();
-        factor
-            .confirm_enrollment(&store, &keys, &pending, &code, 10)
-            .await
-            .unwrap();
+        let (store, keys) = setup().await;
+        let env = env(&store, &keys);
+        let factors = Factors::standard();
+        assert_eq!(
+            factors.enrolled(&env, &who(0)).await.unwrap(),
+            Enrolled::default()
+        );
+        enroll(&store, &keys, 10).await;
         RecoveryCodeFactor
             .regenerate(&store, &keys, &who(10))
             .await
             .unwrap();
-        let t = factor.describe(&store, &who(20)).await.unwrap().unwrap();
+        let enrolled = factors.enrolled(&env, &who(20)).await.unwrap();
+        assert!(enrolled.any());
+        let t = enrolled.get(Method::TOTP).unwrap();
         assert_eq!(
             (t.method.as_str(), t.is_active, t.is_primary, t.created_at),
             ("totp", true, true, Some(10))
         );
-        let r = RecoveryCodeFactor
-            .describe(&store, &who(20))
-            .await
-            .unwrap()
-            .unwrap();
+        let r = enrolled.get(Method::RECOVERY_CODE).unwrap();
         assert_eq!(
             (r.method.as_str(), r.is_primary, r.remaining),
             ("recovery_code", false, Some(10))
         );
+        let order: Vec<&str> = enrolled.0.iter().map(|m| m.method.as_str()).collect();
+        assert_eq!(order, ["totp", "recovery_code"]);
+    }
+
+    #[test]
+    fn the_api_names_each_method_and_its_alias() {
+        let factors = Factors::standard();
+        assert_eq!(factors.named("totp"), Some(Method::TOTP));
+        assert_eq!(factors.named("recovery_code"), Some(Method::RECOVERY_CODE));
+        assert_eq!(factors.named("backup_code"), Some(Method::RECOVERY_CODE));
+        assert_eq!(factors.named("sms"), None);
+    }
+
+    #[test]
+    fn an_authenticators_secret_keeps_its_old_context() {
+        let record = crate::store::FactorRecord {
+            id: "totp-1".into(),
+            realm: "main".into(),
+            user: "alice".into(),
+            method: "totp".into(),
+            secret: crate::keys::Sealed {
+                key_id: "k".into(),
+                nonce: vec![],
+                ciphertext: vec![],
+            },
+            counter: None,
+            created_at: 0,
+            last_used_at: None,
+            version: 1,
+        };
+        assert_eq!(secret_context(&record), b"totp\0main\0alice\0totp-1");
+        let other = crate::store::FactorRecord {
+            method: "sent_code".into(),
+            ..record
+        };
+        assert_ne!(secret_context(&other), b"totp\0main\0alice\0totp-1");
     }
 }

@@ -3,7 +3,7 @@
 
 use super::flow::{self, CodeOutcome, Context, PendingError, Refusal};
 use super::respond::{api_error, api_locked_by, json_response, UNAVAILABLE};
-use crate::factors::service::{Method, Verdict};
+use crate::factors::service::Verdict;
 use crate::store::{ChallengeStage, EphemeralStore};
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
@@ -56,7 +56,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
                         | crate::store::ChallengeStage::Enroll { .. }
                 )
                 && !code.trim().is_empty()
-                && !flow::plausible_code(code, ctx.totp_factor().params.digits) =>
+                && !flow::plausible_code(ctx, code) =>
         {
             return api_error(
                 StatusCode::BAD_REQUEST,
@@ -87,8 +87,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     };
     let method = match request.method.as_deref() {
         None => None,
-        Some("totp") => Some(Method::Totp),
-        Some("recovery_code" | "backup_code") => Some(Method::RecoveryCode),
+        Some(name) if ctx.mfa.factors.named(name).is_some() => ctx.mfa.factors.named(name),
         Some(_) => {
             return api_error(
                 StatusCode::BAD_REQUEST,

@@ -633,7 +633,7 @@ impl Pages<'_> {
                     crate::store::ChallengeStage::Verify
                         | crate::store::ChallengeStage::Enroll { .. }
                 );
-                if checked && !flow::plausible_code(code, self.ctx.totp_factor().params.digits) {
+                if checked && !flow::plausible_code(self.ctx, code) {
                     return Err(self.code_format(&challenge));
                 }
                 Ok((challenge, code.to_string()))

@@ -6,8 +6,9 @@ use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::Limit;
 use crate::config::{App, AppMfa, Closed, Enrollment, FirstLogin, Policy};
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::{verify_any, FactorError, Method, Subject, TotpFactor, Verdict};
-use crate::factors::totp::{self, TotpParams, TotpSecret};
+use crate::factors::service::{
+    Answer, Enrolled, Env, FactorError, Method, Provisioning, Subject, Tuning, Verdict,
+};
 use crate::intercept::rules::sets_cookies_named;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::keys::KeyError;
@@ -15,8 +16,8 @@ use crate::regulation;
 use crate::session::cookies::{GatewayCookie, SameSite};
 use crate::session::token::{PendingToken, TokenError};
 use crate::store::{
-    Challenge, ChallengeStage, DurableStore, EphemeralStore, FailureOutcome, Session, StoreError,
-    TotpRecord,
+    Challenge, ChallengeStage, DurableStore, EphemeralStore, FactorState, FailureOutcome, Session,
+    StoreError,
 };
 use bytes::Bytes;
 use http::{header, HeaderMap, Response};
@@ -628,13 +629,26 @@ impl Context<'_> {
         }
     }
 
-    pub fn totp_factor(&self) -> TotpFactor {
-        TotpFactor {
-            params: TotpParams {
-                skew: self.settings.totp_skew,
-                ..TotpParams::default()
+    /// What the factors work with for this request.
+    pub fn factor_env(&self) -> Env<'_> {
+        Env {
+            store: &self.mfa.durable,
+            keys: &self.keys,
+            tuning: Tuning {
+                totp_skew: self.settings.totp_skew,
             },
         }
+    }
+
+    /// What `user` of `realm` has enrolled: the one place the flow, the settings and the API
+    /// ask whether a user has a second factor.
+    pub async fn enrolled(&self, realm: &str, user: &str) -> Result<Enrolled, MfaError> {
+        let who = Subject {
+            realm,
+            user,
+            now: self.now,
+        };
+        Ok(self.mfa.factors.enrolled(&self.factor_env(), &who).await?)
     }
 
     pub fn pending_cookie(&self) -> GatewayCookie {
@@ -749,10 +763,9 @@ pub async fn begin(
         );
         return Ok(Begun::Locked(lock, user));
     }
-    let enrolled = ctx.mfa.durable.totp(realm, &user).await?.is_some()
-        || ctx.mfa.durable.recovery_codes_left(realm, &user).await? > 0;
+    let enrolled = ctx.enrolled(realm, &user).await?;
     let mut reason = None;
-    let stage = match (enrolled, ctx.settings.policy_for(&user)) {
+    let stage = match (enrolled.any(), ctx.settings.policy_for(&user)) {
         (true, _) => ChallengeStage::Verify,
         // Also under `optional`: a look-alike of an enrolled user (`alice.` where alice is
         // enrolled) must not pass on the password, nor enroll on it alone: it may be the same
@@ -839,7 +852,7 @@ pub async fn begin(
     let mut answer = answer;
     crate::session::jar::pin_default_paths(&mut answer.headers, ctx.request_uri.path());
     let withheld = ctx.keys.seal(&answer.encode(), &withheld_context(&id))?;
-    let challenge = Challenge {
+    let mut challenge = Challenge {
         id: id.clone(),
         realm: realm.clone(),
         app: ctx.app.name.clone(),
@@ -849,6 +862,7 @@ pub async fn begin(
         failures: 0,
         revision: 0,
         stage,
+        began: Vec::new(),
         withheld,
     };
     // Recorded before the challenge exists: with `on_failure: refuse` no login waits at a
@@ -857,6 +871,10 @@ pub async fn begin(
     let mut detail = vec![("step", step.to_string())];
     detail.extend(reason.map(|r| ("reason", r.to_string())));
     ctx.audit_required("login_intercepted", &user, "challenge", None, &detail)?;
+    // Begun once the trail shows the login: no code is sent for a login it does not show.
+    if challenge.stage == ChallengeStage::Verify {
+        challenge.began = begin_factors(ctx, realm, &user, &enrolled).await?;
+    }
     ctx.mfa.ephemeral.put_challenge(&challenge).await?;
     let token = PendingToken {
         challenge_id: id,
@@ -870,6 +888,26 @@ pub async fn begin(
         challenge: Box::new(challenge),
         expires_in: ttl,
     })
+}
+
+/// Starts the user's factors for the verify step (a code sent, a challenge to sign): what they
+/// keep goes with the challenge.
+async fn begin_factors(
+    ctx: &Context<'_>,
+    realm: &str,
+    user: &str,
+    enrolled: &Enrolled,
+) -> Result<Vec<FactorState>, MfaError> {
+    let who = Subject {
+        realm,
+        user,
+        now: ctx.now,
+    };
+    Ok(ctx
+        .mfa
+        .factors
+        .begin(&ctx.factor_env(), &who, enrolled)
+        .await?)
 }
 
 /// Whether `user` may set up a first factor on the password alone now. A `for:` window opens
@@ -911,13 +949,13 @@ pub(super) async fn lookalike_enrolled(
     Ok(ctx
         .mfa
         .durable
-        .all_totp()
+        .all_factors()
         .await?
         .iter()
         .any(|r| r.realm == realm && r.user != user && crate::config::lookalike(&r.user) == looks))
 }
 
-/// A new authenticator secret for `user`, sealed into the enroll stage.
+/// A new factor for `user` (its secret sealed), kept in the enroll stage.
 fn enrollment_stage(
     ctx: &Context<'_>,
     realm: &str,
@@ -928,11 +966,8 @@ fn enrollment_stage(
         user,
         now: ctx.now,
     };
-    let (_secret, record) = ctx.totp_factor().begin_enrollment(&ctx.keys, &who)?;
-    Ok(ChallengeStage::Enroll {
-        factor_id: record.id,
-        pending_secret: record.secret,
-    })
+    let pending = ctx.mfa.factors.begin_enrollment(&ctx.factor_env(), &who)?;
+    Ok(ChallengeStage::Enroll { pending })
 }
 
 /// At the invite step: the code from `user invite` lets the login go on to enrollment (and is
@@ -1138,10 +1173,11 @@ pub async fn verify(
             return Ok(CodeOutcome::Locked(lock));
         }
     };
-    let verdict = check_code(ctx, &ctx.subject(challenge), code, method).await?;
+    let who = ctx.subject(challenge);
+    let verdict = check_code(ctx, &who, &challenge.began, code, method).await?;
     // The code this user's own browser used a moment ago, sent again (a double submit, or
     // typed before the app showed the next one): answered, not counted.
-    if verdict == Verdict::Spent(Method::Totp)
+    if verdict.wait_for_next()
         && ctx
             .familiar(&challenge.realm, &challenge.user)
             .await?
@@ -1237,34 +1273,36 @@ pub struct Verified {
     pub codes_unseen: bool,
 }
 
-/// A code against the user's enrolled factors (consumed when accepted). A secret sealed under
-/// a key this process has not seen yet (`keys rotate` ran meanwhile) makes it read the key file
-/// once and try again.
-/// Whether `code` has the shape of any code the user could mean (a TOTP code of `digits`
-/// digits, or a recovery code): one that has not is answered without costing an attempt — a
-/// typo of length, not a guess.
-pub fn plausible_code(code: &str, digits: usize) -> bool {
-    // As apps show them: "123 456", "123-456".
-    let digits_only: String = code
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    (digits_only.len() == digits && digits_only.bytes().all(|b| b.is_ascii_digit()))
-        || crate::factors::recovery::normalise(code).is_some()
+/// Whether `code` has the shape of any code the user could mean (for the standard factors, a
+/// TOTP code or a recovery code): one that has not is answered without costing an attempt —
+/// a typo of length, not a guess.
+pub fn plausible_code(ctx: &Context<'_>, code: &str) -> bool {
+    ctx.mfa.factors.plausible(&ctx.factor_env(), code)
 }
 
+/// A code against the user's enrolled factors (consumed when accepted); `began` is what the
+/// factors kept for this login. A secret sealed under a key this process has not seen yet
+/// (`keys rotate` ran meanwhile) makes it read the key file once and try again.
 pub async fn check_code(
     ctx: &Context<'_>,
     who: &Subject<'_>,
+    began: &[FactorState],
     code: &str,
     method: Option<Method>,
 ) -> Result<Verdict, MfaError> {
-    let durable = &ctx.mfa.durable;
-    match verify_any(&ctx.totp_factor(), durable, &ctx.keys, who, code, method).await {
+    let factors = &ctx.mfa.factors;
+    match factors
+        .verify(&ctx.factor_env(), who, began, code, method)
+        .await
+    {
         Err(FactorError::Keys(KeyError::UnknownKey(_))) => {
             ctx.mfa.reload_keys()?;
             let keys = ctx.mfa.keys();
-            Ok(verify_any(&ctx.totp_factor(), durable, &keys, who, code, method).await?)
+            let env = Env {
+                keys: &keys,
+                ..ctx.factor_env()
+            };
+            Ok(factors.verify(&env, who, began, code, method).await?)
         }
         other => Ok(other?),
     }
@@ -1277,42 +1315,37 @@ pub struct EnrollSetup {
     pub qr_svg: zeroize::Zeroizing<String>,
 }
 
-fn pending_record(challenge: &Challenge) -> Result<TotpRecord, PendingError> {
+/// The factor enrollment a challenge waits to confirm.
+fn pending_state(challenge: &Challenge) -> Result<&FactorState, PendingError> {
     match &challenge.stage {
-        ChallengeStage::Enroll {
-            factor_id,
-            pending_secret,
-        } => Ok(TotpRecord {
-            id: factor_id.clone(),
-            realm: challenge.realm.clone(),
-            user: challenge.user.clone(),
-            secret: pending_secret.clone(),
-            created_at: challenge.created_at,
-            last_used_at: None,
-            last_step: None,
-        }),
+        ChallengeStage::Enroll { pending } => Ok(pending),
         _ => Err(PendingError::Refused(Refusal::WrongStep)),
     }
 }
 
 pub fn enroll_setup(ctx: &Context<'_>, challenge: &Challenge) -> Result<EnrollSetup, PendingError> {
-    let record = pending_record(challenge)?;
-    let secret = open_pending(ctx, &record)?;
-    Ok(EnrollSetup::new(
-        &secret,
-        &ctx.settings.issuer,
-        &challenge.user,
-    )?)
+    let pending = pending_state(challenge)?;
+    let shown = ctx
+        .mfa
+        .factors
+        .provisioning(
+            &ctx.factor_env(),
+            &ctx.subject(challenge),
+            pending,
+            &ctx.settings.issuer,
+        )
+        .map_err(MfaError::from)?
+        .ok_or(MfaError::Factor(FactorError::State))?;
+    Ok(EnrollSetup::new(shown)?)
 }
 
 impl EnrollSetup {
-    pub fn new(secret: &TotpSecret, issuer: &str, user: &str) -> Result<EnrollSetup, MfaError> {
-        let otpauth_uri = totp::otpauth_uri(secret, issuer, user);
-        let qr_svg = crate::ui::qr::svg(&otpauth_uri, "QR code for your authenticator app")
+    pub fn new(shown: Provisioning) -> Result<EnrollSetup, MfaError> {
+        let qr_svg = crate::ui::qr::svg(&shown.uri, "QR code for your authenticator app")
             .map_err(|_| MfaError::Qr)?;
         Ok(EnrollSetup {
-            secret: secret.to_base32(),
-            otpauth_uri,
+            secret: shown.secret,
+            otpauth_uri: shown.uri,
             qr_svg,
         })
     }
@@ -1328,17 +1361,6 @@ impl EnrollSetup {
     }
 }
 
-fn open_pending(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, PendingError> {
-    let opened = ctx
-        .keys
-        .open(
-            &record.secret,
-            &crate::factors::service::totp_context(&record.realm, &record.user, &record.id),
-        )
-        .map_err(MfaError::from)?;
-    Ok(TotpSecret::from_bytes(opened.to_vec()))
-}
-
 /// Confirms the authenticator shown at the enroll step with a current code: stores it, makes a
 /// fresh set of recovery codes (returned to show) and moves the login to the step where the
 /// user acknowledges them, with the codes sealed into that step: the page opened again shows
@@ -1348,20 +1370,23 @@ pub async fn confirm_enrollment(
     challenge: &Challenge,
     code: &str,
 ) -> Result<CodeOutcome<Vec<RecoveryCode>>, PendingError> {
-    let mut record = pending_record(challenge)?;
+    let pending = pending_state(challenge)?;
     if let Some(until) = ctx.lock_end(&challenge.realm, &challenge.user).await? {
         ctx.refused_locked(&challenge.user, until);
         return Ok(CodeOutcome::Locked(until));
     }
-    let secret = open_pending(ctx, &record)?;
-    let params = ctx.totp_factor().params;
-    let step = u64::try_from(ctx.now)
-        .ok()
-        .map(|t| totp::verify(&secret, params, code, t, None))
-        .transpose()
-        .map_err(|e| MfaError::Factor(e.into()))?
-        .and_then(totp::Check::fresh);
-    let Some(step) = step else {
+    let confirmed = ctx
+        .mfa
+        .factors
+        .confirm_enrollment(
+            &ctx.factor_env(),
+            &ctx.subject(challenge),
+            pending,
+            Answer::Code(code),
+        )
+        .await
+        .map_err(MfaError::from)?;
+    let Some(record) = confirmed else {
         return wrong(ctx, challenge, "enrollment", Verdict::Wrong).await;
     };
     ctx.mfa
@@ -1395,15 +1420,15 @@ pub async fn confirm_enrollment(
     {
         return Err(PendingError::Refused(Refusal::Expired));
     }
-    // The confirming code counts as used: it cannot log in a second time.
-    record.last_step = Some(step);
-    record.last_used_at = Some(ctx.now);
-    record.created_at = ctx.now;
+    // The confirmed record's counter is past the confirming code: it cannot log in again.
     let hashes: Vec<[u8; 32]> = codes
         .iter()
         .map(|c| crate::factors::recovery::hash(&ctx.keys, c.normalised()))
         .collect();
-    let detail = [("method", "totp".into()), ("factor", record.id.clone())];
+    let detail = [
+        ("method", record.method.clone()),
+        ("factor", record.id.clone()),
+    ];
     ctx.change(
         "enrollment_completed",
         &challenge.user,
@@ -1413,7 +1438,7 @@ pub async fn confirm_enrollment(
         async {
             ctx.mfa
                 .durable
-                .enroll_totp(&record, &hashes, ctx.now)
+                .enroll_factor(&record, &hashes, ctx.now)
                 .await?;
             crate::ops::crash::point("enroll.factor_stored");
             // A new factor ends every other session of the user (ASVS 3.3.3).
@@ -1470,9 +1495,9 @@ pub async fn acknowledge(
     if ctx
         .mfa
         .durable
-        .totp(&challenge.realm, &challenge.user)
+        .factors(&challenge.realm, &challenge.user)
         .await?
-        .is_none()
+        .is_empty()
     {
         return Err(PendingError::Refused(Refusal::Expired));
     }

@@ -33,6 +33,9 @@ pub struct Mfa {
     keys_file: PathBuf,
     pub durable: AnyDurable,
     pub ephemeral: AnyEphemeral,
+    /// The second factors offered, built once: the flow, the settings and the API ask these,
+    /// never a factor by name.
+    pub factors: crate::factors::service::Factors,
     /// How long a session lookup may be reused without asking the shared store.
     session_cache: std::time::Duration,
     pub audit: crate::audit::Audit,
@@ -113,6 +116,7 @@ impl Mfa {
                 .await?
                 .counting_into(store_errors.clone()),
             ephemeral: open_ephemeral(config).await?.counting_into(store_errors),
+            factors: crate::factors::service::Factors::standard(),
             session_cache: match &config.state.ephemeral {
                 EphemeralConfig::Redis { session_cache, .. } => *session_cache,
                 EphemeralConfig::Memory => std::time::Duration::ZERO,
@@ -287,15 +291,14 @@ impl KeyCheck {
     }
 
     async fn opens_what_is_stored(&self, bound: std::time::Duration) -> Result<(), KeyCheckError> {
-        let stored = tokio::time::timeout(bound, self.durable.all_totp())
+        let stored = tokio::time::timeout(bound, self.durable.all_factors())
             .await
             .map_err(|_| KeyCheckError::Unreachable(StoreError::Unavailable("timed out")))?
             .map_err(KeyCheckError::Unreachable)?;
         let Some(record) = stored.first() else {
             return Ok(());
         };
-        let context =
-            crate::factors::service::totp_context(&record.realm, &record.user, &record.id);
+        let context = crate::factors::service::secret_context(record);
         if self.keys.open(&record.secret, &context).is_ok() {
             return Ok(());
         }

@@ -118,10 +118,18 @@ pub async fn state_of(
     now: i64,
 ) -> Result<Vec<(&'static str, String)>, StoreError> {
     let durable = stores.durable;
-    let factor = durable
-        .totp(realm, user)
+    // By id, as the audit trail names a factor; several methods' ids joined with commas.
+    let ids: Vec<String> = durable
+        .factors(realm, user)
         .await?
-        .map_or_else(|| "none".to_string(), |t| t.id);
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    let factor = if ids.is_empty() {
+        "none".to_string()
+    } else {
+        ids.join(",")
+    };
     let codes = durable.recovery_codes_left(realm, user).await?;
     let devices = durable.devices(realm, user, now).await?.len();
     let mut state = vec![

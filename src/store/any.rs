@@ -9,8 +9,8 @@ use super::ephemeral::{
 };
 use super::watch::{Call, Outcome, Watch};
 use super::{
-    DurableStore, Invite, MemoryStore, PostgresStore, RedisStore, SqliteStore, StoreError,
-    TotpRecord,
+    DurableStore, FactorRecord, Invite, MemoryStore, PostgresStore, RedisStore, SqliteStore,
+    StoreError,
 };
 use crate::keys::Sealed;
 use crate::ops::sharded::Histogram;
@@ -260,30 +260,48 @@ impl AnyEphemeral {
 }
 
 impl DurableStore for AnyDurable {
-    async fn totp(&self, realm: &str, user: &str) -> Result<Option<TotpRecord>, StoreError> {
-        dispatch!(self, read, s => s.totp(realm, user), Sqlite, Postgres)
+    async fn factor(
+        &self,
+        realm: &str,
+        user: &str,
+        method: &str,
+    ) -> Result<Option<FactorRecord>, StoreError> {
+        dispatch!(self, read, s => s.factor(realm, user, method), Sqlite, Postgres)
     }
-    async fn put_totp(&self, record: &TotpRecord) -> Result<(), StoreError> {
-        dispatch!(self, write, s => s.put_totp(record), Sqlite, Postgres)
+    async fn put_factor(&self, record: &FactorRecord) -> Result<(), StoreError> {
+        dispatch!(self, write, s => s.put_factor(record), Sqlite, Postgres)
     }
-    async fn all_totp(&self) -> Result<Vec<TotpRecord>, StoreError> {
-        dispatch!(self, read, s => s.all_totp(), Sqlite, Postgres)
+    async fn factors(&self, realm: &str, user: &str) -> Result<Vec<FactorRecord>, StoreError> {
+        dispatch!(self, read, s => s.factors(realm, user), Sqlite, Postgres)
     }
-    async fn reseal_totp(&self, id: &str, old: &str, secret: &Sealed) -> Result<bool, StoreError> {
-        dispatch!(self, write, s => s.reseal_totp(id, old, secret), Sqlite, Postgres)
+    async fn all_factors(&self) -> Result<Vec<FactorRecord>, StoreError> {
+        dispatch!(self, read, s => s.all_factors(), Sqlite, Postgres)
     }
-    async fn record_totp_step(
+    async fn reseal_factor(
+        &self,
+        id: &str,
+        old: &str,
+        secret: &Sealed,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, write, s => s.reseal_factor(id, old, secret), Sqlite, Postgres)
+    }
+    async fn record_factor_step(
         &self,
         realm: &str,
         user: &str,
         factor_id: &str,
-        step: u64,
+        counter: u64,
         now: i64,
     ) -> Result<bool, StoreError> {
-        dispatch!(self, write, s => s.record_totp_step(realm, user, factor_id, step, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.record_factor_step(realm, user, factor_id, counter, now), Sqlite, Postgres)
     }
-    async fn remove_totp(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
-        dispatch!(self, write, s => s.remove_totp(realm, user), Sqlite, Postgres)
+    async fn remove_factor(
+        &self,
+        realm: &str,
+        user: &str,
+        method: &str,
+    ) -> Result<bool, StoreError> {
+        dispatch!(self, write, s => s.remove_factor(realm, user, method), Sqlite, Postgres)
     }
     async fn replace_recovery_codes(
         &self,
@@ -294,13 +312,13 @@ impl DurableStore for AnyDurable {
     ) -> Result<(), StoreError> {
         dispatch!(self, write, s => s.replace_recovery_codes(realm, user, hashes, now), Sqlite, Postgres)
     }
-    async fn enroll_totp(
+    async fn enroll_factor(
         &self,
-        record: &TotpRecord,
+        record: &FactorRecord,
         hashes: &[[u8; 32]],
         now: i64,
     ) -> Result<(), StoreError> {
-        dispatch!(self, write, s => s.enroll_totp(record, hashes, now), Sqlite, Postgres)
+        dispatch!(self, write, s => s.enroll_factor(record, hashes, now), Sqlite, Postgres)
     }
     async fn consume_recovery_code(
         &self,

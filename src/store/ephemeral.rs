@@ -6,6 +6,23 @@ use super::StoreError;
 use crate::keys::Sealed;
 use std::future::Future;
 
+/// One factor's state between the start of an answer and its check (an authenticator's new
+/// secret awaiting its first code, a sent code's hash, the nonce a passkey signs). The store
+/// keeps it without reading it; the factor seals whatever in it is secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FactorState {
+    /// The method it belongs to, as the JSON API spells it.
+    pub method: String,
+    pub data: Vec<u8>,
+}
+
+impl std::fmt::Debug for FactorState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Opaque, and possibly a secret's hash: never printed.
+        write!(f, "FactorState({}, {} bytes)", self.method, self.data.len())
+    }
+}
+
 /// What a pending login waits for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChallengeStage {
@@ -13,12 +30,10 @@ pub enum ChallengeStage {
     Verify,
     /// An enrollment invitation code (apps in `invite` mode), before any secret is shown.
     Invite,
-    /// Confirmation of a new authenticator whose secret was shown (sealed here, bound to this
-    /// challenge so it cannot be swapped between showing and confirming).
-    Enroll {
-        factor_id: String,
-        pending_secret: Sealed,
-    },
+    /// Confirmation of a new factor whose secret was shown: the factor's pending enrollment
+    /// (for an authenticator its id and sealed secret), kept here so it cannot be swapped
+    /// between showing and confirming.
+    Enroll { pending: FactorState },
     /// The user has to acknowledge the recovery codes made at the confirmation. They are kept
     /// here, sealed for this challenge, so the page opened again (a reload, back and forward,
     /// a phone restoring the tab) shows the same set; they go with the challenge.
@@ -38,6 +53,9 @@ pub struct Challenge {
     /// Bumped by every change, for compare-and-set transitions.
     pub revision: u64,
     pub stage: ChallengeStage,
+    /// What the user's factors began for this login (a code sent, a challenge to sign), by
+    /// method: none for codes the user holds.
+    pub began: Vec<FactorState>,
     /// The app's whole login answer (status, headers, body), sealed.
     pub withheld: Sealed,
 }

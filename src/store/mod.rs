@@ -15,8 +15,8 @@ mod watch;
 
 pub use any::{AnyDurable, AnyEphemeral, LATENCY, PROBE_LIMIT};
 pub use ephemeral::{
-    Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FailureLimit,
-    FailureOutcome, Inspection, Session,
+    Census, Challenge, ChallengeStage, Counted, EndedSession, EphemeralStore, FactorState,
+    FailureLimit, FailureOutcome, Inspection, Session,
 };
 pub use memory::MemoryStore;
 pub use postgres::PostgresStore;
@@ -27,16 +27,24 @@ pub use watch::Outcome;
 use crate::keys::Sealed;
 use std::future::Future;
 
-/// A user's authenticator app, as stored.
+/// One enrolled factor of a user, whatever its method: the secret it checks answers with
+/// (sealed), and the counter that keeps an accepted answer from being accepted again.
+/// Recovery codes are not factors of this kind: a set of single-use hashes, they keep their
+/// own table and calls (`replace_recovery_codes`, `consume_recovery_code`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TotpRecord {
+pub struct FactorRecord {
     pub id: String,
     pub realm: String,
     pub user: String,
+    /// The method's name as the JSON API spells it (`totp`).
+    pub method: String,
     pub secret: Sealed,
+    /// The last accepted counter (for TOTP, the time step): an equal or lower one is a replay.
+    pub counter: Option<u64>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
-    pub last_step: Option<u64>,
+    /// The layout of the sealed secret, as its method defines it.
+    pub version: u32,
 }
 
 /// A browser that passed a user's second factor (see `session::device`).
@@ -99,45 +107,59 @@ pub enum StoreError {
 /// Enrolled factors. Implementations make every check-and-set a single atomic operation on
 /// the server, so several gateways sharing one database still accept a code only once.
 pub trait DurableStore: Send + Sync {
-    /// The user's authenticator, if enrolled.
-    fn totp(
+    /// The user's factor of `method`, if enrolled.
+    fn factor(
         &self,
         realm: &str,
         user: &str,
-    ) -> impl Future<Output = Result<Option<TotpRecord>, StoreError>> + Send;
+        method: &str,
+    ) -> impl Future<Output = Result<Option<FactorRecord>, StoreError>> + Send;
 
-    /// Enrols an authenticator, replacing any previous one (and its replay marker).
-    fn put_totp(&self, record: &TotpRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Every factor the user has enrolled, by method.
+    fn factors(
+        &self,
+        realm: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<Vec<FactorRecord>, StoreError>> + Send;
 
-    /// Records that `step` of factor `factor_id` was accepted at `now`. False when that factor
-    /// is gone or an equal or later step was already accepted: the code is a replay.
-    fn record_totp_step(
+    /// Enrols a factor, replacing the user's previous one of the same method (and its replay
+    /// marker).
+    fn put_factor(
+        &self,
+        record: &FactorRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records that `counter` of factor `factor_id` was accepted at `now`. False when that
+    /// factor is gone or an equal or later counter was already accepted: the answer is a
+    /// replay.
+    fn record_factor_step(
         &self,
         realm: &str,
         user: &str,
         factor_id: &str,
-        step: u64,
+        counter: u64,
         now: i64,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Every enrolled authenticator (for key rotation and the admin commands).
-    fn all_totp(&self) -> impl Future<Output = Result<Vec<TotpRecord>, StoreError>> + Send;
+    /// Every enrolled factor (for key rotation and the admin commands).
+    fn all_factors(&self) -> impl Future<Output = Result<Vec<FactorRecord>, StoreError>> + Send;
 
     /// Replaces the sealed secret of factor `factor_id` if it is still sealed under
     /// `old_key_id` (nothing else changes: not the replay marker, not the dates). False when
     /// the factor is gone or was re-sealed or replaced meanwhile.
-    fn reseal_totp(
+    fn reseal_factor(
         &self,
         factor_id: &str,
         old_key_id: &str,
         secret: &Sealed,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
-    /// Removes the user's authenticator; true if there was one.
-    fn remove_totp(
+    /// Removes the user's factor of `method`; true if there was one.
+    fn remove_factor(
         &self,
         realm: &str,
         user: &str,
+        method: &str,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Replaces the user's whole set of recovery codes (unseen until `recovery_codes_shown`).
@@ -149,11 +171,11 @@ pub trait DurableStore: Send + Sync {
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Enrols an authenticator together with its first set of recovery codes, in one
+    /// Enrols a factor together with its user's first set of recovery codes, in one
     /// transaction: a crash never leaves the factor without its codes.
-    fn enroll_totp(
+    fn enroll_factor(
         &self,
-        record: &TotpRecord,
+        record: &FactorRecord,
         hashes: &[[u8; 32]],
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;

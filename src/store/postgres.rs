@@ -1,7 +1,7 @@
 //! The shared durable store: PostgreSQL, for several gateways. Every check-and-set is one
 //! conditional statement, so gateways racing on one database still accept a code once.
 
-use super::{CodeUse, DurableStore, Invite, StoreError, TotpRecord};
+use super::{CodeUse, DurableStore, FactorRecord, Invite, StoreError};
 use crate::keys::Sealed;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::Row;
@@ -57,66 +57,88 @@ impl PostgresStore {
     }
 }
 
-fn totp_record(row: &PgRow) -> Result<TotpRecord, StoreError> {
-    let last_step: Option<i64> = row.try_get("last_step")?;
-    Ok(TotpRecord {
+fn factor_record(row: &PgRow) -> Result<FactorRecord, StoreError> {
+    let counter: Option<i64> = row.try_get("counter")?;
+    let version: i32 = row.try_get("version")?;
+    Ok(FactorRecord {
         id: row.try_get("id")?,
         realm: row.try_get("realm")?,
         user: row.try_get("user_name")?,
+        method: row.try_get("method")?,
         secret: Sealed {
             key_id: row.try_get("key_id")?,
             nonce: row.try_get("nonce")?,
             ciphertext: row.try_get("ciphertext")?,
         },
-        created_at: row.try_get("created_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-        last_step: last_step
+        counter: counter
             .map(u64::try_from)
             .transpose()
-            .map_err(|_| StoreError::Corrupt("negative time step"))?,
+            .map_err(|_| StoreError::Corrupt("negative factor counter"))?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        version: u32::try_from(version).map_err(|_| StoreError::Corrupt("factor version"))?,
     })
 }
 
-fn step_to_db(step: u64) -> Result<i64, StoreError> {
-    i64::try_from(step).map_err(|_| StoreError::Corrupt("time step out of range"))
+fn counter_to_db(counter: u64) -> Result<i64, StoreError> {
+    i64::try_from(counter).map_err(|_| StoreError::Corrupt("factor counter out of range"))
 }
 
-const TOTP_COLUMNS: &str =
-    "realm, user_name, id, key_id, nonce, ciphertext, created_at, last_used_at, last_step";
+const FACTOR_COLUMNS: &str =
+    "id, realm, user_name, method, key_id, nonce, ciphertext, counter, created_at, last_used_at, version";
 
 impl DurableStore for PostgresStore {
-    async fn totp(&self, realm: &str, user: &str) -> Result<Option<TotpRecord>, StoreError> {
+    async fn factor(
+        &self,
+        realm: &str,
+        user: &str,
+        method: &str,
+    ) -> Result<Option<FactorRecord>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {TOTP_COLUMNS} FROM totp_factors WHERE realm = $1 AND user_name = $2"
+            "SELECT {FACTOR_COLUMNS} FROM factors
+             WHERE realm = $1 AND user_name = $2 AND method = $3"
         ))
         .bind(realm)
         .bind(user)
+        .bind(method)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(totp_record).transpose()
+        row.as_ref().map(factor_record).transpose()
     }
 
-    async fn put_totp(&self, r: &TotpRecord) -> Result<(), StoreError> {
-        put_totp_on(&mut *self.pool.acquire().await?, r).await
+    async fn put_factor(&self, r: &FactorRecord) -> Result<(), StoreError> {
+        put_factor_on(&mut *self.pool.acquire().await?, r).await
     }
 
-    async fn all_totp(&self) -> Result<Vec<TotpRecord>, StoreError> {
+    async fn factors(&self, realm: &str, user: &str) -> Result<Vec<FactorRecord>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {TOTP_COLUMNS} FROM totp_factors ORDER BY realm, user_name"
+            "SELECT {FACTOR_COLUMNS} FROM factors
+             WHERE realm = $1 AND user_name = $2 ORDER BY method"
+        ))
+        .bind(realm)
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(factor_record).collect()
+    }
+
+    async fn all_factors(&self) -> Result<Vec<FactorRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FACTOR_COLUMNS} FROM factors ORDER BY realm, user_name, method"
         ))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(totp_record).collect()
+        rows.iter().map(factor_record).collect()
     }
 
-    async fn reseal_totp(
+    async fn reseal_factor(
         &self,
         factor_id: &str,
         old_key_id: &str,
         secret: &Sealed,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE totp_factors SET key_id = $3, nonce = $4, ciphertext = $5
+            "UPDATE factors SET key_id = $3, nonce = $4, ciphertext = $5
              WHERE id = $1 AND key_id = $2",
         )
         .bind(factor_id)
@@ -129,36 +151,43 @@ impl DurableStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn record_totp_step(
+    async fn record_factor_step(
         &self,
         realm: &str,
         user: &str,
         factor_id: &str,
-        step: u64,
+        counter: u64,
         now: i64,
     ) -> Result<bool, StoreError> {
         // One conditional UPDATE: under READ COMMITTED a racing UPDATE re-checks the condition
         // on the row the first one wrote, so only one of them matches.
         let done = sqlx::query(
-            "UPDATE totp_factors SET last_step = $4, last_used_at = $5
-             WHERE realm = $1 AND user_name = $2 AND id = $3 AND (last_step IS NULL OR last_step < $4)",
+            "UPDATE factors SET counter = $4, last_used_at = $5
+             WHERE realm = $1 AND user_name = $2 AND id = $3 AND (counter IS NULL OR counter < $4)",
         )
         .bind(realm)
         .bind(user)
         .bind(factor_id)
-        .bind(step_to_db(step)?)
+        .bind(counter_to_db(counter)?)
         .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    async fn remove_totp(&self, realm: &str, user: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM totp_factors WHERE realm = $1 AND user_name = $2")
-            .bind(realm)
-            .bind(user)
-            .execute(&self.pool)
-            .await?;
+    async fn remove_factor(
+        &self,
+        realm: &str,
+        user: &str,
+        method: &str,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("DELETE FROM factors WHERE realm = $1 AND user_name = $2 AND method = $3")
+                .bind(realm)
+                .bind(user)
+                .bind(method)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -175,14 +204,14 @@ impl DurableStore for PostgresStore {
         Ok(())
     }
 
-    async fn enroll_totp(
+    async fn enroll_factor(
         &self,
-        record: &TotpRecord,
+        record: &FactorRecord,
         hashes: &[[u8; 32]],
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        put_totp_on(&mut tx, record).await?;
+        put_factor_on(&mut tx, record).await?;
         replace_codes_on(&mut tx, &record.realm, &record.user, hashes, now).await?;
         tx.commit().await?;
         Ok(())
@@ -513,25 +542,32 @@ impl DurableStore for PostgresStore {
     }
 }
 
-/// `put_totp` on a connection (a transaction's, for `enroll_totp`).
-async fn put_totp_on(conn: &mut sqlx::PgConnection, r: &TotpRecord) -> Result<(), StoreError> {
-    let last_step = r.last_step.map(step_to_db).transpose()?;
+/// `put_factor` on a connection (a transaction's, for `enroll_factor`).
+async fn put_factor_on(conn: &mut sqlx::PgConnection, r: &FactorRecord) -> Result<(), StoreError> {
+    let counter = r.counter.map(counter_to_db).transpose()?;
+    let version =
+        i32::try_from(r.version).map_err(|_| StoreError::Corrupt("factor version out of range"))?;
+    // Replaced by (realm, user, method): a new id, secret and counter, as a new enrollment.
     sqlx::query(&format!(
-        "INSERT INTO totp_factors ({TOTP_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (realm, user_name) DO UPDATE SET
+        "INSERT INTO factors ({FACTOR_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (realm, user_name, method) DO UPDATE SET
             id = excluded.id, key_id = excluded.key_id, nonce = excluded.nonce,
-            ciphertext = excluded.ciphertext, created_at = excluded.created_at,
-            last_used_at = excluded.last_used_at, last_step = excluded.last_step"
+            ciphertext = excluded.ciphertext, counter = excluded.counter,
+            created_at = excluded.created_at, last_used_at = excluded.last_used_at,
+            version = excluded.version"
     ))
+    .bind(&r.id)
     .bind(&r.realm)
     .bind(&r.user)
-    .bind(&r.id)
+    .bind(&r.method)
     .bind(&r.secret.key_id)
     .bind(&r.secret.nonce)
     .bind(&r.secret.ciphertext)
+    .bind(counter)
     .bind(r.created_at)
     .bind(r.last_used_at)
-    .bind(last_step)
+    .bind(version)
     .execute(conn)
     .await?;
     Ok(())

@@ -1,6 +1,6 @@
 //! The behaviour every durable store must show, run against each backend.
 
-use super::{CodeUse, DurableStore, TotpRecord};
+use super::{CodeUse, DurableStore, FactorRecord};
 use crate::keys::Sealed;
 
 /// Runs `attempt` on `n` tasks at once and counts how many succeeded.
@@ -17,11 +17,12 @@ where
     wins
 }
 
-pub fn sample_totp(realm: &str, user: &str) -> TotpRecord {
-    TotpRecord {
+pub fn sample_factor(realm: &str, user: &str) -> FactorRecord {
+    FactorRecord {
         id: format!("f-{}", rand::random::<u64>()),
         realm: realm.into(),
         user: user.into(),
+        method: "totp".into(),
         secret: Sealed {
             key_id: "k1".into(),
             nonce: vec![1; 24],
@@ -29,7 +30,8 @@ pub fn sample_totp(realm: &str, user: &str) -> TotpRecord {
         },
         created_at: 1_700_000_000,
         last_used_at: None,
-        last_step: None,
+        counter: None,
+        version: 1,
     }
 }
 
@@ -44,75 +46,89 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     store.ping().await.unwrap();
 
     // Nothing for an unknown user.
-    assert_eq!(store.totp("main", "nobody").await.unwrap(), None);
+    assert_eq!(store.factor("main", "nobody", "totp").await.unwrap(), None);
     assert_eq!(
         store.recovery_codes_left("main", "nobody").await.unwrap(),
         0
     );
 
     // Round trip, and realms keep users apart.
-    let alice = sample_totp("main", "alice");
-    store.put_totp(&alice).await.unwrap();
+    let alice = sample_factor("main", "alice");
+    store.put_factor(&alice).await.unwrap();
     assert_eq!(
-        store.totp("main", "alice").await.unwrap(),
+        store.factor("main", "alice", "totp").await.unwrap(),
         Some(alice.clone())
     );
-    assert_eq!(store.totp("other", "alice").await.unwrap(), None);
+    assert_eq!(store.factor("other", "alice", "totp").await.unwrap(), None);
 
     // Time steps: each accepted once, never an older one after a newer.
     assert!(store
-        .record_totp_step("main", "alice", &alice.id, 100, 10)
+        .record_factor_step("main", "alice", &alice.id, 100, 10)
         .await
         .unwrap());
     assert!(!store
-        .record_totp_step("main", "alice", &alice.id, 100, 11)
+        .record_factor_step("main", "alice", &alice.id, 100, 11)
         .await
         .unwrap());
     assert!(!store
-        .record_totp_step("main", "alice", &alice.id, 99, 12)
+        .record_factor_step("main", "alice", &alice.id, 99, 12)
         .await
         .unwrap());
     assert!(store
-        .record_totp_step("main", "alice", &alice.id, 101, 13)
+        .record_factor_step("main", "alice", &alice.id, 101, 13)
         .await
         .unwrap());
-    let stored = store.totp("main", "alice").await.unwrap().unwrap();
-    assert_eq!(
-        (stored.last_step, stored.last_used_at),
-        (Some(101), Some(13))
-    );
+    let stored = store
+        .factor("main", "alice", "totp")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.counter, stored.last_used_at), (Some(101), Some(13)));
     // Re-sealing under a new key changes the secret only, and only from the expected key.
     let resealed = Sealed {
         key_id: "k2".into(),
         nonce: vec![3; 24],
         ciphertext: vec![4; 36],
     };
-    assert!(!store.reseal_totp(&alice.id, "k0", &resealed).await.unwrap());
-    assert!(store.reseal_totp(&alice.id, "k1", &resealed).await.unwrap());
-    assert!(!store.reseal_totp(&alice.id, "k1", &resealed).await.unwrap());
-    let after = store.totp("main", "alice").await.unwrap().unwrap();
+    assert!(!store
+        .reseal_factor(&alice.id, "k0", &resealed)
+        .await
+        .unwrap());
+    assert!(store
+        .reseal_factor(&alice.id, "k1", &resealed)
+        .await
+        .unwrap());
+    assert!(!store
+        .reseal_factor(&alice.id, "k1", &resealed)
+        .await
+        .unwrap());
+    let after = store
+        .factor("main", "alice", "totp")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(after.secret, resealed);
     assert_eq!(
-        (after.last_step, after.created_at),
-        (stored.last_step, stored.created_at)
+        (after.counter, after.created_at),
+        (stored.counter, stored.created_at)
     );
-    assert_eq!(store.all_totp().await.unwrap(), vec![after.clone()]);
+    assert_eq!(store.all_factors().await.unwrap(), vec![after.clone()]);
 
     // A step for a factor that was replaced in the meantime is refused.
     assert!(!store
-        .record_totp_step("main", "alice", "f-gone", 200, 14)
+        .record_factor_step("main", "alice", "f-gone", 200, 14)
         .await
         .unwrap());
 
     // Replacing the authenticator starts a fresh replay marker for the new secret.
-    let replacement = sample_totp("main", "alice");
-    store.put_totp(&replacement).await.unwrap();
+    let replacement = sample_factor("main", "alice");
+    store.put_factor(&replacement).await.unwrap();
     assert!(store
-        .record_totp_step("main", "alice", &replacement.id, 50, 15)
+        .record_factor_step("main", "alice", &replacement.id, 50, 15)
         .await
         .unwrap());
     assert!(!store
-        .record_totp_step("main", "alice", &alice.id, 300, 16)
+        .record_factor_step("main", "alice", &alice.id, 300, 16)
         .await
         .unwrap());
 
@@ -121,7 +137,7 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
         let (store, id) = (store.clone(), replacement.id.clone());
         async move {
             store
-                .record_totp_step("main", "alice", &id, 60, 17)
+                .record_factor_step("main", "alice", &id, 60, 17)
                 .await
                 .unwrap()
         }
@@ -129,9 +145,42 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     .await;
     assert_eq!(wins, 1, "one time step accepted {wins} times");
 
-    assert!(store.remove_totp("main", "alice").await.unwrap());
-    assert!(!store.remove_totp("main", "alice").await.unwrap());
-    assert_eq!(store.totp("main", "alice").await.unwrap(), None);
+    // Methods of one user are kept apart: another method's factor neither replaces the
+    // authenticator nor goes with it.
+    let other = FactorRecord {
+        method: "sent_code".into(),
+        ..sample_factor("main", "alice")
+    };
+    store.put_factor(&other).await.unwrap();
+    assert_eq!(
+        store
+            .factor("main", "alice", "totp")
+            .await
+            .unwrap()
+            .map(|f| f.id),
+        Some(replacement.id.clone())
+    );
+    assert_eq!(
+        store.factor("main", "alice", "sent_code").await.unwrap(),
+        Some(other.clone())
+    );
+    let methods: Vec<String> = store
+        .factors("main", "alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|f| f.method)
+        .collect();
+    assert_eq!(methods, ["sent_code", "totp"]);
+    assert!(store.factors("other", "alice").await.unwrap().is_empty());
+    assert!(store
+        .remove_factor("main", "alice", "sent_code")
+        .await
+        .unwrap());
+
+    assert!(store.remove_factor("main", "alice", "totp").await.unwrap());
+    assert!(!store.remove_factor("main", "alice", "totp").await.unwrap());
+    assert_eq!(store.factor("main", "alice", "totp").await.unwrap(), None);
 
     // Recovery codes: single use, counted, replaced as a whole set.
     let hashes: Vec<[u8; 32]> = (0..10u8).map(|i| [i; 32]).collect();
@@ -204,10 +253,10 @@ pub async fn durable_store_suite<S: DurableStore + Clone + 'static>(store: &S) {
     assert_eq!(consume("main", fresh[0], 31).await, CodeUse::Consumed(9));
 
     // An authenticator and its first codes go in together.
-    let dave = sample_totp("main", "dave");
-    store.enroll_totp(&dave, &fresh, 40).await.unwrap();
+    let dave = sample_factor("main", "dave");
+    store.enroll_factor(&dave, &fresh, 40).await.unwrap();
     assert_eq!(
-        store.totp("main", "dave").await.unwrap(),
+        store.factor("main", "dave", "totp").await.unwrap(),
         Some(dave.clone())
     );
     assert_eq!(store.recovery_codes_left("main", "dave").await.unwrap(), 10);
@@ -373,6 +422,10 @@ pub fn sample_challenge(id: &str, expires_at: i64) -> super::Challenge {
         failures: 0,
         revision: 0,
         stage: super::ChallengeStage::Verify,
+        began: vec![super::FactorState {
+            method: "sent_code".into(),
+            data: vec![7; 16],
+        }],
         withheld: Sealed {
             key_id: "k1".into(),
             nonce: vec![0; 24],

@@ -16,11 +16,12 @@ use super::respond::{api_error, json_response, redirect, Form, SPENT_CODE, UNAVA
 use super::MfaError;
 use crate::config::Policy;
 use crate::factors::recovery::RecoveryCode;
-use crate::factors::service::{totp_context, Factor, RecoveryCodeFactor, Subject, Verdict};
-use crate::factors::totp::{self, TotpSecret};
+use crate::factors::service::{
+    Method, MethodInfo, RecoveryCodeFactor, Subject, TotpFactor, Verdict,
+};
 use crate::keys::Sealed;
 use crate::session::credentials::{authorization, cookie_values};
-use crate::store::{DurableStore, EphemeralStore, Session, TotpRecord};
+use crate::store::{DurableStore, EphemeralStore, FactorRecord, Session};
 use crate::ui::pages::{
     self, ConfirmPage, EnrollPage, MessagePage, RecoveryCodesPage, SettingsPage,
 };
@@ -96,7 +97,7 @@ async fn code_ok(
         Ok(reserved) => reserved,
         Err(lock) => return Ok(Err(locked(lock))),
     };
-    let verdict = super::flow::check_code(ctx, &subject(ctx, session), code, None).await?;
+    let verdict = super::flow::check_code(ctx, &subject(ctx, session), &[], code, None).await?;
     if verdict.accepted().is_some() {
         ctx.reserved_not_a_guess(&reserved, true).await?;
         return Ok(Ok(()));
@@ -112,8 +113,10 @@ async fn code_ok(
 }
 
 struct Overview {
-    totp: Option<crate::factors::service::MethodInfo>,
-    recovery: Option<crate::factors::service::MethodInfo>,
+    totp: Option<MethodInfo>,
+    recovery: Option<MethodInfo>,
+    /// Every method the user has, for the API's list.
+    methods: Vec<MethodInfo>,
     /// The user's recovery codes were made and never shown (a crash between the two).
     codes_unseen: bool,
 }
@@ -121,19 +124,15 @@ struct Overview {
 /// Whether the user has a factor a change must be proven with (an authenticator, or recovery
 /// codes left).
 async fn has_factor(ctx: &Context<'_>, session: &Session) -> Result<bool, MfaError> {
-    let durable = &ctx.mfa.durable;
-    Ok(durable.totp(&session.realm, &session.user).await?.is_some()
-        || durable
-            .recovery_codes_left(&session.realm, &session.user)
-            .await?
-            > 0)
+    Ok(ctx.enrolled(&session.realm, &session.user).await?.any())
 }
 
 async fn overview(ctx: &Context<'_>, session: &Session) -> Result<Overview, MfaError> {
-    let who = subject(ctx, session);
+    let enrolled = ctx.enrolled(&session.realm, &session.user).await?;
     Ok(Overview {
-        totp: ctx.totp_factor().describe(&ctx.mfa.durable, &who).await?,
-        recovery: RecoveryCodeFactor.describe(&ctx.mfa.durable, &who).await?,
+        totp: enrolled.get(Method::TOTP).cloned(),
+        recovery: enrolled.get(Method::RECOVERY_CODE).cloned(),
+        methods: enrolled.0,
         codes_unseen: ctx
             .mfa
             .durable
@@ -146,9 +145,7 @@ async fn overview(ctx: &Context<'_>, session: &Session) -> Result<Overview, MfaE
 /// and signed together with the session, so it can neither be read nor moved to another
 /// session, and expires.
 fn begin_setup(ctx: &Context<'_>, session: &Session) -> Result<(String, EnrollSetup), MfaError> {
-    let (secret, record) = ctx
-        .totp_factor()
-        .begin_enrollment(&ctx.keys, &subject(ctx, session))?;
+    let (secret, record) = TotpFactor::generate(&ctx.keys, &subject(ctx, session))?;
     let expires = ctx.now.saturating_add(SETUP_TTL);
     let payload = format!(
         "{}\0{}\0{}\0{}\0{}",
@@ -162,7 +159,11 @@ fn begin_setup(ctx: &Context<'_>, session: &Session) -> Result<(String, EnrollSe
         .keys
         .sign(b"totp-setup-v1", &setup_signed(&session.id_hash, &payload));
     let token = format!("{}.{}", B64.encode(&payload), B64.encode(signature));
-    let setup = EnrollSetup::new(&secret, &ctx.settings.issuer, &session.user)?;
+    let setup = EnrollSetup::new(TotpFactor::provision(
+        &secret,
+        &ctx.settings.issuer,
+        &session.user,
+    ))?;
     Ok((token, setup))
 }
 
@@ -173,7 +174,7 @@ fn setup_signed(session: &[u8; 32], payload: &str) -> Vec<u8> {
 }
 
 /// The pending record a setup token carries, if it is genuine, this session's, and fresh.
-fn open_setup(ctx: &Context<'_>, session: &Session, token: &str) -> Option<TotpRecord> {
+fn open_setup(ctx: &Context<'_>, session: &Session, token: &str) -> Option<FactorRecord> {
     let (payload, signature) = token.split_once('.')?;
     let payload = String::from_utf8(B64.decode(payload).ok()?).ok()?;
     let signature = B64.decode(signature).ok()?;
@@ -191,32 +192,21 @@ fn open_setup(ctx: &Context<'_>, session: &Session, token: &str) -> Option<TotpR
     if ctx.now >= expires.parse::<i64>().ok()? {
         return None;
     }
-    Some(TotpRecord {
-        id: id.to_string(),
-        realm: session.realm.clone(),
-        user: session.user.clone(),
-        secret: Sealed {
-            key_id: key_id.to_string(),
-            nonce: B64.decode(nonce).ok()?,
-            ciphertext: B64.decode(ciphertext).ok()?,
-        },
-        created_at: ctx.now,
-        last_used_at: None,
-        last_step: None,
-    })
+    let secret = Sealed {
+        key_id: key_id.to_string(),
+        nonce: B64.decode(nonce).ok()?,
+        ciphertext: B64.decode(ciphertext).ok()?,
+    };
+    Some(TotpFactor::pending(&subject(ctx, session), id, secret))
 }
 
-fn setup_of(ctx: &Context<'_>, record: &TotpRecord) -> Result<EnrollSetup, MfaError> {
-    let secret = open_record(ctx, record)?;
-    EnrollSetup::new(&secret, &ctx.settings.issuer, &record.user)
-}
-
-fn open_record(ctx: &Context<'_>, record: &TotpRecord) -> Result<TotpSecret, MfaError> {
-    let bytes = ctx.keys.open(
-        &record.secret,
-        &totp_context(&record.realm, &record.user, &record.id),
-    )?;
-    Ok(TotpSecret::from_bytes(bytes.to_vec()))
+fn setup_of(ctx: &Context<'_>, record: &FactorRecord) -> Result<EnrollSetup, MfaError> {
+    let secret = TotpFactor::open(&ctx.keys, record)?;
+    EnrollSetup::new(TotpFactor::provision(
+        &secret,
+        &ctx.settings.issuer,
+        &record.user,
+    ))
 }
 
 /// Whether a user without a factor may set one up on the session alone: only where the app's
@@ -252,7 +242,7 @@ async fn first_factor_refused(
 async fn confirm_setup(
     ctx: &Context<'_>,
     session: &Session,
-    mut record: TotpRecord,
+    pending: FactorRecord,
     code: &str,
     current: &str,
 ) -> Result<Result<Option<Vec<RecoveryCode>>, Refused>, MfaError> {
@@ -265,14 +255,9 @@ async fn confirm_setup(
     if !has_factor && !may_enroll(ctx, session).await? {
         return refuse(ctx, session, EVENT, Refused::InvitationNeeded);
     }
-    let secret = open_record(ctx, &record)?;
-    let step = u64::try_from(ctx.now)
-        .ok()
-        .map(|t| totp::verify(&secret, ctx.totp_factor().params, code, t, None))
-        .transpose()
-        .map_err(|e| MfaError::Factor(e.into()))?
-        .and_then(totp::Check::fresh);
-    let Some(step) = step else {
+    let tuning = ctx.factor_env().tuning;
+    let confirmed = TotpFactor::confirm(&ctx.keys, tuning, &pending, code, ctx.now)?;
+    let Some(record) = confirmed else {
         return refuse(ctx, session, EVENT, Refused::WrongCode);
     };
     // The new app's code proves only that the new app was set up; the factor it replaces is
@@ -289,11 +274,12 @@ async fn confirm_setup(
             Err(other) => return refuse(ctx, session, EVENT, other),
         }
     }
-    record.last_step = Some(step);
-    record.last_used_at = Some(ctx.now);
     let durable = &ctx.mfa.durable;
     let who = subject(ctx, session);
-    let detail = [("method", "totp".into()), ("factor", record.id.clone())];
+    let detail = [
+        ("method", record.method.clone()),
+        ("factor", record.id.clone()),
+    ];
     let codes = ctx
         .change(
             EVENT,
@@ -302,7 +288,7 @@ async fn confirm_setup(
             &detail,
             ALTERS,
             async {
-                durable.put_totp(&record).await?;
+                durable.put_factor(&record).await?;
                 let codes = if durable
                     .recovery_codes_left(&session.realm, &session.user)
                     .await?
@@ -497,7 +483,12 @@ async fn remove(
         &detail,
         ALTERS,
         async {
-            durable.remove_totp(&session.realm, &session.user).await?;
+            // Every factor of the user goes: with none, the user is not enrolled.
+            for factor in durable.factors(&session.realm, &session.user).await? {
+                durable
+                    .remove_factor(&session.realm, &session.user, &factor.method)
+                    .await?;
+            }
             durable
                 .replace_recovery_codes(&session.realm, &session.user, &[], ctx.now)
                 .await?;
@@ -949,9 +940,9 @@ pub async fn api(
     let code = request.get("code").and_then(Value::as_str).unwrap_or("");
     let outcome = match (rest, post) {
         ("methods", false) => overview(ctx, &session).await.map(|o| {
-            let list: Vec<Value> = [o.totp, o.recovery]
+            let list: Vec<Value> = o
+                .methods
                 .into_iter()
-                .flatten()
                 .map(|m| {
                     let mut entry = json!({
                         "method": m.method.as_str(),
@@ -962,7 +953,7 @@ pub async fn api(
                         "remaining": m.remaining,
                     });
                     // Codes made and never shown: the client should offer new ones.
-                    if m.method == crate::factors::service::Method::RecoveryCode && o.codes_unseen {
+                    if m.method == Method::RECOVERY_CODE && o.codes_unseen {
                         if let Some(fields) = entry.as_object_mut() {
                             fields.insert("never_shown".into(), json!(true));
                         }

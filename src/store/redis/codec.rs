@@ -1,7 +1,7 @@
 //! How challenges and sessions are laid out in Redis hashes, and ids as hex.
 
 use crate::keys::Sealed;
-use crate::store::ephemeral::{Challenge, ChallengeStage, Session};
+use crate::store::ephemeral::{Challenge, ChallengeStage, FactorState, Session};
 use crate::store::StoreError;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -22,15 +22,33 @@ pub fn sealed_from(v: &Value) -> Option<Sealed> {
     })
 }
 
+fn state_json(state: &FactorState) -> Value {
+    json!({ "method": state.method, "data": B64.encode(&state.data) })
+}
+
+fn state_from(v: &Value) -> Option<FactorState> {
+    Some(FactorState {
+        method: v.get("method")?.as_str()?.to_string(),
+        data: B64.decode(v.get("data")?.as_str()?).ok()?,
+    })
+}
+
+/// The factors' states of a challenge, as one field.
+fn began_json(began: &[FactorState]) -> String {
+    Value::Array(began.iter().map(state_json).collect()).to_string()
+}
+
+fn began_from(text: &str) -> Option<Vec<FactorState>> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    v.as_array()?.iter().map(state_from).collect()
+}
+
 pub fn stage_json(stage: &ChallengeStage) -> String {
     match stage {
         ChallengeStage::Verify => json!({ "kind": "verify" }),
         ChallengeStage::Invite => json!({ "kind": "invite" }),
-        ChallengeStage::Enroll {
-            factor_id,
-            pending_secret,
-        } => {
-            json!({ "kind": "enroll", "factor": factor_id, "secret": sealed_json(pending_secret) })
+        ChallengeStage::Enroll { pending } => {
+            json!({ "kind": "enroll", "pending": state_json(pending) })
         }
         ChallengeStage::AcknowledgeRecoveryCodes { codes } => {
             json!({ "kind": "acknowledge", "codes": sealed_json(codes) })
@@ -49,9 +67,10 @@ pub fn stage_from(text: &str) -> Option<ChallengeStage> {
         "acknowledge" => Some(ChallengeStage::AcknowledgeRecoveryCodes {
             codes: sealed_from(v.get("codes")?)?,
         }),
+        // One written by a gateway before enrollments were any factor's (`factor`, `secret`)
+        // is unreadable too: that login starts over.
         "enroll" => Some(ChallengeStage::Enroll {
-            factor_id: v.get("factor")?.as_str()?.to_string(),
-            pending_secret: sealed_from(v.get("secret")?)?,
+            pending: state_from(v.get("pending")?)?,
         }),
         _ => None,
     }
@@ -84,6 +103,11 @@ pub fn challenge_from(id: &str, f: &Fields) -> Result<Challenge, StoreError> {
         failures: field(f, "failures")?,
         revision: field(f, "revision")?,
         stage: stage_from(&text(f, "stage")?).ok_or(StoreError::Corrupt("challenge stage"))?,
+        // Absent from challenges an older gateway stored: nothing was begun then.
+        began: match f.get("began") {
+            Some(text) => began_from(text).ok_or(StoreError::Corrupt("challenge factor state"))?,
+            None => Vec::new(),
+        },
         withheld: sealed_from(&withheld).ok_or(StoreError::Corrupt("withheld answer"))?,
     })
 }
@@ -133,6 +157,7 @@ pub fn challenge_fields(c: &Challenge) -> Vec<(&'static str, String)> {
         ("failures", c.failures.to_string()),
         ("revision", c.revision.to_string()),
         ("stage", stage_json(&c.stage)),
+        ("began", began_json(&c.began)),
         ("withheld", sealed_json(&c.withheld).to_string()),
     ]
 }
@@ -143,11 +168,6 @@ mod tests {
 
     #[test]
     fn stages_and_ids_round_trip() {
-        let sealed = Sealed {
-            key_id: "k".into(),
-            nonce: vec![1, 2],
-            ciphertext: vec![3],
-        };
         for stage in [
             ChallengeStage::Invite,
             ChallengeStage::Verify,
@@ -159,12 +179,20 @@ mod tests {
                 },
             },
             ChallengeStage::Enroll {
-                factor_id: "f".into(),
-                pending_secret: sealed,
+                pending: FactorState {
+                    method: "totp".into(),
+                    data: vec![0, 1, 2, 255],
+                },
             },
         ] {
             assert_eq!(stage_from(&stage_json(&stage)), Some(stage));
         }
+        let began = vec![FactorState {
+            method: "sent_code".into(),
+            data: b"state".to_vec(),
+        }];
+        assert_eq!(began_from(&began_json(&began)), Some(began));
+        assert_eq!(began_from("[]"), Some(vec![]));
         // A stage written without its codes is not taken for one that has them.
         assert_eq!(stage_from(r#"{"kind":"acknowledge"}"#), None);
         let id = [0xab; 32];
