@@ -248,6 +248,10 @@ impl Factor for SentCode {
         SENT_CODE
     }
 
+    fn starts_answers(&self) -> bool {
+        true
+    }
+
     fn plausible(&self, _env: &Env<'_>, code: &str) -> bool {
         code.len() == 8 && code.bytes().all(|b| b.is_ascii_digit())
     }

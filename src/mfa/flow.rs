@@ -763,7 +763,12 @@ pub async fn begin(
         );
         return Ok(Begun::Locked(lock, user));
     }
-    let enrolled = ctx.enrolled(realm, &user).await?;
+    let who = Subject {
+        realm,
+        user: &user,
+        now: ctx.now,
+    };
+    let enrolled = ctx.mfa.factors.at_login(&ctx.factor_env(), &who).await?;
     let mut reason = None;
     let stage = match (enrolled.any(), ctx.settings.policy_for(&user)) {
         (true, _) => ChallengeStage::Verify,
