@@ -2,7 +2,8 @@
 //! Django REST MFA packages (`ephemeral_token`, `code`, `method`, `backup_codes`).
 
 use super::flow::{self, CodeOutcome, Context, PendingError, Refusal};
-use super::respond::{api_error, api_locked_by, json_response, UNAVAILABLE};
+use super::outcome::Outcome;
+use super::respond::{api_locked_by, json_response};
 use crate::factors::service::Verdict;
 use crate::store::{ChallengeStage, EphemeralStore};
 use bytes::Bytes;
@@ -37,11 +38,7 @@ pub fn add_enrollment(
 pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Response<Bytes> {
     let enroll = rest == "api/enroll";
     let Ok(request) = serde_json::from_slice::<ApiRequest>(body) else {
-        return api_error(
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-            "Send a JSON object with ephemeral_token and code.",
-        );
+        return Outcome::NotAVerifyRequest.json();
     };
     let challenge = match flow::pending(ctx, request.ephemeral_token.as_deref()).await {
         Ok(c) => c,
@@ -58,29 +55,15 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
                 && !code.trim().is_empty()
                 && !flow::plausible_code(ctx, code) =>
         {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "code_malformed",
-                "A code has 6 digits, or is a 12-character recovery code; nothing was counted.",
-            )
+            return Outcome::CodeMalformed.json()
         }
         Some(Value::String(code)) if !code.trim().is_empty() => code.clone(),
-        Some(Value::String(_)) | None => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "code_required",
-                "code is required.",
-            )
-        }
+        Some(Value::String(_)) | None => return Outcome::CodeMissing.json(),
         // An array or object of codes is an attempt to try several at once: refused, counted.
         Some(_) => {
             return match flow::wrong::<()>(ctx, &challenge, "unknown", Verdict::Wrong).await {
                 Ok(CodeOutcome::Locked(until)) => api_locked_by(until, ctx.now),
-                Ok(_) => api_error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "code must be one string.",
-                ),
+                Ok(_) => Outcome::CodeNotOneString.json(),
                 Err(e) => api_pending_failed(e),
             };
         }
@@ -88,13 +71,7 @@ pub async fn verify_or_enroll(ctx: &Context<'_>, rest: &str, body: &[u8]) -> Res
     let method = match request.method.as_deref() {
         None => None,
         Some(name) if ctx.mfa.factors.named(name).is_some() => ctx.mfa.factors.named(name),
-        Some(_) => {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "unknown_method",
-                "method must be totp or recovery_code.",
-            )
-        }
+        Some(_) => return Outcome::UnknownMethod.json(),
     };
     if rest == "api/invite" {
         return match flow::accept_invite(ctx, &challenge, &code).await {
@@ -209,42 +186,31 @@ fn with_backup_codes(released: Response<Bytes>, shown: &[String]) -> Response<By
 }
 
 fn api_wrong(left: u32, spent: bool) -> Response<Bytes> {
-    let (error, message) = if spent {
-        (super::respond::SPENT_CODE_ERROR, super::respond::SPENT_CODE)
+    let outcome = if spent {
+        Outcome::SpentCode
     } else {
-        ("invalid_code", "The code is not valid.")
+        Outcome::InvalidCode
     };
     json_response(
-        StatusCode::UNAUTHORIZED,
+        outcome.status(),
         &json!({
-            "error": error,
-            "message": message,
+            "error": outcome.code(),
+            "message": outcome.message(),
             "remaining_attempts": left,
         }),
     )
 }
 
 fn api_dead() -> Response<Bytes> {
-    api_error(
-        StatusCode::UNAUTHORIZED,
-        "too_many_attempts",
-        "Too many wrong codes. Sign in again.",
-    )
+    Outcome::TooManyAttempts.json()
 }
 
 pub fn api_pending_failed(error: PendingError) -> Response<Bytes> {
     match error {
-        PendingError::Refused(r) => {
-            let status = if r == Refusal::WrongStep {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            api_error(status, r.code(), r.message())
-        }
+        PendingError::Refused(r) => r.outcome().json(),
         PendingError::Failed(error) => {
             tracing::error!(error = %crate::ops::error_chain(&error), "MFA step failed");
-            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+            Outcome::Unavailable.json()
         }
     }
 }

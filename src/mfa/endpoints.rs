@@ -6,9 +6,9 @@
 
 use super::api::{self, api_pending_failed};
 use super::flow::{self, Begun, CodeOutcome, Context, PendingError, Refusal, Step};
+use super::outcome::Outcome;
 use super::respond::{
-    api_error, json_response, lock_text, not_found, redirect, retry_after, wants_json, Form,
-    Repeated, UNAVAILABLE,
+    json_response, lock_text, not_found, redirect, retry_after, wants_json, Form, Repeated,
 };
 use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::Verdict;
@@ -83,11 +83,7 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
     // browser's permission first): the API is never a cross-site login or code (which could
     // plant another account's session or device credential in the user's browser).
     if post && rest.starts_with("api/") && !is_json(&headers) {
-        return api_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "json_required",
-            "Send the request as JSON (Content-Type: application/json).",
-        );
+        return Outcome::JsonRequired.json();
     }
     match (rest, post) {
         ("verify", false) => page.show_verify().await,
@@ -102,11 +98,7 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
         }
         ("api/verify" | "api/enroll" | "api/invite", true) => match read(body).await {
             Ok(body) => api::verify_or_enroll(ctx, rest, &body).await,
-            Err(_) => api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_large",
-                "The request body is too large.",
-            ),
+            Err(_) => Outcome::TooLarge.json(),
         },
         ("settings", _)
         | (
@@ -141,18 +133,10 @@ pub async fn handle(ctx: &Context<'_>, req: GatewayRequest<'_>) -> Response<Byte
             let rest = rest.trim_start_matches("api/");
             match read(body).await {
                 Ok(body) => super::settings::api(ctx, rest, post, &headers, &body).await,
-                Err(_) => api_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "too_large",
-                    "The request body is too large.",
-                ),
+                Err(_) => Outcome::TooLarge.json(),
             }
         }
-        ("api/verify" | "api/enroll" | "api/invite", false) => api_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "Use POST.",
-        ),
+        ("api/verify" | "api/enroll" | "api/invite", false) => Outcome::UsePost.json(),
         ("assets/logo", false) => match &ctx.app.logo {
             Some(logo) => pages::logo(logo),
             None => not_found(ctx, &headers),
@@ -189,11 +173,7 @@ pub fn login_answer(ctx: &Context<'_>, begun: Begun, json: bool, prefix: &str) -
         Begun::Closed(user) => {
             let user = super::respond::shell_word(&user);
             if json {
-                return api_error(
-                    StatusCode::FORBIDDEN,
-                    "enrollment_closed",
-                    "This account has no second factor, and setting one up at sign-in has ended. Ask an administrator for an enrollment code.",
-                );
+                return Outcome::EnrollmentClosed.json();
             }
             let frame = Frame {
                 t: ctx.tr(),
@@ -849,7 +829,7 @@ impl Pages<'_> {
 
     fn unavailable(&self) -> Response<Bytes> {
         if wants_json(self.headers) {
-            api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+            Outcome::Unavailable.json()
         } else {
             self.message(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -863,11 +843,7 @@ impl Pages<'_> {
     /// site could send it).
     async fn show_logout(&self) -> Response<Bytes> {
         if wants_json(self.headers) {
-            return api_error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "Use POST with a JSON body to sign out.",
-            );
+            return Outcome::UsePostToSignOut.json();
         }
         let session = match self.session().await {
             Ok(Some(session)) => session,
@@ -906,13 +882,7 @@ impl Pages<'_> {
         let json = api || wants_json(self.headers);
         let session = match self.session().await {
             Ok(Some(session)) => session,
-            Ok(None) if json => {
-                return api_error(
-                    StatusCode::UNAUTHORIZED,
-                    "not_authenticated",
-                    "There is no signed-in session to end.",
-                )
-            }
+            Ok(None) if json => return Outcome::NoSessionToEnd.json(),
             // Nothing to end, and nothing cleared: the cookie may be another app's.
             Ok(None) => return self.not_signed_in(),
             Err(response) => return response,
@@ -920,11 +890,7 @@ impl Pages<'_> {
         let form = Form::parse(body);
         if !api && !super::settings::csrf_ok(self.ctx, &session, &form) {
             return if json {
-                api_error(
-                    StatusCode::FORBIDDEN,
-                    "csrf_failed",
-                    "Sign out with a JSON body, or with the form from the sign-out page.",
-                )
+                Outcome::CsrfFailed.json()
             } else {
                 self.message(
                     StatusCode::FORBIDDEN,

@@ -2,6 +2,7 @@
 //! the browser pages and the JSON API. Nothing here renders; `endpoints` turns the outcomes
 //! into pages or JSON.
 
+use super::outcome::Outcome;
 use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::Limit;
 use crate::config::{App, AppMfa, Closed, Enrollment, FirstLogin, Policy};
@@ -105,11 +106,12 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn code(self) -> &'static str {
+    /// Its status, JSON code and message (the one table: `outcome`).
+    pub fn outcome(self) -> Outcome {
         match self {
-            Refusal::Invalid => "invalid_token",
-            Refusal::Expired => "expired",
-            Refusal::WrongStep => "wrong_step",
+            Refusal::Invalid => Outcome::InvalidToken,
+            Refusal::Expired => Outcome::Expired,
+            Refusal::WrongStep => Outcome::WrongStep,
         }
     }
 
@@ -119,17 +121,6 @@ impl Refusal {
             Refusal::Invalid => "refusal-invalid",
             Refusal::Expired => "refusal-expired",
             Refusal::WrongStep => "refusal-wrong-step",
-        }
-    }
-
-    /// The sentence JSON answers carry (in English, like every API message).
-    pub fn message(self) -> &'static str {
-        match self {
-            Refusal::Invalid => "This sign-in could not be verified. Please sign in again.",
-            Refusal::Expired => {
-                "This sign-in has expired or was already completed. Please sign in again."
-            }
-            Refusal::WrongStep => "This sign-in is waiting for a different step.",
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod endpoints;
 pub mod flow;
 pub mod guard;
 pub mod metrics;
+pub mod outcome;
 pub mod reconcile;
 pub mod respond;
 pub mod settings;

@@ -12,7 +12,8 @@
 mod browsers;
 
 use super::flow::{Context, EnrollSetup};
-use super::respond::{api_error, json_response, redirect, Form, SPENT_CODE, UNAVAILABLE};
+use super::outcome::Outcome;
+use super::respond::{json_response, redirect, Form};
 use super::MfaError;
 use crate::config::Policy;
 use crate::factors::recovery::RecoveryCode;
@@ -379,42 +380,18 @@ impl Refused {
         }
     }
 
-    /// The sentence of JSON answers (English, like every API message).
-    fn message(self) -> &'static str {
+    /// Its status, JSON code and message (the one table: `outcome`).
+    fn outcome(self) -> Outcome {
         match self {
-            Refused::WrongCode => "That code is not valid.",
-            Refused::SpentCode => SPENT_CODE,
-            Refused::CodeRequired => {
-                "Enter a current code from your authenticator app, or a recovery code."
-            }
-            Refused::WrongCurrentCode => {
-                "The current code is not valid. Enter a code from the app you use now, or a recovery code."
-            }
-            Refused::CurrentCodeRequired => {
-                "Replacing your authenticator needs a current code too: one from the app you use now, or a recovery code."
-            }
-            Refused::Locked(_) => {
-                "Too many wrong codes were entered. For your security, changes are paused for a while."
-            }
-            Refused::Required => {
-                "This application requires a second factor: it cannot be turned off."
-            }
-            Refused::SetupExpired => "This setup has expired. Start again.",
-            Refused::InvitationNeeded => {
-                "Setting up a second factor here needs an enrollment code from your administrator (mfa-gateway user invite); with it, sign in again."
-            }
-        }
-    }
-
-    fn status(self) -> StatusCode {
-        match self {
-            Refused::WrongCode | Refused::SpentCode | Refused::WrongCurrentCode => {
-                StatusCode::UNAUTHORIZED
-            }
-            Refused::CodeRequired | Refused::CurrentCodeRequired => StatusCode::BAD_REQUEST,
-            Refused::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
-            Refused::Required | Refused::InvitationNeeded => StatusCode::FORBIDDEN,
-            Refused::SetupExpired => StatusCode::BAD_REQUEST,
+            Refused::WrongCode => Outcome::WrongCode,
+            Refused::SpentCode => Outcome::SpentCode,
+            Refused::CodeRequired => Outcome::CodeRequired,
+            Refused::WrongCurrentCode => Outcome::WrongCurrentCode,
+            Refused::CurrentCodeRequired => Outcome::CurrentCodeRequired,
+            Refused::Locked(_) => Outcome::Locked,
+            Refused::Required => Outcome::RequiredByPolicy,
+            Refused::SetupExpired => Outcome::SetupExpired,
+            Refused::InvitationNeeded => Outcome::InvitationNeeded,
         }
     }
 
@@ -724,7 +701,7 @@ impl SettingsPages<'_> {
         let t = self.ctx.tr();
         let notice = notice.map(|id| t.t(id));
         let error = refused.map(|r| t.t(r.message_id()));
-        let status = refused.map_or(StatusCode::OK, Refused::status);
+        let status = refused.map_or(StatusCode::OK, |r| r.outcome().status());
         let sessions: Vec<pages::SessionRow> = browsers::sessions(self.ctx, session)
             .await?
             .into_iter()
@@ -840,7 +817,7 @@ impl SettingsPages<'_> {
         let back = format!("{}settings", self.prefix);
         let error = refused.map(|r| self.ctx.tr().t(r.message_id()));
         pages::html(
-            refused.map_or(StatusCode::OK, Refused::status),
+            refused.map_or(StatusCode::OK, |r| r.outcome().status()),
             &EnrollPage {
                 t: self.ctx.tr(),
                 app_name: &self.ctx.app.display_name,
@@ -901,13 +878,7 @@ pub async fn api(
 ) -> Response<Bytes> {
     let session = match current_session(ctx, headers).await {
         Ok(Some(s)) => s,
-        Ok(None) => {
-            return api_error(
-                StatusCode::UNAUTHORIZED,
-                "not_authenticated",
-                "Sign in first: this needs a verified session.",
-            )
-        }
+        Ok(None) => return Outcome::SignInFirst.json(),
         Err(e) => return api_failed(&e),
     };
     // A JSON body only: a cross-site form cannot send one without a CORS preflight, which the
@@ -917,22 +888,12 @@ pub async fn api(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/json"));
     if post && !is_json {
-        return api_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "json_required",
-            "Send the request as application/json.",
-        );
+        return Outcome::JsonRequired.json();
     }
     let request: Value = if post {
         match serde_json::from_slice(body) {
             Ok(v) => v,
-            Err(_) => {
-                return api_error(
-                    StatusCode::BAD_REQUEST,
-                    "bad_request",
-                    "The body is not JSON.",
-                )
-            }
+            Err(_) => return Outcome::NotJson.json(),
         }
     } else {
         Value::Null
@@ -972,11 +933,7 @@ pub async fn api(
                 if ended {
                     json_response(StatusCode::OK, &json!({ "ended": 1 }))
                 } else {
-                    api_error(
-                        StatusCode::NOT_FOUND,
-                        "no_such_session",
-                        "None of your other sessions has this id.",
-                    )
+                    Outcome::NoSuchSession.json()
                 }
             })
         }
@@ -992,11 +949,7 @@ pub async fn api(
                 .await
                 .map(|forgot| match forgot {
                     Err(refused) => api_refused(refused, ctx.now),
-                    Ok(browsers::Forgot::Nothing) => api_error(
-                        StatusCode::NOT_FOUND,
-                        "no_such_device",
-                        "No browser remembered for you has this id.",
-                    ),
+                    Ok(browsers::Forgot::Nothing) => Outcome::NoSuchDevice.json(),
                     Ok(_) => json_response(StatusCode::OK, &json!({ "forgotten": 1 })),
                 })
         }
@@ -1059,11 +1012,7 @@ pub async fn api(
             ),
             Err(refused) => api_refused(refused, ctx.now),
         }),
-        _ => Ok(api_error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            "No such API endpoint.",
-        )),
+        _ => Ok(Outcome::NoSuchEndpoint.json()),
     };
     outcome.unwrap_or_else(|e| api_failed(&e))
 }
@@ -1073,21 +1022,13 @@ fn shown(codes: &[RecoveryCode]) -> Vec<String> {
 }
 
 fn api_refused(refused: Refused, now: i64) -> Response<Bytes> {
-    let code = match refused {
-        Refused::Locked(seconds) => return super::respond::api_locked(seconds, now),
-        Refused::WrongCode => "invalid_code",
-        Refused::SpentCode => super::respond::SPENT_CODE_ERROR,
-        Refused::CodeRequired => "code_required",
-        Refused::WrongCurrentCode => "invalid_current_code",
-        Refused::CurrentCodeRequired => "current_code_required",
-        Refused::Required => "mfa_required_by_policy",
-        Refused::SetupExpired => "setup_expired",
-        Refused::InvitationNeeded => "invitation_required",
-    };
-    api_error(refused.status(), code, refused.message())
+    match refused {
+        Refused::Locked(seconds) => super::respond::api_locked(seconds, now),
+        _ => refused.outcome().json(),
+    }
 }
 
 fn api_failed(error: &MfaError) -> Response<Bytes> {
     tracing::error!(error = %crate::ops::error_chain(error), "settings change failed");
-    api_error(StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE)
+    Outcome::Unavailable.json()
 }
