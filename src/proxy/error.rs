@@ -85,6 +85,14 @@ pub struct Throttle {
 }
 
 impl ProxyError {
+    /// The app could not be reached or did not answer in time (counted per app).
+    pub fn is_upstream_failure(&self) -> bool {
+        matches!(
+            self,
+            ProxyError::UpstreamUnreachable(_) | ProxyError::UpstreamTimeout
+        )
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ProxyError::UnknownHost | ProxyError::NoGatewayPage => StatusCode::NOT_FOUND,

@@ -81,23 +81,7 @@ pub async fn handle(
     let json = error_page::wants_json(req.headers());
     // For an error page in the reader's language (a reference-counted copy of the header).
     let accept_language = req.headers().get(header::ACCEPT_LANGUAGE).cloned();
-    let mut record = crate::ops::access_log::enabled().then(|| {
-        Box::new(AccessRecord {
-            started,
-            method: req.method().clone(),
-            // Never a password from `user:password@host` in an absolute-form target.
-            host: request_host(&req)
-                .map_or("-", |h| h.rsplit_once('@').map_or(h, |(_, host)| host))
-                .to_string(),
-            path: req.uri().path().to_string(),
-            status: 0,
-            bytes: 0,
-            upstream_time: None,
-            request_id: request_id.to_str().unwrap_or("-").to_string(),
-            app: None,
-            client: conn.peer.ip(),
-        })
-    });
+    let mut record = access_record(&req, started, &request_id, conn.peer.ip());
     let mut progress = Progress {
         app: None,
         upstream_time: None,
@@ -135,38 +119,16 @@ pub async fn handle(
             // A store failure behind a StateUnavailable was counted by the store itself
             // (`store_errors_total`), like those of every other endpoint.
             log_error(&error, app_name, &request_id);
-            if matches!(
-                error,
-                ProxyError::UpstreamUnreachable(_) | ProxyError::UpstreamTimeout
-            ) {
-                if let Some(name) = app_name {
-                    conn.shared
-                        .metrics
-                        .upstream_errors
-                        .get_or_create(&crate::ops::metrics::AppLabels {
-                            app: name.to_string(),
-                        })
-                        .inc();
-                }
+            if let (Some(name), true) = (app_name, error.is_upstream_failure()) {
+                conn.shared
+                    .metrics
+                    .upstream_errors
+                    .get_or_create(&crate::ops::metrics::AppLabels {
+                        app: name.to_string(),
+                    })
+                    .inc();
             }
-            let asked =
-                crate::i18n::negotiate(accept_language.as_ref().and_then(|v| v.to_str().ok()));
-            let t =
-                crate::i18n::Tr::new(app.and_then(|a| a.mfa.as_ref()?.language).unwrap_or(asked));
-            let way = app.map_or(
-                error_page::Way {
-                    t,
-                    ..Default::default()
-                },
-                |a| error_page::Way {
-                    app_name: Some(&a.display_name),
-                    home: a
-                        .mfa
-                        .as_ref()
-                        .map_or(a.path_prefix.as_str(), |m| &m.home_page),
-                    t,
-                },
-            );
+            let way = error_way(app, accept_language.as_ref());
             error_response(&error, &request_id, json, way).map(|page| (None, Some(page)))
         }
     };
@@ -255,6 +217,7 @@ async fn forward(
         ..
     } = admission
     {
+        // Nothing of the request reaches the app: the gateway checks the password itself.
         let rule = ctx
             .settings
             .basic_auth
@@ -269,18 +232,7 @@ async fn forward(
     if ctx.settings.token.is_some() {
         parts.headers.remove(header::ACCEPT_ENCODING);
     }
-    // Where the app is asked after every answer, a session's requests take turns, so no
-    // request of it reaches the app between another one's answer and its check.
-    let _turn = match admission.session() {
-        Some(session) if ctx.settings.asks_after_each_answer() => Some(
-            ctx.mfa
-                .turns
-                .take(session.id_hash, app.upstream.response_header_timeout)
-                .await
-                .ok_or(ProxyError::UpstreamTimeout)?,
-        ),
-        _ => None,
-    };
+    let _turn = take_turn(ctx, &admission).await?;
     let (body, login) = match &admission {
         Admission::Checked {
             checked,
@@ -310,6 +262,49 @@ async fn forward(
         prefix,
     };
     Box::pin(answer::decide(exchange, response)).await
+}
+
+/// The access log's record of a request, when the access log is on.
+fn access_record<B>(
+    req: &Request<B>,
+    started: std::time::Instant,
+    request_id: &HeaderValue,
+    client: std::net::IpAddr,
+) -> Option<Box<AccessRecord>> {
+    crate::ops::access_log::enabled().then(|| {
+        Box::new(AccessRecord {
+            started,
+            method: req.method().clone(),
+            // Never a password from `user:password@host` in an absolute-form target.
+            host: request_host(req)
+                .map_or("-", |h| h.rsplit_once('@').map_or(h, |(_, host)| host))
+                .to_string(),
+            path: req.uri().path().to_string(),
+            status: 0,
+            bytes: 0,
+            upstream_time: None,
+            request_id: request_id.to_str().unwrap_or("-").to_string(),
+            app: None,
+            client,
+        })
+    })
+}
+
+/// Where the app is asked after every answer, a session's requests take turns, so no request
+/// of it reaches the app between another one's answer and its check.
+async fn take_turn(
+    ctx: &Context<'_>,
+    admission: &Admission<'_>,
+) -> Result<Option<tokio::sync::OwnedMutexGuard<()>>, ProxyError> {
+    let Some(session) = admission.session() else {
+        return Ok(None);
+    };
+    if !ctx.settings.asks_after_each_answer() {
+        return Ok(None);
+    }
+    let wait = ctx.app.upstream.response_header_timeout;
+    let turn = ctx.mfa.turns.take(session.id_hash, wait).await;
+    turn.map(Some).ok_or(ProxyError::UpstreamTimeout)
 }
 
 /// Our own check gives a readable 431 page; hyper's larger hard limit stays behind it. And
@@ -605,6 +600,30 @@ fn is_reserved(path: &str, prefix: &str) -> bool {
     let bare = prefix.trim_end_matches('/');
     let head = path.get(..prefix.len()).unwrap_or(path);
     head.eq_ignore_ascii_case(prefix) || path.eq_ignore_ascii_case(bare)
+}
+
+/// The frame of an error page: the app's name and the way back to it, in the app's language
+/// or else the reader's.
+fn error_way<'a>(
+    app: Option<&'a App>,
+    accept_language: Option<&HeaderValue>,
+) -> error_page::Way<'a> {
+    let asked = crate::i18n::negotiate(accept_language.and_then(|v| v.to_str().ok()));
+    let t = crate::i18n::Tr::new(app.and_then(|a| a.mfa.as_ref()?.language).unwrap_or(asked));
+    match app {
+        None => error_page::Way {
+            t,
+            ..Default::default()
+        },
+        Some(a) => error_page::Way {
+            app_name: Some(&a.display_name),
+            home: a
+                .mfa
+                .as_ref()
+                .map_or(a.path_prefix.as_str(), |m| &m.home_page),
+            t,
+        },
+    }
 }
 
 fn error_response(

@@ -900,30 +900,7 @@ pub async fn api(
     };
     let code = request.get("code").and_then(Value::as_str).unwrap_or("");
     let outcome = match (rest, post) {
-        ("methods", false) => overview(ctx, &session).await.map(|o| {
-            let list: Vec<Value> = o
-                .methods
-                .into_iter()
-                .map(|m| {
-                    let mut entry = json!({
-                        "method": m.method.as_str(),
-                        "is_active": m.is_active,
-                        "is_primary": m.is_primary,
-                        "created_at": m.created_at,
-                        "last_used_at": m.last_used_at,
-                        "remaining": m.remaining,
-                    });
-                    // Codes made and never shown: the client should offer new ones.
-                    if m.method == Method::RECOVERY_CODE && o.codes_unseen {
-                        if let Some(fields) = entry.as_object_mut() {
-                            fields.insert("never_shown".into(), json!(true));
-                        }
-                    }
-                    entry
-                })
-                .collect();
-            json_response(StatusCode::OK, &Value::Array(list))
-        }),
+        ("methods", false) => overview(ctx, &session).await.map(|o| methods_json(&o)),
         ("sessions", false) => browsers::sessions(ctx, &session)
             .await
             .map(|list| json_response(StatusCode::OK, &json!(list))),
@@ -976,35 +953,7 @@ pub async fn api(
                 (Err(e), _) | (_, Err(e)) => Err(e),
             },
         },
-        ("totp/confirm", true) => {
-            let token = request
-                .get("setup_token")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let current = request
-                .get("current_code")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            match open_setup(ctx, &session, token) {
-                None => {
-                    audit_refused(ctx, &session, "authenticator_set", Refused::SetupExpired);
-                    Ok(api_refused(Refused::SetupExpired, ctx.now))
-                }
-                Some(record) => confirm_setup(ctx, &session, record, code, current)
-                    .await
-                    .map(|c| match c {
-                        Ok(codes) => {
-                            let mut body =
-                                json!({ "method": "totp", "is_active": true, "is_primary": true });
-                            if let (Some(codes), Some(object)) = (codes, body.as_object_mut()) {
-                                object.insert("backup_codes".into(), json!(shown(&codes)));
-                            }
-                            json_response(StatusCode::OK, &body)
-                        }
-                        Err(refused) => api_refused(refused, ctx.now),
-                    }),
-            }
-        }
+        ("totp/confirm", true) => api_confirm(ctx, &session, &request, code).await,
         ("totp/remove", true) => remove(ctx, &session, code).await.map(|r| match r {
             Ok(()) => json_response(
                 StatusCode::OK,
@@ -1015,6 +964,69 @@ pub async fn api(
         _ => Ok(Outcome::NoSuchEndpoint.json()),
     };
     outcome.unwrap_or_else(|e| api_failed(&e))
+}
+
+/// `GET …/api/methods`: what the user has, one entry per method.
+fn methods_json(o: &Overview) -> Response<Bytes> {
+    let list: Vec<Value> = o
+        .methods
+        .iter()
+        .map(|m| {
+            let mut entry = json!({
+                "method": m.method.as_str(),
+                "is_active": m.is_active,
+                "is_primary": m.is_primary,
+                "created_at": m.created_at,
+                "last_used_at": m.last_used_at,
+                "remaining": m.remaining,
+            });
+            // Codes made and never shown: the client should offer new ones.
+            if m.method == Method::RECOVERY_CODE && o.codes_unseen {
+                if let Some(fields) = entry.as_object_mut() {
+                    fields.insert("never_shown".into(), json!(true));
+                }
+            }
+            entry
+        })
+        .collect();
+    json_response(StatusCode::OK, &Value::Array(list))
+}
+
+/// `POST …/api/totp/confirm`: the new authenticator's first code (and, replacing one, a
+/// current code) stores it.
+async fn api_confirm(
+    ctx: &Context<'_>,
+    session: &Session,
+    request: &Value,
+    code: &str,
+) -> Result<Response<Bytes>, MfaError> {
+    let token = request
+        .get("setup_token")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let current = request
+        .get("current_code")
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    match open_setup(ctx, session, token) {
+        None => {
+            audit_refused(ctx, session, "authenticator_set", Refused::SetupExpired);
+            Ok(api_refused(Refused::SetupExpired, ctx.now))
+        }
+        Some(record) => confirm_setup(ctx, session, record, code, current)
+            .await
+            .map(|c| match c {
+                Ok(codes) => {
+                    let mut body =
+                        json!({ "method": "totp", "is_active": true, "is_primary": true });
+                    if let (Some(codes), Some(object)) = (codes, body.as_object_mut()) {
+                        object.insert("backup_codes".into(), json!(shown(&codes)));
+                    }
+                    json_response(StatusCode::OK, &body)
+                }
+                Err(refused) => api_refused(refused, ctx.now),
+            }),
+    }
 }
 
 fn shown(codes: &[RecoveryCode]) -> Vec<String> {
