@@ -10,8 +10,6 @@ use std::path::Path;
 #[rustfmt::skip]
 const KNOWN: &[(&str, &str, &str)] = &[
     ("config", "intercept", "login rules are validated into intercept's types"),
-    ("config", "session", "cookie-name patterns are checked with session's matcher"),
-    ("intercept", "session", "the withheld answer reads app credentials"),
     ("ops", "config", "logging and the access log read their config"),
     ("ops", "mfa", "metrics register the MFA counters"),
 ];

@@ -278,7 +278,7 @@ pub struct TokenRule {
 /// success names it (`success.set_cookie`, a `*` read either way), or a rule names no cookie
 /// at all (its sign-in may be any).
 pub fn signs_in_with(login: &[crate::intercept::rules::LoginRule], name: &str) -> bool {
-    use crate::session::credentials::cookie_name_matches;
+    use crate::wire::cookie_name::cookie_name_matches;
     login.iter().any(|rule| {
         rule.success.set_cookie.is_empty()
             || rule
@@ -412,7 +412,7 @@ impl AppMfa {
     pub fn kept_before_login(&self, name: &str) -> bool {
         self.session_before_login
             .iter()
-            .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+            .any(|p| crate::wire::cookie_name::cookie_name_matches(name, p))
     }
 
     /// Whether a login of the app may sign in with this cookie: a login rule's success names it
@@ -437,7 +437,7 @@ impl AppMfa {
     pub fn resealed(&self, name: &str) -> bool {
         self.resealed_cookies
             .iter()
-            .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+            .any(|p| crate::wire::cookie_name::cookie_name_matches(name, p))
     }
 
     /// The policy that applies to `user` (already trimmed and case-folded).

@@ -1,6 +1,6 @@
 //! Login rules from the config, applied to requests and to the app's answers.
 
-use crate::session::credentials::cookie_name_matches;
+use crate::wire::cookie_name::cookie_name_matches;
 use http::{header, HeaderMap, Method, StatusCode};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
