@@ -29,7 +29,7 @@ pub(super) fn apps(c: &mut Checker, raw: &[RawApp]) -> Vec<App> {
             );
         }
         // Prefixes route in canonical spelling: `/api` and `/API/` are one route.
-        let prefix = crate::intercept::spelling::canonical_path(&app.path_prefix)
+        let prefix = crate::wire::spelling::canonical_path(&app.path_prefix)
             .trim_end_matches('/')
             .to_string();
         for (h, (host, written)) in app.hosts.iter().zip(&a.hosts).enumerate() {

@@ -7,6 +7,7 @@ mod checker;
 mod enrollment;
 mod env;
 mod error;
+mod login_rule;
 mod mfa;
 mod model;
 mod positions;
@@ -18,6 +19,7 @@ mod validate;
 
 pub use checker::{parse_duration, parse_host_pattern};
 pub use error::{ConfigError, ConfigErrors};
+pub use login_rule::{BodyKind, LoginRule, SuccessRule, UsernameField};
 pub use model::*;
 
 use positions::Positions;

@@ -277,7 +277,7 @@ pub struct TokenRule {
 /// Whether a login of these rules may sign in with a cookie of this name (or pattern): a rule's
 /// success names it (`success.set_cookie`, a `*` read either way), or a rule names no cookie
 /// at all (its sign-in may be any).
-pub fn signs_in_with(login: &[crate::intercept::rules::LoginRule], name: &str) -> bool {
+pub fn signs_in_with(login: &[super::login_rule::LoginRule], name: &str) -> bool {
     use crate::wire::cookie_name::cookie_name_matches;
     login.iter().any(|rule| {
         rule.success.set_cookie.is_empty()
@@ -357,7 +357,7 @@ pub struct LogoutRule {
 impl LogoutRule {
     pub fn matches(&self, method: &http::Method, route: &str) -> bool {
         self.method.as_ref().is_none_or(|m| m == method)
-            && crate::intercept::spelling::same_route_or_below(route, &self.route)
+            && crate::wire::spelling::same_route_or_below(route, &self.route)
     }
 }
 
@@ -458,7 +458,7 @@ pub struct AppMfa {
     pub overrides: Vec<PolicyOverride>,
     /// The issuer shown in authenticator apps.
     pub issuer: String,
-    pub login: Vec<crate::intercept::rules::LoginRule>,
+    pub login: Vec<super::login_rule::LoginRule>,
     /// Where "log in again" links point.
     pub login_page: String,
     /// The app's start page for a signed-in user: where the gateway's pages lead back to.

@@ -5,3 +5,5 @@
 pub mod collect;
 pub mod cookie_name;
 pub mod path;
+pub mod set_cookie;
+pub mod spelling;

@@ -3,9 +3,9 @@
 use super::check_pointer;
 use super::is_app_page;
 use crate::config::checker::Checker;
+use crate::config::login_rule::LoginRule;
 use crate::config::model::{IdentitySource, Normalize, WhoamiAnswer};
 use crate::config::raw::{RawCookieIdentity, RawIdentity, RawMfa, RawWhoami};
-use crate::intercept::rules::LoginRule;
 
 /// `identity.normalize` (and the older `case_fold_users: true`, which is `casefold`).
 pub(super) fn normalize(c: &mut Checker, key: &str, raw: &RawMfa) -> Normalize {

@@ -3,9 +3,9 @@
 
 use super::{check_pointer, is_app_page, is_plain_path};
 use crate::config::checker::Checker;
+use crate::config::login_rule::{BodyKind, LoginRule, SuccessRule, UsernameField};
 use crate::config::model::BasicAuth;
 use crate::config::raw::{RawBasicAuth, RawLoginRule, RawMfa};
-use crate::intercept::rules::{BodyKind, LoginRule, SuccessRule, UsernameField};
 use http::{Method, StatusCode};
 
 /// The app's login rules, each checked, and none hidden behind an earlier one.
@@ -43,7 +43,7 @@ fn login_rule(c: &mut Checker, key: &str, raw: &RawLoginRule) -> Option<LoginRul
     }
     Some(LoginRule {
         path: raw.path.clone(),
-        route: crate::intercept::spelling::canonical_path(path).into_owned(),
+        route: crate::wire::spelling::canonical_path(path).into_owned(),
         anywhere,
         method: method?,
         body,
@@ -228,7 +228,7 @@ pub(super) fn basic_auth(c: &mut Checker, key: &str, raw: &RawBasicAuth) -> Basi
     let mut paths = Vec::new();
     for (i, path) in raw.paths.iter().enumerate() {
         if is_plain_path(path) {
-            paths.push(crate::intercept::spelling::canonical_path(path).into_owned());
+            paths.push(crate::wire::spelling::canonical_path(path).into_owned());
         } else {
             c.fail(
                 &format!("{key}.paths[{i}]"),

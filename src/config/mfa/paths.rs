@@ -3,9 +3,9 @@
 
 use super::is_plain_path;
 use crate::config::checker::Checker;
+use crate::config::login_rule::LoginRule;
 use crate::config::model::LogoutRule;
 use crate::config::raw::RawMfa;
-use crate::intercept::rules::LoginRule;
 use http::Method;
 
 pub(super) struct Paths {
@@ -18,7 +18,7 @@ pub(super) fn paths(c: &mut Checker, key: &str, raw: &RawMfa, login: &[LoginRule
     let logout = logout(c, key, raw);
     let refuse = plain_paths(c, key, "refuse", &raw.refuse)
         .iter()
-        .map(|p| crate::intercept::spelling::canonical_path(p).into_owned())
+        .map(|p| crate::wire::spelling::canonical_path(p).into_owned())
         .collect();
     let bypass = plain_paths(c, key, "bypass.paths", &raw.bypass.paths);
     // A login under a bypass prefix would never be intercepted: the app's session would go out
@@ -67,7 +67,7 @@ fn logout(c: &mut Checker, key: &str, raw: &RawMfa) -> Vec<LogoutRule> {
         .zip(methods)
         .map(|(p, method)| LogoutRule {
             method,
-            route: crate::intercept::spelling::canonical_path(p).into_owned(),
+            route: crate::wire::spelling::canonical_path(p).into_owned(),
         })
         .collect()
 }
