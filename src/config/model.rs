@@ -89,19 +89,8 @@ impl Limits {
     pub const DEFAULT_TUNNEL_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone)]
-pub struct Logging {
-    pub format: LogFormat,
-    /// A `tracing` filter directive such as `info` or `mfa_gateway=debug`.
-    pub level: String,
-    pub access_log: bool,
-}
+// Logging owns what it is set to; the config fills it in.
+pub use crate::ops::logging::{LogFormat, Logging};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostPattern {
