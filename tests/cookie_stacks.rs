@@ -212,7 +212,7 @@ fn check(stack: Stack, real: impl Fn(&[String]) -> Readings) {
         for target in TARGETS {
             let found = reading.iter().any(|(n, _)| {
                 stack.name_readings(target).iter().any(|t| {
-                    mfa_gateway::session::stacks::name_matches(n, t, stack.case_insensitive())
+                    mfa_gateway::wire::cookie_name::name_matches(n, t, stack.case_insensitive())
                 })
             });
             let h = headers_of(line);
@@ -239,7 +239,7 @@ fn check(stack: Stack, real: impl Fn(&[String]) -> Readings) {
     for ((line, target), reading) in stripped.iter().zip(again) {
         for (name, _) in &reading {
             let read = stack.name_readings(target).iter().any(|t| {
-                mfa_gateway::session::stacks::name_matches(name, t, stack.case_insensitive())
+                mfa_gateway::wire::cookie_name::name_matches(name, t, stack.case_insensitive())
             });
             assert!(
                 !read,

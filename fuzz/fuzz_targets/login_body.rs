@@ -12,7 +12,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use mfa_gateway::intercept::body::{login_username, MediaType, MAX_USERNAME_BYTES};
-use mfa_gateway::intercept::rules::{BodyKind, UsernameField};
+use mfa_gateway::config::{BodyKind, UsernameField};
 
 #[derive(Debug, Clone, Copy, Arbitrary)]
 enum Kind {

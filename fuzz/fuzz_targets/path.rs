@@ -11,7 +11,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use mfa_gateway::config::RefusedCredentials;
-use mfa_gateway::intercept::spelling::{canonical_path, same_route_or_below};
+use mfa_gateway::wire::spelling::{canonical_path, same_route_or_below};
 use mfa_gateway::wire::path::{check_path, is_under};
 
 fuzz_target!(|data: &[u8]| {

@@ -12,10 +12,10 @@
 
 use http::header;
 use libfuzzer_sys::fuzz_target;
-use mfa_gateway::intercept::rules::{
+use mfa_gateway::wire::set_cookie::{
     remove_set_cookies, set_cookies, sets_cookie, sets_cookie_value,
 };
-use mfa_gateway::session::credentials::cookie_name_matches;
+use mfa_gateway::wire::cookie_name::cookie_name_matches;
 use mfa_gateway::session::jar::Jar;
 
 fuzz_target!(|data: &[u8]| {

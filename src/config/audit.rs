@@ -1,11 +1,11 @@
 //! The `audit:` block: the chained file (default `{data_dir}/audit.jsonl`), how often it is
 //! forced to disk, the extra sinks (stdout, a Redis Stream) and what a failing sink means.
 
+use super::checker::{parse_duration, secret_value, Checker};
 use super::model::{
     AuditConfig, AuditFailure, AuditStream, EphemeralConfig, Fsync, SecretText, StateConfig,
 };
 use super::raw::RawAudit;
-use super::validate::{parse_duration, secret_value, Checker};
 use std::path::Path;
 use std::time::Duration;
 

@@ -13,8 +13,8 @@
 //! Omitted, it is `invite`: on an app that already has users, whoever first signs in with a
 //! password must not be the one who sets that account's second factor.
 
+use super::checker::{parse_duration, Checker};
 use super::model::{Closed, Enrollment, FirstLogin, Normalize};
-use super::validate::{parse_duration, Checker};
 use serde_yaml::Value;
 
 pub(super) fn enrollment(

@@ -1,10 +1,13 @@
 //! Configuration: the YAML file → a validated [`Config`], with every problem reported as
 //! `file:line:column: key: message`.
 
+mod app;
 mod audit;
+mod checker;
 mod enrollment;
 mod env;
 mod error;
+mod login_rule;
 mod mfa;
 mod model;
 mod positions;
@@ -14,9 +17,10 @@ mod structure;
 mod tls_files;
 mod validate;
 
+pub use checker::{parse_duration, parse_host_pattern};
 pub use error::{ConfigError, ConfigErrors};
+pub use login_rule::{BodyKind, LoginRule, SuccessRule, UsernameField};
 pub use model::*;
-pub use validate::{parse_duration, parse_host_pattern};
 
 use positions::Positions;
 use std::path::Path;

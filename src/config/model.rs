@@ -89,19 +89,8 @@ impl Limits {
     pub const DEFAULT_TUNNEL_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
-
-#[derive(Debug, Clone)]
-pub struct Logging {
-    pub format: LogFormat,
-    /// A `tracing` filter directive such as `info` or `mfa_gateway=debug`.
-    pub level: String,
-    pub access_log: bool,
-}
+// Logging owns what it is set to; the config fills it in.
+pub use crate::ops::logging::{LogFormat, Logging};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum HostPattern {
@@ -277,8 +266,8 @@ pub struct TokenRule {
 /// Whether a login of these rules may sign in with a cookie of this name (or pattern): a rule's
 /// success names it (`success.set_cookie`, a `*` read either way), or a rule names no cookie
 /// at all (its sign-in may be any).
-pub fn signs_in_with(login: &[crate::intercept::rules::LoginRule], name: &str) -> bool {
-    use crate::session::credentials::cookie_name_matches;
+pub fn signs_in_with(login: &[super::login_rule::LoginRule], name: &str) -> bool {
+    use crate::wire::cookie_name::cookie_name_matches;
     login.iter().any(|rule| {
         rule.success.set_cookie.is_empty()
             || rule
@@ -357,7 +346,7 @@ pub struct LogoutRule {
 impl LogoutRule {
     pub fn matches(&self, method: &http::Method, route: &str) -> bool {
         self.method.as_ref().is_none_or(|m| m == method)
-            && crate::intercept::spelling::same_route_or_below(route, &self.route)
+            && crate::wire::spelling::same_route_or_below(route, &self.route)
     }
 }
 
@@ -412,7 +401,7 @@ impl AppMfa {
     pub fn kept_before_login(&self, name: &str) -> bool {
         self.session_before_login
             .iter()
-            .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+            .any(|p| crate::wire::cookie_name::cookie_name_matches(name, p))
     }
 
     /// Whether a login of the app may sign in with this cookie: a login rule's success names it
@@ -437,7 +426,7 @@ impl AppMfa {
     pub fn resealed(&self, name: &str) -> bool {
         self.resealed_cookies
             .iter()
-            .any(|p| crate::session::credentials::cookie_name_matches(name, p))
+            .any(|p| crate::wire::cookie_name::cookie_name_matches(name, p))
     }
 
     /// The policy that applies to `user` (already trimmed and case-folded).
@@ -458,7 +447,7 @@ pub struct AppMfa {
     pub overrides: Vec<PolicyOverride>,
     /// The issuer shown in authenticator apps.
     pub issuer: String,
-    pub login: Vec<crate::intercept::rules::LoginRule>,
+    pub login: Vec<super::login_rule::LoginRule>,
     /// Where "log in again" links point.
     pub login_page: String,
     /// The app's start page for a signed-in user: where the gateway's pages lead back to.

@@ -1,12 +1,19 @@
 //! The `state:` block: Redis for ephemeral state and PostgreSQL for durable state when their
 //! URLs are given, the embedded stores when they are empty or absent.
 
+use super::checker::{parse_duration, secret_value, Checker};
 use super::model::{DurableConfig, EphemeralConfig, SecretText, SentinelConfig, StateConfig};
 use super::raw::RawState;
-use super::validate::{parse_duration, secret_value, Checker};
 use std::time::Duration;
 
 pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
+    let ephemeral = ephemeral(c, raw);
+    let durable = durable(c, raw);
+    StateConfig { ephemeral, durable }
+}
+
+/// Redis when `redis_url` is given, else the gateway's own memory.
+fn ephemeral(c: &mut Checker, raw: &RawState) -> EphemeralConfig {
     let redis_url = optional_secret(
         c,
         "state",
@@ -14,7 +21,7 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
         raw.redis_url.as_deref(),
         raw.redis_url_file.as_deref(),
     );
-    let ephemeral = match redis_url {
+    match redis_url {
         None => EphemeralConfig::Memory,
         Some(url) => {
             if !url.starts_with("redis://") && !url.starts_with("rediss://") {
@@ -74,7 +81,11 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
                 session_cache,
             }
         }
-    };
+    }
+}
+
+/// PostgreSQL when `database_url` is given, else SQLite in the data directory.
+fn durable(c: &mut Checker, raw: &RawState) -> DurableConfig {
     let database_url = optional_secret(
         c,
         "state",
@@ -82,7 +93,7 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
         raw.database_url.as_deref(),
         raw.database_url_file.as_deref(),
     );
-    let durable = match database_url {
+    match database_url {
         None => DurableConfig::Sqlite,
         Some(url) => {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
@@ -103,8 +114,7 @@ pub fn state(c: &mut Checker, raw: &RawState) -> StateConfig {
                 max_connections,
             }
         }
-    };
-    StateConfig { ephemeral, durable }
+    }
 }
 
 /// `redis_sentinels` + `redis_sentinel_service`: both or neither.

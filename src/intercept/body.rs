@@ -3,8 +3,8 @@
 //! it. Anything two of those could read differently is refused ([`Ambiguous`], HTTP 400): the
 //! gateway must never ask for the second factor of one user while the app signs in another.
 
-use super::rules::{BodyKind, UsernameField};
 use super::{form, json, multipart};
+use crate::config::{BodyKind, UsernameField};
 
 pub use super::form::canonical_field_name;
 

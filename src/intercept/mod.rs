@@ -6,6 +6,4 @@ pub mod body;
 pub mod form;
 pub mod json;
 pub mod multipart;
-pub mod rules;
-pub mod spelling;
 pub mod withheld;

@@ -10,7 +10,6 @@ use crate::factors::recovery::RecoveryCode;
 use crate::factors::service::{
     Answer, Enrolled, Env, FactorError, Method, Provisioning, Subject, Tuning, Verdict,
 };
-use crate::intercept::rules::sets_cookies_named;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::keys::KeyError;
 use crate::regulation;
@@ -20,6 +19,7 @@ use crate::store::{
     Challenge, ChallengeStage, DurableStore, EphemeralStore, FactorState, FailureOutcome, Session,
     StoreError,
 };
+use crate::wire::set_cookie::sets_cookies_named;
 use bytes::Bytes;
 use http::{header, HeaderMap, Response};
 

@@ -7,10 +7,11 @@ use super::flow::Context;
 use super::{MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::AppMfa;
 use crate::session::credentials::{
-    authorization, basic_credential, cookie_name_matches, cookie_name_reads_as, cookie_pairs,
-    cookie_values, strip_cookie_pairs, strip_cookies, BasicCredential, BasicError,
+    authorization, basic_credential, cookie_name_reads_as, cookie_pairs, cookie_values,
+    strip_cookie_pairs, strip_cookies, BasicCredential, BasicError,
 };
 use crate::store::{EphemeralStore, Session};
+use crate::wire::cookie_name::cookie_name_matches;
 use http::HeaderMap;
 use std::borrow::Cow;
 use std::cell::RefCell;

@@ -1,9 +1,24 @@
 //! Log output: human-readable or JSON lines on stderr, written by a background thread so a slow
 //! terminal or pipe never stalls a request.
 
-use crate::config::{LogFormat, Logging};
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
+
+/// How log lines are written (`logging.format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// What `logging:` sets.
+#[derive(Debug, Clone)]
+pub struct Logging {
+    pub format: LogFormat,
+    /// A `tracing` filter directive such as `info` or `mfa_gateway=debug`.
+    pub level: String,
+    pub access_log: bool,
+}
 
 /// Installs the global subscriber. `RUST_LOG`, when set, overrides the configured level.
 /// Keep the guard alive for the life of the process: dropping it flushes and stops the writer.

@@ -61,24 +61,18 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// The proxy's series, and the second factor's when it runs.
-    pub fn with_mfa(mfa: Option<&crate::mfa::Mfa>) -> Self {
-        let mut metrics = match mfa {
-            // The counter the stores count their failures in.
-            Some(mfa) => Self::counting_store_errors(mfa.durable.errors().clone()),
-            None => Self::new(),
-        };
-        if let Some(mfa) = mfa {
-            mfa.metrics.register(&mut metrics.registry, &mfa.audit);
-        }
-        metrics
+    /// Where series of higher layers (the second factor's) are registered beside these.
+    pub fn registry_mut(&mut self) -> &mut Registry {
+        &mut self.registry
     }
 
     pub fn new() -> Self {
         Self::counting_store_errors(Counter::default())
     }
 
-    fn counting_store_errors(store_errors: Counter) -> Self {
+    /// The proxy's series, with the state stores' failures counted in `store_errors` (the
+    /// counter the stores were opened with).
+    pub fn counting_store_errors(store_errors: Counter) -> Self {
         let mut registry = Registry::with_prefix("mfa_gateway");
         let requests = Family::<RequestLabels, sharded::Counter>::default();
         registry.register(

@@ -3,11 +3,11 @@
 //! factor ([`RequestKind`]): the rest of the walk reads these instead of flags.
 
 use super::error::ProxyError;
-use crate::intercept::rules::LoginRule;
-use crate::intercept::spelling::same_route_or_below;
+use crate::config::LoginRule;
 use crate::mfa::flow::Context;
 use crate::mfa::guard::{self, Checked, Denied};
 use crate::session::credentials::BasicCredential;
+use crate::wire::spelling::same_route_or_below;
 use http::Request;
 
 /// How a request was let in.

@@ -9,13 +9,13 @@ use super::login::{read_answer, withhold, Answered};
 use super::whoami::AppSays;
 use crate::config::Resealed;
 use crate::intercept::body::username_in_query;
-use crate::intercept::rules::{final_set_cookies, remove_set_cookies_where, set_cookies};
-use crate::intercept::spelling::{canonical_path, same_route_or_below};
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
 use crate::mfa::guard::{self, Checked};
 use crate::session::credentials::cookie_name_reads_as;
 use crate::store::{EphemeralStore, Session};
+use crate::wire::set_cookie::{final_set_cookies, remove_set_cookies_where, set_cookies};
+use crate::wire::spelling::{canonical_path, same_route_or_below};
 use http::header::{self, HeaderMap};
 use http::Response;
 

@@ -15,13 +15,13 @@ use super::state::{Shared, Snapshot, UpstreamTarget};
 use super::tunnel::{self, Switched};
 use super::upstream::{ForwardBody, UpstreamBody};
 use crate::config::{App, HostHeader};
-use crate::intercept::spelling::canonical_path;
 use crate::mfa::endpoints::{self, GatewayRequest};
 use crate::mfa::flow::Context;
 use crate::mfa::{unix_now, Mfa, MfaError};
 use crate::ops::metrics::OpenConnection;
 use crate::ui::error_page;
 use crate::wire::path::{check_path, origin_form};
+use crate::wire::spelling::canonical_path;
 use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode, Version};
 use http_body_util::Either;
@@ -462,7 +462,7 @@ fn for_the_app(
 /// Phase: a login's body is read (bounded) for its user name, then sent on as read.
 async fn read_login<'a>(
     ctx: &Context<'_>,
-    rule: &'a crate::intercept::rules::LoginRule,
+    rule: &'a crate::config::LoginRule,
     checked: &crate::mfa::guard::Checked,
     parts: &mut http::request::Parts,
     body: Incoming,

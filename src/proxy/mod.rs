@@ -13,6 +13,7 @@ pub mod handler;
 pub mod headers;
 pub mod login;
 pub mod routes;
+pub mod send_timeout;
 pub mod server;
 pub mod shutdown;
 pub mod sniff;

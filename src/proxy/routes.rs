@@ -1,5 +1,5 @@
 //! Routing: Host (case-insensitive, port ignored) first, then the longest path prefix.
-//! Prefixes are compared in the canonical spelling of the path (`intercept::spelling`): an app
+//! Prefixes are compared in the canonical spelling of the path (`wire::spelling`): an app
 //! behind us may route `/API;x/token` to its `/api/token`, and so must we — or the rules of
 //! another app (one without that login) would judge the request.
 
@@ -22,7 +22,7 @@ struct Prefixes(Vec<(String, usize)>);
 
 impl Prefixes {
     fn add(&mut self, prefix: &str, app: usize) {
-        let prefix = crate::intercept::spelling::canonical_path(prefix);
+        let prefix = crate::wire::spelling::canonical_path(prefix);
         let trimmed = prefix.trim_end_matches('/');
         let prefix = if trimmed.is_empty() { "/" } else { trimmed };
         self.0.push((prefix.to_string(), app));
@@ -147,7 +147,7 @@ mod tests {
 
     #[test]
     fn prefixes_are_compared_in_canonical_spelling() {
-        use crate::intercept::spelling::canonical_path;
+        use crate::wire::spelling::canonical_path;
         let t = RouteTable::new(&[
             app("root", &["a.com"], "/"),
             app("api", &["a.com"], "/API/"),

@@ -53,13 +53,47 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
     let connections = Arc::new(Semaphore::new(max_connections));
     let shutdown = Shutdown::new();
     let (stop_tx, stop_rx) = watch::channel(false);
+    let threads = start_workers(listeners, &shared, &connections, &shutdown, &stop_rx)?;
 
+    control.block_on(async {
+        start_background_tasks(&shared);
+        if let Some(address) = admin_address {
+            match tokio::net::TcpListener::bind(address).await {
+                Ok(listener) => {
+                    tracing::info!(%address, "admin listener ready (/healthz, /readyz, /metrics)");
+                    tokio::spawn(admin_listener::serve(listener, shared.clone()));
+                }
+                Err(source) => return Err(ServeError::Bind { address, source }),
+            }
+        }
+        shared.ready.store(true, Ordering::SeqCst);
+        wait_for_shutdown(&shared).await;
+        shared.ready.store(false, Ordering::SeqCst);
+        shutdown.begin();
+        drain(&shared, &connections, max_connections).await;
+        Ok(())
+    })?;
+    let _ = stop_tx.send(true);
+    for thread in threads {
+        let _ = thread.join();
+    }
+    Ok(())
+}
+
+/// One thread a worker, each with its own current-thread runtime accepting on its sockets.
+fn start_workers(
+    listeners: Vec<Vec<std::net::TcpListener>>,
+    shared: &Arc<Shared>,
+    connections: &Arc<Semaphore>,
+    shutdown: &Arc<Shutdown>,
+    stop: &watch::Receiver<bool>,
+) -> Result<Vec<std::thread::JoinHandle<()>>, ServeError> {
     let mut threads = Vec::new();
     for (worker, sockets) in listeners.into_iter().enumerate() {
         let shared = shared.clone();
         let connections = connections.clone();
         let shutdown = shutdown.clone();
-        let mut stop = stop_rx.clone();
+        let mut stop = stop.clone();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -90,67 +124,56 @@ pub fn serve(config: Config) -> Result<(), ServeError> {
             .map_err(ServeError::Runtime)?;
         threads.push(thread);
     }
+    Ok(threads)
+}
 
-    control.block_on(async {
-        if let Some(mfa) = shared.mfa.clone() {
-            if let Some(every) = mfa.audit.sync_interval() {
-                tokio::spawn(sync_audit(mfa.clone(), every));
-            }
-            // Often enough that a session's timeout is recorded close to when it happened.
-            let every = shared
-                .config()
-                .and_then(|c| {
-                    c.apps
-                        .iter()
-                        .filter_map(|a| a.mfa.as_ref())
-                        .map(|m| m.idle_timeout.min(m.absolute_timeout) / 2)
-                        .min()
-                })
-                .unwrap_or(Duration::from_secs(60))
-                .clamp(Duration::from_secs(1), Duration::from_secs(60));
-            tokio::spawn(sweep(mfa, every));
+/// On the control runtime: the audit file's syncs, the sweep of ended sessions, and memory
+/// trimming.
+fn start_background_tasks(shared: &Shared) {
+    if let Some(mfa) = shared.mfa.clone() {
+        if let Some(every) = mfa.audit.sync_interval() {
+            tokio::spawn(sync_audit(mfa.clone(), every));
         }
-        tokio::spawn(crate::ops::memory::trim_now_and_then());
-        if let Some(address) = admin_address {
-            match tokio::net::TcpListener::bind(address).await {
-                Ok(listener) => {
-                    tracing::info!(%address, "admin listener ready (/healthz, /readyz, /metrics)");
-                    tokio::spawn(admin_listener::serve(listener, shared.clone()));
-                }
-                Err(source) => return Err(ServeError::Bind { address, source }),
-            }
-        }
-        shared.ready.store(true, Ordering::SeqCst);
-        wait_for_shutdown(&shared).await;
-        shared.ready.store(false, Ordering::SeqCst);
-        shutdown.begin();
-        let deadline = shared
+        // Often enough that a session's timeout is recorded close to when it happened.
+        let every = shared
             .config()
-            .map_or(Duration::from_secs(30), |c| c.limits.shutdown_timeout);
-        let drained =
-            tokio::time::timeout(deadline, connections.acquire_many(max_connections as u32)).await;
-        match drained {
-            Ok(_) => tracing::info!("all connections closed"),
-            Err(_) => tracing::warn!(
-                open = max_connections - connections.available_permits(),
-                "shutdown deadline reached; closing remaining connections"
-            ),
-        }
-        if let Some(mfa) = &shared.mfa {
-            if let Err(error) = mfa.audit.sync() {
-                tracing::error!(error = %crate::ops::error_chain(&error), "audit file not synced at shutdown");
-            }
-            if !mfa.audit.drain(Duration::from_secs(5)).await {
-                tracing::error!("audit stream: records still queued at shutdown were not sent");
-            }
-        }
-        Ok(())
-    })?;
-    let _ = stop_tx.send(true);
-    for thread in threads {
-        let _ = thread.join();
+            .and_then(|c| {
+                c.apps
+                    .iter()
+                    .filter_map(|a| a.mfa.as_ref())
+                    .map(|m| m.idle_timeout.min(m.absolute_timeout) / 2)
+                    .min()
+            })
+            .unwrap_or(Duration::from_secs(60))
+            .clamp(Duration::from_secs(1), Duration::from_secs(60));
+        tokio::spawn(sweep(mfa, every));
     }
-    Ok(())
+    tokio::spawn(crate::ops::memory::trim_now_and_then());
+}
+
+/// After shutdown began: waits for the open connections (up to `shutdown_timeout`), then
+/// writes out what the audit trail still holds.
+async fn drain(shared: &Shared, connections: &Semaphore, max_connections: usize) {
+    let deadline = shared
+        .config()
+        .map_or(Duration::from_secs(30), |c| c.limits.shutdown_timeout);
+    let drained =
+        tokio::time::timeout(deadline, connections.acquire_many(max_connections as u32)).await;
+    match drained {
+        Ok(_) => tracing::info!("all connections closed"),
+        Err(_) => tracing::warn!(
+            open = max_connections - connections.available_permits(),
+            "shutdown deadline reached; closing remaining connections"
+        ),
+    }
+    if let Some(mfa) = &shared.mfa {
+        if let Err(error) = mfa.audit.sync() {
+            tracing::error!(error = %crate::ops::error_chain(&error), "audit file not synced at shutdown");
+        }
+        if !mfa.audit.drain(Duration::from_secs(5)).await {
+            tracing::error!("audit stream: records still queued at shutdown were not sent");
+        }
+    }
 }
 
 /// Binds every listener once per worker. The first socket of a listener fixes the port (so

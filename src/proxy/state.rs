@@ -120,13 +120,24 @@ pub struct Shared {
     pub mfa: Option<Arc<crate::mfa::Mfa>>,
 }
 
+/// The proxy's series, and the second factor's when it runs.
+fn metrics(mfa: Option<&crate::mfa::Mfa>) -> Metrics {
+    let Some(mfa) = mfa else {
+        return Metrics::new();
+    };
+    // The counter the stores count their failures in.
+    let mut metrics = Metrics::counting_store_errors(mfa.durable.errors().clone());
+    mfa.metrics.register(metrics.registry_mut(), &mfa.audit);
+    metrics
+}
+
 impl Shared {
     pub fn new(
         config: Config,
         workers: usize,
         mfa: Option<Arc<crate::mfa::Mfa>>,
     ) -> Result<Self, SnapshotError> {
-        let metrics = Metrics::with_mfa(mfa.as_deref());
+        let metrics = metrics(mfa.as_deref());
         let snapshots = Snapshot::build_all(config, workers, &metrics)?
             .into_iter()
             .map(ArcSwap::from_pointee)

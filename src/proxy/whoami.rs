@@ -8,12 +8,12 @@
 use super::state::UpstreamTarget;
 use super::upstream::UpstreamBody;
 use crate::config::{AppMfa, IdentitySource, WhoamiAnswer};
-use crate::intercept::rules::sets_cookies_named;
 use crate::intercept::withheld::WithheldAnswer;
 use crate::mfa::flow::{self, Context};
 use crate::session::jar::Jar;
 use crate::wire::collect::collect_limited;
 use crate::wire::path::origin_form;
+use crate::wire::set_cookie::sets_cookies_named;
 use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Request, StatusCode, Uri};

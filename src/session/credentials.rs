@@ -4,6 +4,8 @@
 //! refused.
 
 use crate::session::stacks::{self, Stack};
+use crate::wire::cookie_name::name_matches;
+// Kept here too: the MFA side reads every cookie rule from this module.
 use http::header::{self, HeaderMap, HeaderValue};
 
 /// Whether a cookie whose name the gateway split out as `name` (see [`cookie_pairs`]) is, to
@@ -20,7 +22,7 @@ pub fn cookie_name_reads_as(name: &str, target: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (star && b == b'*'))
     };
     if plain(name, false) && plain(target, true) {
-        return stacks::name_matches(name, target, true);
+        return name_matches(name, target, true);
     }
     Stack::ALL.iter().any(|stack| {
         let targets = stack.name_readings(target);
@@ -28,17 +30,9 @@ pub fn cookie_name_reads_as(name: &str, target: &str) -> bool {
             && stack.name_readings(name).iter().any(|read| {
                 targets
                     .iter()
-                    .any(|t| stacks::name_matches(read, t, stack.case_insensitive()))
+                    .any(|t| name_matches(read, t, stack.case_insensitive()))
             })
     })
-}
-
-/// Whether a cookie name, exactly as sent, is the configured `pattern`: equal, where the one
-/// `*` a pattern may have stands for one or more ASCII letters and digits (a per-site hash, as in
-/// WordPress's `wordpress_logged_in_*`). A `*` never spans `_` or other separators, so
-/// `wordpress_*` is not `wordpress_test_cookie`.
-pub fn cookie_name_matches(name: &str, pattern: &str) -> bool {
-    stacks::name_matches(name, pattern, false)
 }
 
 /// Every (name, value) the stacks behind us may read in one `;`-separated piece of a `Cookie`
@@ -402,6 +396,7 @@ pub fn connection_authentication(headers: &HeaderMap) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::cookie_name::cookie_name_matches;
 
     #[test]
     fn cookie_values_read_as_apps_decode_them() {

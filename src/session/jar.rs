@@ -6,7 +6,7 @@
 //! opens nothing without the pre-login session cookie the browser already holds (the login
 //! answer does not renew it) is asked with both, as the browser's next request will be.
 
-use crate::intercept::rules::set_cookies;
+use crate::wire::set_cookie::set_cookies;
 use http::HeaderMap;
 
 /// One stored cookie. `path: None`: a cookie the request carried (a `Cookie` line does not

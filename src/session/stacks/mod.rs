@@ -16,6 +16,8 @@ mod python;
 mod rack;
 mod tomcat;
 
+use crate::wire::cookie_name::{name_matches, same_ignoring_case};
+
 /// One way a stack reads cookies. Versions that read names differently are separate stacks:
 /// the gateway must answer for the oldest one still deployed as much as for the newest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,21 +184,6 @@ impl Jar {
     }
 }
 
-/// .NET's `StringComparer.OrdinalIgnoreCase`: characters compared by their simple uppercase
-/// mapping, so `ſ` (U+017F) is `S` and `ı` (U+0131) is `I`.
-pub fn same_ignoring_case(a: &str, b: &str) -> bool {
-    a.chars().map(upper).eq(b.chars().map(upper))
-}
-
-/// A character's simple (one to one) uppercase mapping, as .NET's `ToUpperInvariant`.
-pub fn upper(c: char) -> char {
-    let mut upper = c.to_uppercase();
-    match (upper.next(), upper.next()) {
-        (Some(u), None) => u,
-        _ => c,
-    }
-}
-
 /// RFC 9110 §5.6.2 `tchar`: the characters of a token (a cookie name, to strict parsers).
 pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -231,40 +218,6 @@ fn percent_decode(s: &str, plus_is_space: bool) -> Vec<u8> {
 /// which are text).
 fn text(bytes: Vec<u8>) -> String {
     String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
-}
-
-/// Whether `name` is `pattern`, where the one `*` a pattern may have stands for one or more
-/// ASCII letters and digits; `fold`: compared as .NET's `OrdinalIgnoreCase` does.
-pub fn name_matches(name: &str, pattern: &str, fold: bool) -> bool {
-    let same = |a: &str, b: &str| {
-        if fold {
-            same_ignoring_case(a, b)
-        } else {
-            a == b
-        }
-    };
-    let Some((prefix, suffix)) = pattern.split_once('*') else {
-        return same(name, pattern);
-    };
-    // Simple case mappings are one character to one: counting characters is enough.
-    let (p, s, n) = (
-        prefix.chars().count(),
-        suffix.chars().count(),
-        name.chars().count(),
-    );
-    if n <= p + s {
-        return false;
-    }
-    let at = |k: usize| name.char_indices().nth(k).map_or(name.len(), |(i, _)| i);
-    let (start, end) = (at(p), at(n - s));
-    match (name.get(..start), name.get(start..end), name.get(end..)) {
-        (Some(head), Some(run), Some(tail)) => {
-            same(head, prefix)
-                && same(tail, suffix)
-                && run.chars().all(|c| c.is_ascii_alphanumeric())
-        }
-        _ => false,
-    }
 }
 
 #[cfg(test)]

@@ -19,7 +19,9 @@
 
 mod codec;
 mod connection;
+mod keys;
 mod scripts;
+mod sessions;
 
 pub use connection::Topology;
 
@@ -34,6 +36,7 @@ use codec::{
 };
 use connection::{Conn, Current};
 use redis::{AsyncCommands, IntoConnectionInfo};
+use sessions::{index_member, index_member_sid};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,144 +115,6 @@ impl RedisStore {
         self.revocations.load(Ordering::Acquire)
     }
 
-    fn challenge_key(&self, id: &str) -> String {
-        format!("{}{{c}}:{id}", self.prefix)
-    }
-
-    fn pending_key(&self) -> String {
-        format!("{}{{c}}:pending", self.prefix)
-    }
-
-    fn session_key(&self, sid: &str) -> String {
-        format!("{}{{{sid}}}:s", self.prefix)
-    }
-
-    fn credentials_key(&self, sid: &str) -> String {
-        format!("{}{{{sid}}}:sb", self.prefix)
-    }
-
-    fn binding_key(&self, credential: &str) -> String {
-        format!("{}b:{credential}", self.prefix)
-    }
-
-    fn burned_key(&self, credential: &str) -> String {
-        format!("{}burned:{credential}", self.prefix)
-    }
-
-    fn user_key(&self, realm: &str, user: &str) -> String {
-        format!("{}u:{}:{realm}:{user}", self.prefix, realm.len())
-    }
-
-    fn all_sessions_key(&self) -> String {
-        format!("{}sessions", self.prefix)
-    }
-
-    fn reaper_key(&self) -> String {
-        format!("{}reaper", self.prefix)
-    }
-
-    fn failures_key(&self, subject: &str) -> String {
-        format!("{}{{rl}}:n:{subject}", self.prefix)
-    }
-
-    fn lock_key(&self, subject: &str) -> String {
-        format!("{}{{rl}}:l:{subject}", self.prefix)
-    }
-
-    fn locks_key(&self) -> String {
-        format!("{}{{rl}}:locks", self.prefix)
-    }
-
-    /// Reports the sessions in the listing index whose record is gone (ended by a timeout, not
-    /// by `end`, which removes them from the index first), removing each from the index:
-    /// whoever removes one reports it.
-    async fn reap_index(&self, now: i64) -> Result<Vec<EndedSession>, StoreError> {
-        let mut conn = self.conn();
-        let index = self.all_sessions_key();
-        let mut cursor: u64 = 0;
-        let mut listed: Vec<(String, i64)> = Vec::new();
-        loop {
-            let (next, page): (u64, Vec<(String, f64)>) = redis::cmd("ZSCAN")
-                .arg(&index)
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(1000)
-                .query_async(&mut conn)
-                .await
-                .map_err(unavailable)?;
-            // Scores are whole seconds.
-            #[allow(clippy::cast_possible_truncation)]
-            listed.extend(page.into_iter().map(|(m, score)| (m, score as i64)));
-            if next == 0 {
-                break;
-            }
-            cursor = next;
-        }
-        let mut ended = Vec::new();
-        for chunk in listed.chunks(200) {
-            let checks = chunk.iter().map(|(member, _)| {
-                let mut conn = self.conn();
-                let key = index_member_sid(member).map(|sid| self.session_key(&sid));
-                async move {
-                    match key {
-                        Some(key) => conn.exists::<_, bool>(key).await,
-                        None => Ok(false),
-                    }
-                }
-            });
-            let exists = futures_util::future::join_all(checks).await;
-            for ((member, score), present) in chunk.iter().zip(exists) {
-                if present.map_err(unavailable)? {
-                    continue;
-                }
-                let removed: i64 = conn.zrem(&index, member).await.map_err(unavailable)?;
-                let Some(parts) = index_member_parts(member) else {
-                    continue;
-                };
-                if removed == 1 {
-                    let [sid, app, realm, user] = parts;
-                    let (reason, ended_at) = if *score <= now {
-                        ("absolute timeout", Some(*score))
-                    } else {
-                        ("idle timeout", None)
-                    };
-                    if let Some(id_hash) = codec::unhex(&sid) {
-                        ended.push(EndedSession {
-                            id_hash,
-                            app,
-                            realm,
-                            user,
-                            reason,
-                            ended_at,
-                        });
-                    }
-                }
-            }
-        }
-        Ok(ended)
-    }
-
-    /// The sessions named that are live at `now` (an index may still name a session that
-    /// ended by itself: its record expired, and the index entry expires or is pruned later).
-    async fn sessions_named(&self, ids: Vec<String>, now: i64) -> Result<Vec<Session>, StoreError> {
-        let mut conn = self.conn();
-        let mut found = Vec::new();
-        for sid in ids {
-            let fields: Fields = conn
-                .hgetall(self.session_key(&sid))
-                .await
-                .map_err(unavailable)?;
-            if fields.is_empty() {
-                continue;
-            }
-            let session = session_from(&fields)?;
-            if session.is_live(now) {
-                found.push(session);
-            }
-        }
-        Ok(found)
-    }
-
     /// The key file's fingerprint under the prefix: set if absent, then read.
     pub async fn claim_key_fingerprint(&self, fingerprint: &str) -> Result<String, StoreError> {
         let key = format!("{}key-fingerprint", self.prefix);
@@ -293,49 +158,6 @@ impl RedisStore {
             .await
             .map_err(unavailable)?;
         Ok(())
-    }
-
-    /// Ends one session: its record and credential set at once, then its binding keys and its
-    /// place in the user's set.
-    async fn end(&self, sid: &str) -> Result<bool, StoreError> {
-        let mut conn = self.conn();
-        let out: Vec<String> = scripts::END_SESSION
-            .key(self.session_key(sid))
-            .key(self.credentials_key(sid))
-            .arg(format!("{}revoked", self.prefix))
-            .arg(sid)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        let mut out = out.into_iter();
-        let ended = out.next().is_some_and(|n| n == "1");
-        let (realm, user, app) = (
-            out.next().unwrap_or_default(),
-            out.next().unwrap_or_default(),
-            out.next().unwrap_or_default(),
-        );
-        for credential in out {
-            let _: i64 = conn
-                .del(self.binding_key(&credential))
-                .await
-                .map_err(unavailable)?;
-        }
-        if !realm.is_empty() {
-            let _: i64 = conn
-                .srem(self.user_key(&realm, &user), sid)
-                .await
-                .map_err(unavailable)?;
-        }
-        if !realm.is_empty() {
-            let _: i64 = conn
-                .zrem(
-                    self.all_sessions_key(),
-                    index_member(sid, &app, &realm, &user),
-                )
-                .await
-                .map_err(unavailable)?;
-        }
-        Ok(ended)
     }
 }
 
@@ -812,20 +634,6 @@ impl EphemeralStore for RedisStore {
         #[allow(clippy::cast_possible_truncation)]
         Ok(listed.into_iter().map(|(s, end)| (s, end as i64)).collect())
     }
-}
-
-/// A session's member of the listing index: its id, app, realm and user (a JSON array, so no
-/// name can be crafted to look like another).
-fn index_member(sid: &str, app: &str, realm: &str, user: &str) -> String {
-    serde_json::json!([sid, app, realm, user]).to_string()
-}
-
-fn index_member_parts(member: &str) -> Option<[String; 4]> {
-    serde_json::from_str(member).ok()
-}
-
-fn index_member_sid(member: &str) -> Option<String> {
-    index_member_parts(member).map(|[sid, ..]| sid)
 }
 
 #[cfg(test)]
