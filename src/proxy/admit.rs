@@ -31,9 +31,17 @@ pub enum Admission<'a> {
 }
 
 impl Admission<'_> {
-    /// Whether the app's answers go through the release gate.
+    /// Whether the app's answers go through the release gate. A Basic sign-in sends nothing
+    /// of the request to the app, so it has no answer of the app's to gate.
     pub fn gated(&self) -> bool {
-        matches!(self, Admission::Bypassed | Admission::Checked { .. })
+        match self {
+            Admission::Checked {
+                kind: RequestKind::Basic(_),
+                ..
+            } => false,
+            Admission::Bypassed | Admission::Checked { .. } => true,
+            Admission::Plain | Admission::Trusted => false,
+        }
     }
 
     pub fn checked(&self) -> Option<&Checked> {

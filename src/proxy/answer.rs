@@ -71,15 +71,16 @@ pub async fn decide(
     let checked = admission.checked();
     let mut response = response;
     let session = gate::follow(ctx, checked, logout, writes, &mut response).await?;
+    // The same test that made this session's requests take turns (`take_turn`).
+    let again = session.filter(|_| ctx.settings.asks_after_each_answer());
     if let (
         Some(session),
         IdentitySource::Whoami {
             path,
             answer: reads,
-            after_each_answer: true,
             ..
         },
-    ) = (session, &ctx.settings.identity)
+    ) = (again, &ctx.settings.identity)
     {
         // Step: is the session still its user's after this answer?
         let asked = whoami_base.clone().map(|base| (base, path.as_str(), reads));

@@ -266,11 +266,14 @@ pub struct Unsettled<'a> {
 impl Unsettled<'_> {
     /// What the app is asked with: the name typed (where the config takes it) and the
     /// request as it went to the app.
+    /// The name typed only for a success by the rule: where the rule saw none, only the app's
+    /// own word (whoami) can make it a login, never the name the client typed.
     pub fn asked_with(&self) -> (Option<String>, Option<whoami::Base>) {
-        (
-            self.pending.typed_user.clone(),
-            self.pending.whoami_base.clone(),
-        )
+        let typed = self
+            .by_the_rule
+            .then(|| self.pending.typed_user.clone())
+            .flatten();
+        (typed, self.pending.whoami_base.clone())
     }
 }
 
