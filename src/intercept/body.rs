@@ -3,6 +3,8 @@
 //! it. Anything two of those could read differently is refused ([`Ambiguous`], HTTP 400): the
 //! gateway must never ask for the second factor of one user while the app signs in another.
 
+pub use super::ambiguous::Ambiguous;
+pub use super::media_type::MediaType;
 use super::{form, json, multipart};
 use crate::config::{BodyKind, UsernameField};
 
@@ -10,77 +12,6 @@ pub use super::form::canonical_field_name;
 
 /// The longest user name accepted, in bytes.
 pub const MAX_USERNAME_BYTES: usize = 1024;
-
-/// Why a login body was refused. Each variant is a fixed reason without user data: only the
-/// [`label`](Ambiguous::label) goes to logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum Ambiguous {
-    #[error("the content type does not fit the login rule")]
-    WrongContentType,
-    #[error("the content type is not well formed")]
-    ContentTypeSyntax,
-    #[error("a content type parameter is given twice")]
-    DuplicateParameter,
-    #[error("the content type has a parameter the body kind does not allow")]
-    UnexpectedParameter,
-    #[error("a character set other than UTF-8 is declared")]
-    Charset,
-    #[error("the form body has a `;`, which old parsers read as a separator")]
-    Separator,
-    #[error("a percent escape is malformed")]
-    PercentEncoding,
-    #[error("a field name or the user name is not UTF-8")]
-    NotUtf8,
-    #[error("the user name field is given more than once")]
-    DuplicateField,
-    #[error("the user name field is spelled differently from the rule")]
-    FieldSpelling,
-    #[error("the user name field is also in the query string")]
-    FieldInQuery,
-    #[error("the multipart body is not in the shape browsers send")]
-    MultipartShape,
-    #[error("the user name part is a file or not plain text")]
-    FieldNotText,
-    #[error("the body is not one strict JSON document")]
-    JsonSyntax,
-    #[error("a JSON object has a key twice")]
-    JsonDuplicateKey,
-    #[error("the user name in the JSON body is not a string")]
-    JsonNotAString,
-    #[error("the user name has a control or format character")]
-    ControlCharacter,
-    #[error("the user name is too long")]
-    TooLong,
-    #[error("the login rule's body kind and user name field do not fit together")]
-    Misconfigured,
-}
-
-impl Ambiguous {
-    /// A stable name for logs and metrics.
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::WrongContentType => "wrong_content_type",
-            Self::ContentTypeSyntax => "content_type_syntax",
-            Self::DuplicateParameter => "duplicate_parameter",
-            Self::UnexpectedParameter => "unexpected_parameter",
-            Self::Charset => "charset",
-            Self::Separator => "separator",
-            Self::PercentEncoding => "percent_encoding",
-            Self::NotUtf8 => "not_utf8",
-            Self::DuplicateField => "duplicate_field",
-            Self::FieldSpelling => "field_spelling",
-            Self::FieldInQuery => "field_in_query",
-            Self::MultipartShape => "multipart_shape",
-            Self::FieldNotText => "field_not_text",
-            Self::JsonSyntax => "json_syntax",
-            Self::JsonDuplicateKey => "json_duplicate_key",
-            Self::JsonNotAString => "json_not_a_string",
-            Self::ControlCharacter => "control_character",
-            Self::TooLong => "too_long",
-            Self::Misconfigured => "misconfigured",
-        }
-    }
-}
 
 /// The user name of a login request, as sent (not trimmed or normalised: the caller
 /// canonicalises). `Ok(None)`: the body has no user name (the app will refuse the login).
@@ -171,103 +102,6 @@ fn is_format(c: char) -> bool {
     ];
     let c = u32::from(c);
     CF.iter().any(|&(low, high)| (low..=high).contains(&c))
-}
-
-/// A media type (RFC 9110 §8.3.1), read strictly: `type/subtype` tokens, then `; name=value`
-/// parameters with a token or a quoted-string value without escapes or `;`. Names compare
-/// case-insensitively; a parameter given twice is refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MediaType<'a> {
-    type_: &'a str,
-    subtype: &'a str,
-    params: Vec<(&'a str, &'a str)>,
-}
-
-impl<'a> MediaType<'a> {
-    /// The parameters as sent: (name, value without its quotes).
-    pub fn params(&self) -> &[(&'a str, &'a str)] {
-        &self.params
-    }
-
-    pub fn parse(value: &'a str) -> Result<Self, Ambiguous> {
-        let syntax = Ambiguous::ContentTypeSyntax;
-        let mut pieces = value.split(';').map(|p| p.trim_matches(OWS));
-        let essence = pieces.next().ok_or(syntax)?;
-        let (type_, subtype) = essence.split_once('/').ok_or(syntax)?;
-        if !is_token(type_) || !is_token(subtype) {
-            return Err(syntax);
-        }
-        let mut params: Vec<(&str, &str)> = Vec::new();
-        for piece in pieces {
-            let (name, value) = piece.split_once('=').ok_or(syntax)?;
-            let value = match value.strip_prefix('"') {
-                Some(quoted) => quoted
-                    .strip_suffix('"')
-                    .filter(|v| v.bytes().all(is_plain_quoted_byte))
-                    .ok_or(syntax)?,
-                None if is_token(value) => value,
-                None => return Err(syntax),
-            };
-            if !is_token(name) {
-                return Err(syntax);
-            }
-            if params.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-                return Err(Ambiguous::DuplicateParameter);
-            }
-            params.push((name, value));
-        }
-        Ok(Self {
-            type_,
-            subtype,
-            params,
-        })
-    }
-
-    /// Whether this is `type/subtype` (case-insensitive).
-    pub fn is(&self, type_: &str, subtype: &str) -> bool {
-        self.type_.eq_ignore_ascii_case(type_) && self.subtype.eq_ignore_ascii_case(subtype)
-    }
-
-    /// The value of parameter `name` (case-insensitive).
-    pub fn param(&self, name: &str) -> Option<&'a str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|&(_, v)| v)
-    }
-
-    /// Refuses parameters not in `allowed` (lower case), and a charset other than UTF-8.
-    pub fn allow_only(&self, allowed: &[&str]) -> Result<(), Ambiguous> {
-        let unexpected = self
-            .params
-            .iter()
-            .any(|(n, _)| !allowed.iter().any(|a| n.eq_ignore_ascii_case(a)));
-        if unexpected {
-            return Err(Ambiguous::UnexpectedParameter);
-        }
-        match self.param("charset") {
-            Some(c) if !c.eq_ignore_ascii_case("utf-8") && !c.eq_ignore_ascii_case("utf8") => {
-                Err(Ambiguous::Charset)
-            }
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Optional whitespace (RFC 9110 §5.6.3).
-const OWS: [char; 2] = [' ', '\t'];
-
-/// RFC 9110 §5.6.2 `token`.
-fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
-/// RFC 9110 `qdtext` less obs-text; `"` and `\` (whose escapes parsers undo differently) are
-/// refused.
-fn is_plain_quoted_byte(b: u8) -> bool {
-    b == b'\t' || ((b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! ASP.NET compares names case-insensitively; Django, Java servlets and Go read names as sent.
 //! A name that any of them may read as the user name field counts as that field.
 
-use super::body::Ambiguous;
+use super::ambiguous::Ambiguous;
 
 /// The top-level name PHP reads field `name` as (`$_POST[...]`): cut at NUL, leading spaces
 /// dropped, a `[...]` suffix stripped (an unmatched `[` becomes `_`), ` ` and `.` turned into

@@ -10,7 +10,7 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::body::Ambiguous;
+use super::ambiguous::Ambiguous;
 use super::form::same;
 
 /// The reference tokens of an RFC 6901 pointer (`~1` is `/`, `~0` is `~`); `None` when it is

@@ -2,8 +2,9 @@
 //! requests send. Parsers disagree on everything else (preambles, LF-only lines, header
 //! folding, `Content-Transfer-Encoding`, RFC 2231 names, escapes), so it is refused.
 
-use super::body::{Ambiguous, MediaType};
+use super::ambiguous::Ambiguous;
 use super::form::{is_charset_field, Matcher};
+use super::media_type::MediaType;
 
 /// Django looks for the end of a part's headers in its first 1024 bytes and skips the part
 /// when it is not there.

@@ -207,7 +207,7 @@ fn api_dead() -> Response<Bytes> {
 
 pub fn api_pending_failed(error: PendingError) -> Response<Bytes> {
     match error {
-        PendingError::Refused(r) => r.outcome().json(),
+        PendingError::Refused(r) => Outcome::from(r).json(),
         PendingError::Failed(error) => {
             tracing::error!(error = %crate::ops::error_chain(&error), "MFA step failed");
             Outcome::Unavailable.json()

@@ -2,7 +2,6 @@
 //! the browser pages and the JSON API. Nothing here renders; `endpoints` turns the outcomes
 //! into pages or JSON.
 
-use super::outcome::Outcome;
 use super::{random_id, Mfa, MfaError, PENDING_COOKIE, SESSION_COOKIE};
 use crate::config::Limit;
 use crate::config::{App, AppMfa, Closed, Enrollment, FirstLogin, Policy};
@@ -106,15 +105,6 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Its status, JSON code and message (the one table: `outcome`).
-    pub fn outcome(self) -> Outcome {
-        match self {
-            Refusal::Invalid => Outcome::InvalidToken,
-            Refusal::Expired => Outcome::Expired,
-            Refusal::WrongStep => Outcome::WrongStep,
-        }
-    }
-
     /// The id of the sentence a page shows (`locales/*.ftl`).
     pub fn message_id(self) -> &'static str {
         match self {

@@ -4,6 +4,7 @@
 //! `ProxyError`'s is pinned: an API client's handling of a code must not change by accident.
 //! Pages show the same status with a sentence in the reader's language (`locales/`).
 
+use super::flow::Refusal;
 use super::respond::{api_error, SPENT_CODE, SPENT_CODE_ERROR, UNAVAILABLE};
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -181,6 +182,17 @@ impl Outcome {
     /// The JSON answer: `{"error": code, "message": message}` with the status.
     pub fn json(self) -> Response<Bytes> {
         api_error(self.status(), self.code(), self.message())
+    }
+}
+
+/// A sign-in step's refusal: its status, JSON code and message.
+impl From<Refusal> for Outcome {
+    fn from(refusal: Refusal) -> Outcome {
+        match refusal {
+            Refusal::Invalid => Outcome::InvalidToken,
+            Refusal::Expired => Outcome::Expired,
+            Refusal::WrongStep => Outcome::WrongStep,
+        }
     }
 }
 

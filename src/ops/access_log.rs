@@ -5,7 +5,7 @@
 //! handed to the same non-blocking writer. Whether it is written still follows the log filter
 //! (`RUST_LOG`, `logging.level`, `logging.access_log`) through the `mfa_gateway::access` target.
 
-use super::logging::LogFormat;
+use super::log_format::LogFormat;
 use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::io::Write as _;

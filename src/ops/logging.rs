@@ -4,12 +4,7 @@
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
-/// How log lines are written (`logging.format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+pub use super::log_format::LogFormat;
 
 /// What `logging:` sets.
 #[derive(Debug, Clone)]

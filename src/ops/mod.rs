@@ -5,6 +5,7 @@ pub mod access_log;
 pub mod clock;
 pub mod crash;
 pub mod hex;
+pub mod log_format;
 pub mod logging;
 pub mod memory;
 pub mod metrics;
