@@ -135,8 +135,26 @@ pub async fn check(
     basic_area: bool,
 ) -> Result<Checked, Denied> {
     let mut checked = Checked::default();
-    let app = &ctx.app.name;
+    check_authorization(ctx, headers, basic_area, &mut checked).await?;
+    let unbound = unbound_session_cookies(ctx, headers, login, &mut checked).await?;
+    if !unbound.is_empty() {
+        checked.stripped += strip_cookie_pairs(headers, |n, v| {
+            unbound.iter().any(|(name, value)| name == n && value == v)
+        });
+    }
+    strip_gateway_cookies(headers);
+    Ok(checked)
+}
 
+/// The request's `Authorization`, if any: a bound token, or in a `basic_auth` area a Basic
+/// credential bound beside its session's gateway cookie; anything else is denied.
+async fn check_authorization(
+    ctx: &Context<'_>,
+    headers: &HeaderMap,
+    basic_area: bool,
+    checked: &mut Checked,
+) -> Result<(), Denied> {
+    let app = &ctx.app.name;
     let basic = |scheme: &str| basic_area && scheme.eq_ignore_ascii_case("basic");
     match authorization(headers) {
         Some((scheme, encoded)) if basic(scheme) => {
@@ -170,25 +188,20 @@ pub async fn check(
         }
         None => {}
     }
+    Ok(())
+}
 
+/// The values of the app's session cookies that may not reach the app; `checked` gets the
+/// session the others are bound to.
+async fn unbound_session_cookies(
+    ctx: &Context<'_>,
+    headers: &HeaderMap,
+    login: bool,
+    checked: &mut Checked,
+) -> Result<Vec<(String, String)>, Denied> {
     // Every value of a session cookie must be bound (the app might read any one of them); a
     // cookie spelled another way that some app reads as the session cookie never passes.
-    // A session cookie's `;`-piece with a `,` in it reads two ways: Rack splits it into two
-    // pairs, PHP keeps `X,x` whole as the value (a session id PHP takes, and signs in). The
-    // gateway could bind only one reading, so such a piece never passes.
-    let comma_pieces: Vec<(String, String)> = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|line| line.split(';'))
-        .filter(|piece| piece.contains(','))
-        .filter_map(|piece| {
-            let first = piece.split(',').next()?;
-            let (name, value) = first.split_once('=')?;
-            Some((name.trim().to_string(), value.trim().to_string()))
-        })
-        .filter(|(name, _)| session_cookie_spelling(ctx.settings, name).is_some())
-        .collect();
+    let comma_pieces = comma_pieces(ctx.settings, headers);
     // Unbound values go one by one: a value planted beside the bound one (from a sibling
     // domain) is removed, and the bound one still reaches the app.
     let mut unbound: Vec<(String, String)> = comma_pieces.clone();
@@ -213,62 +226,88 @@ pub async fn check(
         if comma_pieces.iter().any(|(n, v)| *n == name && *v == value) {
             continue;
         }
-        // Credentials of two sessions in one request: the app may act on either, so only the
-        // first session's pass.
-        let keeps_anonymous = login && ctx.settings.kept_before_login(&name);
-        let bound = exact && {
-            let hash = ctx.mfa.credential_hash(app, &name, &value);
-            match bound_session(ctx, &hash).await? {
-                // An app cookie's value may be no secret at all (a remember-me cookie holding
-                // the user's id): it acts on a session only beside that session's own gateway
-                // cookie, never by its value alone.
-                Some(session)
-                    if session.app == *app && carries_gateway_cookie(ctx, headers, &session) =>
-                {
-                    let ours = match &checked.session {
-                        Some(first) => first.id_hash == session.id_hash,
-                        None => {
-                            checked.session = Some(session);
-                            true
-                        }
-                    };
-                    if ours {
-                        checked.bound.push((name.clone(), hash));
-                    }
-                    ours
-                }
-                Some(_) => false,
-                // A pre-login session a login signed in is no longer anonymous, in whatever
-                // spelling of its value the app decodes (`%4B` for `K`).
-                None if keeps_anonymous
-                    && ctx
-                        .mfa
-                        .ephemeral
-                        .credential_burned(&burn_key(ctx, &name, &value), ctx.now)
-                        .await
-                        .map_err(|e| Denied::Unavailable(e.into()))? =>
-                {
-                    false
-                }
-                None => {
-                    if keeps_anonymous {
-                        checked.before_login.push(name.clone());
-                    }
-                    keeps_anonymous
-                }
-            }
-        };
+        let bound =
+            exact && session_cookie_passes(ctx, headers, login, &name, &value, checked).await?;
         if !bound {
             unbound.push((name, value));
         }
     }
-    if !unbound.is_empty() {
-        checked.stripped += strip_cookie_pairs(headers, |n, v| {
-            unbound.iter().any(|(name, value)| name == n && value == v)
-        });
-    }
-    strip_gateway_cookies(headers);
-    Ok(checked)
+    Ok(unbound)
+}
+
+/// The session cookie pieces of the request's `Cookie` lines with a `,` in them, as (name,
+/// value) of their first reading. A piece like that reads two ways: Rack splits it into two
+/// pairs, PHP keeps `X,x` whole as the value (a session id PHP takes, and signs in). The
+/// gateway could bind only one reading, so such a piece never passes.
+fn comma_pieces(settings: &AppMfa, headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|line| line.split(';'))
+        .filter(|piece| piece.contains(','))
+        .filter_map(|piece| {
+            let first = piece.split(',').next()?;
+            let (name, value) = first.split_once('=')?;
+            Some((name.trim().to_string(), value.trim().to_string()))
+        })
+        .filter(|(name, _)| session_cookie_spelling(settings, name).is_some())
+        .collect()
+}
+
+/// Whether one value of a session cookie, spelled as configured, reaches the app: bound to
+/// this request's session beside that session's gateway cookie, or on a login route with
+/// `session_before_login` a pre-login session no login has signed in yet.
+async fn session_cookie_passes(
+    ctx: &Context<'_>,
+    headers: &HeaderMap,
+    login: bool,
+    name: &str,
+    value: &str,
+    checked: &mut Checked,
+) -> Result<bool, Denied> {
+    let app = &ctx.app.name;
+    // Credentials of two sessions in one request: the app may act on either, so only the
+    // first session's pass.
+    let keeps_anonymous = login && ctx.settings.kept_before_login(name);
+    let hash = ctx.mfa.credential_hash(app, name, value);
+    Ok(match bound_session(ctx, &hash).await? {
+        // An app cookie's value may be no secret at all (a remember-me cookie holding
+        // the user's id): it acts on a session only beside that session's own gateway
+        // cookie, never by its value alone.
+        Some(session) if session.app == *app && carries_gateway_cookie(ctx, headers, &session) => {
+            let ours = match &checked.session {
+                Some(first) => first.id_hash == session.id_hash,
+                None => {
+                    checked.session = Some(session);
+                    true
+                }
+            };
+            if ours {
+                checked.bound.push((name.to_string(), hash));
+            }
+            ours
+        }
+        Some(_) => false,
+        // A pre-login session a login signed in is no longer anonymous, in whatever
+        // spelling of its value the app decodes (`%4B` for `K`).
+        None if keeps_anonymous
+            && ctx
+                .mfa
+                .ephemeral
+                .credential_burned(&burn_key(ctx, name, value), ctx.now)
+                .await
+                .map_err(|e| Denied::Unavailable(e.into()))? =>
+        {
+            false
+        }
+        None => {
+            if keeps_anonymous {
+                checked.before_login.push(name.to_string());
+            }
+            keeps_anonymous
+        }
+    })
 }
 
 /// The key a pre-login session value is burned under: its keyed hash as the app reads it.
