@@ -11,8 +11,9 @@
 
 use http::header;
 use libfuzzer_sys::fuzz_target;
+use mfa_gateway::wire::cookie_name::cookie_name_matches;
 use mfa_gateway::session::credentials::{
-    authorization, basic_credential, bearer_token, cookie_name_matches, cookie_name_reads_as,
+    authorization, basic_credential, bearer_token, cookie_name_reads_as,
     cookie_pairs, cookie_values, strip_cookies,
 };
 
